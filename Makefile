@@ -1,0 +1,94 @@
+# sjtalign — build, test, demo, bench, install.
+# `make deps` installs the Debian packages the build and tests need.
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+BUILD   ?= build
+SAN     ?=
+OPT     ?= -O2 -g
+
+DEB_PACKAGES := libgsl-dev libopenblas-dev libcsv-dev libcjson-dev pkg-config libcmocka-dev nettle-dev \
+                python3 python3-numpy
+
+CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS   += -std=c11 $(OPT) -Wall -Wextra -Werror -fopenmp -MMD -MP
+# GSL is linked against OpenBLAS (its CBLAS), never against libgslcblas.
+LDLIBS   += -lgsl -lopenblas -lcsv -lcjson -lnettle -lm -fopenmp
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+LIB := $(BUILD)/libsjtalign.a
+BIN := $(BUILD)/sjtalign
+
+.PHONY: all deps test test-asan install clean format cppcheck bench demo
+
+all: $(BIN) $(LIB)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB) -lcmocka $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "all build and test packages are present"; fi
+
+test: $(BIN) $(TEST_BIN)
+	@tests/run_tests.sh $(BUILD)
+
+test-asan:
+	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test
+
+bench: $(BIN) $(BENCH_BIN)
+	@bench/run_bench.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/sjtalign
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sjtalign
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsjtalign.a
+	install -m 644 include/sjtalign/*.h $(DESTDIR)$(PREFIX)/include/sjtalign/
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(BENCH_SRC) include/sjtalign/*.h $(wildcard src/*/*.h tests/*.h)
+
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -Iinclude src include
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,164 @@
+/* sjtalign input/output: CSV tables (libcsv), CSV writing with formula
+ * neutralisation, JSON documents (cJSON) and the instrument definition. */
+#ifndef SJTALIGN_IO_H
+#define SJTALIGN_IO_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "sjtalign/util.h"
+
+/* ---- CSV tables --------------------------------------------------------- */
+
+/* A whole CSV file in memory: a header row and rows of UTF-8 text cells.
+ * Every row records the physical line it starts on, so later checks (a
+ * number that is not a number) can name file, line and column. */
+typedef struct {
+    char *path;
+    size_t n_cols;
+    char **names;      /* n_cols header names */
+    size_t n_rows;     /* data rows, header excluded */
+    char **cells;      /* n_rows * n_cols, row-major; never NULL */
+    long *row_line;    /* physical line on which each data row starts */
+} sj_table;
+
+/* Reads path ("-" = stdin). Accepts a UTF-8 BOM, CRLF line ends and quoted
+ * fields holding commas, quotes and newlines. Rejects unbalanced quotes,
+ * ragged rows, empty or duplicate header names, NUL bytes and invalid
+ * UTF-8, naming file, line and column. */
+sj_table *sj_table_read(const char *path, sj_error *err);
+/* Parses CSV text already in memory; `name` is used in messages. */
+sj_table *sj_table_parse(const char *name, const char *data, size_t len, sj_error *err);
+void sj_table_free(sj_table *t);
+
+/* Index of a column, or -1 (and an error naming the file and the columns it
+ * does have) when absent. */
+long sj_table_column(const sj_table *t, const char *name, sj_error *err);
+/* Index of a column, or -1 without an error. */
+long sj_table_find_column(const sj_table *t, const char *name);
+const char *sj_table_cell(const sj_table *t, size_t row, size_t col);
+
+/* A finite number from a cell; an error names file, line and column. */
+sj_status sj_table_number(const sj_table *t, size_t row, size_t col, double *out, sj_error *err);
+/* An integer from a cell (a number with no fractional part). */
+sj_status sj_table_integer(const sj_table *t, size_t row, size_t col, long *out, sj_error *err);
+
+/* Parses a whole-string finite number ("1", "-2.5", "3e2"); 0 on success. */
+int sj_parse_number(const char *s, double *out);
+/* 1 when the text is valid UTF-8. */
+int sj_utf8_valid(const char *s, size_t len);
+
+/* ---- CSV writing -------------------------------------------------------- */
+
+/* Rows go to an atomically written file: nothing appears at `path` unless
+ * sj_csv_close succeeds. Text cells beginning with = + - @ (or a tab or
+ * carriage return) that are not numbers are prefixed with a single quote so
+ * spreadsheets do not run them as formulas. */
+typedef struct {
+    sj_atomic_file file;
+    FILE *out;    /* file.fp, or stdout when writing to "-" */
+    int to_stdout;
+    size_t n_cols;
+    size_t in_row;
+} sj_csv_writer;
+
+sj_status sj_csv_open(sj_csv_writer *w, const char *path, const char *const *header, size_t n_cols,
+                      sj_error *err);
+/* Appends one cell to the current row; the row ends after n_cols cells. */
+void sj_csv_cell(sj_csv_writer *w, const char *text);
+void sj_csv_cell_number(sj_csv_writer *w, double value);
+void sj_csv_cell_integer(sj_csv_writer *w, long value);
+/* Writes a whole row of n_cols text cells. */
+void sj_csv_row(sj_csv_writer *w, const char *const *cells);
+sj_status sj_csv_close(sj_csv_writer *w, sj_error *err);
+void sj_csv_abort(sj_csv_writer *w);
+
+/* Neutralised form of a text cell (see above); caller frees. */
+char *sj_csv_neutralise(const char *text);
+/* Formats a double with enough digits to read back exactly ("%.17g" made
+ * short when shorter text reads back the same); NaN becomes "NA". */
+void sj_format_number(double value, char *out, size_t n);
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+/* Parses a JSON file; a syntax error names file, line and column. */
+cJSON *sj_json_read(const char *path, sj_error *err);
+cJSON *sj_json_parse(const char *name, const char *text, sj_error *err);
+/* Writes a JSON document atomically, pretty-printed, with a final newline. */
+sj_status sj_json_write(const char *path, const cJSON *doc, sj_error *err);
+/* Adds a number, writing null for NaN or infinities (JSON has none). */
+cJSON *sj_json_add_number(cJSON *obj, const char *name, double value);
+
+/* ---- instrument ------------------------------------------------------------ */
+
+typedef struct {
+    int score;
+    char *anchor;
+} sj_anchor;
+
+typedef struct {
+    char *id;
+    char *scenario;
+    char *question;
+    size_t n_rubric;
+    sj_anchor *rubric;
+} sj_item;
+
+typedef struct {
+    char *id;
+    char *title;
+    int score_min;
+    int score_max;
+    size_t n_items;
+    sj_item *items;
+} sj_instrument;
+
+/* Loads and validates instruments/<name>/instrument.json: id, title,
+ * score_min <= score_max, at least one item, unique item ids, and per item a
+ * scenario, question and rubric whose scores lie within the range. Errors
+ * give the JSON path (items[2].rubric[0].score) or the syntax position. */
+sj_instrument *sj_instrument_load(const char *path, sj_error *err);
+sj_instrument *sj_instrument_from_json(const char *name, const cJSON *doc, sj_error *err);
+cJSON *sj_instrument_to_json(const sj_instrument *ins);
+void sj_instrument_free(sj_instrument *ins);
+/* Index of an item by id, or -1. */
+long sj_instrument_find_item(const sj_instrument *ins, const char *id);
+
+#endif
+
+/* ---- responses -------------------------------------------------------------- */
+
+/* Column names of a long-format responses file (one row per person x item). */
+typedef struct {
+    const char *person; /* default "person_id" */
+    const char *item;   /* default "item_id" */
+    const char *text;   /* default "response" */
+    const char *group;  /* default "group"; optional unless required */
+    const char *score;  /* default "score"; optional unless required */
+} sj_columns;
+
+/* Fills NULL names with the defaults above. */
+void sj_columns_defaults(sj_columns *cols);
+
+enum {
+    SJ_NEED_TEXT = 1,
+    SJ_NEED_GROUP = 2,
+    SJ_NEED_SCORE = 4,
+};
+
+/* A responses file checked against an instrument. Rows keep file order. */
+typedef struct {
+    sj_table *table;
+    long col_person, col_item, col_text, col_group, col_score; /* -1 when absent */
+    size_t *item_index;  /* per row: index of the item in the instrument */
+    double *score;       /* per row: the score, NaN where the cell is empty */
+} sj_responses;
+
+/* Loads and checks: required columns present; every item known to the
+ * instrument; scores whole numbers within score_min..score_max (an empty
+ * cell is a missing score); no person answers an item twice. `need` is a
+ * mask of SJ_NEED_*. Errors name file, line and column. */
+sj_responses *sj_responses_load(const char *path, const sj_columns *cols,
+                                const sj_instrument *ins, int need, sj_error *err);
+void sj_responses_free(sj_responses *r);

@@ -1,0 +1,149 @@
+/* sjtalign utilities: error values, atomic file writes, progress reporting,
+ * seeded random numbers and OpenBLAS core selection. */
+#ifndef SJTALIGN_UTIL_H
+#define SJTALIGN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <gsl/gsl_rng.h>
+
+#define SJ_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* What went wrong decides the exit code: bad usage or bad input is the
+ * user's to fix (2); anything else failed while working (1). */
+typedef enum {
+    SJ_OK = 0,
+    SJ_ERR_WORK = 1,  /* failure while working: I/O, numerics, resources */
+    SJ_ERR_INPUT = 2, /* bad usage or bad input */
+} sj_status;
+
+#define SJ_ERROR_MSG_MAX 2048
+
+typedef struct {
+    sj_status status;
+    char msg[SJ_ERROR_MSG_MAX];
+} sj_error;
+
+void sj_error_clear(sj_error *err);
+
+/* Sets status and a printf-style message; returns the status so callers can
+ * write `return sj_error_set(err, SJ_ERR_INPUT, "...")`. err may be NULL. */
+sj_status sj_error_set(sj_error *err, sj_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Same, prefixed with "file:line:column: " (line or column 0 = unknown). */
+sj_status sj_error_at(sj_error *err, sj_status status, const char *file, long line, long column,
+                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Prepends context ("while reading X: ") to an existing message. */
+void sj_error_prefix(sj_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- memory ------------------------------------------------------------ */
+
+/* Allocation helpers that never return NULL for a non-zero size unless the
+ * system is out of memory; callers still check and report SJ_ERR_WORK. */
+void *sj_calloc(size_t n, size_t size);
+char *sj_strdup(const char *s);
+char *sj_strndup(const char *s, size_t n);
+/* Formats into a newly allocated string. */
+char *sj_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} sj_buf;
+
+int sj_buf_append(sj_buf *b, const void *data, size_t len);
+int sj_buf_printf(sj_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sj_buf_free(sj_buf *b);
+
+/* ---- files -------------------------------------------------------------- */
+
+/* A file being written atomically: data goes to a temporary file in the
+ * same folder, which replaces the target by rename() only on commit. On
+ * abort (or any failure) the temporary file is removed and the target is
+ * left as it was. */
+typedef struct {
+    FILE *fp;
+    char *path;
+    char *tmp_path;
+} sj_atomic_file;
+
+sj_status sj_atomic_open(sj_atomic_file *af, const char *path, sj_error *err);
+/* Flushes, syncs, closes and renames. On failure the temporary is removed. */
+sj_status sj_atomic_commit(sj_atomic_file *af, sj_error *err);
+/* Discards the temporary file; safe to call on a committed or closed file. */
+void sj_atomic_abort(sj_atomic_file *af);
+
+/* Writes a whole buffer to path atomically. */
+sj_status sj_write_file_atomic(const char *path, const void *data, size_t len, sj_error *err);
+
+/* Reads a whole file into a NUL-terminated buffer (*len excludes the NUL). */
+sj_status sj_read_file(const char *path, char **data, size_t *len, sj_error *err);
+
+/* Creates a directory and its parents (like mkdir -p). */
+sj_status sj_mkdir_p(const char *path, sj_error *err);
+
+/* Joins a folder and a file name with one '/'. Caller frees. */
+char *sj_path_join(const char *dir, const char *name);
+
+/* SHA-256 of a buffer or a file, as 64 lowercase hex digits + NUL. */
+void sj_sha256_hex(const void *data, size_t len, char out[65]);
+sj_status sj_sha256_file(const char *path, char out[65], sj_error *err);
+
+/* ---- progress ----------------------------------------------------------- */
+
+/* On a terminal: a bar redrawn in place on stderr. Elsewhere: a plain line
+ * at most every `interval` seconds, so logs stay readable. */
+typedef struct {
+    char label[64];
+    long total;
+    long done;
+    int is_tty;
+    int quiet;
+    double started;
+    double last_print;
+    double interval;
+} sj_progress;
+
+void sj_progress_start(sj_progress *p, const char *label, long total);
+/* extra: short status text shown after the counts (may be NULL). */
+void sj_progress_update(sj_progress *p, long done, const char *extra);
+void sj_progress_finish(sj_progress *p, const char *extra);
+/* Monotonic wall-clock seconds. */
+double sj_now(void);
+
+/* ---- random numbers ----------------------------------------------------- */
+
+/* Every random choice flows from one user seed through GSL's MT19937.
+ * Sub-streams for independent components are derived deterministically. */
+gsl_rng *sj_rng_new(uint64_t seed);
+/* A derived seed for a named component, so that adding randomness to one
+ * component does not shift the stream of another. */
+uint64_t sj_seed_derive(uint64_t seed, const char *component);
+void sj_rng_free(gsl_rng *rng);
+
+/* ---- BLAS core ---------------------------------------------------------- */
+
+/* Debian's OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to
+ * generic SSE3 kernels. When OPENBLAS_CORETYPE is unset and the library
+ * picked a fallback core while the CPU has AVX-512 or AVX2, this sets the
+ * right core and re-executes the program once (the core is fixed when the
+ * library loads). A value the user set is never overridden. Returns only
+ * if no re-exec happened. */
+void sj_blas_ensure_core(int argc, char **argv);
+/* Name of the core OpenBLAS runs on, e.g. "SkylakeX" or "Haswell". */
+const char *sj_blas_core_name(void);
+/* Core type this CPU should use, from CPUID ("SkylakeX", "Haswell", or NULL). */
+const char *sj_blas_preferred_core(void);
+int sj_blas_is_fallback_core(const char *name);
+int sj_blas_num_threads(void);
+
+#endif

@@ -1,0 +1,55 @@
+/* Shared pieces of the sjtalign command line: the command table and the
+ * helpers every subcommand uses to parse options and report errors. */
+#ifndef SJTALIGN_CLI_H
+#define SJTALIGN_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "sjtalign/util.h"
+
+/* Each subcommand lives in src/cli/cmd_<name>.c and is entered with argv[0]
+ * set to its name. Declared weak so the program links with whichever
+ * subcommands are present; main() lists only those that are. */
+#define SJ_CLI_COMMAND(name) int cmd_##name(int argc, char **argv) __attribute__((weak));
+SJ_CLI_COMMAND(simulate)
+SJ_CLI_COMMAND(judge)
+SJ_CLI_COMMAND(validate)
+SJ_CLI_COMMAND(pretrain)
+SJ_CLI_COMMAND(sft)
+SJ_CLI_COMMAND(score)
+SJ_CLI_COMMAND(pairs)
+SJ_CLI_COMMAND(reward)
+SJ_CLI_COMMAND(ppo)
+SJ_CLI_COMMAND(dpo)
+SJ_CLI_COMMAND(dif)
+SJ_CLI_COMMAND(parity)
+SJ_CLI_COMMAND(audit)
+SJ_CLI_COMMAND(compare)
+SJ_CLI_COMMAND(run)
+SJ_CLI_COMMAND(bench)
+#undef SJ_CLI_COMMAND
+
+/* Prints "sjtalign: error: <message>" and returns the exit code (1 or 2). */
+int cli_fail(const sj_error *err);
+/* Prints a usage error with a pointer to --help; returns 2. */
+int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints a command's help text to stdout; returns 0. */
+int cli_help(const char *text);
+
+/* Resets getopt so a command can be parsed more than once in a process. */
+void cli_getopt_reset(void);
+/* Standard handling of getopt_long's '?' and ':' results. */
+int cli_bad_option(const char *command);
+
+/* Option values, checked with a message naming the flag. Return 0 on
+ * success; on failure print the usage error and return 2. */
+int cli_long(const char *command, const char *flag, const char *value, long min, long max,
+             long *out);
+int cli_double(const char *command, const char *flag, const char *value, double min, double max,
+               double *out);
+int cli_seed(const char *command, const char *value, uint64_t *out);
+/* Fails with a usage error when a required option is missing. */
+int cli_require(const char *command, const char *flag, const char *value);
+
+#endif

@@ -1,0 +1,75 @@
+/* sjtalign: score situational judgment test responses with a small language
+ * model, align it with expert judgments, and audit the scores for fairness. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"simulate", cmd_simulate, "simulate an SJT data set with known truth and rater bias"},
+    {"judge", cmd_judge, "fill in pairs with a simulated expert panel"},
+    {"validate", cmd_validate, "check a responses file against an instrument"},
+    {"pretrain", cmd_pretrain, "train the tokenizer and the base language model"},
+    {"sft", cmd_sft, "supervised fine-tuning of the scorer on human scores"},
+    {"score", cmd_score, "score responses with a model"},
+    {"pairs", cmd_pairs, "sample pairs of candidate scorings for experts to judge"},
+    {"reward", cmd_reward, "train the reward model on judged pairs"},
+    {"ppo", cmd_ppo, "align the scorer with the reward model by PPO"},
+    {"dpo", cmd_dpo, "align the scorer directly on judged pairs by DPO"},
+    {"dif", cmd_dif, "differential item functioning per item"},
+    {"parity", cmd_parity, "group parity and agreement statistics"},
+    {"audit", cmd_audit, "bias-audit report of a set of scores"},
+    {"compare", cmd_compare, "before/after report of two or more audits"},
+    {"run", cmd_run, "run a whole pipeline file, skipping finished stages"},
+    {"bench", cmd_bench, "training-step throughput on this machine"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: sjtalign COMMAND [options]   (sjtalign COMMAND --help for details)\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].run)
+            fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n  --version  print the version, the BLAS core in use and its threads\n"
+                 "  --help     this text\n\n"
+                 "Exit codes: 0 success, 1 failure while working, 2 bad usage or bad input.\n");
+}
+
+static int print_version(void)
+{
+    printf("sjtalign %s\n", SJ_VERSION);
+    printf("blas: OpenBLAS, core %s, %d threads\n", sj_blas_core_name(), sj_blas_num_threads());
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    sj_blas_ensure_core(argc, argv);
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0)
+        return print_version();
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].run && strcmp(commands[i].name, name) == 0) {
+            cli_getopt_reset();
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    fprintf(stderr, "sjtalign: unknown command '%s'\n\n", name);
+    print_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,50 @@
+# Helpers for CLI test scripts: TAP-like "ok"/"not ok" lines that
+# tests/run_tests.sh counts. Each script sources this file.
+set -u
+: "${SJTALIGN:?run through make test}"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+N_CHECK=0
+
+pass() { N_CHECK=$((N_CHECK + 1)); echo "ok $N_CHECK - $1"; }
+fail() { N_CHECK=$((N_CHECK + 1)); echo "not ok $N_CHECK - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+
+# run_cmd: runs sjtalign with the given arguments, capturing stdout, stderr and
+# the exit code in OUT, ERR and RC.
+run_cmd() {
+    "$SJTALIGN" "$@" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    OUT=$(cat "$TMP/out")
+    ERR=$(cat "$TMP/err")
+}
+
+# expect_exit CODE DESCRIPTION
+expect_exit() {
+    if [ "$RC" -eq "$1" ]; then pass "$2 (exit $1)"; else fail "$2: expected exit $1, got $RC" "stderr: $ERR"; fi
+}
+
+# expect_err_contains TEXT DESCRIPTION
+expect_err_contains() {
+    case "$ERR" in
+        *"$1"*) pass "$2" ;;
+        *) fail "$2: stderr lacks '$1'" "stderr: $ERR" ;;
+    esac
+}
+
+expect_out_contains() {
+    case "$OUT" in
+        *"$1"*) pass "$2" ;;
+        *) fail "$2: stdout lacks '$1'" "stdout: $OUT" ;;
+    esac
+}
+
+expect_no_file() {
+    if [ -e "$1" ]; then fail "$2: $1 exists"; else pass "$2"; fi
+}
+
+# No temporary files left behind in a folder.
+expect_no_temporaries() {
+    local left
+    left=$(find "$1" -name '.*.tmp.*' 2>/dev/null)
+    if [ -z "$left" ]; then pass "$2"; else fail "$2: temporaries left" "$left"; fi
+}

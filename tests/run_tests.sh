@@ -18,8 +18,8 @@ for t in "$root/$build"/tests/test_*; do
     out=$(mktemp)
     (cd "$root" && "$t") >"$out" 2>&1
     rc=$?
-    n_pass=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$out" | grep -oE '[0-9]+' | head -1)
-    n_fail=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$out" | grep -oE '[0-9]+' | head -1)
+    n_pass=$(grep -oE '\[  PASSED  \] [0-9]+ test' "$out" | grep -oE '[0-9]+' | head -1)
+    n_fail=$(grep -oE '\[  FAILED  \] [0-9]+ test' "$out" | grep -oE '[0-9]+' | head -1)
     passed=$((passed + ${n_pass:-0}))
     failed=$((failed + ${n_fail:-0}))
     if [ $rc -ne 0 ]; then

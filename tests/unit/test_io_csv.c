@@ -1,0 +1,240 @@
+/* The CSV reader's accepted forms and every defect it must name by file,
+ * line and column; the writer's quoting and formula neutralisation. */
+#include "test_helpers.h"
+
+#include "sjtalign/io.h"
+
+static sj_table *parse(const char *text, sj_error *err)
+{
+    sj_error_clear(err);
+    return sj_table_parse("data.csv", text, strlen(text), err);
+}
+
+static void expect_error(const char *text, const char *expected_prefix, const char *expected_words)
+{
+    sj_error err;
+    sj_table *t = parse(text, &err);
+    assert_null(t);
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+    if (strncmp(err.msg, expected_prefix, strlen(expected_prefix)) != 0)
+        fail_msg("expected message starting '%s', got '%s'", expected_prefix, err.msg);
+    if (!strstr(err.msg, expected_words))
+        fail_msg("expected '%s' in '%s'", expected_words, err.msg);
+}
+
+static void reads_header_and_rows(void **state)
+{
+    (void)state;
+    sj_error err;
+    sj_table *t = parse("person_id,item_id,response\np1,i1,hello\np2,i1,world\n", &err);
+    assert_non_null(t);
+    assert_int_equal(t->n_cols, 3);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(t->names[2], "response");
+    assert_string_equal(sj_table_cell(t, 1, 2), "world");
+    assert_int_equal(t->row_line[0], 2);
+    assert_int_equal(t->row_line[1], 3);
+    assert_int_equal(sj_table_column(t, "item_id", &err), 1);
+    sj_table_free(t);
+}
+
+static void accepts_bom_crlf_and_quoted_newlines(void **state)
+{
+    (void)state;
+    sj_error err;
+    const char *text = "\xEF\xBB\xBFid,text\r\n"
+                       "1,\"I would, first, talk\r\nto \"\"them\"\"\"\r\n"
+                       "2,  spaced  \r\n"
+                       "3,last";
+    sj_table *t = parse(text, &err);
+    assert_non_null(t);
+    assert_string_equal(t->names[0], "id"); /* BOM removed */
+    assert_int_equal(t->n_rows, 3);
+    assert_string_equal(sj_table_cell(t, 0, 1), "I would, first, talk\r\nto \"them\"");
+    assert_string_equal(sj_table_cell(t, 1, 1), "  spaced  "); /* spaces kept */
+    assert_string_equal(sj_table_cell(t, 2, 1), "last");
+    /* The quoted newline spans lines 2-3, so row 2 starts on line 4. */
+    assert_int_equal(t->row_line[0], 2);
+    assert_int_equal(t->row_line[1], 4);
+    assert_int_equal(t->row_line[2], 5);
+    sj_table_free(t);
+}
+
+static void header_only_is_an_empty_table(void **state)
+{
+    (void)state;
+    sj_error err;
+    sj_table *t = parse("a,b\n", &err);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 0);
+    assert_int_equal(t->n_cols, 2);
+    sj_table_free(t);
+}
+
+static void rejects_unbalanced_quote_at_its_line(void **state)
+{
+    (void)state;
+    /* The quote opened on line 3 is never closed. */
+    expect_error("a,b\n1,x\n2,\"never closed\n3,z\n", "data.csv:3:2: ", "unbalanced quote");
+    /* A quote opened on line 3 swallows a later line and meets text after
+     * its "closing" quote on line 4: still reported at line 3. */
+    expect_error("a,b\n1,x\n2,\"open\n3,\"z\"\n", "data.csv:3:2: ", "unbalanced quote");
+    /* A stray quote inside an unquoted field. */
+    expect_error("a,b\n1,x\n2,ab\"c\n", "data.csv:3:2: ", "unexpected quote");
+}
+
+static void rejects_ragged_rows(void **state)
+{
+    (void)state;
+    expect_error("a,b,c\n1,2,3\n4,5\n", "data.csv:3: ", "2 fields, but the header has 3");
+    expect_error("a,b\n1,2\n3,4,5\n", "data.csv:3: ", "3 fields, but the header has 2");
+}
+
+static void rejects_invalid_utf8_and_nul(void **state)
+{
+    (void)state;
+    expect_error("a,b\n1,ok\n2,caf\xE9\n", "data.csv:3:2: ", "invalid UTF-8");
+    expect_error("a,b\n1,\xC0\xAF\n", "data.csv:2:2: ", "invalid UTF-8"); /* overlong '/' */
+    expect_error("a,b\n1,\xED\xA0\x80\n", "data.csv:2:2: ", "invalid UTF-8"); /* surrogate */
+    sj_error err;
+    const char with_nul[] = "a,b\nx\0y,2\n";
+    sj_table *t = sj_table_parse("data.csv", with_nul, sizeof with_nul - 1, &err);
+    assert_null(t);
+    assert_non_null(strstr(err.msg, "data.csv:2:1: a NUL byte"));
+    /* Valid multi-byte text passes. */
+    t = parse("a,b\n1,caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\n", &err);
+    assert_non_null(t);
+    sj_table_free(t);
+}
+
+static void rejects_bad_headers_and_empty_files(void **state)
+{
+    (void)state;
+    expect_error("", "data.csv: ", "the file is empty");
+    expect_error("a,,c\n1,2,3\n", "data.csv:1:2: ", "empty column name");
+    expect_error("a,b,a\n1,2,3\n", "data.csv:1:3: ", "duplicate column name 'a'");
+}
+
+static void missing_column_lists_the_header(void **state)
+{
+    (void)state;
+    sj_error err;
+    sj_table *t = parse("person_id,item\np,i\n", &err);
+    assert_non_null(t);
+    assert_int_equal(sj_table_column(t, "score", &err), -1);
+    assert_string_equal(err.msg,
+                        "data.csv:1: missing column 'score' (the header has 'person_id', 'item')");
+    sj_table_free(t);
+}
+
+static void numbers_must_be_finite(void **state)
+{
+    (void)state;
+    sj_error err;
+    sj_table *t = parse("id,score\n1,2\n2,abc\n3,NaN\n4,inf\n5,1e999\n6, 3.5 \n7,2.0\n8,0x10\n",
+                        &err);
+    assert_non_null(t);
+    double v;
+    long n;
+    assert_int_equal(sj_table_number(t, 0, 1, &v, &err), SJ_OK);
+    assert_true(v == 2.0);
+    assert_int_equal(sj_table_number(t, 1, 1, &v, &err), SJ_ERR_INPUT);
+    assert_string_equal(err.msg, "data.csv:3:2: column 'score': expected a finite number, found 'abc'");
+    assert_int_equal(sj_table_number(t, 2, 1, &v, &err), SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "data.csv:4:2: "));
+    assert_int_equal(sj_table_number(t, 3, 1, &v, &err), SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "data.csv:5:2: "));
+    assert_int_equal(sj_table_number(t, 4, 1, &v, &err), SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "data.csv:6:2: "));
+    assert_int_equal(sj_table_number(t, 5, 1, &v, &err), SJ_OK);
+    assert_true(v == 3.5);
+    assert_int_equal(sj_table_integer(t, 5, 1, &n, &err), SJ_ERR_INPUT);
+    assert_string_equal(err.msg, "data.csv:7:2: column 'score': expected a whole number, found ' 3.5 '");
+    assert_int_equal(sj_table_integer(t, 6, 1, &n, &err), SJ_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sj_table_number(t, 7, 1, &v, &err), SJ_ERR_INPUT);
+    sj_table_free(t);
+}
+
+static void neutralises_formulas_but_not_numbers(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {
+        {"=SUM(A1:A9)", "'=SUM(A1:A9)"}, {"+1+1", "'+1+1"}, {"-2", "-2"},
+        {"-2.5e3", "-2.5e3"},           {"+7", "+7"},      {"@cmd", "'@cmd"},
+        {"-x", "'-x"},                  {"plain", "plain"}, {"", ""},
+        {"\tTAB", "'\tTAB"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = sj_csv_neutralise(cases[i][0]);
+        assert_string_equal(out, cases[i][1]);
+        free(out);
+    }
+}
+
+static void writer_round_trips_through_reader(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp();
+    char *path = sj_path_join(dir, "out.csv");
+    const char *header[] = {"id", "text", "value"};
+    sj_csv_writer w;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_csv_open(&w, path, header, 3, &err), SJ_OK);
+    sj_csv_cell(&w, "a,b");
+    sj_csv_cell(&w, "say \"hi\"\nthen leave");
+    sj_csv_cell_number(&w, 0.1);
+    sj_csv_cell(&w, "=HYPERLINK(\"x\")");
+    sj_csv_cell(&w, " padded ");
+    sj_csv_cell_number(&w, -1.0 / 3.0);
+    assert_int_equal(test_count_entries(dir), 1);
+    assert_int_equal(sj_csv_close(&w, &err), SJ_OK);
+    sj_table *t = sj_table_read(path, &err);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 2);
+    assert_string_equal(sj_table_cell(t, 0, 0), "a,b");
+    assert_string_equal(sj_table_cell(t, 0, 1), "say \"hi\"\nthen leave");
+    assert_string_equal(sj_table_cell(t, 0, 2), "0.1");
+    assert_string_equal(sj_table_cell(t, 1, 0), "'=HYPERLINK(\"x\")");
+    assert_string_equal(sj_table_cell(t, 1, 1), " padded ");
+    double v;
+    assert_int_equal(sj_table_number(t, 1, 2, &v, &err), SJ_OK);
+    assert_true(v == -1.0 / 3.0); /* shortest exact round trip */
+    sj_table_free(t);
+    free(path);
+    test_rmdir(dir);
+}
+
+static void number_format_is_shortest_exact(void **state)
+{
+    (void)state;
+    char buf[40];
+    sj_format_number(0.1, buf, sizeof buf);
+    assert_string_equal(buf, "0.1");
+    sj_format_number(1.0 / 3.0, buf, sizeof buf);
+    assert_string_equal(buf, "0.3333333333333333");
+    sj_format_number(0.0 / 0.0, buf, sizeof buf);
+    assert_string_equal(buf, "NA");
+    sj_format_number(2.0, buf, sizeof buf);
+    assert_string_equal(buf, "2");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reads_header_and_rows),
+        cmocka_unit_test(accepts_bom_crlf_and_quoted_newlines),
+        cmocka_unit_test(header_only_is_an_empty_table),
+        cmocka_unit_test(rejects_unbalanced_quote_at_its_line),
+        cmocka_unit_test(rejects_ragged_rows),
+        cmocka_unit_test(rejects_invalid_utf8_and_nul),
+        cmocka_unit_test(rejects_bad_headers_and_empty_files),
+        cmocka_unit_test(missing_column_lists_the_header),
+        cmocka_unit_test(numbers_must_be_finite),
+        cmocka_unit_test(neutralises_formulas_but_not_numbers),
+        cmocka_unit_test(writer_round_trips_through_reader),
+        cmocka_unit_test(number_format_is_shortest_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -8,7 +8,7 @@ SAN     ?=
 OPT     ?= -O2 -g
 
 DEB_PACKAGES := libgsl-dev libopenblas-dev libcsv-dev libcjson-dev pkg-config libcmocka-dev nettle-dev \
-                python3 python3-numpy
+                python3 python3-numpy clang libclang-rt-14-dev libomp-dev
 
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS   += -std=c11 $(OPT) -Wall -Wextra -Werror -fopenmp -MMD -MP
@@ -17,6 +17,13 @@ LDLIBS   += -lgsl -lopenblas -lcsv -lcjson -lnettle -lm -fopenmp
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+# libFuzzer builds (clang): the library is instrumented for coverage; each
+# fuzz target links libFuzzer's main.
+ifeq ($(SAN),fuzz)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -33,7 +40,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB := $(BUILD)/libsjtalign.a
 BIN := $(BUILD)/sjtalign
 
-.PHONY: all deps test test-asan install clean format cppcheck bench demo
+.PHONY: all deps test test-asan install clean format cppcheck bench demo fuzz fuzz-build
 
 all: $(BIN) $(LIB)
 
@@ -74,6 +81,23 @@ test-asan:
 
 bench: $(BIN) $(BENCH_BIN)
 	@bench/run_bench.sh $(BUILD)
+
+# Fuzzing: `make fuzz` runs every target in tests/fuzz/ for FUZZ_SECONDS each,
+# starting from its seed corpus; crashes land in build/fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CLI_OBJ := $(BUILD)/obj/src/cli/pipeline.o $(BUILD)/obj/src/cli/cli_common.o
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB) $(FUZZ_CLI_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc/cli -fsanitize=fuzzer $< $(FUZZ_CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz:
+	$(MAKE) BUILD=build/fuzz SAN=fuzz CC=clang OPT="-O1 -g" fuzz-build
+	tests/fuzz/run_fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/sjtalign

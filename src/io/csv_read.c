@@ -79,30 +79,26 @@ static int store_header(reader *r)
     sj_table *t = r->t;
     char **cells = (char **)r->row_cells.data;
     t->n_cols = r->row_fields;
-    t->names = calloc(t->n_cols, sizeof *t->names);
+    t->names = calloc(t->n_cols ? t->n_cols : 1, sizeof *t->names);
     if (!t->names)
         return -1;
+    /* The table owns the names from here on, valid or not. */
+    memcpy(t->names, cells, t->n_cols * sizeof *cells);
+    r->row_fields = 0;
+    r->row_cells.len = 0;
     for (size_t i = 0; i < t->n_cols; i++) {
-        t->names[i] = cells[i];
-        if (cells[i][0] == '\0') {
-            r->row_fields = 0;
-            r->row_cells.len = 0;
+        if (t->names[i][0] == '\0') {
             fail_at(r, r->row_start_line, (long)i + 1, "empty column name in the header row%s",
                     NULL);
             return 0;
         }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(cells[i], cells[j]) == 0) {
-                r->row_fields = 0;
-                r->row_cells.len = 0;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(t->names[i], t->names[j]) == 0) {
                 fail_at(r, r->row_start_line, (long)i + 1,
-                        "duplicate column name '%s' in the header row", cells[i]);
+                        "duplicate column name '%s' in the header row", t->names[i]);
                 return 0;
             }
-        }
     }
-    r->row_fields = 0;
-    r->row_cells.len = 0;
     return 0;
 }
 

@@ -12,10 +12,10 @@ fail() { N_CHECK=$((N_CHECK + 1)); echo "not ok $N_CHECK - $1"; shift; for l in 
 # run_cmd: runs sjtalign with the given arguments, capturing stdout, stderr and
 # the exit code in OUT, ERR and RC.
 run_cmd() {
-    "$SJTALIGN" "$@" >"$TMP/out" 2>"$TMP/err"
+    "$SJTALIGN" "$@" >"$TMP/.stdout" 2>"$TMP/.stderr"
     RC=$?
-    OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
+    OUT=$(cat "$TMP/.stdout")
+    ERR=$(cat "$TMP/.stderr")
 }
 
 # expect_exit CODE DESCRIPTION

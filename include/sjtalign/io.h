@@ -125,8 +125,6 @@ void sj_instrument_free(sj_instrument *ins);
 /* Index of an item by id, or -1. */
 long sj_instrument_find_item(const sj_instrument *ins, const char *id);
 
-#endif
-
 /* ---- responses -------------------------------------------------------------- */
 
 /* Column names of a long-format responses file (one row per person x item). */
@@ -162,3 +160,5 @@ typedef struct {
 sj_responses *sj_responses_load(const char *path, const sj_columns *cols,
                                 const sj_instrument *ins, int need, sj_error *err);
 void sj_responses_free(sj_responses *r);
+
+#endif

@@ -59,8 +59,8 @@ static void on_field(void *data, size_t len, void *ctx)
         return;
     }
     if (data && !sj_utf8_valid(data, len)) {
-        fail_at(r, r->field_start_line, column, "invalid UTF-8 in a field%s: save the file as UTF-8",
-                NULL);
+        fail_at(r, r->field_start_line, column,
+                "invalid UTF-8 in a field%s: save the file as UTF-8", NULL);
         return;
     }
     char *copy = sj_strndup(data ? data : "", data ? len : 0);
@@ -126,6 +126,8 @@ static int store_row(reader *r)
         t->row_line = lines;
         r->rows_cap = cap;
     }
+    /* row_cells holds char pointers: copying n_cols of them is intended. */
+    // cppcheck-suppress pointerSize
     memcpy(t->cells + t->n_rows * t->n_cols, r->row_cells.data, t->n_cols * sizeof(char *));
     t->row_line[t->n_rows] = r->row_start_line;
     t->n_rows++;
@@ -179,8 +181,8 @@ static void table_init_parser(struct csv_parser *p)
 sj_table *sj_table_parse(const char *name, const char *data, size_t len, sj_error *err)
 {
     sj_table *t = calloc(1, sizeof *t);
-    reader r = {.name = name, .err = err, .line = 1, .field_start_line = 1, .row_start_line = 1,
-                .t = t};
+    reader r = {
+        .name = name, .err = err, .line = 1, .field_start_line = 1, .row_start_line = 1, .t = t};
     if (!t || !(t->path = sj_strdup(name))) {
         free(t);
         sj_error_set(err, SJ_ERR_WORK, "out of memory reading %s", name);

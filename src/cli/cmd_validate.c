@@ -24,6 +24,11 @@ static const char *const HELP =
     "  --group COL        group column (default group; optional)\n"
     "  --score COL        score column (default score; optional)\n";
 
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static size_t count_distinct(const sj_table *t, long col)
 {
     if (col < 0 || t->n_rows == 0)
@@ -34,9 +39,7 @@ static size_t count_distinct(const sj_table *t, long col)
     for (size_t i = 0; i < t->n_rows; i++)
         v[i] = sj_table_cell(t, i, (size_t)col);
     size_t distinct = 0;
-    /* Quadratic only in the number of distinct values, which is small for
-     * groups and items; persons use the sorted pass below. */
-    qsort(v, t->n_rows, sizeof *v, (int (*)(const void *, const void *))strcmp);
+    qsort(v, t->n_rows, sizeof *v, compare_strings);
     for (size_t i = 0; i < t->n_rows; i++)
         if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
             distinct++;
@@ -46,31 +49,51 @@ static size_t count_distinct(const sj_table *t, long col)
 
 int cmd_validate(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"data", required_argument, 0, 'd'},  {"instrument", required_argument, 0, 'i'},
-        {"person", required_argument, 0, 'p'}, {"item", required_argument, 0, 't'},
-        {"text", required_argument, 0, 'x'},  {"group", required_argument, 0, 'g'},
-        {"score", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option options[] = {{"data", required_argument, 0, 'd'},
+                                            {"instrument", required_argument, 0, 'i'},
+                                            {"person", required_argument, 0, 'p'},
+                                            {"item", required_argument, 0, 't'},
+                                            {"text", required_argument, 0, 'x'},
+                                            {"group", required_argument, 0, 'g'},
+                                            {"score", required_argument, 0, 's'},
+                                            {"help", no_argument, 0, 'h'},
+                                            {0, 0, 0, 0}};
     const char *data = NULL, *instrument = NULL;
     sj_columns cols = {0};
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (c) {
-        case 'd': data = optarg; break;
-        case 'i': instrument = optarg; break;
-        case 'p': cols.person = optarg; break;
-        case 't': cols.item = optarg; break;
-        case 'x': cols.text = optarg; break;
-        case 'g': cols.group = optarg; break;
-        case 's': cols.score = optarg; break;
-        case 'h': return cli_help(HELP);
-        default: return cli_bad_option("validate");
+        case 'd':
+            data = optarg;
+            break;
+        case 'i':
+            instrument = optarg;
+            break;
+        case 'p':
+            cols.person = optarg;
+            break;
+        case 't':
+            cols.item = optarg;
+            break;
+        case 'x':
+            cols.text = optarg;
+            break;
+        case 'g':
+            cols.group = optarg;
+            break;
+        case 's':
+            cols.score = optarg;
+            break;
+        case 'h':
+            return cli_help(HELP);
+        default:
+            return cli_bad_option("validate");
         }
     }
     if (optind < argc)
         return cli_usage_error("validate", "unexpected argument '%s'", argv[optind]);
-    if (cli_require("validate", "--data", data) || cli_require("validate", "--instrument", instrument))
+    if (cli_require("validate", "--data", data) ||
+        cli_require("validate", "--instrument", instrument))
         return 2;
     sj_error err;
     sj_error_clear(&err);

@@ -75,3 +75,9 @@ run_cmd validate --data "$TMP/ok.csv"
 expect_exit 2 "validate: missing --instrument"
 run_cmd validate --data "$TMP/ok.csv" --instrument x --bogus
 expect_exit 2 "validate: unknown option"
+
+# Counts on the demo data, checked against the shipped file's known design
+# (2,000 persons x 8 items, two groups, every response scored).
+run_cmd validate --data "$SJTALIGN_ROOT/data/demo/responses.csv" --instrument "$SJTALIGN_ROOT/data/demo/instrument.json" --score human_score
+expect_exit 0 "validate: demo data"
+expect_out_contains "16000 responses, 2000 persons, 8 of 8 items, 2 groups, 16000 scored" "validate counts persons, items and groups"

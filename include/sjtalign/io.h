@@ -17,10 +17,10 @@
 typedef struct {
     char *path;
     size_t n_cols;
-    char **names;      /* n_cols header names */
-    size_t n_rows;     /* data rows, header excluded */
-    char **cells;      /* n_rows * n_cols, row-major; never NULL */
-    long *row_line;    /* physical line on which each data row starts */
+    char **names;   /* n_cols header names */
+    size_t n_rows;  /* data rows, header excluded */
+    char **cells;   /* n_rows * n_cols, row-major; never NULL */
+    long *row_line; /* physical line on which each data row starts */
 } sj_table;
 
 /* Reads path ("-" = stdin). Accepts a UTF-8 BOM, CRLF line ends and quoted
@@ -44,6 +44,20 @@ sj_status sj_table_number(const sj_table *t, size_t row, size_t col, double *out
 /* An integer from a cell (a number with no fractional part). */
 sj_status sj_table_integer(const sj_table *t, size_t row, size_t col, long *out, sj_error *err);
 
+/* A CSV file read row by row, in constant memory, with the same checks and
+ * positions as sj_table_read. The header is read on open. */
+typedef struct sj_csv_stream sj_csv_stream;
+
+sj_csv_stream *sj_csv_stream_open(const char *path, sj_error *err);
+/* The header and the window of rows read so far: a row index from
+ * sj_csv_stream_next is valid with sj_table_cell/number/integer (line
+ * numbers included) until the next call. */
+const sj_table *sj_csv_stream_table(const sj_csv_stream *s);
+/* 1 and the row's index when a row is ready, 0 at the end, -1 on a defect
+ * (the error goes to the sj_error given to sj_csv_stream_open). */
+int sj_csv_stream_next(sj_csv_stream *s, size_t *row);
+void sj_csv_stream_close(sj_csv_stream *s);
+
 /* Parses a whole-string finite number ("1", "-2.5", "3e2"); 0 on success. */
 int sj_parse_number(const char *s, double *out);
 /* 1 when the text is valid UTF-8. */
@@ -57,7 +71,7 @@ int sj_utf8_valid(const char *s, size_t len);
  * spreadsheets do not run them as formulas. */
 typedef struct {
     sj_atomic_file file;
-    FILE *out;    /* file.fp, or stdout when writing to "-" */
+    FILE *out; /* file.fp, or stdout when writing to "-" */
     int to_stdout;
     size_t n_cols;
     size_t in_row;
@@ -149,16 +163,16 @@ enum {
 typedef struct {
     sj_table *table;
     long col_person, col_item, col_text, col_group, col_score; /* -1 when absent */
-    size_t *item_index;  /* per row: index of the item in the instrument */
-    double *score;       /* per row: the score, NaN where the cell is empty */
+    size_t *item_index; /* per row: index of the item in the instrument */
+    double *score;      /* per row: the score, NaN where the cell is empty */
 } sj_responses;
 
 /* Loads and checks: required columns present; every item known to the
  * instrument; scores whole numbers within score_min..score_max (an empty
  * cell is a missing score); no person answers an item twice. `need` is a
  * mask of SJ_NEED_*. Errors name file, line and column. */
-sj_responses *sj_responses_load(const char *path, const sj_columns *cols,
-                                const sj_instrument *ins, int need, sj_error *err);
+sj_responses *sj_responses_load(const char *path, const sj_columns *cols, const sj_instrument *ins,
+                                int need, sj_error *err);
 void sj_responses_free(sj_responses *r);
 
 #endif

@@ -6,6 +6,7 @@
 #include "sjtalign/io.h"
 
 #include <csv.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,53 +179,207 @@ static void table_init_parser(struct csv_parser *p)
     csv_set_space_func(p, keep_spaces);
 }
 
-sj_table *sj_table_parse(const char *name, const char *data, size_t len, sj_error *err)
+/* A parse in progress: the reader state and libcsv's parser. Input may come
+ * in pieces (the stream) as long as each piece ends at a line end, except
+ * the last. */
+typedef struct {
+    reader r;
+    struct csv_parser parser;
+    int started;
+} parse_state;
+
+static sj_status parse_begin(parse_state *ps, const char *name, sj_error *err)
 {
+    memset(ps, 0, sizeof *ps);
     sj_table *t = calloc(1, sizeof *t);
-    reader r = {
-        .name = name, .err = err, .line = 1, .field_start_line = 1, .row_start_line = 1, .t = t};
     if (!t || !(t->path = sj_strdup(name))) {
         free(t);
-        sj_error_set(err, SJ_ERR_WORK, "out of memory reading %s", name);
-        return NULL;
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory reading %s", name);
     }
-    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
-        data += 3;
-        len -= 3;
+    ps->r = (reader){
+        .name = t->path, .err = err, .line = 1, .field_start_line = 1, .row_start_line = 1, .t = t};
+    table_init_parser(&ps->parser);
+    return SJ_OK;
+}
+
+static void parse_feed(parse_state *ps, const char *data, size_t len)
+{
+    reader *r = &ps->r;
+    if (!ps->started) {
+        ps->started = 1;
+        if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+            data += 3;
+            len -= 3;
+        }
     }
-    struct csv_parser parser;
-    table_init_parser(&parser);
     size_t pos = 0;
-    while (pos < len && !r.failed) {
+    while (pos < len && !r->failed) {
         const char *nl = memchr(data + pos, '\n', len - pos);
         size_t chunk = nl ? (size_t)(nl - (data + pos)) + 1 : len - pos;
-        if (parser.pstate == 0 && r.row_fields == 0) {
-            r.row_start_line = r.line;
-            r.field_start_line = r.line;
+        if (ps->parser.pstate == 0 && r->row_fields == 0) {
+            r->row_start_line = r->line;
+            r->field_start_line = r->line;
         }
-        size_t used = csv_parse(&parser, data + pos, chunk, on_field, on_row, &r);
-        if (used != chunk && !r.failed)
-            report_parse_error(&r, 0);
+        size_t used = csv_parse(&ps->parser, data + pos, chunk, on_field, on_row, r);
+        if (used != chunk && !r->failed)
+            report_parse_error(r, 0);
         pos += chunk;
         if (nl)
-            r.line++;
+            r->line++;
     }
-    if (!r.failed) {
-        if (csv_fini(&parser, on_field, on_row, &r) != 0 && !r.failed)
-            report_parse_error(&r, 1);
-    }
-    csv_free(&parser);
-    if (!r.failed && !t->names)
-        fail_at(&r, 0, 0, "the file is empty%s: expected a header row naming the columns", NULL);
-    free_row_cells(&r);
-    sj_buf_free(&r.row_cells);
-    if (r.failed) {
+}
+
+static void parse_finish(parse_state *ps)
+{
+    reader *r = &ps->r;
+    if (!r->failed && csv_fini(&ps->parser, on_field, on_row, r) != 0 && !r->failed)
+        report_parse_error(r, 1);
+    if (!r->failed && !r->t->names)
+        fail_at(r, 0, 0, "the file is empty%s: expected a header row naming the columns", NULL);
+}
+
+static void parse_release(parse_state *ps)
+{
+    csv_free(&ps->parser);
+    free_row_cells(&ps->r);
+    sj_buf_free(&ps->r.row_cells);
+}
+
+sj_table *sj_table_parse(const char *name, const char *data, size_t len, sj_error *err)
+{
+    parse_state ps;
+    if (parse_begin(&ps, name, err) != SJ_OK)
+        return NULL;
+    parse_feed(&ps, data, len);
+    parse_finish(&ps);
+    parse_release(&ps);
+    sj_table *t = ps.r.t;
+    if (ps.r.failed) {
         sj_table_free(t);
         return NULL;
     }
     if (!t->cells)
         t->cells = calloc(1, sizeof *t->cells);
     return t;
+}
+
+/* ---- streaming ------------------------------------------------------------ */
+
+struct sj_csv_stream {
+    parse_state ps;
+    FILE *fp;
+    int own_fp;
+    int at_end;
+    size_t next_row; /* next row of the window to hand out */
+    sj_buf pending;  /* bytes read after the last complete line */
+};
+
+/* Frees the rows already handed out, keeping the header. */
+static void drop_window(sj_csv_stream *s)
+{
+    sj_table *t = s->ps.r.t;
+    for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
+        free(t->cells[i]);
+    t->n_rows = 0;
+    s->next_row = 0;
+}
+
+/* Reads and parses input until a data row is ready or the input ends. */
+static sj_status refill(sj_csv_stream *s, int header_only)
+{
+    sj_table *t = s->ps.r.t;
+    char chunk[65536];
+    while (!s->ps.r.failed && !s->at_end && (header_only ? !t->names : t->n_rows == 0)) {
+        size_t got = fread(chunk, 1, sizeof chunk, s->fp);
+        if (got == 0) {
+            if (ferror(s->fp))
+                return sj_error_set(s->ps.r.err, SJ_ERR_INPUT, "cannot read %s", t->path);
+            s->at_end = 1;
+            parse_feed(&s->ps, s->pending.data ? s->pending.data : "", s->pending.len);
+            s->pending.len = 0;
+            parse_finish(&s->ps);
+            break;
+        }
+        if (sj_buf_append(&s->pending, chunk, got) != 0)
+            return sj_error_set(s->ps.r.err, SJ_ERR_WORK, "out of memory reading %s", t->path);
+        /* Feed whole lines only, so every line number stays exact. */
+        char *last_nl = NULL;
+        for (size_t i = s->pending.len; i > 0; i--)
+            if (s->pending.data[i - 1] == '\n') {
+                last_nl = s->pending.data + i - 1;
+                break;
+            }
+        if (!last_nl)
+            continue;
+        size_t whole = (size_t)(last_nl - s->pending.data) + 1;
+        parse_feed(&s->ps, s->pending.data, whole);
+        memmove(s->pending.data, s->pending.data + whole, s->pending.len - whole);
+        s->pending.len -= whole;
+    }
+    return s->ps.r.failed ? SJ_ERR_INPUT : SJ_OK;
+}
+
+sj_csv_stream *sj_csv_stream_open(const char *path, sj_error *err)
+{
+    sj_csv_stream *s = calloc(1, sizeof *s);
+    if (!s) {
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        return NULL;
+    }
+    int from_stdin = strcmp(path, "-") == 0;
+    if (parse_begin(&s->ps, from_stdin ? "<stdin>" : path, err) != SJ_OK) {
+        free(s);
+        return NULL;
+    }
+    s->fp = from_stdin ? stdin : fopen(path, "rb");
+    s->own_fp = !from_stdin;
+    if (!s->fp) {
+        sj_error_set(err, SJ_ERR_INPUT, "cannot open %s: %s", path, strerror(errno));
+        s->own_fp = 0;
+        sj_csv_stream_close(s);
+        return NULL;
+    }
+    if (refill(s, 1) != SJ_OK) {
+        sj_csv_stream_close(s);
+        return NULL;
+    }
+    if (!s->ps.r.t->cells && !(s->ps.r.t->cells = calloc(1, sizeof(char *)))) {
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        sj_csv_stream_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+const sj_table *sj_csv_stream_table(const sj_csv_stream *s)
+{
+    return s->ps.r.t;
+}
+
+int sj_csv_stream_next(sj_csv_stream *s, size_t *row)
+{
+    sj_table *t = s->ps.r.t;
+    if (s->next_row >= t->n_rows) {
+        drop_window(s);
+        if (refill(s, 0) != SJ_OK)
+            return -1;
+        if (t->n_rows == 0)
+            return 0;
+    }
+    *row = s->next_row++;
+    return 1;
+}
+
+void sj_csv_stream_close(sj_csv_stream *s)
+{
+    if (!s)
+        return;
+    if (s->own_fp && s->fp)
+        fclose(s->fp);
+    parse_release(&s->ps);
+    sj_table_free(s->ps.r.t);
+    sj_buf_free(&s->pending);
+    free(s);
 }
 
 sj_table *sj_table_read(const char *path, sj_error *err)

@@ -94,7 +94,7 @@ static void rejects_invalid_utf8_and_nul(void **state)
 {
     (void)state;
     expect_error("a,b\n1,ok\n2,caf\xE9\n", "data.csv:3:2: ", "invalid UTF-8");
-    expect_error("a,b\n1,\xC0\xAF\n", "data.csv:2:2: ", "invalid UTF-8"); /* overlong '/' */
+    expect_error("a,b\n1,\xC0\xAF\n", "data.csv:2:2: ", "invalid UTF-8");     /* overlong '/' */
     expect_error("a,b\n1,\xED\xA0\x80\n", "data.csv:2:2: ", "invalid UTF-8"); /* surrogate */
     sj_error err;
     const char with_nul[] = "a,b\nx\0y,2\n";
@@ -131,15 +131,16 @@ static void numbers_must_be_finite(void **state)
 {
     (void)state;
     sj_error err;
-    sj_table *t = parse("id,score\n1,2\n2,abc\n3,NaN\n4,inf\n5,1e999\n6, 3.5 \n7,2.0\n8,0x10\n",
-                        &err);
+    sj_table *t =
+        parse("id,score\n1,2\n2,abc\n3,NaN\n4,inf\n5,1e999\n6, 3.5 \n7,2.0\n8,0x10\n", &err);
     assert_non_null(t);
     double v;
     long n;
     assert_int_equal(sj_table_number(t, 0, 1, &v, &err), SJ_OK);
     assert_true(v == 2.0);
     assert_int_equal(sj_table_number(t, 1, 1, &v, &err), SJ_ERR_INPUT);
-    assert_string_equal(err.msg, "data.csv:3:2: column 'score': expected a finite number, found 'abc'");
+    assert_string_equal(err.msg,
+                        "data.csv:3:2: column 'score': expected a finite number, found 'abc'");
     assert_int_equal(sj_table_number(t, 2, 1, &v, &err), SJ_ERR_INPUT);
     assert_non_null(strstr(err.msg, "data.csv:4:2: "));
     assert_int_equal(sj_table_number(t, 3, 1, &v, &err), SJ_ERR_INPUT);
@@ -149,7 +150,8 @@ static void numbers_must_be_finite(void **state)
     assert_int_equal(sj_table_number(t, 5, 1, &v, &err), SJ_OK);
     assert_true(v == 3.5);
     assert_int_equal(sj_table_integer(t, 5, 1, &n, &err), SJ_ERR_INPUT);
-    assert_string_equal(err.msg, "data.csv:7:2: column 'score': expected a whole number, found ' 3.5 '");
+    assert_string_equal(err.msg,
+                        "data.csv:7:2: column 'score': expected a whole number, found ' 3.5 '");
     assert_int_equal(sj_table_integer(t, 6, 1, &n, &err), SJ_OK);
     assert_int_equal(n, 2);
     assert_int_equal(sj_table_number(t, 7, 1, &v, &err), SJ_ERR_INPUT);
@@ -160,9 +162,15 @@ static void neutralises_formulas_but_not_numbers(void **state)
 {
     (void)state;
     const char *cases[][2] = {
-        {"=SUM(A1:A9)", "'=SUM(A1:A9)"}, {"+1+1", "'+1+1"}, {"-2", "-2"},
-        {"-2.5e3", "-2.5e3"},           {"+7", "+7"},      {"@cmd", "'@cmd"},
-        {"-x", "'-x"},                  {"plain", "plain"}, {"", ""},
+        {"=SUM(A1:A9)", "'=SUM(A1:A9)"},
+        {"+1+1", "'+1+1"},
+        {"-2", "-2"},
+        {"-2.5e3", "-2.5e3"},
+        {"+7", "+7"},
+        {"@cmd", "'@cmd"},
+        {"-x", "'-x"},
+        {"plain", "plain"},
+        {"", ""},
         {"\tTAB", "'\tTAB"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -220,6 +228,90 @@ static void number_format_is_shortest_exact(void **state)
     assert_string_equal(buf, "2");
 }
 
+/* Streaming gives the same rows and line numbers as reading the whole file,
+ * across read-buffer boundaries and quoted line breaks. */
+static void stream_matches_whole_file_read(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp();
+    char *path = sj_path_join(dir, "big.csv");
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs("\xEF\xBB\xBFid,text\r\n", fp);
+    for (int i = 0; i < 5000; i++) {
+        if (i % 7 == 0)
+            fprintf(fp, "%d,\"line one of %d\nline two, with a comma\"\r\n", i, i);
+        else
+            fprintf(fp, "%d,plain text number %d padded to cross buffer edges ......\n", i, i);
+    }
+    fclose(fp);
+    sj_error err;
+    sj_error_clear(&err);
+    sj_table *whole = sj_table_read(path, &err);
+    assert_non_null(whole);
+    sj_csv_stream *s = sj_csv_stream_open(path, &err);
+    assert_non_null(s);
+    const sj_table *t = sj_csv_stream_table(s);
+    assert_int_equal(t->n_cols, 2);
+    assert_string_equal(t->names[0], "id");
+    size_t row, n = 0;
+    int rc;
+    while ((rc = sj_csv_stream_next(s, &row)) == 1) {
+        assert_true(n < whole->n_rows);
+        assert_string_equal(sj_table_cell(t, row, 0), sj_table_cell(whole, n, 0));
+        assert_string_equal(sj_table_cell(t, row, 1), sj_table_cell(whole, n, 1));
+        assert_int_equal(t->row_line[row], whole->row_line[n]);
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 5000);
+    /* Row 5000 starts after 5000/7 + 1 = 715 quoted line breaks. */
+    assert_int_equal(whole->row_line[4999], 2 + 4999 + 715);
+    sj_csv_stream_close(s);
+    sj_table_free(whole);
+    free(path);
+    test_rmdir(dir);
+}
+
+static void stream_reports_defects_with_position(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp();
+    char *path = sj_path_join(dir, "bad.csv");
+    const char *text = "a,b\n1,2\n3,4\n5\n";
+    test_write_text(path, text, strlen(text));
+    sj_error err;
+    sj_error_clear(&err);
+    /* A small file is read whole on open, so its defect surfaces there. */
+    sj_csv_stream *s = sj_csv_stream_open(path, &err);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "bad.csv:4: ragged row: 1 fields, but the header has 2"));
+    /* A defect past the first read window surfaces from next(), after the
+     * valid rows before it were handed out. */
+    char *big = sj_path_join(dir, "late.csv");
+    FILE *fp = fopen(big, "wb");
+    assert_non_null(fp);
+    fputs("a,b\n", fp);
+    for (int i = 0; i < 20000; i++)
+        fprintf(fp, "%d,row\n", i);
+    fputs("x,\"unclosed\n", fp);
+    fclose(fp);
+    sj_error_clear(&err);
+    s = sj_csv_stream_open(big, &err);
+    assert_non_null(s);
+    size_t row;
+    int rc, rows = 0;
+    while ((rc = sj_csv_stream_next(s, &row)) == 1)
+        rows++;
+    assert_int_equal(rc, -1);
+    assert_int_equal(rows, 20000);
+    assert_non_null(strstr(err.msg, "late.csv:20002:2: unbalanced quote"));
+    sj_csv_stream_close(s);
+    free(big);
+    free(path);
+    test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +327,8 @@ int main(void)
         cmocka_unit_test(neutralises_formulas_but_not_numbers),
         cmocka_unit_test(writer_round_trips_through_reader),
         cmocka_unit_test(number_format_is_shortest_exact),
+        cmocka_unit_test(stream_matches_whole_file_read),
+        cmocka_unit_test(stream_reports_defects_with_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,7 +116,7 @@ static int help_has_flag(const char *help, const char *flag)
 
 typedef struct {
     const char *self;
-    char *base;          /* folder that relative paths are resolved against */
+    char *base; /* folder that relative paths are resolved against */
     const cJSON *doc;
     const cJSON *stages; /* the "stages" object */
     checker *c;
@@ -143,11 +143,20 @@ static const char *help_of(builder *b, const char *command)
     return help;
 }
 
+/* Joins folder and path, leaving out a "." folder so messages and stage
+ * command lines read as the user wrote them. */
+static char *join_clean(const char *dir, const char *path)
+{
+    if (path[0] == '/' || strcmp(dir, ".") == 0)
+        return sj_strdup(path);
+    if (strcmp(path, ".") == 0)
+        return sj_strdup(dir);
+    return sj_path_join(dir, path);
+}
+
 static char *resolve(const builder *b, const char *path)
 {
-    if (path[0] == '/')
-        return sj_strdup(path);
-    return sj_path_join(b->base, path);
+    return join_clean(b->base, path);
 }
 
 static void add_arg(sj_stage *s, const char *arg)
@@ -189,8 +198,8 @@ static sj_status add_settings(builder *b, sj_stage *s, const char *key)
     const char *help = help_of(b, s->command);
     if (!help)
         return sj_error_set(b->c->err, SJ_ERR_WORK,
-                            "this build of sjtalign has no '%s' command for stage '%s'",
-                            s->command, key);
+                            "this build of sjtalign has no '%s' command for stage '%s'", s->command,
+                            key);
     const cJSON *v;
     cJSON_ArrayForEach(v, settings)
     {
@@ -202,8 +211,9 @@ static sj_status add_settings(builder *b, sj_stage *s, const char *key)
                 *c = '-';
         if (!help_has_flag(help, flag)) {
             char detail[300];
-            snprintf(detail, sizeof detail, "the %s command has no option %s (see sjtalign %s --help)",
-                     s->command, flag, s->command);
+            snprintf(detail, sizeof detail,
+                     "the %s command has no option %s (see sjtalign %s --help)", s->command, flag,
+                     s->command);
             return key_error(b->c, path, 3, "%s", detail);
         }
         for (int i = 0; i < s->argc; i++)
@@ -496,12 +506,12 @@ static sj_status build_simulate_stage(builder *b, sj_pipeline *p)
 
 /* ---- checking the document --------------------------------------------------- */
 
-static const char *const TOP_KEYS[] = {"name",   "base",    "seed",     "instrument",   "data",
-                                       "truth",  "columns", "reference", "focal",       "runs",
-                                       "reports", "stages", "judged_pairs", "description", NULL};
-static const char *const STAGE_KEYS[] = {"simulate", "pretrain", "sft",   "pairs",   "judge",
-                                         "reward",   "ppo",      "dpo",   "score",   "audit",
-                                         "compare",  NULL};
+static const char *const TOP_KEYS[] = {"name",    "base",    "seed",         "instrument",  "data",
+                                       "truth",   "columns", "reference",    "focal",       "runs",
+                                       "reports", "stages",  "judged_pairs", "description", NULL};
+static const char *const STAGE_KEYS[] = {"simulate", "pretrain", "sft",     "pairs",
+                                         "judge",    "reward",   "ppo",     "dpo",
+                                         "score",    "audit",    "compare", NULL};
 static const char *const COLUMN_KEYS[] = {"person", "item", "text", "group", "human", NULL};
 
 static int in_list(const char *const *list, const char *key)
@@ -528,7 +538,8 @@ static sj_status check_keys(checker *c, const cJSON *obj, const char *const *all
         snprintf(detail, sizeof detail, "unknown %s (expected one of: %s)",
                  parent ? "stage or key" : "key", names.data);
         sj_buf_free(&names);
-        return parent ? key_error(c, path, 2, "%s", detail) : key_error(c, path + 1, 1, "%s", detail);
+        return parent ? key_error(c, path, 2, "%s", detail)
+                      : key_error(c, path + 1, 1, "%s", detail);
     }
     return SJ_OK;
 }
@@ -619,7 +630,7 @@ static sj_status read_keys(builder *b)
         *slash = '\0';
     else
         strcpy(dir, ".");
-    b->base = base[0] == '/' ? sj_strdup(base) : sj_path_join(dir, base);
+    b->base = join_clean(dir, base);
     free(dir);
     b->instrument = resolve(b, instrument);
     b->data = resolve(b, data);
@@ -629,9 +640,9 @@ static sj_status read_keys(builder *b)
     int simulated = has_stage(b, "simulate");
     if (judged && has_stage(b, "judge")) {
         const char *path[1] = {"judged_pairs"};
-        return key_error(c, path, 1,
-                         "give either judged_pairs (experts' judgments) or a judge stage, not both%s",
-                         "");
+        return key_error(
+            c, path, 1,
+            "give either judged_pairs (experts' judgments) or a judge stage, not both%s", "");
     }
     b->judged = judged ? resolve(b, judged) : run_path(b, "judged.csv");
     if (!simulated && (st = check_exists(c, "instrument", b->instrument)) != SJ_OK)
@@ -653,9 +664,9 @@ static sj_status read_keys(builder *b)
                          "judged_pairs file%s",
                          "");
     }
-    static const char *const needs[][2] = {{"pairs", "sft"}, {"judge", "pairs"}, {"reward", "sft"},
-                                           {"ppo", "reward"}, {"dpo", "sft"},    {"compare", "audit"},
-                                           {"audit", "score"}, {"score", "sft"}};
+    static const char *const needs[][2] = {
+        {"pairs", "sft"}, {"judge", "pairs"},   {"reward", "sft"},  {"ppo", "reward"},
+        {"dpo", "sft"},   {"compare", "audit"}, {"audit", "score"}, {"score", "sft"}};
     for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++)
         if (has_stage(b, needs[i][0]) && !has_stage(b, needs[i][1])) {
             const char *path[2] = {"stages", needs[i][0]};

@@ -177,6 +177,9 @@ static void table_init_parser(struct csv_parser *p)
 {
     csv_init(p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
     csv_set_space_func(p, keep_spaces);
+    /* libcsv grows a field by this many bytes at a time; a small step makes
+     * long fields quadratic to read (every growth copies the field). */
+    csv_set_blk_size(p, 1 << 20);
 }
 
 /* A parse in progress: the reader state and libcsv's parser. Input may come

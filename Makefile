@@ -48,6 +48,11 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The language model's element-wise kernels (exp, GELU, softmax, LayerNorm)
+# vectorise with AVX2/FMA; the binary then needs an x86-64-v3 CPU (2015+).
+# No code there relies on floating-point traps, which would block vectorising.
+$(BUILD)/obj/src/lm/%.o: CFLAGS += -march=x86-64-v3 -fno-trapping-math
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
@@ -78,6 +83,12 @@ test: $(BIN) $(TEST_BIN)
 
 test-asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test
+
+# Renders the report pages in headless Chromium (installed when missing):
+# screenshot not blank, print-to-PDF page counts on A4 and Letter.
+.PHONY: test-browser
+test-browser: $(BIN)
+	@tests/report/browser_test.sh $(BUILD)
 
 bench: $(BIN) $(BENCH_BIN)
 	@bench/run_bench.sh $(BUILD)

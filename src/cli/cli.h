@@ -33,7 +33,8 @@ SJ_CLI_COMMAND(bench)
 /* Prints "sjtalign: error: <message>" and returns the exit code (1 or 2). */
 int cli_fail(const sj_error *err);
 /* Prints a usage error with a pointer to --help; returns 2. */
-int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Prints a command's help text to stdout; returns 0. */
 int cli_help(const char *text);
 

@@ -156,8 +156,11 @@ static void print_compare_summary(const sj_pipeline *p)
         printf("\nreport: %s\n", html);
         const cJSON *summary = cJSON_GetObjectItemCaseSensitive(doc, "summary");
         const cJSON *line;
-        cJSON_ArrayForEach(line, summary) if (cJSON_IsString(line)) printf("  %s\n",
-                                                                            line->valuestring);
+        cJSON_ArrayForEach(line, summary)
+        {
+            if (cJSON_IsString(line))
+                printf("  %s\n", line->valuestring);
+        }
         cJSON_Delete(doc);
     }
     free(html);
@@ -176,10 +179,16 @@ int cmd_run(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (c) {
-        case 'f': from = optarg; break;
-        case 'n': dry_run = 1; break;
-        case 'h': return cli_help(HELP);
-        default: return cli_bad_option("run");
+        case 'f':
+            from = optarg;
+            break;
+        case 'n':
+            dry_run = 1;
+            break;
+        case 'h':
+            return cli_help(HELP);
+        default:
+            return cli_bad_option("run");
         }
     }
     if (optind != argc - 1)

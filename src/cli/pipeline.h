@@ -27,10 +27,10 @@ typedef struct {
 } sj_stage;
 
 typedef struct {
-    char *path;     /* the pipeline file */
+    char *path; /* the pipeline file */
     char *name;
-    char *stamps;   /* folder of stage stamps: <runs>/stamps */
-    char *reports;  /* report root, for the closing summary */
+    char *stamps;  /* folder of stage stamps: <runs>/stamps */
+    char *reports; /* report root, for the closing summary */
     size_t n_stages;
     sj_stage *stages;
 } sj_pipeline;

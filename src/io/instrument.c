@@ -15,8 +15,7 @@ static sj_status invalid(ctx *c, const char *path, const char *expected)
     return sj_error_at(c->err, SJ_ERR_INPUT, c->file, 0, 0, "%s: expected %s", path, expected);
 }
 
-static sj_status get_string(ctx *c, const cJSON *obj, const char *key, const char *path,
-                            char **out)
+static sj_status get_string(ctx *c, const cJSON *obj, const char *key, const char *path, char **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     char where[256];
@@ -34,8 +33,7 @@ static sj_status get_int(ctx *c, const cJSON *obj, const char *key, const char *
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     char where[256];
     snprintf(where, sizeof where, "%s%s%s", path, *path ? "." : "", key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-        fabs(v->valuedouble) > 1e6)
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 1e6)
         return invalid(c, where, "a whole number");
     *out = (int)v->valuedouble;
     return SJ_OK;

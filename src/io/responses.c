@@ -87,8 +87,7 @@ static sj_status check_duplicates(const sj_responses *r, sj_error *err)
             strcmp(sj_table_cell(t, a, (size_t)r->col_person),
                    sj_table_cell(t, b, (size_t)r->col_person)) == 0) {
             size_t first = a < b ? a : b, second = a < b ? b : a;
-            st = sj_error_at(err, SJ_ERR_INPUT, t->path, t->row_line[second],
-                             r->col_person + 1,
+            st = sj_error_at(err, SJ_ERR_INPUT, t->path, t->row_line[second], r->col_person + 1,
                              "person '%s' answers item '%s' twice (first on line %ld)",
                              sj_table_cell(t, second, (size_t)r->col_person),
                              sj_table_cell(t, second, (size_t)r->col_item), t->row_line[first]);
@@ -123,14 +122,14 @@ static sj_status check_row(sj_responses *r, const sj_instrument *ins, size_t row
         return SJ_ERR_INPUT;
     if (ins && (s < ins->score_min || s > ins->score_max))
         return sj_error_at(err, SJ_ERR_INPUT, t->path, t->row_line[row], r->col_score + 1,
-                           "score %ld is outside the instrument's range %d..%d", s,
-                           ins->score_min, ins->score_max);
+                           "score %ld is outside the instrument's range %d..%d", s, ins->score_min,
+                           ins->score_max);
     r->score[row] = (double)s;
     return SJ_OK;
 }
 
-sj_responses *sj_responses_load(const char *path, const sj_columns *given,
-                                const sj_instrument *ins, int need, sj_error *err)
+sj_responses *sj_responses_load(const char *path, const sj_columns *given, const sj_instrument *ins,
+                                int need, sj_error *err)
 {
     sj_columns cols = *given;
     sj_columns_defaults(&cols);

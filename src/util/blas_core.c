@@ -28,9 +28,9 @@ int sj_blas_num_threads(void)
 
 int sj_blas_is_fallback_core(const char *name)
 {
-    static const char *const fallback[] = {"prescott", "core2", "katmai", "coppermine",
-                                           "northwood", "banias", "atom", "nehalem",
-                                           "penryn", "dunnington", "unknown", NULL};
+    static const char *const fallback[] = {"prescott",  "core2",      "katmai",  "coppermine",
+                                           "northwood", "banias",     "atom",    "nehalem",
+                                           "penryn",    "dunnington", "unknown", NULL};
     for (int i = 0; fallback[i]; i++)
         if (strcasecmp(name, fallback[i]) == 0)
             return 1;

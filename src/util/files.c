@@ -149,7 +149,7 @@ sj_status sj_mkdir_p(const char *path, sj_error *err)
     char *copy = sj_strdup(path);
     if (!copy)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (char *p = copy + 1; ; p++) {
+    for (char *p = copy + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char saved = *p;
             *p = '\0';

@@ -90,17 +90,20 @@ static void schema_errors_name_the_json_path(void **state)
     expect_invalid("\"score_max\": 2", "\"score_max\": 0",
                    "score_max: expected a number greater than score_min");
     expect_invalid("\"score_max\": 2", "\"score_max\": 2.5", "score_max: expected a whole number");
-    expect_invalid("{\"score\": 2,", "{\"score\": 3,",
-                   "items[0].rubric[1].score: expected a score between score_min 0 and score_max 2");
+    expect_invalid(
+        "{\"score\": 2,", "{\"score\": 3,",
+        "items[0].rubric[1].score: expected a score between score_min 0 and score_max 2");
     expect_invalid("{\"score\": 2,", "{\"score\": 0,",
                    "items[0].rubric[1].score: expected a score not already anchored");
     expect_invalid("\"question\": \"What would you do?\",", "",
                    "items[0].question: expected a non-empty string");
-    expect_invalid("\"items\": [", "\"items\": [{\"id\": \"deadline\", \"scenario\": \"s\", "
-                                   "\"question\": \"q\", \"rubric\": [{\"score\": 1, \"anchor\": "
-                                   "\"a\"}]},",
+    expect_invalid("\"items\": [",
+                   "\"items\": [{\"id\": \"deadline\", \"scenario\": \"s\", "
+                   "\"question\": \"q\", \"rubric\": [{\"score\": 1, \"anchor\": "
+                   "\"a\"}]},",
                    "items[1].id: expected an id not used by an earlier item");
-    expect_invalid("\"rubric\": [", "\"rubric\": 7, \"x\": [", "items[0].rubric: expected a non-empty array");
+    expect_invalid("\"rubric\": [", "\"rubric\": 7, \"x\": [",
+                   "items[0].rubric: expected a non-empty array");
 }
 
 int main(void)

@@ -12,7 +12,8 @@ static void sgemm_matches_naive_product(void **state)
     (void)state;
     /* Odd sizes exercise the kernels' edge handling. */
     enum { M = 67, N = 45, K = 131 };
-    float *a = malloc(M * K * sizeof *a), *b = malloc(K * N * sizeof *b), *c = malloc(M * N * sizeof *c);
+    float *a = malloc(M * K * sizeof *a), *b = malloc(K * N * sizeof *b),
+          *c = malloc(M * N * sizeof *c);
     gsl_rng *rng = sj_rng_new(7);
     for (int i = 0; i < M * K; i++)
         a[i] = (float)(gsl_rng_uniform(rng) * 2 - 1);
@@ -64,7 +65,8 @@ static void preferred_core_follows_cpu_flags(void **state)
     while (fgets(line, sizeof line, fp))
         if (strncmp(line, "flags", 5) == 0) {
             avx2 = strstr(line, " avx2") != NULL;
-            avx512 = strstr(line, " avx512f") && strstr(line, " avx512bw") && strstr(line, " avx512vl");
+            avx512 =
+                strstr(line, " avx512f") && strstr(line, " avx512bw") && strstr(line, " avx512vl");
             break;
         }
     fclose(fp);

@@ -1,0 +1,442 @@
+/* sjtalign language model: a byte-level BPE tokenizer and a small GPT-style
+ * decoder (token + position embeddings, pre-LayerNorm blocks with causal
+ * multi-head self-attention and a GELU MLP, final LayerNorm, output layer tied
+ * to the token embedding), fp32, trained with AdamW. Every matrix product goes
+ * through cblas_sgemm; the other loops are threaded with OpenMP.
+ *
+ * How the alignment stage uses it
+ * -------------------------------
+ * A training example is one token sequence: bos, prompt tokens, sep,
+ * completion tokens, eos. sj_lm_batch_set() turns it into inputs (all tokens
+ * but the last) and targets (all tokens but the first, i.e. the next token),
+ * and takes one weight per target: 0 for targets inside the prompt, 1 for the
+ * completion tokens (and the final eos). Padding always has weight 0.
+ *
+ *  - Pre-training: every weight 1; sj_lm_ce_step() does forward, weighted
+ *    cross-entropy and backward in one call.
+ *  - SFT: the same with prompt weights 0.
+ *  - Sequence objectives (DPO, PPO): sj_lm_forward() gives the per-token
+ *    log-probability of each target at a temperature (log softmax(z/tau)),
+ *    optionally the per-token entropy. The caller sums the weighted log-probs
+ *    into sequence log-probs, computes its objective and its derivative with
+ *    respect to every per-token log-prob, and passes that [B x T] array to
+ *    sj_lm_backward(), which accumulates parameter gradients. A frozen
+ *    reference model is an sj_lm_copy() whose gradients are never used.
+ *  - Scalar heads (reward model, PPO value head): sj_lm_forward() returns the
+ *    final hidden state (after the last LayerNorm) at one position per
+ *    sequence (usually lengths[b] - 1, the last real token); the head lives in
+ *    the caller, which passes d(objective)/d(hidden) [B x embd] to
+ *    sj_lm_backward() (with dlogprob NULL when only the head path matters).
+ *    The head's tensors travel with the checkpoint as extra named tensors,
+ *    e.g. "head.weight" [1 x embd] and "head.bias" [1].
+ *  - Sampling: sj_lm_generate() continues a prompt with a key/value cache,
+ *    at a temperature with optional top-k, and returns each sampled token's
+ *    log-probability under the full temperature-scaled distribution (the same
+ *    number sj_lm_forward() gives for that token at that temperature).
+ *
+ * Gradients accumulate: call sj_lm_zero_grad() before each step. Objectives
+ * are minimised; sj_lm_backward() takes d(objective)/d(logprob).
+ *
+ * Thread safety: a model holds the activations of its last forward pass, so
+ * one model is used by one thread at a time. */
+#ifndef SJTALIGN_LM_H
+#define SJTALIGN_LM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <gsl/gsl_rng.h>
+
+#include "sjtalign/util.h"
+
+/* ---- threads -------------------------------------------------------------- */
+
+/* Sets both OpenBLAS's and OpenMP's thread counts (n >= 1), so the two pools
+ * do not oversubscribe the cores. */
+void sj_lm_set_threads(int n);
+
+/* ---- tokenizer ------------------------------------------------------------ */
+
+/* Reserved ids. Ids 4..259 are the 256 single bytes (byte b = 4 + b); merged
+ * tokens follow from 260 in the order the merges were learned. */
+enum {
+    SJ_TOK_PAD = 0,
+    SJ_TOK_EOS = 1,
+    SJ_TOK_SEP = 2, /* separates prompt from completion */
+    SJ_TOK_BOS = 3,
+    SJ_TOK_BYTE0 = 4,
+    SJ_TOK_N_BASE = 260, /* specials + bytes: the smallest vocabulary */
+};
+
+#define SJ_TOK_DEFAULT_VOCAB 512
+
+typedef struct sj_tokenizer sj_tokenizer;
+
+/* Learns byte-level BPE merges from n texts (lens[i] bytes each; lens may be
+ * NULL for NUL-terminated texts) until the vocabulary holds vocab_size tokens
+ * (>= 260) or no pair occurs twice. Texts are first split into words (a run
+ * of letters, digits and non-ASCII bytes with at most one leading space; a run
+ * of other printable bytes; a run of whitespace); merges never cross a word
+ * boundary. Deterministic: ties go to the smallest pair of ids. */
+sj_tokenizer *sj_tokenizer_train(const char *const *texts, const size_t *lens, size_t n,
+                                 int vocab_size, sj_error *err);
+void sj_tokenizer_free(sj_tokenizer *tok);
+/* Number of tokens (specials, bytes and merges). */
+int sj_tokenizer_vocab_size(const sj_tokenizer *tok);
+
+/* Encodes any bytes (UTF-8 or not) into ids; never emits special ids.
+ * *ids is allocated (caller frees); *n may be 0. */
+sj_status sj_tokenizer_encode(const sj_tokenizer *tok, const char *text, size_t len, int32_t **ids,
+                              size_t *n, sj_error *err);
+/* Decodes ids back to bytes (special tokens decode to nothing); the result
+ * is NUL-terminated and *len excludes the NUL. decode(encode(x)) == x for
+ * every byte string x. Returns NULL on an id outside the vocabulary. */
+char *sj_tokenizer_decode(const sj_tokenizer *tok, const int32_t *ids, size_t n, size_t *len,
+                          sj_error *err);
+/* The bytes a token stands for (empty for specials); NULL for a bad id. */
+const unsigned char *sj_tokenizer_token_bytes(const sj_tokenizer *tok, int32_t id, size_t *len);
+
+/* tokenizer.json: {"type": "sjtalign-byte-bpe", "version": 1, "vocab_size",
+ * "specials": {"pad": 0, "eos": 1, "sep": 2, "bos": 3}, "byte_offset": 4,
+ * "merges": [[a, b], ...] (merge i makes token 260 + i)}. */
+cJSON *sj_tokenizer_to_json(const sj_tokenizer *tok);
+sj_tokenizer *sj_tokenizer_from_json(const char *name, const cJSON *doc, sj_error *err);
+sj_status sj_tokenizer_save(const sj_tokenizer *tok, const char *path, sj_error *err);
+sj_tokenizer *sj_tokenizer_load(const char *path, sj_error *err);
+
+/* ---- model ------------------------------------------------------------------ */
+
+typedef struct {
+    int vocab;  /* tokens; must cover the tokenizer */
+    int ctx;    /* longest sequence (positions), >= 8 */
+    int layers; /* transformer blocks, >= 1 */
+    int heads;  /* attention heads; embd % heads == 0 */
+    int embd;   /* width of the residual stream */
+} sj_lm_config;
+
+/* Defaults for the demo: small and fast on two cores. */
+#define SJ_LM_DEFAULT_LAYERS 2
+#define SJ_LM_DEFAULT_HEADS 4
+#define SJ_LM_DEFAULT_EMBD 96
+#define SJ_LM_DEFAULT_CTX 128
+
+/* Checks the architecture; the message names the offending option. */
+sj_status sj_lm_config_validate(const sj_lm_config *cfg, sj_error *err);
+/* Number of parameters of an architecture. */
+size_t sj_lm_config_n_params(const sj_lm_config *cfg);
+
+/* One named tensor: name, 1-D (rows = 1, cols = n) or 2-D [rows x cols]
+ * shape, and its data. In the model these point into the contiguous blocks. */
+typedef struct {
+    const char *name;
+    size_t rows, cols;
+    int is_matrix; /* 2-D weight: receives weight decay */
+    float *data;
+} sj_lm_tensor;
+
+/* Tensor names (also the safetensors names), in memory order:
+ *   wte [vocab x embd]            token embedding, tied output layer
+ *   wpe [ctx x embd]              position embedding
+ *   h.L.ln_1.weight, h.L.ln_1.bias [embd]
+ *   h.L.attn.qkv.weight [3 embd x embd], h.L.attn.qkv.bias [3 embd]
+ *                                 rows: queries, then keys, then values; head
+ *                                 h uses rows h*embd/heads .. within each
+ *   h.L.attn.proj.weight [embd x embd], h.L.attn.proj.bias [embd]
+ *   h.L.ln_2.weight, h.L.ln_2.bias [embd]
+ *   h.L.mlp.fc.weight [4 embd x embd], h.L.mlp.fc.bias [4 embd]
+ *   h.L.mlp.proj.weight [embd x 4 embd], h.L.mlp.proj.bias [embd]
+ *   ln_f.weight, ln_f.bias [embd]
+ * for L = 0 .. layers-1. Linear layers compute y = x W^T + b (W is
+ * [out x in], as torch.nn.Linear). LayerNorm eps = 1e-5; GELU is the tanh
+ * approximation. Logits = ln_f(x) wte^T. */
+typedef struct sj_lm_acts sj_lm_acts;
+
+typedef struct {
+    sj_lm_config cfg;
+    size_t n_params;
+    float *params; /* n_params, one contiguous block */
+    float *grads;  /* n_params, same layout */
+    size_t n_tensors;
+    sj_lm_tensor *tensors;  /* views into params, in memory order */
+    sj_lm_tensor *gtensors; /* the same views into grads */
+    uint8_t *decay;         /* n_params: 1 where weight decay applies */
+    sj_lm_acts *acts;       /* activations of the last forward (internal) */
+} sj_lm;
+
+/* Allocates a model with parameters initialised GPT-2 style from rng
+ * (normal(0, 0.02); residual projections scaled by 1/sqrt(2 layers); biases
+ * 0; LayerNorm weights 1). rng may be NULL for all-zero parameters. */
+sj_lm *sj_lm_new(const sj_lm_config *cfg, gsl_rng *rng, sj_error *err);
+/* A deep copy of the parameters (gradients zero), e.g. a frozen reference. */
+sj_lm *sj_lm_copy(const sj_lm *src, sj_error *err);
+void sj_lm_free(sj_lm *m);
+/* A tensor view by name, or NULL. */
+const sj_lm_tensor *sj_lm_tensor_by_name(const sj_lm *m, const char *name);
+void sj_lm_zero_grad(sj_lm *m);
+
+/* ---- batches ---------------------------------------------------------------- */
+
+/* B sequences of up to T positions, right-padded. Position t of sequence b
+ * reads tokens[b*T + t] and predicts targets[b*T + t] with weight
+ * weights[b*T + t]. Positions >= lengths[b] are padding (token SJ_TOK_PAD,
+ * weight 0). The causal mask keeps padding from affecting real positions. */
+typedef struct {
+    int B, T;
+    int32_t *tokens;
+    int32_t *targets;
+    float *weights;
+    int *lengths;
+} sj_lm_batch;
+
+sj_lm_batch *sj_lm_batch_new(int B, int T);
+void sj_lm_batch_free(sj_lm_batch *batch);
+/* Clears every sequence to padding (length 0). */
+void sj_lm_batch_clear(sj_lm_batch *batch);
+/* Sets sequence b from a whole token sequence seq[0..len-1] (2 <= len <=
+ * T + 1): inputs seq[0..len-2], targets seq[1..len-1], lengths[b] = len - 1.
+ * target_weights (len - 1 values, weight of predicting seq[t+1]) may be NULL
+ * for all ones. */
+sj_status sj_lm_batch_set(sj_lm_batch *batch, int b, const int32_t *seq, int len,
+                          const float *target_weights, sj_error *err);
+
+/* ---- forward and backward --------------------------------------------------- */
+
+/* What a forward pass returns; NULL pointers are not computed. Arrays are
+ * [B x T] (row b holds sequence b) unless said otherwise. */
+typedef struct {
+    float temperature;     /* tau > 0 for logprobs and entropy (1 = plain) */
+    float *logprobs;       /* out: log softmax(z/tau)[target] per position */
+    float *entropy;        /* out: entropy of softmax(z/tau) per position */
+    float *logits;         /* out: [B x T x vocab] raw logits z */
+    const int *hidden_pos; /* in: one position per sequence, or NULL */
+    float *hidden;         /* out: [B x embd] final hidden state at hidden_pos */
+} sj_lm_forward_io;
+
+/* Runs the model on a batch (batch->T <= ctx) and keeps the activations for
+ * sj_lm_backward(). Values at padding positions are computed but meaningless.
+ * Fails with SJ_ERR_INPUT on a token outside the vocabulary. */
+sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err);
+
+/* Back-propagates through the last forward pass (same batch and
+ * temperature): dlogprob [B x T] is d(objective)/d(logprob of the target) at
+ * each position (NULL = none; padding entries must be 0); dhidden [B x embd]
+ * is d(objective)/d(hidden state at hidden_pos) (NULL = none; requires the
+ * forward to have had hidden_pos). Gradients are added to m->grads. */
+sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
+                         const float *dhidden, sj_error *err);
+
+/* Weighted mean cross-entropy (nats per weighted token):
+ * L = -sum w log p(target) / sum w. Forward only. */
+sj_status sj_lm_ce_loss(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err);
+/* Forward, the loss above, and its backward (adds to m->grads). */
+sj_status sj_lm_ce_step(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err);
+
+/* ---- optimiser ----------------------------------------------------------------- */
+
+typedef struct {
+    double lr;           /* peak learning rate */
+    double beta1, beta2; /* 0.9, 0.95 */
+    double eps;          /* 1e-8 */
+    double weight_decay; /* applied to matrices only (0.1) */
+    double grad_clip;    /* global L2 norm; <= 0 = no clipping (1.0) */
+    long warmup;         /* linear warm-up steps */
+    long total_steps;    /* cosine decay to min_lr_frac * lr at total_steps */
+    double min_lr_frac;  /* 0.1 */
+} sj_adamw_config;
+
+/* lr 3e-3 and the bracketed values above; warmup and total_steps 0. */
+sj_adamw_config sj_adamw_defaults(void);
+
+/* AdamW state over n parameters: first and second moments, each one
+ * contiguous block, and the number of updates made. */
+typedef struct {
+    sj_adamw_config cfg;
+    size_t n;
+    float *m;
+    float *v;
+    long step;
+} sj_adamw;
+
+sj_adamw *sj_adamw_new(size_t n, const sj_adamw_config *cfg);
+void sj_adamw_free(sj_adamw *opt);
+/* Learning rate at a step (0-based): linear warm-up from lr/warmup to lr over
+ * `warmup` steps, then cosine decay to min_lr_frac*lr at total_steps (held
+ * there afterwards). Constant lr when total_steps <= warmup. */
+double sj_lr_at(const sj_adamw_config *cfg, long step);
+/* One update of params with grads at learning rate lr; decay (n bytes, 1 =
+ * decay) may be NULL for no weight decay. Decoupled weight decay:
+ * p -= lr * (mhat / (sqrt(vhat) + eps) + wd * p). */
+void sj_adamw_update(sj_adamw *opt, float *params, const float *grads, const uint8_t *decay,
+                     double lr);
+/* Sum of squares of a gradient block (accumulated in double). */
+double sj_grad_sq_norm(const float *g, size_t n);
+/* Scales a gradient block. */
+void sj_grad_scale(float *g, size_t n, float factor);
+/* Clips the model's gradients to a global L2 norm; returns the norm before
+ * clipping. */
+double sj_lm_clip_grad(sj_lm *m, double max_norm);
+/* Clip (per opt->cfg.grad_clip) and update the model at sj_lr_at(opt->step);
+ * returns the lr used. */
+double sj_lm_adamw_step(sj_adamw *opt, sj_lm *m);
+
+/* ---- sampling -------------------------------------------------------------------- */
+
+typedef struct {
+    float temperature; /* > 0 */
+    int top_k;         /* 0 = whole vocabulary */
+    int max_new;       /* most tokens to generate */
+    int32_t stop;      /* stop after emitting this id (usually SJ_TOK_EOS); < 0 = never */
+} sj_lm_sample_opts;
+
+/* Continues prompt[0..n_prompt-1] (n_prompt >= 1) token by token with a
+ * key/value cache, so the prefix is processed once. Writes up to max_new
+ * tokens to out_tokens and the log-probability of each under softmax(z/tau)
+ * over the whole vocabulary (before top-k) to out_logprobs (may be NULL);
+ * *n_out receives the count. Stops after the stop token, after max_new
+ * tokens, or when the context is full. Deterministic given rng's state. */
+sj_status sj_lm_generate(sj_lm *m, const int32_t *prompt, int n_prompt,
+                         const sj_lm_sample_opts *opts, gsl_rng *rng, int32_t *out_tokens,
+                         float *out_logprobs, int *n_out, sj_error *err);
+
+/* ---- training log ------------------------------------------------------------------ */
+
+/* train_log.jsonl kept in memory: one JSON object per line, "step" first,
+ * then the metrics in the order given (NaN or infinities become null). The
+ * pre-training loop writes "loss", "lr", "tokens_per_s" and, when evaluated,
+ * "val_loss"; other stages add their own names (e.g. "objective/kl"). */
+typedef struct {
+    const char *name;
+    double value;
+} sj_lm_metric;
+
+typedef struct {
+    sj_buf text;
+    long last_step;
+} sj_lm_log;
+
+void sj_lm_log_init(sj_lm_log *log);
+void sj_lm_log_free(sj_lm_log *log);
+sj_status sj_lm_log_append(sj_lm_log *log, long step, const sj_lm_metric *metrics, size_t n,
+                           sj_error *err);
+/* Writes the log atomically. */
+sj_status sj_lm_log_write(const sj_lm_log *log, const char *path, sj_error *err);
+/* Reads a log back keeping only the lines with step <= max_step (resume). */
+sj_status sj_lm_log_load(sj_lm_log *log, const char *path, long max_step, sj_error *err);
+
+/* ---- checkpoints --------------------------------------------------------------------- */
+
+/* A model directory holds:
+ *   config.json        {"format": "sjtalign-lm", "format_version": 1,
+ *                       "architecture": {"vocab", "ctx", "layers", "heads",
+ *                       "embd", ...fixed details}, "tokenizer": {...settings},
+ *                       "n_params", "weights_sha256" (of model.safetensors),
+ *                       "extra_tensors": [names], "provenance": {...}}
+ *   tokenizer.json     see sj_tokenizer_to_json
+ *   model.safetensors  8-byte little-endian header length N, N bytes of JSON
+ *                      header {"NAME": {"dtype": "F32", "shape": [...],
+ *                      "data_offsets": [begin, end]}, ..., "__metadata__":
+ *                      {"format": "pt"}}, then the raw little-endian tensors
+ *                      (the model's tensors in memory order, then extras)
+ *   optimizer.safetensors  (optional, for resuming) "adam.m", "adam.v" and
+ *                      metadata "step"; its sha256 is in config.json
+ *   train_log.jsonl    (optional) the training log
+ * The directory is built under a temporary name beside the target and
+ * renamed into place only when complete; a previous model at that path is
+ * replaced only then. */
+typedef struct {
+    const sj_tokenizer *tok;    /* required */
+    const cJSON *provenance;    /* optional, copied into config.json */
+    const sj_lm_tensor *extras; /* optional extra tensors, e.g. "head.weight" */
+    size_t n_extras;
+    const sj_adamw *opt;  /* optional optimizer state */
+    const sj_lm_log *log; /* optional train_log.jsonl */
+} sj_lm_save_opts;
+
+sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err);
+
+/* A loaded model directory. */
+typedef struct {
+    sj_lm *model;
+    sj_tokenizer *tok;
+    cJSON *config; /* config.json as read */
+    size_t n_extras;
+    sj_lm_tensor *extras; /* extra tensors (owned; names and data) */
+    sj_adamw *opt;        /* optimizer state when present and requested */
+} sj_lm_checkpoint;
+
+/* Loads and verifies a model directory: config.json is ours and valid,
+ * sizes match the architecture, the weights' checksum matches, the
+ * safetensors header is well-formed and covers the file exactly. A truncated
+ * or foreign file gives SJ_ERR_INPUT naming the file. With expect non-NULL,
+ * an architecture that differs is SJ_ERR_INPUT too. with_optimizer loads
+ * optimizer.safetensors (an error if absent). */
+sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int with_optimizer,
+                             sj_error *err);
+/* An extra tensor by name, or NULL. */
+const sj_lm_tensor *sj_lm_checkpoint_extra(const sj_lm_checkpoint *ck, const char *name);
+void sj_lm_checkpoint_free(sj_lm_checkpoint *ck);
+
+/* ---- pre-training ------------------------------------------------------------------------ */
+
+/* Options of the pre-training loop (the `pretrain` command). */
+typedef struct {
+    sj_lm_config model; /* vocab is the tokenizer's target size */
+    long steps;         /* total optimiser steps */
+    int batch;          /* sequences per step */
+    double lr;
+    uint64_t seed;
+    double val_fraction; /* documents held out for validation (0.1) */
+    long eval_every;     /* val_loss every N steps (and first and last) */
+    long save_every;     /* checkpoint every N steps (0 = only at the end) */
+    long stop_after;     /* stop (as if interrupted) after this step; 0 = never */
+    /* optional flag (e.g. set by SIGINT): checkpoint, then stop early */
+    const volatile int *interrupted;
+    int quiet; /* no progress bar */
+} sj_pretrain_opts;
+
+sj_pretrain_opts sj_pretrain_defaults(void);
+
+/* Trains a tokenizer and a model on n >= 2 documents (a share held out by
+ * document for validation) and saves the model directory `out`
+ * (checkpoints during training too). The model's vocab is the tokenizer's
+ * actual size (at most opts->model.vocab). Training windows of ctx + 1
+ * tokens are drawn from the documents joined as "bos doc eos ...", by a
+ * random stream derived from the seed and the step number. Log line k holds
+ * the training loss of step k's batch (before its update) and, when
+ * evaluated, val_loss after update k. With resume, continues from the
+ * checkpoint at `out` (its tokenizer, weights, optimizer state and log); an
+ * uninterrupted run and an interrupted + resumed one with the same options
+ * give bit-identical weights. Stopping early (stop_after or *interrupted)
+ * leaves a checkpoint and sets *stopped_early (optional). `provenance`
+ * (optional) is copied into config.json; final_val_loss (optional) receives
+ * the last validation loss. */
+sj_status sj_pretrain(const char *const *docs, const size_t *lens, size_t n,
+                      const sj_pretrain_opts *opts, const char *out, int resume,
+                      const cJSON *provenance, double *final_val_loss, int *stopped_early,
+                      sj_error *err);
+
+/* ---- benchmark ------------------------------------------------------------------------------ */
+
+typedef struct {
+    double tokens_per_s;
+    double step_ms;
+    double gflops;      /* model FLOPs per second achieved (6 N tokens + attention) */
+    double peak_gflops; /* measured large square sgemm */
+    double mfu;         /* gflops / peak_gflops */
+    size_t params;
+} sj_lm_bench_result;
+
+/* Times `steps` training steps (after one warm-up step) on random tokens. */
+sj_status sj_lm_bench(const sj_lm_config *cfg, int batch, int steps, uint64_t seed,
+                      sj_lm_bench_result *res, sj_error *err);
+/* Per-kernel wall-clock profile of forward, backward and optimiser calls:
+ * enabling resets it; get fills up to max (name, seconds) pairs, e.g.
+ * "forward.matmul", "backward.attention", "optimizer", and returns the count. */
+void sj_lm_profile_enable(int on);
+size_t sj_lm_profile_get(const char **names, double *seconds, size_t max);
+
+/* FLOPs of one training step (forward + backward) on B x T tokens. */
+double sj_lm_step_flops(const sj_lm_config *cfg, int B, int T);
+
+#endif

@@ -1,0 +1,203 @@
+/* sjtalign reports: the bias audit of one set of machine scores (audit.json,
+ * CSV tables, one self-contained index.html) and the before/after comparison
+ * of several audits (compare.json, index.html). Pages are written from the
+ * JSON documents, so a report can always be rebuilt from its audit.json.
+ * Every string that comes from data or instrument files is escaped for HTML
+ * and neutralised in CSV; nothing in a report refers to the network. */
+#ifndef SJTALIGN_REPORT_H
+#define SJTALIGN_REPORT_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "sjtalign/io.h"
+#include "sjtalign/stats.h"
+#include "sjtalign/util.h"
+
+#define SJ_AUDIT_SCHEMA_VERSION 1
+#define SJ_COMPARE_SCHEMA_VERSION 1
+
+/* ---- HTML ------------------------------------------------------------------ */
+
+/* Appends text with & < > " ' replaced by character references, so it is
+ * safe both as element content and inside a quoted attribute value. */
+int sj_html_escape(sj_buf *b, const char *text);
+/* Escaped copy of text; caller frees. */
+char *sj_html_escaped(const char *text);
+
+/* Opens a page: doctype, head with the inline style sheet (screen and print
+ * rules for A4 and Letter), a header with the escaped title and subtitle. */
+int sj_html_begin(sj_buf *b, const char *title, const char *subtitle);
+/* Closes the page opened by sj_html_begin. */
+int sj_html_end(sj_buf *b);
+/* The inline style sheet, for tests and for pages built elsewhere. */
+const char *sj_html_css(void);
+
+/* Appends an element holding escaped text: <tag class="cls">text</tag>
+ * (cls may be NULL). */
+int sj_html_element(sj_buf *b, const char *tag, const char *cls, const char *text);
+/* A table cell holding a number with `digits` decimals; NaN prints as an
+ * em dash. cls may be NULL. */
+int sj_html_number_cell(sj_buf *b, double value, int digits, const char *cls);
+/* Formats a number for reading (fixed decimals, a true minus sign), or an
+ * em dash for NaN. */
+void sj_html_format_number(double value, int digits, char *out, size_t n);
+/* A p-value: "< .001" below .001, else three decimals without leading zero. */
+void sj_html_format_p(double p, char *out, size_t n);
+
+/* ---- SVG plots --------------------------------------------------------------- */
+
+/* Okabe & Ito's palette, readable with the common colour-vision
+ * deficiencies. Index 0 is the reference group, 1 the focal group. */
+#define SJ_PLOT_N_COLOURS 8
+const char *sj_plot_colour(size_t i);
+
+/* "Nice" tick positions covering [lo, hi] (steps of 1, 2 or 5 times a power
+ * of ten, at most about `max_ticks` of them). Writes up to `cap` ticks and
+ * returns how many there are; *step gets the spacing. */
+size_t sj_plot_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t cap,
+                          double *step);
+
+typedef enum { SJ_AXIS_X = 0, SJ_AXIS_Y = 1 } sj_axis;
+
+/* One chart: set both axes (numeric or categorical), then draw marks in
+ * data coordinates; sj_plot_render wraps everything in an <svg> element
+ * with a title and description for screen readers. */
+typedef struct sj_plot sj_plot;
+
+sj_plot *sj_plot_new(double width, double height, const char *title, const char *description);
+void sj_plot_free(sj_plot *p);
+/* A numeric axis over [lo, hi], extended to nice ticks. */
+void sj_plot_axis(sj_plot *p, sj_axis axis, double lo, double hi, const char *label);
+/* A numeric axis over exactly [lo, hi], with the nice ticks inside it. */
+void sj_plot_axis_exact(sj_plot *p, sj_axis axis, double lo, double hi, const char *label);
+/* A categorical axis: n names placed at positions 0..n-1. */
+void sj_plot_categories(sj_plot *p, sj_axis axis, size_t n, const char *const *names,
+                        const char *label);
+/* Space for long category names on the left (pixels). */
+void sj_plot_left_margin(sj_plot *p, double pixels);
+
+/* Maps data coordinates to pixels (after the axes are set). */
+double sj_plot_px(const sj_plot *p, sj_axis axis, double value);
+
+/* A shaded band between lo and hi along `axis`, with a label in it. */
+void sj_plot_band(sj_plot *p, sj_axis axis, double lo, double hi, const char *fill,
+                  const char *label);
+/* A dashed reference line at value along `axis`, with a label. */
+void sj_plot_refline(sj_plot *p, sj_axis axis, double value, const char *label);
+/* Bars: series s, centre x, height y from 0, width in data units (x axis
+ * numeric or categorical). Side-by-side series use `offset` in data units. */
+void sj_plot_bar(sj_plot *p, size_t series, double x, double y, double width, double offset);
+/* A point with a confidence interval. On a categorical y axis (forest plot)
+ * the interval runs along x; otherwise along y. */
+void sj_plot_point_ci(sj_plot *p, size_t series, double x, double y, double lo, double hi);
+/* A confidence interval alone (no marker) on categorical row `row`, along
+ * x: thin whiskers to draw under dumbbells. */
+void sj_plot_interval(sj_plot *p, size_t series, double row, double lo, double hi);
+/* A dumbbell on categorical row `row`: from x0 (hollow) to x1 (filled). */
+void sj_plot_dumbbell(sj_plot *p, double row, double x0, double x1, size_t series0, size_t series1);
+/* A polyline through the points with finite coordinates. */
+void sj_plot_line(sj_plot *p, size_t series, size_t n, const double *x, const double *y);
+/* A legend in the top-right corner. */
+void sj_plot_legend(sj_plot *p, size_t n, const char *const *names, const size_t *series);
+
+/* Appends the finished <svg> element. Returns 0 on success. */
+int sj_plot_render(const sj_plot *p, sj_buf *out);
+
+/* ---- provenance ------------------------------------------------------------ */
+
+/* {"tool", "version", "created", "command", "inputs": [{"role", "path",
+ * "sha256", "bytes"}], "model_config_sha256" when known}. */
+cJSON *sj_provenance_new(const char *command_line);
+/* Adds an input file with its checksum. */
+sj_status sj_provenance_add_file(cJSON *prov, const char *role, const char *path, sj_error *err);
+/* The current UTC time as ISO 8601 ("2026-01-31T12:00:00Z"). */
+void sj_provenance_now(char *out, size_t n);
+/* A command line as one string, arguments with spaces quoted; caller frees. */
+char *sj_command_line(int argc, char **argv);
+
+/* ---- output folders ---------------------------------------------------------- */
+
+/* A report folder built beside its destination and moved into place only
+ * when every file is written, so a failure never leaves half a report. */
+typedef struct {
+    char *final_dir;
+    char *tmp_dir;
+} sj_report_dir;
+
+sj_status sj_report_dir_open(sj_report_dir *d, const char *final_dir, sj_error *err);
+/* Path of a file inside the folder being built; caller frees. */
+char *sj_report_dir_file(const sj_report_dir *d, const char *name);
+/* Replaces final_dir (an older report there is removed) by the new folder. */
+sj_status sj_report_dir_commit(sj_report_dir *d, sj_error *err);
+void sj_report_dir_abort(sj_report_dir *d);
+
+/* ---- audit ------------------------------------------------------------------- */
+
+typedef struct {
+    const char *data_path;       /* scores.csv written by `score` */
+    const char *instrument_path; /* instrument.json */
+    sj_columns cols;             /* person, item, text, group columns (NULL: defaults) */
+    const char *score_col;       /* machine score for DIF, parity, agreement (score_mode) */
+    const char *reference;
+    const char *focal;
+    const char *human_col; /* NULL: no agreement section */
+    double cut;            /* NaN: no cut */
+    sj_match match;
+    int purify;
+    sj_adjust adjust;
+    long min_cell;            /* 0: the stats module's default */
+    const char *command_line; /* for provenance; may be NULL */
+} sj_audit_options;
+
+void sj_audit_options_init(sj_audit_options *o);
+
+/* Loads the scores, runs DIF, parity and agreement and returns the audit
+ * document (DESIGN.md, section Reports): {"schema_version", "kind":
+ * "sjtalign-audit", "instrument", "settings", "data", "distribution",
+ * "dif": (sj_dif_to_json), "parity": (sj_parity_to_json of person totals),
+ * "agreement": (per response: the sj_agreement keys, "by_group",
+ * "fairness", "by_item", "confusion") or null, "summary": [plain-text
+ * lines], "provenance"}. */
+cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err);
+/* The report page of an audit document. */
+sj_status sj_audit_html(const cJSON *audit, sj_buf *out, sj_error *err);
+/* Writes index.html, audit.json and the CSV tables into out_dir. */
+sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err);
+
+/* ---- compare ----------------------------------------------------------------- */
+
+typedef struct {
+    size_t n_audits;           /* before + afters, at least 2 */
+    const char *const *dirs;   /* dirs[0] is "before" */
+    const char *const *labels; /* n_audits labels, or NULL for defaults */
+    const char *training_log;  /* PPO train_log.jsonl, or NULL */
+    const char *command_line;
+} sj_compare_options;
+
+/* Reads the audits and builds the comparison document:
+ * {"schema_version", "kind": "sjtalign-compare", "instrument", "reference",
+ *  "focal", "audits": [{"label", "role", "dir", "settings", "provenance"}],
+ *  "items": [{"item", "type", "before": {dif item}, "after": {dif item},
+ *             "change": {"class_before", "class_after", "effect",
+ *                        "effect_before", "effect_after", "abs_effect_change",
+ *                        "verdict"}}],
+ *  "parity": {"before", "after"}, "agreement": {"before", "after"},
+ *  "warnings": [...], "training_log": {"path", "sha256", "steps",
+ *  "series": {name: [...]}} or null, "summary": [plain-text lines],
+ *  "provenance"}.
+ * With more than one after-audit, "after" and "change" refer to the first
+ * one, and every audit is also under "by_label" (items, parity, agreement)
+ * with "change_by_label" per item. An audit folder without audit.json,
+ * audits of different instruments or groups are input errors. */
+cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err);
+sj_status sj_compare_html(const cJSON *cmp, sj_buf *out, sj_error *err);
+/* Writes index.html and compare.json (and changes.csv) into out_dir. */
+sj_status sj_compare_write(const cJSON *cmp, const char *out_dir, sj_error *err);
+
+/* Splits "SFT,PPO,DPO" into n labels; input error when the count differs. */
+char **sj_split_labels(const char *text, size_t n, sj_error *err);
+void sj_labels_free(char **labels, size_t n);
+
+#endif

@@ -1,0 +1,173 @@
+/* sjtalign simulator: SJT data with a known truth (persons, graded response
+ * model, response texts in two registers, human scores with injected rater
+ * bias) and a simulated expert panel that judges pairs of scorings.
+ *
+ * Conventions (also written into simulation.json):
+ * - Groups "reference" and "focal". θ ~ N(0, 1) in the reference group and
+ *   N(−D, 1) in the focal group, so impact D > 0 means a lower focal mean.
+ *   Exactly round(P·N) persons are focal, chosen at random. θ is rounded to
+ *   4 decimals so the value in truth.csv is the value that was used.
+ * - Scores 0..3. True score from a graded response model:
+ *   P(X ≥ k | θ) = 1 / (1 + exp(−a (θ − b_k))), k = 1..3, b_1 < b_2 < b_3.
+ * - Human score: with probability E the rater moves the true score one step
+ *   up or down (equally likely), clamped to 0..3 (a move past an end is
+ *   lost). Then, on a biased item, a focal-phrased response is marked down
+ *   one point with probability SIZE (never below 0).
+ * - Every focal person writes in the focal register, every reference person
+ *   in the reference register; the register carries no information about
+ *   the score.
+ */
+#ifndef SJTALIGN_SIM_H
+#define SJTALIGN_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sjtalign/io.h"
+
+#define SJ_SIM_SCORE_MIN 0
+#define SJ_SIM_SCORE_MAX 3
+#define SJ_SIM_LEVELS (SJ_SIM_SCORE_MAX - SJ_SIM_SCORE_MIN + 1)
+#define SJ_SIM_REFERENCE "reference"
+#define SJ_SIM_FOCAL "focal"
+/* Guard against runs that would not fit in memory (persons × items). */
+#define SJ_SIM_MAX_CELLS 10000000UL
+
+/* ---- configuration ------------------------------------------------------- */
+
+typedef struct {
+    char *item;  /* item id, e.g. "S03" */
+    double size; /* probability that a focal response is marked down */
+} sj_sim_bias;
+
+typedef struct {
+    size_t n_persons;
+    size_t n_items;
+    double focal_share; /* P, in (0, 1) */
+    double impact;      /* D: the focal θ mean is −D */
+    double rater_noise; /* E, in [0, 1] */
+    size_t n_bias;
+    sj_sim_bias *bias; /* owned */
+    uint64_t seed;
+} sj_sim_config;
+
+/* Defaults: 2000 persons, 8 items, P = 0.3, D = 0, E = 0.1, no bias, seed 1. */
+void sj_sim_config_defaults(sj_sim_config *cfg);
+void sj_sim_config_free(sj_sim_config *cfg);
+
+/* Parses "ITEM:SIZE,ITEM:SIZE" into cfg->bias (replacing any list there).
+ * Messages name --bias and say what is wrong. */
+sj_status sj_sim_parse_bias(const char *spec, sj_sim_config *cfg, sj_error *err);
+/* Checks every setting (messages name the flag): persons and items > 0,
+ * share in (0, 1), noise in [0, 1], bias items among the K items with a size
+ * in [0, 1] and listed once. */
+sj_status sj_sim_config_check(const sj_sim_config *cfg, sj_error *err);
+
+/* ---- instrument ------------------------------------------------------------ */
+
+/* Number of hand-written items in the text bank. */
+size_t sj_sim_bank_size(void);
+/* Id of the k-th simulated item (0-based): "S01", "S02", ... Items beyond the
+ * bank reuse its scenarios in order as parallel forms with their own ids. */
+void sj_sim_item_id(size_t k, char *out, size_t n);
+/* The instrument of the first n_items simulated items. */
+sj_instrument *sj_sim_instrument(size_t n_items, sj_error *err);
+
+/* ---- graded response model -------------------------------------------------- */
+
+typedef struct {
+    double a;                    /* discrimination */
+    double b[SJ_SIM_LEVELS - 1]; /* ordered thresholds */
+} sj_sim_grm;
+
+/* P(X = k | θ) for k in 0..3. */
+double sj_sim_grm_prob(const sj_sim_grm *item, double theta, int k);
+/* The score whose cumulative interval holds u in [0, 1): the number of
+ * thresholds k with u < P(X ≥ k | θ). */
+int sj_sim_grm_draw(const sj_sim_grm *item, double theta, double u);
+
+/* The rater: with probability `noise` (u_noise < noise) the score moves one
+ * step, down when u_dir < 0.5 and up otherwise, clamped to 0..3; then a
+ * focal response on a biased item is marked down one point when
+ * u_bias < bias_size, never below 0. The u's are uniform on [0, 1). */
+int sj_sim_rate(int true_score, int focal, double bias_size, double noise, double u_noise,
+                double u_dir, double u_bias);
+
+/* ---- simulated data ---------------------------------------------------------- */
+
+typedef struct {
+    size_t n_persons, n_items;
+    double *theta;        /* n_persons */
+    unsigned char *focal; /* n_persons: 1 = focal group */
+    sj_sim_grm *grm;      /* n_items */
+    double *bias_size;    /* n_items: 0 on unbiased items */
+    int *true_score;      /* n_persons × n_items, person-major */
+    int *human_score;     /* same layout */
+    /* Only after sj_sim_add_texts: */
+    sj_instrument *instrument;
+    const char **intent; /* intent label per cell (static strings) */
+    char **response;     /* response text per cell (owned) */
+} sj_sim_data;
+
+/* Fast path for power studies: θ, groups, true and human scores, no texts.
+ * The scores equal those of the full simulation with the same config. */
+sj_sim_data *sj_sim_scores(const sj_sim_config *cfg, sj_error *err);
+/* Adds the instrument, an intent consistent with each true score and a
+ * response text expressing it in the person's register. */
+sj_status sj_sim_add_texts(sj_sim_data *d, uint64_t seed, sj_error *err);
+/* Both of the above. */
+sj_sim_data *sj_sim_run(const sj_sim_config *cfg, sj_error *err);
+void sj_sim_data_free(sj_sim_data *d);
+
+/* Writes instrument.json, responses.csv, truth.csv and simulation.json into
+ * dir (created if needed). Each file is written atomically; the CSV files
+ * are completed in temporaries before any file replaces its target. */
+sj_status sj_sim_write(const char *dir, const sj_sim_config *cfg, const sj_sim_data *d,
+                       sj_error *err);
+/* The simulation.json document (every parameter, counts, item parameters). */
+cJSON *sj_sim_describe(const sj_sim_config *cfg, const sj_sim_data *d);
+
+/* ---- text bank (exposed for tests) ------------------------------------------- */
+
+/* Number of intents for an item of the bank (k modulo the bank size) at a
+ * score level, and the label of the i-th one. */
+size_t sj_sim_n_intents(size_t k, int level);
+const char *sj_sim_intent_label(size_t k, int level, size_t i);
+/* Number of paraphrases of an intent in a register (0 reference, 1 focal)
+ * and the i-th one (a verb phrase in the base form). */
+size_t sj_sim_n_phrasings(size_t k, int level, size_t intent, int focal);
+const char *sj_sim_phrasing(size_t k, int level, size_t intent, int focal, size_t i);
+/* Builds one response: the phrasing plus a subject, and at random an
+ * opener, a hedge, a reason before or after, and a closing remark, all from
+ * the register's own lists. Caller frees. */
+char *sj_sim_compose(gsl_rng *rng, const char *phrasing, int focal);
+
+/* ---- simulated expert panel --------------------------------------------------- */
+
+typedef struct {
+    size_t panel_size; /* J experts */
+    double sharpness;  /* K */
+    uint64_t seed;
+} sj_panel_config;
+
+typedef struct {
+    size_t n_pairs;
+    size_t n_decisive; /* pairs whose candidates differ in distance to the truth */
+    size_t n_agree;    /* decisive pairs where the nearer candidate was preferred */
+} sj_panel_summary;
+
+/* Reads the integer after the first "score:" (case-insensitive, spaces
+ * allowed) in a completion; a rationale may follow ("score: 2 - matched the
+ * anchor ..."). A fraction ("score: 2.5") or a missing number is not a
+ * score. 0 on success, -1 otherwise. */
+int sj_panel_parse_score(const char *completion, long *score);
+/* P(expert prefers a) = σ(K·(|s_b − t| − |s_a − t|)). */
+double sj_panel_prefer_a(double sharpness, long score_a, long score_b, double truth);
+/* Fills `preferred` and `judge_id` of every pair (pair i, in file order, goes
+ * to expert (i mod J) + 1, named expert_01, expert_02, ...). Keeps all other
+ * columns; appends preferred/judge_id when the input lacks them. */
+sj_status sj_panel_judge_files(const char *truth_path, const char *pairs_path, const char *out_path,
+                               const sj_panel_config *cfg, sj_panel_summary *summary,
+                               sj_error *err);
+
+#endif

@@ -1,0 +1,379 @@
+/* sjtalign statistics: differential item functioning (DIF), group parity
+ * and rater agreement, with the conventions of DESIGN.md (section
+ * Statistics). Every number here is meant to agree with R to 1e-6 relative
+ * (ordinal models 1e-5); tests/fixtures/stats/make_fixtures.R holds the
+ * independent computations.
+ *
+ * Conventions shared by every function:
+ * - Groups: reference R and focal F. Signs are focal minus reference.
+ * - A statistic that cannot be computed is NaN in the structs, null in JSON
+ *   and "NA" in CSV, and the item carries a note that says why. Nothing is
+ *   ever silently NaN.
+ * - Missing responses (DIF): a person who did not answer every item is
+ *   left out of all DIF analyses (complete cases), so that every matching
+ *   score is a total over the same items. The number of persons left out is
+ *   reported (sj_dif_result.n_excluded_incomplete). */
+#ifndef SJTALIGN_STATS_H
+#define SJTALIGN_STATS_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "sjtalign/io.h"
+#include "sjtalign/util.h"
+
+/* ==== input: persons x items with integer scores and a group per person === */
+
+#define SJ_SCORE_MISSING INT_MIN
+
+typedef struct {
+    size_t n_persons;
+    size_t n_items;
+    size_t n_groups;
+    char **person_ids;  /* n_persons, in order of first appearance */
+    char **item_ids;    /* n_items, in order of first appearance */
+    char **group_names; /* n_groups, in order of first appearance */
+    int *group;         /* n_persons: index into group_names */
+    int *scores;        /* n_persons * n_items, row-major; SJ_SCORE_MISSING if unanswered */
+} sj_score_data;
+
+/* An empty data set of the given shape (ids NULL, scores all missing,
+ * groups 0) for callers that fill it in memory; NULL when out of memory. */
+sj_score_data *sj_score_data_new(size_t n_persons, size_t n_items, size_t n_groups);
+
+/* Builds the person x item matrix from a long-format table (one row per
+ * person x item). Column names must exist. A score cell must be an integer
+ * (an empty cell is a missing response); anything else is an input error
+ * naming file:line:column. Also input errors: an empty person, item or
+ * group cell, a person answering an item twice, a person whose rows
+ * disagree on the group. */
+sj_score_data *sj_score_data_from_table(const sj_table *t, const char *person_col,
+                                        const char *item_col, const char *score_col,
+                                        const char *group_col, sj_error *err);
+void sj_score_data_free(sj_score_data *d);
+/* Index of a group label, or -1. */
+long sj_score_data_group(const sj_score_data *d, const char *name);
+
+/* ==== building blocks: counts per stratum, group and score category ======= */
+
+/* Everything a DIF method needs for one item and one focal group: the
+ * number of persons per (matching score stratum, group, item score).
+ * count[(k * 2 + g) * n_cats + c], g = 0 reference, 1 focal. Strata are in
+ * increasing matching score; categories in increasing item score and hold
+ * only the scores observed among the two groups. */
+typedef struct {
+    size_t n_strata;
+    size_t n_cats;
+    double *stratum_score; /* n_strata: the matching score of each stratum */
+    double *cat_value;     /* n_cats: the item score of each category */
+    double *count;         /* n_strata * 2 * n_cats */
+} sj_dif_counts;
+
+void sj_dif_counts_free(sj_dif_counts *c);
+
+/* Mantel-Haenszel for a dichotomous item (n_cats == 2, cat 1 = correct).
+ * In stratum k: A = ref & 1, B = ref & 0, C = focal & 1, D = focal & 0.
+ * Strata with fewer than 2 persons or with one group only contribute
+ * nothing. chi2 uses R's continuity correction (|S| - 0.5)^2 / sum Var(A),
+ * S = sum(A - E(A)), with the 0.5 left out when |S| < 0.5, exactly as
+ * mantelhaen.test(correct = TRUE) does.
+ * se_delta is 2.35 * sqrt(Var(ln alpha)) by Robins-Breslow-Greenland.
+ * Breslow-Day tests homogeneity of the odds ratios over the strata where
+ * the table has no zero margin (df = those strata - 1), with Tarone's
+ * correction when `tarone` is non-zero. `note` is NULL or a static text
+ * telling why some values are NaN. */
+typedef struct {
+    double alpha, delta, se_delta;
+    double chi2, p, chi2_nocc, p_nocc;
+    double bd_chi2, bd_df, bd_p;
+    size_t n_strata_used; /* strata holding both groups and >= 2 persons */
+    const char *note;
+} sj_mh;
+
+void sj_mh_compute(const sj_dif_counts *c, int tarone, sj_mh *out);
+
+/* Mantel (1963) chi-square for an ordered item (1 df, no continuity
+ * correction) on the sum of focal scores with the hypergeometric variance;
+ * strata with fewer than 2 persons dropped. SMD = sum_k w_k (mean_F,k -
+ * mean_R,k) with w_k = n_F,k / sum n_F over strata holding both groups;
+ * smd_over_sd divides by the item's SD over all persons counted (n - 1). */
+typedef struct {
+    double chi2, p;
+    double smd, smd_over_sd, item_sd;
+    size_t n_strata_used;
+    const char *note;
+} sj_mantel;
+
+void sj_mantel_compute(const sj_dif_counts *c, sj_mantel *out);
+
+/* Logistic-regression DIF, binary (logistic) or ordinal (proportional
+ * odds, logit link, as MASS::polr): M0 y ~ s, M1 y ~ s + g, M2 y ~ s + g +
+ * s:g with s the matching score and g = 1 for focal. Fitted by Newton's
+ * method with step halving on the grouped counts. Log-likelihoods are of
+ * the ungrouped (person-level) data. R2 per model against the
+ * thresholds/intercept-only model: Nagelkerke and McFadden. A model that
+ * does not converge, or whose fit separates the data (a slope beyond an
+ * odds ratio of e^30 per SD of the matching score or between the groups:
+ * coefficients running away), makes every statistic that uses it NaN, with
+ * the reason in `note`. */
+typedef struct {
+    double ll_null;    /* intercept/thresholds only */
+    double ll[3];      /* M0, M1, M2 */
+    double beta[3][4]; /* slope coefficients of each model: s, g, s:g (unused = 0) */
+    int converged[3];
+    int separated[3];
+    int iterations[3];
+    double lr_uniform, p_uniform;       /* M1 vs M0, 1 df */
+    double lr_nonuniform, p_nonuniform; /* M2 vs M1, 1 df */
+    double lr_joint, p_joint;           /* M2 vs M0, 2 df */
+    double r2n[3], r2mcf[3];
+    double dr2n, dr2mcf; /* M2 minus M0 */
+    const char *note;
+} sj_lr_dif;
+
+void sj_logistic_dif(const sj_dif_counts *c, sj_lr_dif *out);
+void sj_ordinal_dif(const sj_dif_counts *c, sj_lr_dif *out);
+
+/* Classes. ETS (dichotomous): A if p >= .05 or |delta| < 1; C if |delta|
+ * >= 1.5 and (|delta| - 1) / se > 1.645; B otherwise. ETS (polytomous): AA
+ * if p >= .05 or |smd/sd| <= .17; CC if |smd/sd| > .25; BB otherwise.
+ * Zumbo-Thomas (.13/.26) and Jodoin-Gierl (.035/.070) on the Nagelkerke
+ * R2 change: A if the joint LR test has p >= .05 or dR2 is below the first
+ * bound, C if dR2 reaches the second bound, B otherwise. Each returns NULL
+ * when an input is NaN. */
+const char *sj_ets_class(double delta, double se_delta, double p);
+const char *sj_ets_poly_class(double smd_over_sd, double p);
+const char *sj_r2_class(double dr2, double p_joint, double bound_b, double bound_c);
+#define SJ_ETS_RULE                                                                                \
+    "ETS: A if mh_p >= .05 or |delta| < 1; C if |delta| >= 1.5 and (|delta| - 1)/se > 1.645; "     \
+    "B otherwise. Polytomous: AA if mantel_p >= .05 or |smd_over_sd| <= .17; CC if "               \
+    "|smd_over_sd| > .25; BB otherwise"
+
+typedef enum {
+    SJ_ADJUST_NONE = 0,
+    SJ_ADJUST_HOLM,
+    SJ_ADJUST_BH,
+} sj_adjust;
+
+/* Adjusted p-values as R's p.adjust: NaN entries stay NaN and do not count
+ * towards the number of tests. out may alias p. */
+void sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out);
+
+/* ==== DIF over a whole test =================================================== */
+
+typedef enum {
+    SJ_MATCH_TOTAL = 0, /* person total over all items, studied item included */
+    SJ_MATCH_REST,      /* total minus the studied item */
+} sj_match;
+
+typedef struct {
+    const char *reference;
+    const char *const *focal; /* n_focal labels; each is compared with the reference */
+    size_t n_focal;
+    sj_match match;
+    int purify;       /* iterative purification of the matching score */
+    sj_adjust adjust; /* p-value adjustment over the items of one comparison */
+    long min_cell;    /* see sj_dif_run */
+    int bd_tarone;    /* Breslow-Day with Tarone's correction (default 1) */
+} sj_dif_options;
+
+/* Defaults: match total, no purification, no adjustment, min_cell 5,
+ * Tarone's correction on. reference/focal stay NULL. */
+void sj_dif_options_defaults(sj_dif_options *o);
+
+typedef enum {
+    SJ_ITEM_DICHOTOMOUS = 0, /* scores only 0 and 1 */
+    SJ_ITEM_POLYTOMOUS,      /* any other set of integer scores */
+} sj_item_type;
+
+/* One row of the `dif` output: one item against one focal group. Fields
+ * that do not apply to the item's type are NaN / NULL and are left out of
+ * the JSON. The *_adj fields are set only when an adjustment was asked. */
+typedef struct {
+    char *item;
+    char *focal;
+    sj_item_type type;
+    int tested; /* 0: too sparse or constant; every statistic NaN, see notes */
+    long n, n_ref, n_focal;
+    size_t n_strata, n_sparse_strata;
+    int flagged; /* counted as DIF by the purification rule (ETS B/C, BB/CC) */
+    /* dichotomous */
+    double mh_chi2, mh_p, mh_chi2_nocc, mh_p_nocc, alpha_mh, delta_mh, se_delta_mh;
+    const char *ets_class;
+    double bd_chi2, bd_df, bd_p;
+    double lr_uniform, lr_p_uniform, lr_nonuniform, lr_p_nonuniform, lr_joint, lr_p_joint;
+    double lr_dr2n;
+    const char *zt_class, *jg_class;
+    /* polytomous */
+    double mantel_chi2, mantel_p, smd, smd_over_sd;
+    const char *ets_poly_class;
+    double olr_uniform, olr_p_uniform, olr_nonuniform, olr_p_nonuniform, olr_joint, olr_p_joint;
+    double olr_dr2n, olr_dr2mcf;
+    /* adjusted p-values (family: the items of this type in this comparison) */
+    double mh_p_adj, lr_p_uniform_adj, lr_p_nonuniform_adj, lr_p_joint_adj;
+    double mantel_p_adj, olr_p_uniform_adj, olr_p_nonuniform_adj, olr_p_joint_adj;
+    /* warnings and reasons for NaN, in the order they arose */
+    size_t n_notes;
+    char **notes;
+} sj_dif_item;
+
+typedef struct {
+    size_t n_rows; /* n_focal * n_items: all items of the first focal group, then the next */
+    sj_dif_item *rows;
+    char *reference;
+    size_t n_focal;
+    char **focal;
+    sj_match match;
+    int purify;
+    sj_adjust adjust;
+    long min_cell;
+    int bd_tarone;
+    int *purify_rounds;    /* per focal group: rounds run (0 without --purify) */
+    int *purify_converged; /* per focal group: the flagged set repeated within 10 rounds */
+    long n_persons_used;   /* complete cases in the reference or a focal group */
+    long n_excluded_incomplete;
+} sj_dif_result;
+
+/* Runs every DIF method on every item for each focal group against the
+ * reference. Item type follows the data (0/1 only = dichotomous).
+ *
+ * Sparse data (min_cell = N): an item is not tested when fewer than N
+ * reference or N focal persons answered it, or when every person gave the
+ * same score; a stratum with fewer than N persons of either group is
+ * counted in n_sparse_strata and warned about, but still used, so that
+ * the statistics stay those of DESIGN.md (and R).
+ *
+ * Purification: items flagged (ETS B or C; BB or CC) are removed from the
+ * matching score of the other items (the studied item itself stays in it
+ * under match total), the analysis is repeated, until the flagged set
+ * repeats or 10 rounds have run.
+ *
+ * Input errors (SJ_ERR_INPUT): reference or a focal label absent from the
+ * data, the reference named as focal, fewer than two complete persons in
+ * the compared groups, a group with no complete person. */
+sj_dif_result *sj_dif_run(const sj_score_data *d, const sj_dif_options *opt, sj_error *err);
+void sj_dif_result_free(sj_dif_result *r);
+
+/* {"items": [...], "reference", "focal": [...], "match", "purify",
+ * "purify_rounds", "adjust", "min_cell", "ets_rule", "n_persons",
+ * "n_excluded_incomplete"}; items carry the DESIGN.md names (plus "focal",
+ * "type", "notes", "bd_chi2", "bd_df", "bd_p", the *_adj names). */
+cJSON *sj_dif_to_json(const sj_dif_result *r);
+/* One item object as inside "items" (for before/after comparisons). */
+cJSON *sj_dif_item_to_json(const sj_dif_item *it, sj_adjust adjust);
+/* One row per item and focal group; every column always present (empty
+ * where it does not apply, NA where it could not be computed), notes
+ * joined with "; ". Written atomically; "-" is stdout. */
+sj_status sj_dif_write_csv(const sj_dif_result *r, const char *path, sj_error *err);
+
+/* ==== agreement between machine and human scores ============================== */
+
+/* All take n pairs and return NaN when undefined (n < 2, zero variance).
+ * exact: share with round(machine) == human; adjacent: |round(machine) -
+ * human| <= 1 (round half away from zero; within 1e-9 of a half counts as
+ * the half, so sums of decimal scores round as written).
+ * qwk: quadratic weighted kappa in its moment form, 2 cov / (var_m + var_h
+ * + (mean_m - mean_h)^2) with population moments: identical to Cohen's
+ * weighted kappa with (i - j)^2 weights for integer scores, and defined for
+ * continuous machine scores too (as RSMTool does).
+ * pearson_r: product-moment correlation.
+ * smd: (mean_m - mean_h) / sqrt((sd_m^2 + sd_h^2) / 2) with n - 1 SDs, the
+ * pooled form RSMTool reports. */
+double sj_exact_agreement(const double *machine, const double *human, size_t n);
+double sj_adjacent_agreement(const double *machine, const double *human, size_t n);
+double sj_qwk(const double *machine, const double *human, size_t n);
+double sj_pearson_r(const double *x, const double *y, size_t n);
+double sj_smd(const double *machine, const double *human, size_t n);
+
+typedef struct {
+    long n;
+    double exact, adjacent, qwk, pearson_r, smd;
+    double mean_machine, mean_human, sd_machine, sd_human;
+} sj_agreement;
+
+void sj_agreement_compute(const double *machine, const double *human, size_t n, sj_agreement *out);
+/* {"n", "exact", "adjacent", "qwk", "pearson_r", "smd", "mean_machine",
+ * "mean_human", "sd_machine", "sd_human"} */
+cJSON *sj_agreement_to_json(const sj_agreement *a);
+
+/* ==== group parity ============================================================= */
+
+/* One score per observation (a response, or a person's total), with an
+ * optional human score and a group. */
+typedef struct {
+    size_t n;
+    double *score;
+    double *human; /* NULL without a human score; NaN where a human score is missing */
+    int *group;    /* index into group_names */
+    size_t n_groups;
+    char **group_names;
+    long n_excluded; /* rows or persons left out for a missing score */
+} sj_parity_data;
+
+/* From a table. person_col NULL: one observation per row; a row with an
+ * empty score is left out (counted in n_excluded). person_col given: one
+ * observation per person, the sum of the person's scores (and human
+ * scores); a person with an empty score cell is left out; rows of one
+ * person that disagree on the group are an input error. Scores may be any
+ * finite numbers; human scores must be integers (they form an ordinal
+ * scale for agreement), else an input error naming file:line:column. */
+sj_parity_data *sj_parity_data_from_table(const sj_table *t, const char *person_col,
+                                          const char *score_col, const char *group_col,
+                                          const char *human_col, sj_error *err);
+void sj_parity_data_free(sj_parity_data *d);
+
+/* RSMTool-style fairness (Loukina, Madnani & Zechner 2019) on the error e =
+ * machine - human, by OLS with the reference group as the base level:
+ * osa: e^2 ~ group; osd: e ~ group; csd: e ~ group + human score as a
+ * categorical factor, against e ~ human factor. r2_adj is the adjusted R2
+ * (for csd: its increase over the human-only model), p that of the F test
+ * (for csd: the nested-model F test), coef_focal the focal group's
+ * coefficient (error difference from the reference) and intercept the
+ * model's intercept. */
+typedef struct {
+    double r2_adj, p, intercept, coef_focal;
+} sj_fairness_model;
+
+typedef struct {
+    sj_fairness_model osa, osd, csd;
+} sj_fairness;
+
+typedef struct {
+    char *name;
+    long n;
+    double mean, sd, pass_rate; /* pass_rate NaN without a cut */
+    sj_agreement agreement;     /* with a human score */
+} sj_parity_group;
+
+typedef struct {
+    sj_parity_group ref, focal;
+    double mean_diff; /* focal - reference */
+    double cohens_d;  /* mean_diff / pooled SD */
+    double hedges_g;  /* d * (1 - 3 / (4 (n_R + n_F) - 9)) */
+    double welch_t, welch_df, welch_p, ci95_low, ci95_high;
+    double cut;                  /* NaN without a cut; pass = score >= cut */
+    double adverse_impact_ratio; /* pass_rate focal / pass_rate reference */
+    int four_fifths_flag;        /* 1 when the ratio is below 0.8; -1 without a cut */
+    int has_human;
+    sj_agreement agreement; /* all persons of both groups */
+    sj_fairness fairness;
+    size_t n_notes;
+    char **notes;
+} sj_parity;
+
+/* Input errors: reference or focal absent from the data, the same label
+ * for both, fewer than two observations in either group. */
+sj_status sj_parity_run(const sj_parity_data *d, const char *reference, const char *focal,
+                        double cut, sj_parity *out, sj_error *err);
+void sj_parity_free(sj_parity *p);
+/* {"groups": {NAME: {"n", "mean", "sd", "pass_rate"}}, "mean_diff",
+ * "cohens_d", "hedges_g", "welch_t", "welch_df", "welch_p", "ci95_low",
+ * "ci95_high", "cut", "adverse_impact_ratio", "four_fifths_flag",
+ * "reference", "focal", "notes", and with a human score "agreement":
+ * {the sj_agreement keys, "by_group": {NAME: {...}}, "fairness": {"osa",
+ * "osd", "csd": {"r2_adj", "p", "intercept", "coef_focal"}}}} */
+cJSON *sj_parity_to_json(const sj_parity *p);
+
+#endif

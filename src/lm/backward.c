@@ -1,0 +1,222 @@
+/* Backward pass: from d(objective)/d(log-probability of each target) and
+ * d(objective)/d(final hidden state) back to every parameter. */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "lm_internal.h"
+
+static void split(long n, int parts, int part, long *begin, long *end)
+{
+    long chunk = (n + parts - 1) / parts;
+    *begin = chunk * part < n ? chunk * part : n;
+    *end = *begin + chunk < n ? *begin + chunk : n;
+}
+
+void lm_linear_bwd(float *dX, int accumulate_dx, float *dW, float *dbias, const float *dY,
+                   const float *X, const float *W, int n, int in, int out)
+{
+#pragma omp parallel if (4.0 * n * in * out > LM_PAR_MIN)
+    {
+        int parts = omp_get_num_threads(), part = omp_get_thread_num();
+        long r0, r1, o0, o1;
+        split(n, parts, part, &r0, &r1);
+        split(out, parts, part, &o0, &o1);
+        if (dX && r1 > r0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), in, out, 1.0f,
+                        dY + (size_t)r0 * out, out, W, in, accumulate_dx ? 1.0f : 0.0f,
+                        dX + (size_t)r0 * in, in);
+        if (o1 > o0) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(o1 - o0), in, n, 1.0f,
+                        dY + o0, out, X, in, 1.0f, dW + (size_t)o0 * in, in);
+            if (dbias)
+                for (long r = 0; r < n; r++) {
+                    const float *dy = dY + (size_t)r * out;
+#pragma omp simd
+                    for (long o = o0; o < o1; o++)
+                        dbias[o] += dy[o];
+                }
+        }
+    }
+}
+
+void lm_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const float *x,
+                      const float *w, const float *mean, const float *rstd, int n, int C,
+                      float *partial, int n_threads)
+{
+    memset(partial, 0, (size_t)n_threads * 2 * C * sizeof(float));
+#pragma omp parallel num_threads(n_threads) if (10.0 * n * C > LM_PAR_MIN)
+    {
+        int parts = omp_get_num_threads(), part = omp_get_thread_num();
+        long r0, r1;
+        split(n, parts, part, &r0, &r1);
+        float *pdw = partial + (size_t)part * 2 * C, *pdb = pdw + C;
+        for (long r = r0; r < r1; r++) {
+            const float *dy = dout + (size_t)r * C, *xr = x + (size_t)r * C;
+            float mu = mean[r], rs = rstd[r];
+            float mean_dn = 0.0f, mean_dn_norm = 0.0f;
+#pragma omp simd reduction(+ : mean_dn, mean_dn_norm)
+            for (int i = 0; i < C; i++) {
+                float norm = (xr[i] - mu) * rs;
+                float dn = dy[i] * w[i];
+                mean_dn += dn;
+                mean_dn_norm += dn * norm;
+                pdw[i] += dy[i] * norm;
+                pdb[i] += dy[i];
+            }
+            mean_dn /= C;
+            mean_dn_norm /= C;
+            float *d = dx + (size_t)r * C;
+#pragma omp simd
+            for (int i = 0; i < C; i++) {
+                float norm = (xr[i] - mu) * rs;
+                d[i] += rs * (dy[i] * w[i] - mean_dn - norm * mean_dn_norm);
+            }
+        }
+    }
+    /* Reduced in thread order so results do not depend on timing. */
+    for (int t = 0; t < n_threads; t++)
+        for (int i = 0; i < C; i++) {
+            dw[i] += partial[(size_t)t * 2 * C + i];
+            db[i] += partial[(size_t)t * 2 * C + C + i];
+        }
+}
+
+static void gelu_bwd(float *d, const float *x_in, size_t n)
+{
+    const float k = 0.7978845608028654f;
+#pragma omp parallel for simd schedule(static) if (30.0 * n > LM_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float x = x_in[i];
+        float u = k * (x + 0.044715f * x * x * x);
+        float t = lm_tanh(u);
+        float grad =
+            0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * 0.044715f * x * x);
+        d[i] *= grad;
+    }
+}
+
+/* d objective / d logits from d objective / d logprob at temperature tau:
+ * d lp / d z_j = (1[j = y] - p_j) / tau. */
+static void logits_bwd(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob)
+{
+    sj_lm_acts *a = m->acts;
+    int V = m->cfg.vocab, T = a->T, N = a->B * a->T;
+    float inv_tau = 1.0f / a->temperature;
+#pragma omp parallel for schedule(static) if (4.0 * N * V > LM_PAR_MIN)
+    for (int r = 0; r < N; r++) {
+        int b = r / T, t = r % T;
+        size_t at = (size_t)b * batch->T + t;
+        float g = dlogprob ? dlogprob[at] : 0.0f;
+        float *dz = a->dlogits + (size_t)r * V;
+        if (g == 0.0f) {
+            memset(dz, 0, (size_t)V * sizeof(float));
+            continue;
+        }
+        const float *z = a->logits + (size_t)r * V;
+        float mx = z[0];
+#pragma omp simd reduction(max : mx)
+        for (int j = 1; j < V; j++)
+            mx = z[j] > mx ? z[j] : mx;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < V; j++) {
+            dz[j] = lm_exp((z[j] - mx) * inv_tau);
+            s += dz[j];
+        }
+        float c = -g * inv_tau / s;
+#pragma omp simd
+        for (int j = 0; j < V; j++)
+            dz[j] *= c;
+        dz[batch->targets[at]] += g * inv_tau;
+    }
+}
+
+static void encoder_bwd(sj_lm *m, const sj_lm_batch *batch)
+{
+    sj_lm_acts *a = m->acts;
+    int C = m->cfg.embd, T = a->T, N = a->B * a->T;
+    float *dwte = lm_wte(m, m->grads), *dwpe = lm_wpe(m, m->grads);
+    /* Threads own column ranges, so repeated tokens never race. */
+#pragma omp parallel if (2.0 * N * C > LM_PAR_MIN)
+    {
+        long c0, c1;
+        split(C, omp_get_num_threads(), omp_get_thread_num(), &c0, &c1);
+        for (int r = 0; r < N; r++) {
+            int b = r / T, t = r % T;
+            const float *d = a->dres + (size_t)r * C;
+            float *e = dwte + (size_t)batch->tokens[(size_t)b * batch->T + t] * C;
+            float *p = dwpe + (size_t)t * C;
+#pragma omp simd
+            for (long i = c0; i < c1; i++) {
+                e[i] += d[i];
+                p[i] += d[i];
+            }
+        }
+    }
+}
+
+sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
+                         const float *dhidden, sj_error *err)
+{
+    sj_lm_acts *a = m->acts;
+    if (!a || !a->valid)
+        return sj_error_set(err, SJ_ERR_WORK, "backward pass without a forward pass");
+    if (batch->B != a->B || batch->T < a->T)
+        return sj_error_set(err, SJ_ERR_WORK, "backward pass on a batch other than the forward's");
+    if (dhidden && !a->has_hidden)
+        return sj_error_set(err, SJ_ERR_WORK,
+                            "hidden-state gradients need a forward pass with hidden_pos");
+    int B = a->B, T = a->T, N = B * T, C = m->cfg.embd, V = m->cfg.vocab, H = m->cfg.heads;
+    int saved = lm_blas_single_begin();
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_SOFTMAX, logits_bwd(m, batch, dlogprob));
+    memset(a->dres, 0, (size_t)N * C * sizeof(float));
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_OUTPUT,
+            lm_linear_bwd(a->dln, 0, lm_wte(m, m->grads), NULL, a->dlogits, a->lnf,
+                          lm_wte(m, m->params), N, C, V));
+    if (dhidden)
+        for (int b = 0; b < B; b++) {
+            float *d = a->dln + ((size_t)b * T + a->hidden_pos[b]) * C;
+            for (int i = 0; i < C; i++)
+                d[i] += dhidden[(size_t)b * C + i];
+        }
+    int L = m->cfg.layers;
+    const float *final_res = a->res3[L - 1];
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_LAYERNORM,
+            lm_layernorm_bwd(a->dres, lm_lnf_w(m, m->grads), lm_lnf_b(m, m->grads), a->dln,
+                             final_res, lm_lnf_w(m, m->params), a->lnf_mean, a->lnf_rstd, N, C,
+                             a->ln_partial, a->n_threads));
+    for (int l = L - 1; l >= 0; l--) {
+        lm_layer w, g;
+        lm_layer_views(m, m->params, l, &w);
+        lm_layer_views(m, m->grads, l, &g);
+        const float *residual = l > 0 ? a->res3[l - 1] : a->encoded;
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
+                lm_linear_bwd(a->d4c, 0, g.mlpproj_w, g.mlpproj_b, a->dres, a->fch_gelu[l],
+                              w.mlpproj_w, N, 4 * C, C));
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_GELU, gelu_bwd(a->d4c, a->fch[l], (size_t)N * 4 * C));
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
+                lm_linear_bwd(a->dln, 0, g.fc_w, g.fc_b, a->d4c, a->ln2[l], w.fc_w, N, C, 4 * C));
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_LAYERNORM,
+                lm_layernorm_bwd(a->dres, g.ln2_w, g.ln2_b, a->dln, a->res2[l], w.ln2_w,
+                                 a->ln2_mean[l], a->ln2_rstd[l], N, C, a->ln_partial,
+                                 a->n_threads));
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
+                lm_linear_bwd(a->datty, 0, g.attproj_w, g.attproj_b, a->dres, a->atty[l],
+                              w.attproj_w, N, C, C));
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_ATTENTION,
+                lm_attention_bwd(a->dqkv, a->datty, a->att[l], a->qkv[l], a->datt, B, T, C, H));
+        LM_PROF(
+            LM_PROF_BACKWARD + LM_PROF_MATMUL,
+            lm_linear_bwd(a->dln, 0, g.qkv_w, g.qkv_b, a->dqkv, a->ln1[l], w.qkv_w, N, C, 3 * C));
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_LAYERNORM,
+                lm_layernorm_bwd(a->dres, g.ln1_w, g.ln1_b, a->dln, residual, w.ln1_w,
+                                 a->ln1_mean[l], a->ln1_rstd[l], N, C, a->ln_partial,
+                                 a->n_threads));
+    }
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_EMBED, encoder_bwd(m, batch));
+    lm_blas_single_end(saved);
+    return SJ_OK;
+}

@@ -1,0 +1,135 @@
+/* Training-step throughput and model FLOPs utilisation against this
+ * machine's own sgemm peak. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "lm_internal.h"
+
+int lm_prof_on = 0;
+double lm_prof_seconds[LM_PROF_SLOTS];
+
+void sj_lm_profile_enable(int on)
+{
+    lm_prof_on = on;
+    memset(lm_prof_seconds, 0, sizeof lm_prof_seconds);
+}
+
+size_t sj_lm_profile_get(const char **names, double *seconds, size_t max)
+{
+    static const char *const kernel[LM_PROF_N_KERNELS] = {
+        "embedding", "layernorm",     "matmul",         "attention",
+        "gelu",      "output_matmul", "softmax_logprob"};
+    static char labels[LM_PROF_SLOTS][40];
+    size_t n = 0;
+    for (int s = 0; s < LM_PROF_SLOTS && n < max; s++) {
+        if (s == LM_PROF_OPTIMIZER)
+            snprintf(labels[s], sizeof labels[s], "optimizer");
+        else
+            snprintf(labels[s], sizeof labels[s], "%s.%s",
+                     s < LM_PROF_BACKWARD ? "forward" : "backward", kernel[s % LM_PROF_N_KERNELS]);
+        names[n] = labels[s];
+        seconds[n] = lm_prof_seconds[s];
+        n++;
+    }
+    return n;
+}
+
+double sj_lm_step_flops(const sj_lm_config *c, int B, int T)
+{
+    double C = c->embd, L = c->layers, V = c->vocab;
+    /* Matrix products: 2 FLOPs per weight per token forward, 4 backward,
+     * over the blocks' weights and the tied output layer. */
+    double matmul_weights = L * 12.0 * C * C + V * C;
+    /* Causal attention: Q K^T and P V cover T(T+1)/2 pairs per head; the
+     * backward pass costs twice the forward. */
+    double attention = 3.0 * L * 2.0 * 2.0 * C * (T * (T + 1.0) / 2.0);
+    return (double)B * (6.0 * matmul_weights * T + attention);
+}
+
+/* Best of several large square sgemm calls, with the BLAS threads as set. */
+static double sgemm_peak_gflops(void)
+{
+    const int n = 2048;
+    float *a = malloc((size_t)n * n * sizeof(float));
+    float *b = malloc((size_t)n * n * sizeof(float));
+    float *c = malloc((size_t)n * n * sizeof(float));
+    if (!a || !b || !c) {
+        free(a);
+        free(b);
+        free(c);
+        return NAN;
+    }
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        a[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+        b[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
+    }
+    double best = 0.0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = sj_now();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c,
+                    n);
+        double dt = sj_now() - t0;
+        double g = 2.0 * n * (double)n * n / dt / 1e9;
+        if (g > best)
+            best = g;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return best;
+}
+
+sj_status sj_lm_bench(const sj_lm_config *cfg, int batch, int steps, uint64_t seed,
+                      sj_lm_bench_result *res, sj_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (sj_lm_config_validate(cfg, err) != SJ_OK)
+        return SJ_ERR_INPUT;
+    if (batch < 1 || steps < 1)
+        return sj_error_set(err, SJ_ERR_INPUT, "--batch and --steps must be at least 1");
+    gsl_rng *rng = sj_rng_new(sj_seed_derive(seed, "bench"));
+    sj_lm *m = rng ? sj_lm_new(cfg, rng, err) : NULL;
+    sj_lm_batch *b = sj_lm_batch_new(batch, cfg->ctx);
+    sj_adamw_config ac = sj_adamw_defaults();
+    sj_adamw *opt = m ? sj_adamw_new(m->n_params, &ac) : NULL;
+    int32_t *seq = malloc(((size_t)cfg->ctx + 1) * sizeof *seq);
+    sj_status st = SJ_OK;
+    if (!m || !b || !opt || !seq)
+        st = err && err->status != SJ_OK ? err->status
+                                         : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (int r = 0; st == SJ_OK && r < batch; r++) {
+        for (int t = 0; t <= cfg->ctx; t++)
+            seq[t] = (int32_t)gsl_rng_uniform_int(rng, (unsigned long)cfg->vocab);
+        st = sj_lm_batch_set(b, r, seq, cfg->ctx + 1, NULL, err);
+    }
+    double elapsed = 0.0;
+    for (int s = 0; st == SJ_OK && s <= steps; s++) {
+        double t0 = sj_now(), loss;
+        sj_lm_zero_grad(m);
+        st = sj_lm_ce_step(m, b, &loss, err);
+        if (st == SJ_OK)
+            LM_PROF(LM_PROF_OPTIMIZER, sj_lm_adamw_step(opt, m));
+        if (s == 0 && lm_prof_on) /* step 0 warms caches and allocates activations */
+            sj_lm_profile_enable(1);
+        if (s > 0)
+            elapsed += sj_now() - t0;
+    }
+    if (st == SJ_OK) {
+        double tokens = (double)batch * cfg->ctx * steps;
+        res->step_ms = elapsed / steps * 1e3;
+        res->tokens_per_s = tokens / elapsed;
+        res->gflops = sj_lm_step_flops(cfg, batch, cfg->ctx) * steps / elapsed / 1e9;
+        res->peak_gflops = sgemm_peak_gflops();
+        res->mfu = res->gflops / res->peak_gflops;
+        res->params = m->n_params;
+    }
+    free(seq);
+    sj_adamw_free(opt);
+    sj_lm_batch_free(b);
+    sj_lm_free(m);
+    sj_rng_free(rng);
+    return st;
+}

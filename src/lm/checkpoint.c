@@ -1,0 +1,654 @@
+/* Model directories: config.json, tokenizer.json, model.safetensors and,
+ * for resuming, optimizer.safetensors and train_log.jsonl. The directory is
+ * assembled under a temporary name and renamed into place when complete. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sjtalign/io.h"
+#include "lm_internal.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "safetensors are little-endian; this code writes floats as they are in memory"
+#endif
+
+#define FORMAT_NAME "sjtalign-lm"
+#define FORMAT_VERSION 1
+
+/* ---- safetensors --------------------------------------------------------------- */
+
+/* Serialises tensors: 8-byte little-endian header length, JSON header (padded
+ * with spaces to a multiple of 8 so the data is aligned), raw data. */
+static sj_status safetensors_build(const sj_lm_tensor *const *tensors, size_t n,
+                                   const cJSON *metadata, sj_buf *out, sj_error *err)
+{
+    cJSON *hdr = cJSON_CreateObject();
+    if (!hdr)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (metadata)
+        cJSON_AddItemToObject(hdr, "__metadata__", cJSON_Duplicate(metadata, 1));
+    size_t offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sj_lm_tensor *t = tensors[i];
+        cJSON *e = cJSON_AddObjectToObject(hdr, t->name);
+        cJSON_AddStringToObject(e, "dtype", "F32");
+        cJSON *shape = cJSON_AddArrayToObject(e, "shape");
+        if (t->rows > 1 || t->is_matrix)
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->rows));
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->cols));
+        size_t bytes = t->rows * t->cols * sizeof(float);
+        cJSON *off = cJSON_AddArrayToObject(e, "data_offsets");
+        cJSON_AddItemToArray(off, cJSON_CreateNumber((double)offset));
+        cJSON_AddItemToArray(off, cJSON_CreateNumber((double)(offset + bytes)));
+        offset += bytes;
+    }
+    char *text = cJSON_PrintUnformatted(hdr);
+    cJSON_Delete(hdr);
+    if (!text)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    size_t hlen = strlen(text);
+    size_t padded = (hlen + 7) / 8 * 8;
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)(((uint64_t)padded >> (8 * i)) & 0xff);
+    int bad = sj_buf_append(out, len8, 8) != 0 || sj_buf_append(out, text, hlen) != 0;
+    for (size_t i = hlen; i < padded && !bad; i++)
+        bad = sj_buf_append(out, " ", 1) != 0;
+    free(text);
+    for (size_t i = 0; i < n && !bad; i++)
+        bad = sj_buf_append(out, tensors[i]->data,
+                            tensors[i]->rows * tensors[i]->cols * sizeof(float)) != 0;
+    if (bad)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    return SJ_OK;
+}
+
+/* A parsed safetensors file: the header and a pointer to the data. */
+typedef struct {
+    cJSON *header;
+    const unsigned char *data;
+    size_t data_len;
+} safetensors;
+
+static sj_status safetensors_parse(const char *path, const unsigned char *buf, size_t len,
+                                   safetensors *st, sj_error *err)
+{
+    if (len < 8)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: truncated (%zu bytes; a safetensors file starts with an 8-byte "
+                            "header length)",
+                            path, len);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | buf[i];
+    if (hlen < 2 || hlen > len - 8)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: not a safetensors file or truncated (header length %llu, file "
+                            "%zu bytes)",
+                            path, (unsigned long long)hlen, len);
+    char *text = sj_strndup((const char *)buf + 8, (size_t)hlen);
+    if (!text)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    st->header = text[0] == '{' ? cJSON_Parse(text) : NULL;
+    free(text);
+    if (!cJSON_IsObject(st->header)) {
+        cJSON_Delete(st->header);
+        st->header = NULL;
+        return sj_error_set(err, SJ_ERR_INPUT, "%s: the safetensors header is not a JSON object",
+                            path);
+    }
+    st->data = buf + 8 + hlen;
+    st->data_len = len - 8 - (size_t)hlen;
+    /* Every entry must be F32 with offsets inside the data, and the entries
+     * must cover the data exactly (no truncation, no trailing bytes). */
+    size_t covered = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, st->header)
+    {
+        if (strcmp(e->string, "__metadata__") == 0)
+            continue;
+        const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+        const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+        if (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "F32") != 0 ||
+            !cJSON_IsArray(shape) || !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "%s: tensor \"%s\" is not F32 with a shape and data_offsets", path,
+                                e->string);
+        double count = 1;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, shape)
+        {
+            if (!cJSON_IsNumber(d) || d->valuedouble < 0)
+                return sj_error_set(err, SJ_ERR_INPUT, "%s: tensor \"%s\" has a bad shape", path,
+                                    e->string);
+            count *= d->valuedouble;
+        }
+        double b = cJSON_GetArrayItem(off, 0)->valuedouble,
+               en = cJSON_GetArrayItem(off, 1)->valuedouble;
+        if (b < 0 || en < b || en > (double)st->data_len || en - b != 4.0 * count ||
+            (size_t)b % 4 != 0)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "%s: tensor \"%s\" has data_offsets [%.0f, %.0f] that do not fit "
+                                "its shape or the %zu data bytes (truncated?)",
+                                path, e->string, b, en, st->data_len);
+        covered += (size_t)(en - b);
+    }
+    if (covered != st->data_len)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: tensors cover %zu of %zu data bytes (truncated or damaged)", path,
+                            covered, st->data_len);
+    return SJ_OK;
+}
+
+/* Copies tensor `name` into dst (n floats), checking the element count. */
+static sj_status safetensors_get(const char *path, const safetensors *st, const char *name,
+                                 float *dst, size_t n, sj_error *err)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(st->header, name);
+    if (!e)
+        return sj_error_set(err, SJ_ERR_INPUT, "%s: tensor \"%s\" is missing", path, name);
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+    size_t b = (size_t)cJSON_GetArrayItem(off, 0)->valuedouble;
+    size_t en = (size_t)cJSON_GetArrayItem(off, 1)->valuedouble;
+    if (en - b != n * sizeof(float))
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: tensor \"%s\" holds %zu values, the architecture needs %zu", path,
+                            name, (en - b) / 4, n);
+    memcpy(dst, st->data + b, n * sizeof(float));
+    return SJ_OK;
+}
+
+/* ---- directories ------------------------------------------------------------------ */
+
+/* Removes a directory holding only files (what we write). */
+static void remove_flat_dir(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char *f = sj_path_join(path, e->d_name);
+            if (f)
+                unlink(f);
+            free(f);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* An existing directory may be replaced only when it is empty or an
+ * sjtalign model: never someone else's folder. */
+static sj_status check_replaceable(const char *dir, sj_error *err)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return SJ_OK;
+    if (!S_ISDIR(sb.st_mode))
+        return sj_error_set(err, SJ_ERR_INPUT, "%s exists and is not a directory", dir);
+    DIR *d = opendir(dir);
+    int entries = 0;
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+        closedir(d);
+    }
+    if (entries == 0)
+        return SJ_OK;
+    char *cfg = sj_path_join(dir, "config.json");
+    sj_error ignored;
+    cJSON *doc = cfg ? sj_json_read(cfg, &ignored) : NULL;
+    free(cfg);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, "format");
+    int ours = cJSON_IsString(f) && strcmp(f->valuestring, FORMAT_NAME) == 0;
+    cJSON_Delete(doc);
+    if (!ours)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s exists and is not an sjtalign model directory; refusing to "
+                            "replace it",
+                            dir);
+    return SJ_OK;
+}
+
+static void split_path(const char *path, char **parent, char **base)
+{
+    char *p = sj_strdup(path);
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
+    char *slash = strrchr(p, '/');
+    if (!slash) {
+        *parent = sj_strdup(".");
+        *base = p;
+    } else if (slash == p) {
+        *parent = sj_strdup("/");
+        *base = sj_strdup(slash + 1);
+        free(p);
+    } else {
+        *slash = '\0';
+        *base = sj_strdup(slash + 1);
+        *parent = p;
+    }
+}
+
+static cJSON *architecture_json(const sj_lm_config *c)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "type", "gpt2-style decoder");
+    cJSON_AddNumberToObject(a, "vocab", c->vocab);
+    cJSON_AddNumberToObject(a, "ctx", c->ctx);
+    cJSON_AddNumberToObject(a, "layers", c->layers);
+    cJSON_AddNumberToObject(a, "heads", c->heads);
+    cJSON_AddNumberToObject(a, "embd", c->embd);
+    cJSON_AddNumberToObject(a, "mlp_hidden", 4 * c->embd);
+    cJSON_AddStringToObject(a, "activation", "gelu_tanh");
+    cJSON_AddStringToObject(a, "norm", "pre-layernorm");
+    cJSON_AddNumberToObject(a, "layernorm_eps", 1e-5);
+    cJSON_AddStringToObject(a, "position", "learned absolute");
+    cJSON_AddBoolToObject(a, "tied_output", 1);
+    cJSON_AddStringToObject(a, "dtype", "float32");
+    return a;
+}
+
+static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_opts *o,
+                            sj_error *err)
+{
+    sj_status st = SJ_OK;
+    sj_buf weights = {0}, optim = {0};
+    char *path = NULL;
+    cJSON *cfg = NULL;
+    /* weights */
+    size_t n_all = m->n_tensors + o->n_extras;
+    const sj_lm_tensor **list = calloc(n_all ? n_all : 1, sizeof *list);
+    if (!list)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; i < m->n_tensors; i++)
+        list[i] = &m->tensors[i];
+    for (size_t i = 0; i < o->n_extras; i++) {
+        if (sj_lm_tensor_by_name(m, o->extras[i].name) ||
+            strcmp(o->extras[i].name, "__metadata__") == 0) {
+            free(list);
+            return sj_error_set(err, SJ_ERR_WORK, "extra tensor name \"%s\" is taken",
+                                o->extras[i].name);
+        }
+        list[m->n_tensors + i] = &o->extras[i];
+    }
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "format", "pt");
+    cJSON_AddStringToObject(meta, "producer", "sjtalign " SJ_VERSION);
+    st = safetensors_build(list, n_all, meta, &weights, err);
+    cJSON_Delete(meta);
+    free(list);
+    char sha[65], opt_sha[65] = "";
+    if (st == SJ_OK) {
+        sj_sha256_hex(weights.data, weights.len, sha);
+        path = sj_path_join(tmp, "model.safetensors");
+        st = sj_write_file_atomic(path, weights.data, weights.len, err);
+        free(path);
+    }
+    if (st == SJ_OK && o->opt) {
+        sj_lm_tensor mt = {"adam.m", 1, o->opt->n, 0, o->opt->m};
+        sj_lm_tensor vt = {"adam.v", 1, o->opt->n, 0, o->opt->v};
+        const sj_lm_tensor *ol[2] = {&mt, &vt};
+        cJSON *om = cJSON_CreateObject();
+        char step[32];
+        snprintf(step, sizeof step, "%ld", o->opt->step);
+        cJSON_AddStringToObject(om, "step", step);
+        st = safetensors_build(ol, 2, om, &optim, err);
+        cJSON_Delete(om);
+        if (st == SJ_OK) {
+            sj_sha256_hex(optim.data, optim.len, opt_sha);
+            path = sj_path_join(tmp, "optimizer.safetensors");
+            st = sj_write_file_atomic(path, optim.data, optim.len, err);
+            free(path);
+        }
+    }
+    if (st == SJ_OK) {
+        path = sj_path_join(tmp, "tokenizer.json");
+        st = sj_tokenizer_save(o->tok, path, err);
+        free(path);
+    }
+    if (st == SJ_OK && o->log) {
+        path = sj_path_join(tmp, "train_log.jsonl");
+        st = sj_lm_log_write(o->log, path, err);
+        free(path);
+    }
+    if (st == SJ_OK) {
+        cfg = cJSON_CreateObject();
+        cJSON_AddStringToObject(cfg, "format", FORMAT_NAME);
+        cJSON_AddNumberToObject(cfg, "format_version", FORMAT_VERSION);
+        cJSON_AddItemToObject(cfg, "architecture", architecture_json(&m->cfg));
+        cJSON *tk = cJSON_AddObjectToObject(cfg, "tokenizer");
+        cJSON_AddStringToObject(tk, "file", "tokenizer.json");
+        cJSON_AddStringToObject(tk, "type", "sjtalign-byte-bpe");
+        cJSON_AddNumberToObject(tk, "vocab_size", sj_tokenizer_vocab_size(o->tok));
+        cJSON_AddNumberToObject(tk, "pad", SJ_TOK_PAD);
+        cJSON_AddNumberToObject(tk, "eos", SJ_TOK_EOS);
+        cJSON_AddNumberToObject(tk, "sep", SJ_TOK_SEP);
+        cJSON_AddNumberToObject(tk, "bos", SJ_TOK_BOS);
+        cJSON_AddNumberToObject(cfg, "n_params", (double)m->n_params);
+        cJSON_AddStringToObject(cfg, "weights_file", "model.safetensors");
+        cJSON_AddStringToObject(cfg, "weights_sha256", sha);
+        cJSON *ex = cJSON_AddArrayToObject(cfg, "extra_tensors");
+        for (size_t i = 0; i < o->n_extras; i++)
+            cJSON_AddItemToArray(ex, cJSON_CreateString(o->extras[i].name));
+        if (o->opt) {
+            cJSON *oj = cJSON_AddObjectToObject(cfg, "optimizer");
+            cJSON_AddStringToObject(oj, "file", "optimizer.safetensors");
+            cJSON_AddStringToObject(oj, "sha256", opt_sha);
+            cJSON_AddNumberToObject(oj, "step", (double)o->opt->step);
+        }
+        cJSON_AddItemToObject(cfg, "provenance",
+                              o->provenance ? cJSON_Duplicate(o->provenance, 1)
+                                            : cJSON_CreateObject());
+        path = sj_path_join(tmp, "config.json");
+        st = sj_json_write(path, cfg, err);
+        free(path);
+        cJSON_Delete(cfg);
+    }
+    sj_buf_free(&weights);
+    sj_buf_free(&optim);
+    return st;
+}
+
+sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err)
+{
+    if (!opts || !opts->tok)
+        return sj_error_set(err, SJ_ERR_WORK, "saving a model needs its tokenizer");
+    if (sj_tokenizer_vocab_size(opts->tok) > m->cfg.vocab)
+        return sj_error_set(err, SJ_ERR_WORK, "tokenizer has %d tokens, the model only %d",
+                            sj_tokenizer_vocab_size(opts->tok), m->cfg.vocab);
+    if (check_replaceable(dir, err) != SJ_OK)
+        return SJ_ERR_INPUT;
+    char *parent, *base;
+    split_path(dir, &parent, &base);
+    if (sj_mkdir_p(parent, err) != SJ_OK) {
+        free(parent);
+        free(base);
+        return SJ_ERR_WORK;
+    }
+    char *tmp = sj_asprintf("%s/.%s.tmp.%ld", parent, base, (long)getpid());
+    char *old = sj_asprintf("%s/.%s.old.%ld", parent, base, (long)getpid());
+    free(parent);
+    free(base);
+    sj_status st = SJ_OK;
+    remove_flat_dir(tmp);
+    if (mkdir(tmp, 0777) != 0)
+        st = sj_error_set(err, SJ_ERR_WORK, "cannot create %s: %s", tmp, strerror(errno));
+    if (st == SJ_OK)
+        st = write_into(tmp, m, opts, err);
+    if (st == SJ_OK) {
+        if (is_dir(dir)) {
+            remove_flat_dir(old);
+            if (rename(dir, old) != 0)
+                st = sj_error_set(err, SJ_ERR_WORK, "cannot move the previous %s aside: %s", dir,
+                                  strerror(errno));
+        }
+        if (st == SJ_OK && rename(tmp, dir) != 0) {
+            st = sj_error_set(err, SJ_ERR_WORK, "cannot rename %s to %s: %s", tmp, dir,
+                              strerror(errno));
+            rename(old, dir);
+        }
+        if (st == SJ_OK)
+            remove_flat_dir(old);
+    }
+    if (st != SJ_OK) {
+        remove_flat_dir(tmp);
+        sj_error_prefix(err, "saving model %s: ", dir);
+    }
+    free(tmp);
+    free(old);
+    return st;
+}
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+void sj_lm_checkpoint_free(sj_lm_checkpoint *ck)
+{
+    if (!ck)
+        return;
+    sj_lm_free(ck->model);
+    sj_tokenizer_free(ck->tok);
+    cJSON_Delete(ck->config);
+    for (size_t i = 0; i < ck->n_extras; i++) {
+        free((char *)ck->extras[i].name);
+        free(ck->extras[i].data);
+    }
+    free(ck->extras);
+    sj_adamw_free(ck->opt);
+    free(ck);
+}
+
+const sj_lm_tensor *sj_lm_checkpoint_extra(const sj_lm_checkpoint *ck, const char *name)
+{
+    for (size_t i = 0; i < ck->n_extras; i++)
+        if (strcmp(ck->extras[i].name, name) == 0)
+            return &ck->extras[i];
+    return NULL;
+}
+
+static int arch_int(const cJSON *arch, const char *name, int *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(arch, name);
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+        return -1;
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+static sj_status read_config(const char *dir, cJSON **doc, sj_lm_config *cfg, sj_error *err)
+{
+    char *path = sj_path_join(dir, "config.json");
+    *doc = sj_json_read(path, err);
+    if (!*doc) {
+        free(path);
+        return SJ_ERR_INPUT;
+    }
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(*doc, "format");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(*doc, "format_version");
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(*doc, "architecture");
+    sj_status st = SJ_OK;
+    if (!cJSON_IsString(f) || strcmp(f->valuestring, FORMAT_NAME) != 0 || !cJSON_IsNumber(v))
+        st = sj_error_set(err, SJ_ERR_INPUT,
+                          "%s: not an sjtalign model (expected \"format\": \"%s\")", path,
+                          FORMAT_NAME);
+    else if (v->valuedouble != FORMAT_VERSION)
+        st = sj_error_set(err, SJ_ERR_INPUT, "%s: format_version %g is not supported (expected %d)",
+                          path, v->valuedouble, FORMAT_VERSION);
+    else if (arch_int(arch, "vocab", &cfg->vocab) || arch_int(arch, "ctx", &cfg->ctx) ||
+             arch_int(arch, "layers", &cfg->layers) || arch_int(arch, "heads", &cfg->heads) ||
+             arch_int(arch, "embd", &cfg->embd))
+        st = sj_error_set(err, SJ_ERR_INPUT,
+                          "%s: \"architecture\" needs integer vocab, ctx, layers, heads, embd",
+                          path);
+    else if (sj_lm_config_validate(cfg, err) != SJ_OK) {
+        sj_error_prefix(err, "%s: ", path);
+        st = SJ_ERR_INPUT;
+    }
+    free(path);
+    return st;
+}
+
+static sj_status read_verified(const char *dir, const char *file, const char *want_sha, char **data,
+                               size_t *len, sj_error *err)
+{
+    char *path = sj_path_join(dir, file);
+    sj_status st = sj_read_file(path, data, len, err);
+    if (st == SJ_OK) {
+        char sha[65];
+        sj_sha256_hex(*data, *len, sha);
+        if (!want_sha || strcmp(sha, want_sha) != 0) {
+            st = sj_error_set(err, SJ_ERR_INPUT,
+                              "%s: checksum %s does not match config.json (%s): the file is "
+                              "damaged, truncated or from another model",
+                              path, sha, want_sha ? want_sha : "missing");
+            free(*data);
+            *data = NULL;
+        }
+    } else {
+        err->status = SJ_ERR_INPUT;
+    }
+    free(path);
+    return st;
+}
+
+static sj_status load_optimizer(const char *dir, sj_lm_checkpoint *ck, sj_error *err)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(ck->config, "optimizer");
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(o, "sha256");
+    if (!cJSON_IsObject(o) || !cJSON_IsString(sha))
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s holds no optimizer state (it was not saved for resuming)", dir);
+    char *data;
+    size_t len;
+    if (read_verified(dir, "optimizer.safetensors", sha->valuestring, &data, &len, err) != SJ_OK)
+        return SJ_ERR_INPUT;
+    safetensors st = {0};
+    sj_adamw_config dc = sj_adamw_defaults();
+    sj_status s = safetensors_parse("optimizer.safetensors", (unsigned char *)data, len, &st, err);
+    if (s == SJ_OK) {
+        ck->opt = sj_adamw_new(ck->model->n_params, &dc);
+        if (!ck->opt)
+            s = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    if (s == SJ_OK)
+        s = safetensors_get("optimizer.safetensors", &st, "adam.m", ck->opt->m, ck->opt->n, err);
+    if (s == SJ_OK)
+        s = safetensors_get("optimizer.safetensors", &st, "adam.v", ck->opt->v, ck->opt->n, err);
+    if (s == SJ_OK) {
+        const cJSON *meta = cJSON_GetObjectItemCaseSensitive(st.header, "__metadata__");
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(meta, "step");
+        if (!cJSON_IsString(step))
+            s = sj_error_set(err, SJ_ERR_INPUT, "optimizer.safetensors: metadata \"step\" missing");
+        else
+            ck->opt->step = strtol(step->valuestring, NULL, 10);
+    }
+    cJSON_Delete(st.header);
+    free(data);
+    return s;
+}
+
+static int is_model_tensor(const sj_lm *m, const char *name)
+{
+    return sj_lm_tensor_by_name(m, name) != NULL;
+}
+
+static sj_status load_weights(const char *dir, sj_lm_checkpoint *ck, sj_error *err)
+{
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(ck->config, "weights_sha256");
+    char *data;
+    size_t len;
+    if (read_verified(dir, "model.safetensors", cJSON_IsString(sha) ? sha->valuestring : NULL,
+                      &data, &len, err) != SJ_OK)
+        return SJ_ERR_INPUT;
+    safetensors st = {0};
+    sj_status s = safetensors_parse("model.safetensors", (unsigned char *)data, len, &st, err);
+    for (size_t i = 0; s == SJ_OK && i < ck->model->n_tensors; i++) {
+        sj_lm_tensor *t = &ck->model->tensors[i];
+        s = safetensors_get("model.safetensors", &st, t->name, t->data, t->rows * t->cols, err);
+    }
+    const cJSON *e;
+    if (s == SJ_OK) {
+        ck->extras = calloc((size_t)cJSON_GetArraySize(st.header) + 1, sizeof *ck->extras);
+        if (!ck->extras)
+            s = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    if (s == SJ_OK)
+        cJSON_ArrayForEach(e, st.header)
+        {
+            if (strcmp(e->string, "__metadata__") == 0 || is_model_tensor(ck->model, e->string))
+                continue;
+            const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+            int nd = cJSON_GetArraySize(shape);
+            sj_lm_tensor *x = &ck->extras[ck->n_extras];
+            x->rows = nd >= 2 ? (size_t)cJSON_GetArrayItem(shape, 0)->valuedouble : 1;
+            x->cols = 1;
+            for (int d = nd >= 2 ? 1 : 0; d < nd; d++)
+                x->cols *= (size_t)cJSON_GetArrayItem(shape, d)->valuedouble;
+            x->is_matrix = nd >= 2;
+            x->name = sj_strdup(e->string);
+            x->data = malloc((x->rows * x->cols > 0 ? x->rows * x->cols : 1) * sizeof(float));
+            if (!x->name || !x->data) {
+                free((char *)x->name);
+                free(x->data);
+                s = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+                break;
+            }
+            ck->n_extras++;
+            s = safetensors_get("model.safetensors", &st, x->name, x->data, x->rows * x->cols, err);
+            if (s != SJ_OK)
+                break;
+        }
+    cJSON_Delete(st.header);
+    free(data);
+    return s;
+}
+
+static void describe(const sj_lm_config *c, char *out, size_t n)
+{
+    snprintf(out, n, "vocab %d, ctx %d, layers %d, heads %d, embd %d", c->vocab, c->ctx, c->layers,
+             c->heads, c->embd);
+}
+
+sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int with_optimizer,
+                             sj_error *err)
+{
+    sj_lm_checkpoint *ck = calloc(1, sizeof *ck);
+    if (!ck) {
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        return NULL;
+    }
+    sj_lm_config cfg;
+    if (!is_dir(dir)) {
+        sj_error_set(err, SJ_ERR_INPUT, "%s: no such model directory", dir);
+        goto fail;
+    }
+    if (read_config(dir, &ck->config, &cfg, err) != SJ_OK)
+        goto fail;
+    if (expect && memcmp(expect, &cfg, sizeof cfg) != 0) {
+        char have[160], want[160];
+        describe(&cfg, have, sizeof have);
+        describe(expect, want, sizeof want);
+        sj_error_set(err, SJ_ERR_INPUT,
+                     "%s: the checkpoint's architecture (%s) differs from the one requested "
+                     "(%s)",
+                     dir, have, want);
+        goto fail;
+    }
+    char *tpath = sj_path_join(dir, "tokenizer.json");
+    ck->tok = sj_tokenizer_load(tpath, err);
+    free(tpath);
+    if (!ck->tok) {
+        err->status = SJ_ERR_INPUT;
+        goto fail;
+    }
+    if (sj_tokenizer_vocab_size(ck->tok) > cfg.vocab) {
+        sj_error_set(err, SJ_ERR_INPUT, "%s: the tokenizer has %d tokens but the model only %d",
+                     dir, sj_tokenizer_vocab_size(ck->tok), cfg.vocab);
+        goto fail;
+    }
+    ck->model = sj_lm_new(&cfg, NULL, err);
+    if (!ck->model)
+        goto fail;
+    if (load_weights(dir, ck, err) != SJ_OK)
+        goto fail;
+    if (with_optimizer && load_optimizer(dir, ck, err) != SJ_OK)
+        goto fail;
+    return ck;
+fail:
+    sj_lm_checkpoint_free(ck);
+    return NULL;
+}

@@ -1,0 +1,300 @@
+/* Forward pass: embeddings, pre-LayerNorm transformer blocks, final
+ * LayerNorm, tied output layer, and per-token log-probabilities. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "lm_internal.h"
+
+static void split(long n, int parts, int part, long *begin, long *end)
+{
+    long chunk = (n + parts - 1) / parts;
+    *begin = chunk * part < n ? chunk * part : n;
+    *end = *begin + chunk < n ? *begin + chunk : n;
+}
+
+/* Y = X W^T (+ bias) (+ residual): the residual and bias are laid into Y
+ * first and sgemm adds the product, so the residual costs no extra pass. */
+static void linear_fwd(float *Y, const float *X, const float *W, const float *bias,
+                       const float *residual, int n, int in, int out)
+{
+#pragma omp parallel if (2.0 * n * in * out > LM_PAR_MIN)
+    {
+        long r0, r1;
+        split(n, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
+        if (r1 > r0) {
+            for (long r = r0; r < r1 && (bias || residual); r++) {
+                float *y = Y + (size_t)r * out;
+                const float *res = residual ? residual + (size_t)r * out : NULL;
+                if (bias && res) {
+#pragma omp simd
+                    for (int o = 0; o < out; o++)
+                        y[o] = res[o] + bias[o];
+                } else {
+                    memcpy(y, bias ? bias : res, (size_t)out * sizeof(float));
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), out, in, 1.0f,
+                        X + (size_t)r0 * in, in, W, in, (bias || residual) ? 1.0f : 0.0f,
+                        Y + (size_t)r0 * out, out);
+        }
+    }
+}
+
+void lm_linear_fwd(float *Y, const float *X, const float *W, const float *bias, int n, int in,
+                   int out)
+{
+    linear_fwd(Y, X, W, bias, NULL, n, in, out);
+}
+
+void lm_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, const float *w,
+                      const float *b, int n, int C)
+{
+#pragma omp parallel for schedule(static) if (8.0 * n * C > LM_PAR_MIN)
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * C;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int i = 0; i < C; i++)
+            s += xr[i];
+        float mu = s / C;
+        float v = 0.0f;
+#pragma omp simd reduction(+ : v)
+        for (int i = 0; i < C; i++) {
+            float d = xr[i] - mu;
+            v += d * d;
+        }
+        float rs = 1.0f / sqrtf(v / C + LM_LN_EPS);
+        float *o = out + (size_t)r * C;
+#pragma omp simd
+        for (int i = 0; i < C; i++)
+            o[i] = (xr[i] - mu) * rs * w[i] + b[i];
+        mean[r] = mu;
+        rstd[r] = rs;
+    }
+}
+
+#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+
+void lm_gelu_fwd(float *out, const float *in, size_t n)
+{
+#pragma omp parallel for simd schedule(static) if (20.0 * n > LM_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i];
+        out[i] = 0.5f * x * (1.0f + lm_tanh(GELU_K * (x + 0.044715f * x * x * x)));
+    }
+}
+
+static sj_status check_batch(const sj_lm *m, const sj_lm_batch *batch, int *t_eff, sj_error *err)
+{
+    if (batch->T > m->cfg.ctx)
+        return sj_error_set(err, SJ_ERR_INPUT, "batch of %d positions exceeds the context of %d",
+                            batch->T, m->cfg.ctx);
+    int longest = 1;
+    for (int b = 0; b < batch->B; b++) {
+        if (batch->lengths[b] < 0 || batch->lengths[b] > batch->T)
+            return sj_error_set(err, SJ_ERR_INPUT, "sequence %d has length %d outside 0..%d", b,
+                                batch->lengths[b], batch->T);
+        if (batch->lengths[b] > longest)
+            longest = batch->lengths[b];
+    }
+    size_t n = (size_t)batch->B * batch->T;
+    for (size_t i = 0; i < n; i++)
+        if (batch->tokens[i] < 0 || batch->tokens[i] >= m->cfg.vocab || batch->targets[i] < 0 ||
+            batch->targets[i] >= m->cfg.vocab)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "token id %d at sequence %zu position %zu is outside the "
+                                "vocabulary of %d",
+                                batch->tokens[i] < 0 || batch->tokens[i] >= m->cfg.vocab
+                                    ? batch->tokens[i]
+                                    : batch->targets[i],
+                                i / batch->T, i % batch->T, m->cfg.vocab);
+    *t_eff = longest;
+    return SJ_OK;
+}
+
+/* log-sum-exp of z/tau over a row. */
+static float row_lse(const float *z, int V, float inv_tau)
+{
+    float mx = z[0];
+#pragma omp simd reduction(max : mx)
+    for (int j = 1; j < V; j++)
+        mx = z[j] > mx ? z[j] : mx;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < V; j++)
+        s += lm_exp((z[j] - mx) * inv_tau);
+    /* s >= 1: the largest logit contributes exp(0) */
+    // cppcheck-suppress invalidFunctionArg
+    return mx * inv_tau + logf(s);
+}
+
+static void token_outputs(const sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forward_io *io)
+{
+    const sj_lm_acts *a = m->acts;
+    int V = m->cfg.vocab, B = batch->B;
+    float inv_tau = 1.0f / io->temperature;
+    size_t full = (size_t)B * batch->T;
+    if (io->logprobs)
+        memset(io->logprobs, 0, full * sizeof(float));
+    if (io->entropy)
+        memset(io->entropy, 0, full * sizeof(float));
+    if (io->logits)
+        memset(io->logits, 0, full * V * sizeof(float));
+#pragma omp parallel for schedule(static) if (4.0 * B * T * V > LM_PAR_MIN)
+    for (int r = 0; r < B * T; r++) {
+        int b = r / T, t = r % T;
+        size_t out = (size_t)b * batch->T + t;
+        const float *z = a->logits + (size_t)r * V;
+        if (io->logits)
+            memcpy(io->logits + out * V, z, (size_t)V * sizeof(float));
+        if (!io->logprobs && !io->entropy)
+            continue;
+        float lse = row_lse(z, V, inv_tau);
+        if (io->logprobs)
+            io->logprobs[out] = z[batch->targets[out]] * inv_tau - lse;
+        if (io->entropy) {
+            double h = 0.0;
+            for (int j = 0; j < V; j++) {
+                float lp = z[j] * inv_tau - lse;
+                h -= exp(lp) * lp;
+            }
+            io->entropy[out] = (float)h;
+        }
+    }
+}
+
+sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err)
+{
+    int T;
+    if (check_batch(m, batch, &T, err) != SJ_OK)
+        return SJ_ERR_INPUT;
+    if (io && !(io->temperature > 0.0f))
+        return sj_error_set(err, SJ_ERR_INPUT, "temperature must be positive, got %g",
+                            (double)io->temperature);
+    int B = batch->B, C = m->cfg.embd, V = m->cfg.vocab, H = m->cfg.heads;
+    if (io && io->hidden_pos)
+        for (int b = 0; b < B; b++)
+            if (io->hidden_pos[b] < 0 || io->hidden_pos[b] >= T)
+                return sj_error_set(err, SJ_ERR_INPUT,
+                                    "hidden-state position %d of sequence %d is outside 0..%d",
+                                    io->hidden_pos[b], b, T - 1);
+    if (lm_acts_reserve(m, B, T, err) != SJ_OK)
+        return SJ_ERR_WORK;
+    sj_lm_acts *a = m->acts;
+    int saved = lm_blas_single_begin();
+    int N = B * T;
+    const float *wte = lm_wte(m, m->params), *wpe = lm_wpe(m, m->params);
+    double t_embed = lm_prof_on ? sj_now() : 0.0;
+#pragma omp parallel for schedule(static) if ((double)N * C > LM_PAR_MIN)
+    for (int r = 0; r < N; r++) {
+        int b = r / T, t = r % T;
+        const float *e = wte + (size_t)batch->tokens[(size_t)b * batch->T + t] * C;
+        const float *p = wpe + (size_t)t * C;
+        float *x = a->encoded + (size_t)r * C;
+        for (int i = 0; i < C; i++)
+            x[i] = e[i] + p[i];
+    }
+    if (lm_prof_on)
+        lm_prof_seconds[LM_PROF_EMBED] += sj_now() - t_embed;
+    const float *residual = a->encoded;
+    for (int l = 0; l < m->cfg.layers; l++) {
+        lm_layer w;
+        lm_layer_views(m, m->params, l, &w);
+        LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l],
+                                                    residual, w.ln1_w, w.ln1_b, N, C));
+        LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->qkv[l], a->ln1[l], w.qkv_w, w.qkv_b, N, C, 3 * C));
+        LM_PROF(LM_PROF_ATTENTION, lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
+        LM_PROF(LM_PROF_MATMUL,
+                linear_fwd(a->res2[l], a->atty[l], w.attproj_w, w.attproj_b, residual, N, C, C));
+        LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
+                                                    a->res2[l], w.ln2_w, w.ln2_b, N, C));
+        LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->fch[l], a->ln2[l], w.fc_w, w.fc_b, N, C, 4 * C));
+        LM_PROF(LM_PROF_GELU, lm_gelu_fwd(a->fch_gelu[l], a->fch[l], (size_t)N * 4 * C));
+        LM_PROF(LM_PROF_MATMUL, linear_fwd(a->res3[l], a->fch_gelu[l], w.mlpproj_w, w.mlpproj_b,
+                                           a->res2[l], N, 4 * C, C));
+        residual = a->res3[l];
+    }
+    LM_PROF(LM_PROF_LAYERNORM,
+            lm_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, residual, lm_lnf_w(m, m->params),
+                             lm_lnf_b(m, m->params), N, C));
+    LM_PROF(LM_PROF_OUTPUT, lm_linear_fwd(a->logits, a->lnf, wte, NULL, N, C, V));
+    lm_blas_single_end(saved);
+
+    a->temperature = io ? io->temperature : 1.0f;
+    a->has_hidden = io && io->hidden_pos;
+    for (int b = 0; b < B; b++)
+        a->hidden_pos[b] = a->has_hidden ? io->hidden_pos[b] : -1;
+    a->valid = 1;
+    if (io) {
+        LM_PROF(LM_PROF_SOFTMAX, token_outputs(m, batch, T, io));
+        if (io->hidden && io->hidden_pos)
+            for (int b = 0; b < B; b++)
+                memcpy(io->hidden + (size_t)b * C, a->lnf + ((size_t)b * T + io->hidden_pos[b]) * C,
+                       (size_t)C * sizeof(float));
+    }
+    return SJ_OK;
+}
+
+static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, float **lp, double *wsum,
+                                   sj_error *err)
+{
+    size_t n = (size_t)batch->B * batch->T;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(batch->weights[i]) || batch->weights[i] < 0.0f)
+            return sj_error_set(err, SJ_ERR_INPUT, "token weights must be finite and >= 0");
+        s += batch->weights[i];
+    }
+    if (s <= 0.0)
+        return sj_error_set(err, SJ_ERR_INPUT, "every token weight in the batch is zero");
+    *lp = malloc(n * sizeof(float));
+    if (!*lp)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_lm_forward_io io = {.temperature = 1.0f, .logprobs = *lp};
+    if (sj_lm_forward(m, batch, &io, err) != SJ_OK) {
+        free(*lp);
+        *lp = NULL;
+        return err ? err->status : SJ_ERR_INPUT;
+    }
+    *wsum = s;
+    return SJ_OK;
+}
+
+sj_status sj_lm_ce_loss(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err)
+{
+    float *lp;
+    double wsum;
+    sj_status st = weighted_logprobs(m, batch, &lp, &wsum, err);
+    if (st != SJ_OK)
+        return st;
+    size_t n = (size_t)batch->B * batch->T;
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++)
+        total -= (double)batch->weights[i] * lp[i];
+    *loss = total / wsum;
+    free(lp);
+    return SJ_OK;
+}
+
+sj_status sj_lm_ce_step(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err)
+{
+    float *lp;
+    double wsum;
+    sj_status st = weighted_logprobs(m, batch, &lp, &wsum, err);
+    if (st != SJ_OK)
+        return st;
+    size_t n = (size_t)batch->B * batch->T;
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        total -= (double)batch->weights[i] * lp[i];
+        lp[i] = (float)(-batch->weights[i] / wsum); /* reused as d loss / d logprob */
+    }
+    *loss = total / wsum;
+    st = sj_lm_backward(m, batch, lp, NULL, err);
+    free(lp);
+    return st;
+}

@@ -1,0 +1,138 @@
+/* Private pieces of the lm module shared between its files. */
+#ifndef SJTALIGN_LM_INTERNAL_H
+#define SJTALIGN_LM_INTERNAL_H
+
+#include "sjtalign/lm.h"
+
+#define LM_LN_EPS 1e-5f
+
+/* Below this many floating-point operations a loop runs on one thread: the
+ * fork/join would cost more than the work. */
+#define LM_PAR_MIN 200000.0
+
+/* Per-layer parameter views (into params or grads). */
+typedef struct {
+    float *ln1_w, *ln1_b, *qkv_w, *qkv_b, *attproj_w, *attproj_b;
+    float *ln2_w, *ln2_b, *fc_w, *fc_b, *mlpproj_w, *mlpproj_b;
+} lm_layer;
+
+/* Activations of one forward pass on B sequences of T positions (N = B*T
+ * rows), plus the scratch space of the backward pass. */
+struct sj_lm_acts {
+    int B, T;
+    int cap_B, cap_T;
+    size_t cap_rows; /* rows the buffers below can hold */
+    float *block;
+    float *encoded;                             /* N x C */
+    float **ln1, **ln1_mean, **ln1_rstd, **qkv; /* per layer */
+    float **att;                                /* B x H x T x T */
+    float **atty, **res2, **ln2, **ln2_mean, **ln2_rstd;
+    float **fch, **fch_gelu, **res3;
+    float *lnf, *lnf_mean, *lnf_rstd, *logits; /* logits N x V */
+    /* backward scratch */
+    float *dlogits, *dres, *dln, *datty, *dqkv, *d4c, *datt; /* datt: threads x T x T */
+    float *ln_partial;                                       /* threads x 2C */
+    int n_threads;
+    float temperature;
+    int *hidden_pos; /* B; -1 = none */
+    int has_hidden;
+    int valid; /* a forward pass is stored */
+};
+
+/* exp(x) for float, written so that loops over it vectorise (no libm call):
+ * Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a degree-6 polynomial for
+ * e^r (relative error about 2e-7, like expf) and 2^k put in the exponent bits.
+ * Arguments are clamped to [-87.3, 88.7], the range of normal floats. */
+static inline float lm_exp(float x)
+{
+    x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+    /* round x / ln2 to an integer with the 1.5 * 2^23 trick (no rintf) */
+    float k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union {
+        float f;
+        int32_t i;
+    } scale;
+    scale.i = ((int32_t)k + 127) << 23;
+    return p * scale.f;
+}
+
+/* tanh through exp: 1 - 2 / (e^{2u} + 1). */
+static inline float lm_tanh(float u)
+{
+    return 1.0f - 2.0f / (lm_exp(2.0f * u) + 1.0f);
+}
+
+/* Per-kernel wall-clock profile (sj_lm_profile_*), off by default. */
+enum {
+    LM_PROF_EMBED,
+    LM_PROF_LAYERNORM,
+    LM_PROF_MATMUL,
+    LM_PROF_ATTENTION,
+    LM_PROF_GELU,
+    LM_PROF_OUTPUT,
+    LM_PROF_SOFTMAX,
+    LM_PROF_N_KERNELS
+};
+#define LM_PROF_BACKWARD LM_PROF_N_KERNELS /* offset of the backward entries */
+#define LM_PROF_OPTIMIZER (2 * LM_PROF_N_KERNELS)
+#define LM_PROF_SLOTS (2 * LM_PROF_N_KERNELS + 1)
+extern int lm_prof_on;
+extern double lm_prof_seconds[LM_PROF_SLOTS];
+#define LM_PROF(slot, stmt)                                                                        \
+    do {                                                                                           \
+        if (lm_prof_on) {                                                                          \
+            double t0_ = sj_now();                                                                 \
+            stmt;                                                                                  \
+            lm_prof_seconds[slot] += sj_now() - t0_;                                               \
+        } else {                                                                                   \
+            stmt;                                                                                  \
+        }                                                                                          \
+    } while (0)
+
+void lm_layer_views(const sj_lm *m, const float *base, int layer, lm_layer *out);
+float *lm_wte(const sj_lm *m, const float *base);
+float *lm_wpe(const sj_lm *m, const float *base);
+float *lm_lnf_w(const sj_lm *m, const float *base);
+float *lm_lnf_b(const sj_lm *m, const float *base);
+
+/* Makes sure the activation buffers hold B x T rows. */
+sj_status lm_acts_reserve(sj_lm *m, int B, int T, sj_error *err);
+void lm_acts_free(sj_lm_acts *a);
+
+/* Matrix helpers, threaded by splitting rows across OpenMP threads with
+ * single-threaded sgemm in each (one thread pool, no oversubscription). */
+/* Y[n x out] = X[n x in] W^T (+ bias) */
+void lm_linear_fwd(float *Y, const float *X, const float *W, const float *bias, int n, int in,
+                   int out);
+/* dX[n x in] (+)= dY W ; dW[out x in] += dY^T X ; dbias += colsum(dY) */
+void lm_linear_bwd(float *dX, int accumulate_dx, float *dW, float *dbias, const float *dY,
+                   const float *X, const float *W, int n, int in, int out);
+
+void lm_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, const float *w,
+                      const float *b, int n, int C);
+/* dx += layernorm backward; dw, db accumulate. partial: threads x 2C scratch */
+void lm_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const float *x,
+                      const float *w, const float *mean, const float *rstd, int n, int C,
+                      float *partial, int n_threads);
+
+void lm_attention_fwd(float *out, float *att, const float *qkv, int B, int T, int C, int H);
+void lm_attention_bwd(float *dqkv, const float *dout, const float *att, const float *qkv,
+                      float *datt_scratch, int B, int T, int C, int H);
+
+/* Saves OpenBLAS's thread count and makes it single-threaded (the lm
+ * kernels parallelise themselves); the restore puts the count back. */
+int lm_blas_single_begin(void);
+void lm_blas_single_end(int saved);
+
+/* out = GELU(in), tanh approximation. */
+void lm_gelu_fwd(float *out, const float *in, size_t n);
+
+#endif

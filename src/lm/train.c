@@ -1,0 +1,450 @@
+/* The training log (train_log.jsonl) and the pre-training loop. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sjtalign/io.h"
+#include "lm_internal.h"
+
+/* ---- training log ------------------------------------------------------------------ */
+
+void sj_lm_log_init(sj_lm_log *log)
+{
+    memset(log, 0, sizeof *log);
+    log->last_step = -1;
+}
+
+void sj_lm_log_free(sj_lm_log *log)
+{
+    sj_buf_free(&log->text);
+    log->last_step = -1;
+}
+
+sj_status sj_lm_log_append(sj_lm_log *log, long step, const sj_lm_metric *metrics, size_t n,
+                           sj_error *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    cJSON_AddNumberToObject(o, "step", (double)step);
+    for (size_t i = 0; i < n; i++)
+        sj_json_add_number(o, metrics[i].name, metrics[i].value);
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!line || sj_buf_append(&log->text, line, strlen(line)) != 0 ||
+        sj_buf_append(&log->text, "\n", 1) != 0) {
+        free(line);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    free(line);
+    log->last_step = step;
+    return SJ_OK;
+}
+
+sj_status sj_lm_log_write(const sj_lm_log *log, const char *path, sj_error *err)
+{
+    return sj_write_file_atomic(path, log->text.data ? log->text.data : "", log->text.len, err);
+}
+
+sj_status sj_lm_log_load(sj_lm_log *log, const char *path, long max_step, sj_error *err)
+{
+    char *data;
+    size_t len;
+    sj_lm_log_init(log);
+    if (sj_read_file(path, &data, &len, err) != SJ_OK)
+        return err ? err->status : SJ_ERR_WORK;
+    sj_status st = SJ_OK;
+    long line_no = 0;
+    for (char *line = data; st == SJ_OK && *line;) {
+        char *end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        line_no++;
+        if (*line) {
+            cJSON *o = cJSON_Parse(line);
+            const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+            if (!cJSON_IsNumber(step)) {
+                st = sj_error_at(err, SJ_ERR_INPUT, path, line_no, 1,
+                                 "expected a JSON object with a \"step\" number");
+            } else if ((long)step->valuedouble <= max_step) {
+                if (sj_buf_append(&log->text, line, strlen(line)) != 0 ||
+                    sj_buf_append(&log->text, "\n", 1) != 0)
+                    st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+                log->last_step = (long)step->valuedouble;
+            }
+            cJSON_Delete(o);
+        }
+        if (!end)
+            break;
+        line = end + 1;
+    }
+    free(data);
+    return st;
+}
+
+/* ---- pre-training ----------------------------------------------------------------------- */
+
+sj_pretrain_opts sj_pretrain_defaults(void)
+{
+    sj_pretrain_opts o = {
+        .model = {.vocab = SJ_TOK_DEFAULT_VOCAB,
+                  .ctx = SJ_LM_DEFAULT_CTX,
+                  .layers = SJ_LM_DEFAULT_LAYERS,
+                  .heads = SJ_LM_DEFAULT_HEADS,
+                  .embd = SJ_LM_DEFAULT_EMBD},
+        .steps = 300,
+        .batch = 8,
+        .lr = 3e-3,
+        .seed = 1,
+        .val_fraction = 0.1,
+        .eval_every = 50,
+        .save_every = 100,
+        .stop_after = 0,
+        .interrupted = NULL,
+        .quiet = 0,
+    };
+    return o;
+}
+
+/* Token stream "bos doc eos bos doc eos ..." of the chosen documents. */
+typedef struct {
+    int32_t *ids;
+    size_t n;
+} stream;
+
+static sj_status build_stream(const sj_tokenizer *tok, const char *const *docs, const size_t *lens,
+                              const size_t *pick, size_t n_pick, stream *s, sj_error *err)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < n_pick; i++)
+        cap += (lens ? lens[pick[i]] : strlen(docs[pick[i]])) + 2;
+    s->ids = malloc((cap ? cap : 1) * sizeof *s->ids);
+    s->n = 0;
+    if (!s->ids)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; i < n_pick; i++) {
+        const char *d = docs[pick[i]];
+        size_t len = lens ? lens[pick[i]] : strlen(d);
+        int32_t *ids;
+        size_t n;
+        if (sj_tokenizer_encode(tok, d, len, &ids, &n, err) != SJ_OK)
+            return SJ_ERR_WORK;
+        s->ids[s->n++] = SJ_TOK_BOS;
+        memcpy(s->ids + s->n, ids, n * sizeof *ids);
+        s->n += n;
+        s->ids[s->n++] = SJ_TOK_EOS;
+        free(ids);
+    }
+    return SJ_OK;
+}
+
+/* Fills the batch with random windows of the training stream. */
+static sj_status fill_random(sj_lm_batch *batch, const stream *s, uint64_t seed, long step,
+                             sj_error *err)
+{
+    gsl_rng *rng = sj_rng_new(sj_seed_derive(seed + (uint64_t)step, "pretrain-batch"));
+    if (!rng)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    size_t len = (size_t)batch->T + 1 < s->n ? (size_t)batch->T + 1 : s->n;
+    sj_status st = SJ_OK;
+    for (int b = 0; b < batch->B && st == SJ_OK; b++) {
+        size_t start = gsl_rng_uniform_int(rng, s->n - len + 1);
+        st = sj_lm_batch_set(batch, b, s->ids + start, (int)len, NULL, err);
+    }
+    sj_rng_free(rng);
+    return st;
+}
+
+/* Mean loss per token over consecutive windows of the validation stream
+ * (at most max_windows of them, so evaluation stays cheap). */
+static sj_status eval_stream(sj_lm *m, sj_lm_batch *batch, const stream *s, int max_windows,
+                             double *loss, sj_error *err)
+{
+    size_t T = (size_t)batch->T;
+    double total = 0.0, weight = 0.0;
+    size_t at = 0;
+    int windows = 0;
+    while (at + 1 < s->n && windows < max_windows) {
+        sj_lm_batch_clear(batch);
+        int rows = 0;
+        double w = 0.0;
+        while (rows < batch->B && at + 1 < s->n && windows < max_windows) {
+            size_t len = s->n - at < T + 1 ? s->n - at : T + 1;
+            if (sj_lm_batch_set(batch, rows, s->ids + at, (int)len, NULL, err) != SJ_OK)
+                return SJ_ERR_WORK;
+            w += (double)(len - 1);
+            at += len - 1;
+            rows++;
+            windows++;
+        }
+        double l;
+        if (sj_lm_ce_loss(m, batch, &l, err) != SJ_OK)
+            return SJ_ERR_WORK;
+        total += l * w;
+        weight += w;
+    }
+    *loss = weight > 0 ? total / weight : NAN;
+    return SJ_OK;
+}
+
+static void shuffle(size_t *idx, size_t n, uint64_t seed)
+{
+    gsl_rng *rng = sj_rng_new(sj_seed_derive(seed, "pretrain-split"));
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    for (size_t i = n; i > 1 && rng; i--) {
+        size_t j = gsl_rng_uniform_int(rng, i);
+        size_t t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+    sj_rng_free(rng);
+}
+
+typedef struct {
+    sj_lm *model;
+    sj_tokenizer *tok;
+    sj_adamw *opt;
+    sj_lm_log log;
+    stream train, val;
+    sj_lm_batch *batch, *vbatch;
+    size_t *order;
+    cJSON *prov;
+} pretrain_state;
+
+static void state_free(pretrain_state *s)
+{
+    sj_lm_free(s->model);
+    sj_tokenizer_free(s->tok);
+    sj_adamw_free(s->opt);
+    sj_lm_log_free(&s->log);
+    free(s->train.ids);
+    free(s->val.ids);
+    sj_lm_batch_free(s->batch);
+    sj_lm_batch_free(s->vbatch);
+    free(s->order);
+    cJSON_Delete(s->prov);
+}
+
+static sj_status save(const char *out, pretrain_state *s, const sj_pretrain_opts *o,
+                      double val_loss, sj_error *err)
+{
+    cJSON *p = s->prov;
+    cJSON_DeleteItemFromObject(p, "steps_done");
+    cJSON_AddNumberToObject(p, "steps_done", (double)s->opt->step);
+    cJSON_DeleteItemFromObject(p, "val_loss");
+    sj_json_add_number(p, "val_loss", val_loss);
+    (void)o;
+    sj_lm_save_opts so = {.tok = s->tok, .provenance = p, .opt = s->opt, .log = &s->log};
+    return sj_lm_save(out, s->model, &so, err);
+}
+
+/* Starting point: a fresh tokenizer and model, or the checkpoint at out. */
+static sj_status start(const char *const *docs, const size_t *lens, const size_t *train_docs,
+                       size_t n_train, const sj_pretrain_opts *o, const char *out, int resume,
+                       pretrain_state *s, sj_error *err)
+{
+    if (resume) {
+        sj_error lerr;
+        sj_lm_checkpoint *ck = sj_lm_load(out, NULL, 1, &lerr);
+        if (ck) {
+            const cJSON *prov = cJSON_GetObjectItemCaseSensitive(ck->config, "provenance");
+            const cJSON *vt = cJSON_GetObjectItemCaseSensitive(prov, "vocab_target");
+            sj_lm_config want = o->model, have = ck->model->cfg;
+            want.vocab = have.vocab;
+            int target = cJSON_IsNumber(vt) ? (int)vt->valuedouble : -1;
+            if (memcmp(&want, &have, sizeof want) != 0 || target != o->model.vocab) {
+                sj_lm_checkpoint_free(ck);
+                return sj_error_set(err, SJ_ERR_INPUT,
+                                    "--resume: the checkpoint at %s has another architecture "
+                                    "(ctx %d, layers %d, heads %d, embd %d, vocab target %d) than "
+                                    "requested (ctx %d, layers %d, heads %d, embd %d, vocab %d)",
+                                    out, have.ctx, have.layers, have.heads, have.embd, target,
+                                    o->model.ctx, o->model.layers, o->model.heads, o->model.embd,
+                                    o->model.vocab);
+            }
+            s->model = ck->model;
+            s->tok = ck->tok;
+            s->opt = ck->opt;
+            ck->model = NULL;
+            ck->tok = NULL;
+            ck->opt = NULL;
+            char *lp = sj_path_join(out, "train_log.jsonl");
+            sj_status ls = sj_lm_log_load(&s->log, lp, s->opt->step, err);
+            free(lp);
+            sj_lm_checkpoint_free(ck);
+            return ls;
+        }
+        if (strstr(lerr.msg, "no such model directory") == NULL) {
+            if (err)
+                *err = lerr;
+            return lerr.status;
+        }
+        /* nothing to resume from: a fresh start */
+    }
+    const char **texts = malloc((n_train ? n_train : 1) * sizeof *texts);
+    size_t *tl = malloc((n_train ? n_train : 1) * sizeof *tl);
+    if (!texts || !tl) {
+        free(texts);
+        free(tl);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    for (size_t i = 0; i < n_train; i++) {
+        texts[i] = docs[train_docs[i]];
+        tl[i] = lens ? lens[train_docs[i]] : strlen(docs[train_docs[i]]);
+    }
+    s->tok = sj_tokenizer_train(texts, tl, n_train, o->model.vocab, err);
+    free(texts);
+    free(tl);
+    if (!s->tok)
+        return err->status;
+    sj_lm_config cfg = o->model;
+    cfg.vocab = sj_tokenizer_vocab_size(s->tok);
+    gsl_rng *rng = sj_rng_new(sj_seed_derive(o->seed, "pretrain-init"));
+    s->model = rng ? sj_lm_new(&cfg, rng, err) : NULL;
+    sj_rng_free(rng);
+    if (!s->model)
+        return SJ_ERR_WORK;
+    sj_adamw_config ac = sj_adamw_defaults();
+    s->opt = sj_adamw_new(s->model->n_params, &ac);
+    sj_lm_log_init(&s->log);
+    if (!s->opt)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    return SJ_OK;
+}
+
+static sj_status check_opts(const sj_pretrain_opts *o, size_t n, sj_error *err)
+{
+    if (sj_lm_config_validate(&o->model, err) != SJ_OK)
+        return SJ_ERR_INPUT;
+    if (o->steps < 1 || o->batch < 1)
+        return sj_error_set(err, SJ_ERR_INPUT, "--steps and --batch must be at least 1");
+    if (!(o->lr > 0.0) || !isfinite(o->lr))
+        return sj_error_set(err, SJ_ERR_INPUT, "--lr must be positive");
+    if (!(o->val_fraction > 0.0 && o->val_fraction < 1.0))
+        return sj_error_set(err, SJ_ERR_INPUT, "the validation share must lie in (0, 1)");
+    if (n < 2)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "pre-training needs at least 2 documents (one is held out for "
+                            "validation), got %zu",
+                            n);
+    return SJ_OK;
+}
+
+sj_status sj_pretrain(const char *const *docs, const size_t *lens, size_t n,
+                      const sj_pretrain_opts *o, const char *out, int resume,
+                      const cJSON *provenance, double *final_val_loss, int *stopped_early,
+                      sj_error *err)
+{
+    if (stopped_early)
+        *stopped_early = 0;
+    if (check_opts(o, n, err) != SJ_OK)
+        return SJ_ERR_INPUT;
+    pretrain_state s = {0};
+    sj_lm_log_init(&s.log);
+    sj_status st = SJ_OK;
+    s.order = malloc(n * sizeof *s.order);
+    if (!s.order)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    shuffle(s.order, n, o->seed);
+    size_t n_val = (size_t)ceil(o->val_fraction * (double)n);
+    if (n_val >= n)
+        n_val = n - 1;
+    const size_t *val_docs = s.order, *train_docs = s.order + n_val;
+    size_t n_train = n - n_val;
+    st = start(docs, lens, train_docs, n_train, o, out, resume, &s, err);
+    if (st == SJ_OK)
+        st = build_stream(s.tok, docs, lens, train_docs, n_train, &s.train, err);
+    if (st == SJ_OK)
+        st = build_stream(s.tok, docs, lens, val_docs, n_val, &s.val, err);
+    if (st == SJ_OK) {
+        s.batch = sj_lm_batch_new(o->batch, o->model.ctx);
+        s.vbatch = sj_lm_batch_new(o->batch, o->model.ctx);
+        s.prov = provenance ? cJSON_Duplicate(provenance, 1) : cJSON_CreateObject();
+        if (!s.batch || !s.vbatch || !s.prov)
+            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    if (st == SJ_OK) {
+        cJSON *p = s.prov;
+        cJSON_AddStringToObject(p, "command", "pretrain");
+        cJSON_AddStringToObject(p, "sjtalign_version", SJ_VERSION);
+        cJSON_AddNumberToObject(p, "seed", (double)o->seed);
+        cJSON_AddNumberToObject(p, "steps", (double)o->steps);
+        cJSON_AddNumberToObject(p, "batch", o->batch);
+        cJSON_AddNumberToObject(p, "lr", o->lr);
+        cJSON_AddNumberToObject(p, "vocab_target", o->model.vocab);
+        cJSON_AddNumberToObject(p, "documents_train", (double)n_train);
+        cJSON_AddNumberToObject(p, "documents_val", (double)n_val);
+        cJSON_AddNumberToObject(p, "tokens_train", (double)s.train.n);
+        cJSON_AddNumberToObject(p, "tokens_val", (double)s.val.n);
+        s.opt->cfg.lr = o->lr;
+        s.opt->cfg.total_steps = o->steps;
+        s.opt->cfg.warmup = o->steps >= 20 ? (o->steps / 10 < 100 ? o->steps / 10 : 100) : 0;
+    }
+    double val_loss = NAN;
+    sj_progress prog;
+    int stopped = 0, prog_started = 0;
+    if (st == SJ_OK) {
+        prog_started = 1;
+        sj_progress_start(&prog, "pretrain", o->steps);
+        if (o->quiet)
+            prog.quiet = 1;
+        sj_progress_update(&prog, s.opt->step, NULL);
+    }
+    const int max_val_windows = 64;
+    while (st == SJ_OK && s.opt->step < o->steps) {
+        long step = s.opt->step; /* 0-based index of this update */
+        double t0 = sj_now(), loss;
+        st = fill_random(s.batch, &s.train, o->seed, step, err);
+        if (st != SJ_OK)
+            break;
+        sj_lm_zero_grad(s.model);
+        st = sj_lm_ce_step(s.model, s.batch, &loss, err);
+        if (st != SJ_OK)
+            break;
+        double lr = sj_lm_adamw_step(s.opt, s.model);
+        double dt = sj_now() - t0;
+        long tokens = 0;
+        for (int b = 0; b < s.batch->B; b++)
+            tokens += s.batch->lengths[b];
+        long done = step + 1;
+        int last = done == o->steps;
+        int evaluate = done == 1 || last || (o->eval_every > 0 && done % o->eval_every == 0);
+        sj_lm_metric mt[4] = {
+            {"loss", loss}, {"lr", lr}, {"tokens_per_s", tokens / dt}, {"val_loss", NAN}};
+        if (evaluate) {
+            st = eval_stream(s.model, s.vbatch, &s.val, max_val_windows, &val_loss, err);
+            mt[3].value = val_loss;
+        }
+        if (st == SJ_OK)
+            st = sj_lm_log_append(&s.log, done, mt, evaluate ? 4 : 3, err);
+        char extra[96];
+        snprintf(extra, sizeof extra, "loss %.3f%s", loss, "");
+        sj_progress_update(&prog, done, extra);
+        int stop_now = (o->stop_after > 0 && done >= o->stop_after && !last) ||
+                       (o->interrupted && *o->interrupted);
+        if (st == SJ_OK && !last && (stop_now || (o->save_every > 0 && done % o->save_every == 0)))
+            st = save(out, &s, o, val_loss, err);
+        if (stop_now) {
+            stopped = 1;
+            break;
+        }
+    }
+    if (st == SJ_OK && !stopped) {
+        if (isnan(val_loss))
+            st = eval_stream(s.model, s.vbatch, &s.val, max_val_windows, &val_loss, err);
+        if (st == SJ_OK)
+            st = save(out, &s, o, val_loss, err);
+    }
+    if (prog_started) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "val_loss %.3f", val_loss);
+        sj_progress_finish(&prog, st == SJ_OK ? extra : "failed");
+    }
+    if (final_val_loss)
+        *final_val_loss = val_loss;
+    if (stopped_early)
+        *stopped_early = stopped;
+    state_free(&s);
+    return st;
+}

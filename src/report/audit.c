@@ -1,0 +1,688 @@
+/* The bias audit of one set of machine scores: loads the scores file,
+ * runs DIF (on the modal machine score per item), group parity (on person
+ * totals) and agreement with human scores (per response) through the stats
+ * module, and writes audit.json, the CSV tables and index.html. */
+#include "report_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sj_audit_options_init(sj_audit_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->score_col = "score_mode";
+    o->cut = NAN;
+    o->match = SJ_MATCH_TOTAL;
+    o->adjust = SJ_ADJUST_NONE;
+}
+
+static const char *match_name(sj_match m)
+{
+    return m == SJ_MATCH_REST ? "rest" : "total";
+}
+
+static const char *adjust_name(sj_adjust a)
+{
+    return a == SJ_ADJUST_HOLM ? "holm" : a == SJ_ADJUST_BH ? "bh" : "none";
+}
+
+/* Everything loaded and computed for one audit; freed in one place. */
+typedef struct {
+    sj_columns cols;
+    sj_instrument *ins;
+    sj_responses *resp;
+    sj_score_data *scores;
+    sj_dif_result *dif;
+    sj_parity_data *totals;
+    sj_parity parity;
+    int have_parity;
+    sj_parity_data *pairs;
+    sj_parity agreement;
+    int have_agreement;
+    long col_human;
+} audit_work;
+
+static void work_free(audit_work *w)
+{
+    if (w->have_agreement)
+        sj_parity_free(&w->agreement);
+    if (w->have_parity)
+        sj_parity_free(&w->parity);
+    sj_parity_data_free(w->pairs);
+    sj_parity_data_free(w->totals);
+    sj_dif_result_free(w->dif);
+    sj_score_data_free(w->scores);
+    sj_responses_free(w->resp);
+    sj_instrument_free(w->ins);
+}
+
+static sj_status check_groups(const audit_work *w, const sj_audit_options *o, sj_error *err)
+{
+    const sj_score_data *d = w->scores;
+    const char *missing = sj_score_data_group(d, o->reference) < 0 ? o->reference
+                          : sj_score_data_group(d, o->focal) < 0   ? o->focal
+                                                                   : NULL;
+    if (strcmp(o->reference, o->focal) == 0)
+        return sj_error_set(err, SJ_ERR_INPUT, "--reference and --focal name the same group '%s'",
+                            o->reference);
+    if (!missing)
+        return SJ_OK;
+    sj_buf list = {0};
+    for (size_t g = 0; g < d->n_groups && g < 12; g++)
+        sj_buf_printf(&list, "%s'%.40s'", g ? ", " : "", d->group_names[g]);
+    sj_error_set(err, SJ_ERR_INPUT, "%s: column '%s' has no group '%.60s' (groups: %s)",
+                 o->data_path, w->cols.group, missing, list.data ? list.data : "none");
+    sj_buf_free(&list);
+    return SJ_ERR_INPUT;
+}
+
+static sj_status load_inputs(audit_work *w, const sj_audit_options *o, sj_error *err)
+{
+    w->cols = o->cols;
+    sj_columns_defaults(&w->cols);
+    w->cols.score = o->score_col ? o->score_col : "score_mode";
+    w->ins = sj_instrument_load(o->instrument_path, err);
+    if (!w->ins)
+        return SJ_ERR_INPUT;
+    /* The responses loader checks items, integer scores within the
+     * instrument's range, empty groups and duplicate answers. */
+    w->resp = sj_responses_load(o->data_path, &w->cols, w->ins, SJ_NEED_GROUP | SJ_NEED_SCORE, err);
+    if (!w->resp)
+        return err->status ? err->status : SJ_ERR_INPUT;
+    w->col_human = -1;
+    if (o->human_col) {
+        w->col_human = sj_table_column(w->resp->table, o->human_col, err);
+        if (w->col_human < 0)
+            return SJ_ERR_INPUT;
+    }
+    w->scores = sj_score_data_from_table(w->resp->table, w->cols.person, w->cols.item,
+                                         w->cols.score, w->cols.group, err);
+    if (!w->scores)
+        return err->status ? err->status : SJ_ERR_INPUT;
+    return check_groups(w, o, err);
+}
+
+static sj_status run_statistics(audit_work *w, const sj_audit_options *o, sj_error *err)
+{
+    sj_dif_options dopt;
+    sj_dif_options_defaults(&dopt);
+    const char *focal[1] = {o->focal};
+    dopt.reference = o->reference;
+    dopt.focal = focal;
+    dopt.n_focal = 1;
+    dopt.match = o->match;
+    dopt.purify = o->purify;
+    dopt.adjust = o->adjust;
+    if (o->min_cell > 0)
+        dopt.min_cell = o->min_cell;
+    w->dif = sj_dif_run(w->scores, &dopt, err);
+    if (!w->dif)
+        return err->status ? err->status : SJ_ERR_WORK;
+
+    const sj_table *t = w->resp->table;
+    w->totals =
+        sj_parity_data_from_table(t, w->cols.person, w->cols.score, w->cols.group, NULL, err);
+    if (!w->totals)
+        return err->status ? err->status : SJ_ERR_WORK;
+    if (sj_parity_run(w->totals, o->reference, o->focal, o->cut, &w->parity, err) != SJ_OK)
+        return err->status;
+    w->have_parity = 1;
+
+    if (!o->human_col)
+        return SJ_OK;
+    w->pairs = sj_parity_data_from_table(t, NULL, w->cols.score, w->cols.group, o->human_col, err);
+    if (!w->pairs)
+        return err->status ? err->status : SJ_ERR_WORK;
+    if (sj_parity_run(w->pairs, o->reference, o->focal, NAN, &w->agreement, err) != SJ_OK)
+        return err->status;
+    w->have_agreement = 1;
+    return SJ_OK;
+}
+
+/* ---- document pieces ------------------------------------------------------------ */
+
+static cJSON *instrument_json(const sj_instrument *ins)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", ins->id);
+    cJSON_AddStringToObject(o, "title", ins->title);
+    cJSON_AddNumberToObject(o, "score_min", ins->score_min);
+    cJSON_AddNumberToObject(o, "score_max", ins->score_max);
+    cJSON_AddNumberToObject(o, "n_items", (double)ins->n_items);
+    cJSON *items = cJSON_AddArrayToObject(o, "items");
+    for (size_t i = 0; i < ins->n_items; i++)
+        cJSON_AddItemToArray(items, cJSON_CreateString(ins->items[i].id));
+    return o;
+}
+
+static cJSON *settings_json(const sj_audit_options *o, const audit_work *w)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "reference", o->reference);
+    cJSON_AddStringToObject(s, "focal", o->focal);
+    cJSON_AddStringToObject(s, "person_column", w->cols.person);
+    cJSON_AddStringToObject(s, "item_column", w->cols.item);
+    cJSON_AddStringToObject(s, "group_column", w->cols.group);
+    cJSON_AddStringToObject(s, "score_column", w->cols.score);
+    if (o->human_col)
+        cJSON_AddStringToObject(s, "human_column", o->human_col);
+    else
+        cJSON_AddNullToObject(s, "human_column");
+    sj_json_add_number(s, "cut", o->cut);
+    cJSON_AddStringToObject(s, "match", match_name(o->match));
+    cJSON_AddBoolToObject(s, "purify", o->purify);
+    cJSON_AddStringToObject(s, "adjust", adjust_name(o->adjust));
+    cJSON_AddNumberToObject(s, "min_cell", (double)w->dif->min_cell);
+    cJSON_AddStringToObject(s, "ets_rule", SJ_ETS_RULE);
+    cJSON_AddStringToObject(s, "dif_score",
+                            "the machine's modal score per response (integer), per item");
+    cJSON_AddStringToObject(s, "parity_score", "each person's total of the modal machine scores");
+    cJSON_AddStringToObject(s, "agreement_unit",
+                            "one response: the modal machine score against the human score");
+    return s;
+}
+
+typedef struct {
+    long persons, responses;
+} group_count;
+
+static cJSON *data_json(const audit_work *w)
+{
+    const sj_table *t = w->resp->table;
+    const sj_score_data *d = w->scores;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n_rows", (double)t->n_rows);
+    cJSON_AddNumberToObject(o, "n_persons", (double)d->n_persons);
+    cJSON_AddNumberToObject(o, "n_items_in_data", (double)d->n_items);
+    cJSON_AddNumberToObject(o, "n_items_in_instrument", (double)w->ins->n_items);
+    long missing_machine = 0, missing_human = 0;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        missing_machine += isnan(w->resp->score[r]);
+        if (w->col_human >= 0 && sj_table_cell(t, r, (size_t)w->col_human)[0] == '\0')
+            missing_human++;
+    }
+    cJSON_AddNumberToObject(o, "missing_machine_scores", (double)missing_machine);
+    if (w->col_human >= 0)
+        cJSON_AddNumberToObject(o, "missing_human_scores", (double)missing_human);
+    else
+        cJSON_AddNullToObject(o, "missing_human_scores");
+    cJSON_AddNumberToObject(o, "n_persons_incomplete", (double)w->dif->n_excluded_incomplete);
+    cJSON_AddNumberToObject(o, "n_persons_dif", (double)w->dif->n_persons_used);
+    cJSON_AddNumberToObject(o, "n_persons_parity_excluded", (double)w->totals->n_excluded);
+
+    group_count *gc = calloc(d->n_groups ? d->n_groups : 1, sizeof *gc);
+    if (gc) {
+        for (size_t p = 0; p < d->n_persons; p++)
+            gc[d->group[p]].persons++;
+        for (size_t r = 0; r < t->n_rows; r++) {
+            long g = sj_score_data_group(d, sj_table_cell(t, r, (size_t)w->resp->col_group));
+            if (g >= 0)
+                gc[g].responses++;
+        }
+    }
+    cJSON *groups = cJSON_AddArrayToObject(o, "groups");
+    for (size_t g = 0; g < d->n_groups; g++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", d->group_names[g]);
+        cJSON_AddNumberToObject(e, "n_persons", gc ? (double)gc[g].persons : NAN);
+        cJSON_AddNumberToObject(e, "n_responses", gc ? (double)gc[g].responses : NAN);
+        cJSON_AddItemToArray(groups, e);
+    }
+    free(gc);
+    return o;
+}
+
+/* Person totals by group, one count per whole total, for the histogram. */
+static cJSON *distribution_json(const sj_parity_data *d, const char *ref, const char *focal)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < d->n; i++) {
+        lo = fmin(lo, d->score[i]);
+        hi = fmax(hi, d->score[i]);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "score", "person total of the modal machine scores");
+    if (d->n == 0 || hi - lo > 10000) {
+        cJSON_AddArrayToObject(o, "values");
+        cJSON_AddObjectToObject(o, "counts");
+        return o;
+    }
+    long first = (long)floor(lo), last = (long)ceil(hi);
+    size_t n_values = (size_t)(last - first + 1);
+    cJSON *values = cJSON_AddArrayToObject(o, "values");
+    for (long v = first; v <= last; v++)
+        cJSON_AddItemToArray(values, cJSON_CreateNumber((double)v));
+    cJSON *counts = cJSON_AddObjectToObject(o, "counts");
+    const char *names[2] = {ref, focal};
+    long *c = calloc(n_values, sizeof *c);
+    for (int k = 0; k < 2 && c; k++) {
+        memset(c, 0, n_values * sizeof *c);
+        for (size_t i = 0; i < d->n; i++)
+            if (strcmp(d->group_names[d->group[i]], names[k]) == 0)
+                c[(size_t)(lround(d->score[i]) - first)]++;
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t v = 0; v < n_values; v++)
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)c[v]));
+        cJSON_AddItemToObject(counts, names[k], arr);
+    }
+    free(c);
+    return o;
+}
+
+/* Agreement per item over the responses of the two compared groups that
+ * have both a machine and a human score. */
+static cJSON *agreement_by_item(const audit_work *w, const sj_audit_options *o)
+{
+    const sj_table *t = w->resp->table;
+    cJSON *arr = cJSON_CreateArray();
+    double *m = malloc((t->n_rows ? t->n_rows : 1) * sizeof *m);
+    double *h = malloc((t->n_rows ? t->n_rows : 1) * sizeof *h);
+    if (!m || !h)
+        goto done;
+    for (size_t item = 0; item < w->ins->n_items; item++) {
+        size_t n = 0;
+        for (size_t r = 0; r < t->n_rows; r++) {
+            if (w->resp->item_index[r] != item || isnan(w->resp->score[r]))
+                continue;
+            const char *g = sj_table_cell(t, r, (size_t)w->resp->col_group);
+            if (strcmp(g, o->reference) != 0 && strcmp(g, o->focal) != 0)
+                continue;
+            double hv;
+            if (sj_parse_number(sj_table_cell(t, r, (size_t)w->col_human), &hv) != 0)
+                continue;
+            m[n] = w->resp->score[r];
+            h[n] = hv;
+            n++;
+        }
+        if (n == 0)
+            continue;
+        sj_agreement a;
+        sj_agreement_compute(m, h, n, &a);
+        cJSON *e = sj_agreement_to_json(&a);
+        cJSON_AddItemToObject(e, "item", cJSON_CreateString(w->ins->items[item].id));
+        cJSON_AddItemToArray(arr, e);
+    }
+done:
+    free(m);
+    free(h);
+    return arr;
+}
+
+/* Responses by human score (rows) and modal machine score (columns) over
+ * the instrument's levels, for the two compared groups. */
+static cJSON *confusion_json(const audit_work *w, const sj_audit_options *o)
+{
+    const sj_table *t = w->resp->table;
+    int lo = w->ins->score_min, n = w->ins->score_max - w->ins->score_min + 1;
+    long *counts = calloc((size_t)n * (size_t)n, sizeof *counts);
+    cJSON *c = cJSON_CreateObject();
+    if (!counts || !c) {
+        free(counts);
+        cJSON_Delete(c);
+        return NULL;
+    }
+    for (size_t r = 0; r < t->n_rows; r++) {
+        const char *g = sj_table_cell(t, r, (size_t)w->resp->col_group);
+        double hv;
+        if (isnan(w->resp->score[r]) ||
+            (strcmp(g, o->reference) != 0 && strcmp(g, o->focal) != 0) ||
+            sj_parse_number(sj_table_cell(t, r, (size_t)w->col_human), &hv) != 0)
+            continue;
+        long h = lround(hv) - lo, m = lround(w->resp->score[r]) - lo;
+        if (h >= 0 && h < n && m >= 0 && m < n)
+            counts[h * n + m]++;
+    }
+    cJSON *levels = cJSON_AddArrayToObject(c, "levels");
+    cJSON *rows = cJSON_AddArrayToObject(c, "counts");
+    for (int i = 0; i < n; i++) {
+        cJSON_AddItemToArray(levels, cJSON_CreateNumber(lo + i));
+        cJSON *row = cJSON_CreateArray();
+        for (int j = 0; j < n; j++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)counts[i * n + j]));
+        cJSON_AddItemToArray(rows, row);
+    }
+    cJSON_AddStringToObject(c, "rows", "human score");
+    cJSON_AddStringToObject(c, "columns", "machine score (modal)");
+    free(counts);
+    return c;
+}
+
+/* The "agreement" object of the response-level parity run, with the
+ * per-item table and the confusion matrix added. */
+static cJSON *agreement_json(const audit_work *w, const sj_audit_options *o)
+{
+    cJSON *par = sj_parity_to_json(&w->agreement);
+    cJSON *agr = par ? cJSON_DetachItemFromObjectCaseSensitive(par, "agreement") : NULL;
+    cJSON_Delete(par);
+    if (!agr)
+        return NULL;
+    cJSON_AddStringToObject(agr, "unit", "response");
+    cJSON_AddNumberToObject(agr, "n_excluded", (double)w->pairs->n_excluded);
+    cJSON_AddItemToObject(agr, "by_item", agreement_by_item(w, o));
+    cJSON *confusion = confusion_json(w, o);
+    if (confusion)
+        cJSON_AddItemToObject(agr, "confusion", confusion);
+    return agr;
+}
+
+/* `sjtalign score` writes FILE.json beside the scores with the model's
+ * provenance (model.config.sha256, model.weights_sha256, model.stage).
+ * Files from elsewhere may instead carry a checksum column, or nothing:
+ * the audit then says the model is not recorded. */
+static void add_model_checksum(cJSON *prov, const sj_table *t, const char *data_path)
+{
+    char *side_path = sj_asprintf("%s.json", data_path);
+    sj_error ignored;
+    sj_error_clear(&ignored);
+    FILE *probe = side_path ? fopen(side_path, "rb") : NULL;
+    cJSON *side = NULL;
+    if (probe) {
+        fclose(probe);
+        side = sj_json_read(side_path, &ignored);
+    }
+    const cJSON *model = rj_get(side, "model");
+    const char *cfg = rj_str(rj_get(model, "config"), "sha256");
+    if (cfg) {
+        cJSON_AddStringToObject(prov, "model_config_sha256", cfg);
+        if (rj_str(model, "weights_sha256"))
+            cJSON_AddStringToObject(prov, "model_weights_sha256", rj_str(model, "weights_sha256"));
+        if (rj_str(model, "stage"))
+            cJSON_AddStringToObject(prov, "model_stage", rj_str(model, "stage"));
+        if (rj_str(model, "path"))
+            cJSON_AddStringToObject(prov, "model_path", rj_str(model, "path"));
+        sj_provenance_add_file(prov, "scores provenance", side_path, &ignored);
+    }
+    cJSON_Delete(side);
+    free(side_path);
+    if (cfg)
+        return;
+    static const char *const names[] = {"model_config_sha256", "model_sha256", "config_sha256"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        long c = sj_table_find_column(t, names[k]);
+        if (c < 0 || t->n_rows == 0)
+            continue;
+        const char *first = sj_table_cell(t, 0, (size_t)c);
+        int same = 1;
+        for (size_t r = 1; r < t->n_rows && same; r++)
+            same = strcmp(sj_table_cell(t, r, (size_t)c), first) == 0;
+        if (first[0])
+            cJSON_AddStringToObject(prov, "model_config_sha256", same ? first : "mixed");
+        return;
+    }
+}
+
+/* Plain-text findings for terminals and readers of the JSON. */
+static cJSON *summary_lines(const cJSON *doc)
+{
+    cJSON *lines = cJSON_CreateArray();
+    sj_buf b = {0}, big = {0}, moderate = {0};
+    int tested = 0, n = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rj_path(doc, "dif", "items"))
+    {
+        n++;
+        if (!cJSON_IsTrue(rj_get(it, "tested")))
+            continue;
+        tested++;
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        int rank = rj_class_rank(e.cls);
+        sj_buf *list = rank == 2 ? &big : rank == 1 ? &moderate : NULL;
+        if (list)
+            sj_buf_printf(list, "%s%s", list->len ? ", " : "", rj_str(it, "item"));
+    }
+    sj_buf_printf(&b, "DIF: %d of %d items tested; large (C/CC): %s; moderate (B/BB): %s", tested,
+                  n, big.len ? big.data : "none", moderate.len ? moderate.data : "none");
+    cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
+    b.len = 0;
+    const cJSON *par = rj_get(doc, "parity");
+    sj_buf_printf(&b,
+                  "Parity: focal minus reference %.2f points on the total (d %.2f, Welch p %.3g)",
+                  rj_num(par, "mean_diff"), rj_num(par, "cohens_d"), rj_num(par, "welch_p"));
+    if (!isnan(rj_num(par, "cut")))
+        sj_buf_printf(&b, "; adverse impact ratio %.2f at cut %g%s",
+                      rj_num(par, "adverse_impact_ratio"), rj_num(par, "cut"),
+                      cJSON_IsTrue(rj_get(par, "four_fifths_flag")) ? " (below four-fifths)" : "");
+    cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
+    const cJSON *agr = rj_get(doc, "agreement");
+    if (cJSON_IsObject(agr)) {
+        b.len = 0;
+        double qwk = rj_num(agr, "qwk"), smd = rj_num(agr, "smd");
+        sj_buf_printf(&b,
+                      "Agreement: QWK %.3f (%s .70), exact %.1f%%, SMD %.3f (%s .15); focal "
+                      "group SMD %.3f",
+                      qwk, qwk >= 0.70 ? "meets" : "below", 100 * rj_num(agr, "exact"), smd,
+                      fabs(smd) <= 0.15 ? "within" : "beyond",
+                      rj_num(rj_path(agr, "by_group", rj_str(par, "focal")), "smd"));
+        cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
+    }
+    sj_buf_free(&b);
+    sj_buf_free(&big);
+    sj_buf_free(&moderate);
+    return lines;
+}
+
+cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
+{
+    audit_work w;
+    memset(&w, 0, sizeof w);
+    cJSON *doc = NULL;
+    if (!o->data_path || !o->instrument_path || !o->reference || !o->focal) {
+        sj_error_set(err, SJ_ERR_INPUT, "audit needs data, instrument, reference and focal");
+        return NULL;
+    }
+    if (load_inputs(&w, o, err) != SJ_OK || run_statistics(&w, o, err) != SJ_OK)
+        goto done;
+    doc = cJSON_CreateObject();
+    cJSON *prov = sj_provenance_new(o->command_line);
+    if (!doc || !prov) {
+        cJSON_Delete(prov);
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        goto fail;
+    }
+    cJSON_AddNumberToObject(doc, "schema_version", SJ_AUDIT_SCHEMA_VERSION);
+    cJSON_AddStringToObject(doc, "kind", "sjtalign-audit");
+    cJSON_AddItemToObject(doc, "instrument", instrument_json(w.ins));
+    cJSON_AddItemToObject(doc, "settings", settings_json(o, &w));
+    cJSON_AddItemToObject(doc, "data", data_json(&w));
+    cJSON_AddItemToObject(doc, "distribution", distribution_json(w.totals, o->reference, o->focal));
+    cJSON_AddItemToObject(doc, "dif", sj_dif_to_json(w.dif));
+    cJSON_AddItemToObject(doc, "parity", sj_parity_to_json(&w.parity));
+    if (w.have_agreement) {
+        cJSON *agr = agreement_json(&w, o);
+        if (!agr) {
+            cJSON_Delete(prov);
+            sj_error_set(err, SJ_ERR_WORK, "out of memory");
+            goto fail;
+        }
+        cJSON_AddItemToObject(doc, "agreement", agr);
+    } else {
+        cJSON_AddNullToObject(doc, "agreement");
+    }
+    cJSON_AddItemToObject(doc, "summary", summary_lines(doc));
+    cJSON_AddItemToObject(doc, "provenance", prov);
+    if (sj_provenance_add_file(prov, "scores", o->data_path, err) != SJ_OK ||
+        sj_provenance_add_file(prov, "instrument", o->instrument_path, err) != SJ_OK)
+        goto fail;
+    add_model_checksum(prov, w.resp->table, o->data_path);
+    goto done;
+fail:
+    cJSON_Delete(doc);
+    doc = NULL;
+done:
+    work_free(&w);
+    return doc;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+static cJSON *parity_rows(const cJSON *parity)
+{
+    cJSON *rows = cJSON_CreateArray();
+    const cJSON *groups = rj_get(parity, "groups");
+    const char *names[2] = {rj_str(parity, "reference"), rj_str(parity, "focal")};
+    static const char *const comparison[] = {
+        "mean_diff",       "cohens_d", "hedges_g",  "welch_t", "welch_df",
+        "welch_p",         "ci95_low", "ci95_high", "cut",     "adverse_impact_ratio",
+        "four_fifths_flag"};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *g = rj_get(groups, names[k] ? names[k] : "");
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "group", names[k] ? names[k] : "");
+        cJSON_AddStringToObject(row, "role", k ? "focal" : "reference");
+        const cJSON *v;
+        cJSON_ArrayForEach(v, g)
+        {
+            if (!cJSON_IsObject(v))
+                cJSON_AddItemToObject(row, v->string, cJSON_Duplicate(v, 1));
+        }
+        /* Comparisons are focal minus reference: they sit on the focal row. */
+        for (size_t c = 0; c < sizeof comparison / sizeof *comparison; c++) {
+            const cJSON *x = rj_get(parity, comparison[c]);
+            if (k == 1 && x)
+                cJSON_AddItemToObject(row, comparison[c], cJSON_Duplicate(x, 1));
+            else
+                cJSON_AddStringToObject(row, comparison[c], "");
+        }
+        cJSON_AddItemToArray(rows, row);
+    }
+    return rows;
+}
+
+static cJSON *agreement_rows(const cJSON *agr)
+{
+    cJSON *rows = cJSON_CreateArray();
+    static const char *const keys[] = {"n",          "exact",   "adjacent",     "qwk",
+                                       "pearson_r",  "smd",     "mean_machine", "mean_human",
+                                       "sd_machine", "sd_human"};
+    const size_t n_keys = sizeof keys / sizeof *keys;
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "scope", "overall");
+    cJSON_AddStringToObject(row, "group", "");
+    cJSON_AddStringToObject(row, "item", "");
+    for (size_t k = 0; k < n_keys; k++)
+        sj_json_add_number(row, keys[k], rj_num(agr, keys[k]));
+    cJSON_AddItemToArray(rows, row);
+    const cJSON *g;
+    cJSON_ArrayForEach(g, rj_get(agr, "by_group"))
+    {
+        row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "scope", "group");
+        cJSON_AddStringToObject(row, "group", g->string);
+        cJSON_AddStringToObject(row, "item", "");
+        for (size_t k = 0; k < n_keys; k++)
+            sj_json_add_number(row, keys[k], rj_num(g, keys[k]));
+        cJSON_AddItemToArray(rows, row);
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rj_get(agr, "by_item"))
+    {
+        row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "scope", "item");
+        cJSON_AddStringToObject(row, "group", "");
+        cJSON_AddStringToObject(row, "item", rj_str(it, "item") ? rj_str(it, "item") : "");
+        for (size_t k = 0; k < n_keys; k++)
+            sj_json_add_number(row, keys[k], rj_num(it, keys[k]));
+        cJSON_AddItemToArray(rows, row);
+    }
+    return rows;
+}
+
+static cJSON *fairness_rows(const cJSON *agr)
+{
+    cJSON *rows = cJSON_CreateArray();
+    static const char *const models[] = {"osa", "osd", "csd"};
+    const cJSON *f = rj_get(agr, "fairness");
+    for (size_t m = 0; m < 3; m++) {
+        const cJSON *x = rj_get(f, models[m]);
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "analysis", models[m]);
+        /* csd reports the increase in adjusted R2 over the human-only model. */
+        double r2 = rj_num(x, m == 2 ? "r2_adj_change" : "r2_adj");
+        sj_json_add_number(row, "r2_adj", isnan(r2) ? rj_num(x, "r2_adj") : r2);
+        sj_json_add_number(row, "p", rj_num(x, "p"));
+        sj_json_add_number(row, "intercept", rj_num(x, "intercept"));
+        sj_json_add_number(row, "coef_focal", rj_num(x, "coef_focal"));
+        cJSON_AddItemToArray(rows, row);
+    }
+    return rows;
+}
+
+static cJSON *distribution_rows(const cJSON *dist)
+{
+    cJSON *rows = cJSON_CreateArray();
+    const cJSON *values = rj_get(dist, "values");
+    const cJSON *g;
+    cJSON_ArrayForEach(g, rj_get(dist, "counts"))
+    {
+        int i = 0;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, g)
+        {
+            const cJSON *v = cJSON_GetArrayItem(values, i++);
+            cJSON *row = cJSON_CreateObject();
+            cJSON_AddStringToObject(row, "group", g->string);
+            sj_json_add_number(row, "total", cJSON_IsNumber(v) ? v->valuedouble : NAN);
+            sj_json_add_number(row, "count", c->valuedouble);
+            cJSON_AddItemToArray(rows, row);
+        }
+    }
+    return rows;
+}
+
+typedef struct {
+    const char *name;
+    cJSON *rows;
+    const char *const *lead;
+} csv_table;
+
+sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
+{
+    sj_buf html = {0};
+    if (sj_audit_html(audit, &html, err) != SJ_OK) {
+        sj_buf_free(&html);
+        return err->status ? err->status : SJ_ERR_WORK;
+    }
+    static const char *const dif_lead[] = {"item", "focal", "type", "n", "n_ref", "n_focal", NULL};
+    static const char *const parity_lead[] = {"group", "role",      "n", "mean",
+                                              "sd",    "pass_rate", NULL};
+    const cJSON *agr = rj_get(audit, "agreement");
+    csv_table tables[] = {
+        {"dif.csv", cJSON_Duplicate(rj_path(audit, "dif", "items"), 1), dif_lead},
+        {"parity.csv", parity_rows(rj_get(audit, "parity")), parity_lead},
+        {"distribution.csv", distribution_rows(rj_get(audit, "distribution")), NULL},
+        {"agreement.csv", cJSON_IsObject(agr) ? agreement_rows(agr) : NULL, NULL},
+        {"fairness.csv", cJSON_IsObject(agr) ? fairness_rows(agr) : NULL, NULL},
+    };
+    const size_t n_tables = sizeof tables / sizeof *tables;
+    sj_report_dir dir;
+    sj_status st = sj_report_dir_open(&dir, out_dir, err);
+    for (size_t i = 0; i < n_tables && st == SJ_OK; i++) {
+        if (!tables[i].rows)
+            continue;
+        char *path = sj_report_dir_file(&dir, tables[i].name);
+        st = path ? rj_write_csv_objects(tables[i].rows, path, tables[i].lead, err)
+                  : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        free(path);
+    }
+    if (st == SJ_OK) {
+        char *json_path = sj_report_dir_file(&dir, "audit.json");
+        char *html_path = sj_report_dir_file(&dir, "index.html");
+        st = json_path && html_path ? sj_json_write(json_path, audit, err)
+                                    : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        if (st == SJ_OK)
+            st = sj_write_file_atomic(html_path, html.data, html.len, err);
+        free(json_path);
+        free(html_path);
+    }
+    if (st == SJ_OK)
+        st = sj_report_dir_commit(&dir, err);
+    else if (dir.tmp_dir)
+        sj_report_dir_abort(&dir);
+    for (size_t i = 0; i < n_tables; i++)
+        cJSON_Delete(tables[i].rows);
+    sj_buf_free(&html);
+    return st;
+}

@@ -1,0 +1,1068 @@
+/* The audit page, written from an audit document: summary of flags in
+ * plain language, data, score distributions, DIF per item, group parity,
+ * agreement with human scores, methods and provenance. */
+#include "report_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Williamson, Xi & Breyer (2012) thresholds for automated scoring. */
+#define QWK_MIN 0.70
+#define R_MIN 0.70
+#define SMD_MAX 0.15
+#define SMD_GROUP_MAX 0.10
+
+typedef struct {
+    sj_buf *b;
+    int failed;
+    const cJSON *doc;
+    const char *ref;
+    const char *focal;
+} page;
+
+static void out(page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void out(page *pg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[2048];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    /* Page fragments are short; a longer one is a programming error. */
+    if (n < 0 || (size_t)n >= sizeof small) {
+        pg->failed = 1;
+        return;
+    }
+    if (sj_buf_append(pg->b, small, (size_t)n) != 0)
+        pg->failed = 1;
+}
+
+static void text(page *pg, const char *s)
+{
+    if (sj_html_escape(pg->b, s ? s : "") != 0)
+        pg->failed = 1;
+}
+
+static const char *fmt(char *buf, size_t n, double v, int digits)
+{
+    sj_html_format_number(v, digits, buf, n);
+    return buf;
+}
+
+static const char *fmt_p(char *buf, size_t n, double p)
+{
+    sj_html_format_p(p, buf, n);
+    return buf;
+}
+
+static const char *fmt_pct(char *buf, size_t n, double share)
+{
+    if (isnan(share))
+        return fmt(buf, n, NAN, 0);
+    char num[32];
+    snprintf(buf, n, "%s%%", fmt(num, sizeof num, 100 * share, 1));
+    return buf;
+}
+
+static void number_cell(page *pg, double v, int digits)
+{
+    if (sj_html_number_cell(pg->b, v, digits, NULL) != 0)
+        pg->failed = 1;
+}
+
+static void p_cell(page *pg, double p)
+{
+    char buf[32];
+    out(pg, "<td%s>%s</td>", !isnan(p) && p < 0.05 ? " class=\"warn\"" : "",
+        fmt_p(buf, sizeof buf, p));
+}
+
+static void class_cell(page *pg, const char *cls)
+{
+    out(pg, "<td class=\"l\">");
+    if (rj_class_badge(pg->b, cls) != 0)
+        pg->failed = 1;
+    out(pg, "</td>");
+}
+
+static void svg(page *pg, sj_plot *plot)
+{
+    if (!plot || sj_plot_render(plot, pg->b) != 0)
+        pg->failed = 1;
+    sj_plot_free(plot);
+}
+
+/* ---- counting flags -------------------------------------------------------------- */
+
+typedef struct {
+    size_t n_items, n_tested, n_dich, n_poly;
+    size_t by_rank[3];
+} dif_counts;
+
+static dif_counts count_dif(const cJSON *items)
+{
+    dif_counts c = {0};
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        c.n_items++;
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        if (e.polytomous)
+            c.n_poly++;
+        else
+            c.n_dich++;
+        if (cJSON_IsFalse(rj_get(it, "tested")))
+            continue;
+        c.n_tested++;
+        int r = rj_class_rank(e.cls);
+        if (r >= 0)
+            c.by_rank[r]++;
+    }
+    return c;
+}
+
+/* "against the focal group" reads the sign convention (focal minus
+ * reference; negative = focal scored lower at equal matching score). */
+static const char *direction(double effect)
+{
+    if (isnan(effect) || effect == 0)
+        return "";
+    return effect < 0 ? "against the focal group" : "against the reference group";
+}
+
+static void list_items_of_rank(page *pg, const cJSON *items, int rank)
+{
+    int first = 1;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        if (rj_class_rank(e.cls) != rank)
+            continue;
+        char num[48];
+        out(pg, "%s<strong>", first ? "" : "; ");
+        text(pg, rj_str(it, "item"));
+        out(pg, "</strong> (%s %s, %s)", e.polytomous ? "SMD/SD" : "\xce\x94",
+            fmt(num, sizeof num, e.value, 2), direction(e.value));
+        first = 0;
+    }
+}
+
+static const char *cohen_words(double d)
+{
+    double a = fabs(d);
+    return isnan(a)  ? "of unknown size"
+           : a < 0.2 ? "negligible"
+           : a < 0.5 ? "small"
+           : a < 0.8 ? "medium"
+                     : "large";
+}
+
+/* ---- sections ------------------------------------------------------------------ */
+
+static void section_summary(page *pg)
+{
+    const cJSON *items = rj_path(pg->doc, "dif", "items");
+    const cJSON *par = rj_get(pg->doc, "parity");
+    const cJSON *agr = rj_get(pg->doc, "agreement");
+    dif_counts c = count_dif(items);
+    char a[48], b[48], d[48];
+    out(pg, "<section id=\"summary\"><h2>1. Summary</h2>\n<div class=\"summary\"><ul>\n");
+    /* DIF */
+    if (c.by_rank[2] + c.by_rank[1] == 0) {
+        out(pg,
+            "<li class=\"ok\">No item shows moderate or large DIF: all %zu tested items are "
+            "class A/AA (negligible).</li>\n",
+            c.n_tested);
+    } else {
+        if (c.by_rank[2]) {
+            out(pg, "<li><span class=\"bad\">%zu item%s with large DIF (class C/CC):</span> ",
+                c.by_rank[2], c.by_rank[2] == 1 ? "" : "s");
+            list_items_of_rank(pg, items, 2);
+            out(pg, ".</li>\n");
+        }
+        if (c.by_rank[1]) {
+            out(pg, "<li><span class=\"warn\">%zu item%s with moderate DIF (class B/BB):</span> ",
+                c.by_rank[1], c.by_rank[1] == 1 ? "" : "s");
+            list_items_of_rank(pg, items, 1);
+            out(pg, ".</li>\n");
+        }
+        out(pg, "<li>%zu of %zu tested items are class A/AA (negligible DIF).</li>\n", c.by_rank[0],
+            c.n_tested);
+    }
+    if (c.n_tested < c.n_items)
+        out(pg,
+            "<li class=\"warn\">%zu item%s could not be tested (too few persons or a "
+            "constant score); see the notes under the DIF table.</li>\n",
+            c.n_items - c.n_tested, c.n_items - c.n_tested == 1 ? "" : "s");
+    /* Parity */
+    double diff = rj_num(par, "mean_diff"), dd = rj_num(par, "cohens_d");
+    double wp = rj_num(par, "welch_p");
+    out(pg, "<li>Total scores: the focal group (<em>");
+    text(pg, pg->focal);
+    out(pg, "</em>) averages %s points %s the reference group (<em>",
+        fmt(a, sizeof a, fabs(diff), 2), diff < 0 ? "below" : "above");
+    text(pg, pg->ref);
+    out(pg, "</em>; Cohen's d = %s, a %s difference; Welch p %s%s).</li>\n",
+        fmt(b, sizeof b, dd, 2), cohen_words(dd), !isnan(wp) && wp < 0.001 ? "" : "= ",
+        fmt_p(d, sizeof d, wp));
+    double cut = rj_num(par, "cut");
+    if (!isnan(cut)) {
+        double air = rj_num(par, "adverse_impact_ratio");
+        const cJSON *flag = rj_get(par, "four_fifths_flag");
+        char e[48];
+        out(pg, "<li%s>At the cut score %s, the adverse impact ratio is %s: %s.</li>\n",
+            cJSON_IsTrue(flag) ? " class=\"bad\"" : "", fmt(a, sizeof a, cut, 2),
+            fmt(e, sizeof e, air, 2),
+            cJSON_IsTrue(flag) ? "below four-fifths (0.80), a flag for adverse impact"
+            : isnan(air)       ? "not defined"
+                               : "within the four-fifths rule");
+    }
+    /* Agreement */
+    if (cJSON_IsObject(agr)) {
+        double qwk = rj_num(agr, "qwk"), smd = rj_num(agr, "smd");
+        int qwk_ok = !isnan(qwk) && qwk >= QWK_MIN, smd_ok = !isnan(smd) && fabs(smd) <= SMD_MAX;
+        out(pg,
+            "<li%s>Agreement with human scores: QWK %s (%s the .70 threshold), SMD %s (%s "
+            "\xc2\xb1.15).</li>\n",
+            qwk_ok && smd_ok ? "" : " class=\"warn\"", fmt(a, sizeof a, qwk, 3),
+            qwk_ok ? "meets" : "below", fmt(b, sizeof b, smd, 3), smd_ok ? "within" : "outside");
+        const cJSON *gf = rj_path(agr, "by_group", pg->focal);
+        const cJSON *gr = rj_path(agr, "by_group", pg->ref);
+        if (gf && gr) {
+            out(pg, "<li>By group: QWK %s for <em>", fmt(a, sizeof a, rj_num(gr, "qwk"), 3));
+            text(pg, pg->ref);
+            out(pg, "</em> and %s for <em>", fmt(b, sizeof b, rj_num(gf, "qwk"), 3));
+            text(pg, pg->focal);
+            out(pg, "</em>");
+            double sf = rj_num(gf, "smd");
+            out(pg, "; the focal group's machine\xe2\x80\x93human SMD is %s%s.</li>\n",
+                fmt(d, sizeof d, sf, 3),
+                !isnan(sf) && fabs(sf) > SMD_GROUP_MAX ? " (beyond \xc2\xb1.10: machine scores "
+                                                         "are off for this group)"
+                                                       : "");
+        }
+        const cJSON *csd = rj_path(agr, "fairness", "csd");
+        double cp = rj_num(csd, "p"), cf = rj_num(csd, "coef_focal");
+        if (!isnan(cp))
+            out(pg,
+                "<li%s>Conditional score difference: at equal human scores, the machine "
+                "scores the focal group %s points %s than the reference group (p %s%s).</li>\n",
+                cp < 0.05 ? " class=\"warn\"" : "", fmt(a, sizeof a, fabs(cf), 3),
+                cf < 0 ? "lower" : "higher", cp < 0.001 ? "" : "= ", fmt_p(b, sizeof b, cp));
+    } else {
+        out(pg, "<li class=\"muted\">No human scores were given (--human): agreement and "
+                "fairness of the machine scores against human scores are not assessed.</li>\n");
+    }
+    out(pg, "</ul></div>\n<p class=\"note\">Signs are focal minus reference. DIF classes follow "
+            "the ETS rules (see Methods); a class is a screening result, not proof of bias: "
+            "flagged items need review by content experts.</p>\n</section>\n");
+}
+
+static void section_data(page *pg)
+{
+    const cJSON *d = rj_get(pg->doc, "data");
+    const cJSON *ins = rj_get(pg->doc, "instrument");
+    char a[48], b[48];
+    out(pg, "<section id=\"data\"><h2>2. Data</h2>\n<dl class=\"kv\">\n<dt>Instrument</dt><dd>");
+    text(pg, rj_str(ins, "title"));
+    out(pg, " (<code>");
+    text(pg, rj_str(ins, "id"));
+    out(pg, "</code>), scores %s to %s</dd>\n", fmt(a, sizeof a, rj_num(ins, "score_min"), 0),
+        fmt(b, sizeof b, rj_num(ins, "score_max"), 0));
+    out(pg, "<dt>Responses</dt><dd>%.0f rows</dd>\n", rj_num(d, "n_rows"));
+    out(pg, "<dt>Persons</dt><dd>%.0f (%.0f with every item answered and used for DIF)</dd>\n",
+        rj_num(d, "n_persons"), rj_num(d, "n_persons_dif"));
+    out(pg, "<dt>Items</dt><dd>%.0f in the data, %.0f in the instrument</dd>\n",
+        rj_num(d, "n_items_in_data"), rj_num(d, "n_items_in_instrument"));
+    out(pg, "<dt>Missing</dt><dd>%.0f machine scores, ", rj_num(d, "missing_machine_scores"));
+    double mh = rj_num(d, "missing_human_scores");
+    if (isnan(mh))
+        out(pg, "no human score column; ");
+    else
+        out(pg, "%.0f human scores; ", mh);
+    out(pg, "%.0f persons with an unanswered item (left out of DIF)</dd>\n</dl>\n",
+        rj_num(d, "n_persons_incomplete"));
+    out(pg, "<table><caption>Groups</caption><thead><tr><th class=\"l\">Group</th><th "
+            "class=\"l\">Role</th><th>Persons</th><th>Responses</th></tr></thead><tbody>\n");
+    const cJSON *g;
+    cJSON_ArrayForEach(g, rj_get(d, "groups"))
+    {
+        const char *name = rj_str(g, "name");
+        const char *role = name && strcmp(name, pg->ref) == 0     ? "reference"
+                           : name && strcmp(name, pg->focal) == 0 ? "focal"
+                                                                  : "not compared";
+        out(pg, "<tr><td class=\"id\">");
+        text(pg, name);
+        out(pg, "</td><td class=\"l\">%s</td>", role);
+        number_cell(pg, rj_num(g, "n_persons"), 0);
+        number_cell(pg, rj_num(g, "n_responses"), 0);
+        out(pg, "</tr>\n");
+    }
+    out(pg, "</tbody></table>\n</section>\n");
+}
+
+static void section_distribution(page *pg)
+{
+    const cJSON *dist = rj_get(pg->doc, "distribution");
+    const cJSON *values = rj_get(dist, "values");
+    const cJSON *counts = rj_get(dist, "counts");
+    out(pg, "<section id=\"distribution\"><h2>3. Score distributions by group</h2>\n");
+    int n = cJSON_GetArraySize(values);
+    const char *names[2] = {pg->ref, pg->focal};
+    double total[2] = {0, 0}, ymax = 0;
+    for (int k = 0; k < 2; k++) {
+        const cJSON *c;
+        cJSON_ArrayForEach(c, rj_get(counts, names[k]))
+        {
+            total[k] += c->valuedouble;
+        }
+    }
+    if (n == 0 || total[0] == 0 || total[1] == 0) {
+        out(pg, "<p class=\"muted\">No person totals to show.</p></section>\n");
+        return;
+    }
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < n; i++) {
+            const cJSON *c = cJSON_GetArrayItem(rj_get(counts, names[k]), i);
+            ymax = fmax(ymax, 100 * (c ? c->valuedouble : 0) / total[k]);
+        }
+    double lo = cJSON_GetArrayItem(values, 0)->valuedouble;
+    double hi = cJSON_GetArrayItem(values, n - 1)->valuedouble;
+    sj_plot *p = sj_plot_new(680, 260, "Distribution of total scores by group",
+                             "Percent of each group's persons at each total of the modal "
+                             "machine scores; reference and focal bars side by side.");
+    if (!p) {
+        pg->failed = 1;
+        return;
+    }
+    sj_plot_axis_exact(p, SJ_AXIS_X, lo - 0.5, hi + 0.5,
+                       "Total score (sum of modal machine scores)");
+    sj_plot_axis(p, SJ_AXIS_Y, 0, ymax, "Percent of group");
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < n; i++) {
+            const cJSON *c = cJSON_GetArrayItem(rj_get(counts, names[k]), i);
+            double v = cJSON_GetArrayItem(values, i)->valuedouble;
+            sj_plot_bar(p, (size_t)k, v, 100 * (c ? c->valuedouble : 0) / total[k], 0.42,
+                        k ? 0.21 : -0.21);
+        }
+    const cJSON *par = rj_get(pg->doc, "parity");
+    sj_plot_refline(p, SJ_AXIS_X, rj_num(par, "cut"), "cut");
+    size_t series[2] = {0, 1};
+    sj_plot_legend(p, 2, names, series);
+    out(pg, "<figure>");
+    svg(pg, p);
+    out(pg,
+        "<figcaption>Figure 1. Total scores by group, as percentages of each group (%0.f "
+        "reference, %0.f focal persons)",
+        total[0], total[1]);
+    if (!isnan(rj_num(par, "cut")))
+        out(pg, "; the dashed line marks the cut score");
+    out(pg, ".</figcaption></figure>\n</section>\n");
+}
+
+static void dif_table_header(page *pg, int polytomous, int adjusted)
+{
+    out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n ref</th><th>n focal</th>");
+    if (polytomous)
+        out(pg, "<th>Mantel \xcf\x87\xc2\xb2</th><th>p</th><th>SMD</th><th>SMD/SD [95%% CI]</th>"
+                "<th class=\"l\">ETS</th><th>OLR unif. \xcf\x87\xc2\xb2</th><th>p</th>"
+                "<th>OLR non-unif. \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\x94R\xc2\xb2 N</th>"
+                "<th>\xce\x94R\xc2\xb2 McF</th>");
+    else
+        out(pg,
+            "<th>MH \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\xb1<sub>MH</sub></th>"
+            "<th>\xce\x94<sub>MH</sub> [95%% CI]</th><th class=\"l\">ETS</th>"
+            "<th>LR unif. \xcf\x87\xc2\xb2</th><th>p</th><th>LR non-unif. \xcf\x87\xc2\xb2</th>"
+            "<th>p</th><th>\xce\x94R\xc2\xb2 N</th><th class=\"l\">ZT</th><th class=\"l\">JG</th>");
+    if (adjusted)
+        out(pg, "<th>adj. p</th>");
+    out(pg, "<th class=\"l\">Notes</th></tr></thead><tbody>\n");
+}
+
+/* Distinct note texts of the items of one type, numbered in order of first
+ * appearance, so a note shared by every item is printed once. */
+typedef struct {
+    const char **text;
+    size_t n, cap;
+} note_list;
+
+static long note_index(const note_list *l, const char *t)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->text[i], t) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void collect_notes(page *pg, const cJSON *items, int polytomous, note_list *l)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        if (e.polytomous != polytomous)
+            continue;
+        const cJSON *n;
+        cJSON_ArrayForEach(n, rj_get(it, "notes"))
+        {
+            if (!cJSON_IsString(n) || note_index(l, n->valuestring) >= 0)
+                continue;
+            if (l->n == l->cap) {
+                size_t cap = l->cap ? 2 * l->cap : 8;
+                const char **grown = realloc(l->text, cap * sizeof *grown);
+                if (!grown) {
+                    pg->failed = 1;
+                    return;
+                }
+                l->text = grown;
+                l->cap = cap;
+            }
+            l->text[l->n++] = n->valuestring;
+        }
+    }
+}
+
+static void dif_row(page *pg, const cJSON *it, int adjusted, const note_list *notes, int first_note)
+{
+    rj_effect e;
+    rj_dif_effect(it, &e);
+    char a[48], b[48], c[48];
+    out(pg, "<tr><td class=\"id\">");
+    text(pg, rj_str(it, "item"));
+    out(pg, "</td>");
+    number_cell(pg, rj_num(it, "n_ref"), 0);
+    number_cell(pg, rj_num(it, "n_focal"), 0);
+    if (e.polytomous) {
+        number_cell(pg, rj_num(it, "mantel_chi2"), 2);
+        p_cell(pg, rj_num(it, "mantel_p"));
+        number_cell(pg, rj_num(it, "smd"), 3);
+    } else {
+        number_cell(pg, rj_num(it, "mh_chi2"), 2);
+        p_cell(pg, rj_num(it, "mh_p"));
+        number_cell(pg, rj_num(it, "alpha_mh"), 2);
+    }
+    int digits = e.polytomous ? 3 : 2;
+    if (isnan(e.lo))
+        out(pg, "<td>%s</td>", fmt(a, sizeof a, e.value, digits));
+    else
+        out(pg, "<td>%s [%s, %s]</td>", fmt(a, sizeof a, e.value, digits),
+            fmt(b, sizeof b, e.lo, digits), fmt(c, sizeof c, e.hi, digits));
+    class_cell(pg, e.cls);
+    const char *pre = e.polytomous ? "olr" : "lr";
+    char key[40];
+    snprintf(key, sizeof key, "%s_uniform", pre);
+    number_cell(pg, rj_num(it, key), 2);
+    snprintf(key, sizeof key, "%s_p_uniform", pre);
+    p_cell(pg, rj_num(it, key));
+    snprintf(key, sizeof key, "%s_nonuniform", pre);
+    number_cell(pg, rj_num(it, key), 2);
+    snprintf(key, sizeof key, "%s_p_nonuniform", pre);
+    p_cell(pg, rj_num(it, key));
+    snprintf(key, sizeof key, "%s_dr2n", pre);
+    number_cell(pg, rj_num(it, key), 4);
+    if (e.polytomous) {
+        number_cell(pg, rj_num(it, "olr_dr2mcf"), 4);
+    } else {
+        class_cell(pg, rj_str(it, "zt_class"));
+        class_cell(pg, rj_str(it, "jg_class"));
+    }
+    if (adjusted)
+        p_cell(pg, rj_num(it, e.polytomous ? "mantel_p_adj" : "mh_p_adj"));
+    out(pg, "<td class=\"l\">");
+    const cJSON *n;
+    cJSON_ArrayForEach(n, rj_get(it, "notes"))
+    {
+        long k = cJSON_IsString(n) ? note_index(notes, n->valuestring) : -1;
+        if (k >= 0)
+            out(pg, "<a href=\"#note-%ld\">[%ld]</a> ", first_note + k, first_note + k);
+    }
+    out(pg, "</td>");
+    out(pg, "</tr>\n");
+}
+
+static void dif_notes(page *pg, const cJSON *items, int polytomous, const note_list *notes,
+                      int first_note)
+{
+    if (notes->n == 0)
+        return;
+    out(pg, "<ol class=\"note\" start=\"%d\">\n", first_note);
+    for (size_t k = 0; k < notes->n; k++) {
+        out(pg, "<li id=\"note-%ld\">", first_note + (long)k);
+        text(pg, notes->text[k]);
+        size_t with = 0, of_type = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, items)
+        {
+            rj_effect e;
+            rj_dif_effect(it, &e);
+            if (e.polytomous != polytomous)
+                continue;
+            of_type++;
+            const cJSON *n;
+            cJSON_ArrayForEach(n,
+                               rj_get(it, "notes")) if (cJSON_IsString(n) &&
+                                                        strcmp(n->valuestring, notes->text[k]) == 0)
+            {
+                with++;
+                break;
+            }
+        }
+        out(pg, " (%s)</li>\n", with == of_type ? "every item" : "items marked in the table");
+    }
+    out(pg, "</ol>\n");
+}
+
+static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_no)
+{
+    size_t n = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        n += e.polytomous == polytomous;
+    }
+    if (n == 0)
+        return;
+    const char **names = calloc(n, sizeof *names);
+    rj_effect *eff = calloc(n, sizeof *eff);
+    if (!names || !eff) {
+        free(names);
+        free(eff);
+        pg->failed = 1;
+        return;
+    }
+    size_t k = 0;
+    double extent = polytomous ? 0.4 : 2.0;
+    cJSON_ArrayForEach(it, items)
+    {
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        if (e.polytomous != polytomous)
+            continue;
+        names[k] = rj_str(it, "item");
+        eff[k] = e;
+        double far = fmax(fabs(isnan(e.lo) ? e.value : e.lo), fabs(isnan(e.hi) ? e.value : e.hi));
+        if (isfinite(far))
+            extent = fmax(extent, far);
+        k++;
+    }
+    double b_edge = polytomous ? 0.17 : 1.0, c_edge = polytomous ? 0.25 : 1.5;
+    sj_plot *p = sj_plot_new(680, 70 + 22 * (double)n,
+                             polytomous ? "DIF effect sizes (SMD/SD) with 95% intervals"
+                                        : "DIF effect sizes (MH delta) with 95% intervals",
+                             "One row per item: the effect size as a point with its 95% "
+                             "interval, over shaded ETS class bands.");
+    if (!p) {
+        free(names);
+        free(eff);
+        pg->failed = 1;
+        return;
+    }
+    sj_plot_left_margin(p, 150);
+    sj_plot_axis(p, SJ_AXIS_X, -extent, extent,
+                 polytomous ? "SMD / SD (focal minus reference)"
+                            : "MH delta (negative: against focal)");
+    sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
+    const char *a_band = "#e3f1ea", *b_band = "#fbefd2", *c_band = "#f9dcd9";
+    double big = extent * 10;
+    sj_plot_band(p, SJ_AXIS_X, -big, -c_edge, c_band, polytomous ? "CC" : "C");
+    sj_plot_band(p, SJ_AXIS_X, -c_edge, -b_edge, b_band, polytomous ? "BB" : "B");
+    sj_plot_band(p, SJ_AXIS_X, -b_edge, b_edge, a_band, polytomous ? "AA" : "A");
+    sj_plot_band(p, SJ_AXIS_X, b_edge, c_edge, b_band, polytomous ? "BB" : "B");
+    sj_plot_band(p, SJ_AXIS_X, c_edge, big, c_band, polytomous ? "CC" : "C");
+    sj_plot_refline(p, SJ_AXIS_X, 0, "");
+    /* Series by class: A green circle, B orange triangle, C vermillion square. */
+    static const size_t class_series[3] = {2, 3, 1};
+    for (size_t i = 0; i < n; i++) {
+        int r = rj_class_rank(eff[i].cls);
+        sj_plot_point_ci(p, r < 0 ? 7 : class_series[r], eff[i].value, (double)i, eff[i].lo,
+                         eff[i].hi);
+    }
+    const char *legend[3] = {polytomous ? "AA" : "A", polytomous ? "BB" : "B",
+                             polytomous ? "CC" : "C"};
+    sj_plot_legend(p, 3, legend, class_series);
+    out(pg, "<figure>");
+    svg(pg, p);
+    if (polytomous)
+        out(pg,
+            "<figcaption>Figure %d. Standardised mean difference (SMD/SD) per item, focal "
+            "minus reference at equal matching score, with test-based 95%% intervals. Bands: "
+            "AA |SMD/SD| \xe2\x89\xa4 .17, BB up to .25, CC beyond (significance is also "
+            "required for BB and CC).</figcaption></figure>\n",
+            figure_no);
+    else
+        out(pg,
+            "<figcaption>Figure %d. Mantel\xe2\x80\x93Haenszel delta per item with 95%% "
+            "intervals (\xce\x94 \xc2\xb1 1.96 SE). Bands: A |\xce\x94| &lt; 1, B 1 to 1.5, "
+            "C \xe2\x89\xa5 1.5 (C also needs |\xce\x94| significantly above 1).</figcaption>"
+            "</figure>\n",
+            figure_no);
+    free(names);
+    free(eff);
+}
+
+static void section_dif(page *pg)
+{
+    const cJSON *items = rj_path(pg->doc, "dif", "items");
+    const char *adjust = rj_str(rj_get(pg->doc, "settings"), "adjust");
+    int adjusted = adjust && strcmp(adjust, "none") != 0;
+    dif_counts c = count_dif(items);
+    out(pg, "<section id=\"dif\"><h2>4. Differential item functioning</h2>\n<p>Each item's "
+            "machine score is compared between persons of the two groups who have the same "
+            "matching score (total test score). Negative effects mean the focal group scored "
+            "lower on the item than reference-group persons of equal total.</p>\n");
+    int note_no = 1, figure_no = 2;
+    for (int poly = 0; poly < 2; poly++) {
+        if ((poly ? c.n_poly : c.n_dich) == 0)
+            continue;
+        out(pg, "<h3>%s items (%zu)</h3>\n", poly ? "Polytomous" : "Dichotomous",
+            poly ? c.n_poly : c.n_dich);
+        dif_chart(pg, items, poly, figure_no++);
+        int first_note = note_no;
+        note_list notes = {0};
+        collect_notes(pg, items, poly, &notes);
+        note_no += (int)notes.n;
+        dif_table_header(pg, poly, adjusted);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, items)
+        {
+            rj_effect e;
+            rj_dif_effect(it, &e);
+            if (e.polytomous == poly)
+                dif_row(pg, it, adjusted, &notes, first_note);
+        }
+        out(pg, "</tbody></table>\n");
+        dif_notes(pg, items, poly, &notes, first_note);
+        free(notes.text);
+    }
+    out(pg, "</section>\n");
+}
+
+static void section_parity(page *pg)
+{
+    const cJSON *par = rj_get(pg->doc, "parity");
+    const cJSON *groups = rj_get(par, "groups");
+    char a[48], b[48], c[48];
+    int has_cut = !isnan(rj_num(par, "cut"));
+    out(pg, "<section id=\"parity\"><h2>5. Group parity of total scores</h2>\n");
+    out(pg,
+        "<table><thead><tr><th class=\"l\">Group</th><th class=\"l\">Role</th><th>n</th>"
+        "<th>Mean</th><th>SD</th>%s</tr></thead><tbody>\n",
+        has_cut ? "<th>Pass rate</th>" : "");
+    const char *names[2] = {pg->ref, pg->focal};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *g = rj_get(groups, names[k]);
+        out(pg, "<tr><td class=\"id\">");
+        text(pg, names[k]);
+        out(pg, "</td><td class=\"l\">%s</td>", k ? "focal" : "reference");
+        number_cell(pg, rj_num(g, "n"), 0);
+        number_cell(pg, rj_num(g, "mean"), 2);
+        number_cell(pg, rj_num(g, "sd"), 2);
+        if (has_cut)
+            out(pg, "<td>%s</td>", fmt_pct(a, sizeof a, rj_num(g, "pass_rate")));
+        out(pg, "</tr>\n");
+    }
+    out(pg, "</tbody></table>\n<table><caption>Focal minus reference</caption><tbody>\n");
+    out(pg, "<tr><th class=\"l\">Mean difference [95%% CI]</th><td>%s [%s, %s]</td></tr>\n",
+        fmt(a, sizeof a, rj_num(par, "mean_diff"), 3), fmt(b, sizeof b, rj_num(par, "ci95_low"), 3),
+        fmt(c, sizeof c, rj_num(par, "ci95_high"), 3));
+    out(pg, "<tr><th class=\"l\">Cohen's d (pooled SD)</th><td>%s</td></tr>\n",
+        fmt(a, sizeof a, rj_num(par, "cohens_d"), 3));
+    out(pg, "<tr><th class=\"l\">Hedges' g</th><td>%s</td></tr>\n",
+        fmt(a, sizeof a, rj_num(par, "hedges_g"), 3));
+    out(pg, "<tr><th class=\"l\">Welch t (df), p</th><td>%s (%s), %s</td></tr>\n",
+        fmt(a, sizeof a, rj_num(par, "welch_t"), 3), fmt(b, sizeof b, rj_num(par, "welch_df"), 1),
+        fmt_p(c, sizeof c, rj_num(par, "welch_p")));
+    if (has_cut) {
+        const cJSON *flag = rj_get(par, "four_fifths_flag");
+        out(pg,
+            "<tr><th class=\"l\">Cut score (pass = total \xe2\x89\xa5 cut)</th><td>%s</td></tr>\n",
+            fmt(a, sizeof a, rj_num(par, "cut"), 2));
+        out(pg,
+            "<tr><th class=\"l\">Adverse impact ratio (focal / reference pass rate)</th>"
+            "<td class=\"%s\">%s%s</td></tr>\n",
+            cJSON_IsTrue(flag) ? "bad" : "ok",
+            fmt(a, sizeof a, rj_num(par, "adverse_impact_ratio"), 3),
+            cJSON_IsTrue(flag) ? " \xe2\x80\x94 below 0.80 (four-fifths rule)" : "");
+    }
+    out(pg, "</tbody></table>\n");
+    const cJSON *n;
+    int k = 0;
+    cJSON_ArrayForEach(n, rj_get(par, "notes"))
+    {
+        out(pg, "%s", k++ ? "; " : "<p class=\"note\">Notes: ");
+        text(pg, cJSON_IsString(n) ? n->valuestring : "");
+    }
+    if (k)
+        out(pg, "</p>\n");
+    out(pg, "</section>\n");
+}
+
+static void threshold_cell(page *pg, double v, int ok, const char *rule)
+{
+    char a[48];
+    if (isnan(v))
+        out(pg, "<td>%s</td><td class=\"l muted\">%s</td>", fmt(a, sizeof a, v, 3), rule);
+    else
+        out(pg, "<td class=\"%s\">%s</td><td class=\"l %s\">%s %s</td>", ok ? "ok" : "bad",
+            fmt(a, sizeof a, v, 3), ok ? "ok" : "bad", ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97", rule);
+}
+
+static void agreement_group_row(page *pg, const char *label, const cJSON *a, double smd_max)
+{
+    char x[48];
+    out(pg, "<tr><td class=\"id\">");
+    text(pg, label);
+    out(pg, "</td>");
+    number_cell(pg, rj_num(a, "n"), 0);
+    out(pg, "<td>%s</td>", fmt_pct(x, sizeof x, rj_num(a, "exact")));
+    out(pg, "<td>%s</td>", fmt_pct(x, sizeof x, rj_num(a, "adjacent")));
+    double qwk = rj_num(a, "qwk"), r = rj_num(a, "pearson_r"), smd = rj_num(a, "smd");
+    out(pg, "<td class=\"%s\">%s</td>", !isnan(qwk) && qwk >= QWK_MIN ? "ok" : "bad",
+        fmt(x, sizeof x, qwk, 3));
+    out(pg, "<td class=\"%s\">%s</td>", !isnan(r) && r >= R_MIN ? "ok" : "bad",
+        fmt(x, sizeof x, r, 3));
+    out(pg, "<td class=\"%s\">%s</td>", !isnan(smd) && fabs(smd) <= smd_max ? "ok" : "bad",
+        fmt(x, sizeof x, smd, 3));
+    number_cell(pg, rj_num(a, "mean_machine"), 3);
+    number_cell(pg, rj_num(a, "mean_human"), 3);
+    out(pg, "</tr>\n");
+}
+
+static void agreement_item_chart(page *pg, const cJSON *by_item)
+{
+    int n = cJSON_GetArraySize(by_item);
+    if (n == 0)
+        return;
+    const char **names = calloc((size_t)n, sizeof *names);
+    if (!names) {
+        pg->failed = 1;
+        return;
+    }
+    double lo = 0;
+    for (int i = 0; i < n; i++) {
+        const cJSON *it = cJSON_GetArrayItem(by_item, i);
+        names[i] = rj_str(it, "item");
+        double q = rj_num(it, "qwk");
+        if (isfinite(q))
+            lo = fmin(lo, q);
+    }
+    sj_plot *p = sj_plot_new(680, 240, "Agreement with human scores per item",
+                             "Quadratic weighted kappa between modal machine scores and human "
+                             "scores for each item, with the .70 threshold.");
+    if (!p) {
+        free(names);
+        pg->failed = 1;
+        return;
+    }
+    sj_plot_categories(p, SJ_AXIS_X, (size_t)n, names, "Item");
+    sj_plot_axis(p, SJ_AXIS_Y, lo, 1, "QWK");
+    sj_plot_band(p, SJ_AXIS_Y, lo - 1, QWK_MIN, "#f9f0ef", "");
+    sj_plot_refline(p, SJ_AXIS_Y, QWK_MIN, "QWK .70");
+    for (int i = 0; i < n; i++) {
+        double q = rj_num(cJSON_GetArrayItem(by_item, i), "qwk");
+        sj_plot_point_ci(p, !isnan(q) && q >= QWK_MIN ? 0 : 1, (double)i, q, NAN, NAN);
+    }
+    out(pg, "<figure>");
+    svg(pg, p);
+    out(pg, "<figcaption>QWK per item; items below the .70 line (square markers) agree "
+            "poorly with the human raters.</figcaption></figure>\n");
+    free(names);
+}
+
+static void fairness_row(page *pg, const char *name, const char *question, const cJSON *m)
+{
+    char a[48], b[48];
+    double r2 = rj_num(m, "r2_adj");
+    if (isnan(r2))
+        r2 = rj_num(m, "r2_adj_change");
+    double p = rj_num(m, "p");
+    out(pg, "<tr><th class=\"l\">%s</th><td class=\"l\">%s</td>", name, question);
+    number_cell(pg, r2, 4);
+    p_cell(pg, p);
+    out(pg, "<td>%s</td><td>%s</td></tr>\n", fmt(a, sizeof a, rj_num(m, "coef_focal"), 3),
+        fmt(b, sizeof b, rj_num(m, "intercept"), 3));
+}
+
+/* Human (rows) by machine (columns); the diagonal is exact agreement. */
+static void confusion_table(page *pg, const cJSON *conf)
+{
+    const cJSON *levels = rj_get(conf, "levels");
+    int n = cJSON_GetArraySize(levels);
+    if (n == 0 || n > 20)
+        return;
+    out(pg, "<table><caption>Responses by human score (rows) and machine score (columns)"
+            "</caption><thead><tr><th class=\"l\">Human \\ machine</th>");
+    for (int j = 0; j < n; j++)
+        out(pg, "<th>%.0f</th>", cJSON_GetArrayItem(levels, j)->valuedouble);
+    out(pg, "</tr></thead><tbody>\n");
+    for (int i = 0; i < n; i++) {
+        const cJSON *row = cJSON_GetArrayItem(rj_get(conf, "counts"), i);
+        out(pg, "<tr><th class=\"l\">%.0f</th>", cJSON_GetArrayItem(levels, i)->valuedouble);
+        for (int j = 0; j < n; j++) {
+            const cJSON *c = cJSON_GetArrayItem(row, j);
+            out(pg, "<td%s>%.0f</td>", i == j ? " class=\"ok\"" : "", c ? c->valuedouble : 0.0);
+        }
+        out(pg, "</tr>\n");
+    }
+    out(pg, "</tbody></table>\n");
+}
+
+static void section_agreement(page *pg)
+{
+    const cJSON *agr = rj_get(pg->doc, "agreement");
+    out(pg, "<section id=\"agreement\"><h2>6. Agreement with human scores</h2>\n");
+    if (!cJSON_IsObject(agr)) {
+        out(pg, "<p class=\"muted\">No human score column was given (--human), so agreement "
+                "and the RSMTool-style fairness analyses are not part of this audit.</p>"
+                "</section>\n");
+        return;
+    }
+    double qwk = rj_num(agr, "qwk"), r = rj_num(agr, "pearson_r"), smd = rj_num(agr, "smd");
+    char a[48];
+    out(pg,
+        "<p>One observation per response of the two compared groups with both scores "
+        "(%.0f responses). The modal machine score is compared with the human score.</p>\n",
+        rj_num(agr, "n"));
+    out(pg, "<table><caption>Overall</caption><thead><tr><th class=\"l\">Statistic</th>"
+            "<th>Value</th><th class=\"l\">Threshold</th></tr></thead><tbody>\n");
+    out(pg, "<tr><th class=\"l\">Exact agreement</th><td>%s</td><td></td></tr>\n",
+        fmt_pct(a, sizeof a, rj_num(agr, "exact")));
+    out(pg, "<tr><th class=\"l\">Exact + adjacent agreement</th><td>%s</td><td></td></tr>\n",
+        fmt_pct(a, sizeof a, rj_num(agr, "adjacent")));
+    out(pg, "<tr><th class=\"l\">Quadratic weighted kappa</th>");
+    threshold_cell(pg, qwk, !isnan(qwk) && qwk >= QWK_MIN, "\xe2\x89\xa5 .70");
+    out(pg, "</tr>\n<tr><th class=\"l\">Pearson r</th>");
+    threshold_cell(pg, r, !isnan(r) && r >= R_MIN, "\xe2\x89\xa5 .70");
+    out(pg, "</tr>\n<tr><th class=\"l\">SMD (machine \xe2\x88\x92 human)</th>");
+    threshold_cell(pg, smd, !isnan(smd) && fabs(smd) <= SMD_MAX, "|SMD| \xe2\x89\xa4 .15");
+    out(pg, "</tr>\n<tr><th class=\"l\">Mean machine / human</th><td>%s / ",
+        fmt(a, sizeof a, rj_num(agr, "mean_machine"), 3));
+    out(pg, "%s</td><td></td></tr>\n", fmt(a, sizeof a, rj_num(agr, "mean_human"), 3));
+    out(pg, "<tr><th class=\"l\">SD machine / human</th><td>%s / ",
+        fmt(a, sizeof a, rj_num(agr, "sd_machine"), 3));
+    out(pg, "%s</td><td></td></tr>\n</tbody></table>\n",
+        fmt(a, sizeof a, rj_num(agr, "sd_human"), 3));
+
+    out(pg, "<table><caption>By group (|SMD| \xe2\x89\xa4 .10 per group)</caption><thead><tr>"
+            "<th class=\"l\">Group</th><th>n</th><th>Exact</th><th>Adjacent</th><th>QWK</th>"
+            "<th>r</th><th>SMD</th><th>Mean machine</th><th>Mean human</th></tr></thead>"
+            "<tbody>\n");
+    const char *names[2] = {pg->ref, pg->focal};
+    for (int k = 0; k < 2; k++)
+        agreement_group_row(pg, names[k], rj_path(agr, "by_group", names[k]), SMD_GROUP_MAX);
+    out(pg, "</tbody></table>\n");
+
+    confusion_table(pg, rj_get(agr, "confusion"));
+
+    const cJSON *f = rj_get(agr, "fairness");
+    out(pg, "<h3>Fairness of the machine\xe2\x80\x93human error</h3>\n<p>Following Loukina, "
+            "Madnani &amp; Zechner (2019), the error e = machine \xe2\x88\x92 human is "
+            "regressed on group membership (reference group as base). A small R\xc2\xb2 and a "
+            "non-significant group effect mean the machine errs alike for both groups.</p>\n");
+    out(pg, "<table><thead><tr><th class=\"l\">Analysis</th><th class=\"l\">Question</th>"
+            "<th>adj. R\xc2\xb2</th><th>p</th><th>Focal coef.</th><th>Intercept</th></tr>"
+            "</thead><tbody>\n");
+    fairness_row(pg, "Overall score accuracy", "Does the squared error e\xc2\xb2 differ by group?",
+                 rj_get(f, "osa"));
+    fairness_row(pg, "Overall score difference", "Does the error e differ by group?",
+                 rj_get(f, "osd"));
+    fairness_row(pg, "Conditional score difference",
+                 "Does e differ by group at equal human score? (R\xc2\xb2 increase)",
+                 rj_get(f, "csd"));
+    out(pg, "</tbody></table>\n");
+
+    const cJSON *by_item = rj_get(agr, "by_item");
+    if (cJSON_GetArraySize(by_item) > 0) {
+        out(pg, "<h3>Per item</h3>\n");
+        agreement_item_chart(pg, by_item);
+        out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n</th><th>Exact</th>"
+                "<th>Adjacent</th><th>QWK</th><th>r</th><th>SMD</th><th>Mean machine</th>"
+                "<th>Mean human</th></tr></thead><tbody>\n");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, by_item)
+        {
+            agreement_group_row(pg, rj_str(it, "item"), it, SMD_MAX);
+        }
+        out(pg, "</tbody></table>\n");
+    }
+    out(pg, "</section>\n");
+}
+
+static void section_methods(page *pg)
+{
+    const cJSON *s = rj_get(pg->doc, "settings");
+    const cJSON *dif = rj_get(pg->doc, "dif");
+    const char *match = rj_str(s, "match");
+    const char *adjust = rj_str(s, "adjust");
+    out(pg, "<section id=\"methods\"><h2>7. Methods and settings</h2>\n<dl class=\"kv\">\n");
+    out(pg, "<dt>Groups</dt><dd>reference <code>");
+    text(pg, pg->ref);
+    out(pg, "</code>, focal <code>");
+    text(pg, pg->focal);
+    out(pg, "</code> (column <code>");
+    text(pg, rj_str(s, "group_column"));
+    out(pg, "</code>); signs are focal minus reference</dd>\n<dt>Machine score</dt><dd>column "
+            "<code>");
+    text(pg, rj_str(s, "score_column"));
+    out(pg, "</code>: the scorer's modal (most probable) score per response. DIF uses it as "
+            "the integer item score; parity uses each person's total of it; agreement compares "
+            "it per response with the human score.</dd>\n");
+    out(pg, "<dt>Matching</dt><dd>%s</dd>\n",
+        match && strcmp(match, "rest") == 0
+            ? "rest score: the total over all other items (studied item excluded)"
+            : "total score over all items, studied item included");
+    const cJSON *rounds = rj_get(dif, "purify_rounds");
+    double n_rounds = cJSON_IsArray(rounds) && cJSON_GetArraySize(rounds) > 0
+                          ? cJSON_GetArrayItem(rounds, 0)->valuedouble
+                          : NAN;
+    if (cJSON_IsTrue(rj_get(s, "purify")))
+        out(pg,
+            "<dt>Purification</dt><dd>iterative: items flagged B/C (BB/CC) removed from "
+            "the matching score until the flagged set repeats (at most 10 rounds); %.0f "
+            "round%s run</dd>\n",
+            n_rounds, n_rounds == 1 ? "" : "s");
+    else
+        out(pg, "<dt>Purification</dt><dd>none</dd>\n");
+    out(pg, "<dt>p-value adjustment</dt><dd>%s</dd>\n",
+        adjust && strcmp(adjust, "holm") == 0 ? "Holm, over the items of each type"
+        : adjust && strcmp(adjust, "bh") == 0
+            ? "Benjamini\xe2\x80\x93Hochberg, over the items of each type"
+            : "none (each item tested at .05)");
+    out(pg, "<dt>Classification rule</dt><dd>");
+    text(pg, rj_str(s, "ets_rule"));
+    out(pg,
+        ". Logistic-regression DIF: Zumbo\xe2\x80\x93Thomas (\xce\x94R\xc2\xb2 .13/.26) and "
+        "Jodoin\xe2\x80\x93Gierl (.035/.070) classes on the Nagelkerke R\xc2\xb2 change.</dd>\n");
+    out(pg,
+        "<dt>Sparse data</dt><dd>items with fewer than %.0f persons in either group are "
+        "not tested; persons with an unanswered item are left out of DIF (complete "
+        "cases)</dd>\n",
+        rj_num(s, "min_cell"));
+    out(pg, "<dt>Intervals</dt><dd>MH delta: \xce\x94 \xc2\xb1 1.96 SE (Robins\xe2\x80\x93"
+            "Breslow\xe2\x80\x93Greenland). SMD/SD: test-based (Miettinen), SE = |SMD/SD| / "
+            "\xe2\x88\x9a\xcf\x87\xc2\xb2<sub>Mantel</sub>, consistent with the Mantel test. Mean "
+            "difference: Welch.</dd>\n");
+    out(pg, "<dt>Cut score</dt><dd>");
+    double cut = rj_num(s, "cut");
+    char a[48];
+    if (isnan(cut))
+        out(pg, "none given (--cut)");
+    else
+        out(pg,
+            "pass = total \xe2\x89\xa5 %s; adverse impact ratio = focal / reference pass "
+            "rate, flagged below 0.80",
+            fmt(a, sizeof a, cut, 2));
+    out(pg, "</dd>\n<dt>Agreement thresholds</dt><dd>Williamson, Xi &amp; Breyer (2012): QWK "
+            "and r \xe2\x89\xa5 .70, |SMD| \xe2\x89\xa4 .15 overall and \xe2\x89\xa4 .10 "
+            "within a group. SMD = (mean machine \xe2\x88\x92 mean human) / pooled SD. QWK in "
+            "its moment form.</dd>\n");
+    out(pg, "<dt>Human score</dt><dd>");
+    if (rj_str(s, "human_column")) {
+        out(pg, "column <code>");
+        text(pg, rj_str(s, "human_column"));
+        out(pg, "</code>");
+    } else {
+        out(pg, "none");
+    }
+    out(pg, "</dd>\n</dl>\n</section>\n");
+}
+
+static void section_provenance(page *pg)
+{
+    const cJSON *prov = rj_get(pg->doc, "provenance");
+    out(pg, "<section id=\"provenance\"><h2>8. Provenance</h2>\n<dl class=\"kv\">\n<dt>Tool</dt>"
+            "<dd>");
+    text(pg, rj_str(prov, "tool"));
+    out(pg, " ");
+    text(pg, rj_str(prov, "version"));
+    out(pg, "</dd>\n<dt>Created</dt><dd>");
+    text(pg, rj_str(prov, "created"));
+    out(pg, "</dd>\n<dt>Command</dt><dd><code>");
+    text(pg, rj_str(prov, "command"));
+    out(pg, "</code></dd>\n<dt>Scoring model config</dt><dd>");
+    if (rj_str(prov, "model_config_sha256")) {
+        out(pg, "<code>");
+        text(pg, rj_str(prov, "model_config_sha256"));
+        out(pg, "</code> (SHA-256 of config.json)");
+        if (rj_str(prov, "model_stage")) {
+            out(pg, "; stage ");
+            text(pg, rj_str(prov, "model_stage"));
+        }
+        if (rj_str(prov, "model_path")) {
+            out(pg, "; model <code>");
+            text(pg, rj_str(prov, "model_path"));
+            out(pg, "</code>");
+        }
+        if (rj_str(prov, "model_weights_sha256")) {
+            out(pg, "</dd>\n<dt>Scoring model weights</dt><dd><code>");
+            text(pg, rj_str(prov, "model_weights_sha256"));
+            out(pg, "</code> (SHA-256 of model.safetensors)");
+        }
+    } else {
+        out(pg, "not recorded (no FILE.json from <code>sjtalign score</code> beside the scores)");
+    }
+    out(pg, "</dd>\n</dl>\n<table><caption>Input files</caption><thead><tr><th "
+            "class=\"l\">Role</th><th class=\"l\">Path</th><th class=\"l\">SHA-256</th>"
+            "<th>Bytes</th></tr></thead><tbody>\n");
+    const cJSON *in;
+    cJSON_ArrayForEach(in, rj_get(prov, "inputs"))
+    {
+        out(pg, "<tr><td class=\"l\">");
+        text(pg, rj_str(in, "role"));
+        out(pg, "</td><td class=\"id\"><code>");
+        text(pg, rj_str(in, "path"));
+        out(pg, "</code></td><td class=\"l\"><code>");
+        text(pg, rj_str(in, "sha256"));
+        out(pg, "</code></td>");
+        number_cell(pg, rj_num(in, "bytes"), 0);
+        out(pg, "</tr>\n");
+    }
+    out(pg, "</tbody></table>\n</section>\n");
+}
+
+sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
+{
+    const cJSON *settings = rj_get(audit, "settings");
+    page pg = {b, 0, audit, rj_str(settings, "reference"), rj_str(settings, "focal")};
+    if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "not an audit document: settings or dif.items missing");
+    const cJSON *ins = rj_get(audit, "instrument");
+    char *title = sj_asprintf("Bias audit: %s", rj_str(ins, "title") ? rj_str(ins, "title") : "");
+    char *subtitle = sj_asprintf("Reference group %s, focal group %s \xc2\xb7 %s", pg.ref, pg.focal,
+                                 rj_str(rj_get(audit, "provenance"), "created")
+                                     ? rj_str(rj_get(audit, "provenance"), "created")
+                                     : "");
+    if (!title || !subtitle || sj_html_begin(b, title, subtitle) != 0)
+        pg.failed = 1;
+    free(title);
+    free(subtitle);
+    out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">Summary</a></li><li><a "
+             "href=\"#data\">Data</a></li><li><a href=\"#distribution\">Score "
+             "distributions</a></li><li><a href=\"#dif\">DIF per item</a></li><li><a "
+             "href=\"#parity\">Group parity</a></li><li><a href=\"#agreement\">Agreement with "
+             "human scores</a></li><li><a href=\"#methods\">Methods and settings</a></li><li><a "
+             "href=\"#provenance\">Provenance</a></li></ol></nav>\n");
+    section_summary(&pg);
+    section_data(&pg);
+    section_distribution(&pg);
+    section_dif(&pg);
+    section_parity(&pg);
+    section_agreement(&pg);
+    section_methods(&pg);
+    section_provenance(&pg);
+    if (sj_html_end(b) != 0)
+        pg.failed = 1;
+    if (pg.failed)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the audit page");
+    return SJ_OK;
+}

@@ -1,0 +1,1063 @@
+/* The before/after page, written from a compare document: what alignment
+ * changed in DIF, parity and agreement, what it cost (the alignment tax),
+ * and the PPO training curves. */
+#include "report_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QWK_MIN 0.70
+
+typedef struct {
+    sj_buf *b;
+    int failed;
+    const cJSON *doc;
+    const char *ref, *focal;
+    int n;               /* audits */
+    const char **labels; /* n labels, before first */
+} page;
+
+static void out(page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void out(page *pg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[2048];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    /* Page fragments are short; a longer one is a programming error. */
+    if (n < 0 || (size_t)n >= sizeof small) {
+        pg->failed = 1;
+        return;
+    }
+    if (sj_buf_append(pg->b, small, (size_t)n) != 0)
+        pg->failed = 1;
+}
+
+static void text(page *pg, const char *s)
+{
+    if (sj_html_escape(pg->b, s ? s : "") != 0)
+        pg->failed = 1;
+}
+
+static const char *fmt(char *buf, size_t n, double v, int digits)
+{
+    sj_html_format_number(v, digits, buf, n);
+    return buf;
+}
+
+/* A change with an explicit sign: "+0.12" or "−0.12". */
+static const char *fmt_change(char *buf, size_t n, double v, int digits)
+{
+    if (isnan(v))
+        return fmt(buf, n, v, digits);
+    char num[40];
+    sj_html_format_number(v, digits, num, sizeof num);
+    int zero = 1;
+    for (const char *c = num; *c; c++)
+        if (*c >= '1' && *c <= '9')
+            zero = 0;
+    snprintf(buf, n, "%s%s", v > 0 && !zero ? "+" : "", num);
+    return buf;
+}
+
+static void svg(page *pg, sj_plot *plot)
+{
+    if (!plot || sj_plot_render(plot, pg->b) != 0)
+        pg->failed = 1;
+    sj_plot_free(plot);
+}
+
+static void badge(page *pg, const char *cls)
+{
+    if (rj_class_badge(pg->b, cls) != 0)
+        pg->failed = 1;
+}
+
+/* The item object of audit k (0 = before). */
+static const cJSON *item_of(const page *pg, const cJSON *row, int k)
+{
+    if (pg->n > 2)
+        return rj_path(row, "by_label", pg->labels[k]);
+    return rj_get(row, k == 0 ? "before" : "after");
+}
+
+/* The parity or agreement object of audit k. */
+static const cJSON *part_of(const page *pg, const char *key, int k)
+{
+    const cJSON *part = rj_get(pg->doc, key);
+    if (pg->n > 2)
+        return rj_path(part, "by_label", pg->labels[k]);
+    return rj_get(part, k == 0 ? "before" : "after");
+}
+
+static const cJSON *change_of(const page *pg, const cJSON *row, int k)
+{
+    if (pg->n > 2)
+        return rj_path(row, "change_by_label", pg->labels[k]);
+    return rj_get(row, "change");
+}
+
+/* ---- summary: what changed and what it cost ----------------------------------------- */
+
+typedef struct {
+    int improved, worsened, flagged_before, flagged_after, comparable;
+} class_moves;
+
+static class_moves count_moves(const page *pg, int k)
+{
+    class_moves m = {0};
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rj_get(pg->doc, "items"))
+    {
+        const cJSON *ch = change_of(pg, row, k);
+        const char *v = rj_str(ch, "verdict");
+        m.improved += v && strcmp(v, "improved") == 0;
+        m.worsened += v && strcmp(v, "worsened") == 0;
+        m.comparable += v && strcmp(v, "not comparable") != 0;
+        m.flagged_before += rj_class_rank(rj_str(ch, "class_before")) > 0;
+        m.flagged_after += rj_class_rank(rj_str(ch, "class_after")) > 0;
+    }
+    return m;
+}
+
+static void list_moves(page *pg, int k, const char *verdict)
+{
+    int first = 1;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rj_get(pg->doc, "items"))
+    {
+        const cJSON *ch = change_of(pg, row, k);
+        if (!rj_str(ch, "verdict") || strcmp(rj_str(ch, "verdict"), verdict) != 0)
+            continue;
+        out(pg, "%s<strong>", first ? " " : ", ");
+        text(pg, rj_str(row, "item"));
+        out(pg, "</strong> ");
+        text(pg, rj_str(ch, "class_before"));
+        out(pg, "\xe2\x86\x92");
+        text(pg, rj_str(ch, "class_after"));
+        first = 0;
+    }
+}
+
+static void summary_dif(page *pg, int k)
+{
+    class_moves m = count_moves(pg, k);
+    out(pg, "<li>DIF: items with moderate or large DIF (B/C, BB/CC) went from %d to %d.",
+        m.flagged_before, m.flagged_after);
+    if (m.improved) {
+        out(pg, " <span class=\"ok\">Improved:</span>");
+        list_moves(pg, k, "improved");
+        out(pg, ".");
+    }
+    if (m.worsened) {
+        out(pg, " <span class=\"bad\">Worsened:</span>");
+        list_moves(pg, k, "worsened");
+        out(pg, ".");
+    }
+    if (!m.improved && !m.worsened)
+        out(pg, " No item changed class.");
+    out(pg, "</li>\n");
+}
+
+static void summary_parity(page *pg, int k)
+{
+    const cJSON *b = part_of(pg, "parity", 0), *a = part_of(pg, "parity", k);
+    char x[48], y[48], z[48], w[48];
+    double db = rj_num(b, "cohens_d"), da = rj_num(a, "cohens_d");
+    out(pg,
+        "<li>Total-score gap (focal \xe2\x88\x92 reference): %s \xe2\x86\x92 %s points, Cohen's "
+        "d %s \xe2\x86\x92 %s",
+        fmt(x, sizeof x, rj_num(b, "mean_diff"), 2), fmt(y, sizeof y, rj_num(a, "mean_diff"), 2),
+        fmt(z, sizeof z, db, 2), fmt(w, sizeof w, da, 2));
+    if (!isnan(db) && !isnan(da))
+        out(pg, " (the gap %s)",
+            fabs(da) < fabs(db) - 0.005   ? "narrowed"
+            : fabs(da) > fabs(db) + 0.005 ? "widened"
+                                          : "is about the same");
+    double ab = rj_num(b, "adverse_impact_ratio"), aa = rj_num(a, "adverse_impact_ratio");
+    if (!isnan(ab) || !isnan(aa))
+        out(pg, "; adverse impact ratio %s \xe2\x86\x92 %s%s", fmt(x, sizeof x, ab, 2),
+            fmt(y, sizeof y, aa, 2),
+            cJSON_IsTrue(rj_get(a, "four_fifths_flag"))   ? " (still below four-fifths)"
+            : cJSON_IsTrue(rj_get(b, "four_fifths_flag")) ? " (now within four-fifths)"
+                                                          : "");
+    out(pg, ".</li>\n");
+}
+
+/* The alignment tax: agreement with human scores given up for the change. */
+static void summary_tax(page *pg, int k)
+{
+    const cJSON *b = part_of(pg, "agreement", 0), *a = part_of(pg, "agreement", k);
+    if (!cJSON_IsObject(b) || !cJSON_IsObject(a)) {
+        out(pg, "<li class=\"muted\">Alignment tax: not assessed (an audit without human "
+                "scores).</li>\n");
+        return;
+    }
+    char x[48], y[48], z[48];
+    double qb = rj_num(b, "qwk"), qa = rj_num(a, "qwk");
+    double eb = rj_num(b, "exact"), ea = rj_num(a, "exact");
+    double dq = qa - qb, de = ea - eb;
+    int taxed = dq < -0.005 || de < -0.005;
+    out(pg, "<li%s>Alignment tax: ", taxed ? " class=\"warn\"" : "");
+    if (taxed)
+        out(pg, "agreement with human scores fell");
+    else if (dq > 0.005 || de > 0.005)
+        out(pg, "none \xe2\x80\x94 agreement with human scores rose");
+    else
+        out(pg, "none \xe2\x80\x94 agreement with human scores held");
+    out(pg, ": QWK %s \xe2\x86\x92 %s (%s)", fmt(x, sizeof x, qb, 3), fmt(y, sizeof y, qa, 3),
+        fmt_change(z, sizeof z, dq, 3));
+    out(pg, ", exact agreement %s \xe2\x86\x92 %s%% (%s points)", fmt(x, sizeof x, 100 * eb, 1),
+        fmt(y, sizeof y, 100 * ea, 1), fmt_change(z, sizeof z, 100 * de, 1));
+    double fb = rj_num(rj_path(b, "by_group", pg->focal), "qwk");
+    double fa = rj_num(rj_path(a, "by_group", pg->focal), "qwk");
+    if (!isnan(fb) || !isnan(fa))
+        out(pg, "; focal group QWK %s \xe2\x86\x92 %s", fmt(x, sizeof x, fb, 3),
+            fmt(y, sizeof y, fa, 3));
+    if (!isnan(qa) && qa < QWK_MIN)
+        out(pg, ". <span class=\"bad\">QWK is now below .70.</span>");
+    out(pg, ".</li>\n");
+}
+
+/* Reward hacking shows as the reward model's score rising while the gold
+ * score falls from its peak. */
+static void summary_training(page *pg)
+{
+    const cJSON *log = rj_get(pg->doc, "training_log");
+    if (!cJSON_IsObject(log))
+        return;
+    const cJSON *steps = rj_get(log, "steps");
+    const cJSON *rew = rj_path(log, "series", "objective/scores");
+    const cJSON *gold = rj_path(log, "series", "gold/scores");
+    const cJSON *kl = rj_path(log, "series", "objective/kl");
+    int n = cJSON_GetArraySize(steps);
+    if (n == 0)
+        return;
+    char x[48], y[48], z[48];
+    out(pg, "<li>PPO training (%d logged steps):", n);
+    if (rew) {
+        double r0 = NAN, r1 = NAN;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, rew)
+        {
+            if (!cJSON_IsNumber(v))
+                continue;
+            if (isnan(r0))
+                r0 = v->valuedouble;
+            r1 = v->valuedouble;
+        }
+        out(pg, " reward-model score %s \xe2\x86\x92 %s", fmt(x, sizeof x, r0, 3),
+            fmt(y, sizeof y, r1, 3));
+    }
+    if (kl) {
+        double last = NAN;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, kl)
+        {
+            if (cJSON_IsNumber(v))
+                last = v->valuedouble;
+        }
+        out(pg, "; final KL to the reference policy %s", fmt(x, sizeof x, last, 3));
+    }
+    if (gold) {
+        double peak = -INFINITY, last = NAN, first = NAN, peak_step = NAN;
+        for (int i = 0; i < n; i++) {
+            const cJSON *v = cJSON_GetArrayItem(gold, i);
+            if (!cJSON_IsNumber(v))
+                continue;
+            if (isnan(first))
+                first = v->valuedouble;
+            last = v->valuedouble;
+            if (v->valuedouble > peak) {
+                peak = v->valuedouble;
+                peak_step = cJSON_GetArrayItem(steps, i)->valuedouble;
+            }
+        }
+        out(pg, "; gold score %s \xe2\x86\x92 %s", fmt(x, sizeof x, first, 3),
+            fmt(y, sizeof y, last, 3));
+        double span = peak - first;
+        if (isfinite(peak) && span > 0 && peak - last > 0.25 * span) {
+            out(pg,
+                ". <span class=\"bad\">The gold score peaked at step %.0f (%s) and fell "
+                "afterwards while training went on: a sign of reward hacking; an earlier "
+                "checkpoint may be the better scorer.</span></li>\n",
+                peak_step, fmt(z, sizeof z, peak, 3));
+            return;
+        }
+    } else {
+        out(pg, "; no gold score in the log, so reward hacking cannot be checked");
+    }
+    out(pg, ".</li>\n");
+}
+
+static void section_summary(page *pg)
+{
+    out(pg, "<section id=\"summary\"><h2>1. What changed</h2>\n");
+    for (int k = 1; k < pg->n; k++) {
+        out(pg, "<h3>");
+        text(pg, pg->labels[0]);
+        out(pg, " \xe2\x86\x92 ");
+        text(pg, pg->labels[k]);
+        out(pg, "</h3>\n<div class=\"summary\"><ul>\n");
+        summary_dif(pg, k);
+        summary_parity(pg, k);
+        summary_tax(pg, k);
+        out(pg, "</ul></div>\n");
+    }
+    if (cJSON_IsObject(rj_get(pg->doc, "training_log"))) {
+        out(pg, "<h3>Training</h3>\n<div class=\"summary\"><ul>\n");
+        summary_training(pg);
+        out(pg, "</ul></div>\n");
+    }
+    const cJSON *w;
+    int any = 0;
+    cJSON_ArrayForEach(w, rj_get(pg->doc, "warnings"))
+    {
+        out(pg, "%s", any++ ? "; " : "<p class=\"warn\">Settings differ between audits: ");
+        text(pg, cJSON_IsString(w) ? w->valuestring : "");
+    }
+    if (any)
+        out(pg, ". Numbers may not be comparable.</p>\n");
+    out(pg, "<p class=\"note\">Signs are focal minus reference. A class change is a change in "
+            "the screening result; small effects near a class boundary can change class by "
+            "chance, so read the effect sizes and intervals below.</p>\n</section>\n");
+}
+
+/* ---- DIF ------------------------------------------------------------------------------ */
+
+static size_t collect_rows(const page *pg, int polytomous, const cJSON **rows, size_t cap)
+{
+    size_t n = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rj_get(pg->doc, "items"))
+    {
+        rj_effect e;
+        rj_dif_effect(item_of(pg, row, 0), &e);
+        if (e.polytomous == polytomous && n < cap)
+            rows[n++] = row;
+    }
+    return n;
+}
+
+static void dumbbell_chart(page *pg, int polytomous, int figure_no)
+{
+    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
+    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
+    const char **names = calloc((size_t)(total ? total : 1), sizeof *names);
+    if (!rows || !names) {
+        free(rows);
+        free(names);
+        pg->failed = 1;
+        return;
+    }
+    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
+    double extent = polytomous ? 0.4 : 2.0;
+    for (size_t i = 0; i < n; i++) {
+        names[i] = rj_str(rows[i], "item");
+        for (int k = 0; k < pg->n; k++) {
+            rj_effect e;
+            rj_dif_effect(item_of(pg, rows[i], k), &e);
+            double far =
+                fmax(fabs(isnan(e.lo) ? e.value : e.lo), fabs(isnan(e.hi) ? e.value : e.hi));
+            if (isfinite(far))
+                extent = fmax(extent, far);
+        }
+    }
+    if (n == 0) {
+        free(rows);
+        free(names);
+        return;
+    }
+    /* Several aligned scorers share an item's row: give each room. */
+    double row_px = pg->n > 2 ? 22.0 * (pg->n - 1) : 26.0;
+    sj_plot *p =
+        sj_plot_new(680, 80 + row_px * (double)n, "DIF effect sizes before and after alignment",
+                    "One row per item: a hollow marker at the effect before alignment, "
+                    "a line to a filled marker at the effect after, over the ETS "
+                    "class bands.");
+    if (!p) {
+        free(rows);
+        free(names);
+        pg->failed = 1;
+        return;
+    }
+    sj_plot_left_margin(p, 150);
+    sj_plot_axis(p, SJ_AXIS_X, -extent, extent,
+                 polytomous ? "SMD / SD (focal minus reference)"
+                            : "MH delta (negative: against focal)");
+    sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
+    double b_edge = polytomous ? 0.17 : 1.0, c_edge = polytomous ? 0.25 : 1.5, big = extent * 10;
+    sj_plot_band(p, SJ_AXIS_X, -big, -c_edge, "#f9dcd9", polytomous ? "CC" : "C");
+    sj_plot_band(p, SJ_AXIS_X, -c_edge, -b_edge, "#fbefd2", polytomous ? "BB" : "B");
+    sj_plot_band(p, SJ_AXIS_X, -b_edge, b_edge, "#e3f1ea", polytomous ? "AA" : "A");
+    sj_plot_band(p, SJ_AXIS_X, b_edge, c_edge, "#fbefd2", polytomous ? "BB" : "B");
+    sj_plot_band(p, SJ_AXIS_X, c_edge, big, "#f9dcd9", polytomous ? "CC" : "C");
+    sj_plot_refline(p, SJ_AXIS_X, 0, "");
+    int afters = pg->n - 1;
+    for (size_t i = 0; i < n; i++) {
+        rj_effect b;
+        rj_dif_effect(item_of(pg, rows[i], 0), &b);
+        for (int k = 1; k < pg->n; k++) {
+            rj_effect a;
+            rj_dif_effect(item_of(pg, rows[i], k), &a);
+            /* Several afters share a row, spread a little apart. */
+            double offset = afters > 1 ? 0.5 * ((k - 1) / (double)(afters - 1) - 0.5) : 0;
+            /* Intervals sit just above and below the line, markers on top. */
+            sj_plot_interval(p, 0, (double)i + offset - 0.12, b.lo, b.hi);
+            sj_plot_interval(p, (size_t)k, (double)i + offset + 0.12, a.lo, a.hi);
+            sj_plot_dumbbell(p, (double)i + offset, b.value, a.value, 0, (size_t)k);
+        }
+    }
+    size_t *series = calloc((size_t)pg->n, sizeof *series);
+    if (series) {
+        for (int k = 0; k < pg->n; k++)
+            series[k] = (size_t)k;
+        sj_plot_legend(p, (size_t)pg->n, pg->labels, series);
+    }
+    free(series);
+    out(pg, "<figure>");
+    svg(pg, p);
+    out(pg, "<figcaption>Figure %d. %s per item: hollow marker ", figure_no,
+        polytomous ? "SMD/SD" : "MH delta");
+    text(pg, pg->labels[0]);
+    out(pg, ", filled marker%s after alignment (", pg->n > 2 ? "s" : "");
+    for (int k = 1; k < pg->n; k++) {
+        out(pg, "%s", k > 1 ? ", " : "");
+        text(pg, pg->labels[k]);
+    }
+    out(pg,
+        "); thin whiskers are 95%% intervals (above the line: before; below: after). "
+        "Shaded bands: ETS classes %s.</figcaption></figure>\n",
+        polytomous ? "AA (|SMD/SD| \xe2\x89\xa4 .17), BB, CC (> .25)"
+                   : "A (|\xce\x94| &lt; 1), B, C (\xe2\x89\xa5 1.5)");
+    free(rows);
+    free(names);
+}
+
+static void class_table(page *pg, int polytomous)
+{
+    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
+    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
+    if (!rows) {
+        pg->failed = 1;
+        return;
+    }
+    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
+    out(pg, "<table><thead><tr><th class=\"l\">Item</th>");
+    for (int k = 0; k < pg->n; k++) {
+        out(pg, "<th class=\"l\">");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+    out(pg, "<th class=\"l\">Change</th>");
+    for (int k = 0; k < pg->n; k++) {
+        out(pg, "<th>%s ", polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+    out(pg, "<th>p ");
+    text(pg, pg->labels[0]);
+    out(pg, "</th><th>p ");
+    text(pg, pg->labels[pg->n - 1]);
+    out(pg, "</th></tr></thead><tbody>\n");
+    char x[48];
+    for (size_t i = 0; i < n; i++) {
+        out(pg, "<tr><td class=\"id\">");
+        text(pg, rj_str(rows[i], "item"));
+        out(pg, "</td>");
+        for (int k = 0; k < pg->n; k++) {
+            rj_effect e;
+            rj_dif_effect(item_of(pg, rows[i], k), &e);
+            out(pg, "<td class=\"l\">");
+            badge(pg, e.cls);
+            out(pg, "</td>");
+        }
+        out(pg, "<td class=\"l\">");
+        for (int k = 1; k < pg->n; k++) {
+            const cJSON *ch = change_of(pg, rows[i], k);
+            const char *v = rj_str(ch, "verdict");
+            const char *cls = v && strcmp(v, "improved") == 0   ? "ok"
+                              : v && strcmp(v, "worsened") == 0 ? "bad"
+                                                                : "muted";
+            out(pg, "%s<span class=\"%s\">", k > 1 ? "<br>" : "", cls);
+            if (pg->n > 2) {
+                text(pg, pg->labels[k]);
+                out(pg, ": ");
+            }
+            text(pg, rj_str(ch, "class_before") ? rj_str(ch, "class_before") : "\xe2\x80\x94");
+            out(pg, "\xe2\x86\x92");
+            text(pg, rj_str(ch, "class_after") ? rj_str(ch, "class_after") : "\xe2\x80\x94");
+            out(pg, " ");
+            text(pg, v);
+            out(pg, "</span>");
+        }
+        out(pg, "</td>");
+        for (int k = 0; k < pg->n; k++) {
+            rj_effect e;
+            rj_dif_effect(item_of(pg, rows[i], k), &e);
+            out(pg, "<td>%s</td>", fmt(x, sizeof x, e.value, polytomous ? 3 : 2));
+        }
+        const char *pkey = polytomous ? "mantel_p" : "mh_p";
+        for (int k = 0; k < pg->n; k += pg->n - 1) {
+            double p = rj_num(item_of(pg, rows[i], k), pkey);
+            sj_html_format_p(p, x, sizeof x);
+            out(pg, "<td>%s</td>", x);
+        }
+        out(pg, "</tr>\n");
+    }
+    out(pg, "</tbody></table>\n");
+    free(rows);
+}
+
+/* Counts of items by class before (rows) and after (columns). */
+static void transition_table(page *pg, int polytomous, int k)
+{
+    int m[3][3] = {{0}};
+    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
+    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
+    if (!rows) {
+        pg->failed = 1;
+        return;
+    }
+    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *ch = change_of(pg, rows[i], k);
+        int b = rj_class_rank(rj_str(ch, "class_before")),
+            a = rj_class_rank(rj_str(ch, "class_after"));
+        if (a >= 0 && b >= 0)
+            m[b][a]++;
+    }
+    free(rows);
+    static const char *const dich[3] = {"A", "B", "C"}, *const poly[3] = {"AA", "BB", "CC"};
+    const char *const *names = polytomous ? poly : dich;
+    out(pg, "<div><p class=\"note\">Items by class, ");
+    text(pg, pg->labels[0]);
+    out(pg, " (rows) \xe2\x86\x92 ");
+    text(pg, pg->labels[k]);
+    out(pg, " (columns)</p><table><thead><tr><th></th>");
+    for (int a = 0; a < 3; a++)
+        out(pg, "<th>%s</th>", names[a]);
+    out(pg, "</tr></thead><tbody>\n");
+    for (int b = 0; b < 3; b++) {
+        out(pg, "<tr><th class=\"l\">%s</th>", names[b]);
+        for (int a = 0; a < 3; a++)
+            out(pg, "<td class=\"%s\">%d</td>",
+                m[b][a] == 0 ? "muted"
+                : a < b      ? "ok"
+                : a > b      ? "bad"
+                             : "",
+                m[b][a]);
+        out(pg, "</tr>\n");
+    }
+    out(pg, "</tbody></table></div>\n");
+}
+
+static void section_dif(page *pg)
+{
+    out(pg, "<section id=\"dif\"><h2>2. DIF per item, before and after</h2>\n");
+    int figure_no = 1;
+    for (int poly = 0; poly < 2; poly++) {
+        const cJSON *probe[1];
+        if (collect_rows(pg, poly, probe, 1) == 0)
+            continue;
+        out(pg, "<h3>%s items</h3>\n", poly ? "Polytomous" : "Dichotomous");
+        dumbbell_chart(pg, poly, figure_no++);
+        class_table(pg, poly);
+        out(pg, "<div class=\"pair\">\n");
+        for (int k = 1; k < pg->n; k++)
+            transition_table(pg, poly, k);
+        out(pg, "</div>\n");
+    }
+    out(pg, "</section>\n");
+}
+
+/* ---- parity and agreement --------------------------------------------------------------- */
+
+typedef struct {
+    const char *label;
+    const char *key;   /* member of the section object, or of a group */
+    const char *group; /* NULL: the section object; else a group's object */
+    int digits;
+    int percent;
+} measure_row;
+
+static double measure(const page *pg, const char *section, int k, const measure_row *r)
+{
+    const cJSON *part = part_of(pg, section, k);
+    const cJSON *obj = part;
+    if (r->group)
+        obj = strcmp(section, "parity") == 0 ? rj_path(part, "groups", r->group)
+                                             : rj_path(part, "by_group", r->group);
+    const cJSON *v = rj_get(obj, r->key);
+    if (cJSON_IsBool(v))
+        return cJSON_IsTrue(v) ? 1 : 0;
+    return rj_num(obj, r->key) * (r->percent ? 100 : 1);
+}
+
+static void measure_table(page *pg, const char *section, const measure_row *rows, size_t n_rows)
+{
+    char x[48];
+    out(pg, "<table><thead><tr><th class=\"l\">Measure</th>");
+    for (int k = 0; k < pg->n; k++) {
+        out(pg, "<th>");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+    out(pg, "<th>Change (");
+    text(pg, pg->labels[pg->n - 1]);
+    out(pg, " \xe2\x88\x92 ");
+    text(pg, pg->labels[0]);
+    out(pg, ")</th></tr></thead><tbody>\n");
+    for (size_t r = 0; r < n_rows; r++) {
+        out(pg, "<tr><th class=\"l\">%s", rows[r].label);
+        if (rows[r].group) {
+            out(pg, " \xe2\x80\x94 ");
+            text(pg, rows[r].group);
+        }
+        out(pg, "</th>");
+        for (int k = 0; k < pg->n; k++)
+            out(pg, "<td>%s</td>",
+                fmt(x, sizeof x, measure(pg, section, k, &rows[r]), rows[r].digits));
+        double change =
+            measure(pg, section, pg->n - 1, &rows[r]) - measure(pg, section, 0, &rows[r]);
+        out(pg, "<td>%s</td></tr>\n", fmt_change(x, sizeof x, change, rows[r].digits));
+    }
+    out(pg, "</tbody></table>\n");
+}
+
+/* One value per audit and series, as lines across the audits. */
+static void across_chart(page *pg, const char *title, const char *ylabel, size_t n_series,
+                         const char *const *series_names,
+                         double (*value)(const page *, int, size_t), double ref_line,
+                         const char *ref_label)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    double *xs = calloc((size_t)pg->n, sizeof *xs), *ys = calloc((size_t)pg->n, sizeof *ys);
+    if (!xs || !ys) {
+        free(xs);
+        free(ys);
+        pg->failed = 1;
+        return;
+    }
+    for (size_t s = 0; s < n_series; s++)
+        for (int k = 0; k < pg->n; k++) {
+            double v = value(pg, k, s);
+            if (isfinite(v)) {
+                lo = fmin(lo, v);
+                hi = fmax(hi, v);
+            }
+        }
+    if (isfinite(ref_line)) {
+        lo = fmin(lo, ref_line);
+        hi = fmax(hi, ref_line);
+    }
+    if (!isfinite(lo)) {
+        free(xs);
+        free(ys);
+        return;
+    }
+    sj_plot *p = sj_plot_new(420, 230, title, "Values for each audit, joined by lines.");
+    if (!p) {
+        free(xs);
+        free(ys);
+        pg->failed = 1;
+        return;
+    }
+    sj_plot_categories(p, SJ_AXIS_X, (size_t)pg->n, pg->labels, "");
+    sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
+    if (isfinite(ref_line))
+        sj_plot_refline(p, SJ_AXIS_Y, ref_line, ref_label);
+    size_t *ids = calloc(n_series, sizeof *ids);
+    for (size_t s = 0; s < n_series; s++) {
+        for (int k = 0; k < pg->n; k++) {
+            xs[k] = k;
+            ys[k] = value(pg, k, s);
+        }
+        sj_plot_line(p, s, (size_t)pg->n, xs, ys);
+        for (int k = 0; k < pg->n; k++)
+            sj_plot_point_ci(p, s, xs[k], ys[k], NAN, NAN);
+        if (ids)
+            ids[s] = s;
+    }
+    if (ids)
+        sj_plot_legend(p, n_series, series_names, ids);
+    free(ids);
+    out(pg, "<figure>");
+    svg(pg, p);
+    out(pg, "</figure>\n");
+    free(xs);
+    free(ys);
+}
+
+static double group_mean(const page *pg, int k, size_t s)
+{
+    const char *g = s == 0 ? pg->ref : pg->focal;
+    return rj_num(rj_path(part_of(pg, "parity", k), "groups", g), "mean");
+}
+
+static double qwk_value(const page *pg, int k, size_t s)
+{
+    const cJSON *a = part_of(pg, "agreement", k);
+    if (s == 0)
+        return rj_num(a, "qwk");
+    return rj_num(rj_path(a, "by_group", s == 1 ? pg->ref : pg->focal), "qwk");
+}
+
+static void section_parity(page *pg)
+{
+    out(pg, "<section id=\"parity\"><h2>3. Group parity, before and after</h2>\n");
+    const measure_row rows[] = {
+        {"Mean total", "mean", pg->ref, 2, 0},
+        {"Mean total", "mean", pg->focal, 2, 0},
+        {"Mean difference (focal \xe2\x88\x92 reference)", "mean_diff", NULL, 3, 0},
+        {"95% CI low", "ci95_low", NULL, 3, 0},
+        {"95% CI high", "ci95_high", NULL, 3, 0},
+        {"Cohen's d", "cohens_d", NULL, 3, 0},
+        {"Hedges' g", "hedges_g", NULL, 3, 0},
+        {"Welch p", "welch_p", NULL, 4, 0},
+        {"Pass rate (%)", "pass_rate", pg->ref, 1, 1},
+        {"Pass rate (%)", "pass_rate", pg->focal, 1, 1},
+        {"Adverse impact ratio", "adverse_impact_ratio", NULL, 3, 0},
+    };
+    int has_cut = !isnan(rj_num(part_of(pg, "parity", 0), "cut"));
+    measure_table(pg, "parity", rows, has_cut ? 11 : 8);
+    const char *names[2] = {pg->ref, pg->focal};
+    across_chart(pg, "Mean total score by group across audits", "Mean total", 2, names, group_mean,
+                 NAN, NULL);
+    out(pg, "</section>\n");
+}
+
+static const cJSON *item_agreement(const page *pg, int k, const char *id)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rj_get(part_of(pg, "agreement", k), "by_item"))
+    {
+        const char *name = rj_str(it, "item");
+        if (name && id && strcmp(name, id) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* Where alignment bought or cost agreement, item by item. */
+static void item_agreement_table(page *pg)
+{
+    const cJSON *first = rj_get(part_of(pg, "agreement", 0), "by_item");
+    if (cJSON_GetArraySize(first) == 0)
+        return;
+    char x[48];
+    out(pg, "<table><caption>QWK per item</caption><thead><tr><th class=\"l\">Item</th>");
+    for (int k = 0; k < pg->n; k++) {
+        out(pg, "<th>");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+    out(pg, "<th>Change</th></tr></thead><tbody>\n");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, first)
+    {
+        const char *id = rj_str(it, "item");
+        out(pg, "<tr><td class=\"id\">");
+        text(pg, id);
+        out(pg, "</td>");
+        for (int k = 0; k < pg->n; k++) {
+            double q = rj_num(item_agreement(pg, k, id), "qwk");
+            out(pg, "<td class=\"%s\">%s</td>", !isnan(q) && q < QWK_MIN ? "bad" : "",
+                fmt(x, sizeof x, q, 3));
+        }
+        double change = rj_num(item_agreement(pg, pg->n - 1, id), "qwk") - rj_num(it, "qwk");
+        out(pg, "<td>%s</td></tr>\n", fmt_change(x, sizeof x, change, 3));
+    }
+    out(pg, "</tbody></table>\n");
+}
+
+static void section_agreement(page *pg)
+{
+    out(pg, "<section id=\"agreement\"><h2>4. Agreement with human scores, before and "
+            "after</h2>\n");
+    for (int k = 0; k < pg->n; k++)
+        if (!cJSON_IsObject(part_of(pg, "agreement", k))) {
+            out(pg, "<p class=\"muted\">At least one audit has no human scores (--human), so "
+                    "agreement cannot be compared.</p></section>\n");
+            return;
+        }
+    const measure_row rows[] = {
+        {"Exact agreement (%)", "exact", NULL, 1, 1},
+        {"Exact + adjacent (%)", "adjacent", NULL, 1, 1},
+        {"QWK", "qwk", NULL, 3, 0},
+        {"Pearson r", "pearson_r", NULL, 3, 0},
+        {"SMD (machine \xe2\x88\x92 human)", "smd", NULL, 3, 0},
+        {"QWK", "qwk", pg->ref, 3, 0},
+        {"QWK", "qwk", pg->focal, 3, 0},
+        {"SMD", "smd", pg->ref, 3, 0},
+        {"SMD", "smd", pg->focal, 3, 0},
+    };
+    measure_table(pg, "agreement", rows, sizeof rows / sizeof *rows);
+    char x[48];
+    out(pg, "<table><caption>Fairness of the machine\xe2\x80\x93human error (focal "
+            "coefficient, p)</caption><thead><tr><th class=\"l\">Analysis</th>");
+    for (int k = 0; k < pg->n; k++) {
+        out(pg, "<th>");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+    out(pg, "</tr></thead><tbody>\n");
+    static const char *const keys[3] = {"osa", "osd", "csd"};
+    static const char *const names[3] = {"Overall score accuracy", "Overall score difference",
+                                         "Conditional score difference"};
+    for (int m = 0; m < 3; m++) {
+        out(pg, "<tr><th class=\"l\">%s</th>", names[m]);
+        for (int k = 0; k < pg->n; k++) {
+            const cJSON *f = rj_path(part_of(pg, "agreement", k), "fairness", keys[m]);
+            double p = rj_num(f, "p");
+            char pbuf[32];
+            sj_html_format_p(p, pbuf, sizeof pbuf);
+            out(pg, "<td%s>%s (p %s)</td>", !isnan(p) && p < 0.05 ? " class=\"warn\"" : "",
+                fmt(x, sizeof x, rj_num(f, "coef_focal"), 3), pbuf);
+        }
+        out(pg, "</tr>\n");
+    }
+    out(pg, "</tbody></table>\n");
+    item_agreement_table(pg);
+    const char *series[3] = {"overall", pg->ref, pg->focal};
+    across_chart(pg, "QWK across audits", "QWK", 3, series, qwk_value, QWK_MIN, "QWK .70");
+    out(pg, "</section>\n");
+}
+
+/* ---- training curves ------------------------------------------------------------------ */
+
+static void curve_chart(page *pg, const char *title, const char *ylabel, const cJSON *steps,
+                        const cJSON *const *series, const char *const *names, size_t n_series)
+{
+    int n = cJSON_GetArraySize(steps);
+    double *x = calloc((size_t)(n ? n : 1), sizeof *x), *y = calloc((size_t)(n ? n : 1), sizeof *y);
+    size_t *ids = calloc(n_series ? n_series : 1, sizeof *ids);
+    if (!x || !y || !ids) {
+        free(x);
+        free(y);
+        free(ids);
+        pg->failed = 1;
+        return;
+    }
+    double lo = INFINITY, hi = -INFINITY, x0 = INFINITY, x1 = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        x[i] = NAN;
+        const cJSON *s = cJSON_GetArrayItem(steps, i);
+        if (cJSON_IsNumber(s)) {
+            x[i] = s->valuedouble;
+            x0 = fmin(x0, x[i]);
+            x1 = fmax(x1, x[i]);
+        }
+    }
+    for (size_t s = 0; s < n_series; s++) {
+        const cJSON *v;
+        cJSON_ArrayForEach(v, series[s])
+        {
+            if (!cJSON_IsNumber(v))
+                continue;
+            lo = fmin(lo, v->valuedouble);
+            hi = fmax(hi, v->valuedouble);
+        }
+    }
+    if (isfinite(lo) && isfinite(x0)) {
+        sj_plot *p = sj_plot_new(680, 240, title, "Training metrics over PPO steps.");
+        if (!p) {
+            pg->failed = 1;
+        } else {
+            sj_plot_axis(p, SJ_AXIS_X, x0, x1, "PPO step");
+            sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
+            for (size_t s = 0; s < n_series; s++) {
+                for (int i = 0; i < n; i++) {
+                    const cJSON *v = cJSON_GetArrayItem(series[s], i);
+                    y[i] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+                }
+                sj_plot_line(p, s, (size_t)n, x, y);
+                ids[s] = s;
+            }
+            sj_plot_legend(p, n_series, names, ids);
+            out(pg, "<figure>");
+            svg(pg, p);
+            out(pg, "</figure>\n");
+        }
+    }
+    free(x);
+    free(y);
+    free(ids);
+}
+
+static void section_training(page *pg)
+{
+    const cJSON *log = rj_get(pg->doc, "training_log");
+    out(pg, "<section id=\"training\"><h2>5. Training curves</h2>\n");
+    if (!cJSON_IsObject(log)) {
+        out(pg, "<p class=\"muted\">No training log was given (--training-log).</p>"
+                "</section>\n");
+        return;
+    }
+    const cJSON *steps = rj_get(log, "steps");
+    const cJSON *series = rj_get(log, "series");
+    out(pg, "<p>From <code>");
+    text(pg, rj_str(log, "path"));
+    out(pg,
+        "</code> (%d steps). The reward model's score (objective/scores) should rise; where "
+        "a gold judge exists its score (gold/scores) should rise with it \xe2\x80\x94 a "
+        "reward-model score that keeps rising while the gold score falls is reward "
+        "hacking. The KL divergence from the reference policy measures how far the "
+        "scorer moved.</p>\n",
+        cJSON_GetArraySize(steps));
+    const cJSON *rew[2];
+    const char *rew_names[2];
+    size_t n_rew = 0;
+    if (rj_get(series, "objective/scores")) {
+        rew[n_rew] = rj_get(series, "objective/scores");
+        rew_names[n_rew++] = "reward model (objective/scores)";
+    }
+    if (rj_get(series, "gold/scores")) {
+        rew[n_rew] = rj_get(series, "gold/scores");
+        rew_names[n_rew++] = "gold (gold/scores)";
+    }
+    if (n_rew)
+        curve_chart(pg, "Reward over training", "Reward", steps, rew, rew_names, n_rew);
+    if (rj_get(series, "objective/kl")) {
+        const cJSON *kl[1] = {rj_get(series, "objective/kl")};
+        const char *kl_names[1] = {"KL (objective/kl)"};
+        curve_chart(pg, "KL divergence from the reference policy", "KL", steps, kl, kl_names, 1);
+    }
+    size_t n_groups = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, series)
+    {
+        n_groups += strncmp(s->string, "group/", 6) == 0;
+    }
+    if (n_groups) {
+        const cJSON **gs = calloc(n_groups, sizeof *gs);
+        const char **names = calloc(n_groups, sizeof *names);
+        char **owned = calloc(n_groups, sizeof *owned);
+        size_t k = 0;
+        if (gs && names && owned) {
+            cJSON_ArrayForEach(s, series)
+            {
+                if (strncmp(s->string, "group/", 6) != 0)
+                    continue;
+                /* "group/<label>/mean_score" shows as its label. */
+                size_t len = strlen(s->string);
+                owned[k] = sj_strndup(s->string + 6, len > 17 ? len - 17 : 0);
+                names[k] = owned[k] ? owned[k] : "";
+                gs[k++] = s;
+            }
+            curve_chart(pg, "Mean score by group over training", "Mean item score", steps, gs,
+                        names, k);
+        } else {
+            pg->failed = 1;
+        }
+        for (size_t i = 0; owned && i < k; i++)
+            free(owned[i]);
+        free(owned);
+        free(gs);
+        free(names);
+    }
+    out(pg, "</section>\n");
+}
+
+/* ---- audits and provenance ------------------------------------------------------------------ */
+
+static void section_provenance(page *pg)
+{
+    out(pg, "<section id=\"provenance\"><h2>6. Audits compared and provenance</h2>\n<table>"
+            "<thead><tr><th class=\"l\">Label</th><th class=\"l\">Folder</th><th "
+            "class=\"l\">Audit created</th><th class=\"l\">Scoring model config</th>"
+            "<th class=\"l\">Settings</th></tr></thead><tbody>\n");
+    const cJSON *a;
+    cJSON_ArrayForEach(a, rj_get(pg->doc, "audits"))
+    {
+        const cJSON *set = rj_get(a, "settings");
+        out(pg, "<tr><td class=\"l\">");
+        text(pg, rj_str(a, "label"));
+        out(pg, "</td><td class=\"id\"><code>");
+        text(pg, rj_str(a, "dir"));
+        out(pg, "</code></td><td class=\"l\">");
+        text(pg, rj_str(rj_get(a, "provenance"), "created"));
+        out(pg, "</td><td class=\"id\"><code>");
+        text(pg, rj_str(rj_get(a, "provenance"), "model_config_sha256")
+                     ? rj_str(rj_get(a, "provenance"), "model_config_sha256")
+                     : "not recorded");
+        out(pg, "</code></td><td class=\"l\">match ");
+        text(pg, rj_str(set, "match"));
+        out(pg, ", purify %s, adjust ", cJSON_IsTrue(rj_get(set, "purify")) ? "yes" : "no");
+        text(pg, rj_str(set, "adjust"));
+        out(pg, "</td></tr>\n");
+    }
+    const cJSON *prov = rj_get(pg->doc, "provenance");
+    out(pg, "</tbody></table>\n<dl class=\"kv\"><dt>Tool</dt><dd>");
+    text(pg, rj_str(prov, "tool"));
+    out(pg, " ");
+    text(pg, rj_str(prov, "version"));
+    out(pg, "</dd><dt>Created</dt><dd>");
+    text(pg, rj_str(prov, "created"));
+    out(pg, "</dd><dt>Command</dt><dd><code>");
+    text(pg, rj_str(prov, "command"));
+    out(pg, "</code></dd></dl>\n<table><caption>Input files</caption><thead><tr><th "
+            "class=\"l\">Role</th><th class=\"l\">Path</th><th class=\"l\">SHA-256</th></tr>"
+            "</thead><tbody>\n");
+    const cJSON *in;
+    cJSON_ArrayForEach(in, rj_get(prov, "inputs"))
+    {
+        out(pg, "<tr><td class=\"l\">");
+        text(pg, rj_str(in, "role"));
+        out(pg, "</td><td class=\"id\"><code>");
+        text(pg, rj_str(in, "path"));
+        out(pg, "</code></td><td class=\"l\"><code>");
+        text(pg, rj_str(in, "sha256"));
+        out(pg, "</code></td></tr>\n");
+    }
+    out(pg, "</tbody></table>\n</section>\n");
+}
+
+sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
+{
+    const cJSON *audits = rj_get(cmp, "audits");
+    int n = cJSON_GetArraySize(audits);
+    if (n < 2 || !rj_str(cmp, "reference") || !rj_str(cmp, "focal") ||
+        !cJSON_IsArray(rj_get(cmp, "items")))
+        return sj_error_set(err, SJ_ERR_INPUT, "not a compare document");
+    const char **labels = calloc((size_t)n, sizeof *labels);
+    if (!labels)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (int k = 0; k < n; k++) {
+        const char *l = rj_str(cJSON_GetArrayItem(audits, k), "label");
+        labels[k] = l ? l : "?";
+    }
+    page pg = {b, 0, cmp, rj_str(cmp, "reference"), rj_str(cmp, "focal"), n, labels};
+    const cJSON *ins = rj_get(cmp, "instrument");
+    sj_buf sub = {0};
+    sj_buf_printf(&sub, "Reference group %s, focal group %s \xc2\xb7 ", pg.ref, pg.focal);
+    for (int k = 0; k < n; k++)
+        sj_buf_printf(&sub, "%s%s", k ? " \xe2\x86\x92 " : "", labels[k]);
+    char *title = sj_asprintf("Before and after alignment: %s",
+                              rj_str(ins, "title") ? rj_str(ins, "title") : "");
+    if (!title || !sub.data || sj_html_begin(b, title, sub.data) != 0)
+        pg.failed = 1;
+    free(title);
+    sj_buf_free(&sub);
+    out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "
+             "href=\"#dif\">DIF per item</a></li><li><a href=\"#parity\">Group parity</a></li>"
+             "<li><a href=\"#agreement\">Agreement and the alignment tax</a></li><li><a "
+             "href=\"#training\">Training curves</a></li><li><a href=\"#provenance\">Audits "
+             "and provenance</a></li></ol></nav>\n");
+    section_summary(&pg);
+    section_dif(&pg);
+    section_parity(&pg);
+    section_agreement(&pg);
+    section_training(&pg);
+    section_provenance(&pg);
+    if (sj_html_end(b) != 0)
+        pg.failed = 1;
+    free(labels);
+    if (pg.failed)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the compare page");
+    return SJ_OK;
+}

@@ -1,0 +1,43 @@
+/* Helpers shared by the report pages: reading values out of audit
+ * documents and writing arrays of JSON objects as CSV tables. */
+#ifndef SJTALIGN_REPORT_INTERNAL_H
+#define SJTALIGN_REPORT_INTERNAL_H
+
+#include "sjtalign/report.h"
+
+/* A number member, NaN when absent, null or not a number. */
+double rj_num(const cJSON *obj, const char *key);
+/* A string member, or NULL. */
+const char *rj_str(const cJSON *obj, const char *key);
+/* A member of any type, or NULL. */
+const cJSON *rj_get(const cJSON *obj, const char *key);
+/* obj.a.b... along the keys given; NULL where a member is missing. */
+const cJSON *rj_path_keys(const cJSON *obj, ...);
+#define rj_path(obj, ...) rj_path_keys((obj), __VA_ARGS__, (const char *)NULL)
+
+/* Writes an array of flat objects as CSV: the `lead` columns first (NULL
+ * terminated, may be NULL), then every other key in order of first
+ * appearance. Arrays of strings are joined with "; "; objects are left
+ * out; null is NA. Text cells are neutralised by the CSV writer. */
+sj_status rj_write_csv_objects(const cJSON *array, const char *path, const char *const *lead,
+                               sj_error *err);
+
+/* An ETS class as a coloured badge (the class letter stays readable in
+ * grey print). NULL prints an em dash. */
+int rj_class_badge(sj_buf *b, const char *cls);
+
+/* The DIF effect of an item on the ETS scale of its type: delta_mh for
+ * dichotomous items, smd_over_sd for polytomous ones, with a 95% interval
+ * (see rj_dif_effect's comment in tables.c). */
+typedef struct {
+    int polytomous;
+    double value, lo, hi;
+    const char *cls;
+} rj_effect;
+
+void rj_dif_effect(const cJSON *item, rj_effect *e);
+
+/* Severity of an ETS class: 0 A/AA, 1 B/BB, 2 C/CC, -1 none. */
+int rj_class_rank(const char *cls);
+
+#endif

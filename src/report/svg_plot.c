@@ -1,0 +1,627 @@
+/* A small SVG plotting module for the reports: numeric and categorical
+ * axes with nice ticks and labels, bands, reference lines, bars, points with
+ * confidence intervals, dumbbells, lines and a legend. Marks are written in
+ * data coordinates as they are added, so axes come first. */
+#include "sjtalign/report.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TICKS 32
+#define FONT_PX 11.0
+#define CATEGORY_CHARS 28
+#define LEGEND_CHARS 40
+
+/* Okabe & Ito (2008): blue, vermillion, bluish green, orange, reddish
+ * purple, sky blue, yellow, black. Blue and vermillion first: the pair that
+ * stays apart under every common colour-vision deficiency. */
+static const char *const PALETTE[SJ_PLOT_N_COLOURS] = {
+    "#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+};
+
+const char *sj_plot_colour(size_t i)
+{
+    return PALETTE[i % SJ_PLOT_N_COLOURS];
+}
+
+typedef struct {
+    int set;
+    int categorical;
+    double lo, hi;
+    double ticks[MAX_TICKS];
+    size_t n_ticks;
+    double step;
+    size_t n_cat;
+    char **names;
+    char *label;
+} axis_state;
+
+struct sj_plot {
+    double width, height;
+    double left, right, top, bottom; /* margins in pixels */
+    char *title;
+    char *description;
+    axis_state ax[2];
+    sj_buf under; /* bands: below the grid */
+    sj_buf marks; /* data marks */
+    sj_buf over;  /* reference lines and their labels */
+    sj_buf legend;
+    int failed;
+};
+
+size_t sj_plot_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t cap,
+                          double *step)
+{
+    if (!isfinite(lo) || !isfinite(hi))
+        return 0;
+    if (hi < lo) {
+        double t = lo;
+        lo = hi;
+        hi = t;
+    }
+    if (hi == lo) {
+        double pad = lo == 0 ? 1 : fabs(lo) * 0.5;
+        lo -= pad;
+        hi += pad;
+    }
+    if (max_ticks < 2)
+        max_ticks = 2;
+    double rough = (hi - lo) / (double)(max_ticks - 1);
+    double magnitude = pow(10, floor(log10(rough)));
+    double residual = rough / magnitude;
+    double nice = residual <= 1 ? 1 : residual <= 2 ? 2 : residual <= 5 ? 5 : 10;
+    double s = nice * magnitude;
+    /* The small tolerances keep a bound that is already a multiple of the
+     * step from gaining an extra tick through rounding error. */
+    double first = floor(lo / s + 1e-9);
+    double last = ceil(hi / s - 1e-9);
+    size_t n = 0;
+    for (double k = first; k <= last + 0.5 && n < cap; k += 1) {
+        double v = k * s;
+        ticks[n++] = v == 0 ? 0 : v; /* no -0 */
+    }
+    if (step)
+        *step = s;
+    return n;
+}
+
+static int tick_decimals(double step)
+{
+    int d = (int)-floor(log10(step) + 1e-9);
+    return d < 0 ? 0 : d;
+}
+
+sj_plot *sj_plot_new(double width, double height, const char *title, const char *description)
+{
+    sj_plot *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->width = width;
+    p->height = height;
+    p->left = 56;
+    p->right = 16;
+    p->top = 26;
+    p->bottom = 44;
+    p->title = sj_strdup(title ? title : "");
+    p->description = sj_strdup(description ? description : "");
+    if (!p->title || !p->description) {
+        sj_plot_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void axis_clear(axis_state *a)
+{
+    for (size_t i = 0; i < a->n_cat; i++)
+        free(a->names[i]);
+    free(a->names);
+    free(a->label);
+    memset(a, 0, sizeof *a);
+}
+
+void sj_plot_free(sj_plot *p)
+{
+    if (!p)
+        return;
+    axis_clear(&p->ax[0]);
+    axis_clear(&p->ax[1]);
+    free(p->title);
+    free(p->description);
+    sj_buf_free(&p->under);
+    sj_buf_free(&p->marks);
+    sj_buf_free(&p->over);
+    sj_buf_free(&p->legend);
+    free(p);
+}
+
+void sj_plot_left_margin(sj_plot *p, double pixels)
+{
+    p->left = pixels;
+}
+
+static void set_axis(sj_plot *p, sj_axis axis, double lo, double hi, const char *label, int exact)
+{
+    axis_state *a = &p->ax[axis];
+    axis_clear(a);
+    a->set = 1;
+    a->label = sj_strdup(label ? label : "");
+    size_t want = axis == SJ_AXIS_X ? 8 : 6;
+    double ticks[MAX_TICKS];
+    size_t n = sj_plot_nice_ticks(lo, hi, want, ticks, MAX_TICKS, &a->step);
+    if (n < 2 || !a->label) {
+        p->failed = 1;
+        a->lo = 0;
+        a->hi = 1;
+        return;
+    }
+    if (!exact || !(hi > lo)) {
+        memcpy(a->ticks, ticks, n * sizeof *ticks);
+        a->n_ticks = n;
+        a->lo = ticks[0];
+        a->hi = ticks[n - 1];
+        return;
+    }
+    /* The range stays as given; only the ticks inside it are drawn. */
+    a->lo = lo;
+    a->hi = hi;
+    for (size_t i = 0; i < n; i++)
+        if (ticks[i] >= lo - 1e-9 * (hi - lo) && ticks[i] <= hi + 1e-9 * (hi - lo))
+            a->ticks[a->n_ticks++] = ticks[i];
+}
+
+void sj_plot_axis(sj_plot *p, sj_axis axis, double lo, double hi, const char *label)
+{
+    set_axis(p, axis, lo, hi, label, 0);
+}
+
+void sj_plot_axis_exact(sj_plot *p, sj_axis axis, double lo, double hi, const char *label)
+{
+    set_axis(p, axis, lo, hi, label, 1);
+}
+
+void sj_plot_categories(sj_plot *p, sj_axis axis, size_t n, const char *const *names,
+                        const char *label)
+{
+    axis_state *a = &p->ax[axis];
+    axis_clear(a);
+    a->set = 1;
+    a->categorical = 1;
+    a->label = sj_strdup(label ? label : "");
+    a->names = calloc(n ? n : 1, sizeof *a->names);
+    if (!a->names || !a->label) {
+        p->failed = 1;
+        return;
+    }
+    a->n_cat = n;
+    for (size_t i = 0; i < n; i++) {
+        a->names[i] = sj_strdup(names[i] ? names[i] : "");
+        if (!a->names[i])
+            p->failed = 1;
+    }
+    a->lo = -0.5;
+    a->hi = n ? (double)n - 0.5 : 0.5;
+}
+
+double sj_plot_px(const sj_plot *p, sj_axis axis, double value)
+{
+    const axis_state *a = &p->ax[axis];
+    double span = a->hi - a->lo;
+    double f = span > 0 ? (value - a->lo) / span : 0.5;
+    if (axis == SJ_AXIS_X)
+        return p->left + f * (p->width - p->left - p->right);
+    /* Categories read top to bottom; numbers grow upwards. */
+    if (a->categorical)
+        return p->top + f * (p->height - p->top - p->bottom);
+    return p->height - p->bottom - f * (p->height - p->top - p->bottom);
+}
+
+static double clamp_px(const sj_plot *p, sj_axis axis, double v)
+{
+    double a = axis == SJ_AXIS_X ? p->left : p->top;
+    double b = axis == SJ_AXIS_X ? p->width - p->right : p->height - p->bottom;
+    return v < a ? a : v > b ? b : v;
+}
+
+static void add(int *failed, sj_buf *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void add(int *failed, sj_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[512];
+    int needed = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (needed < 0) {
+        *failed = 1;
+        return;
+    }
+    if ((size_t)needed < sizeof small) {
+        if (sj_buf_append(b, small, (size_t)needed) != 0)
+            *failed = 1;
+        return;
+    }
+    char *big = malloc((size_t)needed + 1);
+    if (!big) {
+        *failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)needed + 1, fmt, ap);
+    va_end(ap);
+    if (sj_buf_append(b, big, (size_t)needed) != 0)
+        *failed = 1;
+    free(big);
+}
+
+static void add_text(int *failed, sj_buf *b, const char *text)
+{
+    if (sj_html_escape(b, text) != 0)
+        *failed = 1;
+}
+
+/* Long names are cut at a character boundary and end in an ellipsis; the
+ * full name stays available as a tooltip. */
+static void add_short_text(int *failed, sj_buf *b, const char *text, size_t max_chars)
+{
+    size_t chars = 0, i = 0;
+    while (text[i] && chars < max_chars) {
+        i++;
+        while ((text[i] & 0xC0) == 0x80)
+            i++;
+        chars++;
+    }
+    if (!text[i]) {
+        add_text(failed, b, text);
+        return;
+    }
+    char *cut = sj_strndup(text, i);
+    if (!cut) {
+        *failed = 1;
+        return;
+    }
+    add_text(failed, b, cut);
+    add(failed, b, "\xe2\x80\xa6");
+    free(cut);
+}
+
+static void format_tick(double v, double step, char *out, size_t n)
+{
+    sj_html_format_number(v, tick_decimals(step), out, n);
+}
+
+void sj_plot_band(sj_plot *p, sj_axis axis, double lo, double hi, const char *fill,
+                  const char *label)
+{
+    double a = clamp_px(p, axis, sj_plot_px(p, axis, lo));
+    double b = clamp_px(p, axis, sj_plot_px(p, axis, hi));
+    double x0, y0, w, h;
+    if (axis == SJ_AXIS_X) {
+        x0 = fmin(a, b);
+        w = fabs(b - a);
+        y0 = p->top;
+        h = p->height - p->top - p->bottom;
+    } else {
+        y0 = fmin(a, b);
+        h = fabs(b - a);
+        x0 = p->left;
+        w = p->width - p->left - p->right;
+    }
+    add(&p->failed, &p->under,
+        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x0, y0, w, h,
+        fill);
+    if (label && *label && w > 12) {
+        add(&p->failed, &p->under,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
+            "fill=\"#444\">",
+            x0 + w / 2, y0 + FONT_PX + 2, FONT_PX - 1);
+        add_text(&p->failed, &p->under, label);
+        add(&p->failed, &p->under, "</text>\n");
+    }
+}
+
+void sj_plot_refline(sj_plot *p, sj_axis axis, double value, const char *label)
+{
+    if (!isfinite(value))
+        return;
+    double v = sj_plot_px(p, axis, value);
+    /* A line on the frame (within rounding of a tick) is still drawn. */
+    if (fabs(v - clamp_px(p, axis, v)) > 0.5)
+        return;
+    v = clamp_px(p, axis, v);
+    if (axis == SJ_AXIS_X) {
+        add(&p->failed, &p->over,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
+            "stroke-width=\"1\" stroke-dasharray=\"4 3\"/>\n",
+            v, p->top, v, p->height - p->bottom);
+        if (label && *label) {
+            add(&p->failed, &p->over,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
+                "fill=\"#333\">",
+                v, p->top - 4, FONT_PX - 1);
+            add_text(&p->failed, &p->over, label);
+            add(&p->failed, &p->over, "</text>\n");
+        }
+    } else {
+        add(&p->failed, &p->over,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
+            "stroke-width=\"1\" stroke-dasharray=\"4 3\"/>\n",
+            p->left, v, p->width - p->right, v);
+        if (label && *label) {
+            add(&p->failed, &p->over,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"%.0f\" "
+                "fill=\"#333\">",
+                p->width - p->right - 2, v - 3, FONT_PX - 1);
+            add_text(&p->failed, &p->over, label);
+            add(&p->failed, &p->over, "</text>\n");
+        }
+    }
+}
+
+void sj_plot_bar(sj_plot *p, size_t series, double x, double y, double width, double offset)
+{
+    if (!isfinite(x) || !isfinite(y))
+        return;
+    double x0 = sj_plot_px(p, SJ_AXIS_X, x + offset - width / 2);
+    double x1 = sj_plot_px(p, SJ_AXIS_X, x + offset + width / 2);
+    double y0 = sj_plot_px(p, SJ_AXIS_Y, p->ax[1].lo > 0 ? p->ax[1].lo : 0);
+    double y1 = sj_plot_px(p, SJ_AXIS_Y, y);
+    add(&p->failed, &p->marks,
+        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+        "stroke=\"#fff\" stroke-width=\"0.5\"/>\n",
+        fmin(x0, x1), fmin(y0, y1), fabs(x1 - x0), fabs(y1 - y0), sj_plot_colour(series));
+}
+
+/* Shapes differ by series as well as colours, so a chart still reads when
+ * printed in grey. */
+static void marker(int *failed, sj_buf *b, size_t series, double cx, double cy, int hollow)
+{
+    const char *c = sj_plot_colour(series);
+    char fill[32];
+    snprintf(fill, sizeof fill, "%s", hollow ? "#fff" : c);
+    switch (series % 3) {
+    case 0:
+        add(failed, b,
+            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" stroke=\"%s\" "
+            "stroke-width=\"1.5\"/>\n",
+            cx, cy, fill, c);
+        break;
+    case 1:
+        add(failed, b,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"7.5\" height=\"7.5\" fill=\"%s\" stroke=\"%s\" "
+            "stroke-width=\"1.5\"/>\n",
+            cx - 3.75, cy - 3.75, fill, c);
+        break;
+    default:
+        add(failed, b,
+            "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" fill=\"%s\" stroke=\"%s\" "
+            "stroke-width=\"1.5\"/>\n",
+            cx, cy - 4.5, cx + 4.5, cy + 3.5, cx - 4.5, cy + 3.5, fill, c);
+        break;
+    }
+}
+
+void sj_plot_point_ci(sj_plot *p, size_t series, double x, double y, double lo, double hi)
+{
+    if (!isfinite(x) || !isfinite(y))
+        return;
+    double cx = sj_plot_px(p, SJ_AXIS_X, x), cy = sj_plot_px(p, SJ_AXIS_Y, y);
+    const char *c = sj_plot_colour(series);
+    if (isfinite(lo) && isfinite(hi)) {
+        if (p->ax[1].categorical) {
+            double a = clamp_px(p, SJ_AXIS_X, sj_plot_px(p, SJ_AXIS_X, lo));
+            double b = clamp_px(p, SJ_AXIS_X, sj_plot_px(p, SJ_AXIS_X, hi));
+            add(&p->failed, &p->marks,
+                "<path d=\"M%.1f %.1fH%.1fM%.1f %.1fv6M%.1f %.1fv6\" stroke=\"%s\" "
+                "stroke-width=\"1.5\" fill=\"none\"/>\n",
+                a, cy, b, a, cy - 3, b, cy - 3, c);
+        } else {
+            double a = clamp_px(p, SJ_AXIS_Y, sj_plot_px(p, SJ_AXIS_Y, lo));
+            double b = clamp_px(p, SJ_AXIS_Y, sj_plot_px(p, SJ_AXIS_Y, hi));
+            add(&p->failed, &p->marks,
+                "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fh6M%.1f %.1fh6\" stroke=\"%s\" "
+                "stroke-width=\"1.5\" fill=\"none\"/>\n",
+                cx, a, b, cx - 3, a, cx - 3, b, c);
+        }
+    }
+    marker(&p->failed, &p->marks, series, cx, cy, 0);
+}
+
+void sj_plot_interval(sj_plot *p, size_t series, double row, double lo, double hi)
+{
+    if (!isfinite(row) || !isfinite(lo) || !isfinite(hi))
+        return;
+    double cy = sj_plot_px(p, SJ_AXIS_Y, row);
+    double a = clamp_px(p, SJ_AXIS_X, sj_plot_px(p, SJ_AXIS_X, lo));
+    double b = clamp_px(p, SJ_AXIS_X, sj_plot_px(p, SJ_AXIS_X, hi));
+    add(&p->failed, &p->marks,
+        "<path d=\"M%.1f %.1fH%.1fM%.1f %.1fv5M%.1f %.1fv5\" stroke=\"%s\" stroke-width=\"1\" "
+        "stroke-opacity=\"0.7\" fill=\"none\"/>\n",
+        a, cy, b, a, cy - 2.5, b, cy - 2.5, sj_plot_colour(series));
+}
+
+void sj_plot_dumbbell(sj_plot *p, double row, double x0, double x1, size_t series0, size_t series1)
+{
+    if (!isfinite(x0) || !isfinite(x1))
+        return;
+    double cy = sj_plot_px(p, SJ_AXIS_Y, row);
+    double a = sj_plot_px(p, SJ_AXIS_X, x0), b = sj_plot_px(p, SJ_AXIS_X, x1);
+    add(&p->failed, &p->marks,
+        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
+        "stroke-width=\"2\"/>\n",
+        a, cy, b, cy);
+    marker(&p->failed, &p->marks, series0, a, cy, 1);
+    marker(&p->failed, &p->marks, series1, b, cy, 0);
+}
+
+void sj_plot_line(sj_plot *p, size_t series, size_t n, const double *x, const double *y)
+{
+    int open = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i])) {
+            if (open)
+                add(&p->failed, &p->marks,
+                    "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"/>\n",
+                    sj_plot_colour(series));
+            open = 0;
+            continue;
+        }
+        double px = sj_plot_px(p, SJ_AXIS_X, x[i]), py = sj_plot_px(p, SJ_AXIS_Y, y[i]);
+        if (!open)
+            add(&p->failed, &p->marks, "<path d=\"M%.1f %.1f", px, py);
+        else
+            add(&p->failed, &p->marks, "L%.1f %.1f", px, py);
+        open = 1;
+    }
+    if (open)
+        add(&p->failed, &p->marks, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s/>\n",
+            sj_plot_colour(series), series % 2 ? " stroke-dasharray=\"6 3\"" : "");
+}
+
+void sj_plot_legend(sj_plot *p, size_t n, const char *const *names, const size_t *series)
+{
+    /* Laid out right to left along the top margin, so it never covers data. */
+    double x = p->width - p->right;
+    double y = p->top / 2 + 1;
+    for (size_t k = n; k-- > 0;) {
+        const char *name = names[k] ? names[k] : "";
+        size_t chars = 0;
+        for (const char *c = name; *c; c++)
+            chars += (*c & 0xC0) != 0x80;
+        if (chars > LEGEND_CHARS)
+            chars = LEGEND_CHARS + 1;
+        /* DejaVu Sans averages about 0.66 em per character in labels. */
+        double text_w = (double)chars * FONT_PX * 0.66;
+        add(&p->failed, &p->legend,
+            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"end\">", x, y + 4,
+            FONT_PX);
+        add_short_text(&p->failed, &p->legend, name, LEGEND_CHARS);
+        add(&p->failed, &p->legend, "</text>\n");
+        x -= text_w + 8;
+        marker(&p->failed, &p->legend, series[k], x, y, 0);
+        x -= 16;
+    }
+}
+
+static void render_numeric_axis(const sj_plot *q, int *failed, sj_buf *b, sj_axis axis)
+{
+    const axis_state *a = &q->ax[axis];
+    char num[64];
+    for (size_t i = 0; i < a->n_ticks; i++) {
+        format_tick(a->ticks[i], a->step, num, sizeof num);
+        double v = sj_plot_px(q, axis, a->ticks[i]);
+        if (axis == SJ_AXIS_X) {
+            add(failed, b,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>"
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\">%s</text>\n",
+                v, q->top, v, q->height - q->bottom, v, q->height - q->bottom, v,
+                q->height - q->bottom + 4, v, q->height - q->bottom + 6 + FONT_PX, FONT_PX, num);
+        } else {
+            add(failed, b,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>"
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"%.0f\">%s</text>\n",
+                q->left, v, q->width - q->right, v, q->left - 4, v, q->left, v, q->left - 6,
+                v + FONT_PX / 3, FONT_PX, num);
+        }
+    }
+}
+
+static void render_categorical_axis(const sj_plot *q, int *failed, sj_buf *b, sj_axis axis)
+{
+    const axis_state *a = &q->ax[axis];
+    size_t max_chars =
+        axis == SJ_AXIS_Y ? (size_t)((q->left - 10) / (FONT_PX * 0.6)) : CATEGORY_CHARS;
+    if (max_chars < 4)
+        max_chars = 4;
+    /* Crowded x categories: label every k-th one. */
+    size_t every = 1;
+    if (axis == SJ_AXIS_X && a->n_cat > 0) {
+        double slot = (q->width - q->left - q->right) / (double)a->n_cat;
+        while (slot * (double)every < 7 * FONT_PX * 0.6)
+            every++;
+        max_chars = (size_t)(slot * (double)every / (FONT_PX * 0.6));
+        if (max_chars < 3)
+            max_chars = 3;
+    }
+    for (size_t i = 0; i < a->n_cat; i += every) {
+        double v = sj_plot_px(q, axis, (double)i);
+        if (axis == SJ_AXIS_X) {
+            add(failed, b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\">",
+                v, q->height - q->bottom + 6 + FONT_PX, FONT_PX);
+        } else {
+            add(failed, b,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"%.0f\">",
+                q->left, v, q->width - q->right, v, q->left - 6, v + FONT_PX / 3, FONT_PX);
+        }
+        add(failed, b, "<title>");
+        add_text(failed, b, a->names[i]);
+        add(failed, b, "</title>");
+        add_short_text(failed, b, a->names[i], max_chars);
+        add(failed, b, "</text>\n");
+    }
+}
+
+static void render_axis_labels(const sj_plot *q, int *failed, sj_buf *b)
+{
+    if (q->ax[0].label && *q->ax[0].label) {
+        add(failed, b,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
+            "font-weight=\"600\">",
+            (q->left + q->width - q->right) / 2, q->height - 8, FONT_PX + 1);
+        add_text(failed, b, q->ax[0].label);
+        add(failed, b, "</text>\n");
+    }
+    if (q->ax[1].label && *q->ax[1].label) {
+        double cx = 14, cy = (q->top + q->height - q->bottom) / 2;
+        add(failed, b,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
+            "font-weight=\"600\" transform=\"rotate(-90 %.1f %.1f)\">",
+            cx, cy, FONT_PX + 1, cx, cy);
+        add_text(failed, b, q->ax[1].label);
+        add(failed, b, "</text>\n");
+    }
+}
+
+int sj_plot_render(const sj_plot *p, sj_buf *out)
+{
+    if (p->failed || !p->ax[0].set || !p->ax[1].set)
+        return -1;
+    int failed = 0;
+    sj_buf body = {0};
+    add(&failed, &body,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
+        "height=\"%.0f\" role=\"img\" font-family=\"DejaVu Sans, Helvetica, Arial, "
+        "sans-serif\">\n<title>",
+        p->width, p->height, p->width, p->height);
+    add_text(&failed, &body, p->title);
+    add(&failed, &body, "</title>\n<desc>");
+    add_text(&failed, &body, p->description);
+    add(&failed, &body, "</desc>\n");
+    const sj_buf *layers[] = {&p->under, NULL, &p->marks, &p->over, &p->legend};
+    for (size_t l = 0; l < sizeof layers / sizeof *layers; l++) {
+        if (!layers[l]) {
+            for (int axis = 0; axis < 2; axis++) {
+                if (p->ax[axis].categorical)
+                    render_categorical_axis(p, &failed, &body, (sj_axis)axis);
+                else
+                    render_numeric_axis(p, &failed, &body, (sj_axis)axis);
+            }
+            add(&failed, &body,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+                "stroke=\"#333\"/>\n",
+                p->left, p->top, p->width - p->left - p->right, p->height - p->top - p->bottom);
+        } else if (layers[l]->len && sj_buf_append(&body, layers[l]->data, layers[l]->len) != 0) {
+            failed = 1;
+        }
+    }
+    render_axis_labels(p, &failed, &body);
+    add(&failed, &body, "</svg>\n");
+    int rc = failed || !body.data ? -1 : sj_buf_append(out, body.data, body.len);
+    sj_buf_free(&body);
+    return rc;
+}

@@ -1,0 +1,93 @@
+/* DIF classification rules and multiple-testing adjustment. */
+#include "sjtalign/stats.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+const char *sj_ets_class(double delta, double se_delta, double p)
+{
+    if (isnan(delta) || isnan(se_delta) || isnan(p))
+        return NULL;
+    double a = fabs(delta);
+    if (p >= 0.05 || a < 1.0)
+        return "A";
+    if (a >= 1.5 && (a - 1.0) / se_delta > 1.645)
+        return "C";
+    return "B";
+}
+
+const char *sj_ets_poly_class(double smd_over_sd, double p)
+{
+    if (isnan(smd_over_sd) || isnan(p))
+        return NULL;
+    double a = fabs(smd_over_sd);
+    if (p >= 0.05 || a <= 0.17)
+        return "AA";
+    if (a > 0.25)
+        return "CC";
+    return "BB";
+}
+
+const char *sj_r2_class(double dr2, double p_joint, double bound_b, double bound_c)
+{
+    if (isnan(dr2) || isnan(p_joint))
+        return NULL;
+    if (p_joint >= 0.05 || dr2 < bound_b)
+        return "A";
+    if (dr2 >= bound_c)
+        return "C";
+    return "B";
+}
+
+typedef struct {
+    double p;
+    size_t at;
+} ranked;
+
+static int by_p(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p < y->p ? -1 : 1;
+    return x->at < y->at ? -1 : (x->at > y->at);
+}
+
+void sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out)
+{
+    ranked *r = malloc((n ? n : 1) * sizeof *r);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(p[i]) && r) {
+            r[m].p = p[i];
+            r[m].at = i;
+            m++;
+        }
+    double *adj = malloc((m ? m : 1) * sizeof *adj);
+    if (!r || !adj || method == SJ_ADJUST_NONE) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = (r && adj) ? p[i] : NAN;
+        free(r);
+        free(adj);
+        return;
+    }
+    qsort(r, m, sizeof *r, by_p);
+    if (method == SJ_ADJUST_HOLM) {
+        double running = 0;
+        for (size_t i = 0; i < m; i++) {
+            running = fmax(running, (double)(m - i) * r[i].p);
+            adj[i] = fmin(1, running);
+        }
+    } else {
+        double running = INFINITY;
+        for (size_t i = m; i-- > 0;) {
+            running = fmin(running, (double)m / (double)(i + 1) * r[i].p);
+            adj[i] = fmin(1, running);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = NAN;
+    for (size_t i = 0; i < m; i++)
+        out[r[i].at] = adj[i];
+    free(r);
+    free(adj);
+}

@@ -1,0 +1,640 @@
+/* The DIF driver: per focal group and item, the matching score, the counts
+ * per (stratum, group, score), every method of DESIGN.md, purification of
+ * the matching score and p-value adjustment. */
+#include "sjtalign/stats.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+void sj_dif_options_defaults(sj_dif_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->match = SJ_MATCH_TOTAL;
+    o->adjust = SJ_ADJUST_NONE;
+    o->min_cell = 5;
+    o->bd_tarone = 1;
+}
+
+void sj_dif_counts_free(sj_dif_counts *c)
+{
+    if (!c)
+        return;
+    free(c->stratum_score);
+    free(c->cat_value);
+    free(c->count);
+    memset(c, 0, sizeof *c);
+}
+
+static void add_note(sj_dif_item *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_note(sj_dif_item *it, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *text = sj_strdup(buf);
+    if (!text)
+        return;
+    char **notes = realloc(it->notes, (it->n_notes + 1) * sizeof *notes);
+    if (!notes) {
+        free(text);
+        return;
+    }
+    it->notes = notes;
+    it->notes[it->n_notes++] = text;
+}
+
+static void free_notes(sj_dif_item *it)
+{
+    for (size_t i = 0; i < it->n_notes; i++)
+        free(it->notes[i]);
+    free(it->notes);
+    it->notes = NULL;
+    it->n_notes = 0;
+}
+
+static void clear_statistics(sj_dif_item *it)
+{
+    double *fields[] = {
+        &it->mh_chi2,
+        &it->mh_p,
+        &it->mh_chi2_nocc,
+        &it->mh_p_nocc,
+        &it->alpha_mh,
+        &it->delta_mh,
+        &it->se_delta_mh,
+        &it->bd_chi2,
+        &it->bd_df,
+        &it->bd_p,
+        &it->lr_uniform,
+        &it->lr_p_uniform,
+        &it->lr_nonuniform,
+        &it->lr_p_nonuniform,
+        &it->lr_joint,
+        &it->lr_p_joint,
+        &it->lr_dr2n,
+        &it->mantel_chi2,
+        &it->mantel_p,
+        &it->smd,
+        &it->smd_over_sd,
+        &it->olr_uniform,
+        &it->olr_p_uniform,
+        &it->olr_nonuniform,
+        &it->olr_p_nonuniform,
+        &it->olr_joint,
+        &it->olr_p_joint,
+        &it->olr_dr2n,
+        &it->olr_dr2mcf,
+        &it->mh_p_adj,
+        &it->lr_p_uniform_adj,
+        &it->lr_p_nonuniform_adj,
+        &it->lr_p_joint_adj,
+        &it->mantel_p_adj,
+        &it->olr_p_uniform_adj,
+        &it->olr_p_nonuniform_adj,
+        &it->olr_p_joint_adj,
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        *fields[i] = NAN;
+    it->ets_class = it->zt_class = it->jg_class = it->ets_poly_class = NULL;
+    it->tested = 0;
+    it->flagged = 0;
+    it->n = it->n_ref = it->n_focal = 0;
+    it->n_strata = it->n_sparse_strata = 0;
+    free_notes(it);
+}
+
+/* ---- one comparison: the reference against one focal group -------------- */
+
+typedef struct {
+    const sj_score_data *d;
+    const sj_dif_options *opt;
+    int ref, focal;
+    size_t *persons; /* complete persons of the two groups */
+    size_t n_persons;
+    int *is_dichotomous; /* per item */
+    int *in_matching;    /* per item: counts towards the matching score */
+    long *base;          /* per person (index into persons): sum over in_matching items */
+} comparison;
+
+static void compute_base(comparison *cmp)
+{
+    const sj_score_data *d = cmp->d;
+    for (size_t q = 0; q < cmp->n_persons; q++) {
+        const int *row = d->scores + cmp->persons[q] * d->n_items;
+        long sum = 0;
+        for (size_t j = 0; j < d->n_items; j++)
+            if (cmp->in_matching[j])
+                sum += row[j];
+        cmp->base[q] = sum;
+    }
+}
+
+static long matching_score(const comparison *cmp, size_t q, size_t item)
+{
+    int y = cmp->d->scores[cmp->persons[q] * cmp->d->n_items + item];
+    long s = cmp->base[q];
+    if (cmp->opt->match == SJ_MATCH_TOTAL)
+        return cmp->in_matching[item] ? s : s + y;
+    return cmp->in_matching[item] ? s - y : s;
+}
+
+/* Counts per (stratum, group, category); -1 when out of memory. */
+static int build_counts(const comparison *cmp, size_t item, sj_dif_counts *c, long n_group[2])
+{
+    const sj_score_data *d = cmp->d;
+    long s_min = 0, s_max = 0;
+    int y_min = 0, y_max = 0;
+    for (size_t q = 0; q < cmp->n_persons; q++) {
+        long s = matching_score(cmp, q, item);
+        int y = d->scores[cmp->persons[q] * d->n_items + item];
+        if (q == 0 || s < s_min)
+            s_min = s;
+        if (q == 0 || s > s_max)
+            s_max = s;
+        if (q == 0 || y < y_min)
+            y_min = y;
+        if (q == 0 || y > y_max)
+            y_max = y;
+    }
+    size_t s_range = (size_t)(s_max - s_min) + 1, y_range = (size_t)(y_max - y_min) + 1;
+    long *stratum_of = calloc(s_range, sizeof *stratum_of);
+    long *cat_of = calloc(y_range, sizeof *cat_of);
+    int ok = stratum_of && cat_of;
+    for (size_t q = 0; ok && q < cmp->n_persons; q++) {
+        stratum_of[matching_score(cmp, q, item) - s_min] = 1;
+        cat_of[d->scores[cmp->persons[q] * d->n_items + item] - y_min] = 1;
+    }
+    c->n_strata = c->n_cats = 0;
+    for (size_t v = 0; ok && v < s_range; v++)
+        stratum_of[v] = stratum_of[v] ? (long)c->n_strata++ : -1;
+    for (size_t v = 0; ok && v < y_range; v++)
+        cat_of[v] = cat_of[v] ? (long)c->n_cats++ : -1;
+    if (ok) {
+        c->stratum_score = malloc(c->n_strata * sizeof *c->stratum_score);
+        c->cat_value = malloc(c->n_cats * sizeof *c->cat_value);
+        c->count = calloc(c->n_strata * 2 * c->n_cats, sizeof *c->count);
+        ok = c->stratum_score && c->cat_value && c->count;
+    }
+    for (size_t v = 0; ok && v < s_range; v++)
+        if (stratum_of[v] >= 0)
+            c->stratum_score[stratum_of[v]] = (double)(s_min + (long)v);
+    for (size_t v = 0; ok && v < y_range; v++)
+        if (cat_of[v] >= 0)
+            c->cat_value[cat_of[v]] = (double)(y_min + (long)v);
+    n_group[0] = n_group[1] = 0;
+    for (size_t q = 0; ok && q < cmp->n_persons; q++) {
+        size_t p = cmp->persons[q];
+        int g = d->group[p] == cmp->focal;
+        long k = stratum_of[matching_score(cmp, q, item) - s_min];
+        long j = cat_of[d->scores[p * d->n_items + item] - y_min];
+        c->count[((size_t)k * 2 + (size_t)g) * c->n_cats + (size_t)j] += 1;
+        n_group[g]++;
+    }
+    free(stratum_of);
+    free(cat_of);
+    return ok ? 0 : -1;
+}
+
+static void count_sparse_strata(const sj_dif_counts *c, long min_cell, sj_dif_item *it)
+{
+    it->n_strata = c->n_strata;
+    it->n_sparse_strata = 0;
+    for (size_t k = 0; k < c->n_strata; k++) {
+        double n[2] = {0, 0};
+        for (size_t g = 0; g < 2; g++)
+            for (size_t j = 0; j < c->n_cats; j++)
+                n[g] += c->count[(k * 2 + g) * c->n_cats + j];
+        if (n[0] < (double)min_cell || n[1] < (double)min_cell)
+            it->n_sparse_strata++;
+    }
+    if (it->n_sparse_strata > 0)
+        add_note(it,
+                 "%zu of %zu matching-score strata have fewer than %ld persons in a group "
+                 "(still used; estimates there rest on few persons)",
+                 it->n_sparse_strata, it->n_strata, min_cell);
+}
+
+static void analyse_dichotomous(const sj_dif_counts *c, int tarone, sj_dif_item *it)
+{
+    sj_mh mh;
+    sj_mh_compute(c, tarone, &mh);
+    it->mh_chi2 = mh.chi2;
+    it->mh_p = mh.p;
+    it->mh_chi2_nocc = mh.chi2_nocc;
+    it->mh_p_nocc = mh.p_nocc;
+    it->alpha_mh = mh.alpha;
+    it->delta_mh = mh.delta;
+    it->se_delta_mh = mh.se_delta;
+    it->bd_chi2 = mh.bd_chi2;
+    it->bd_df = mh.bd_df;
+    it->bd_p = mh.bd_p;
+    it->ets_class = sj_ets_class(mh.delta, mh.se_delta, mh.p);
+    if (mh.note)
+        add_note(it, "Mantel-Haenszel: %s", mh.note);
+    if (!mh.note && isnan(mh.bd_chi2))
+        add_note(it, "Breslow-Day: fewer than two strata with all margins non-zero; not tested");
+    sj_lr_dif lr;
+    sj_logistic_dif(c, &lr);
+    it->lr_uniform = lr.lr_uniform;
+    it->lr_p_uniform = lr.p_uniform;
+    it->lr_nonuniform = lr.lr_nonuniform;
+    it->lr_p_nonuniform = lr.p_nonuniform;
+    it->lr_joint = lr.lr_joint;
+    it->lr_p_joint = lr.p_joint;
+    it->lr_dr2n = lr.dr2n;
+    it->zt_class = sj_r2_class(lr.dr2n, lr.p_joint, 0.13, 0.26);
+    it->jg_class = sj_r2_class(lr.dr2n, lr.p_joint, 0.035, 0.070);
+    if (lr.note)
+        add_note(it, "logistic regression: %s", lr.note);
+    it->flagged = it->ets_class && it->ets_class[0] != 'A';
+}
+
+static void analyse_polytomous(const sj_dif_counts *c, sj_dif_item *it)
+{
+    sj_mantel mt;
+    sj_mantel_compute(c, &mt);
+    it->mantel_chi2 = mt.chi2;
+    it->mantel_p = mt.p;
+    it->smd = mt.smd;
+    it->smd_over_sd = mt.smd_over_sd;
+    it->ets_poly_class = sj_ets_poly_class(mt.smd_over_sd, mt.p);
+    if (mt.note)
+        add_note(it, "Mantel: %s", mt.note);
+    sj_lr_dif lr;
+    sj_ordinal_dif(c, &lr);
+    it->olr_uniform = lr.lr_uniform;
+    it->olr_p_uniform = lr.p_uniform;
+    it->olr_nonuniform = lr.lr_nonuniform;
+    it->olr_p_nonuniform = lr.p_nonuniform;
+    it->olr_joint = lr.lr_joint;
+    it->olr_p_joint = lr.p_joint;
+    it->olr_dr2n = lr.dr2n;
+    it->olr_dr2mcf = lr.dr2mcf;
+    if (lr.note)
+        add_note(it, "ordinal regression: %s", lr.note);
+    it->flagged = it->ets_poly_class && it->ets_poly_class[0] != 'A';
+}
+
+/* Runs every method on one item; returns -1 when out of memory. */
+static int analyse_item(const comparison *cmp, size_t item, sj_dif_item *it)
+{
+    clear_statistics(it);
+    it->type = cmp->is_dichotomous[item] ? SJ_ITEM_DICHOTOMOUS : SJ_ITEM_POLYTOMOUS;
+    sj_dif_counts c = {0};
+    long n_group[2];
+    if (build_counts(cmp, item, &c, n_group) != 0) {
+        sj_dif_counts_free(&c);
+        return -1;
+    }
+    it->n_ref = n_group[0];
+    it->n_focal = n_group[1];
+    it->n = n_group[0] + n_group[1];
+    long min_cell = cmp->opt->min_cell;
+    if (n_group[0] < min_cell || n_group[1] < min_cell) {
+        add_note(it, "not tested: %ld reference and %ld focal persons, fewer than --min-cell %ld",
+                 n_group[0], n_group[1], min_cell);
+    } else if (c.n_cats < 2) {
+        add_note(it, "not tested: every person has the same score (%g) on this item",
+                 c.cat_value[0]);
+    } else {
+        it->tested = 1;
+        count_sparse_strata(&c, min_cell, it);
+        if (it->type == SJ_ITEM_DICHOTOMOUS)
+            analyse_dichotomous(&c, cmp->opt->bd_tarone, it);
+        else
+            analyse_polytomous(&c, it);
+    }
+    sj_dif_counts_free(&c);
+    return 0;
+}
+
+static int analyse_all(const comparison *cmp, sj_dif_item *rows)
+{
+    int failed = 0;
+    long n_items = (long)cmp->d->n_items;
+    /* GSL's error handler is process-wide; switch it off once around the
+     * threads (singular systems are handled as results, see newton.c). */
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+#pragma omp parallel for schedule(dynamic) reduction(| : failed)
+    for (long i = 0; i < n_items; i++)
+        failed |= analyse_item(cmp, (size_t)i, &rows[i]) != 0;
+    gsl_set_error_handler(old);
+    return failed ? -1 : 0;
+}
+
+/* Purification: drop flagged items from the matching score until the
+ * flagged set repeats (at most 10 rounds). Returns rounds run, or -1. */
+static int purify(comparison *cmp, sj_dif_item *rows, int *converged)
+{
+    size_t n = cmp->d->n_items;
+    *converged = 0;
+    for (int round = 1; round <= 10; round++) {
+        size_t kept = 0;
+        for (size_t j = 0; j < n; j++) {
+            cmp->in_matching[j] = !rows[j].flagged;
+            kept += cmp->in_matching[j];
+        }
+        if (kept == 0 || (kept == 1 && cmp->opt->match == SJ_MATCH_REST)) {
+            for (size_t j = 0; j < n; j++)
+                add_note(&rows[j], "purification stopped: every item is flagged, so no "
+                                   "anchor items remain; unpurified results reported");
+            return round - 1;
+        }
+        int *before = malloc(n * sizeof *before);
+        if (!before)
+            return -1;
+        for (size_t j = 0; j < n; j++)
+            before[j] = rows[j].flagged;
+        compute_base(cmp);
+        if (analyse_all(cmp, rows) != 0) {
+            free(before);
+            return -1;
+        }
+        int same = 1;
+        for (size_t j = 0; j < n; j++)
+            same &= before[j] == rows[j].flagged;
+        free(before);
+        if (same) {
+            *converged = 1;
+            return round;
+        }
+    }
+    for (size_t j = 0; j < n; j++)
+        add_note(&rows[j], "purification did not settle within 10 rounds; results of round 10");
+    return 10;
+}
+
+static void adjust_column(sj_dif_item *rows, size_t n, sj_adjust method, size_t p_off,
+                          size_t adj_off, sj_item_type type)
+{
+    double *p = calloc(n ? n : 1, sizeof *p);
+    if (!p)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        memcpy(&v, (const char *)&rows[i] + p_off, sizeof v);
+        p[i] = rows[i].type == type ? v : NAN;
+    }
+    sj_p_adjust(p, n, method, p);
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].type == type)
+            memcpy((char *)&rows[i] + adj_off, &p[i], sizeof p[i]);
+    free(p);
+}
+
+#define ADJUST(field, type)                                                                        \
+    adjust_column(rows, n, method, offsetof(sj_dif_item, field),                                   \
+                  offsetof(sj_dif_item, field##_adj), type)
+
+static void adjust_all(sj_dif_item *rows, size_t n, sj_adjust method)
+{
+    if (method == SJ_ADJUST_NONE)
+        return;
+    ADJUST(mh_p, SJ_ITEM_DICHOTOMOUS);
+    ADJUST(lr_p_uniform, SJ_ITEM_DICHOTOMOUS);
+    ADJUST(lr_p_nonuniform, SJ_ITEM_DICHOTOMOUS);
+    ADJUST(lr_p_joint, SJ_ITEM_DICHOTOMOUS);
+    ADJUST(mantel_p, SJ_ITEM_POLYTOMOUS);
+    ADJUST(olr_p_uniform, SJ_ITEM_POLYTOMOUS);
+    ADJUST(olr_p_nonuniform, SJ_ITEM_POLYTOMOUS);
+    ADJUST(olr_p_joint, SJ_ITEM_POLYTOMOUS);
+}
+
+/* ---- the whole run -------------------------------------------------------- */
+
+static sj_status check_groups(const sj_score_data *d, const sj_dif_options *opt, int *focal_idx,
+                              sj_error *err)
+{
+    if (!opt->reference || opt->n_focal == 0)
+        return sj_error_set(err, SJ_ERR_INPUT, "DIF needs a reference group and a focal group");
+    sj_buf present = {0};
+    for (size_t g = 0; g < d->n_groups; g++)
+        sj_buf_printf(&present, "%s'%s'", g ? ", " : "", d->group_names[g]);
+    sj_status st = SJ_OK;
+    const char *absent = NULL;
+    if (sj_score_data_group(d, opt->reference) < 0)
+        absent = opt->reference;
+    for (size_t f = 0; !absent && f < opt->n_focal; f++) {
+        focal_idx[f] = (int)sj_score_data_group(d, opt->focal[f]);
+        if (focal_idx[f] < 0)
+            absent = opt->focal[f];
+    }
+    if (absent) {
+        st = sj_error_set(err, SJ_ERR_INPUT,
+                          "group '%s' does not occur in the group column (groups present: %s)",
+                          absent, present.data ? present.data : "none");
+    } else {
+        for (size_t f = 0; f < opt->n_focal && st == SJ_OK; f++) {
+            if (strcmp(opt->focal[f], opt->reference) == 0)
+                st = sj_error_set(err, SJ_ERR_INPUT,
+                                  "group '%s' is named both reference and focal; name two "
+                                  "different groups (groups present: %s)",
+                                  opt->reference, present.data);
+            for (size_t e = 0; e < f && st == SJ_OK; e++)
+                if (strcmp(opt->focal[f], opt->focal[e]) == 0)
+                    st = sj_error_set(err, SJ_ERR_INPUT, "focal group '%s' is named twice",
+                                      opt->focal[f]);
+        }
+    }
+    sj_buf_free(&present);
+    return st;
+}
+
+static int person_complete(const sj_score_data *d, size_t p)
+{
+    for (size_t j = 0; j < d->n_items; j++)
+        if (d->scores[p * d->n_items + j] == SJ_SCORE_MISSING)
+            return 0;
+    return 1;
+}
+
+/* Persons of the compared groups with every item answered. */
+static sj_status select_persons(const sj_score_data *d, int ref, int focal, comparison *cmp,
+                                sj_error *err)
+{
+    long n_group[2] = {0, 0};
+    cmp->n_persons = 0;
+    for (size_t p = 0; p < d->n_persons; p++) {
+        if ((d->group[p] != ref && d->group[p] != focal) || !person_complete(d, p))
+            continue;
+        cmp->persons[cmp->n_persons++] = p;
+        n_group[d->group[p] == focal]++;
+    }
+    for (int g = 0; g < 2; g++)
+        if (n_group[g] == 0)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "group '%s' has no person with a score on every item; DIF needs "
+                                "persons of both groups",
+                                d->group_names[g ? focal : ref]);
+    if (cmp->n_persons < 2)
+        return sj_error_set(err, SJ_ERR_INPUT, "DIF needs at least two persons, found %zu",
+                            cmp->n_persons);
+    return SJ_OK;
+}
+
+void sj_dif_result_free(sj_dif_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n_rows; i++) {
+        free(r->rows[i].item);
+        free(r->rows[i].focal);
+        free_notes(&r->rows[i]);
+    }
+    free(r->rows);
+    free(r->reference);
+    for (size_t f = 0; f < r->n_focal; f++)
+        free(r->focal[f]);
+    free(r->focal);
+    free(r->purify_rounds);
+    free(r->purify_converged);
+    free(r);
+}
+
+static sj_dif_result *new_result(const sj_score_data *d, const sj_dif_options *opt)
+{
+    sj_dif_result *r = sj_calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->n_focal = opt->n_focal;
+    r->n_rows = opt->n_focal * d->n_items;
+    r->rows = sj_calloc(r->n_rows ? r->n_rows : 1, sizeof *r->rows);
+    r->focal = sj_calloc(opt->n_focal, sizeof *r->focal);
+    r->reference = sj_strdup(opt->reference);
+    r->purify_rounds = sj_calloc(opt->n_focal, sizeof *r->purify_rounds);
+    r->purify_converged = sj_calloc(opt->n_focal, sizeof *r->purify_converged);
+    if (!r->rows || !r->focal || !r->reference || !r->purify_rounds || !r->purify_converged) {
+        sj_dif_result_free(r);
+        return NULL;
+    }
+    r->match = opt->match;
+    r->purify = opt->purify;
+    r->adjust = opt->adjust;
+    r->min_cell = opt->min_cell;
+    r->bd_tarone = opt->bd_tarone;
+    for (size_t f = 0; f < opt->n_focal; f++) {
+        r->focal[f] = sj_strdup(opt->focal[f]);
+        for (size_t i = 0; i < d->n_items; i++) {
+            sj_dif_item *it = &r->rows[f * d->n_items + i];
+            it->item = sj_strdup(d->item_ids[i] ? d->item_ids[i] : "");
+            it->focal = sj_strdup(opt->focal[f]);
+            clear_statistics(it);
+            if (!r->focal[f] || !it->item || !it->focal) {
+                sj_dif_result_free(r);
+                return NULL;
+            }
+        }
+    }
+    return r;
+}
+
+/* Dichotomous when every complete score of the compared groups is 0 or 1. */
+static void classify_items(const sj_score_data *d, const sj_dif_options *opt, int ref,
+                           const int *focal_idx, int *is_dichotomous)
+{
+    for (size_t j = 0; j < d->n_items; j++)
+        is_dichotomous[j] = 1;
+    for (size_t p = 0; p < d->n_persons; p++) {
+        int compared = d->group[p] == ref;
+        for (size_t f = 0; f < opt->n_focal; f++)
+            compared |= d->group[p] == focal_idx[f];
+        if (!compared || !person_complete(d, p))
+            continue;
+        for (size_t j = 0; j < d->n_items; j++) {
+            int y = d->scores[p * d->n_items + j];
+            if (y != 0 && y != 1)
+                is_dichotomous[j] = 0;
+        }
+    }
+}
+
+static sj_status run_comparison(comparison *cmp, sj_dif_result *r, size_t f, sj_error *err)
+{
+    size_t n = cmp->d->n_items;
+    sj_dif_item *rows = r->rows + f * n;
+    sj_status st = select_persons(cmp->d, cmp->ref, cmp->focal, cmp, err);
+    if (st != SJ_OK)
+        return st;
+    for (size_t j = 0; j < n; j++)
+        cmp->in_matching[j] = 1;
+    compute_base(cmp);
+    if (analyse_all(cmp, rows) != 0)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory in the DIF analysis");
+    if (cmp->opt->purify) {
+        int rounds = purify(cmp, rows, &r->purify_converged[f]);
+        if (rounds < 0)
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory in the DIF analysis");
+        r->purify_rounds[f] = rounds;
+    }
+    adjust_all(rows, n, cmp->opt->adjust);
+    return SJ_OK;
+}
+
+static void count_incomplete(const sj_score_data *d, int ref, const int *focal_idx, size_t n_focal,
+                             sj_dif_result *r)
+{
+    for (size_t p = 0; p < d->n_persons; p++) {
+        int compared = d->group[p] == ref;
+        for (size_t f = 0; f < n_focal; f++)
+            compared |= d->group[p] == focal_idx[f];
+        if (!compared)
+            continue;
+        if (person_complete(d, p))
+            r->n_persons_used++;
+        else
+            r->n_excluded_incomplete++;
+    }
+}
+
+sj_dif_result *sj_dif_run(const sj_score_data *d, const sj_dif_options *opt, sj_error *err)
+{
+    int *focal_idx = sj_calloc(opt->n_focal ? opt->n_focal : 1, sizeof *focal_idx);
+    if (!focal_idx) {
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        return NULL;
+    }
+    if (check_groups(d, opt, focal_idx, err) != SJ_OK) {
+        free(focal_idx);
+        return NULL;
+    }
+    if (d->n_items == 0) {
+        free(focal_idx);
+        sj_error_set(err, SJ_ERR_INPUT, "DIF needs at least one item");
+        return NULL;
+    }
+    comparison cmp = {.d = d, .opt = opt, .ref = (int)sj_score_data_group(d, opt->reference)};
+    cmp.persons = malloc((d->n_persons ? d->n_persons : 1) * sizeof *cmp.persons);
+    cmp.base = malloc((d->n_persons ? d->n_persons : 1) * sizeof *cmp.base);
+    cmp.is_dichotomous = malloc(d->n_items * sizeof *cmp.is_dichotomous);
+    cmp.in_matching = malloc(d->n_items * sizeof *cmp.in_matching);
+    sj_dif_result *r = new_result(d, opt);
+    sj_status st = SJ_OK;
+    if (!cmp.persons || !cmp.base || !cmp.is_dichotomous || !cmp.in_matching || !r)
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK) {
+        classify_items(d, opt, cmp.ref, focal_idx, cmp.is_dichotomous);
+        count_incomplete(d, cmp.ref, focal_idx, opt->n_focal, r);
+    }
+    for (size_t f = 0; f < opt->n_focal && st == SJ_OK; f++) {
+        cmp.focal = focal_idx[f];
+        st = run_comparison(&cmp, r, f, err);
+    }
+    free(cmp.persons);
+    free(cmp.base);
+    free(cmp.is_dichotomous);
+    free(cmp.in_matching);
+    free(focal_idx);
+    if (st != SJ_OK) {
+        sj_dif_result_free(r);
+        return NULL;
+    }
+    return r;
+}

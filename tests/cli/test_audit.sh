@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# sjtalign audit: the report folder, its well-formed self-contained page,
+# hostile data escaped in HTML and neutralised in CSV, exit codes, and no
+# partial output on bad input.
+. "$(dirname "$0")/lib.sh"
+FIX="$SJTALIGN_ROOT/tests/fixtures/report"
+CHECK="$SJTALIGN_ROOT/tests/report/check_html.py"
+
+run_cmd audit --help
+expect_exit 0 "--help"
+expect_out_contains "--reference R" "help names the options"
+
+run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group group \
+    --reference ref --focal foc --human human_score --cut 9 --out "$TMP/before"
+expect_exit 0 "audit of the fixture"
+for f in index.html audit.json dif.csv parity.csv agreement.csv fairness.csv distribution.csv; do
+    if [ -s "$TMP/before/$f" ]; then pass "writes $f"; else fail "writes $f"; fi
+done
+expect_no_temporaries "$TMP" "no temporary files or folders left"
+if python3 "$CHECK" "$TMP/before/index.html" --expect "sjt3" >"$TMP/check" 2>&1; then
+    pass "index.html is well-formed and self-contained"
+else
+    fail "index.html is well-formed and self-contained" "$(cat "$TMP/check")"
+fi
+if python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d['schema_version'] == 1
+assert [i['item'] for i in d['dif']['items']] == ['sjt1','sjt2','sjt3','sjt4','sjt5','sjt6']
+assert d['dif']['items'][2]['ets_poly_class'] == 'CC'
+for k in ('mean_diff','cohens_d','hedges_g','welch_t','welch_df','welch_p','ci95_low','ci95_high','cut','adverse_impact_ratio','four_fifths_flag'):
+    assert k in d['parity'], k
+for k in ('exact','adjacent','qwk','pearson_r','smd','by_group','fairness','by_item'):
+    assert k in d['agreement'], k
+assert set(d) >= {'settings','provenance','data','instrument','distribution'}
+" "$TMP/before/audit.json" 2>"$TMP/err"; then
+    pass "audit.json carries the schema names"
+else
+    fail "audit.json carries the schema names" "$(cat "$TMP/err")"
+fi
+grep -q '^sjt3,foc,polytomous' "$TMP/before/dif.csv" && pass "dif.csv has one row per item" || fail "dif.csv has one row per item"
+
+# Hostile strings in item ids, group labels, texts and the instrument title.
+run_cmd audit --data "$FIX/hostile.csv" --instrument "$FIX/hostile.json" --group group \
+    --reference '<img src=x onerror=alert(1)>' --focal '=1+1' --human human_score --out "$TMP/hostile"
+expect_exit 0 "audit of hostile data"
+if python3 "$CHECK" "$TMP/hostile/index.html" --forbid '<script' --forbid '<img' --forbid '<i>' \
+    --forbid '<b>Hostile' --forbid '<svg onload' --expect '<script>alert(1)</script>' \
+    --expect '<img src=x onerror=alert(1)>' --expect '=HYPERLINK("http://x")' >"$TMP/check" 2>&1; then
+    pass "hostile strings are shown as text, never as markup"
+else
+    fail "hostile strings are shown as text, never as markup" "$(cat "$TMP/check")"
+fi
+if grep -q "^'=HYPERLINK\|^\"'=HYPERLINK" "$TMP/hostile/dif.csv" && ! grep -q '^=\|,=' "$TMP/hostile/dif.csv" \
+    && ! grep -q '^=\|,=' "$TMP/hostile/parity.csv"; then
+    pass "CSV cells that look like formulas are neutralised"
+else
+    fail "CSV cells that look like formulas are neutralised" "$(head -3 "$TMP/hostile/dif.csv")"
+fi
+
+# Bad input: exit 2, nothing written.
+run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group group \
+    --reference ref --focal nobody --out "$TMP/bad"
+expect_exit 2 "unknown focal group"
+expect_err_contains "no group 'nobody'" "the message names the group"
+expect_no_file "$TMP/bad" "no report folder after bad input"
+run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --reference ref --focal foc --out "$TMP/bad"
+expect_exit 2 "missing --group"
+run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group group \
+    --reference ref --focal foc --adjust sometimes --out "$TMP/bad"
+expect_exit 2 "bad --adjust"
+run_cmd audit --data "$FIX/missing.csv" --instrument "$FIX/instrument.json" --group group \
+    --reference ref --focal foc --out "$TMP/bad"
+expect_exit 2 "missing data file"
+expect_no_file "$TMP/bad" "still no report folder"
+
+# Never replaces a folder that is not a report.
+mkdir -p "$TMP/mine" && echo keep >"$TMP/mine/notes.txt"
+run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group group \
+    --reference ref --focal foc --out "$TMP/mine"
+expect_exit 2 "refuses to replace a folder that is not a report"
+[ "$(cat "$TMP/mine/notes.txt")" = keep ] && pass "the folder's files are untouched" || fail "the folder's files are untouched"
+
+# Options reach the settings.
+run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group group \
+    --reference ref --focal foc --match rest --purify --adjust holm --out "$TMP/before"
+expect_exit 0 "replaces an earlier report"
+if python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d['settings']
+assert s['match'] == 'rest' and s['purify'] is True and s['adjust'] == 'holm'
+assert d['agreement'] is None
+assert 'mantel_p_adj' in d['dif']['items'][0]
+" "$TMP/before/audit.json" 2>"$TMP/err"; then
+    pass "match, purify and adjust are applied and recorded"
+else
+    fail "match, purify and adjust are applied and recorded" "$(cat "$TMP/err")"
+fi
+if python3 "$CHECK" "$TMP/before/index.html" >"$TMP/check" 2>&1; then
+    pass "a page without human scores or cut is well-formed"
+else
+    fail "a page without human scores or cut is well-formed" "$(cat "$TMP/check")"
+fi
+
+# The checker itself must catch what it is there to catch.
+printf '<!DOCTYPE html><html><head><title>t</title></head><body><main><p>x</main><script>1</script></body></html>' >"$TMP/broken.html"
+if python3 "$CHECK" "$TMP/broken.html" >/dev/null 2>&1; then
+    fail "the HTML checker rejects an unclosed tag and a script"
+else
+    pass "the HTML checker rejects an unclosed tag and a script"
+fi
+printf '<!DOCTYPE html><html><head><title>t</title><style>body{background:url(http://x/y.png)}</style></head><body><main><img src="http://x/a.png"></main></body></html>' >"$TMP/remote.html"
+if python3 "$CHECK" "$TMP/remote.html" >/dev/null 2>&1; then
+    fail "the HTML checker rejects references to the network"
+else
+    pass "the HTML checker rejects references to the network"
+fi

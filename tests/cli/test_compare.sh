@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# sjtalign compare: before/after of the fixture audits, several afters, the
+# training log, and exit 2 for folders without audit.json or audits of
+# different instruments.
+. "$(dirname "$0")/lib.sh"
+FIX="$SJTALIGN_ROOT/tests/fixtures/report"
+CHECK="$SJTALIGN_ROOT/tests/report/check_html.py"
+
+audit() { # audit NAME DATA INSTRUMENT REF FOCAL
+    "$SJTALIGN" audit --data "$2" --instrument "$3" --group group --reference "$4" --focal "$5" \
+        --human human_score --cut 9 --out "$TMP/$1" 2>/dev/null
+}
+audit before "$FIX/before.csv" "$FIX/instrument.json" ref foc
+audit after "$FIX/after.csv" "$FIX/instrument.json" ref foc
+audit dpo "$FIX/after_dpo.csv" "$FIX/instrument.json" ref foc
+audit other "$FIX/hostile.csv" "$FIX/hostile.json" '<img src=x onerror=alert(1)>' '=1+1'
+
+run_cmd compare --help
+expect_exit 0 "--help"
+
+run_cmd compare --before "$TMP/before" --after "$TMP/after" --training-log "$FIX/train_log.jsonl" \
+    --labels "SFT,PPO" --out "$TMP/cmp"
+expect_exit 0 "compare before and after"
+for f in index.html compare.json changes.csv; do
+    if [ -s "$TMP/cmp/$f" ]; then pass "writes $f"; else fail "writes $f"; fi
+done
+if python3 "$CHECK" "$TMP/cmp/index.html" --expect "CC→AA" --expect "Alignment tax" >"$TMP/check" 2>&1; then
+    pass "index.html is well-formed, self-contained and shows the class change"
+else
+    fail "index.html is well-formed, self-contained and shows the class change" "$(cat "$TMP/check")"
+fi
+if python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+it = {i['item']: i for i in d['items']}
+assert it['sjt3']['before']['ets_poly_class'] == 'CC' and it['sjt3']['after']['ets_poly_class'] == 'AA'
+assert it['sjt3']['change']['verdict'] == 'improved'
+assert set(d['parity']) >= {'before', 'after'} and 'cohens_d' in d['parity']['after']
+assert set(d['agreement']) >= {'before', 'after'} and 'qwk' in d['agreement']['before']
+assert [a['label'] for a in d['audits']] == ['SFT', 'PPO']
+assert len(d['training_log']['series']['objective/kl']) == 40
+" "$TMP/cmp/compare.json" 2>"$TMP/err"; then
+    pass "compare.json has items with before/after, parity and agreement"
+else
+    fail "compare.json has items with before/after, parity and agreement" "$(cat "$TMP/err")"
+fi
+grep -q '^sjt3,SFT,PPO,CC,AA,' "$TMP/cmp/changes.csv" && pass "changes.csv lists the class change" || fail "changes.csv lists the class change" "$(cat "$TMP/cmp/changes.csv")"
+
+run_cmd compare --before "$TMP/before" --after "$TMP/after" --after "$TMP/dpo" --labels "SFT,PPO,DPO" --out "$TMP/cmp3"
+expect_exit 0 "compare three audits"
+if python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [a['label'] for a in d['audits']] == ['SFT', 'PPO', 'DPO']
+assert set(d['items'][0]['by_label']) == {'SFT', 'PPO', 'DPO'}
+assert set(d['parity']['by_label']) == {'SFT', 'PPO', 'DPO'}
+" "$TMP/cmp3/compare.json" 2>"$TMP/err"; then
+    pass "three audits: every audit under by_label"
+else
+    fail "three audits: every audit under by_label" "$(cat "$TMP/err")"
+fi
+python3 "$CHECK" "$TMP/cmp3/index.html" >/dev/null 2>&1 && pass "three-audit page is well-formed" || fail "three-audit page is well-formed"
+
+mkdir -p "$TMP/empty"
+run_cmd compare --before "$TMP/before" --after "$TMP/empty" --out "$TMP/bad"
+expect_exit 2 "a folder without audit.json"
+expect_err_contains "no audit.json" "the message says what is missing"
+expect_no_file "$TMP/bad" "nothing written"
+run_cmd compare --before "$TMP/before" --after "$TMP/other" --out "$TMP/bad"
+expect_exit 2 "audits of different instruments"
+expect_err_contains "different instruments" "the message names the problem"
+expect_no_file "$TMP/bad" "nothing written"
+run_cmd compare --before "$TMP/before" --after "$TMP/after" --labels "A,B,C" --out "$TMP/bad"
+expect_exit 2 "labels that do not match the audits"
+run_cmd compare --before "$TMP/before" --out "$TMP/bad"
+expect_exit 2 "no --after"
+run_cmd compare --before "$TMP/before" --after "$TMP/after" --training-log "$TMP/none.jsonl" --out "$TMP/bad"
+expect_exit 2 "missing training log"
+expect_no_file "$TMP/bad" "nothing written"

@@ -1,0 +1,262 @@
+/* The comparison of audits: the document (class changes of the planted
+ * DIF item, before/after sections, several afters), the training log, the
+ * JSON round trip and bad input. */
+#include "test_helpers.h"
+
+#include <math.h>
+
+#include "../../src/report/report_internal.h"
+#include "sjtalign/report.h"
+
+#define FIX "tests/fixtures/report/"
+
+typedef struct {
+    char *root;
+    char *before, *after, *dpo, *other, *empty;
+} audits;
+
+static char *write_audit(const char *root, const char *name, const char *data,
+                         const char *instrument, const char *ref, const char *focal)
+{
+    sj_audit_options o;
+    sj_audit_options_init(&o);
+    o.data_path = data;
+    o.instrument_path = instrument;
+    o.cols.group = "group";
+    o.reference = ref;
+    o.focal = focal;
+    o.human_col = "human_score";
+    o.cut = 9;
+    sj_error err;
+    sj_error_clear(&err);
+    cJSON *doc = sj_audit_compute(&o, &err);
+    assert_non_null(doc);
+    char *dir = sj_path_join(root, name);
+    assert_int_equal(sj_audit_write(doc, dir, &err), SJ_OK);
+    cJSON_Delete(doc);
+    return dir;
+}
+
+static int setup(void **state)
+{
+    audits *a = calloc(1, sizeof *a);
+    a->root = test_mkdtemp();
+    a->before =
+        write_audit(a->root, "before", FIX "before.csv", FIX "instrument.json", "ref", "foc");
+    a->after = write_audit(a->root, "after", FIX "after.csv", FIX "instrument.json", "ref", "foc");
+    a->dpo = write_audit(a->root, "dpo", FIX "after_dpo.csv", FIX "instrument.json", "ref", "foc");
+    a->other = write_audit(a->root, "other", FIX "hostile.csv", FIX "hostile.json",
+                           "<img src=x onerror=alert(1)>", "=1+1");
+    a->empty = sj_path_join(a->root, "empty");
+    sj_error err;
+    assert_int_equal(sj_mkdir_p(a->empty, &err), SJ_OK);
+    *state = a;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    audits *a = *state;
+    free(a->before);
+    free(a->after);
+    free(a->dpo);
+    free(a->other);
+    free(a->empty);
+    test_rmdir(a->root);
+    free(a);
+    return 0;
+}
+
+static cJSON *build(const char *const *dirs, size_t n, const char *const *labels, const char *log,
+                    sj_error *err)
+{
+    sj_compare_options o = {n, dirs, labels, log, "sjtalign compare (test)"};
+    sj_error_clear(err);
+    return sj_compare_build(&o, err);
+}
+
+static const cJSON *item_named(const cJSON *cmp, const char *id)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rj_get(cmp, "items"))
+    {
+        if (strcmp(rj_str(it, "item"), id) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+static void test_before_after(void **state)
+{
+    audits *a = *state;
+    const char *dirs[] = {a->before, a->after};
+    const char *labels[] = {"SFT", "PPO"};
+    sj_error err;
+    cJSON *cmp = build(dirs, 2, labels, FIX "train_log.jsonl", &err);
+    assert_non_null(cmp);
+    assert_int_equal((int)rj_num(cmp, "schema_version"), 1);
+    assert_int_equal(cJSON_GetArraySize(rj_get(cmp, "items")), 6);
+    /* The planted item: large DIF before (CC), none after (the after file has
+     * no shift on sjt3, everything else identical). */
+    const cJSON *sjt3 = item_named(cmp, "sjt3");
+    assert_non_null(sjt3);
+    assert_string_equal(rj_str(rj_get(sjt3, "before"), "ets_poly_class"), "CC");
+    assert_string_equal(rj_str(rj_get(sjt3, "after"), "ets_poly_class"), "AA");
+    const cJSON *ch = rj_get(sjt3, "change");
+    assert_string_equal(rj_str(ch, "class_before"), "CC");
+    assert_string_equal(rj_str(ch, "class_after"), "AA");
+    assert_string_equal(rj_str(ch, "verdict"), "improved");
+    assert_string_equal(rj_str(ch, "effect"), "smd_over_sd");
+    assert_true(rj_num(ch, "abs_effect_change") < 0);
+    /* The same numbers as in the audits compared. */
+    assert_true(rj_num(ch, "effect_before") == rj_num(rj_get(sjt3, "before"), "smd_over_sd"));
+    /* Parity and agreement before/after with the parity names. */
+    assert_true(cJSON_IsNumber(rj_path(cmp, "parity", "before", "mean_diff")));
+    assert_true(cJSON_IsNumber(rj_path(cmp, "parity", "after", "cohens_d")));
+    assert_true(cJSON_IsNumber(rj_path(cmp, "agreement", "after", "qwk")));
+    /* Human scores are the same in both files and the after file lacks only
+     * the planted shift: the focal group's mean total rises (Python: 9.0 ->
+     * 9.591666...; the reference group's stays 8.9). */
+    assert_true(fabs(rj_num(rj_path(cmp, "parity", "before", "groups", "foc"), "mean") - 9.0) <
+                1e-12);
+    assert_true(fabs(rj_num(rj_path(cmp, "parity", "after", "groups", "foc"), "mean") -
+                     1151.0 / 120) < 1e-12);
+    /* The training log: 40 steps, TRL names and one series per group. */
+    const cJSON *log = rj_get(cmp, "training_log");
+    assert_int_equal(cJSON_GetArraySize(rj_get(log, "steps")), 40);
+    assert_int_equal(cJSON_GetArraySize(rj_path(log, "series", "objective/scores")), 40);
+    assert_int_equal(cJSON_GetArraySize(rj_path(log, "series", "gold/scores")), 40);
+    assert_non_null(rj_path(log, "series", "group/foc/mean_score"));
+    assert_null(rj_path(log, "series", "loss/policy_avg"));
+    assert_string_equal(rj_str(cJSON_GetArrayItem(rj_get(cmp, "audits"), 1), "label"), "PPO");
+    /* Plain-language lines for `sjtalign run` and readers of the JSON. */
+    const char *dif_line = cJSON_GetArrayItem(rj_get(cmp, "summary"), 0)->valuestring;
+    assert_non_null(strstr(dif_line, "DIF (SFT -> PPO)"));
+    assert_non_null(strstr(dif_line, "sjt3 CC->AA"));
+    assert_non_null(strstr(dif_line, "worsened: none"));
+    cJSON_Delete(cmp);
+}
+
+static void test_write_round_trip(void **state)
+{
+    audits *a = *state;
+    const char *dirs[] = {a->before, a->after};
+    sj_error err;
+    cJSON *cmp = build(dirs, 2, NULL, NULL, &err);
+    assert_non_null(cmp);
+    assert_string_equal(rj_str(cJSON_GetArrayItem(rj_get(cmp, "audits"), 0), "label"), "before");
+    assert_true(cJSON_IsNull(rj_get(cmp, "training_log")));
+    char *out = sj_path_join(a->root, "cmp");
+    assert_int_equal(sj_compare_write(cmp, out, &err), SJ_OK);
+    assert_int_equal(test_count_entries(out), 3);
+    char *json = sj_path_join(out, "compare.json");
+    cJSON *back = sj_json_read(json, &err);
+    assert_non_null(back);
+    assert_true(cJSON_Compare(cmp, back, 1));
+    char *csv = sj_path_join(out, "changes.csv");
+    sj_table *t = sj_table_read(csv, &err);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 6);
+    long verdict = sj_table_find_column(t, "verdict");
+    assert_true(verdict >= 0);
+    assert_string_equal(sj_table_cell(t, 2, (size_t)verdict), "improved");
+    sj_table_free(t);
+    sj_buf page = {0};
+    assert_int_equal(sj_compare_html(back, &page, &err), SJ_OK);
+    assert_non_null(strstr(page.data, "CC\xe2\x86\x92"
+                                      "AA"));
+    assert_non_null(strstr(page.data, "Alignment tax"));
+    sj_buf_free(&page);
+    cJSON_Delete(back);
+    free(json);
+    free(csv);
+    free(out);
+    cJSON_Delete(cmp);
+}
+
+static void test_three_audits(void **state)
+{
+    audits *a = *state;
+    const char *dirs[] = {a->before, a->after, a->dpo};
+    const char *labels[] = {"SFT", "PPO", "DPO"};
+    sj_error err;
+    cJSON *cmp = build(dirs, 3, labels, NULL, &err);
+    assert_non_null(cmp);
+    const cJSON *sjt3 = item_named(cmp, "sjt3");
+    /* "after" stays the first aligned audit; every audit is under by_label. */
+    assert_true(cJSON_Compare(rj_get(sjt3, "after"), rj_path(sjt3, "by_label", "PPO"), 1));
+    assert_non_null(rj_path(sjt3, "by_label", "DPO"));
+    assert_non_null(rj_path(sjt3, "change_by_label", "DPO", "verdict"));
+    assert_non_null(rj_path(cmp, "parity", "by_label", "SFT"));
+    assert_non_null(rj_path(cmp, "agreement", "by_label", "DPO"));
+    sj_buf page = {0};
+    assert_int_equal(sj_compare_html(cmp, &page, &err), SJ_OK);
+    assert_non_null(strstr(page.data, "SFT \xe2\x86\x92 DPO"));
+    sj_buf_free(&page);
+    cJSON_Delete(cmp);
+}
+
+static void test_bad_input(void **state)
+{
+    audits *a = *state;
+    sj_error err;
+    const char *missing[] = {a->before, a->empty};
+    assert_null(build(missing, 2, NULL, NULL, &err));
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "no audit.json"));
+
+    const char *different[] = {a->before, a->other};
+    assert_null(build(different, 2, NULL, NULL, &err));
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "different instruments"));
+
+    const char *dup[] = {a->before, a->after};
+    const char *same[] = {"x", "x"};
+    assert_null(build(dup, 2, same, NULL, &err));
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+
+    char *bad_log = sj_path_join(a->root, "bad.jsonl");
+    test_write_text(bad_log, "{\"step\": 1}\nnot json\n", 21);
+    assert_null(build(dup, 2, NULL, bad_log, &err));
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, ":2:"));
+    free(bad_log);
+
+    /* A corrupt audit.json is bad input too. */
+    char *corrupt_dir = sj_path_join(a->root, "corrupt");
+    assert_int_equal(sj_mkdir_p(corrupt_dir, &err), SJ_OK);
+    char *corrupt = sj_path_join(corrupt_dir, "audit.json");
+    test_write_text(corrupt, "{\"kind\": \"sjtalign-audit\"}", 26);
+    const char *bad[] = {a->before, corrupt_dir};
+    assert_null(build(bad, 2, NULL, NULL, &err));
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+    free(corrupt);
+    free(corrupt_dir);
+}
+
+static void test_split_labels(void **state)
+{
+    (void)state;
+    sj_error err;
+    sj_error_clear(&err);
+    char **l = sj_split_labels(" SFT , PPO,DPO", 3, &err);
+    assert_non_null(l);
+    assert_string_equal(l[0], "SFT");
+    assert_string_equal(l[1], "PPO");
+    assert_string_equal(l[2], "DPO");
+    sj_labels_free(l, 3);
+    assert_null(sj_split_labels("SFT,PPO", 3, &err));
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+    assert_null(sj_split_labels("SFT,,DPO", 3, &err));
+    assert_null(sj_split_labels("A,B,C,D", 3, &err));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_before_after), cmocka_unit_test(test_write_round_trip),
+        cmocka_unit_test(test_three_audits), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_split_labels),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -42,7 +42,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB := $(BUILD)/libsjtalign.a
 BIN := $(BUILD)/sjtalign
 
-.PHONY: all deps test test-asan install clean format cppcheck bench demo fuzz fuzz-build
+.PHONY: all deps test test-asan install clean format cppcheck bench demo fuzz fuzz-build valgrind
 
 all: $(BIN) $(LIB)
 
@@ -85,6 +85,12 @@ test: $(BIN) $(TEST_BIN)
 
 test-asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test
+
+# Memory check: CLI tests with every sjtalign process under valgrind
+# (definite leaks and invalid accesses fail); VALGRIND_TESTS picks the tests.
+VALGRIND_TESTS ?=
+valgrind: $(BIN)
+	@tests/valgrind/run_valgrind.sh $(BUILD) $(VALGRIND_TESTS)
 
 # Renders the report pages in headless Chromium (installed when missing):
 # screenshot not blank, print-to-PDF page counts on A4 and Letter.

@@ -189,6 +189,8 @@ typedef struct {
     int *lengths;
 } sj_lm_batch;
 
+/* T is the number of input positions and must not exceed the model's ctx:
+ * a whole sequence of ctx + 1 tokens fills a batch row of T = ctx. */
 sj_lm_batch *sj_lm_batch_new(int B, int T);
 void sj_lm_batch_free(sj_lm_batch *batch);
 /* Clears every sequence to padding (length 0). */

@@ -136,8 +136,10 @@ void sj_rng_free(gsl_rng *rng);
  * generic SSE3 kernels. When OPENBLAS_CORETYPE is unset and the library
  * picked a fallback core while the CPU has AVX-512 or AVX2, this sets the
  * right core and re-executes the program once (the core is fixed when the
- * library loads). A value the user set is never overridden. Returns only
- * if no re-exec happened. */
+ * library loads). The same re-exec sets OMP_WAIT_POLICY=PASSIVE when it is
+ * unset, so idle OpenMP threads sleep instead of spinning on a small
+ * machine. A value the user set is never overridden. Returns only if no
+ * re-exec happened. */
 void sj_blas_ensure_core(int argc, char **argv);
 /* Name of the core OpenBLAS runs on, e.g. "SkylakeX" or "Haswell". */
 const char *sj_blas_core_name(void);

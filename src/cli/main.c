@@ -1,6 +1,8 @@
 /* sjtalign: score situational judgment test responses with a small language
  * model, align it with expert judgments, and audit the scores for fairness. */
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -47,6 +49,9 @@ static int print_version(void)
 {
     printf("sjtalign %s\n", SJ_VERSION);
     printf("blas: OpenBLAS, core %s, %d threads\n", sj_blas_core_name(), sj_blas_num_threads());
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    printf("openmp: %d threads, wait policy %s\n", omp_get_max_threads(),
+           wait ? wait : "default");
     return 0;
 }
 

@@ -50,7 +50,7 @@ void lm_attention_fwd(float *out, float *att, const float *qkv, int B, int T, in
     float scale = 1.0f / sqrtf((float)hs);
     size_t C3 = 3 * (size_t)C, TT = (size_t)T * T;
     int block = att_block(T);
-#pragma omp parallel for schedule(static) if (4.0 * B * C * T * T > LM_PAR_MIN)
+#pragma omp parallel for schedule(dynamic, 1) if (4.0 * B * C * T * T > LM_PAR_MIN)
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
@@ -97,7 +97,7 @@ void lm_attention_bwd(float *dqkv, const float *dout, const float *att, const fl
     float scale = 1.0f / sqrtf((float)hs);
     size_t C3 = 3 * (size_t)C, TT = (size_t)T * T;
     int block = att_block(T), n_blocks = (T + block - 1) / block;
-#pragma omp parallel for schedule(static) if (8.0 * B * C * T * T > LM_PAR_MIN)
+#pragma omp parallel for schedule(dynamic, 1) if (8.0 * B * C * T * T > LM_PAR_MIN)
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         size_t base = (size_t)b * T * C3 + (size_t)h * hs;

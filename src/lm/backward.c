@@ -20,22 +20,30 @@ void lm_linear_bwd(float *dX, int accumulate_dx, float *dW, float *dbias, const 
 {
 #pragma omp parallel if (4.0 * n * in * out > LM_PAR_MIN)
     {
-        int parts = omp_get_num_threads(), part = omp_get_thread_num();
-        long r0, r1, o0, o1;
-        split(n, parts, part, &r0, &r1);
-        split(out, parts, part, &o0, &o1);
-        if (dX && r1 > r0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), in, out, 1.0f,
-                        dY + (size_t)r0 * out, out, W, in, accumulate_dx ? 1.0f : 0.0f,
-                        dX + (size_t)r0 * in, in);
-        if (o1 > o0) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(o1 - o0), in, n, 1.0f,
-                        dY + o0, out, X, in, 1.0f, dW + (size_t)o0 * in, in);
+        /* items 0..parts-1: row blocks of dX; parts..2 parts-1: row blocks of
+         * dW (and the matching bias entries) */
+        int parts = LM_CHUNKS_PER_THREAD * omp_get_num_threads();
+#pragma omp for schedule(dynamic, 1)
+        for (int item = 0; item < 2 * parts; item++) {
+            long a0, a1;
+            if (item < parts) {
+                split(n, parts, item, &a0, &a1);
+                if (dX && a1 > a0)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(a1 - a0), in, out,
+                                1.0f, dY + (size_t)a0 * out, out, W, in,
+                                accumulate_dx ? 1.0f : 0.0f, dX + (size_t)a0 * in, in);
+                continue;
+            }
+            split(out, parts, item - parts, &a0, &a1);
+            if (a1 <= a0)
+                continue;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(a1 - a0), in, n, 1.0f,
+                        dY + a0, out, X, in, 1.0f, dW + (size_t)a0 * in, in);
             if (dbias)
                 for (long r = 0; r < n; r++) {
                     const float *dy = dY + (size_t)r * out;
 #pragma omp simd
-                    for (long o = o0; o < o1; o++)
+                    for (long o = a0; o < a1; o++)
                         dbias[o] += dy[o];
                 }
         }
@@ -116,20 +124,26 @@ static void logits_bwd(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob
             continue;
         }
         const float *z = a->logits + (size_t)r * V;
-        float mx = z[0];
+        float lse;
+        if (a->has_lse) {
+            lse = a->lse[r];
+        } else {
+            float mx = z[0];
 #pragma omp simd reduction(max : mx)
-        for (int j = 1; j < V; j++)
-            mx = z[j] > mx ? z[j] : mx;
-        float s = 0.0f;
+            for (int j = 1; j < V; j++)
+                mx = z[j] > mx ? z[j] : mx;
+            float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-        for (int j = 0; j < V; j++) {
-            dz[j] = lm_exp((z[j] - mx) * inv_tau);
-            s += dz[j];
+            for (int j = 0; j < V; j++)
+                s += lm_exp((z[j] - mx) * inv_tau);
+            // cppcheck-suppress invalidFunctionArg
+            lse = mx * inv_tau + logf(s); /* s >= 1 */
         }
-        float c = -g * inv_tau / s;
+        /* d lp / d z_j = (1[j = y] - p_j) / tau, p_j = exp(z_j / tau - lse) */
+        float c = -g * inv_tau;
 #pragma omp simd
         for (int j = 0; j < V; j++)
-            dz[j] *= c;
+            dz[j] = c * lm_exp(z[j] * inv_tau - lse);
         dz[batch->targets[at]] += g * inv_tau;
     }
 }
@@ -171,11 +185,16 @@ sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogpr
                             "hidden-state gradients need a forward pass with hidden_pos");
     int B = a->B, T = a->T, N = B * T, C = m->cfg.embd, V = m->cfg.vocab, H = m->cfg.heads;
     int saved = lm_blas_single_begin();
-    LM_PROF(LM_PROF_BACKWARD + LM_PROF_SOFTMAX, logits_bwd(m, batch, dlogprob));
     memset(a->dres, 0, (size_t)N * C * sizeof(float));
-    LM_PROF(LM_PROF_BACKWARD + LM_PROF_OUTPUT,
-            lm_linear_bwd(a->dln, 0, lm_wte(m, m->grads), NULL, a->dlogits, a->lnf,
-                          lm_wte(m, m->params), N, C, V));
+    if (dlogprob) {
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_SOFTMAX, logits_bwd(m, batch, dlogprob));
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_OUTPUT,
+                lm_linear_bwd(a->dln, 0, lm_wte(m, m->grads), NULL, a->dlogits, a->lnf,
+                              lm_wte(m, m->params), N, C, V));
+    } else {
+        /* scalar-head objectives only: the output layer gets no gradient */
+        memset(a->dln, 0, (size_t)N * C * sizeof(float));
+    }
     if (dhidden)
         for (int b = 0; b < B; b++) {
             float *d = a->dln + ((size_t)b * T + a->hidden_pos[b]) * C;

@@ -3,6 +3,8 @@
  * assembled under a temporary name and renamed into place when complete. */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -122,7 +124,9 @@ static sj_status safetensors_parse(const char *path, const unsigned char *buf, s
         const cJSON *d;
         cJSON_ArrayForEach(d, shape)
         {
-            if (!cJSON_IsNumber(d) || d->valuedouble < 0)
+            /* whole numbers below 2^53, so later casts to size_t are defined */
+            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 9007199254740992.0 ||
+                d->valuedouble != floor(d->valuedouble))
                 return sj_error_set(err, SJ_ERR_INPUT, "%s: tensor \"%s\" has a bad shape", path,
                                     e->string);
             count *= d->valuedouble;
@@ -130,7 +134,7 @@ static sj_status safetensors_parse(const char *path, const unsigned char *buf, s
         double b = cJSON_GetArrayItem(off, 0)->valuedouble,
                en = cJSON_GetArrayItem(off, 1)->valuedouble;
         if (b < 0 || en < b || en > (double)st->data_len || en - b != 4.0 * count ||
-            (size_t)b % 4 != 0)
+            b != floor(b) || en != floor(en) || (size_t)b % 4 != 0)
             return sj_error_set(err, SJ_ERR_INPUT,
                                 "%s: tensor \"%s\" has data_offsets [%.0f, %.0f] that do not fit "
                                 "its shape or the %zu data bytes (truncated?)",
@@ -364,6 +368,34 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
     return st;
 }
 
+/* A save killed mid-way (SIGKILL, power loss) leaves its hidden temporary
+ * folder ".BASE.tmp.PID" beside the model; the next save removes those whose
+ * process no longer exists, so they do not pile up. */
+static void remove_stale_temporaries(const char *parent, const char *base)
+{
+    char *prefix = sj_asprintf(".%s.tmp.", base);
+    DIR *d = prefix ? opendir(parent) : NULL;
+    if (d) {
+        size_t np = strlen(prefix);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            char *end;
+            if (strncmp(e->d_name, prefix, np) != 0 || e->d_name[np] == '\0')
+                continue;
+            long pid = strtol(e->d_name + np, &end, 10);
+            if (*end != '\0' || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
+                errno != ESRCH)
+                continue;
+            char *stale = sj_path_join(parent, e->d_name);
+            if (stale)
+                remove_flat_dir(stale);
+            free(stale);
+        }
+        closedir(d);
+    }
+    free(prefix);
+}
+
 sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err)
 {
     if (!opts || !opts->tok)
@@ -380,6 +412,7 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
         free(base);
         return SJ_ERR_WORK;
     }
+    remove_stale_temporaries(parent, base);
     char *tmp = sj_asprintf("%s/.%s.tmp.%ld", parent, base, (long)getpid());
     char *old = sj_asprintf("%s/.%s.old.%ld", parent, base, (long)getpid());
     free(parent);
@@ -443,7 +476,9 @@ const sj_lm_tensor *sj_lm_checkpoint_extra(const sj_lm_checkpoint *ck, const cha
 static int arch_int(const cJSON *arch, const char *name, int *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(arch, name);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+    /* range first: converting a double an int cannot hold is undefined */
+    if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) <= 2147483647.0) ||
+        v->valuedouble != (double)(int)v->valuedouble)
         return -1;
     *out = (int)v->valuedouble;
     return 0;
@@ -546,6 +581,19 @@ static int is_model_tensor(const sj_lm *m, const char *name)
     return sj_lm_tensor_by_name(m, name) != NULL;
 }
 
+/* A tensor outside the architecture must be one config.json lists as extra;
+ * otherwise the config describes a smaller model than the weights hold. */
+static int is_listed_extra(const cJSON *config, const char *name)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(config, "extra_tensors"))
+    {
+        if (cJSON_IsString(x) && strcmp(x->valuestring, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static sj_status load_weights(const char *dir, sj_lm_checkpoint *ck, sj_error *err)
 {
     const cJSON *sha = cJSON_GetObjectItemCaseSensitive(ck->config, "weights_sha256");
@@ -554,11 +602,13 @@ static sj_status load_weights(const char *dir, sj_lm_checkpoint *ck, sj_error *e
     if (read_verified(dir, "model.safetensors", cJSON_IsString(sha) ? sha->valuestring : NULL,
                       &data, &len, err) != SJ_OK)
         return SJ_ERR_INPUT;
+    char *wname = sj_path_join(dir, "model.safetensors"); /* names it in messages */
     safetensors st = {0};
-    sj_status s = safetensors_parse("model.safetensors", (unsigned char *)data, len, &st, err);
+    sj_status s = !wname ? sj_error_set(err, SJ_ERR_WORK, "out of memory")
+                         : safetensors_parse(wname, (unsigned char *)data, len, &st, err);
     for (size_t i = 0; s == SJ_OK && i < ck->model->n_tensors; i++) {
         sj_lm_tensor *t = &ck->model->tensors[i];
-        s = safetensors_get("model.safetensors", &st, t->name, t->data, t->rows * t->cols, err);
+        s = safetensors_get(wname, &st, t->name, t->data, t->rows * t->cols, err);
     }
     const cJSON *e;
     if (s == SJ_OK) {
@@ -571,6 +621,14 @@ static sj_status load_weights(const char *dir, sj_lm_checkpoint *ck, sj_error *e
         {
             if (strcmp(e->string, "__metadata__") == 0 || is_model_tensor(ck->model, e->string))
                 continue;
+            if (!is_listed_extra(ck->config, e->string)) {
+                s = sj_error_set(err, SJ_ERR_INPUT,
+                                 "%s: tensor \"%s\" is neither part of the architecture in "
+                                 "config.json nor one of its extra_tensors: the config and the "
+                                 "weights disagree",
+                                 wname, e->string);
+                break;
+            }
             const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
             int nd = cJSON_GetArraySize(shape);
             sj_lm_tensor *x = &ck->extras[ck->n_extras];
@@ -588,13 +646,44 @@ static sj_status load_weights(const char *dir, sj_lm_checkpoint *ck, sj_error *e
                 break;
             }
             ck->n_extras++;
-            s = safetensors_get("model.safetensors", &st, x->name, x->data, x->rows * x->cols, err);
+            s = safetensors_get(wname, &st, x->name, x->data, x->rows * x->cols, err);
             if (s != SJ_OK)
                 break;
         }
     cJSON_Delete(st.header);
     free(data);
+    free(wname);
     return s;
+}
+
+/* A damaged or foreign config.json must not make us allocate gigabytes:
+ * the weights file has to be large enough for the architecture before the
+ * model is allocated. A file too small is first checked against its
+ * checksum, which tells a truncated file from a config that describes
+ * another model. A missing file is reported when it is read. */
+static sj_status check_weights_size(const char *dir, const cJSON *config, const sj_lm_config *cfg,
+                                    sj_error *err)
+{
+    char *path = sj_path_join(dir, "model.safetensors");
+    struct stat sb;
+    size_t need = sj_lm_config_n_params(cfg) * sizeof(float);
+    sj_status st = SJ_OK;
+    if (path && stat(path, &sb) == 0 && (uint64_t)sb.st_size < (uint64_t)need + 8) {
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(config, "weights_sha256");
+        char *data;
+        size_t len;
+        st = read_verified(dir, "model.safetensors", cJSON_IsString(sha) ? sha->valuestring : NULL,
+                           &data, &len, err);
+        if (st == SJ_OK) {
+            free(data);
+            st = sj_error_set(err, SJ_ERR_INPUT,
+                              "%s: %lld bytes, too small for the %zu parameters that config.json "
+                              "describes: the config and the weights disagree",
+                              path, (long long)sb.st_size, need / sizeof(float));
+        }
+    }
+    free(path);
+    return st;
 }
 
 static void describe(const sj_lm_config *c, char *out, size_t n)
@@ -640,6 +729,8 @@ sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int wi
                      dir, sj_tokenizer_vocab_size(ck->tok), cfg.vocab);
         goto fail;
     }
+    if (check_weights_size(dir, ck->config, &cfg, err) != SJ_OK)
+        goto fail;
     ck->model = sj_lm_new(&cfg, NULL, err);
     if (!ck->model)
         goto fail;

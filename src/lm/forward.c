@@ -23,9 +23,13 @@ static void linear_fwd(float *Y, const float *X, const float *W, const float *bi
 {
 #pragma omp parallel if (2.0 * n * in * out > LM_PAR_MIN)
     {
-        long r0, r1;
-        split(n, omp_get_num_threads(), omp_get_thread_num(), &r0, &r1);
-        if (r1 > r0) {
+        int parts = LM_CHUNKS_PER_THREAD * omp_get_num_threads();
+#pragma omp for schedule(dynamic, 1)
+        for (int part = 0; part < parts; part++) {
+            long r0, r1;
+            split(n, parts, part, &r0, &r1);
+            if (r1 <= r0)
+                continue;
             for (long r = r0; r < r1 && (bias || residual); r++) {
                 float *y = Y + (size_t)r * out;
                 const float *res = residual ? residual + (size_t)r * out : NULL;
@@ -132,9 +136,9 @@ static float row_lse(const float *z, int V, float inv_tau)
     return mx * inv_tau + logf(s);
 }
 
-static void token_outputs(const sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forward_io *io)
+static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forward_io *io)
 {
-    const sj_lm_acts *a = m->acts;
+    sj_lm_acts *a = m->acts;
     int V = m->cfg.vocab, B = batch->B;
     float inv_tau = 1.0f / io->temperature;
     size_t full = (size_t)B * batch->T;
@@ -154,17 +158,21 @@ static void token_outputs(const sj_lm *m, const sj_lm_batch *batch, int T, sj_lm
         if (!io->logprobs && !io->entropy)
             continue;
         float lse = row_lse(z, V, inv_tau);
+        a->lse[r] = lse;
         if (io->logprobs)
             io->logprobs[out] = z[batch->targets[out]] * inv_tau - lse;
         if (io->entropy) {
-            double h = 0.0;
+            float h = 0.0f;
+#pragma omp simd reduction(+ : h)
             for (int j = 0; j < V; j++) {
                 float lp = z[j] * inv_tau - lse;
-                h -= exp(lp) * lp;
+                h -= lm_exp(lp) * lp;
             }
-            io->entropy[out] = (float)h;
+            io->entropy[out] = h;
         }
     }
+    /* the backward pass reuses the normalisers */
+    a->has_lse = io->logprobs || io->entropy;
 }
 
 sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err)
@@ -225,6 +233,7 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
     lm_blas_single_end(saved);
 
     a->temperature = io ? io->temperature : 1.0f;
+    a->has_lse = 0;
     a->has_hidden = io && io->hidden_pos;
     for (int b = 0; b < B; b++)
         a->hidden_pos[b] = a->has_hidden ? io->hidden_pos[b] : -1;

@@ -10,6 +10,12 @@
  * fork/join would cost more than the work. */
 #define LM_PAR_MIN 200000.0
 
+/* Matrix products are cut into this many blocks per thread and handed out
+ * dynamically, so a thread the OS delays does not hold the others up. Each
+ * block is computed the same way whichever thread takes it, so results do
+ * not depend on the schedule. */
+#define LM_CHUNKS_PER_THREAD 2
+
 /* Per-layer parameter views (into params or grads). */
 typedef struct {
     float *ln1_w, *ln1_b, *qkv_w, *qkv_b, *attproj_w, *attproj_b;
@@ -29,6 +35,8 @@ struct sj_lm_acts {
     float **atty, **res2, **ln2, **ln2_mean, **ln2_rstd;
     float **fch, **fch_gelu, **res3;
     float *lnf, *lnf_mean, *lnf_rstd, *logits; /* logits N x V */
+    float *lse; /* per row: log-sum-exp of logits / temperature (when has_lse) */
+    int has_lse;
     /* backward scratch */
     float *dlogits, *dres, *dln, *datty, *dqkv, *d4c, *datt; /* datt: threads x T x T */
     float *ln_partial;                                       /* threads x 2C */

@@ -296,7 +296,7 @@ sj_status lm_acts_reserve(sj_lm *m, int B, int T, sj_error *err)
     size_t per_layer = N * C /* ln1 */ + 2 * N + N * 3 * C + (size_t)B * H * TT +
                        N * C * 2 /* atty res2 */
                        + N * C + 2 * N + N * 4 * C * 2 + N * C;
-    size_t total = N * C + L * per_layer + N * C + 2 * N + N * V /* forward */
+    size_t total = N * C + L * per_layer + N * C + 3 * N + N * V /* forward */
                    + N * V + N * C * 3 + N * 3 * C + N * 4 * C + (size_t)threads * TT +
                    (size_t)threads * 2 * C;
     a->block = malloc(total * sizeof(float));
@@ -344,6 +344,7 @@ sj_status lm_acts_reserve(sj_lm *m, int B, int T, sj_error *err)
     TAKE(a->lnf, N * C);
     TAKE(a->lnf_mean, N);
     TAKE(a->lnf_rstd, N);
+    TAKE(a->lse, N);
     TAKE(a->logits, N * V);
     TAKE(a->dlogits, N * V);
     TAKE(a->dres, N * C);

@@ -499,10 +499,17 @@ cJSON *sj_tokenizer_to_json(const sj_tokenizer *tok)
     return doc;
 }
 
+/* Integral JSON numbers in [0, 2^31): ids and sizes. The range is checked
+ * before the cast, which is undefined for values a long cannot hold. */
+static int whole_id(double x)
+{
+    return x >= 0 && x <= 2147483647.0 && x == (double)(long)x;
+}
+
 static int json_int(const cJSON *obj, const char *name, long *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble)
+    if (!cJSON_IsNumber(v) || !whole_id(v->valuedouble))
         return -1;
     *out = (long)v->valuedouble;
     return 0;
@@ -551,7 +558,7 @@ sj_tokenizer *sj_tokenizer_from_json(const char *name, const cJSON *doc, sj_erro
     {
         const cJSON *a = cJSON_GetArrayItem(pair, 0), *b = cJSON_GetArrayItem(pair, 1);
         if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 || !cJSON_IsNumber(a) ||
-            !cJSON_IsNumber(b)) {
+            !cJSON_IsNumber(b) || !whole_id(a->valuedouble) || !whole_id(b->valuedouble)) {
             free(merges);
             sj_error_set(err, SJ_ERR_INPUT, "%s: merges[%d] is not a pair of token ids", name, r);
             return NULL;

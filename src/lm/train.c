@@ -212,6 +212,11 @@ typedef struct {
     cJSON *prov;
 } pretrain_state;
 
+static long s_step_done(const pretrain_state *s)
+{
+    return s->opt ? s->opt->step : 0;
+}
+
 static void state_free(pretrain_state *s)
 {
     sj_lm_free(s->model);
@@ -437,8 +442,14 @@ sj_status sj_pretrain(const char *const *docs, const size_t *lens, size_t n,
             st = save(out, &s, o, val_loss, err);
     }
     if (prog_started) {
-        char extra[64];
-        snprintf(extra, sizeof extra, "val_loss %.3f", val_loss);
+        char extra[96];
+        if (stopped) {
+            /* the bar ends where training stopped, not at the target */
+            snprintf(extra, sizeof extra, "stopped at step %ld of %ld", s_step_done(&s), o->steps);
+            prog.total = s_step_done(&s);
+        } else {
+            snprintf(extra, sizeof extra, "val_loss %.3f", val_loss);
+        }
         sj_progress_finish(&prog, st == SJ_OK ? extra : "failed");
     }
     if (final_val_loss)

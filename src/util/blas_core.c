@@ -64,19 +64,36 @@ const char *sj_blas_preferred_core(void)
     return NULL;
 }
 
+/* The core OpenBLAS should switch to, or NULL when its own choice stands
+ * (a user-set OPENBLAS_CORETYPE always stands). */
+static const char *core_to_set(void)
+{
+    if (getenv("OPENBLAS_CORETYPE") || !sj_blas_is_fallback_core(sj_blas_core_name()))
+        return NULL;
+    return sj_blas_preferred_core();
+}
+
 void sj_blas_ensure_core(int argc, char **argv)
 {
     (void)argc;
-    if (getenv("OPENBLAS_CORETYPE") || getenv(REEXEC_MARK))
+    if (getenv(REEXEC_MARK))
         return;
-    if (!sj_blas_is_fallback_core(sj_blas_core_name()))
+    const char *core = core_to_set();
+    /* OpenMP threads that spin while waiting steal the second core from
+     * OpenBLAS and from other programs on a small machine; libgomp reads
+     * the policy at load time, so it too needs the re-exec. */
+    int set_wait_policy = getenv("OMP_WAIT_POLICY") == NULL;
+    if (!core && !set_wait_policy)
         return;
-    const char *want = sj_blas_preferred_core();
-    if (!want)
-        return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
+    if (core)
+        setenv("OPENBLAS_CORETYPE", core, 1);
+    if (set_wait_policy)
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     setenv(REEXEC_MARK, "1", 1);
     execv("/proc/self/exe", argv);
-    /* exec failed: carry on with the slower kernels rather than fail. */
-    unsetenv("OPENBLAS_CORETYPE");
+    /* exec failed: carry on as loaded rather than fail. */
+    if (core)
+        unsetenv("OPENBLAS_CORETYPE");
+    if (set_wait_policy)
+        unsetenv("OMP_WAIT_POLICY");
 }

@@ -81,3 +81,15 @@ expect_exit 2 "validate: unknown option"
 run_cmd validate --data "$SJTALIGN_ROOT/data/demo/responses.csv" --instrument "$SJTALIGN_ROOT/data/demo/instrument.json" --score human_score
 expect_exit 0 "validate: demo data"
 expect_out_contains "16000 responses, 2000 persons, 8 of 8 items, 2 groups, 16000 scored" "validate counts persons, items and groups"
+
+# Idle OpenMP threads sleep unless the user chose otherwise.
+OUT=$(env -u OMP_WAIT_POLICY "$SJTALIGN" --version)
+case "$OUT" in
+    *"wait policy PASSIVE"*) pass "OMP_WAIT_POLICY defaults to PASSIVE" ;;
+    *) fail "OMP_WAIT_POLICY defaults to PASSIVE" "got: $OUT" ;;
+esac
+OUT=$(OMP_WAIT_POLICY=ACTIVE "$SJTALIGN" --version)
+case "$OUT" in
+    *"wait policy ACTIVE"*) pass "a user-set OMP_WAIT_POLICY is honoured" ;;
+    *) fail "a user-set OMP_WAIT_POLICY is honoured" "got: $OUT" ;;
+esac

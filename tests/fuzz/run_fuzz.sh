@@ -6,6 +6,8 @@ build=$1
 seconds=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
 status=0
+# The model-directory targets copy the tiny seed checkpoint kept here.
+export SJTALIGN_FUZZ_MODEL="$root/tests/fuzz/model"
 mkdir -p "$root/$build/crashes"
 for bin in "$root/$build"/fuzz/fuzz_*; do
     [ -x "$bin" ] || continue

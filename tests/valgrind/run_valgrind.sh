@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs CLI test scripts with every sjtalign process under valgrind memcheck:
+# a definite leak or an invalid access in any process fails the run (its
+# valgrind log is printed), as does a failing check.
+# usage: tests/valgrind/run_valgrind.sh BUILD_DIR [TEST_NAME...]
+# (default: a subset that covers every command and finishes in minutes)
+set -u
+build=${1:-build}
+shift
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(cli_basics dif parity pretrain hostile align_cli)
+command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)"; exit 1; }
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+# --trace-children follows the re-exec that selects the BLAS core and the
+# stages `sjtalign run` starts.
+cat >"$logs/sjtalign" <<WRAP
+#!/bin/sh
+exec valgrind -q --trace-children=yes --leak-check=full --show-leak-kinds=definite \
+  --errors-for-leak-kinds=definite --error-exitcode=1 --log-file="$logs/vg.%p.log" \
+  "$root/$build/sjtalign" "\$@"
+WRAP
+chmod +x "$logs/sjtalign"
+export SJTALIGN="$logs/sjtalign" SJTALIGN_ROOT="$root" SJTALIGN_QUIET=1
+passed=0
+failed=0
+for name in "${tests[@]}"; do
+    t="$root/tests/cli/test_$name.sh"
+    out=$(mktemp)
+    bash "$t" >"$out" 2>&1
+    n_pass=$(grep -cE '^ok ' "$out")
+    n_fail=$(grep -cE '^not ok ' "$out")
+    passed=$((passed + n_pass))
+    failed=$((failed + n_fail))
+    if [ "$n_fail" -gt 0 ]; then grep -A3 '^not ok ' "$out"; fi
+    echo "test_$name under valgrind: $n_pass passed, $n_fail failed"
+    rm -f "$out"
+done
+runs=$(find "$logs" -name 'vg.*.log' | wc -l)
+bad=0
+for log in "$logs"/vg.*.log; do
+    [ -s "$log" ] || continue
+    bad=$((bad + 1))
+    echo "== valgrind: $(basename "$log")"
+    head -n 60 "$log"
+done
+echo "valgrind: $runs processes checked, $bad with errors or definite leaks"
+[ "$bad" -eq 0 ] || failed=$((failed + bad))
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -144,8 +144,92 @@ static int run_stages(const sj_pipeline *p, const char *self, long from, int dry
     return 0;
 }
 
+/* ---- the closing summary ------------------------------------------------- */
+
+static const cJSON *by_label(const cJSON *obj, const char *label)
+{
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "by_label"),
+                                            label);
+}
+
+static const char *item_class(const cJSON *result)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(result, "ets_poly_class");
+    if (!cJSON_IsString(c))
+        c = cJSON_GetObjectItemCaseSensitive(result, "ets_class");
+    return cJSON_IsString(c) ? c->valuestring : "-";
+}
+
+/* Line 1: every item flagged before alignment, with its class after each
+ * aligned scorer. */
+static void summarise_dif(sj_buf *out, const cJSON *doc, const cJSON *labels)
+{
+    sj_buf_printf(out, "DIF on the items flagged before alignment:");
+    int any = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(doc, "items"))
+    {
+        const cJSON *before = cJSON_GetObjectItemCaseSensitive(item, "before");
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(before, "flagged")))
+            continue;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "item");
+        const cJSON *first_label = cJSON_GetArrayItem(labels, 0);
+        sj_buf_printf(
+            out, "%s %s: %s %s", any ? ";" : "", cJSON_IsString(id) ? id->valuestring : "?",
+            cJSON_IsString(first_label) ? first_label->valuestring : "before", item_class(before));
+        const cJSON *label;
+        int first = 1;
+        cJSON_ArrayForEach(label, labels)
+        {
+            if (first) { /* the before audit */
+                first = 0;
+                continue;
+            }
+            sj_buf_printf(out, ", %s %s", label->valuestring,
+                          item_class(by_label(item, label->valuestring)));
+        }
+        any = 1;
+    }
+    if (!any)
+        sj_buf_printf(out, " none");
+}
+
+/* Lines 2 and 3: a number per audit, e.g. QWK with the human scores. */
+static void summarise_number(sj_buf *out, const char *title, const cJSON *section,
+                             const cJSON *labels, const char *key, const char *format)
+{
+    sj_buf_printf(out, "%s:", title);
+    const cJSON *label;
+    int first = 1;
+    cJSON_ArrayForEach(label, labels)
+    {
+        const cJSON *v =
+            cJSON_GetObjectItemCaseSensitive(by_label(section, label->valuestring), key);
+        sj_buf_printf(out, "%s %s ", first ? "" : ",", label->valuestring);
+        if (cJSON_IsNumber(v))
+            sj_buf_printf(out, format, v->valuedouble);
+        else
+            sj_buf_printf(out, "n/a");
+        first = 0;
+    }
+}
+
+static cJSON *audit_labels(const cJSON *doc)
+{
+    cJSON *labels = cJSON_CreateArray();
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(doc, "audits"))
+    {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(a, "label");
+        if (cJSON_IsString(l))
+            cJSON_AddItemToArray(labels, cJSON_CreateString(l->valuestring));
+    }
+    return labels;
+}
+
 /* Three lines a reader wants first: DIF on the flagged items before and
- * after, and what alignment cost in agreement with the human scores. */
+ * after, the gap between the groups, and what alignment cost in agreement
+ * with the human scores. */
 static void print_compare_summary(const sj_pipeline *p)
 {
     char *dir = sj_path_join(p->reports, "compare");
@@ -153,14 +237,21 @@ static void print_compare_summary(const sj_pipeline *p)
     char *html = sj_path_join(dir, "index.html");
     cJSON *doc = sj_json_read(json, NULL);
     if (doc) {
-        printf("\nreport: %s\n", html);
-        const cJSON *summary = cJSON_GetObjectItemCaseSensitive(doc, "summary");
-        const cJSON *line;
-        cJSON_ArrayForEach(line, summary)
-        {
-            if (cJSON_IsString(line))
-                printf("  %s\n", line->valuestring);
-        }
+        cJSON *labels = audit_labels(doc);
+        sj_buf line = {0};
+        summarise_dif(&line, doc, labels);
+        printf("\nreport: %s\n  %s\n", html, line.data);
+        line.len = 0;
+        summarise_number(&line, "Group gap in total score (focal - reference)",
+                         cJSON_GetObjectItemCaseSensitive(doc, "parity"), labels, "mean_diff",
+                         "%+.2f");
+        printf("  %s\n", line.data);
+        line.len = 0;
+        summarise_number(&line, "Agreement with the human scores (QWK; the alignment tax)",
+                         cJSON_GetObjectItemCaseSensitive(doc, "agreement"), labels, "qwk", "%.3f");
+        printf("  %s\n", line.data);
+        sj_buf_free(&line);
+        cJSON_Delete(labels);
         cJSON_Delete(doc);
     }
     free(html);

@@ -143,15 +143,52 @@ static const char *help_of(builder *b, const char *command)
     return help;
 }
 
-/* Joins folder and path, leaving out a "." folder so messages and stage
- * command lines read as the user wrote them. */
+/* Removes "." and "dir/.." components without touching the file system,
+ * so stage command lines and messages read as a person would write them. */
+static char *normalise_path(const char *path)
+{
+    size_t n = strlen(path);
+    char *out = malloc(n + 2);
+    char *copy = sj_strdup(path);
+    if (!out || !copy) {
+        free(out);
+        free(copy);
+        return NULL;
+    }
+    int absolute = path[0] == '/';
+    size_t len = 0;
+    out[0] = '\0';
+    char *save = NULL;
+    for (char *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        if (strcmp(part, ".") == 0)
+            continue;
+        char *last = strrchr(out, '/');
+        const char *last_part = last ? last + 1 : out;
+        if (strcmp(part, "..") == 0 && len > 0 && strcmp(last_part, "..") != 0) {
+            len = last ? (size_t)(last - out) : 0;
+            out[len] = '\0';
+            continue;
+        }
+        if (strcmp(part, "..") == 0 && len == 0 && absolute)
+            continue;
+        len += (size_t)sprintf(out + len, "%s%s", len > 0 ? "/" : "", part);
+    }
+    free(copy);
+    if (absolute) {
+        memmove(out + 1, out, len + 1);
+        out[0] = '/';
+    } else if (len == 0) {
+        strcpy(out, ".");
+    }
+    return out;
+}
+
 static char *join_clean(const char *dir, const char *path)
 {
-    if (path[0] == '/' || strcmp(dir, ".") == 0)
-        return sj_strdup(path);
-    if (strcmp(path, ".") == 0)
-        return sj_strdup(dir);
-    return sj_path_join(dir, path);
+    char *joined = path[0] == '/' ? sj_strdup(path) : sj_path_join(dir, path);
+    char *clean = joined ? normalise_path(joined) : NULL;
+    free(joined);
+    return clean;
 }
 
 static char *resolve(const builder *b, const char *path)

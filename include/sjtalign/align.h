@@ -1,0 +1,337 @@
+/* sjtalign alignment: the prompt and completion format of a scoring, the
+ * judged pairs file, the pure losses of SFT / reward model / PPO / DPO with
+ * their gradients, and the training stages built on the LM engine. */
+#ifndef SJTALIGN_ALIGN_H
+#define SJTALIGN_ALIGN_H
+
+#include <stddef.h>
+
+#include "sjtalign/io.h"
+#include "sjtalign/lm.h"
+#include "sjtalign/util.h"
+
+/* ---- prompt and completion format ---------------------------------------- */
+
+/* The prompt for one response is the text
+ *
+ *     item <item id>: <question>\n
+ *     response: <response text>\n
+ *
+ * followed by the tokenizer's separator token. The completion (the scoring)
+ * is "score: <k>", or with a rationale "score: <k> | <rubric anchor of k>",
+ * followed by the end-of-sequence token. When a prompt does not fit the
+ * model's context, the question is shortened first, then the response (its
+ * end is kept, where a response usually states the action it settles on). */
+char *sja_prompt_text(const sj_instrument *ins, size_t item, const char *response);
+
+/* The completion text for score k; with_rationale adds " | <anchor>" when
+ * the item's rubric has an anchor for k. Caller frees. */
+char *sja_completion_text(const sj_instrument *ins, size_t item, int score, int with_rationale);
+
+/* Parses a completion: "score: <integer>" optionally followed by " | text",
+ * with trailing white space ignored. Returns 0 and the score when the text
+ * has that form and the score lies in [score_min, score_max], else -1. */
+int sja_parse_completion(const char *text, int score_min, int score_max, int *score);
+
+/* ---- judged pairs ---------------------------------------------------------- */
+
+enum { SJA_PREF_NONE = 0, SJA_PREF_A = 1, SJA_PREF_B = 2 };
+
+typedef struct {
+    char *pair_id;
+    char *item_id;
+    char *person_id;
+    char *response;
+    char *completion_a;
+    char *completion_b;
+    char *judge_id; /* "" when the column is absent or empty */
+    size_t item;    /* index in the instrument */
+    int preferred;  /* SJA_PREF_* */
+    int score_a, score_b;
+    long line;
+} sja_pair;
+
+typedef struct {
+    size_t n;
+    sja_pair *pairs;
+    size_t n_judged;
+} sja_pairs;
+
+/* The pairs columns, in the order `pairs` writes them. */
+extern const char *const SJA_PAIRS_HEADER[8];
+
+/* Reads a pairs file (DESIGN.md): pair_id, item_id, person_id, response,
+ * completion_a, completion_b, preferred (a, b or empty; case and surrounding
+ * blanks ignored), judge_id optional. Unknown items, unparseable completions
+ * and bad `preferred` values are input errors naming file:line:column. */
+sja_pairs *sja_pairs_read(const char *path, const sj_instrument *ins, sj_error *err);
+void sja_pairs_free(sja_pairs *p);
+
+/* ---- losses (pure functions with their gradients) ------------------------- */
+
+/* log σ(x), accurate for large |x|. */
+double sja_log_sigmoid(double x);
+
+/* Bradley–Terry loss −log σ(r_c − r_r − margin); writes ∂/∂r_c and ∂/∂r_r. */
+double sja_bt_loss(double r_chosen, double r_rejected, double margin, double *d_chosen,
+                   double *d_rejected);
+
+/* DPO loss −log σ(β[(π_c − ref_c) − (π_r − ref_r)]) on sequence log-probs;
+ * writes ∂/∂π_c and ∂/∂π_r (the reference is frozen). */
+double sja_dpo_loss(double beta, double logp_chosen, double ref_chosen, double logp_rejected,
+                    double ref_rejected, double *d_chosen, double *d_rejected);
+
+/* Clipped PPO policy loss of one token, max(−A·ρ, −A·clip(ρ, 1−ε, 1+ε)) with
+ * ρ = exp(logp − old_logp); writes ∂/∂logp and whether the clipped branch
+ * is the larger one (TRL's clipfrac). */
+double sja_ppo_policy_loss(double logp, double old_logp, double advantage, double clip,
+                           double *d_logp, int *clipped);
+
+/* Clipped value loss ½·max((v − R)², (clip(v, v_old − ε, v_old + ε) − R)²);
+ * writes ∂/∂v and whether the clipped branch is the larger one. */
+double sja_ppo_value_loss(double value, double old_value, double ret, double clip, double *d_value,
+                          int *clipped);
+
+/* Generalised advantage estimation over one episode of T steps (value 0
+ * after the last step): δ_t = r_t + γ V_{t+1} − V_t, A_t = δ_t + γλ A_{t+1},
+ * returns R_t = A_t + V_t. */
+void sja_gae(const double *rewards, const double *values, size_t T, double gamma, double lambda,
+             double *advantages, double *returns);
+
+/* Per-token rewards: −β(logπ − logπ_ref) at every token, plus the reward
+ * model's score at the last token. */
+void sja_kl_rewards(const double *logp, const double *ref_logp, size_t T, double beta, double score,
+                    double *rewards);
+
+/* Whitening as TRL does: (x − mean)/sqrt(var + 1e-8) with the unbiased
+ * variance; keep_mean adds the mean back. Needs n >= 2 (else leaves x). */
+void sja_whiten(double *x, size_t n, int keep_mean);
+
+/* Adaptive KL coefficient (Ziegler et al. 2019): β ← β·(1 + e·n/horizon)
+ * with e = clip(KL/target − 1, −0.2, 0.2). */
+typedef struct {
+    double value;
+    double target;
+    double horizon;
+} sja_kl_control;
+
+void sja_kl_control_update(sja_kl_control *c, double current_kl, double n_steps);
+
+/* ---- token sequences ------------------------------------------------------- */
+
+/* How prompts and completions become tokens for one model. The pieces are
+ * encoded separately so the score always starts a fresh token: the prompt
+ * as bos, "item <id>: ", question, "\nresponse: ", response, "\n", sep; a
+ * completion as "score: ", the level's digits, [" | ", rationale], eos. */
+typedef struct {
+    const sj_tokenizer *tok; /* borrowed */
+    int ctx;                 /* the model's context (positions) */
+    int score_min, score_max;
+    int n_levels;
+    int32_t *prefix; /* "score: " */
+    size_t n_prefix;
+    int32_t **level; /* per level: the digits of the score */
+    size_t *n_level;
+    int32_t *bar; /* " | " */
+    size_t n_bar;
+    int single_token_levels; /* every level one token, all distinct */
+    int rationale;           /* completions carry " | <anchor>" after the score */
+    int max_completion;      /* tokens of the longest plain completion incl. eos */
+} sja_codec;
+
+sj_status sja_codec_init(sja_codec *c, const sj_tokenizer *tok, int ctx, int score_min,
+                         int score_max, sj_error *err);
+void sja_codec_free(sja_codec *c);
+
+/* A token sequence bos .. sep [completion .. eos]. `prompt_len` counts the
+ * tokens up to and including sep, so the completion starts there. */
+typedef struct {
+    int32_t *tokens;
+    int len;
+    int prompt_len;
+} sja_seq;
+
+void sja_seq_free(sja_seq *s);
+
+/* The prompt alone, shortened (align.h's rule) so that `reserve` more
+ * tokens still fit in ctx + 1. */
+sj_status sja_encode_prompt(const sja_codec *c, const sj_instrument *ins, size_t item,
+                            const char *response, int reserve, sja_seq *out, sj_error *err);
+/* Prompt and the completion text (parsed as "score: k[ | rationale]"; any
+ * other text is encoded as it is), ending with eos; at most ctx tokens, so
+ * that eos is an input position for a scalar head. */
+sj_status sja_encode_example(const sja_codec *c, const sj_instrument *ins, size_t item,
+                             const char *response, const char *completion, sja_seq *out,
+                             sj_error *err);
+/* Appends completion tokens to a prompt sequence (copying). */
+sj_status sja_seq_append(const sja_seq *prompt, const int32_t *tokens, int n, sja_seq *out,
+                         sj_error *err);
+
+/* ---- the score distribution --------------------------------------------- */
+
+/* Probability of every score level for each prompt (n_levels per prompt,
+ * row-major), at temperature 1: the distribution of the score after
+ * "score: ", renormalised over the valid levels. With single-token levels
+ * one forward pass per prompt reads it from the next-token distribution;
+ * otherwise each level's tokens followed by its terminator are scored
+ * exactly. `batch` sequences go through the model at a time. `progress`
+ * may be NULL. Also writes the total probability mass the model put on
+ * valid levels (before renormalising) to `valid_mass` when not NULL. */
+sj_status sja_score_levels(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
+                           int batch, double *probs, double *valid_mass, sj_progress *progress,
+                           sj_error *err);
+
+/* Index of the most probable level (the first on ties) and the expected
+ * score Σ (score_min + k) p_k. */
+int sja_mode_level(const double *p, int n_levels);
+double sja_expected_score(const double *p, int n_levels, int score_min);
+
+/* ---- loaded inputs shared by the stages ------------------------------------ */
+
+/* A model directory loaded for alignment work. */
+typedef struct {
+    sj_lm_checkpoint *ck;
+    sja_codec codec;
+    char *path;
+    char weights_sha256[65];
+} sja_model;
+
+sja_model *sja_model_load(const char *dir, const sj_instrument *ins, sj_error *err);
+void sja_model_free(sja_model *m);
+/* 1 when the two models' tokenizers are identical. */
+int sja_same_tokenizer(const sja_model *a, const sja_model *b);
+
+/* Provenance for a stage's output model: stage name, the input models'
+ * checksums, inputs' sha256 and the options (caller adds to it). */
+cJSON *sja_provenance_new(const char *stage, const sja_model *from, const char *instrument_path);
+void sja_provenance_add_file(cJSON *prov, const char *key, const char *path);
+
+/* ---- SFT -------------------------------------------------------------------- */
+
+typedef struct {
+    long steps;
+    int batch;
+    double lr;
+    uint64_t seed;
+    double val_fraction; /* persons held out */
+    long eval_every;
+    int with_rationale;
+    int quiet;
+} sja_sft_opts;
+
+sja_sft_opts sja_sft_defaults(void);
+
+/* Fine-tunes `init` (modified in place) on the responses with a human
+ * score; writes the model with train_log.jsonl to `out`. `summary` (may be
+ * NULL) receives {"val_loss", "val_exact", "val_qwk", ...} of the last
+ * evaluation. */
+sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrument_path,
+                  const sj_responses *data, const char *data_path, const sja_sft_opts *opts,
+                  const char *out, cJSON **summary, sj_error *err);
+
+/* ---- candidate pairs --------------------------------------------------------- */
+
+typedef struct {
+    long n;
+    double temperature;
+    uint64_t seed;
+    int with_rationale;
+    int quiet;
+} sja_pairs_opts;
+
+sj_status sja_make_pairs(sja_model *policy, const sj_instrument *ins, const sj_responses *data,
+                         const sja_pairs_opts *opts, const char *out, sj_error *err);
+
+/* ---- reward model -------------------------------------------------------------- */
+
+/* The backbone with a scalar head r = w·h + b on the last token, and the
+ * normalisation (mean, sd) fitted on policy samples: reward = (r − mean)/sd. */
+typedef struct {
+    sja_model *base;
+    float *head; /* embd weights, then the bias */
+    double norm_mean, norm_sd;
+} sja_reward_model;
+
+/* Loads a reward model directory (with "head.weight", "head.bias",
+ * "reward.norm" tensors); an input error when they are missing. */
+sja_reward_model *sja_reward_load(const char *dir, const sj_instrument *ins, sj_error *err);
+void sja_reward_free(sja_reward_model *rm);
+
+/* Normalised rewards of n full sequences (prompt, completion, eos). */
+sj_status sja_reward_score(sja_reward_model *rm, const sja_seq *seqs, size_t n, int batch,
+                           double *rewards, sj_error *err);
+
+typedef struct {
+    long steps;
+    int batch; /* pairs per step */
+    double lr;
+    double margin;
+    uint64_t seed;
+    double val_fraction; /* pairs held out */
+    long eval_every;
+    long min_pairs;
+    int quiet;
+} sja_reward_opts;
+
+sja_reward_opts sja_reward_defaults(void);
+
+sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char *instrument_path,
+                           const sja_pairs *pairs, const char *pairs_path,
+                           const sja_reward_opts *opts, const char *out, cJSON **summary,
+                           sj_error *err);
+
+/* ---- PPO ------------------------------------------------------------------------- */
+
+typedef struct {
+    long steps;    /* rollout batches */
+    int batch;     /* rollouts per step */
+    int minibatch; /* rollouts per gradient step */
+    int epochs;    /* passes over each batch */
+    double lr;
+    double temperature;
+    double kl_coef;    /* initial (or fixed) β */
+    double kl_target;  /* > 0: adaptive β toward this KL per sequence */
+    double kl_horizon; /* adaptive controller horizon (rollouts) */
+    double kl_stop;    /* stop when the batch KL exceeds this */
+    double cliprange, cliprange_value, vf_coef;
+    double gamma, lambda;
+    double malformed_penalty; /* score of a completion that does not parse */
+    uint64_t seed;
+    int quiet;
+} sja_ppo_opts;
+
+sja_ppo_opts sja_ppo_defaults(void);
+
+/* Gold scores: true score per (person, item) from truth.csv. */
+typedef struct sja_truth sja_truth;
+sja_truth *sja_truth_load(const char *path, const sj_instrument *ins, sj_error *err);
+/* True score of a person on an item, or NaN. */
+double sja_truth_lookup(const sja_truth *t, const char *person, size_t item);
+void sja_truth_free(sja_truth *t);
+
+sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *ins,
+                  const char *instrument_path, const sj_responses *data, const char *data_path,
+                  const sja_truth *truth, const sja_ppo_opts *opts, const char *out,
+                  cJSON **summary, sj_error *err);
+
+/* ---- DPO ---------------------------------------------------------------------------- */
+
+typedef struct {
+    long steps;
+    int batch; /* pairs per step */
+    double lr;
+    double beta;
+    uint64_t seed;
+    double val_fraction;
+    long eval_every;
+    long min_pairs;
+    int quiet;
+} sja_dpo_opts;
+
+sja_dpo_opts sja_dpo_defaults(void);
+
+sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instrument_path,
+                  const sja_pairs *pairs, const char *pairs_path, const sja_dpo_opts *opts,
+                  const char *out, cJSON **summary, sj_error *err);
+
+#endif

@@ -1,0 +1,85 @@
+/* Options and loading shared by the alignment subcommands. */
+#include "align_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int align_common_option(const char *command, int c, const char *arg, align_common *a)
+{
+    switch (c) {
+    case ALIGN_OPT_PERSON:
+        a->cols.person = arg;
+        return 1;
+    case ALIGN_OPT_ITEM:
+        a->cols.item = arg;
+        return 1;
+    case ALIGN_OPT_TEXT:
+        a->cols.text = arg;
+        return 1;
+    case ALIGN_OPT_GROUP:
+        a->cols.group = arg;
+        return 1;
+    case ALIGN_OPT_SCORE:
+        a->cols.score = arg;
+        return 1;
+    case ALIGN_OPT_QUIET:
+        a->quiet = 1;
+        return 1;
+    case ALIGN_OPT_THREADS:
+        return cli_long(command, "--threads", arg, 1, 256, &a->threads) ? -1 : 1;
+    default:
+        return 0;
+    }
+}
+
+void align_apply_threads(const align_common *a)
+{
+    if (a->threads > 0)
+        sj_lm_set_threads((int)a->threads);
+}
+
+int align_load_data(const char *instrument_path, const char *data_path, align_common *a, int need,
+                    sj_instrument **ins, sj_responses **data)
+{
+    sj_error err;
+    sj_error_clear(&err);
+    *ins = sj_instrument_load(instrument_path, &err);
+    if (!*ins)
+        return cli_fail(&err);
+    if (!a->cols.score) {
+        /* The simulator and many exports call the rater's score human_score. */
+        sj_table *t = sj_table_read(data_path, &err);
+        if (!t) {
+            sj_instrument_free(*ins);
+            *ins = NULL;
+            return cli_fail(&err);
+        }
+        if (sj_table_find_column(t, "score") < 0 && sj_table_find_column(t, "human_score") >= 0)
+            a->cols.score = "human_score";
+        sj_table_free(t);
+    }
+    *data = sj_responses_load(data_path, &a->cols, *ins, need, &err);
+    if (!*data) {
+        sj_instrument_free(*ins);
+        *ins = NULL;
+        return cli_fail(&err);
+    }
+    return 0;
+}
+
+void align_print_summary(const char *command, const char *out, cJSON *summary)
+{
+    cJSON *o = summary ? summary : cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "command", command);
+    cJSON_AddStringToObject(o, "out", out);
+    char *text = cJSON_PrintUnformatted(o);
+    if (text)
+        printf("%s\n", text);
+    free(text);
+    cJSON_Delete(o);
+}

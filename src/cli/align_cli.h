@@ -1,0 +1,59 @@
+/* Options and loading shared by the alignment subcommands (sft, score,
+ * pairs, reward, ppo, dpo). */
+#ifndef SJTALIGN_ALIGN_CLI_H
+#define SJTALIGN_ALIGN_CLI_H
+
+#include "sjtalign/align.h"
+#include "sjtalign/io.h"
+
+/* The responses column options, as getopt_long entries with these values. */
+enum {
+    ALIGN_OPT_PERSON = 1000,
+    ALIGN_OPT_ITEM,
+    ALIGN_OPT_TEXT,
+    ALIGN_OPT_GROUP,
+    ALIGN_OPT_SCORE,
+    ALIGN_OPT_THREADS,
+    ALIGN_OPT_QUIET,
+};
+
+#define ALIGN_COLUMN_OPTIONS                                                                       \
+    {"person", required_argument, 0, ALIGN_OPT_PERSON},                                            \
+        {"item", required_argument, 0, ALIGN_OPT_ITEM},                                            \
+        {"text", required_argument, 0, ALIGN_OPT_TEXT},                                            \
+        {"group", required_argument, 0, ALIGN_OPT_GROUP},                                          \
+        {"score", required_argument, 0, ALIGN_OPT_SCORE},                                          \
+        {"threads", required_argument, 0, ALIGN_OPT_THREADS},                                      \
+    {                                                                                              \
+        "quiet", no_argument, 0, ALIGN_OPT_QUIET                                                   \
+    }
+
+#define ALIGN_COLUMN_HELP                                                                          \
+    "  --person COL --item COL --text COL --group COL --score COL\n"                               \
+    "                     column names (defaults person_id, item_id, response, group,\n"           \
+    "                     score; when there is no 'score' column, 'human_score' is used)\n"        \
+    "  --threads N        threads for matrix products and loops\n"                                 \
+    "  --quiet            no progress bar\n"
+
+typedef struct {
+    sj_columns cols;
+    long threads;
+    int quiet;
+} align_common;
+
+/* Handles a column/threads/quiet option; returns 1 when it was one, 0 when
+ * not, and -1 (after printing) on a bad value. */
+int align_common_option(const char *command, int c, const char *arg, align_common *a);
+
+/* Applies --threads. */
+void align_apply_threads(const align_common *a);
+
+/* Loads the instrument and the responses, resolving the score column
+ * (score, else human_score). Returns an exit code (0 on success). */
+int align_load_data(const char *instrument_path, const char *data_path, align_common *a, int need,
+                    sj_instrument **ins, sj_responses **data);
+
+/* Prints a JSON summary object on one line to stdout (and deletes it). */
+void align_print_summary(const char *command, const char *out, cJSON *summary);
+
+#endif

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# sft, score, pairs, reward, ppo, dpo on a tiny model: the chain runs, the
+# outputs have the documented columns, bad input exits 2 naming file:line:col
+# and leaves no output behind.
+. "$(dirname "$0")/lib.sh"
+INS="$TMP/instrument.json"
+cat >"$INS" <<'JSON'
+{"id": "tiny", "title": "Tiny", "score_min": 0, "score_max": 3, "items": [
+ {"id": "A", "scenario": "s", "question": "What now?", "rubric": [{"score": 0, "anchor": "nothing"}]},
+ {"id": "B", "scenario": "s", "question": "And then?", "rubric": [{"score": 3, "anchor": "talks"}]}]}
+JSON
+words=(never rarely often always)
+{
+    echo "person_id,group,item_id,response,human_score"
+    for p in $(seq 1 24); do
+        for it in A B; do
+            k=$(((p + $([ "$it" = B ] && echo 1 || echo 0)) % 4))
+            echo "P$p,$([ $((p % 2)) -eq 0 ] && echo ref || echo foc),$it,I would ${words[$k]} help.,$k"
+        done
+    done
+} >"$TMP/responses.csv"
+{
+    echo "person_id,item_id,true_score"
+    tail -n +2 "$TMP/responses.csv" | awk -F, '{print $1","$3","$5}'
+} >"$TMP/truth.csv"
+T="--threads 1 --quiet"
+
+for c in sft score pairs reward ppo dpo; do
+    run_cmd "$c" --help
+    expect_exit 0 "$c --help"
+done
+
+run_cmd sft --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/sft" --steps 3 --batch 4 \
+    --layers 1 --heads 2 --embd 16 --ctx 48 --vocab 280 --pretrain-steps 2 $T
+expect_exit 0 "sft without --init pre-trains first"
+[ -s "$TMP/sft/model.safetensors" ] && [ -s "$TMP/sft-pretrain/config.json" ] &&
+    pass "sft wrote the model and the pre-trained one" || fail "sft outputs"
+if grep -q '"val_qwk"' "$TMP/sft/train_log.jsonl" && grep -q '"val_exact"' "$TMP/sft/train_log.jsonl"; then
+    pass "sft log has held-out agreement"
+else
+    fail "sft log has held-out agreement" "$(cat "$TMP/sft/train_log.jsonl")"
+fi
+
+run_cmd score --model "$TMP/sft" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/scores.csv" $T
+expect_exit 0 "score"
+head -1 "$TMP/scores.csv" | grep -qx 'person_id,group,item_id,response,human_score,score,score_mode,p_0,p_1,p_2,p_3' &&
+    pass "score columns" || fail "score columns" "$(head -1 "$TMP/scores.csv")"
+if python3 - "$TMP/scores.csv" <<'PY'
+import csv, sys, json
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 48
+for r in rows:
+    p = [float(r['p_%d' % k]) for k in range(4)]
+    assert abs(sum(p) - 1) < 1e-9, p
+    assert abs(float(r['score']) - sum(k * q for k, q in enumerate(p))) < 1e-9
+    assert int(r['score_mode']) == max(range(4), key=lambda k: (p[k], -k))
+side = json.load(open(sys.argv[1] + '.json'))
+assert len(side['model']['weights_sha256']) == 64 and len(side['model']['config']['sha256']) == 64
+PY
+then pass "probabilities sum to 1, score is their mean, provenance sidecar"; else fail "score values"; fi
+
+run_cmd pairs --model "$TMP/sft" --instrument "$INS" --data "$TMP/responses.csv" --n 40 --out "$TMP/pairs.csv" --seed 3 $T
+expect_exit 0 "pairs"
+if python3 - "$TMP/pairs.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 40
+assert list(rows[0]) == ['pair_id','item_id','person_id','response','completion_a','completion_b','preferred','judge_id']
+for r in rows:
+    assert r['completion_a'] != r['completion_b'] and r['preferred'] == ''
+PY
+then pass "pairs: 40 pairs of two different scorings"; else fail "pairs content"; fi
+
+run_cmd judge --truth "$TMP/truth.csv" --pairs "$TMP/pairs.csv" --out "$TMP/judged.csv" --seed 1
+expect_exit 0 "judge fills the pairs"
+
+run_cmd reward --init "$TMP/sft" --instrument "$INS" --pairs "$TMP/judged.csv" --out "$TMP/rm" --steps 3 --batch 4 $T
+expect_exit 0 "reward"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); n=d['provenance']['reward_normalisation']; assert n['sd']>0" \
+    "$TMP/rm/config.json" 2>/dev/null && pass "reward normalisation recorded" || fail "reward normalisation recorded"
+
+run_cmd ppo --policy "$TMP/sft" --reward "$TMP/rm" --instrument "$INS" --data "$TMP/responses.csv" \
+    --truth "$TMP/truth.csv" --out "$TMP/ppo" --steps 2 --batch 8 --minibatch 4 $T
+expect_exit 0 "ppo"
+if python3 - "$TMP/ppo/train_log.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 2
+for k in ('objective/kl', 'objective/entropy', 'objective/scores', 'objective/rlhf_reward',
+          'policy/clipfrac_avg', 'policy/approxkl_avg', 'loss/policy_avg', 'loss/value_avg',
+          'val/ratio', 'gold/scores', 'group/foc/mean_score', 'group/ref/mean_score'):
+    assert k in lines[-1], k
+PY
+then pass "ppo log has TRL's names, gold and group scores"; else fail "ppo log names" "$(cat "$TMP/ppo/train_log.jsonl")"; fi
+
+run_cmd ppo --policy "$TMP/sft" --reward "$TMP/rm" --instrument "$INS" --data "$TMP/responses.csv" \
+    --out "$TMP/ppo_stop" --steps 3 --batch 8 --minibatch 4 --kl-stop 0.000001 --kl-coef 0 --lr 0.05 $T
+expect_exit 0 "ppo with a tiny KL bound"
+expect_err_contains "stopping early" "early stop names the reason"
+
+run_cmd dpo --policy "$TMP/sft" --instrument "$INS" --pairs "$TMP/judged.csv" --out "$TMP/dpo" --steps 2 --batch 4 $T
+expect_exit 0 "dpo"
+grep -q '"rewards/margins"' "$TMP/dpo/train_log.jsonl" && pass "dpo log has rewards/*" || fail "dpo log"
+
+# ---- bad input ----------------------------------------------------------
+sed '3s/,a,/,maybe,/; 3s/,b,/,maybe,/' "$TMP/judged.csv" >"$TMP/bad_pref.csv"
+run_cmd reward --init "$TMP/sft" --instrument "$INS" --pairs "$TMP/bad_pref.csv" --out "$TMP/rm_bad" $T
+expect_exit 2 "preferred outside {a, b, empty}"
+expect_err_contains "bad_pref.csv:3:7:" "names file, line and column"
+expect_no_file "$TMP/rm_bad" "no model written"
+
+sed '2s/^\([^,]*\),A,/\1,Z,/; 2s/^\([^,]*\),B,/\1,Z,/' "$TMP/judged.csv" >"$TMP/bad_item.csv"
+run_cmd dpo --policy "$TMP/sft" --instrument "$INS" --pairs "$TMP/bad_item.csv" --out "$TMP/dpo_bad" $T
+expect_exit 2 "pairs naming an unknown item"
+expect_err_contains "bad_item.csv:2:2:" "names the item cell"
+expect_no_file "$TMP/dpo_bad" "no model written"
+
+head -5 "$TMP/judged.csv" >"$TMP/few.csv"
+run_cmd reward --init "$TMP/sft" --instrument "$INS" --pairs "$TMP/few.csv" --out "$TMP/rm_few" $T
+expect_exit 2 "too few judged pairs"
+expect_err_contains "needs at least 20" "says how many are needed"
+
+run_cmd sft --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/other" --steps 1 --batch 4 \
+    --layers 1 --heads 2 --embd 16 --ctx 48 --vocab 300 --pretrain-steps 1 --seed 9 $T
+run_cmd ppo --policy "$TMP/other" --reward "$TMP/rm" --instrument "$INS" --data "$TMP/responses.csv" \
+    --out "$TMP/ppo_bad" --steps 1 $T
+expect_exit 2 "reward model with another tokenizer"
+expect_err_contains "different tokenizer" "says why"
+expect_no_file "$TMP/ppo_bad" "no model written"
+
+run_cmd ppo --policy "$TMP/sft" --reward "$TMP/sft" --instrument "$INS" --data "$TMP/responses.csv" \
+    --out "$TMP/ppo_bad" --steps 1 $T
+expect_exit 2 "a policy given as reward model"
+expect_err_contains "not a reward model" "says what is missing"
+
+run_cmd pairs --model "$TMP/sft" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/p.csv"
+expect_exit 2 "pairs without --n"
+expect_no_temporaries "$TMP" "no temporary files left"

@@ -1,0 +1,128 @@
+# `sjtalign run` end to end on a reduced pipeline (few persons and items, a
+# tiny model, a few steps per stage): every output exists and parses, and a
+# second run skips every stage.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$TMP/study"
+cat >"$TMP/study/pipeline.json" <<'JSON'
+{
+  "name": "reduced",
+  "seed": 11,
+  "instrument": "data/instrument.json",
+  "data": "data/responses.csv",
+  "truth": "data/truth.csv",
+  "columns": {"person": "person_id", "item": "item_id", "text": "response",
+              "group": "group", "human": "human_score"},
+  "reference": "reference",
+  "focal": "focal",
+  "runs": "runs",
+  "reports": "reports",
+  "stages": {
+    "simulate": {"persons": 150, "items": 3, "bias": "S02:0.6"},
+    "pretrain": {"steps": 8, "layers": 1, "heads": 2, "embd": 32, "ctx": 128, "vocab": 300,
+                 "batch": 8},
+    "sft": {"steps": 8, "batch": 8},
+    "pairs": {"n": 40},
+    "judge": {"panel_size": 3},
+    "reward": {"steps": 6, "batch": 8},
+    "ppo": {"steps": 2, "batch": 8},
+    "dpo": {"steps": 4, "batch": 8},
+    "score": {},
+    "audit": {"purify": true},
+    "compare": {}
+  }
+}
+JSON
+cd "$TMP/study" || exit 1
+
+run_cmd run --dry-run pipeline.json
+expect_exit 0 "dry run"
+n_stages=$(grep -c '^\[[0-9]*/[0-9]*\]' "$TMP/.stdout")
+if [ "$n_stages" -eq 15 ]; then pass "dry run lists 15 stages"; else fail "dry run lists 15 stages" "$OUT"; fi
+expect_out_contains "sjtalign ppo --policy runs/sft --reward runs/reward" "dry run shows the ppo command line"
+
+run_cmd run pipeline.json
+expect_exit 0 "first run"
+for stage in simulate pretrain sft pairs judge reward ppo dpo score-sft score-ppo score-dpo \
+    audit-before audit-after audit-after-dpo compare; do
+    if grep -q "\] $stage: done in" "$TMP/.stdout"; then pass "stage $stage ran"; else fail "stage $stage ran" "$OUT" "$ERR"; fi
+done
+
+for f in data/simulation.json runs/pretrain/config.json runs/sft/config.json runs/reward/config.json \
+    runs/ppo/config.json runs/dpo/config.json reports/before/audit.json reports/after/audit.json \
+    reports/after-dpo/audit.json reports/compare/compare.json; do
+    if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$f" 2>/dev/null; then
+        pass "$f parses as JSON"
+    else
+        fail "$f parses as JSON"
+    fi
+done
+for f in runs/ppo/train_log.jsonl runs/sft/train_log.jsonl; do
+    if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$f" 2>/dev/null; then
+        pass "$f parses as JSON lines"
+    else
+        fail "$f parses as JSON lines"
+    fi
+done
+for f in runs/pairs.csv runs/judged.csv runs/scores/sft.csv runs/scores/ppo.csv runs/scores/dpo.csv; do
+    rows=$(python3 -c 'import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' "$f" 2>/dev/null)
+    if [ -n "$rows" ] && [ "$rows" -gt 0 ]; then pass "$f parses as CSV ($rows rows)"; else fail "$f parses as CSV"; fi
+done
+rows=$(python3 -c 'import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' runs/scores/ppo.csv)
+if [ "$rows" = 450 ]; then pass "every response scored (150 x 3)"; else fail "every response scored" "got $rows"; fi
+for d in before after after-dpo compare; do
+    if python3 "$SJTALIGN_ROOT/tests/report/check_html.py" "reports/$d/index.html" >/dev/null 2>&1; then
+        pass "reports/$d/index.html is well-formed"
+    else
+        fail "reports/$d/index.html is well-formed"
+    fi
+done
+
+# A second run skips every stage.
+run_cmd run pipeline.json
+expect_exit 0 "second run"
+skipped=$(grep -c 'up to date, skipped' "$TMP/.stdout")
+if [ "$skipped" -eq 15 ]; then pass "second run skips all 15 stages"; else fail "second run skips all 15 stages" "$OUT"; fi
+
+# A changed output is noticed: its stage and everything after it run again.
+echo "edited by hand" >>reports/before/audit.json
+run_cmd run pipeline.json
+expect_exit 0 "run after an output was edited"
+if grep -q '\] audit-before: done in' "$TMP/.stdout" && grep -q '\] score-sft: up to date' "$TMP/.stdout"; then
+    pass "only the edited stage runs again"
+else
+    fail "only the edited stage runs again" "$OUT"
+fi
+
+# --from forces a stage and every later one.
+run_cmd run pipeline.json --from audit-after
+expect_exit 0 "--from audit-after"
+ran=$(grep -c ': done in' "$TMP/.stdout")
+if [ "$ran" -eq 3 ]; then pass "--from re-runs the stage and the later ones (3)"; else fail "--from re-runs 3 stages" "$OUT"; fi
+run_cmd run pipeline.json --from polish
+expect_exit 2 "--from an unknown stage"
+expect_err_contains "no stage 'polish'" "--from names the unknown stage"
+
+# Settings a stage does not accept are refused before anything runs.
+sed 's/"pairs": {"n": 40}/"pairs": {"n": 40, "colour": "blue"}/' pipeline.json >bad.json
+run_cmd run bad.json
+expect_exit 2 "unknown stage setting"
+expect_err_contains "bad.json:18:" "unknown setting: line of the key"
+expect_err_contains "stages.pairs.colour: the pairs command has no option --colour" "unknown setting named"
+
+# The shipped pipelines parse and expand as documented (a dry run only).
+cd "$SJTALIGN_ROOT" || exit 1
+run_cmd run --dry-run instruments/demo/pipeline.json
+expect_exit 0 "demo pipeline: dry run"
+n=$(grep -c '^\[[0-9]*/15\]' "$TMP/.stdout")
+if [ "$n" -eq 15 ]; then pass "demo pipeline: 15 stages"; else fail "demo pipeline: 15 stages" "$OUT"; fi
+expect_out_contains "sjtalign simulate --out data/demo --seed 20261126 --persons 2000 --items 8" "demo pipeline: simulate regenerates data/demo"
+run_cmd run --dry-run instruments/example/pipeline.json
+expect_exit 0 "own-data pipeline: dry run"
+n=$(grep -c '^\[[0-9]*/12\]' "$TMP/.stdout")
+if [ "$n" -eq 12 ]; then pass "own-data pipeline: 12 stages, no simulate, pairs or judge"; else fail "own-data pipeline: 12 stages" "$OUT"; fi
+expect_out_contains "sjtalign reward --init runs/example/sft --instrument data/demo/instrument.json --pairs data/example/expert_pairs.csv" "own-data pipeline: reward learns from the experts' pairs"
+case "$OUT" in
+    *"--truth"*) fail "own-data pipeline: no gold truth anywhere" "$OUT" ;;
+    *) pass "own-data pipeline: no gold truth anywhere" ;;
+esac

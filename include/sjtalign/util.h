@@ -113,6 +113,7 @@ typedef struct {
     double interval;
 } sj_progress;
 
+/* total <= 0: unknown (a stream); the count and the time are shown. */
 void sj_progress_start(sj_progress *p, const char *label, long total);
 /* extra: short status text shown after the counts (may be NULL). */
 void sj_progress_update(sj_progress *p, long done, const char *extra);

@@ -15,7 +15,9 @@ static const char *const HELP =
     "probable level) and p_<k> for every level k. Beside the CSV, FILE.json records\n"
     "provenance: the model directory, its weights_sha256 and the sha256 of its\n"
     "config.json, the instrument's and the data's sha256, and the mean probability\n"
-    "mass the model put on valid score levels (near 1 for a trained scorer).\n\n"
+    "mass the model put on valid score levels (near 1 for a trained scorer).\n"
+    "The input is read as a stream, in chunks of 4096 responses, so memory does not\n"
+    "grow with the number of responses; every row is scored as given.\n\n"
     "  --model MODEL      model directory (sft, ppo or dpo output)\n"
     "  --instrument FILE  instrument.json\n"
     "  --data FILE        responses CSV\n"
@@ -49,8 +51,16 @@ static int output_names(const sj_table *t, const sja_codec *c, char ***names, si
     return 0;
 }
 
+/* The probability mass the model put on valid score levels, summed over
+ * the responses as they stream past. */
+typedef struct {
+    size_t n;
+    double total;
+    double lowest;
+} mass_summary;
+
 static sj_status write_provenance(const char *out, const sja_model *m, const char *instrument,
-                                  const char *data, const double *mass, size_t n, double seconds,
+                                  const char *data, const mass_summary *mass, double seconds,
                                   sj_error *err)
 {
     cJSON *doc = cJSON_CreateObject();
@@ -68,14 +78,10 @@ static sj_status write_provenance(const char *out, const sja_model *m, const cha
         cJSON_AddStringToObject(mj, "stage", stage->valuestring);
     sja_provenance_add_file(doc, "instrument", instrument);
     sja_provenance_add_file(doc, "data", data);
-    double total = 0.0, lowest = 1.0;
-    for (size_t i = 0; i < n; i++) {
-        total += mass[i];
-        lowest = mass[i] < lowest ? mass[i] : lowest;
-    }
+    size_t n = mass->n;
     cJSON_AddNumberToObject(doc, "n_responses", (double)n);
-    sj_json_add_number(doc, "mean_valid_mass", n ? total / (double)n : NAN);
-    sj_json_add_number(doc, "min_valid_mass", n ? lowest : NAN);
+    sj_json_add_number(doc, "mean_valid_mass", n ? mass->total / (double)n : NAN);
+    sj_json_add_number(doc, "min_valid_mass", n ? mass->lowest : NAN);
     cJSON_AddStringToObject(doc, "method",
                             m->codec.single_token_levels
                                 ? "next-token distribution after 'score: ' (one token per level)"
@@ -86,6 +92,106 @@ static sj_status write_provenance(const char *out, const sja_model *m, const cha
     free(path);
     cJSON_Delete(doc);
     return st;
+}
+
+/* Responses are scored in chunks as they stream in, so memory stays flat
+ * however long the input is: each chunk keeps copies of its rows' cells
+ * (the stream's window moves on) and its prompts. */
+enum { SCORE_CHUNK = 4096 };
+
+typedef struct {
+    size_t n;
+    size_t n_cols;
+    int n_levels;
+    char **cells;
+    sja_seq *prompts;
+    double *probs;
+    double *mass;
+} score_chunk;
+
+static int chunk_init(score_chunk *c, size_t n_cols, int n_levels)
+{
+    c->n_cols = n_cols;
+    c->n_levels = n_levels;
+    c->cells = sj_calloc(SCORE_CHUNK * n_cols, sizeof *c->cells);
+    c->prompts = sj_calloc(SCORE_CHUNK, sizeof *c->prompts);
+    c->probs = malloc(SCORE_CHUNK * (size_t)n_levels * sizeof *c->probs);
+    c->mass = malloc(SCORE_CHUNK * sizeof *c->mass);
+    return c->cells && c->prompts && c->probs && c->mass ? 0 : -1;
+}
+
+static void chunk_clear(score_chunk *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        for (size_t j = 0; j < c->n_cols; j++) {
+            free(c->cells[i * c->n_cols + j]);
+            c->cells[i * c->n_cols + j] = NULL;
+        }
+        sja_seq_free(&c->prompts[i]);
+    }
+    c->n = 0;
+}
+
+static void chunk_free(score_chunk *c)
+{
+    chunk_clear(c);
+    free(c->cells);
+    free(c->prompts);
+    free(c->probs);
+    free(c->mass);
+}
+
+static int chunk_add(score_chunk *c, const sj_table *t, size_t row, size_t col_item,
+                     size_t col_text, const sj_instrument *ins, const sja_codec *codec,
+                     sj_error *err)
+{
+    const char *item = sj_table_cell(t, row, col_item);
+    long idx = sj_instrument_find_item(ins, item);
+    if (idx < 0) {
+        sj_error_at(err, SJ_ERR_INPUT, t->path, t->row_line[row], (long)col_item + 1,
+                    "unknown item '%.60s': the instrument %s has no such item", item, ins->id);
+        return cli_fail(err);
+    }
+    size_t at = c->n;
+    if (sja_encode_prompt(codec, ins, (size_t)idx, sj_table_cell(t, row, col_text),
+                          codec->max_completion, &c->prompts[at], err) != SJ_OK) {
+        sj_error_prefix(err, "%s:%ld: ", t->path, t->row_line[row]);
+        return cli_fail(err);
+    }
+    for (size_t j = 0; j < c->n_cols; j++)
+        c->cells[at * c->n_cols + j] = sj_strdup(sj_table_cell(t, row, j));
+    c->n++;
+    return 0;
+}
+
+static int chunk_flush(score_chunk *c, sja_model *m, int batch, sj_csv_writer *w,
+                       mass_summary *mass, sj_progress *bar, sj_error *err)
+{
+    int L = c->n_levels;
+    /* The progress bar counts responses across chunks. */
+    long done_before = bar->done;
+    sj_progress chunk_bar = *bar;
+    chunk_bar.quiet = 1;
+    if (sja_score_levels(m->ck->model, &m->codec, c->prompts, c->n, batch, c->probs, c->mass,
+                         &chunk_bar, err) != SJ_OK)
+        return cli_fail(err);
+    for (size_t i = 0; i < c->n; i++) {
+        for (size_t j = 0; j < c->n_cols; j++)
+            sj_csv_cell(w, c->cells[i * c->n_cols + j]);
+        const double *p = c->probs + i * (size_t)L;
+        sj_csv_cell_number(w, sja_expected_score(p, L, m->codec.score_min));
+        sj_csv_cell_integer(w, m->codec.score_min + sja_mode_level(p, L));
+        for (int k = 0; k < L; k++)
+            sj_csv_cell_number(w, p[k]);
+        mass->total += c->mass[i];
+        mass->lowest = c->mass[i] < mass->lowest ? c->mass[i] : mass->lowest;
+    }
+    mass->n += c->n;
+    char status[64];
+    snprintf(status, sizeof status, "%zu responses", mass->n);
+    sj_progress_update(bar, done_before + (long)c->n, status);
+    chunk_clear(c);
+    return 0;
 }
 
 int cmd_score(int argc, char **argv)
@@ -139,82 +245,79 @@ int cmd_score(int argc, char **argv)
         cli_require("score", "--data", data_path) || cli_require("score", "--out", out))
         return 2;
     align_apply_threads(&a);
-    sj_instrument *ins = NULL;
-    sj_responses *data = NULL;
-    a.cols.score = a.cols.score ? a.cols.score : "score";
-    int rc = align_load_data(instrument, data_path, &a, SJ_NEED_TEXT, &ins, &data);
-    if (rc)
-        return rc;
-    const sj_table *t = data->table;
-    size_t n = t->n_rows;
+    sj_columns_defaults(&a.cols);
     sj_error err;
     sj_error_clear(&err);
+    sj_instrument *ins = sj_instrument_load(instrument, &err);
+    if (!ins)
+        return cli_fail(&err);
+    int rc = 0;
     sja_model *m = sja_model_load(model, ins, &err);
-    if (!m)
+    sj_csv_stream *in = m ? sj_csv_stream_open(data_path, &err) : NULL;
+    if (!m || !in)
+        rc = cli_fail(&err);
+    const sj_table *t = in ? sj_csv_stream_table(in) : NULL;
+    long col_item = -1, col_text = -1;
+    if (!rc && ((col_item = sj_table_column(t, a.cols.item, &err)) < 0 ||
+                (col_text = sj_table_column(t, a.cols.text, &err)) < 0))
         rc = cli_fail(&err);
     char **names = NULL;
     size_t n_names = 0;
     if (!rc)
         rc = output_names(t, &m->codec, &names, &n_names);
-    int L = m ? m->codec.n_levels : 0;
-    sja_seq *prompts = sj_calloc(n, sizeof *prompts);
-    double *probs = malloc(n * (size_t)(L ? L : 1) * sizeof *probs);
-    double *mass = malloc(n * sizeof *mass);
-    if (!rc && (!prompts || !probs || !mass)) {
+    sj_csv_writer w;
+    int writing = 0;
+    if (!rc) {
+        if (sj_csv_open(&w, out, (const char *const *)names, n_names, &err) != SJ_OK)
+            rc = cli_fail(&err);
+        else
+            writing = 1;
+    }
+    score_chunk chunk = {0};
+    mass_summary mass = {0, 0.0, 1.0};
+    sj_progress bar;
+    sj_progress_start(&bar, "score", 0);
+    if (a.quiet)
+        bar.quiet = 1;
+    double t0 = sj_now();
+    if (!rc && chunk_init(&chunk, t->n_cols, m->codec.n_levels) != 0) {
         fprintf(stderr, "sjtalign: error: out of memory\n");
         rc = 1;
     }
-    double t0 = sj_now();
-    for (size_t i = 0; !rc && i < n; i++)
-        if (sja_encode_prompt(&m->codec, ins, data->item_index[i],
-                              sj_table_cell(t, i, (size_t)data->col_text), m->codec.max_completion,
-                              &prompts[i], &err) != SJ_OK) {
-            sj_error_prefix(&err, "%s:%ld: ", t->path, t->row_line[i]);
-            rc = cli_fail(&err);
-        }
-    if (!rc) {
-        sj_progress bar;
-        sj_progress_start(&bar, "score", (long)n);
-        if (a.quiet)
-            bar.quiet = 1;
-        sj_status st = sja_score_levels(m->ck->model, &m->codec, prompts, n, (int)batch, probs,
-                                        mass, &bar, &err);
-        sj_progress_finish(&bar, NULL);
-        if (st != SJ_OK)
-            rc = cli_fail(&err);
+    size_t row;
+    int next = 0;
+    while (!rc && (next = sj_csv_stream_next(in, &row)) == 1) {
+        rc = chunk_add(&chunk, t, row, (size_t)col_item, (size_t)col_text, ins, &m->codec, &err);
+        if (!rc && chunk.n == SCORE_CHUNK)
+            rc = chunk_flush(&chunk, m, (int)batch, &w, &mass, &bar, &err);
     }
-    double seconds = sj_now() - t0;
-    sj_csv_writer w;
-    if (!rc && sj_csv_open(&w, out, (const char *const *)names, n_names, &err) != SJ_OK)
+    if (!rc && next < 0)
         rc = cli_fail(&err);
-    if (!rc) {
-        for (size_t i = 0; i < n; i++) {
-            for (size_t j = 0; j < t->n_cols; j++)
-                sj_csv_cell(&w, sj_table_cell(t, i, j));
-            const double *p = probs + i * (size_t)L;
-            sj_csv_cell_number(&w, sja_expected_score(p, L, m->codec.score_min));
-            sj_csv_cell_integer(&w, m->codec.score_min + sja_mode_level(p, L));
-            for (int k = 0; k < L; k++)
-                sj_csv_cell_number(&w, p[k]);
-        }
-        if (sj_csv_close(&w, &err) != SJ_OK)
+    if (!rc && chunk.n > 0)
+        rc = chunk_flush(&chunk, m, (int)batch, &w, &mass, &bar, &err);
+    if (!rc && mass.n == 0) {
+        sj_error_at(&err, SJ_ERR_INPUT, t->path, 2, 0, "no data rows after the header");
+        rc = cli_fail(&err);
+    }
+    sj_progress_finish(&bar, NULL);
+    double seconds = sj_now() - t0;
+    if (writing) {
+        if (rc)
+            sj_csv_abort(&w);
+        else if (sj_csv_close(&w, &err) != SJ_OK)
             rc = cli_fail(&err);
     }
     if (!rc && strcmp(out, "-") != 0 &&
-        write_provenance(out, m, instrument, data_path, mass, n, seconds, &err) != SJ_OK)
+        write_provenance(out, m, instrument, data_path, &mass, seconds, &err) != SJ_OK)
         rc = cli_fail(&err);
     if (!rc && !a.quiet)
-        fprintf(stderr, "sjtalign score: %zu responses in %.2f s\n", n, seconds);
-    for (size_t i = 0; prompts && i < n; i++)
-        sja_seq_free(&prompts[i]);
-    free(prompts);
-    free(probs);
-    free(mass);
+        fprintf(stderr, "sjtalign score: %zu responses in %.2f s\n", mass.n, seconds);
+    chunk_free(&chunk);
     for (size_t i = 0; names && i < n_names; i++)
         free(names[i]);
     free(names);
+    sj_csv_stream_close(in);
     sja_model_free(m);
-    sj_responses_free(data);
     sj_instrument_free(ins);
     return rc;
 }

@@ -45,7 +45,11 @@ static void draw(sj_progress *p, const char *extra, int final)
         frac = 1.0;
     char eta[48];
     format_eta(frac > 0 ? elapsed * (1.0 - frac) / frac : -1.0, eta, sizeof eta);
-    if (p->is_tty) {
+    if (p->total <= 0) { /* an unknown total: count and time only */
+        fprintf(stderr, p->is_tty ? "\r%-12s %ld done %.1fs %s\033[K%s" : "%s: %ld done %.1fs %s%s",
+                p->label, p->done, elapsed, extra ? extra : "",
+                final ? "\n" : (p->is_tty ? "" : "\n"));
+    } else if (p->is_tty) {
         enum { WIDTH = 30 };
         char bar[WIDTH + 1];
         int filled = (int)(frac * WIDTH);
@@ -77,6 +81,7 @@ void sj_progress_finish(sj_progress *p, const char *extra)
 {
     if (p->quiet)
         return;
-    p->done = p->total;
+    if (p->total > 0)
+        p->done = p->total;
     draw(p, extra, 1);
 }

@@ -85,7 +85,7 @@ static sj_status score_single_tokens(sj_lm *m, const sja_codec *c, const sja_seq
             int len = p->len + (int)c->n_prefix + 1;
             memcpy(seq, p->tokens, (size_t)p->len * sizeof *seq);
             memcpy(seq + p->len, c->prefix, c->n_prefix * sizeof *seq);
-            seq[len - 1] = c->level[0][0]; /* a placeholder target */
+            seq[len - 1] = c->level[0][0]; /* any target: only the logits at pos[b] are read */
             st = sj_lm_batch_set(batch, b, seq, len, NULL, err);
             pos[b] = len - 2;
         }

@@ -207,7 +207,7 @@ sj_status sj_report_dir_commit(sj_report_dir *d, sj_error *err)
             return SJ_ERR_INPUT;
         }
         /* rename() may replace an empty folder: move the old report onto an
-         * empty placeholder, the new one into place, then delete the old. */
+         * empty stand-in folder, the new one into place, then delete the old. */
         char *parent = parent_of(d->final_dir);
         const char *base =
             strrchr(d->final_dir, '/') ? strrchr(d->final_dir, '/') + 1 : d->final_dir;

@@ -173,13 +173,18 @@ static void report_parse_error(reader *r, int at_end)
     }
 }
 
+/* libcsv grows a field's buffer by a fixed step, so a long field costs
+ * time quadratic in its length (every growth copies it). Lines are fed in
+ * pieces of at most this size, and before each piece the step is set to the
+ * buffer's current size: the buffer then doubles, and a 10 MB field reads in
+ * linear time while short files allocate little. */
+enum { FEED_PIECE = 1 << 16 };
+
 static void table_init_parser(struct csv_parser *p)
 {
     csv_init(p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
     csv_set_space_func(p, keep_spaces);
-    /* libcsv grows a field by this many bytes at a time; a small step makes
-     * long fields quadratic to read (every growth copies the field). */
-    csv_set_blk_size(p, 1 << 20);
+    csv_set_blk_size(p, FEED_PIECE);
 }
 
 /* A parse in progress: the reader state and libcsv's parser. Input may come
@@ -190,6 +195,13 @@ typedef struct {
     struct csv_parser parser;
     int started;
 } parse_state;
+
+static size_t feed_piece(parse_state *ps, const char *data, size_t len)
+{
+    size_t step = ps->parser.entry_size > FEED_PIECE ? ps->parser.entry_size : FEED_PIECE;
+    csv_set_blk_size(&ps->parser, step);
+    return csv_parse(&ps->parser, data, len, on_field, on_row, &ps->r);
+}
 
 static sj_status parse_begin(parse_state *ps, const char *name, sj_error *err)
 {
@@ -223,9 +235,12 @@ static void parse_feed(parse_state *ps, const char *data, size_t len)
             r->row_start_line = r->line;
             r->field_start_line = r->line;
         }
-        size_t used = csv_parse(&ps->parser, data + pos, chunk, on_field, on_row, r);
-        if (used != chunk && !r->failed)
-            report_parse_error(r, 0);
+        for (size_t done = 0; done < chunk && !r->failed;) {
+            size_t piece = chunk - done < FEED_PIECE ? chunk - done : FEED_PIECE;
+            if (feed_piece(ps, data + pos + done, piece) != piece && !r->failed)
+                report_parse_error(r, 0);
+            done += piece;
+        }
         pos += chunk;
         if (nl)
             r->line++;

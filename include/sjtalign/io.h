@@ -99,6 +99,8 @@ void sj_format_number(double value, char *out, size_t n);
 /* Parses a JSON file; a syntax error names file, line and column. */
 cJSON *sj_json_read(const char *path, sj_error *err);
 cJSON *sj_json_parse(const char *name, const char *text, sj_error *err);
+/* Line and column (both from 1) of the character `at` points to in text. */
+void sj_text_position(const char *text, const char *at, long *line, long *column);
 /* Writes a JSON document atomically, pretty-printed, with a final newline. */
 sj_status sj_json_write(const char *path, const cJSON *doc, sj_error *err);
 /* Adds a number, writing null for NaN or infinities (JSON has none). */

@@ -30,16 +30,7 @@ static void key_position(const char *text, const char *const *path, int depth, l
         else
             break;
     }
-    *line = 1;
-    *column = 1;
-    for (const char *c = text; c < at; c++) {
-        if (*c == '\n') {
-            (*line)++;
-            *column = 1;
-        } else {
-            (*column)++;
-        }
-    }
+    sj_text_position(text, at, line, column);
 }
 
 typedef struct {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void position_of(const char *text, const char *at, long *line, long *column)
+void sj_text_position(const char *text, const char *at, long *line, long *column)
 {
     *line = 1;
     *column = 1;
@@ -27,7 +27,7 @@ cJSON *sj_json_parse(const char *name, const char *text, sj_error *err)
         return doc;
     long line, column;
     const char *at = end ? end : text;
-    position_of(text, at, &line, &column);
+    sj_text_position(text, at, &line, &column);
     if (*at == '\0')
         sj_error_at(err, SJ_ERR_INPUT, name, line, column,
                     "JSON syntax error: the document ends too early (an unclosed bracket, brace "

@@ -15,42 +15,16 @@
 #define SMD_GROUP_MAX 0.10
 
 typedef struct {
-    sj_buf *b;
-    int failed;
+    rj_page w; /* the page being written */
     const cJSON *doc;
     const char *ref;
     const char *focal;
 } page;
 
-static void out(page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void out(page *pg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char small[2048];
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    /* Page fragments are short; a longer one is a programming error. */
-    if (n < 0 || (size_t)n >= sizeof small) {
-        pg->failed = 1;
-        return;
-    }
-    if (sj_buf_append(pg->b, small, (size_t)n) != 0)
-        pg->failed = 1;
-}
-
-static void text(page *pg, const char *s)
-{
-    if (sj_html_escape(pg->b, s ? s : "") != 0)
-        pg->failed = 1;
-}
-
-static const char *fmt(char *buf, size_t n, double v, int digits)
-{
-    sj_html_format_number(v, digits, buf, n);
-    return buf;
-}
+/* The shared page writer (page.c), applied to this page's writer. */
+#define out(pg, ...) rj_out(&(pg)->w, __VA_ARGS__)
+#define text(pg, s) rj_text(&(pg)->w, (s))
+#define svg(pg, plot) rj_svg(&(pg)->w, (plot))
 
 static const char *fmt_p(char *buf, size_t n, double p)
 {
@@ -61,16 +35,16 @@ static const char *fmt_p(char *buf, size_t n, double p)
 static const char *fmt_pct(char *buf, size_t n, double share)
 {
     if (isnan(share))
-        return fmt(buf, n, NAN, 0);
+        return rj_fmt(buf, n, NAN, 0);
     char num[32];
-    snprintf(buf, n, "%s%%", fmt(num, sizeof num, 100 * share, 1));
+    snprintf(buf, n, "%s%%", rj_fmt(num, sizeof num, 100 * share, 1));
     return buf;
 }
 
 static void number_cell(page *pg, double v, int digits)
 {
-    if (sj_html_number_cell(pg->b, v, digits, NULL) != 0)
-        pg->failed = 1;
+    if (sj_html_number_cell(pg->w.b, v, digits, NULL) != 0)
+        pg->w.failed = 1;
 }
 
 static void p_cell(page *pg, double p)
@@ -83,16 +57,8 @@ static void p_cell(page *pg, double p)
 static void class_cell(page *pg, const char *cls)
 {
     out(pg, "<td class=\"l\">");
-    if (rj_class_badge(pg->b, cls) != 0)
-        pg->failed = 1;
+    rj_badge(&pg->w, cls);
     out(pg, "</td>");
-}
-
-static void svg(page *pg, sj_plot *plot)
-{
-    if (!plot || sj_plot_render(plot, pg->b) != 0)
-        pg->failed = 1;
-    sj_plot_free(plot);
 }
 
 /* ---- counting flags -------------------------------------------------------------- */
@@ -148,7 +114,7 @@ static void list_items_of_rank(page *pg, const cJSON *items, int rank)
         out(pg, "%s<strong>", first ? "" : "; ");
         text(pg, rj_str(it, "item"));
         out(pg, "</strong> (%s %s, %s)", e.polytomous ? "SMD/SD" : "\xce\x94",
-            fmt(num, sizeof num, e.value, 2), direction(e.value));
+            rj_fmt(num, sizeof num, e.value, 2), direction(e.value));
         first = 0;
     }
 }
@@ -206,10 +172,10 @@ static void section_summary(page *pg)
     out(pg, "<li>Total scores: the focal group (<em>");
     text(pg, pg->focal);
     out(pg, "</em>) averages %s points %s the reference group (<em>",
-        fmt(a, sizeof a, fabs(diff), 2), diff < 0 ? "below" : "above");
+        rj_fmt(a, sizeof a, fabs(diff), 2), diff < 0 ? "below" : "above");
     text(pg, pg->ref);
     out(pg, "</em>; Cohen's d = %s, a %s difference; Welch p %s%s).</li>\n",
-        fmt(b, sizeof b, dd, 2), cohen_words(dd), !isnan(wp) && wp < 0.001 ? "" : "= ",
+        rj_fmt(b, sizeof b, dd, 2), cohen_words(dd), !isnan(wp) && wp < 0.001 ? "" : "= ",
         fmt_p(d, sizeof d, wp));
     double cut = rj_num(par, "cut");
     if (!isnan(cut)) {
@@ -217,8 +183,8 @@ static void section_summary(page *pg)
         const cJSON *flag = rj_get(par, "four_fifths_flag");
         char e[48];
         out(pg, "<li%s>At the cut score %s, the adverse impact ratio is %s: %s.</li>\n",
-            cJSON_IsTrue(flag) ? " class=\"bad\"" : "", fmt(a, sizeof a, cut, 2),
-            fmt(e, sizeof e, air, 2),
+            cJSON_IsTrue(flag) ? " class=\"bad\"" : "", rj_fmt(a, sizeof a, cut, 2),
+            rj_fmt(e, sizeof e, air, 2),
             cJSON_IsTrue(flag) ? "below four-fifths (0.80), a flag for adverse impact"
             : isnan(air)       ? "not defined"
                                : "within the four-fifths rule");
@@ -230,19 +196,19 @@ static void section_summary(page *pg)
         out(pg,
             "<li%s>Agreement with human scores: QWK %s (%s the .70 threshold), SMD %s (%s "
             "\xc2\xb1.15).</li>\n",
-            qwk_ok && smd_ok ? "" : " class=\"warn\"", fmt(a, sizeof a, qwk, 3),
-            qwk_ok ? "meets" : "below", fmt(b, sizeof b, smd, 3), smd_ok ? "within" : "outside");
+            qwk_ok && smd_ok ? "" : " class=\"warn\"", rj_fmt(a, sizeof a, qwk, 3),
+            qwk_ok ? "meets" : "below", rj_fmt(b, sizeof b, smd, 3), smd_ok ? "within" : "outside");
         const cJSON *gf = rj_path(agr, "by_group", pg->focal);
         const cJSON *gr = rj_path(agr, "by_group", pg->ref);
         if (gf && gr) {
-            out(pg, "<li>By group: QWK %s for <em>", fmt(a, sizeof a, rj_num(gr, "qwk"), 3));
+            out(pg, "<li>By group: QWK %s for <em>", rj_fmt(a, sizeof a, rj_num(gr, "qwk"), 3));
             text(pg, pg->ref);
-            out(pg, "</em> and %s for <em>", fmt(b, sizeof b, rj_num(gf, "qwk"), 3));
+            out(pg, "</em> and %s for <em>", rj_fmt(b, sizeof b, rj_num(gf, "qwk"), 3));
             text(pg, pg->focal);
             out(pg, "</em>");
             double sf = rj_num(gf, "smd");
             out(pg, "; the focal group's machine\xe2\x80\x93human SMD is %s%s.</li>\n",
-                fmt(d, sizeof d, sf, 3),
+                rj_fmt(d, sizeof d, sf, 3),
                 !isnan(sf) && fabs(sf) > SMD_GROUP_MAX ? " (beyond \xc2\xb1.10: machine scores "
                                                          "are off for this group)"
                                                        : "");
@@ -253,7 +219,7 @@ static void section_summary(page *pg)
             out(pg,
                 "<li%s>Conditional score difference: at equal human scores, the machine "
                 "scores the focal group %s points %s than the reference group (p %s%s).</li>\n",
-                cp < 0.05 ? " class=\"warn\"" : "", fmt(a, sizeof a, fabs(cf), 3),
+                cp < 0.05 ? " class=\"warn\"" : "", rj_fmt(a, sizeof a, fabs(cf), 3),
                 cf < 0 ? "lower" : "higher", cp < 0.001 ? "" : "= ", fmt_p(b, sizeof b, cp));
     } else {
         out(pg, "<li class=\"muted\">No human scores were given (--human): agreement and "
@@ -273,8 +239,8 @@ static void section_data(page *pg)
     text(pg, rj_str(ins, "title"));
     out(pg, " (<code>");
     text(pg, rj_str(ins, "id"));
-    out(pg, "</code>), scores %s to %s</dd>\n", fmt(a, sizeof a, rj_num(ins, "score_min"), 0),
-        fmt(b, sizeof b, rj_num(ins, "score_max"), 0));
+    out(pg, "</code>), scores %s to %s</dd>\n", rj_fmt(a, sizeof a, rj_num(ins, "score_min"), 0),
+        rj_fmt(b, sizeof b, rj_num(ins, "score_max"), 0));
     out(pg, "<dt>Responses</dt><dd>%.0f rows</dd>\n", rj_num(d, "n_rows"));
     out(pg, "<dt>Persons</dt><dd>%.0f (%.0f with every item answered and used for DIF)</dd>\n",
         rj_num(d, "n_persons"), rj_num(d, "n_persons_dif"));
@@ -338,7 +304,7 @@ static void section_distribution(page *pg)
                              "Percent of each group's persons at each total of the modal "
                              "machine scores; reference and focal bars side by side.");
     if (!p) {
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     sj_plot_axis_exact(p, SJ_AXIS_X, lo - 0.5, hi + 0.5,
@@ -418,7 +384,7 @@ static void collect_notes(page *pg, const cJSON *items, int polytomous, note_lis
                 size_t cap = l->cap ? 2 * l->cap : 8;
                 const char **grown = realloc(l->text, cap * sizeof *grown);
                 if (!grown) {
-                    pg->failed = 1;
+                    pg->w.failed = 1;
                     return;
                 }
                 l->text = grown;
@@ -450,10 +416,10 @@ static void dif_row(page *pg, const cJSON *it, int adjusted, const note_list *no
     }
     int digits = e.polytomous ? 3 : 2;
     if (isnan(e.lo))
-        out(pg, "<td>%s</td>", fmt(a, sizeof a, e.value, digits));
+        out(pg, "<td>%s</td>", rj_fmt(a, sizeof a, e.value, digits));
     else
-        out(pg, "<td>%s [%s, %s]</td>", fmt(a, sizeof a, e.value, digits),
-            fmt(b, sizeof b, e.lo, digits), fmt(c, sizeof c, e.hi, digits));
+        out(pg, "<td>%s [%s, %s]</td>", rj_fmt(a, sizeof a, e.value, digits),
+            rj_fmt(b, sizeof b, e.lo, digits), rj_fmt(c, sizeof c, e.hi, digits));
     class_cell(pg, e.cls);
     const char *pre = e.polytomous ? "olr" : "lr";
     char key[40];
@@ -536,7 +502,7 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
     if (!names || !eff) {
         free(names);
         free(eff);
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     size_t k = 0;
@@ -563,7 +529,7 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
     if (!p) {
         free(names);
         free(eff);
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     sj_plot_left_margin(p, 150);
@@ -672,25 +638,27 @@ static void section_parity(page *pg)
     }
     out(pg, "</tbody></table>\n<table><caption>Focal minus reference</caption><tbody>\n");
     out(pg, "<tr><th class=\"l\">Mean difference [95%% CI]</th><td>%s [%s, %s]</td></tr>\n",
-        fmt(a, sizeof a, rj_num(par, "mean_diff"), 3), fmt(b, sizeof b, rj_num(par, "ci95_low"), 3),
-        fmt(c, sizeof c, rj_num(par, "ci95_high"), 3));
+        rj_fmt(a, sizeof a, rj_num(par, "mean_diff"), 3),
+        rj_fmt(b, sizeof b, rj_num(par, "ci95_low"), 3),
+        rj_fmt(c, sizeof c, rj_num(par, "ci95_high"), 3));
     out(pg, "<tr><th class=\"l\">Cohen's d (pooled SD)</th><td>%s</td></tr>\n",
-        fmt(a, sizeof a, rj_num(par, "cohens_d"), 3));
+        rj_fmt(a, sizeof a, rj_num(par, "cohens_d"), 3));
     out(pg, "<tr><th class=\"l\">Hedges' g</th><td>%s</td></tr>\n",
-        fmt(a, sizeof a, rj_num(par, "hedges_g"), 3));
+        rj_fmt(a, sizeof a, rj_num(par, "hedges_g"), 3));
     out(pg, "<tr><th class=\"l\">Welch t (df), p</th><td>%s (%s), %s</td></tr>\n",
-        fmt(a, sizeof a, rj_num(par, "welch_t"), 3), fmt(b, sizeof b, rj_num(par, "welch_df"), 1),
+        rj_fmt(a, sizeof a, rj_num(par, "welch_t"), 3),
+        rj_fmt(b, sizeof b, rj_num(par, "welch_df"), 1),
         fmt_p(c, sizeof c, rj_num(par, "welch_p")));
     if (has_cut) {
         const cJSON *flag = rj_get(par, "four_fifths_flag");
         out(pg,
             "<tr><th class=\"l\">Cut score (pass = total \xe2\x89\xa5 cut)</th><td>%s</td></tr>\n",
-            fmt(a, sizeof a, rj_num(par, "cut"), 2));
+            rj_fmt(a, sizeof a, rj_num(par, "cut"), 2));
         out(pg,
             "<tr><th class=\"l\">Adverse impact ratio (focal / reference pass rate)</th>"
             "<td class=\"%s\">%s%s</td></tr>\n",
             cJSON_IsTrue(flag) ? "bad" : "ok",
-            fmt(a, sizeof a, rj_num(par, "adverse_impact_ratio"), 3),
+            rj_fmt(a, sizeof a, rj_num(par, "adverse_impact_ratio"), 3),
             cJSON_IsTrue(flag) ? " \xe2\x80\x94 below 0.80 (four-fifths rule)" : "");
     }
     out(pg, "</tbody></table>\n");
@@ -710,10 +678,11 @@ static void threshold_cell(page *pg, double v, int ok, const char *rule)
 {
     char a[48];
     if (isnan(v))
-        out(pg, "<td>%s</td><td class=\"l muted\">%s</td>", fmt(a, sizeof a, v, 3), rule);
+        out(pg, "<td>%s</td><td class=\"l muted\">%s</td>", rj_fmt(a, sizeof a, v, 3), rule);
     else
         out(pg, "<td class=\"%s\">%s</td><td class=\"l %s\">%s %s</td>", ok ? "ok" : "bad",
-            fmt(a, sizeof a, v, 3), ok ? "ok" : "bad", ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97", rule);
+            rj_fmt(a, sizeof a, v, 3), ok ? "ok" : "bad", ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
+            rule);
 }
 
 static void agreement_group_row(page *pg, const char *label, const cJSON *a, double smd_max)
@@ -727,11 +696,11 @@ static void agreement_group_row(page *pg, const char *label, const cJSON *a, dou
     out(pg, "<td>%s</td>", fmt_pct(x, sizeof x, rj_num(a, "adjacent")));
     double qwk = rj_num(a, "qwk"), r = rj_num(a, "pearson_r"), smd = rj_num(a, "smd");
     out(pg, "<td class=\"%s\">%s</td>", !isnan(qwk) && qwk >= QWK_MIN ? "ok" : "bad",
-        fmt(x, sizeof x, qwk, 3));
+        rj_fmt(x, sizeof x, qwk, 3));
     out(pg, "<td class=\"%s\">%s</td>", !isnan(r) && r >= R_MIN ? "ok" : "bad",
-        fmt(x, sizeof x, r, 3));
+        rj_fmt(x, sizeof x, r, 3));
     out(pg, "<td class=\"%s\">%s</td>", !isnan(smd) && fabs(smd) <= smd_max ? "ok" : "bad",
-        fmt(x, sizeof x, smd, 3));
+        rj_fmt(x, sizeof x, smd, 3));
     number_cell(pg, rj_num(a, "mean_machine"), 3);
     number_cell(pg, rj_num(a, "mean_human"), 3);
     out(pg, "</tr>\n");
@@ -744,7 +713,7 @@ static void agreement_item_chart(page *pg, const cJSON *by_item)
         return;
     const char **names = calloc((size_t)n, sizeof *names);
     if (!names) {
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     double lo = 0;
@@ -760,7 +729,7 @@ static void agreement_item_chart(page *pg, const cJSON *by_item)
                              "scores for each item, with the .70 threshold.");
     if (!p) {
         free(names);
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     sj_plot_categories(p, SJ_AXIS_X, (size_t)n, names, "Item");
@@ -788,8 +757,8 @@ static void fairness_row(page *pg, const char *name, const char *question, const
     out(pg, "<tr><th class=\"l\">%s</th><td class=\"l\">%s</td>", name, question);
     number_cell(pg, r2, 4);
     p_cell(pg, p);
-    out(pg, "<td>%s</td><td>%s</td></tr>\n", fmt(a, sizeof a, rj_num(m, "coef_focal"), 3),
-        fmt(b, sizeof b, rj_num(m, "intercept"), 3));
+    out(pg, "<td>%s</td><td>%s</td></tr>\n", rj_fmt(a, sizeof a, rj_num(m, "coef_focal"), 3),
+        rj_fmt(b, sizeof b, rj_num(m, "intercept"), 3));
 }
 
 /* Human (rows) by machine (columns); the diagonal is exact agreement. */
@@ -845,12 +814,12 @@ static void section_agreement(page *pg)
     out(pg, "</tr>\n<tr><th class=\"l\">SMD (machine \xe2\x88\x92 human)</th>");
     threshold_cell(pg, smd, !isnan(smd) && fabs(smd) <= SMD_MAX, "|SMD| \xe2\x89\xa4 .15");
     out(pg, "</tr>\n<tr><th class=\"l\">Mean machine / human</th><td>%s / ",
-        fmt(a, sizeof a, rj_num(agr, "mean_machine"), 3));
-    out(pg, "%s</td><td></td></tr>\n", fmt(a, sizeof a, rj_num(agr, "mean_human"), 3));
+        rj_fmt(a, sizeof a, rj_num(agr, "mean_machine"), 3));
+    out(pg, "%s</td><td></td></tr>\n", rj_fmt(a, sizeof a, rj_num(agr, "mean_human"), 3));
     out(pg, "<tr><th class=\"l\">SD machine / human</th><td>%s / ",
-        fmt(a, sizeof a, rj_num(agr, "sd_machine"), 3));
+        rj_fmt(a, sizeof a, rj_num(agr, "sd_machine"), 3));
     out(pg, "%s</td><td></td></tr>\n</tbody></table>\n",
-        fmt(a, sizeof a, rj_num(agr, "sd_human"), 3));
+        rj_fmt(a, sizeof a, rj_num(agr, "sd_human"), 3));
 
     out(pg, "<table><caption>By group (|SMD| \xe2\x89\xa4 .10 per group)</caption><thead><tr>"
             "<th class=\"l\">Group</th><th>n</th><th>Exact</th><th>Adjacent</th><th>QWK</th>"
@@ -960,7 +929,7 @@ static void section_methods(page *pg)
         out(pg,
             "pass = total \xe2\x89\xa5 %s; adverse impact ratio = focal / reference pass "
             "rate, flagged below 0.80",
-            fmt(a, sizeof a, cut, 2));
+            rj_fmt(a, sizeof a, cut, 2));
     out(pg, "</dd>\n<dt>Agreement thresholds</dt><dd>Williamson, Xi &amp; Breyer (2012): QWK "
             "and r \xe2\x89\xa5 .70, |SMD| \xe2\x89\xa4 .15 overall and \xe2\x89\xa4 .10 "
             "within a group. SMD = (mean machine \xe2\x88\x92 mean human) / pooled SD. QWK in "
@@ -1032,7 +1001,7 @@ static void section_provenance(page *pg)
 sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
 {
     const cJSON *settings = rj_get(audit, "settings");
-    page pg = {b, 0, audit, rj_str(settings, "reference"), rj_str(settings, "focal")};
+    page pg = {{b, 0}, audit, rj_str(settings, "reference"), rj_str(settings, "focal")};
     if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
         return sj_error_set(err, SJ_ERR_INPUT,
                             "not an audit document: settings or dif.items missing");
@@ -1043,7 +1012,7 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
                                      ? rj_str(rj_get(audit, "provenance"), "created")
                                      : "");
     if (!title || !subtitle || sj_html_begin(b, title, subtitle) != 0)
-        pg.failed = 1;
+        pg.w.failed = 1;
     free(title);
     free(subtitle);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">Summary</a></li><li><a "
@@ -1061,8 +1030,8 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
     section_methods(&pg);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)
-        pg.failed = 1;
-    if (pg.failed)
+        pg.w.failed = 1;
+    if (pg.w.failed)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the audit page");
     return SJ_OK;
 }

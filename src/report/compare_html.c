@@ -11,49 +11,24 @@
 #define QWK_MIN 0.70
 
 typedef struct {
-    sj_buf *b;
-    int failed;
+    rj_page w; /* the page being written */
     const cJSON *doc;
     const char *ref, *focal;
     int n;               /* audits */
     const char **labels; /* n labels, before first */
 } page;
 
-static void out(page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void out(page *pg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char small[2048];
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    /* Page fragments are short; a longer one is a programming error. */
-    if (n < 0 || (size_t)n >= sizeof small) {
-        pg->failed = 1;
-        return;
-    }
-    if (sj_buf_append(pg->b, small, (size_t)n) != 0)
-        pg->failed = 1;
-}
-
-static void text(page *pg, const char *s)
-{
-    if (sj_html_escape(pg->b, s ? s : "") != 0)
-        pg->failed = 1;
-}
-
-static const char *fmt(char *buf, size_t n, double v, int digits)
-{
-    sj_html_format_number(v, digits, buf, n);
-    return buf;
-}
+/* The shared page writer (page.c), applied to this page's writer. */
+#define out(pg, ...) rj_out(&(pg)->w, __VA_ARGS__)
+#define text(pg, s) rj_text(&(pg)->w, (s))
+#define svg(pg, plot) rj_svg(&(pg)->w, (plot))
+#define badge(pg, cls) rj_badge(&(pg)->w, (cls))
 
 /* A change with an explicit sign: "+0.12" or "−0.12". */
 static const char *fmt_change(char *buf, size_t n, double v, int digits)
 {
     if (isnan(v))
-        return fmt(buf, n, v, digits);
+        return rj_fmt(buf, n, v, digits);
     char num[40];
     sj_html_format_number(v, digits, num, sizeof num);
     int zero = 1;
@@ -62,19 +37,6 @@ static const char *fmt_change(char *buf, size_t n, double v, int digits)
             zero = 0;
     snprintf(buf, n, "%s%s", v > 0 && !zero ? "+" : "", num);
     return buf;
-}
-
-static void svg(page *pg, sj_plot *plot)
-{
-    if (!plot || sj_plot_render(plot, pg->b) != 0)
-        pg->failed = 1;
-    sj_plot_free(plot);
-}
-
-static void badge(page *pg, const char *cls)
-{
-    if (rj_class_badge(pg->b, cls) != 0)
-        pg->failed = 1;
 }
 
 /* The item object of audit k (0 = before). */
@@ -171,8 +133,9 @@ static void summary_parity(page *pg, int k)
     out(pg,
         "<li>Total-score gap (focal \xe2\x88\x92 reference): %s \xe2\x86\x92 %s points, Cohen's "
         "d %s \xe2\x86\x92 %s",
-        fmt(x, sizeof x, rj_num(b, "mean_diff"), 2), fmt(y, sizeof y, rj_num(a, "mean_diff"), 2),
-        fmt(z, sizeof z, db, 2), fmt(w, sizeof w, da, 2));
+        rj_fmt(x, sizeof x, rj_num(b, "mean_diff"), 2),
+        rj_fmt(y, sizeof y, rj_num(a, "mean_diff"), 2), rj_fmt(z, sizeof z, db, 2),
+        rj_fmt(w, sizeof w, da, 2));
     if (!isnan(db) && !isnan(da))
         out(pg, " (the gap %s)",
             fabs(da) < fabs(db) - 0.005   ? "narrowed"
@@ -180,8 +143,8 @@ static void summary_parity(page *pg, int k)
                                           : "is about the same");
     double ab = rj_num(b, "adverse_impact_ratio"), aa = rj_num(a, "adverse_impact_ratio");
     if (!isnan(ab) || !isnan(aa))
-        out(pg, "; adverse impact ratio %s \xe2\x86\x92 %s%s", fmt(x, sizeof x, ab, 2),
-            fmt(y, sizeof y, aa, 2),
+        out(pg, "; adverse impact ratio %s \xe2\x86\x92 %s%s", rj_fmt(x, sizeof x, ab, 2),
+            rj_fmt(y, sizeof y, aa, 2),
             cJSON_IsTrue(rj_get(a, "four_fifths_flag"))   ? " (still below four-fifths)"
             : cJSON_IsTrue(rj_get(b, "four_fifths_flag")) ? " (now within four-fifths)"
                                                           : "");
@@ -209,15 +172,15 @@ static void summary_tax(page *pg, int k)
         out(pg, "none \xe2\x80\x94 agreement with human scores rose");
     else
         out(pg, "none \xe2\x80\x94 agreement with human scores held");
-    out(pg, ": QWK %s \xe2\x86\x92 %s (%s)", fmt(x, sizeof x, qb, 3), fmt(y, sizeof y, qa, 3),
+    out(pg, ": QWK %s \xe2\x86\x92 %s (%s)", rj_fmt(x, sizeof x, qb, 3), rj_fmt(y, sizeof y, qa, 3),
         fmt_change(z, sizeof z, dq, 3));
-    out(pg, ", exact agreement %s \xe2\x86\x92 %s%% (%s points)", fmt(x, sizeof x, 100 * eb, 1),
-        fmt(y, sizeof y, 100 * ea, 1), fmt_change(z, sizeof z, 100 * de, 1));
+    out(pg, ", exact agreement %s \xe2\x86\x92 %s%% (%s points)", rj_fmt(x, sizeof x, 100 * eb, 1),
+        rj_fmt(y, sizeof y, 100 * ea, 1), fmt_change(z, sizeof z, 100 * de, 1));
     double fb = rj_num(rj_path(b, "by_group", pg->focal), "qwk");
     double fa = rj_num(rj_path(a, "by_group", pg->focal), "qwk");
     if (!isnan(fb) || !isnan(fa))
-        out(pg, "; focal group QWK %s \xe2\x86\x92 %s", fmt(x, sizeof x, fb, 3),
-            fmt(y, sizeof y, fa, 3));
+        out(pg, "; focal group QWK %s \xe2\x86\x92 %s", rj_fmt(x, sizeof x, fb, 3),
+            rj_fmt(y, sizeof y, fa, 3));
     if (!isnan(qa) && qa < QWK_MIN)
         out(pg, ". <span class=\"bad\">QWK is now below .70.</span>");
     out(pg, ".</li>\n");
@@ -250,8 +213,8 @@ static void summary_training(page *pg)
                 r0 = v->valuedouble;
             r1 = v->valuedouble;
         }
-        out(pg, " reward-model score %s \xe2\x86\x92 %s", fmt(x, sizeof x, r0, 3),
-            fmt(y, sizeof y, r1, 3));
+        out(pg, " reward-model score %s \xe2\x86\x92 %s", rj_fmt(x, sizeof x, r0, 3),
+            rj_fmt(y, sizeof y, r1, 3));
     }
     if (kl) {
         double last = NAN;
@@ -261,7 +224,7 @@ static void summary_training(page *pg)
             if (cJSON_IsNumber(v))
                 last = v->valuedouble;
         }
-        out(pg, "; final KL to the reference policy %s", fmt(x, sizeof x, last, 3));
+        out(pg, "; final KL to the reference policy %s", rj_fmt(x, sizeof x, last, 3));
     }
     if (gold) {
         double peak = -INFINITY, last = NAN, first = NAN, peak_step = NAN;
@@ -277,15 +240,15 @@ static void summary_training(page *pg)
                 peak_step = cJSON_GetArrayItem(steps, i)->valuedouble;
             }
         }
-        out(pg, "; gold score %s \xe2\x86\x92 %s", fmt(x, sizeof x, first, 3),
-            fmt(y, sizeof y, last, 3));
+        out(pg, "; gold score %s \xe2\x86\x92 %s", rj_fmt(x, sizeof x, first, 3),
+            rj_fmt(y, sizeof y, last, 3));
         double span = peak - first;
         if (isfinite(peak) && span > 0 && peak - last > 0.25 * span) {
             out(pg,
                 ". <span class=\"bad\">The gold score peaked at step %.0f (%s) and fell "
                 "afterwards while training went on: a sign of reward hacking; an earlier "
                 "checkpoint may be the better scorer.</span></li>\n",
-                peak_step, fmt(z, sizeof z, peak, 3));
+                peak_step, rj_fmt(z, sizeof z, peak, 3));
             return;
         }
     } else {
@@ -351,7 +314,7 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
     if (!rows || !names) {
         free(rows);
         free(names);
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
@@ -382,7 +345,7 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
     if (!p) {
         free(rows);
         free(names);
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     sj_plot_left_margin(p, 150);
@@ -443,7 +406,7 @@ static void class_table(page *pg, int polytomous)
     int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
     const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
     if (!rows) {
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
@@ -499,7 +462,7 @@ static void class_table(page *pg, int polytomous)
         for (int k = 0; k < pg->n; k++) {
             rj_effect e;
             rj_dif_effect(item_of(pg, rows[i], k), &e);
-            out(pg, "<td>%s</td>", fmt(x, sizeof x, e.value, polytomous ? 3 : 2));
+            out(pg, "<td>%s</td>", rj_fmt(x, sizeof x, e.value, polytomous ? 3 : 2));
         }
         const char *pkey = polytomous ? "mantel_p" : "mh_p";
         for (int k = 0; k < pg->n; k += pg->n - 1) {
@@ -520,7 +483,7 @@ static void transition_table(page *pg, int polytomous, int k)
     int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
     const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
     if (!rows) {
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
@@ -621,7 +584,7 @@ static void measure_table(page *pg, const char *section, const measure_row *rows
         out(pg, "</th>");
         for (int k = 0; k < pg->n; k++)
             out(pg, "<td>%s</td>",
-                fmt(x, sizeof x, measure(pg, section, k, &rows[r]), rows[r].digits));
+                rj_fmt(x, sizeof x, measure(pg, section, k, &rows[r]), rows[r].digits));
         double change =
             measure(pg, section, pg->n - 1, &rows[r]) - measure(pg, section, 0, &rows[r]);
         out(pg, "<td>%s</td></tr>\n", fmt_change(x, sizeof x, change, rows[r].digits));
@@ -640,7 +603,7 @@ static void across_chart(page *pg, const char *title, const char *ylabel, size_t
     if (!xs || !ys) {
         free(xs);
         free(ys);
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     for (size_t s = 0; s < n_series; s++)
@@ -664,7 +627,7 @@ static void across_chart(page *pg, const char *title, const char *ylabel, size_t
     if (!p) {
         free(xs);
         free(ys);
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     sj_plot_categories(p, SJ_AXIS_X, (size_t)pg->n, pg->labels, "");
@@ -767,7 +730,7 @@ static void item_agreement_table(page *pg)
         for (int k = 0; k < pg->n; k++) {
             double q = rj_num(item_agreement(pg, k, id), "qwk");
             out(pg, "<td class=\"%s\">%s</td>", !isnan(q) && q < QWK_MIN ? "bad" : "",
-                fmt(x, sizeof x, q, 3));
+                rj_fmt(x, sizeof x, q, 3));
         }
         double change = rj_num(item_agreement(pg, pg->n - 1, id), "qwk") - rj_num(it, "qwk");
         out(pg, "<td>%s</td></tr>\n", fmt_change(x, sizeof x, change, 3));
@@ -817,7 +780,7 @@ static void section_agreement(page *pg)
             char pbuf[32];
             sj_html_format_p(p, pbuf, sizeof pbuf);
             out(pg, "<td%s>%s (p %s)</td>", !isnan(p) && p < 0.05 ? " class=\"warn\"" : "",
-                fmt(x, sizeof x, rj_num(f, "coef_focal"), 3), pbuf);
+                rj_fmt(x, sizeof x, rj_num(f, "coef_focal"), 3), pbuf);
         }
         out(pg, "</tr>\n");
     }
@@ -840,7 +803,7 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
         free(x);
         free(y);
         free(ids);
-        pg->failed = 1;
+        pg->w.failed = 1;
         return;
     }
     double lo = INFINITY, hi = -INFINITY, x0 = INFINITY, x1 = -INFINITY;
@@ -866,7 +829,7 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
     if (isfinite(lo) && isfinite(x0)) {
         sj_plot *p = sj_plot_new(680, 240, title, "Training metrics over PPO steps.");
         if (!p) {
-            pg->failed = 1;
+            pg->w.failed = 1;
         } else {
             sj_plot_axis(p, SJ_AXIS_X, x0, x1, "PPO step");
             sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
@@ -952,7 +915,7 @@ static void section_training(page *pg)
             curve_chart(pg, "Mean score by group over training", "Mean item score", steps, gs,
                         names, k);
         } else {
-            pg->failed = 1;
+            pg->w.failed = 1;
         }
         for (size_t i = 0; owned && i < k; i++)
             free(owned[i]);
@@ -1031,7 +994,7 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
         const char *l = rj_str(cJSON_GetArrayItem(audits, k), "label");
         labels[k] = l ? l : "?";
     }
-    page pg = {b, 0, cmp, rj_str(cmp, "reference"), rj_str(cmp, "focal"), n, labels};
+    page pg = {{b, 0}, cmp, rj_str(cmp, "reference"), rj_str(cmp, "focal"), n, labels};
     const cJSON *ins = rj_get(cmp, "instrument");
     sj_buf sub = {0};
     sj_buf_printf(&sub, "Reference group %s, focal group %s \xc2\xb7 ", pg.ref, pg.focal);
@@ -1040,7 +1003,7 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
     char *title = sj_asprintf("Before and after alignment: %s",
                               rj_str(ins, "title") ? rj_str(ins, "title") : "");
     if (!title || !sub.data || sj_html_begin(b, title, sub.data) != 0)
-        pg.failed = 1;
+        pg.w.failed = 1;
     free(title);
     sj_buf_free(&sub);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "
@@ -1055,9 +1018,9 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
     section_training(&pg);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)
-        pg.failed = 1;
+        pg.w.failed = 1;
     free(labels);
-    if (pg.failed)
+    if (pg.w.failed)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the compare page");
     return SJ_OK;
 }

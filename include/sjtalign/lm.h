@@ -213,6 +213,8 @@ typedef struct {
     float *logits;         /* out: [B x T x vocab] raw logits z */
     const int *hidden_pos; /* in: one position per sequence, or NULL */
     float *hidden;         /* out: [B x embd] final hidden state at hidden_pos */
+    float *hidden_all;     /* out: [B x batch->T x embd] final hidden state at every
+                              position (rows past the longest sequence are 0) */
 } sj_lm_forward_io;
 
 /* Runs the model on a batch (batch->T <= ctx) and keeps the activations for
@@ -227,6 +229,13 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
  * forward to have had hidden_pos). Gradients are added to m->grads. */
 sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
                          const float *dhidden, sj_error *err);
+
+/* As sj_lm_backward, with dhidden_all [B x batch->T x embd] the gradient
+ * with respect to the final hidden state at every position (0 where it
+ * does not matter), for objectives that read several positions of a
+ * sequence (a PPO value model reads the state before every action). */
+sj_status sj_lm_backward_all(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
+                             const float *dhidden_all, sj_error *err);
 
 /* Weighted mean cross-entropy (nats per weighted token):
  * L = -sum w log p(target) / sum w. Forward only. */

@@ -167,44 +167,39 @@ static sj_status completion_logprobs(sj_lm *m, const rollouts *r, const int *idx
 }
 
 /* Value of the state before each completion token: the value model's
- * hidden state at that position through the value head. Each (rollout,
- * token) is a row of the batch with its own hidden position. */
+ * final hidden state at that position through the value head, all
+ * positions of a rollout read from one forward pass. With `keep`, the
+ * batch and the hidden states ([n x batch->T x embd]) stay for the
+ * backward pass. */
 static sj_status completion_values(ppo_ctx *c, const rollouts *r, const int *idx, int n,
                                    double *out, sj_lm_batch **keep, float **hidden_keep,
                                    sj_error *err)
 {
-    int rows = 0;
-    for (int b = 0; b < n; b++)
-        rows += r->n[idx[b]];
     int embd = c->value_lm->cfg.embd;
-    size_t nrows = rows > 0 ? (size_t)rows : 1;
-    const sja_seq **seqs = sj_calloc(nrows, sizeof *seqs);
-    int *pos = sj_calloc(nrows, sizeof *pos);
-    float *hidden = malloc(nrows * (size_t)embd * sizeof *hidden);
+    const sja_seq **seqs = malloc((size_t)n * sizeof *seqs);
     sj_lm_batch *batch = NULL;
-    sj_status st =
-        (seqs && pos && hidden) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    int k = 0;
+    float *hidden = NULL;
+    sj_status st = seqs ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (int b = 0; b < n && st == SJ_OK; b++)
-        for (int t = 0; t < r->n[idx[b]]; t++)
-            seqs[k++] = &r->seq[idx[b]];
+        seqs[b] = &r->seq[idx[b]];
     if (st == SJ_OK)
-        st = sja_batch_build(seqs, rows, SJA_W_NONE, 0, &batch, NULL, err);
-    k = 0;
-    for (int b = 0; b < n && st == SJ_OK; b++)
-        for (int t = 0; t < r->n[idx[b]]; t++)
-            pos[k++] = r->seq[idx[b]].prompt_len - 1 + t;
+        st = sja_batch_build(seqs, n, SJA_W_NONE, 0, &batch, NULL, err);
     if (st == SJ_OK) {
-        sj_lm_forward_io io = {.temperature = 1.0f, .hidden_pos = pos, .hidden = hidden};
+        hidden = malloc((size_t)n * batch->T * embd * sizeof *hidden);
+        if (!hidden)
+            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    if (st == SJ_OK) {
+        sj_lm_forward_io io = {.temperature = 1.0f, .hidden_all = hidden};
         st = sj_lm_forward(c->value_lm, batch, &io, err);
     }
-    k = 0;
-    for (int b = 0; b < n && st == SJ_OK; b++)
-        for (int t = 0; t < r->n[idx[b]]; t++, k++)
-            out[r->off[idx[b]] + t] =
-                sja_head_apply(c->value_head, hidden + (size_t)k * embd, embd);
+    for (int b = 0; b < n && st == SJ_OK; b++) {
+        int i = idx[b], p0 = r->seq[i].prompt_len - 1;
+        for (int t = 0; t < r->n[i]; t++)
+            out[r->off[i] + t] = sja_head_apply(
+                c->value_head, hidden + ((size_t)b * batch->T + (size_t)(p0 + t)) * embd, embd);
+    }
     free(seqs);
-    free(pos);
     if (keep && st == SJ_OK) {
         *keep = batch;
         *hidden_keep = hidden;
@@ -304,17 +299,16 @@ static sj_status update_minibatch(ppo_ctx *c, sj_adamw *popt, sj_adamw *vopt, sj
     if (st == SJ_OK)
         st = completion_values(c, r, idx, n, v_new, &vb, &hidden, err);
     if (st == SJ_OK) {
-        dh = sj_calloc((size_t)vb->B * embd, sizeof *dh);
+        dh = sj_calloc((size_t)vb->B * vb->T * embd, sizeof *dh);
         if (!dh)
             st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     }
     if (st == SJ_OK) {
         float *hg = c->value_head_grad;
         memset(hg, 0, (size_t)(embd + 1) * sizeof *hg);
-        int row = 0;
         for (int b = 0; b < n; b++) {
-            int i = idx[b];
-            for (int t = 0; t < r->n[i]; t++, row++) {
+            int i = idx[b], p0 = r->seq[i].prompt_len - 1;
+            for (int t = 0; t < r->n[i]; t++) {
                 int k = r->off[i] + t, clipped;
                 double d;
                 s->vf_loss += sja_ppo_value_loss(v_new[k], r->value[k], r->ret[k],
@@ -322,16 +316,17 @@ static sj_status update_minibatch(ppo_ctx *c, sj_adamw *popt, sj_adamw *vopt, sj
                               n_tok;
                 s->vf_clipfrac += clipped / n_tok;
                 d *= o->vf_coef / n_tok;
-                const float *h = hidden + (size_t)row * embd;
+                size_t at = ((size_t)b * vb->T + (size_t)(p0 + t)) * embd;
+                const float *h = hidden + at;
                 for (int e = 0; e < embd; e++) {
                     hg[e] += (float)(d * h[e]);
-                    dh[(size_t)row * embd + e] = (float)(d * c->value_head[e]);
+                    dh[at + e] = (float)(d * c->value_head[e]);
                 }
                 hg[embd] += (float)d;
             }
         }
         sj_lm_zero_grad(c->value_lm);
-        st = sj_lm_backward(c->value_lm, vb, NULL, dh, err);
+        st = sj_lm_backward_all(c->value_lm, vb, NULL, dh, err);
     }
     if (st == SJ_OK) {
         double lr = sj_lm_adamw_step(vopt, c->value_lm);

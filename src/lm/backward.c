@@ -172,8 +172,8 @@ static void encoder_bwd(sj_lm *m, const sj_lm_batch *batch)
     }
 }
 
-sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
-                         const float *dhidden, sj_error *err)
+static sj_status backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
+                          const float *dhidden, const float *dhidden_all, sj_error *err)
 {
     sj_lm_acts *a = m->acts;
     if (!a || !a->valid)
@@ -200,6 +200,13 @@ sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogpr
             float *d = a->dln + ((size_t)b * T + a->hidden_pos[b]) * C;
             for (int i = 0; i < C; i++)
                 d[i] += dhidden[(size_t)b * C + i];
+        }
+    if (dhidden_all)
+        for (int b = 0; b < B; b++) {
+            float *d = a->dln + (size_t)b * T * C;
+            const float *g = dhidden_all + (size_t)b * batch->T * C;
+            for (size_t i = 0; i < (size_t)T * C; i++)
+                d[i] += g[i];
         }
     int L = m->cfg.layers;
     const float *final_res = a->res3[L - 1];
@@ -238,4 +245,16 @@ sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogpr
     LM_PROF(LM_PROF_BACKWARD + LM_PROF_EMBED, encoder_bwd(m, batch));
     lm_blas_single_end(saved);
     return SJ_OK;
+}
+
+sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
+                         const float *dhidden, sj_error *err)
+{
+    return backward(m, batch, dlogprob, dhidden, NULL, err);
+}
+
+sj_status sj_lm_backward_all(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
+                             const float *dhidden_all, sj_error *err)
+{
+    return backward(m, batch, dlogprob, NULL, dhidden_all, err);
 }

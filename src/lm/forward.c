@@ -92,6 +92,17 @@ void lm_gelu_fwd(float *out, const float *in, size_t n)
     }
 }
 
+/* The activations hold T (the longest sequence) positions per row; the
+ * caller's array has the batch's padded width. */
+static void copy_hidden_all(float *out, const float *lnf, int B, int T, int T_batch, int C)
+{
+    for (int b = 0; b < B; b++) {
+        float *row = out + (size_t)b * T_batch * C;
+        memcpy(row, lnf + (size_t)b * T * C, (size_t)T * C * sizeof(float));
+        memset(row + (size_t)T * C, 0, (size_t)(T_batch - T) * C * sizeof(float));
+    }
+}
+
 static sj_status check_batch(const sj_lm *m, const sj_lm_batch *batch, int *t_eff, sj_error *err)
 {
     if (batch->T > m->cfg.ctx)
@@ -244,6 +255,8 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
             for (int b = 0; b < B; b++)
                 memcpy(io->hidden + (size_t)b * C, a->lnf + ((size_t)b * T + io->hidden_pos[b]) * C,
                        (size_t)C * sizeof(float));
+        if (io->hidden_all)
+            copy_hidden_all(io->hidden_all, a->lnf, B, T, batch->T, C);
     }
     return SJ_OK;
 }

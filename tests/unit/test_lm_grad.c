@@ -1,6 +1,7 @@
 /* Gradients of the language model against central finite differences.
  *
- * Objective: J = sum_i c_i w_i logprob_i(tau) + sum_b u_b . hidden_b, with
+ * Objective: J = sum_i c_i w_i logprob_i(tau) + sum_b u_b . hidden_b (or,
+ * through hidden_all, + sum_{b,t} u_bt . hidden_bt over every position), with
  * random c, u, a temperature of 0.7 and parameters drawn with a large spread
  * (sd 0.3) so that every tensor gets gradients of order 0.01..1. The model
  * runs in float32; J is summed in double. With step h = 1e-2 the central
@@ -28,26 +29,31 @@ typedef struct {
     sj_lm_batch *batch;
     float c[B * T];
     float u[B * 16];
+    float u_all[B * T * 16];
     int hidden_pos[B];
-    int use_logprob, use_hidden;
+    int use_logprob, use_hidden; /* use_hidden 2: every position (hidden_all) */
 } problem;
 
 static double objective(problem *p)
 {
-    float lp[B * T] = {0}, hid[B * 16] = {0};
+    float lp[B * T] = {0}, hid[B * 16] = {0}, hid_all[B * T * 16] = {0};
     sj_lm_forward_io io = {.temperature = 0.7f,
                            .logprobs = lp,
-                           .hidden_pos = p->use_hidden ? p->hidden_pos : NULL,
-                           .hidden = p->use_hidden ? hid : NULL};
+                           .hidden_pos = p->use_hidden == 1 ? p->hidden_pos : NULL,
+                           .hidden = p->use_hidden == 1 ? hid : NULL,
+                           .hidden_all = p->use_hidden == 2 ? hid_all : NULL};
     sj_error err;
     assert_int_equal(sj_lm_forward(p->m, p->batch, &io, &err), SJ_OK);
     double j = 0.0;
     if (p->use_logprob)
         for (int i = 0; i < B * T; i++)
             j += (double)p->c[i] * p->batch->weights[i] * lp[i];
-    if (p->use_hidden)
+    if (p->use_hidden == 1)
         for (int i = 0; i < B * p->m->cfg.embd; i++)
             j += (double)p->u[i] * hid[i];
+    if (p->use_hidden == 2)
+        for (int i = 0; i < B * T * p->m->cfg.embd; i++)
+            j += (double)p->u_all[i] * hid_all[i];
     return j;
 }
 
@@ -59,9 +65,13 @@ static void analytic(problem *p)
         dlp[i] = p->c[i] * p->batch->weights[i];
     sj_lm_zero_grad(p->m);
     sj_error err;
-    assert_int_equal(sj_lm_backward(p->m, p->batch, p->use_logprob ? dlp : NULL,
-                                    p->use_hidden ? p->u : NULL, &err),
-                     SJ_OK);
+    if (p->use_hidden == 2)
+        assert_int_equal(
+            sj_lm_backward_all(p->m, p->batch, p->use_logprob ? dlp : NULL, p->u_all, &err), SJ_OK);
+    else
+        assert_int_equal(sj_lm_backward(p->m, p->batch, p->use_logprob ? dlp : NULL,
+                                        p->use_hidden ? p->u : NULL, &err),
+                         SJ_OK);
 }
 
 static void setup_problem(problem *p, int masked, int use_logprob, int use_hidden)
@@ -93,6 +103,8 @@ static void setup_problem(problem *p, int masked, int use_logprob, int use_hidde
         p->c[i] = (float)(gsl_rng_uniform(rng) * 2.0 - 1.0);
     for (int i = 0; i < B * 16; i++)
         p->u[i] = (float)(gsl_rng_uniform(rng) * 2.0 - 1.0);
+    for (int i = 0; i < B * T * 16; i++)
+        p->u_all[i] = (float)(gsl_rng_uniform(rng) * 2.0 - 1.0);
     p->use_logprob = use_logprob;
     p->use_hidden = use_hidden;
     gsl_rng_free(rng);
@@ -161,6 +173,34 @@ static void test_grad_hidden(void **state)
     problem p;
     setup_problem(&p, 1, 0, 1);
     check_all_tensors(&p, "hidden state");
+    sj_lm_batch_free(p.batch);
+    sj_lm_free(p.m);
+}
+
+static void test_grad_hidden_all(void **state)
+{
+    (void)state;
+    problem p;
+    setup_problem(&p, 1, 1, 2);
+    check_all_tensors(&p, "hidden state at every position with logprob");
+    sj_lm_batch_free(p.batch);
+    sj_lm_free(p.m);
+}
+
+/* hidden_all holds at (b, hidden_pos[b]) exactly what hidden holds. */
+static void test_hidden_all_matches_hidden(void **state)
+{
+    (void)state;
+    problem p;
+    setup_problem(&p, 1, 0, 1);
+    float hid[B * 8], all[B * T * 8];
+    sj_lm_forward_io io = {
+        .temperature = 1.0f, .hidden_pos = p.hidden_pos, .hidden = hid, .hidden_all = all};
+    sj_error err;
+    assert_int_equal(sj_lm_forward(p.m, p.batch, &io, &err), SJ_OK);
+    for (int b = 0; b < B; b++)
+        assert_memory_equal(hid + b * 8, all + ((size_t)b * T + (size_t)p.hidden_pos[b]) * 8,
+                            8 * sizeof(float));
     sj_lm_batch_free(p.batch);
     sj_lm_free(p.m);
 }
@@ -266,9 +306,14 @@ static void test_config_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_grad_unmasked), cmocka_unit_test(test_grad_masked),
-        cmocka_unit_test(test_grad_hidden),   cmocka_unit_test(test_padding_is_inert),
-        cmocka_unit_test(test_threads_agree), cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_grad_unmasked),
+        cmocka_unit_test(test_grad_masked),
+        cmocka_unit_test(test_grad_hidden),
+        cmocka_unit_test(test_grad_hidden_all),
+        cmocka_unit_test(test_hidden_all_matches_hidden),
+        cmocka_unit_test(test_padding_is_inert),
+        cmocka_unit_test(test_threads_agree),
+        cmocka_unit_test(test_config_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,7 +146,7 @@ typedef struct {
     /* truth.csv of a simulation (person and item columns named as in the
      * scores, and true_score), or NULL: no "truth_agreement" */
     const char *truth_path;
-    double cut;            /* NaN: no cut */
+    double cut; /* NaN: no cut */
     sj_match match;
     int purify;
     sj_adjust adjust;

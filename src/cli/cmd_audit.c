@@ -62,24 +62,16 @@ static int parse_choice(const char *flag, const char *value, const char *const *
 /* Returns 0 to go on, -1 after --help, or an exit code. */
 static int parse_args(int argc, char **argv, sj_audit_options *o, const char **out_dir)
 {
-    static const struct option options[] = {{"data", required_argument, 0, 'd'},
-                                            {"instrument", required_argument, 0, 'i'},
-                                            {"group", required_argument, 0, 'g'},
-                                            {"reference", required_argument, 0, 'r'},
-                                            {"focal", required_argument, 0, 'f'},
-                                            {"human", required_argument, 0, 'H'},
-                                            {"truth", required_argument, 0, 'T'},
-                                            {"cut", required_argument, 0, 'c'},
-                                            {"match", required_argument, 0, 'm'},
-                                            {"purify", no_argument, 0, 'P'},
-                                            {"adjust", required_argument, 0, 'a'},
-                                            {"min-cell", required_argument, 0, 'M'},
-                                            {"person", required_argument, 0, 'p'},
-                                            {"item", required_argument, 0, 't'},
-                                            {"score", required_argument, 0, 's'},
-                                            {"out", required_argument, 0, 'o'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"data", required_argument, 0, 'd'},   {"instrument", required_argument, 0, 'i'},
+        {"group", required_argument, 0, 'g'},  {"reference", required_argument, 0, 'r'},
+        {"focal", required_argument, 0, 'f'},  {"human", required_argument, 0, 'H'},
+        {"truth", required_argument, 0, 'T'},  {"cut", required_argument, 0, 'c'},
+        {"match", required_argument, 0, 'm'},  {"purify", no_argument, 0, 'P'},
+        {"adjust", required_argument, 0, 'a'}, {"min-cell", required_argument, 0, 'M'},
+        {"person", required_argument, 0, 'p'}, {"item", required_argument, 0, 't'},
+        {"score", required_argument, 0, 's'},  {"out", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     static const char *const matches[] = {"total", "rest"};
     static const char *const adjusts[] = {"none", "holm", "bh"};
     int c, choice = 0;

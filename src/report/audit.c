@@ -143,8 +143,8 @@ static sj_status run_statistics(audit_work *w, const sj_audit_options *o, sj_err
     }
     if (!o->truth_path)
         return SJ_OK;
-    rj_truth_request q = {o->truth_path,   w->cols.person, w->cols.item, w->ins,
-                          w->resp,         w->col_human,   o->reference, o->focal};
+    rj_truth_request q = {o->truth_path, w->cols.person, w->cols.item, w->ins,
+                          w->resp,       w->col_human,   o->reference, o->focal};
     w->truth = rj_truth_agreement(&q, err);
     return w->truth ? SJ_OK : err->status ? err->status : SJ_ERR_WORK;
 }
@@ -480,8 +480,7 @@ static cJSON *summary_lines(const cJSON *doc)
         const cJSON *human = rj_get(truth, "human");
         if (cJSON_IsObject(human))
             sj_buf_printf(&b, "; human QWK %.3f, exact %.1f%%, SMD %.3f (focal group SMD %.3f)",
-                          rj_num(human, "qwk"), 100 * rj_num(human, "exact"),
-                          rj_num(human, "smd"),
+                          rj_num(human, "qwk"), 100 * rj_num(human, "exact"), rj_num(human, "smd"),
                           rj_num(rj_path(human, "by_group", rj_str(par, "focal")), "smd"));
         cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
     }

@@ -894,10 +894,11 @@ static void truth_row(page *pg, const char *scope, const char *rater, const cJSO
 
 static void truth_table_head(page *pg, const char *caption, const char *scope)
 {
-    out(pg, "<table><caption>%s</caption><thead><tr><th class=\"l\">%s</th>"
-            "<th class=\"l\">Scores of</th><th>n</th><th>Exact</th><th>Adjacent</th>"
-            "<th>QWK</th><th>r</th><th>SMD</th><th>Mean scored</th><th>Mean true</th></tr>"
-            "</thead><tbody>\n",
+    out(pg,
+        "<table><caption>%s</caption><thead><tr><th class=\"l\">%s</th>"
+        "<th class=\"l\">Scores of</th><th>n</th><th>Exact</th><th>Adjacent</th>"
+        "<th>QWK</th><th>r</th><th>SMD</th><th>Mean scored</th><th>Mean true</th></tr>"
+        "</thead><tbody>\n",
         caption, scope);
 }
 
@@ -919,18 +920,22 @@ static const cJSON *truth_item(const cJSON *block, const char *id)
 static void truth_findings(page *pg, const cJSON *truth, const cJSON *human)
 {
     char a[48], b[48];
-    out(pg, "<div class=\"summary\"><ul>\n<li>The machine's modal scores match the true score "
-            "exactly for %s of the responses (QWK %s).</li>\n",
+    out(pg,
+        "<div class=\"summary\"><ul>\n<li>The machine's modal scores match the true score "
+        "exactly for %s of the responses (QWK %s).</li>\n",
         fmt_pct(a, sizeof a, rj_num(truth, "exact")), rj_fmt(b, sizeof b, rj_num(truth, "qwk"), 3));
     if (!cJSON_IsObject(human)) {
         out(pg, "</ul></div>\n");
         return;
     }
     double qm = rj_num(truth, "qwk"), qh = rj_num(human, "qwk");
-    out(pg, "<li>The human scores match it exactly for %s (QWK %s): the machine agrees %s with "
-            "the true scores than the human raters do.</li>\n",
+    out(pg,
+        "<li>The human scores match it exactly for %s (QWK %s): the machine agrees %s with "
+        "the true scores than the human raters do.</li>\n",
         fmt_pct(a, sizeof a, rj_num(human, "exact")), rj_fmt(b, sizeof b, qh, 3),
-        qm > qh ? "better" : qm < qh ? "less well" : "as well");
+        qm > qh   ? "better"
+        : qm < qh ? "less well"
+                  : "as well");
     for (int k = 0; k < 2; k++) {
         const char *g = k ? pg->focal : pg->ref;
         double smd = rj_num(rj_path(human, "by_group", g), "smd");
@@ -938,8 +943,9 @@ static void truth_findings(page *pg, const cJSON *truth, const cJSON *human)
             continue;
         out(pg, "<li class=\"warn\">The human raters score group ");
         text(pg, g);
-        out(pg, " %s than its true scores (SMD %s): part of what the machine learns from human "
-                "scores is this bias.</li>\n",
+        out(pg,
+            " %s than its true scores (SMD %s): part of what the machine learns from human "
+            "scores is this bias.</li>\n",
             smd < 0 ? "lower" : "higher", rj_fmt(a, sizeof a, smd, 3));
     }
     out(pg, "</ul></div>\n");
@@ -952,9 +958,10 @@ static void section_truth(page *pg)
     out(pg, "<section id=\"truth\"><h2>7. Agreement with the true scores</h2>\n<p>Known only "
             "in a simulation: the true score of every response comes from the truth file (");
     text(pg, rj_str(truth, "truth_file"));
-    out(pg, "). The modal machine score%s compared with it by the same statistics as the "
-            "agreement with human scores, over the %.0f responses of the two compared groups. "
-            "SMD is scored minus true, so a negative SMD means scores below the truth.</p>\n",
+    out(pg,
+        "). The modal machine score%s compared with it by the same statistics as the "
+        "agreement with human scores, over the %.0f responses of the two compared groups. "
+        "SMD is scored minus true, so a negative SMD means scores below the truth.</p>\n",
         cJSON_IsObject(human) ? " and the human score are" : " is", rj_num(truth, "n"));
     truth_findings(pg, truth, human);
     const cJSON *blocks[2] = {truth, human};
@@ -1124,7 +1131,10 @@ static void section_provenance(page *pg)
 sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
 {
     const cJSON *settings = rj_get(audit, "settings");
-    page pg = {{b, 0}, audit, rj_str(settings, "reference"), rj_str(settings, "focal"),
+    page pg = {{b, 0},
+               audit,
+               rj_str(settings, "reference"),
+               rj_str(settings, "focal"),
                cJSON_IsObject(rj_get(audit, "truth_agreement"))};
     if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
         return sj_error_set(err, SJ_ERR_INPUT,

@@ -294,9 +294,8 @@ static void truth_warnings(cJSON *warnings, cJSON *const *audits, char **labels,
         const char *c = truth_checksum(audits[k]);
         if (!first || !c || strcmp(first, c) == 0)
             continue;
-        char *msg =
-            sj_asprintf("the truth file differs between %s and %s (other checksum)", labels[0],
-                        labels[k]);
+        char *msg = sj_asprintf("the truth file differs between %s and %s (other checksum)",
+                                labels[0], labels[k]);
         if (msg)
             cJSON_AddItemToArray(warnings, cJSON_CreateString(msg));
         free(msg);
@@ -491,7 +490,10 @@ static void truth_best_line(sj_buf *b, const cJSON *doc)
         return;
     }
     for (int i = 0; i < n; i++)
-        sj_buf_printf(b, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ",
+        sj_buf_printf(b, "%s%s",
+                      i == 0       ? ""
+                      : i == n - 1 ? " and "
+                                   : ", ",
                       cJSON_GetArrayItem(best, i)->valuestring);
     sj_buf_printf(b, " %s best with the true scores (QWK %.3f)", n > 1 ? "agree equally" : "agrees",
                   rj_num(truth, "best_qwk"));

@@ -875,8 +875,9 @@ static void section_truth(page *pg)
     const cJSON *human = rj_path(pg->doc, "truth_agreement", "human");
     if (cJSON_IsObject(human)) {
         char x[48], y[48], z[48];
-        out(pg, "<p>For comparison, the human scores against the truth: QWK %s, exact agreement "
-                "%s%%, SMD %s overall",
+        out(pg,
+            "<p>For comparison, the human scores against the truth: QWK %s, exact agreement "
+            "%s%%, SMD %s overall",
             rj_fmt(x, sizeof x, rj_num(human, "qwk"), 3),
             rj_fmt(y, sizeof y, 100 * rj_num(human, "exact"), 1),
             rj_fmt(z, sizeof z, rj_num(human, "smd"), 3));
@@ -1037,8 +1038,8 @@ static void section_provenance(page *pg)
     out(pg,
         "<section id=\"provenance\"><h2>%d. Audits compared and provenance</h2>\n<table>"
         "<thead><tr><th class=\"l\">Label</th><th class=\"l\">Folder</th><th "
-            "class=\"l\">Audit created</th><th class=\"l\">Scoring model config</th>"
-            "<th class=\"l\">Settings</th></tr></thead><tbody>\n",
+        "class=\"l\">Audit created</th><th class=\"l\">Scoring model config</th>"
+        "<th class=\"l\">Settings</th></tr></thead><tbody>\n",
         pg->has_truth ? 7 : 6);
     const cJSON *a;
     cJSON_ArrayForEach(a, rj_get(pg->doc, "audits"))
@@ -1100,7 +1101,12 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
         const char *l = rj_str(cJSON_GetArrayItem(audits, k), "label");
         labels[k] = l ? l : "?";
     }
-    page pg = {{b, 0}, cmp, rj_str(cmp, "reference"), rj_str(cmp, "focal"), n, labels,
+    page pg = {{b, 0},
+               cmp,
+               rj_str(cmp, "reference"),
+               rj_str(cmp, "focal"),
+               n,
+               labels,
                cJSON_IsObject(rj_get(cmp, "truth_agreement"))};
     const cJSON *ins = rj_get(cmp, "instrument");
     sj_buf sub = {0};

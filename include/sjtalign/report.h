@@ -143,7 +143,10 @@ typedef struct {
     const char *reference;
     const char *focal;
     const char *human_col; /* NULL: no agreement section */
-    double cut;            /* NaN: no cut */
+    /* truth.csv of a simulation (person and item columns named as in the
+     * scores, and true_score), or NULL: no "truth_agreement" */
+    const char *truth_path;
+    double cut; /* NaN: no cut */
     sj_match match;
     int purify;
     sj_adjust adjust;
@@ -158,8 +161,12 @@ void sj_audit_options_init(sj_audit_options *o);
  * "sjtalign-audit", "instrument", "settings", "data", "distribution",
  * "dif": (sj_dif_to_json), "parity": (sj_parity_to_json of person totals),
  * "agreement": (per response: the sj_agreement keys, "by_group",
- * "fairness", "by_item", "confusion") or null, "summary": [plain-text
- * lines], "provenance"}. */
+ * "fairness", "by_item", "confusion") or null, "truth_agreement" (with
+ * a truth file: the sj_agreement keys of the modal machine score against
+ * the true score, mean_true and sd_true in place of the human mean and SD,
+ * "by_group", "by_item", and "human": the same for the human score, or
+ * null; absent without a truth file), "summary": [plain-text lines],
+ * "provenance"}. */
 cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err);
 /* The report page of an audit document. */
 sj_status sj_audit_html(const cJSON *audit, sj_buf *out, sj_error *err);

@@ -9,7 +9,8 @@
 
 static const char *const HELP =
     "usage: sjtalign audit --data scores.csv --instrument FILE --group COL --reference R\n"
-    "                      --focal F [--human COL] [--cut X] [--match total|rest] [--purify]\n"
+    "                      --focal F [--human COL] [--truth FILE] [--cut X]\n"
+    "                      [--match total|rest] [--purify]\n"
     "                      [--adjust none|holm|bh] [--min-cell N] [--person COL] [--item COL]\n"
     "                      [--score COL] --out DIR\n\n"
     "Audits machine scores for bias: differential item functioning (DIF) of every\n"
@@ -22,6 +23,7 @@ static const char *const HELP =
     "  audit.json        every result (schema_version, dif.items, parity, agreement,\n"
     "                    settings, provenance), read by `sjtalign compare`\n"
     "  dif.csv, parity.csv, distribution.csv, agreement.csv, fairness.csv\n"
+    "  truth_agreement.csv  with --truth: agreement with the true scores\n"
     "The folder appears whole or not at all.\n\n"
     "  --data FILE          scores CSV\n"
     "  --instrument FILE    instrument.json the scores belong to\n"
@@ -29,6 +31,12 @@ static const char *const HELP =
     "  --reference R        reference group label\n"
     "  --focal F            focal group label\n"
     "  --human COL          human score column: adds agreement and fairness analyses\n"
+    "  --truth FILE         true scores of a simulation (truth.csv of `sjtalign\n"
+    "                       simulate`; columns named as --person and --item, and\n"
+    "                       true_score): adds agreement of the machine scores, and of\n"
+    "                       the human scores, with the true scores (audit.json\n"
+    "                       \"truth_agreement\"). Every response needs a true score;\n"
+    "                       truth rows of responses not in the scores are ignored.\n"
     "  --cut X              cut score on the total: pass rates and adverse impact ratio\n"
     "  --match total|rest   DIF matching score (default total)\n"
     "  --purify             iterative purification of the matching score\n"
@@ -54,23 +62,16 @@ static int parse_choice(const char *flag, const char *value, const char *const *
 /* Returns 0 to go on, -1 after --help, or an exit code. */
 static int parse_args(int argc, char **argv, sj_audit_options *o, const char **out_dir)
 {
-    static const struct option options[] = {{"data", required_argument, 0, 'd'},
-                                            {"instrument", required_argument, 0, 'i'},
-                                            {"group", required_argument, 0, 'g'},
-                                            {"reference", required_argument, 0, 'r'},
-                                            {"focal", required_argument, 0, 'f'},
-                                            {"human", required_argument, 0, 'H'},
-                                            {"cut", required_argument, 0, 'c'},
-                                            {"match", required_argument, 0, 'm'},
-                                            {"purify", no_argument, 0, 'P'},
-                                            {"adjust", required_argument, 0, 'a'},
-                                            {"min-cell", required_argument, 0, 'M'},
-                                            {"person", required_argument, 0, 'p'},
-                                            {"item", required_argument, 0, 't'},
-                                            {"score", required_argument, 0, 's'},
-                                            {"out", required_argument, 0, 'o'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"data", required_argument, 0, 'd'},   {"instrument", required_argument, 0, 'i'},
+        {"group", required_argument, 0, 'g'},  {"reference", required_argument, 0, 'r'},
+        {"focal", required_argument, 0, 'f'},  {"human", required_argument, 0, 'H'},
+        {"truth", required_argument, 0, 'T'},  {"cut", required_argument, 0, 'c'},
+        {"match", required_argument, 0, 'm'},  {"purify", no_argument, 0, 'P'},
+        {"adjust", required_argument, 0, 'a'}, {"min-cell", required_argument, 0, 'M'},
+        {"person", required_argument, 0, 'p'}, {"item", required_argument, 0, 't'},
+        {"score", required_argument, 0, 's'},  {"out", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     static const char *const matches[] = {"total", "rest"};
     static const char *const adjusts[] = {"none", "holm", "bh"};
     int c, choice = 0;
@@ -94,6 +95,9 @@ static int parse_args(int argc, char **argv, sj_audit_options *o, const char **o
             break;
         case 'H':
             o->human_col = optarg;
+            break;
+        case 'T':
+            o->truth_path = optarg;
             break;
         case 'p':
             o->cols.person = optarg;

@@ -194,7 +194,7 @@ static void summarise_dif(sj_buf *out, const cJSON *doc, const cJSON *labels)
         sj_buf_printf(out, " none");
 }
 
-/* Lines 2 and 3: a number per audit, e.g. QWK with the human scores. */
+/* Lines 2 to 4: a number per audit, e.g. QWK with the human scores. */
 static void summarise_number(sj_buf *out, const char *title, const cJSON *section,
                              const cJSON *labels, const char *key, const char *format)
 {
@@ -203,8 +203,13 @@ static void summarise_number(sj_buf *out, const char *title, const cJSON *sectio
     int first = 1;
     cJSON_ArrayForEach(label, labels)
     {
-        const cJSON *v =
-            cJSON_GetObjectItemCaseSensitive(by_label(section, label->valuestring), key);
+        /* compare.json has "by_label" with three or more audits, else only
+         * "before" and "after". */
+        const cJSON *part =
+            cJSON_GetObjectItemCaseSensitive(section, "by_label")
+                ? by_label(section, label->valuestring)
+                : cJSON_GetObjectItemCaseSensitive(section, first ? "before" : "after");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(part, key);
         sj_buf_printf(out, "%s %s ", first ? "" : ",", label->valuestring);
         if (cJSON_IsNumber(v))
             sj_buf_printf(out, format, v->valuedouble);
@@ -227,9 +232,10 @@ static cJSON *audit_labels(const cJSON *doc)
     return labels;
 }
 
-/* Three lines a reader wants first: DIF on the flagged items before and
- * after, the gap between the groups, and what alignment cost in agreement
- * with the human scores. */
+/* The lines a reader wants first: DIF on the flagged items before and
+ * after, the gap between the groups, what alignment cost in agreement with
+ * the human scores, and, in a simulation, what it bought in agreement with
+ * the true scores. */
 static void print_compare_summary(const sj_pipeline *p)
 {
     char *dir = sj_path_join(p->reports, "compare");
@@ -250,6 +256,13 @@ static void print_compare_summary(const sj_pipeline *p)
         summarise_number(&line, "Agreement with the human scores (QWK; the alignment tax)",
                          cJSON_GetObjectItemCaseSensitive(doc, "agreement"), labels, "qwk", "%.3f");
         printf("  %s\n", line.data);
+        const cJSON *truth = cJSON_GetObjectItemCaseSensitive(doc, "truth_agreement");
+        if (cJSON_IsObject(truth)) {
+            line.len = 0;
+            summarise_number(&line, "Agreement with the true scores (QWK)", truth, labels, "qwk",
+                             "%.3f");
+            printf("  %s\n", line.data);
+        }
         sj_buf_free(&line);
         cJSON_Delete(labels);
         cJSON_Delete(doc);

@@ -469,9 +469,14 @@ static sj_status build_report_stages(builder *b, sj_pipeline *p, char *const mod
         add_pair(s, "--focal", b->focal);
         if (b->human)
             add_pair(s, "--human", b->human);
+        /* A simulation's true scores show what alignment bought, beside
+         * what it cost in agreement with the (biased) human scores. */
+        if (b->truth)
+            add_pair(s, "--truth", b->truth);
         add_pair(s, "--out", audits[m]);
         add_input(s, scores[m]);
         add_input(s, b->instrument);
+        add_input(s, b->truth);
         add_output(s, audits[m]);
         st = add_settings(b, s, "audit");
     }

@@ -42,10 +42,12 @@ typedef struct {
     sj_parity agreement;
     int have_agreement;
     long col_human;
+    cJSON *truth; /* "truth_agreement", with a truth file */
 } audit_work;
 
 static void work_free(audit_work *w)
 {
+    cJSON_Delete(w->truth);
     if (w->have_agreement)
         sj_parity_free(&w->agreement);
     if (w->have_parity)
@@ -130,15 +132,21 @@ static sj_status run_statistics(audit_work *w, const sj_audit_options *o, sj_err
         return err->status;
     w->have_parity = 1;
 
-    if (!o->human_col)
+    if (o->human_col) {
+        w->pairs =
+            sj_parity_data_from_table(t, NULL, w->cols.score, w->cols.group, o->human_col, err);
+        if (!w->pairs)
+            return err->status ? err->status : SJ_ERR_WORK;
+        if (sj_parity_run(w->pairs, o->reference, o->focal, NAN, &w->agreement, err) != SJ_OK)
+            return err->status;
+        w->have_agreement = 1;
+    }
+    if (!o->truth_path)
         return SJ_OK;
-    w->pairs = sj_parity_data_from_table(t, NULL, w->cols.score, w->cols.group, o->human_col, err);
-    if (!w->pairs)
-        return err->status ? err->status : SJ_ERR_WORK;
-    if (sj_parity_run(w->pairs, o->reference, o->focal, NAN, &w->agreement, err) != SJ_OK)
-        return err->status;
-    w->have_agreement = 1;
-    return SJ_OK;
+    rj_truth_request q = {o->truth_path, w->cols.person, w->cols.item, w->ins,
+                          w->resp,       w->col_human,   o->reference, o->focal};
+    w->truth = rj_truth_agreement(&q, err);
+    return w->truth ? SJ_OK : err->status ? err->status : SJ_ERR_WORK;
 }
 
 /* ---- document pieces ------------------------------------------------------------ */
@@ -170,6 +178,10 @@ static cJSON *settings_json(const sj_audit_options *o, const audit_work *w)
         cJSON_AddStringToObject(s, "human_column", o->human_col);
     else
         cJSON_AddNullToObject(s, "human_column");
+    if (o->truth_path)
+        cJSON_AddStringToObject(s, "truth_file", o->truth_path);
+    else
+        cJSON_AddNullToObject(s, "truth_file");
     sj_json_add_number(s, "cut", o->cut);
     cJSON_AddStringToObject(s, "match", match_name(o->match));
     cJSON_AddBoolToObject(s, "purify", o->purify);
@@ -458,6 +470,20 @@ static cJSON *summary_lines(const cJSON *doc)
                       rj_num(rj_path(agr, "by_group", rj_str(par, "focal")), "smd"));
         cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
     }
+    const cJSON *truth = rj_get(doc, "truth_agreement");
+    if (cJSON_IsObject(truth)) {
+        b.len = 0;
+        sj_buf_printf(&b,
+                      "Agreement with the true scores (simulation): machine QWK %.3f, exact "
+                      "%.1f%%, SMD %.3f",
+                      rj_num(truth, "qwk"), 100 * rj_num(truth, "exact"), rj_num(truth, "smd"));
+        const cJSON *human = rj_get(truth, "human");
+        if (cJSON_IsObject(human))
+            sj_buf_printf(&b, "; human QWK %.3f, exact %.1f%%, SMD %.3f (focal group SMD %.3f)",
+                          rj_num(human, "qwk"), 100 * rj_num(human, "exact"), rj_num(human, "smd"),
+                          rj_num(rj_path(human, "by_group", rj_str(par, "focal")), "smd"));
+        cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
+    }
     sj_buf_free(&b);
     sj_buf_free(&big);
     sj_buf_free(&moderate);
@@ -501,10 +527,15 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
     } else {
         cJSON_AddNullToObject(doc, "agreement");
     }
+    if (w.truth) {
+        cJSON_AddItemToObject(doc, "truth_agreement", w.truth);
+        w.truth = NULL;
+    }
     cJSON_AddItemToObject(doc, "summary", summary_lines(doc));
     cJSON_AddItemToObject(doc, "provenance", prov);
     if (sj_provenance_add_file(prov, "scores", o->data_path, err) != SJ_OK ||
-        sj_provenance_add_file(prov, "instrument", o->instrument_path, err) != SJ_OK)
+        sj_provenance_add_file(prov, "instrument", o->instrument_path, err) != SJ_OK ||
+        (o->truth_path && sj_provenance_add_file(prov, "truth", o->truth_path, err) != SJ_OK))
         goto fail;
     add_model_checksum(prov, w.resp->table, o->data_path);
     goto done;
@@ -590,6 +621,53 @@ static cJSON *agreement_rows(const cJSON *agr)
     return rows;
 }
 
+/* One row of truth_agreement.csv: the agreement of one rater with the
+ * true scores over one scope. */
+static void truth_row(cJSON *rows, const char *rater, const char *scope, const char *group,
+                      const char *item, const cJSON *a)
+{
+    static const char *const keys[] = {"n", "exact", "adjacent", "qwk", "pearson_r", "smd"};
+    char mean[32], sd[32];
+    snprintf(mean, sizeof mean, "mean_%s", rater);
+    snprintf(sd, sizeof sd, "sd_%s", rater);
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "rater", rater);
+    cJSON_AddStringToObject(row, "scope", scope);
+    cJSON_AddStringToObject(row, "group", group ? group : "");
+    cJSON_AddStringToObject(row, "item", item ? item : "");
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        sj_json_add_number(row, keys[k], rj_num(a, keys[k]));
+    sj_json_add_number(row, "mean_scored", rj_num(a, mean));
+    sj_json_add_number(row, "mean_true", rj_num(a, "mean_true"));
+    sj_json_add_number(row, "sd_scored", rj_num(a, sd));
+    sj_json_add_number(row, "sd_true", rj_num(a, "sd_true"));
+    cJSON_AddItemToArray(rows, row);
+}
+
+/* truth_agreement.csv: the machine's rows, then the human raters' rows. */
+static cJSON *truth_rows(const cJSON *truth)
+{
+    cJSON *rows = cJSON_CreateArray();
+    const cJSON *blocks[2] = {truth, rj_get(truth, "human")};
+    static const char *const raters[2] = {"machine", "human"};
+    for (int k = 0; k < 2; k++) {
+        if (!cJSON_IsObject(blocks[k]))
+            continue;
+        truth_row(rows, raters[k], "overall", NULL, NULL, blocks[k]);
+        const cJSON *g;
+        cJSON_ArrayForEach(g, rj_get(blocks[k], "by_group"))
+        {
+            truth_row(rows, raters[k], "group", g->string, NULL, g);
+        }
+        const cJSON *it;
+        cJSON_ArrayForEach(it, rj_get(blocks[k], "by_item"))
+        {
+            truth_row(rows, raters[k], "item", NULL, rj_str(it, "item"), it);
+        }
+    }
+    return rows;
+}
+
 static cJSON *fairness_rows(const cJSON *agr)
 {
     cJSON *rows = cJSON_CreateArray();
@@ -649,12 +727,14 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
     static const char *const parity_lead[] = {"group", "role",      "n", "mean",
                                               "sd",    "pass_rate", NULL};
     const cJSON *agr = rj_get(audit, "agreement");
+    const cJSON *truth = rj_get(audit, "truth_agreement");
     csv_table tables[] = {
         {"dif.csv", cJSON_Duplicate(rj_path(audit, "dif", "items"), 1), dif_lead},
         {"parity.csv", parity_rows(rj_get(audit, "parity")), parity_lead},
         {"distribution.csv", distribution_rows(rj_get(audit, "distribution")), NULL},
         {"agreement.csv", cJSON_IsObject(agr) ? agreement_rows(agr) : NULL, NULL},
         {"fairness.csv", cJSON_IsObject(agr) ? fairness_rows(agr) : NULL, NULL},
+        {"truth_agreement.csv", cJSON_IsObject(truth) ? truth_rows(truth) : NULL, NULL},
     };
     const size_t n_tables = sizeof tables / sizeof *tables;
     sj_report_dir dir;

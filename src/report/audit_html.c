@@ -19,6 +19,7 @@ typedef struct {
     const cJSON *doc;
     const char *ref;
     const char *focal;
+    int has_truth; /* the audit has agreement with the true scores */
 } page;
 
 /* The shared page writer (page.c), applied to this page's writer. */
@@ -866,13 +867,140 @@ static void section_agreement(page *pg)
     out(pg, "</section>\n");
 }
 
+/* ---- agreement with the true scores -------------------------------------------- */
+
+/* One row: a rater's agreement with the true scores over one scope. */
+static void truth_row(page *pg, const char *scope, const char *rater, const cJSON *a,
+                      double smd_max)
+{
+    char x[48];
+    char mean[32];
+    snprintf(mean, sizeof mean, "mean_%s", rater);
+    out(pg, "<tr><td class=\"id\">");
+    text(pg, scope);
+    out(pg, "</td><td class=\"l\">%s</td>", strcmp(rater, "machine") == 0 ? "Machine" : "Human");
+    number_cell(pg, rj_num(a, "n"), 0);
+    out(pg, "<td>%s</td>", fmt_pct(x, sizeof x, rj_num(a, "exact")));
+    out(pg, "<td>%s</td>", fmt_pct(x, sizeof x, rj_num(a, "adjacent")));
+    number_cell(pg, rj_num(a, "qwk"), 3);
+    number_cell(pg, rj_num(a, "pearson_r"), 3);
+    double smd = rj_num(a, "smd");
+    out(pg, "<td class=\"%s\">%s</td>", !isnan(smd) && fabs(smd) <= smd_max ? "ok" : "bad",
+        rj_fmt(x, sizeof x, smd, 3));
+    number_cell(pg, rj_num(a, mean), 3);
+    number_cell(pg, rj_num(a, "mean_true"), 3);
+    out(pg, "</tr>\n");
+}
+
+static void truth_table_head(page *pg, const char *caption, const char *scope)
+{
+    out(pg,
+        "<table><caption>%s</caption><thead><tr><th class=\"l\">%s</th>"
+        "<th class=\"l\">Scores of</th><th>n</th><th>Exact</th><th>Adjacent</th>"
+        "<th>QWK</th><th>r</th><th>SMD</th><th>Mean scored</th><th>Mean true</th></tr>"
+        "</thead><tbody>\n",
+        caption, scope);
+}
+
+/* The item's entry in a rater's by_item list. */
+static const cJSON *truth_item(const cJSON *block, const char *id)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rj_get(block, "by_item"))
+    {
+        const char *name = rj_str(it, "item");
+        if (name && id && strcmp(name, id) == 0)
+            return it;
+    }
+    return NULL;
+}
+
+/* Plain words first: who is closer to the truth, and whom the human
+ * raters wrong. */
+static void truth_findings(page *pg, const cJSON *truth, const cJSON *human)
+{
+    char a[48], b[48];
+    out(pg,
+        "<div class=\"summary\"><ul>\n<li>The machine's modal scores match the true score "
+        "exactly for %s of the responses (QWK %s).</li>\n",
+        fmt_pct(a, sizeof a, rj_num(truth, "exact")), rj_fmt(b, sizeof b, rj_num(truth, "qwk"), 3));
+    if (!cJSON_IsObject(human)) {
+        out(pg, "</ul></div>\n");
+        return;
+    }
+    double qm = rj_num(truth, "qwk"), qh = rj_num(human, "qwk");
+    out(pg,
+        "<li>The human scores match it exactly for %s (QWK %s): the machine agrees %s with "
+        "the true scores than the human raters do.</li>\n",
+        fmt_pct(a, sizeof a, rj_num(human, "exact")), rj_fmt(b, sizeof b, qh, 3),
+        qm > qh   ? "better"
+        : qm < qh ? "less well"
+                  : "as well");
+    for (int k = 0; k < 2; k++) {
+        const char *g = k ? pg->focal : pg->ref;
+        double smd = rj_num(rj_path(human, "by_group", g), "smd");
+        if (isnan(smd) || fabs(smd) <= SMD_GROUP_MAX)
+            continue;
+        out(pg, "<li class=\"warn\">The human raters score group ");
+        text(pg, g);
+        out(pg,
+            " %s than its true scores (SMD %s): part of what the machine learns from human "
+            "scores is this bias.</li>\n",
+            smd < 0 ? "lower" : "higher", rj_fmt(a, sizeof a, smd, 3));
+    }
+    out(pg, "</ul></div>\n");
+}
+
+static void section_truth(page *pg)
+{
+    const cJSON *truth = rj_get(pg->doc, "truth_agreement");
+    const cJSON *human = rj_get(truth, "human");
+    out(pg, "<section id=\"truth\"><h2>7. Agreement with the true scores</h2>\n<p>Known only "
+            "in a simulation: the true score of every response comes from the truth file (");
+    text(pg, rj_str(truth, "truth_file"));
+    out(pg,
+        "). The modal machine score%s compared with it by the same statistics as the "
+        "agreement with human scores, over the %.0f responses of the two compared groups. "
+        "SMD is scored minus true, so a negative SMD means scores below the truth.</p>\n",
+        cJSON_IsObject(human) ? " and the human score are" : " is", rj_num(truth, "n"));
+    truth_findings(pg, truth, human);
+    const cJSON *blocks[2] = {truth, human};
+    static const char *const raters[2] = {"machine", "human"};
+    truth_table_head(pg, "Overall and by group (|SMD| \xe2\x89\xa4 .15 overall, .10 per group)",
+                     "Scope");
+    for (int k = 0; k < 2; k++) {
+        if (!cJSON_IsObject(blocks[k]))
+            continue;
+        truth_row(pg, "All responses", raters[k], blocks[k], SMD_MAX);
+        truth_row(pg, pg->ref, raters[k], rj_path(blocks[k], "by_group", pg->ref), SMD_GROUP_MAX);
+        truth_row(pg, pg->focal, raters[k], rj_path(blocks[k], "by_group", pg->focal),
+                  SMD_GROUP_MAX);
+    }
+    out(pg, "</tbody></table>\n");
+    if (cJSON_GetArraySize(rj_get(truth, "by_item")) > 0) {
+        truth_table_head(pg, "Per item", "Item");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, rj_get(truth, "by_item"))
+        {
+            const char *id = rj_str(it, "item");
+            truth_row(pg, id, "machine", it, SMD_MAX);
+            const cJSON *h = truth_item(human, id);
+            if (h)
+                truth_row(pg, id, "human", h, SMD_MAX);
+        }
+        out(pg, "</tbody></table>\n");
+    }
+    out(pg, "</section>\n");
+}
+
 static void section_methods(page *pg)
 {
     const cJSON *s = rj_get(pg->doc, "settings");
     const cJSON *dif = rj_get(pg->doc, "dif");
     const char *match = rj_str(s, "match");
     const char *adjust = rj_str(s, "adjust");
-    out(pg, "<section id=\"methods\"><h2>7. Methods and settings</h2>\n<dl class=\"kv\">\n");
+    out(pg, "<section id=\"methods\"><h2>%d. Methods and settings</h2>\n<dl class=\"kv\">\n",
+        pg->has_truth ? 8 : 7);
     out(pg, "<dt>Groups</dt><dd>reference <code>");
     text(pg, pg->ref);
     out(pg, "</code>, focal <code>");
@@ -948,8 +1076,10 @@ static void section_methods(page *pg)
 static void section_provenance(page *pg)
 {
     const cJSON *prov = rj_get(pg->doc, "provenance");
-    out(pg, "<section id=\"provenance\"><h2>8. Provenance</h2>\n<dl class=\"kv\">\n<dt>Tool</dt>"
-            "<dd>");
+    out(pg,
+        "<section id=\"provenance\"><h2>%d. Provenance</h2>\n<dl class=\"kv\">\n<dt>Tool</dt>"
+        "<dd>",
+        pg->has_truth ? 9 : 8);
     text(pg, rj_str(prov, "tool"));
     out(pg, " ");
     text(pg, rj_str(prov, "version"));
@@ -1001,7 +1131,11 @@ static void section_provenance(page *pg)
 sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
 {
     const cJSON *settings = rj_get(audit, "settings");
-    page pg = {{b, 0}, audit, rj_str(settings, "reference"), rj_str(settings, "focal")};
+    page pg = {{b, 0},
+               audit,
+               rj_str(settings, "reference"),
+               rj_str(settings, "focal"),
+               cJSON_IsObject(rj_get(audit, "truth_agreement"))};
     if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
         return sj_error_set(err, SJ_ERR_INPUT,
                             "not an audit document: settings or dif.items missing");
@@ -1019,7 +1153,10 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
              "href=\"#data\">Data</a></li><li><a href=\"#distribution\">Score "
              "distributions</a></li><li><a href=\"#dif\">DIF per item</a></li><li><a "
              "href=\"#parity\">Group parity</a></li><li><a href=\"#agreement\">Agreement with "
-             "human scores</a></li><li><a href=\"#methods\">Methods and settings</a></li><li><a "
+             "human scores</a></li>");
+    if (pg.has_truth)
+        out(&pg, "<li><a href=\"#truth\">Agreement with the true scores</a></li>");
+    out(&pg, "<li><a href=\"#methods\">Methods and settings</a></li><li><a "
              "href=\"#provenance\">Provenance</a></li></ol></nav>\n");
     section_summary(&pg);
     section_data(&pg);
@@ -1027,6 +1164,8 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
     section_dif(&pg);
     section_parity(&pg);
     section_agreement(&pg);
+    if (pg.has_truth)
+        section_truth(&pg);
     section_methods(&pg);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)

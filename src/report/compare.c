@@ -243,6 +243,65 @@ static cJSON *before_after(cJSON *const *audits, char **labels, size_t n, const 
     return o;
 }
 
+/* The audit's checksum of its truth file, or NULL. */
+static const char *truth_checksum(const cJSON *audit)
+{
+    const cJSON *in;
+    cJSON_ArrayForEach(in, rj_path(audit, "provenance", "inputs"))
+    {
+        const char *role = rj_str(in, "role");
+        if (role && strcmp(role, "truth") == 0)
+            return rj_str(in, "sha256");
+    }
+    return NULL;
+}
+
+/* Agreement with the true scores, when every audit has it: each audit's
+ * "truth_agreement" as "before", "after" and "by_label", the human
+ * raters' own agreement with the truth (from the first audit), and the
+ * label whose modal scores agree best with the true scores (highest QWK;
+ * ties are listed). Otherwise null. */
+static cJSON *truth_json(cJSON *const *audits, char **labels, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (!cJSON_IsObject(rj_get(audits[k], "truth_agreement")))
+            return cJSON_CreateNull();
+    cJSON *o = before_after(audits, labels, n, "truth_agreement");
+    /* Each audit's copy holds the same human block; it is kept once. */
+    const cJSON *human = rj_path(audits[0], "truth_agreement", "human");
+    cJSON_AddItemToObject(o, "human", dup_or_null(cJSON_IsObject(human) ? human : NULL));
+    double best = -INFINITY;
+    for (size_t k = 0; k < n; k++) {
+        double q = rj_num(rj_get(audits[k], "truth_agreement"), "qwk");
+        if (!isnan(q) && q > best)
+            best = q;
+    }
+    cJSON *labels_best = cJSON_AddArrayToObject(o, "best");
+    for (size_t k = 0; k < n && isfinite(best); k++)
+        if (rj_num(rj_get(audits[k], "truth_agreement"), "qwk") == best)
+            cJSON_AddItemToArray(labels_best, cJSON_CreateString(labels[k]));
+    sj_json_add_number(o, "best_qwk", isfinite(best) ? best : NAN);
+    cJSON_AddStringToObject(o, "best_by", "qwk");
+    return o;
+}
+
+/* Truth files that differ between audits make their truth agreement
+ * incomparable. */
+static void truth_warnings(cJSON *warnings, cJSON *const *audits, char **labels, size_t n)
+{
+    const char *first = truth_checksum(audits[0]);
+    for (size_t k = 1; k < n; k++) {
+        const char *c = truth_checksum(audits[k]);
+        if (!first || !c || strcmp(first, c) == 0)
+            continue;
+        char *msg = sj_asprintf("the truth file differs between %s and %s (other checksum)",
+                                labels[0], labels[k]);
+        if (msg)
+            cJSON_AddItemToArray(warnings, cJSON_CreateString(msg));
+        free(msg);
+    }
+}
+
 /* ---- the training log ------------------------------------------------------------- */
 
 static int wanted_metric(const char *name)
@@ -400,6 +459,49 @@ static void tax_line(sj_buf *b, const cJSON *doc, const char *before, const char
         before, label, verdict, qb, qa, 100 * eb, 100 * ea);
 }
 
+static void truth_line(sj_buf *b, const cJSON *doc, const char *before, const char *label, int k)
+{
+    const cJSON *tb = audit_part(doc, "truth_agreement", before, 0);
+    const cJSON *ta = audit_part(doc, "truth_agreement", label, k);
+    const cJSON *ab = audit_part(doc, "agreement", before, 0);
+    const cJSON *aa = audit_part(doc, "agreement", label, k);
+    double qb = rj_num(tb, "qwk"), qa = rj_num(ta, "qwk");
+    sj_buf_printf(b,
+                  "Agreement with the true scores (%s -> %s): %s: QWK %.3f -> %.3f, exact "
+                  "agreement %.1f%% -> %.1f%%",
+                  before, label,
+                  qa - qb > 0.0005    ? "rose"
+                  : qa - qb < -0.0005 ? "fell"
+                                      : "held",
+                  qb, qa, 100 * rj_num(tb, "exact"), 100 * rj_num(ta, "exact"));
+    if (cJSON_IsObject(ab) && cJSON_IsObject(aa))
+        sj_buf_printf(b, "; with the human scores QWK %.3f -> %.3f", rj_num(ab, "qwk"),
+                      rj_num(aa, "qwk"));
+}
+
+/* Which scorer is closest to the truth, beside the human raters. */
+static void truth_best_line(sj_buf *b, const cJSON *doc)
+{
+    const cJSON *truth = rj_get(doc, "truth_agreement");
+    const cJSON *best = rj_get(truth, "best");
+    int n = cJSON_GetArraySize(best);
+    if (n == 0) {
+        sj_buf_printf(b, "Agreement with the true scores: no audit has a defined QWK");
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        sj_buf_printf(b, "%s%s",
+                      i == 0       ? ""
+                      : i == n - 1 ? " and "
+                                   : ", ",
+                      cJSON_GetArrayItem(best, i)->valuestring);
+    sj_buf_printf(b, " %s best with the true scores (QWK %.3f)", n > 1 ? "agree equally" : "agrees",
+                  rj_num(truth, "best_qwk"));
+    const cJSON *human = rj_get(truth, "human");
+    if (cJSON_IsObject(human))
+        sj_buf_printf(b, "; the human scores reach QWK %.3f", rj_num(human, "qwk"));
+}
+
 static void training_line(sj_buf *b, const cJSON *log)
 {
     const cJSON *steps = rj_get(log, "steps");
@@ -441,18 +543,28 @@ static cJSON *summary_lines(const cJSON *doc)
     const char *before = rj_str(cJSON_GetArrayItem(audits, 0), "label");
     for (int k = 1; k < n; k++) {
         const char *label = rj_str(cJSON_GetArrayItem(audits, k), "label");
-        for (int what = 0; what < 3; what++) {
+        int has_truth = cJSON_IsObject(rj_get(doc, "truth_agreement"));
+        for (int what = 0; what < 3 + has_truth; what++) {
             sj_buf b = {0};
             if (what == 0)
                 dif_line(&b, doc, before, label);
             else if (what == 1)
                 parity_line(&b, doc, before, label, k);
-            else
+            else if (what == 2)
                 tax_line(&b, doc, before, label, k);
+            else
+                truth_line(&b, doc, before, label, k);
             if (b.data)
                 cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
             sj_buf_free(&b);
         }
+    }
+    if (cJSON_IsObject(rj_get(doc, "truth_agreement"))) {
+        sj_buf b = {0};
+        truth_best_line(&b, doc);
+        if (b.data)
+            cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
+        sj_buf_free(&b);
     }
     if (cJSON_IsObject(rj_get(doc, "training_log"))) {
         sj_buf b = {0};
@@ -518,7 +630,10 @@ cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
     cJSON_AddItemToObject(doc, "items", items_json(audits, labels, o->n_audits));
     cJSON_AddItemToObject(doc, "parity", before_after(audits, labels, o->n_audits, "parity"));
     cJSON_AddItemToObject(doc, "agreement", before_after(audits, labels, o->n_audits, "agreement"));
-    cJSON_AddItemToObject(doc, "warnings", settings_warnings(audits, labels, o->n_audits));
+    cJSON_AddItemToObject(doc, "truth_agreement", truth_json(audits, labels, o->n_audits));
+    cJSON *warnings = settings_warnings(audits, labels, o->n_audits);
+    truth_warnings(warnings, audits, labels, o->n_audits);
+    cJSON_AddItemToObject(doc, "warnings", warnings);
     if (log)
         cJSON_AddItemToObject(doc, "training_log", log);
     else

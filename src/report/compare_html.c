@@ -16,6 +16,7 @@ typedef struct {
     const char *ref, *focal;
     int n;               /* audits */
     const char **labels; /* n labels, before first */
+    int has_truth;       /* every audit has agreement with the true scores */
 } page;
 
 /* The shared page writer (page.c), applied to this page's writer. */
@@ -186,6 +187,55 @@ static void summary_tax(page *pg, int k)
     out(pg, ".</li>\n");
 }
 
+/* What alignment bought in agreement with the true scores, beside what it
+ * cost in agreement with the human scores. */
+static void summary_truth(page *pg, int k)
+{
+    if (!pg->has_truth)
+        return;
+    const cJSON *b = part_of(pg, "truth_agreement", 0), *a = part_of(pg, "truth_agreement", k);
+    char x[48], y[48], z[48];
+    double qb = rj_num(b, "qwk"), qa = rj_num(a, "qwk");
+    double dq = qa - qb;
+    out(pg, "<li%s>Agreement with the true scores (known in this simulation): ",
+        dq < -0.005 ? " class=\"warn\"" : "");
+    out(pg, "%s", dq > 0.005 ? "rose" : dq < -0.005 ? "fell" : "held");
+    out(pg, ": QWK %s \xe2\x86\x92 %s (%s)", rj_fmt(x, sizeof x, qb, 3), rj_fmt(y, sizeof y, qa, 3),
+        fmt_change(z, sizeof z, dq, 3));
+    double eb = rj_num(b, "exact"), ea = rj_num(a, "exact");
+    out(pg, ", exact agreement %s \xe2\x86\x92 %s%% (%s points)", rj_fmt(x, sizeof x, 100 * eb, 1),
+        rj_fmt(y, sizeof y, 100 * ea, 1), fmt_change(z, sizeof z, 100 * (ea - eb), 1));
+    double fb = rj_num(rj_path(b, "by_group", pg->focal), "smd");
+    double fa = rj_num(rj_path(a, "by_group", pg->focal), "smd");
+    out(pg, "; focal group SMD against the truth %s \xe2\x86\x92 %s.</li>\n",
+        rj_fmt(x, sizeof x, fb, 3), rj_fmt(y, sizeof y, fa, 3));
+}
+
+/* Which scorer the true scores favour, in one sentence. */
+static void truth_verdict(page *pg)
+{
+    const cJSON *truth = rj_get(pg->doc, "truth_agreement");
+    const cJSON *best = rj_get(truth, "best");
+    int n = cJSON_GetArraySize(best);
+    char x[48];
+    if (n == 0) {
+        out(pg, "<p class=\"muted\">No audit has a defined QWK with the true scores.</p>\n");
+        return;
+    }
+    out(pg, "<p class=\"note\"><strong>");
+    for (int i = 0; i < n; i++) {
+        out(pg, "%s", i == 0 ? "" : i == n - 1 ? " and " : ", ");
+        text(pg, cJSON_GetArrayItem(best, i)->valuestring);
+    }
+    out(pg, "</strong> %s best with the true scores (QWK %s)", n > 1 ? "agree equally" : "agrees",
+        rj_fmt(x, sizeof x, rj_num(truth, "best_qwk"), 3));
+    const cJSON *human = rj_get(truth, "human");
+    if (cJSON_IsObject(human))
+        out(pg, "; the human scores the scorers learned from reach QWK %s with the truth",
+            rj_fmt(x, sizeof x, rj_num(human, "qwk"), 3));
+    out(pg, ".</p>\n");
+}
+
 /* Reward hacking shows as the reward model's score rising while the gold
  * score falls from its peak. */
 static void summary_training(page *pg)
@@ -269,8 +319,11 @@ static void section_summary(page *pg)
         summary_dif(pg, k);
         summary_parity(pg, k);
         summary_tax(pg, k);
+        summary_truth(pg, k);
         out(pg, "</ul></div>\n");
     }
+    if (pg->has_truth)
+        truth_verdict(pg);
     if (cJSON_IsObject(rj_get(pg->doc, "training_log"))) {
         out(pg, "<h3>Training</h3>\n<div class=\"summary\"><ul>\n");
         summary_training(pg);
@@ -791,6 +844,58 @@ static void section_agreement(page *pg)
     out(pg, "</section>\n");
 }
 
+static double truth_qwk(const page *pg, int k, size_t s)
+{
+    const cJSON *a = part_of(pg, "truth_agreement", k);
+    if (s == 0)
+        return rj_num(a, "qwk");
+    return rj_num(rj_path(a, "by_group", s == 1 ? pg->ref : pg->focal), "qwk");
+}
+
+static void section_truth(page *pg)
+{
+    out(pg, "<section id=\"truth\"><h2>5. Agreement with the true scores, before and "
+            "after</h2>\n<p>Known only in a simulation: every audit compared its modal machine "
+            "scores with the true score of each response (the truth file). Unlike agreement "
+            "with the human scores, which carry the raters' bias, this is the accuracy "
+            "alignment aims at. SMD is scored minus true.</p>\n");
+    truth_verdict(pg);
+    const measure_row rows[] = {
+        {"Exact agreement (%)", "exact", NULL, 1, 1},
+        {"Exact + adjacent (%)", "adjacent", NULL, 1, 1},
+        {"QWK", "qwk", NULL, 3, 0},
+        {"Pearson r", "pearson_r", NULL, 3, 0},
+        {"SMD (machine \xe2\x88\x92 true)", "smd", NULL, 3, 0},
+        {"QWK", "qwk", pg->ref, 3, 0},
+        {"QWK", "qwk", pg->focal, 3, 0},
+        {"SMD", "smd", pg->ref, 3, 0},
+        {"SMD", "smd", pg->focal, 3, 0},
+    };
+    measure_table(pg, "truth_agreement", rows, sizeof rows / sizeof *rows);
+    const cJSON *human = rj_path(pg->doc, "truth_agreement", "human");
+    if (cJSON_IsObject(human)) {
+        char x[48], y[48], z[48];
+        out(pg,
+            "<p>For comparison, the human scores against the truth: QWK %s, exact agreement "
+            "%s%%, SMD %s overall",
+            rj_fmt(x, sizeof x, rj_num(human, "qwk"), 3),
+            rj_fmt(y, sizeof y, 100 * rj_num(human, "exact"), 1),
+            rj_fmt(z, sizeof z, rj_num(human, "smd"), 3));
+        for (int g = 0; g < 2; g++) {
+            const char *name = g ? pg->focal : pg->ref;
+            out(pg, "; group ");
+            text(pg, name);
+            out(pg, " SMD %s",
+                rj_fmt(x, sizeof x, rj_num(rj_path(human, "by_group", name), "smd"), 3));
+        }
+        out(pg, ".</p>\n");
+    }
+    const char *series[3] = {"overall", pg->ref, pg->focal};
+    across_chart(pg, "QWK with the true scores across audits", "QWK", 3, series, truth_qwk, NAN,
+                 NULL);
+    out(pg, "</section>\n");
+}
+
 /* ---- training curves ------------------------------------------------------------------ */
 
 static void curve_chart(page *pg, const char *title, const char *ylabel, const cJSON *steps,
@@ -855,7 +960,7 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
 static void section_training(page *pg)
 {
     const cJSON *log = rj_get(pg->doc, "training_log");
-    out(pg, "<section id=\"training\"><h2>5. Training curves</h2>\n");
+    out(pg, "<section id=\"training\"><h2>%d. Training curves</h2>\n", pg->has_truth ? 6 : 5);
     if (!cJSON_IsObject(log)) {
         out(pg, "<p class=\"muted\">No training log was given (--training-log).</p>"
                 "</section>\n");
@@ -930,10 +1035,12 @@ static void section_training(page *pg)
 
 static void section_provenance(page *pg)
 {
-    out(pg, "<section id=\"provenance\"><h2>6. Audits compared and provenance</h2>\n<table>"
-            "<thead><tr><th class=\"l\">Label</th><th class=\"l\">Folder</th><th "
-            "class=\"l\">Audit created</th><th class=\"l\">Scoring model config</th>"
-            "<th class=\"l\">Settings</th></tr></thead><tbody>\n");
+    out(pg,
+        "<section id=\"provenance\"><h2>%d. Audits compared and provenance</h2>\n<table>"
+        "<thead><tr><th class=\"l\">Label</th><th class=\"l\">Folder</th><th "
+        "class=\"l\">Audit created</th><th class=\"l\">Scoring model config</th>"
+        "<th class=\"l\">Settings</th></tr></thead><tbody>\n",
+        pg->has_truth ? 7 : 6);
     const cJSON *a;
     cJSON_ArrayForEach(a, rj_get(pg->doc, "audits"))
     {
@@ -994,7 +1101,13 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
         const char *l = rj_str(cJSON_GetArrayItem(audits, k), "label");
         labels[k] = l ? l : "?";
     }
-    page pg = {{b, 0}, cmp, rj_str(cmp, "reference"), rj_str(cmp, "focal"), n, labels};
+    page pg = {{b, 0},
+               cmp,
+               rj_str(cmp, "reference"),
+               rj_str(cmp, "focal"),
+               n,
+               labels,
+               cJSON_IsObject(rj_get(cmp, "truth_agreement"))};
     const cJSON *ins = rj_get(cmp, "instrument");
     sj_buf sub = {0};
     sj_buf_printf(&sub, "Reference group %s, focal group %s \xc2\xb7 ", pg.ref, pg.focal);
@@ -1008,13 +1121,17 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
     sj_buf_free(&sub);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "
              "href=\"#dif\">DIF per item</a></li><li><a href=\"#parity\">Group parity</a></li>"
-             "<li><a href=\"#agreement\">Agreement and the alignment tax</a></li><li><a "
-             "href=\"#training\">Training curves</a></li><li><a href=\"#provenance\">Audits "
-             "and provenance</a></li></ol></nav>\n");
+             "<li><a href=\"#agreement\">Agreement and the alignment tax</a></li>");
+    if (pg.has_truth)
+        out(&pg, "<li><a href=\"#truth\">Agreement with the true scores</a></li>");
+    out(&pg, "<li><a href=\"#training\">Training curves</a></li><li><a "
+             "href=\"#provenance\">Audits and provenance</a></li></ol></nav>\n");
     section_summary(&pg);
     section_dif(&pg);
     section_parity(&pg);
     section_agreement(&pg);
+    if (pg.has_truth)
+        section_truth(&pg);
     section_training(&pg);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)

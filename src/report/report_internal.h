@@ -58,4 +58,23 @@ void rj_badge(rj_page *pg, const char *cls);
 /* A number as the pages print it (sj_html_format_number); returns buf. */
 const char *rj_fmt(char *buf, size_t n, double v, int digits);
 
+/* Agreement with the true scores of a simulation (truth.c): the truth file
+ * (columns person_col, item_col and true_score) matched to every response
+ * of the scores, then the modal machine score and, with col_human >= 0,
+ * the human score against the true score over the responses of the two
+ * compared groups: the audit's "truth_agreement" object. A missing file or
+ * column, a true score that is not a whole number on the instrument's
+ * scale, a (person, item) twice in the truth file or a response without a
+ * true score are input errors naming file, line and column. */
+typedef struct {
+    const char *truth_path;
+    const char *person_col, *item_col;
+    const sj_instrument *ins;
+    const sj_responses *resp;
+    long col_human; /* -1 without human scores */
+    const char *reference, *focal;
+} rj_truth_request;
+
+cJSON *rj_truth_agreement(const rj_truth_request *q, sj_error *err);
+
 #endif

@@ -74,6 +74,92 @@ run_cmd audit --data "$FIX/missing.csv" --instrument "$FIX/instrument.json" --gr
 expect_exit 2 "missing data file"
 expect_no_file "$TMP/bad" "still no report folder"
 
+# --truth: agreement with a simulation's true scores (values: the hand-worked
+# example of tests/unit/test_report_truth.c; QWK 58/73 and 66/91).
+TFIX="$SJTALIGN_ROOT/tests/fixtures/truth"
+run_cmd audit --data "$TFIX/scores.csv" --instrument "$TFIX/instrument.json" --group group \
+    --reference ref --focal foc --human human_score --truth "$TFIX/truth.csv" --out "$TMP/truth"
+expect_exit 0 "audit with --truth"
+if python3 -c "
+import json, sys
+from fractions import Fraction
+d = json.load(open(sys.argv[1]))
+t = d['truth_agreement']
+assert t['n'] == 10 and t['exact'] == 0.7 and t['adjacent'] == 1
+assert abs(t['qwk'] - 58/73) < 1e-14, t['qwk']
+assert abs(t['human']['qwk'] - 66/91) < 1e-14
+assert t['human']['by_group']['foc']['exact'] == 0
+assert t['n_truth_rows_unused'] == 1
+assert any(i['role'] == 'truth' for i in d['provenance']['inputs'])
+" "$TMP/truth/audit.json" 2>"$TMP/err"; then
+    pass "audit.json carries truth_agreement with the hand-worked values"
+else
+    fail "audit.json carries truth_agreement with the hand-worked values" "$(cat "$TMP/err")"
+fi
+if head -1 "$TMP/truth/truth_agreement.csv" | grep -q '^rater,scope,group,item,n,exact' &&
+    grep -q '^human,group,foc,,4,0,' "$TMP/truth/truth_agreement.csv"; then
+    pass "truth_agreement.csv has a row per rater and scope"
+else
+    fail "truth_agreement.csv has a row per rater and scope" "$(cat "$TMP/truth/truth_agreement.csv")"
+fi
+if python3 "$CHECK" "$TMP/truth/index.html" --expect "Known only in a simulation" \
+    --expect "Agreement with the true scores" >"$TMP/check" 2>&1; then
+    pass "index.html has the truth section"
+else
+    fail "index.html has the truth section" "$(cat "$TMP/check")"
+fi
+run_cmd audit --data "$TFIX/scores.csv" --instrument "$TFIX/instrument.json" --group group \
+    --reference ref --focal foc --truth "$TMP/no_truth.csv" --out "$TMP/badtruth"
+expect_exit 2 "missing truth file"
+expect_err_contains "no_truth.csv" "the message names the truth file"
+expect_no_file "$TMP/badtruth" "no report folder after a missing truth file"
+grep -v '^P5,t2,' "$TFIX/truth.csv" >"$TMP/short_truth.csv"
+run_cmd audit --data "$TFIX/scores.csv" --instrument "$TFIX/instrument.json" --group group \
+    --reference ref --focal foc --truth "$TMP/short_truth.csv" --out "$TMP/badtruth"
+expect_exit 2 "a response without a true score"
+expect_err_contains "scores.csv:11:1: the response of person 'P5' to item 't2' has no true score" \
+    "the message names the response's line and column"
+expect_no_file "$TMP/badtruth" "no report folder after a response without a true score"
+sed 's/^P3,t1,0.5,help,0$/P3,t1,0.5,help,zero/' "$TFIX/truth.csv" >"$TMP/text_truth.csv"
+run_cmd audit --data "$TFIX/scores.csv" --instrument "$TFIX/instrument.json" --group group \
+    --reference ref --focal foc --truth "$TMP/text_truth.csv" --out "$TMP/badtruth"
+expect_exit 2 "a true score that is not a number"
+expect_err_contains "text_truth.csv:7:5: column 'true_score'" "the message names file, line and column"
+expect_no_file "$TMP/badtruth" "no report folder after a non-numeric true score"
+printf 'person_id,item_id,score\n' >"$TMP/nocol_truth.csv"
+run_cmd audit --data "$TFIX/scores.csv" --instrument "$TFIX/instrument.json" --group group \
+    --reference ref --focal foc --truth "$TMP/nocol_truth.csv" --out "$TMP/badtruth"
+expect_exit 2 "a truth file without true_score"
+expect_err_contains "nocol_truth.csv:1: missing column 'true_score'" "the message names the column"
+expect_no_file "$TMP/badtruth" "no report folder after a missing column"
+
+# Hostile item ids and group labels in the truth section and its CSV.
+python3 -c "
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+w = csv.writer(open(sys.argv[2], 'w', newline=''))
+w.writerow(['person_id', 'item_id', 'true_score'])
+for r in rows:
+    w.writerow([r['person_id'], r['item_id'], r['human_score']])
+" "$FIX/hostile.csv" "$TMP/hostile_truth.csv"
+run_cmd audit --data "$FIX/hostile.csv" --instrument "$FIX/hostile.json" --group group \
+    --reference '<img src=x onerror=alert(1)>' --focal '=1+1' --human human_score \
+    --truth "$TMP/hostile_truth.csv" --out "$TMP/hostile_truth"
+expect_exit 0 "audit of hostile data with --truth"
+if python3 "$CHECK" "$TMP/hostile_truth/index.html" --forbid '<script' --forbid '<img' \
+    --expect 'Agreement with the true scores' --expect '<script>alert(1)</script>' \
+    --expect '=HYPERLINK("http://x")' >"$TMP/check" 2>&1; then
+    pass "hostile strings in the truth section are shown as text"
+else
+    fail "hostile strings in the truth section are shown as text" "$(cat "$TMP/check")"
+fi
+if grep -q "'=HYPERLINK" "$TMP/hostile_truth/truth_agreement.csv" &&
+    ! grep -q '^=\|,=' "$TMP/hostile_truth/truth_agreement.csv"; then
+    pass "truth_agreement.csv neutralises formulas"
+else
+    fail "truth_agreement.csv neutralises formulas" "$(head -5 "$TMP/hostile_truth/truth_agreement.csv")"
+fi
+
 # Never replaces a folder that is not a report.
 mkdir -p "$TMP/mine" && echo keep >"$TMP/mine/notes.txt"
 run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group group \

@@ -61,6 +61,53 @@ else
 fi
 python3 "$CHECK" "$TMP/cmp3/index.html" >/dev/null 2>&1 && pass "three-audit page is well-formed" || fail "three-audit page is well-formed"
 
+# Agreement with the true scores (fixture of tests/unit/test_report_truth.c:
+# QWK 58/73 before, 58/63 after): shown when every audit has it.
+TFIX="$SJTALIGN_ROOT/tests/fixtures/truth"
+for run in sft:scores ppo:scores_after dpo:scores; do
+    "$SJTALIGN" audit --data "$TFIX/${run#*:}.csv" --instrument "$TFIX/instrument.json" --group group \
+        --reference ref --focal foc --human human_score --truth "$TFIX/truth.csv" \
+        --out "$TMP/t_${run%%:*}" 2>/dev/null
+done
+run_cmd compare --before "$TMP/t_sft" --after "$TMP/t_ppo" --after "$TMP/t_dpo" \
+    --labels 'SFT,<b>PPO</b>,DPO' --out "$TMP/cmpt"
+expect_exit 0 "compare audits with true scores"
+if python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d['truth_agreement']
+assert set(t['by_label']) == {'SFT', '<b>PPO</b>', 'DPO'}
+assert abs(t['by_label']['SFT']['qwk'] - 58/73) < 1e-14
+assert abs(t['by_label']['<b>PPO</b>']['qwk'] - 58/63) < 1e-14
+assert t['best'] == ['<b>PPO</b>'] and abs(t['best_qwk'] - 58/63) < 1e-14
+assert abs(t['human']['qwk'] - 66/91) < 1e-14
+assert '<b>PPO</b> agrees best with the true scores (QWK 0.921); the human scores reach QWK 0.725' in d['summary']
+assert any(l.startswith('Agreement with the true scores (SFT -> <b>PPO</b>): rose: QWK 0.795 -> 0.921') for l in d['summary'])
+" "$TMP/cmpt/compare.json" 2>"$TMP/err"; then
+    pass "compare.json has the truth agreement of every audit and names the best"
+else
+    fail "compare.json has the truth agreement of every audit and names the best" "$(cat "$TMP/err")"
+fi
+if python3 "$CHECK" "$TMP/cmpt/index.html" --forbid '<b>PPO' --expect '<b>PPO</b>' \
+    --expect 'Agreement with the true scores, before and after' \
+    --expect 'agrees best with the true scores' >"$TMP/check" 2>&1; then
+    pass "the page shows the truth section with labels escaped"
+else
+    fail "the page shows the truth section with labels escaped" "$(cat "$TMP/check")"
+fi
+"$SJTALIGN" audit --data "$TFIX/scores_after.csv" --instrument "$TFIX/instrument.json" --group group \
+    --reference ref --focal foc --human human_score --out "$TMP/t_plain" 2>/dev/null
+run_cmd compare --before "$TMP/t_sft" --after "$TMP/t_plain" --labels "SFT,PPO" --out "$TMP/cmpt2"
+expect_exit 0 "compare an audit with true scores and one without"
+if python3 -c "
+import json, sys
+assert json.load(open(sys.argv[1]))['truth_agreement'] is None
+" "$TMP/cmpt2/compare.json" 2>/dev/null && ! grep -q 'id="truth"' "$TMP/cmpt2/index.html"; then
+    pass "no truth comparison unless every audit has true scores"
+else
+    fail "no truth comparison unless every audit has true scores"
+fi
+
 mkdir -p "$TMP/empty"
 run_cmd compare --before "$TMP/before" --after "$TMP/empty" --out "$TMP/bad"
 expect_exit 2 "a folder without audit.json"

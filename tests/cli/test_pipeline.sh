@@ -40,6 +40,11 @@ expect_exit 0 "dry run"
 n_stages=$(grep -c '^\[[0-9]*/[0-9]*\]' "$TMP/.stdout")
 if [ "$n_stages" -eq 15 ]; then pass "dry run lists 15 stages"; else fail "dry run lists 15 stages" "$OUT"; fi
 expect_out_contains "sjtalign ppo --policy runs/sft --reward runs/reward" "dry run shows the ppo command line"
+case "$OUT" in
+    *"sjtalign audit --data runs/scores/ppo.csv"*"--human human_score --truth data/truth.csv --out reports/after"*)
+        pass "dry run: the audits get the pipeline's truth file" ;;
+    *) fail "dry run: the audits get the pipeline's truth file" "$OUT" ;;
+esac
 
 run_cmd run pipeline.json
 expect_exit 0 "first run"
@@ -48,6 +53,27 @@ for stage in simulate pretrain sft pairs judge reward ppo dpo score-sft score-pp
     if grep -q "\] $stage: done in" "$TMP/.stdout"; then pass "stage $stage ran"; else fail "stage $stage ran" "$OUT" "$ERR"; fi
 done
 
+# The closing summary: four lines with one number per audit, the same
+# numbers as compare.json (formatted here independently).
+if python3 -c "
+import json, sys
+d = json.load(open('reports/compare/compare.json'))
+out = sys.stdin.read()
+labels = [a['label'] for a in d['audits']]
+assert labels == ['SFT', 'PPO', 'DPO'], labels
+for title, key, fmt in (('Group gap in total score (focal - reference)', 'parity', '%+.2f'),
+                        ('Agreement with the human scores (QWK; the alignment tax)', 'agreement', '%.3f'),
+                        ('Agreement with the true scores (QWK)', 'truth_agreement', '%.3f')):
+    field = 'mean_diff' if key == 'parity' else 'qwk'
+    parts = [l + ' ' + fmt % d[key]['by_label'][l][field] for l in labels]
+    line = '  ' + title + ': ' + ', '.join(parts)
+    assert line + '\\n' in out, (line, out)
+assert d['truth_agreement']['best'][0] in labels
+" <"$TMP/.stdout" 2>"$TMP/err"; then
+    pass "the closing summary has the parity, human and truth agreement lines"
+else
+    fail "the closing summary has the parity, human and truth agreement lines" "$(cat "$TMP/err")" "$OUT"
+fi
 for f in data/simulation.json runs/pretrain/config.json runs/sft/config.json runs/reward/config.json \
     runs/ppo/config.json runs/dpo/config.json reports/before/audit.json reports/after/audit.json \
     reports/after-dpo/audit.json reports/compare/compare.json; do

@@ -296,6 +296,8 @@ typedef struct {
     double cliprange, cliprange_value, vf_coef;
     double gamma, lambda;
     double malformed_penalty; /* score of a completion that does not parse */
+    long eval_every;          /* fixed-set evaluation interval in steps (0 = none) */
+    long eval_size;           /* prompts in the fixed evaluation set */
     uint64_t seed;
     int quiet;
 } sja_ppo_opts;

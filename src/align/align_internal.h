@@ -40,4 +40,31 @@ sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const s
                            sja_seq **chosen, sja_seq **rejected, const char ***person, size_t *n,
                            sj_error *err);
 
+/* PPO's fixed evaluation set (ppo_eval.c): `size` prompts drawn once from
+ * the data by the seed, with the reference policy's score distribution,
+ * the reward of every level and the true score (NaN without a gold judge). */
+typedef struct {
+    size_t n;
+    int n_levels, score_min;
+    sja_seq *prompts;
+    double *ref_p;  /* n x n_levels */
+    double *reward; /* n x n_levels, normalised rewards */
+    double *truth;  /* n */
+    double *p;      /* n x n_levels, the policy's latest distribution */
+} sja_ppo_eval;
+
+typedef struct {
+    double reward;     /* mean over prompts of sum_k p_k r_k */
+    double kl;         /* mean KL(p || p_ref) over the score levels, nats */
+    double gold;       /* mean of -sum_k p_k |score_k - true score| */
+    double gold_exact; /* share of prompts whose modal score is the true score */
+} sja_ppo_eval_result;
+
+sja_ppo_eval *sja_ppo_eval_new(sj_lm *policy, const sja_codec *codec, sja_reward_model *rm,
+                               const sj_instrument *ins, const sj_responses *data,
+                               const sja_truth *truth, size_t size, uint64_t seed, sj_error *err);
+sj_status sja_ppo_eval_run(sja_ppo_eval *e, sj_lm *policy, const sja_codec *codec,
+                           sja_ppo_eval_result *res, sj_error *err);
+void sja_ppo_eval_free(sja_ppo_eval *e);
+
 #endif

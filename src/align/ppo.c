@@ -26,6 +26,8 @@ sja_ppo_opts sja_ppo_defaults(void)
                       .gamma = 1.0,
                       .lambda = 0.95,
                       .malformed_penalty = -4.0,
+                      .eval_every = 10,
+                      .eval_size = 512,
                       .seed = 1,
                       .quiet = 0};
     return o;
@@ -536,6 +538,35 @@ static sj_status ppo_step(ppo_ctx *c, gsl_rng *rng, sj_adamw *popt, sj_adamw *vo
     return st;
 }
 
+/* Appends the fixed evaluation set's figures to a step's metrics. */
+static sj_status add_eval_metrics(ppo_ctx *c, sja_ppo_eval *ev, sj_lm_metric *mt, size_t *n_mt,
+                                  sja_ppo_eval_result *res, sj_error *err)
+{
+    sj_status st = sja_ppo_eval_run(ev, c->policy, c->codec, res, err);
+    if (st != SJ_OK)
+        return st;
+    mt[(*n_mt)++] = (sj_lm_metric){"eval/reward", res->reward};
+    mt[(*n_mt)++] = (sj_lm_metric){"eval/kl", res->kl};
+    if (c->truth) {
+        mt[(*n_mt)++] = (sj_lm_metric){"gold/eval", res->gold};
+        mt[(*n_mt)++] = (sj_lm_metric){"gold/eval_exact", res->gold_exact};
+    }
+    return SJ_OK;
+}
+
+static void add_eval_result(cJSON *res, const char *when, const sja_ppo_eval_result *e)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s_eval_reward", when);
+    sj_json_add_number(res, key, e->reward);
+    snprintf(key, sizeof key, "%s_eval_kl", when);
+    sj_json_add_number(res, key, e->kl);
+    snprintf(key, sizeof key, "%s_gold_eval", when);
+    sj_json_add_number(res, key, e->gold);
+    snprintf(key, sizeof key, "%s_gold_eval_exact", when);
+    sj_json_add_number(res, key, e->gold_exact);
+}
+
 sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *ins,
                   const char *instrument_path, const sj_responses *data, const char *data_path,
                   const sja_truth *truth, const sja_ppo_opts *o, const char *out, cJSON **summary,
@@ -583,9 +614,22 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
         c.value_head[embd] = (float)((rm->head[embd] - rm->norm_mean) / rm->norm_sd);
         st = collect_groups(data, &groups, err);
     }
-    sj_lm_metric *mt = malloc((groups.n + 32) * sizeof *mt);
+    sj_lm_metric *mt = malloc((groups.n + 40) * sizeof *mt);
     if (st == SJ_OK && !mt)
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    /* The fixed evaluation set, measured before training as step 0. */
+    sja_ppo_eval *ev = NULL;
+    sja_ppo_eval_result ev_first = {NAN, NAN, NAN, NAN}, ev_last = ev_first;
+    if (st == SJ_OK && o->eval_every > 0) {
+        ev = sja_ppo_eval_new(c.policy, c.codec, rm, ins, data, truth, (size_t)o->eval_size,
+                              o->seed, err);
+        size_t n0 = 0;
+        st = ev ? add_eval_metrics(&c, ev, mt, &n0, &ev_first, err)
+                : (err ? err->status : SJ_ERR_WORK);
+        if (st == SJ_OK)
+            st = sj_lm_log_append(&log, 0, mt, n0, err);
+        ev_last = ev_first;
+    }
     double beta = o->kl_coef;
     long done = 0;
     int stop = 0;
@@ -595,6 +639,10 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
     for (long step = 0; step < o->steps && st == SJ_OK && !stop; step++) {
         size_t n_mt = 0;
         st = ppo_step(&c, rng, popt, vopt, hopt, &beta, &groups, mt, &n_mt, &stop, err);
+        if (st != SJ_OK)
+            break;
+        if (ev && ((step + 1) % o->eval_every == 0 || step + 1 == o->steps || stop))
+            st = add_eval_metrics(&c, ev, mt, &n_mt, &ev_last, err);
         if (st != SJ_OK)
             break;
         for (size_t k = 0; k < n_mt; k++) {
@@ -644,6 +692,8 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
         cJSON_AddNumberToObject(oj, "gamma", o->gamma);
         cJSON_AddNumberToObject(oj, "lambda", o->lambda);
         cJSON_AddNumberToObject(oj, "seed", (double)o->seed);
+        cJSON_AddNumberToObject(oj, "eval_every", (double)o->eval_every);
+        cJSON_AddNumberToObject(oj, "eval_size", (double)o->eval_size);
         cJSON *res = cJSON_AddObjectToObject(prov, "result");
         cJSON_AddNumberToObject(res, "steps_done", (double)done);
         cJSON_AddBoolToObject(res, "stopped_early", stop);
@@ -653,12 +703,18 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
         sj_json_add_number(res, "final_scores", last_score);
         sj_json_add_number(res, "first_gold_scores", first_gold);
         sj_json_add_number(res, "final_gold_scores", last_gold);
+        if (ev) {
+            cJSON_AddNumberToObject(res, "eval_size", (double)ev->n);
+            add_eval_result(res, "first", &ev_first);
+            add_eval_result(res, "final", &ev_last);
+        }
         if (summary)
             *summary = cJSON_Duplicate(res, 1);
         sj_lm_save_opts so = {.tok = policy->ck->tok, .provenance = prov, .log = &log};
         st = sj_lm_save(out, c.policy, &so, err);
     }
     cJSON_Delete(prov);
+    sja_ppo_eval_free(ev);
     free(mt);
     group_names_free(&groups);
     sj_lm_log_free(&log);

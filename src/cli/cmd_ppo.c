@@ -29,6 +29,14 @@ static const char *const HELP =
     "(mean sampled score per group) and, with --truth, gold/scores (minus the\n"
     "distance of the sampled score from the true score). Training stops early,\n"
     "with a message, when the KL per completion exceeds --kl-stop.\n\n"
+    "A fixed evaluation set of --eval-size responses (drawn once by the seed)\n"
+    "is measured exactly, without sampling, before training (log step 0) and\n"
+    "every --eval-every steps: eval/reward (the expected normalised reward of\n"
+    "the policy's score distribution), eval/kl (KL to the reference over the\n"
+    "score levels) and, with --truth, gold/eval (minus the expected distance\n"
+    "from the true score) and gold/eval_exact (share of modal scores equal to\n"
+    "the true score). One batch of rollouts is too small a sample to follow\n"
+    "these; the fixed set is not.\n\n"
     "  --policy MODEL     the SFT model directory\n"
     "  --reward MODEL     the reward model directory (same tokenizer)\n"
     "  --instrument FILE  instrument.json\n"
@@ -47,6 +55,8 @@ static const char *const HELP =
     "  --temperature T    sampling temperature (default 1)\n"
     "  --vf-coef X        value loss weight (default 0.1)\n"
     "  --malformed-penalty X  score of a malformed completion (default -4)\n"
+    "  --eval-every N     fixed-set evaluation interval in steps (default 10; 0 = none)\n"
+    "  --eval-size N      responses in the fixed evaluation set (default 512)\n"
     "  --seed S           random seed (default 1)\n" ALIGN_COLUMN_HELP;
 
 enum {
@@ -69,6 +79,8 @@ enum {
     OPT_VF,
     OPT_MAL,
     OPT_SEED,
+    OPT_EVAL_EVERY,
+    OPT_EVAL_SIZE,
     OPT_HELP
 };
 
@@ -93,6 +105,8 @@ int cmd_ppo(int argc, char **argv)
                                             {"vf-coef", required_argument, 0, OPT_VF},
                                             {"malformed-penalty", required_argument, 0, OPT_MAL},
                                             {"seed", required_argument, 0, OPT_SEED},
+                                            {"eval-every", required_argument, 0, OPT_EVAL_EVERY},
+                                            {"eval-size", required_argument, 0, OPT_EVAL_SIZE},
                                             {"help", no_argument, 0, OPT_HELP},
                                             ALIGN_COLUMN_OPTIONS,
                                             {0, 0, 0, 0}};
@@ -169,6 +183,12 @@ int cmd_ppo(int argc, char **argv)
             break;
         case OPT_SEED:
             bad = cli_seed("ppo", optarg, &o.seed);
+            break;
+        case OPT_EVAL_EVERY:
+            bad = cli_long("ppo", "--eval-every", optarg, 0, 10000000, &o.eval_every);
+            break;
+        case OPT_EVAL_SIZE:
+            bad = cli_long("ppo", "--eval-size", optarg, 1, 10000000, &o.eval_size);
             break;
         case OPT_HELP:
             return cli_help(HELP);

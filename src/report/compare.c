@@ -307,7 +307,8 @@ static void truth_warnings(cJSON *warnings, cJSON *const *audits, char **labels,
 static int wanted_metric(const char *name)
 {
     if (strcmp(name, "objective/scores") == 0 || strcmp(name, "gold/scores") == 0 ||
-        strcmp(name, "objective/kl") == 0)
+        strcmp(name, "objective/kl") == 0 || strcmp(name, "eval/reward") == 0 ||
+        strcmp(name, "eval/kl") == 0 || strcmp(name, "gold/eval") == 0)
         return 1;
     size_t n = strlen(name);
     return strncmp(name, "group/", 6) == 0 && n > 17 && strcmp(name + n - 11, "/mean_score") == 0;
@@ -506,7 +507,12 @@ static void training_line(sj_buf *b, const cJSON *log)
 {
     const cJSON *steps = rj_get(log, "steps");
     const cJSON *rew = rj_path(log, "series", "objective/scores");
-    const cJSON *gold = rj_path(log, "series", "gold/scores");
+    const cJSON *gold = rj_path(log, "series", "gold/eval"); /* exact, where logged */
+    const char *gold_name = "gold on the fixed set";
+    if (!gold) {
+        gold = rj_path(log, "series", "gold/scores");
+        gold_name = "gold";
+    }
     int n = cJSON_GetArraySize(steps);
     double r0 = NAN, r1 = NAN, g0 = NAN, g1 = NAN, peak = -INFINITY, peak_step = NAN;
     for (int i = 0; i < n; i++) {
@@ -526,7 +532,7 @@ static void training_line(sj_buf *b, const cJSON *log)
     }
     sj_buf_printf(b, "PPO training (%d steps): reward %.3f -> %.3f", n, r0, r1);
     if (!isnan(g0)) {
-        sj_buf_printf(b, ", gold %.3f -> %.3f", g0, g1);
+        sj_buf_printf(b, ", %s %.3f -> %.3f", gold_name, g0, g1);
         if (peak - g1 > 0.25 * (peak - g0) && peak > g0)
             sj_buf_printf(b, " (gold peaked at step %.0f and fell: possible reward hacking)",
                           peak_step);

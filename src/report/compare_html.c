@@ -245,7 +245,14 @@ static void summary_training(page *pg)
         return;
     const cJSON *steps = rj_get(log, "steps");
     const cJSON *rew = rj_path(log, "series", "objective/scores");
-    const cJSON *gold = rj_path(log, "series", "gold/scores");
+    /* The fixed-set gold score, where logged, is exact; the per-batch one
+     * is a sample of a few dozen rollouts. */
+    const cJSON *gold = rj_path(log, "series", "gold/eval");
+    const char *gold_name = "gold score on the fixed evaluation set";
+    if (!gold) {
+        gold = rj_path(log, "series", "gold/scores");
+        gold_name = "gold score";
+    }
     const cJSON *kl = rj_path(log, "series", "objective/kl");
     int n = cJSON_GetArraySize(steps);
     if (n == 0)
@@ -290,7 +297,7 @@ static void summary_training(page *pg)
                 peak_step = cJSON_GetArrayItem(steps, i)->valuedouble;
             }
         }
-        out(pg, "; gold score %s \xe2\x86\x92 %s", rj_fmt(x, sizeof x, first, 3),
+        out(pg, "; %s %s \xe2\x86\x92 %s", gold_name, rj_fmt(x, sizeof x, first, 3),
             rj_fmt(y, sizeof y, last, 3));
         double span = peak - first;
         if (isfinite(peak) && span > 0 && peak - last > 0.25 * span) {
@@ -975,10 +982,12 @@ static void section_training(page *pg)
         "a gold judge exists its score (gold/scores) should rise with it \xe2\x80\x94 a "
         "reward-model score that keeps rising while the gold score falls is reward "
         "hacking. The KL divergence from the reference policy measures how far the "
-        "scorer moved.</p>\n",
+        "scorer moved. Each step's figures come from one batch of sampled rollouts and "
+        "are noisy; the fixed-set figures (eval/..., gold/eval), where the log has them, "
+        "are exact expectations on the same responses every time and show the trend.</p>\n",
         cJSON_GetArraySize(steps));
-    const cJSON *rew[2];
-    const char *rew_names[2];
+    const cJSON *rew[4];
+    const char *rew_names[4];
     size_t n_rew = 0;
     if (rj_get(series, "objective/scores")) {
         rew[n_rew] = rj_get(series, "objective/scores");
@@ -988,12 +997,22 @@ static void section_training(page *pg)
         rew[n_rew] = rj_get(series, "gold/scores");
         rew_names[n_rew++] = "gold (gold/scores)";
     }
+    if (rj_get(series, "eval/reward")) {
+        rew[n_rew] = rj_get(series, "eval/reward");
+        rew_names[n_rew++] = "reward model, fixed set (eval/reward)";
+    }
+    if (rj_get(series, "gold/eval")) {
+        rew[n_rew] = rj_get(series, "gold/eval");
+        rew_names[n_rew++] = "gold, fixed set (gold/eval)";
+    }
     if (n_rew)
         curve_chart(pg, "Reward over training", "Reward", steps, rew, rew_names, n_rew);
     if (rj_get(series, "objective/kl")) {
-        const cJSON *kl[1] = {rj_get(series, "objective/kl")};
-        const char *kl_names[1] = {"KL (objective/kl)"};
-        curve_chart(pg, "KL divergence from the reference policy", "KL", steps, kl, kl_names, 1);
+        const cJSON *kl[2] = {rj_get(series, "objective/kl"), rj_get(series, "eval/kl")};
+        const char *kl_names[2] = {"KL per rollout (objective/kl)",
+                                   "KL over score levels, fixed set (eval/kl)"};
+        curve_chart(pg, "KL divergence from the reference policy", "KL", steps, kl, kl_names,
+                    kl[1] ? 2 : 1);
     }
     size_t n_groups = 0;
     const cJSON *s;

@@ -85,13 +85,38 @@ expect_exit 0 "ppo"
 if python3 - "$TMP/ppo/train_log.jsonl" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-assert len(lines) == 2
+assert [l['step'] for l in lines] == [0, 1, 2]
+for k in ('eval/reward', 'eval/kl', 'gold/eval', 'gold/eval_exact'):
+    assert k in lines[0] and k in lines[2], k
 for k in ('objective/kl', 'objective/entropy', 'objective/scores', 'objective/rlhf_reward',
           'policy/clipfrac_avg', 'policy/approxkl_avg', 'loss/policy_avg', 'loss/value_avg',
           'val/ratio', 'gold/scores', 'group/foc/mean_score', 'group/ref/mean_score'):
     assert k in lines[-1], k
 PY
 then pass "ppo log has TRL's names, gold and group scores"; else fail "ppo log names" "$(cat "$TMP/ppo/train_log.jsonl")"; fi
+
+# The fixed evaluation set covering every response: before training its
+# figures follow from `score`'s probabilities of the same model and the truth.
+run_cmd ppo --policy "$TMP/sft" --reward "$TMP/rm" --instrument "$INS" --data "$TMP/responses.csv" \
+    --truth "$TMP/truth.csv" --out "$TMP/ppo_eval" --steps 1 --batch 4 --minibatch 4 \
+    --eval-size 1000 --eval-every 1 $T
+expect_exit 0 "ppo with a fixed evaluation set"
+if python3 - "$TMP/ppo_eval/train_log.jsonl" "$TMP/scores.csv" <<'PY'
+import csv, json, sys
+first = json.loads(open(sys.argv[1]).readline())
+rows = list(csv.DictReader(open(sys.argv[2])))
+gold = exact = 0.0
+for r in rows:
+    p = [float(r['p_%d' % k]) for k in range(4)]
+    t = int(r['human_score'])  # the truth file repeats the human scores
+    gold -= sum(q * abs(k - t) for k, q in enumerate(p))
+    exact += int(r['score_mode']) == t
+assert first['step'] == 0 and first['eval/kl'] == 0, first
+assert abs(first['gold/eval'] - gold / len(rows)) < 1e-6, (first['gold/eval'], gold / len(rows))
+assert first['gold/eval_exact'] == exact / len(rows), (first['gold/eval_exact'], exact / len(rows))
+PY
+then pass "fixed-set gold before training equals the one computed from score's probabilities"
+else fail "fixed-set evaluation" "$(head -1 "$TMP/ppo_eval/train_log.jsonl")"; fi
 
 run_cmd ppo --policy "$TMP/sft" --reward "$TMP/rm" --instrument "$INS" --data "$TMP/responses.csv" \
     --out "$TMP/ppo_stop" --steps 3 --batch 8 --minibatch 4 --kl-stop 0.000001 --kl-coef 0 --lr 0.05 $T

@@ -47,7 +47,7 @@ static const char *const HELP =
     "  --temperature T    sampling temperature (default 1)\n"
     "  --vf-coef X        value loss weight (default 0.1)\n"
     "  --malformed-penalty X  score of a malformed completion (default -4)\n"
-    "  --seed S           random seed (default 1)\n" ALIGN_COLUMN_HELP;
+    "  --seed S           random seed (default 1)\n" ALIGN_COLUMN_HELP ALIGN_RUN_HELP;
 
 enum {
     OPT_POLICY = 1,
@@ -95,6 +95,7 @@ int cmd_ppo(int argc, char **argv)
                                             {"seed", required_argument, 0, OPT_SEED},
                                             {"help", no_argument, 0, OPT_HELP},
                                             ALIGN_COLUMN_OPTIONS,
+                                            ALIGN_RUN_OPTIONS,
                                             {0, 0, 0, 0}};
     const char *policy = NULL, *reward = NULL, *instrument = NULL, *data_path = NULL, *out = NULL,
                *truth_path = NULL;
@@ -105,6 +106,8 @@ int cmd_ppo(int argc, char **argv)
     cli_getopt_reset();
     while (!bad && (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         int r = align_common_option("ppo", c, optarg, &a);
+        if (r == 0)
+            r = align_run_option("ppo", c, optarg, &o.run);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -196,12 +199,17 @@ int cmd_ppo(int argc, char **argv)
     sja_model *m = NULL;
     sja_reward_model *rm = NULL;
     sja_truth *truth = NULL;
+    long stopped = 0;
+    align_run_start(&o.run, &stopped);
     cJSON *summary = NULL;
     if ((truth_path && !(truth = sja_truth_load(truth_path, ins, &err))) ||
         !(m = sja_model_load(policy, ins, &err)) || !(rm = sja_reward_load(reward, ins, &err)) ||
         sja_ppo(m, rm, ins, instrument, data, data_path, truth, &o, out, &summary, &err) != SJ_OK)
         rc = cli_fail(&err);
-    if (!rc)
+    int stop_rc = align_run_finish("ppo", stopped, o.steps, out);
+    if (!rc && stop_rc >= 0)
+        rc = stop_rc;
+    else if (!rc)
         align_print_summary("ppo", out, summary);
     sja_truth_free(truth);
     sja_reward_free(rm);

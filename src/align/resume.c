@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int sja_should_stop(const sja_run_control *rc, long done, long total)
 {
@@ -177,24 +178,26 @@ sj_status sja_checkpoint_resume(const char *out, sja_stage_state *s, sj_lm_check
     free(left);
     if (fresh)
         return SJ_OK;
-    sj_lm_checkpoint *c = sj_lm_load(out, &s->model->cfg, 0, err);
+    /* config.json first: a finished model (no optimizer state) or another
+     * stage's run deserves its own message, before loading any weights. */
+    char *cpath = sj_path_join(out, "config.json");
+    sj_error jerr;
+    cJSON *cfg = cpath && access(cpath, F_OK) == 0 ? sj_json_read(cpath, &jerr) : NULL;
+    free(cpath);
+    sj_status st = SJ_OK;
+    if (cfg)
+        st = check_resumable(out, s, cJSON_GetObjectItemCaseSensitive(cfg, "resume"), err);
+    cJSON_Delete(cfg);
+    if (st != SJ_OK)
+        return st;
+    sj_lm_checkpoint *c = sj_lm_load(out, &s->model->cfg, 1, err);
     if (!c) {
         sj_error_prefix(err, "--resume: ");
         return SJ_ERR_INPUT;
     }
     const cJSON *resume = cJSON_GetObjectItemCaseSensitive(c->config, "resume");
-    sj_status st = check_resumable(out, s, resume, err);
-    if (st == SJ_OK) {
-        /* Optimizer state only now: a finished model has none, and the
-         * message above says more than a missing file. */
-        sj_lm_checkpoint_free(c);
-        c = sj_lm_load(out, &s->model->cfg, 1, err);
-        if (!c) {
-            sj_error_prefix(err, "--resume: ");
-            return SJ_ERR_INPUT;
-        }
-        resume = cJSON_GetObjectItemCaseSensitive(c->config, "resume");
-    }
+    /* checked again: config.json is the one just loaded and verified */
+    st = check_resumable(out, s, resume, err);
     if (st == SJ_OK && s->rng &&
         rng_from_json(s->rng, cJSON_GetObjectItemCaseSensitive(resume, "rng")))
         st = sj_error_set(err, SJ_ERR_INPUT,

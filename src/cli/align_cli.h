@@ -48,7 +48,7 @@ enum {
     "  --resume           continue the interrupted run whose checkpoint is in --out\n"             \
     "                     (same inputs and options; same result as an uninterrupted run)\n"        \
     "  --stop-after N     stop after step N as if interrupted (for testing --resume)\n"            \
-    "Ctrl-C (or SIGTERM) stops at the end of the current step, saves the model\n"                  \
+    "\nCtrl-C (or SIGTERM) stops at the end of the current step, saves the model\n"                \
     "trained so far with what --resume needs to --out, and exits with 130 (143 for\n"              \
     "SIGTERM); a second Ctrl-C ends the program at once.\n"
 

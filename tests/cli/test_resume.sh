@@ -114,16 +114,18 @@ cmp -s "$TMP/dpo-new/model.safetensors" "$TMP/dpo-whole/model.safetensors" &&
     pass "... and gives the uninterrupted result" || fail "--resume without a checkpoint: other weights"
 
 # ---- Ctrl-C mid-run -------------------------------------------------------
-# 0 when a process of process group $1 catches SIGINT (the stages install
-# their handler just before training).
+# 0 when a process of process group $1 running `sjtalign $2` catches SIGINT
+# (the stages install their handler just before training).
 group_catches_sigint() {
-    local f line rest fields key value
+    local f line rest fields key value args
     for f in /proc/[0-9]*/stat; do
         # builtins only: this runs every 50 ms
         read -r line <"$f" 2>/dev/null || continue
         rest=${line##*) }
         read -r -a fields <<<"$rest"
         [ "${fields[2]:-}" = "$1" ] || continue
+        mapfile -d '' -t args <"${f%/stat}/cmdline" 2>/dev/null
+        [ "${args[1]:-}" = "$2" ] || continue
         while read -r key value; do
             [ "$key" = "SigCgt:" ] && [ $((0x$value & 2)) -ne 0 ] && return 0
         done <"${f%/stat}/status" 2>/dev/null
@@ -131,11 +133,14 @@ group_catches_sigint() {
     return 1
 }
 
-# interrupt_run ARGS...: starts sjtalign ARGS in the background as its own
-# process group (job control on, so SIGINT is not ignored), waits until it
-# catches SIGINT, lets it train a moment, sends SIGINT to the group as a
-# terminal's Ctrl-C does, and waits. Sets RC, OUT, ERR.
+# interrupt_run COMMAND ARGS...: starts sjtalign ARGS in the background as
+# its own process group (job control on, so SIGINT is not ignored), waits
+# until a process of it running `sjtalign COMMAND` catches SIGINT, lets it
+# train a moment, sends SIGINT to the group as a terminal's Ctrl-C does, and
+# waits. Sets RC, OUT, ERR.
 interrupt_run() {
+    local want=$1
+    shift
     set -m
     "$SJTALIGN" "$@" >"$TMP/.int.out" 2>"$TMP/.int.err" &
     local pid=$! i
@@ -143,12 +148,12 @@ interrupt_run() {
     (sleep 90 && kill -KILL -- -$pid) 2>/dev/null &
     local watchdog=$!
     for i in $(seq 1 1200); do
-        group_catches_sigint $pid && break
+        group_catches_sigint $pid "$want" && break
         kill -0 $pid 2>/dev/null || break
         sleep 0.05
     done
     sleep 0.5
-    kill -INT -- -$pid 2>/dev/null
+    kill -"${SIGNAL:-INT}" -- -$pid 2>/dev/null
     wait $pid
     RC=$?
     kill $watchdog 2>/dev/null
@@ -163,7 +168,7 @@ saved_step() {
 
 for stage in sft reward ppo dpo; do
     read -r -a args <<<"$(stage_args $stage)"
-    interrupt_run "${args[@]}" --out "$TMP/$stage-int" --steps 100000 "${T[@]}"
+    interrupt_run $stage "${args[@]}" --out "$TMP/$stage-int" --steps 100000 "${T[@]}"
     expect_exit 130 "$stage: Ctrl-C mid-run"
     expect_err_contains "sjtalign $stage: interrupted (Ctrl-C) after step" "$stage: Ctrl-C message names the step"
     at=$(saved_step "$TMP/$stage-int")
@@ -174,6 +179,13 @@ for stage in sft reward ppo dpo; do
     run_cmd score --model "$TMP/$stage-int" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/s.csv" "${T[@]}"
     expect_exit 0 "$stage: the Ctrl-C checkpoint loads for scoring"
 done
+# SIGTERM (a scheduler's or `kill`'s default) stops the same way.
+read -r -a args <<<"$(stage_args dpo)"
+SIGNAL=TERM interrupt_run dpo "${args[@]}" --out "$TMP/dpo-term" --steps 100000 "${T[@]}"
+expect_exit 143 "dpo: SIGTERM mid-run (128 + 15)"
+expect_err_contains "sjtalign dpo: stopped by SIGTERM after step" "dpo: SIGTERM message"
+at=$(saved_step "$TMP/dpo-term")
+[ -n "$at" ] && [ "$at" -ge 1 ] && pass "dpo: SIGTERM saved a checkpoint (step $at)" || fail "dpo: SIGTERM saved a checkpoint"
 expect_no_temporaries "$TMP" "no temporary folders left after the signals"
 
 # ---- `run`: an interrupted training stage, then continued ----------------
@@ -193,12 +205,12 @@ cat >"$TMP/study/pipeline.json" <<'JSON'
 }
 JSON
 cd "$TMP/study" || exit 1
-interrupt_run run pipeline.json
+interrupt_run sft run pipeline.json
 expect_exit 130 "run: Ctrl-C during the sft stage"
 expect_err_contains "stage sft was interrupted" "run: names the interrupted stage"
 expect_err_contains "its training continues from the checkpoint it saved" "run: says the training continues"
 first=$(saved_step runs/sft)
-interrupt_run run pipeline.json
+interrupt_run sft run pipeline.json
 expect_exit 130 "run again, Ctrl-C again"
 expect_out_contains "sft: continuing the interrupted run (--resume)" "run: the second run resumes sft"
 second=$(saved_step runs/sft)

@@ -95,6 +95,8 @@ sj_status sja_checkpoint_save(const char *out, const sja_stage_state *s, const c
         cJSON_AddNumberToObject(resume, "step", (double)s->done);
         cJSON_AddNumberToObject(resume, "steps", (double)s->steps);
         cJSON_AddStringToObject(resume, "init_weights_sha256", s->init->weights_sha256);
+        if (s->instrument_path)
+            sja_options_add_input(resume, "instrument_sha256", s->instrument_path);
         cJSON_AddItemToObject(resume, "options", cJSON_Duplicate(s->options, 1));
         if (s->rng)
             cJSON_AddItemToObject(resume, "rng", rng_to_json(s->rng));
@@ -165,6 +167,18 @@ static sj_status check_resumable(const char *out, const sja_stage_state *s, cons
                             s->init->weights_sha256);
     if (!cJSON_Compare(opts, s->options, 1))
         return options_differ(out, opts, s->options, err);
+    /* the instrument's questions are part of every prompt */
+    cJSON *now = cJSON_CreateObject();
+    if (now && s->instrument_path)
+        sja_options_add_input(now, "instrument_sha256", s->instrument_path);
+    const cJSON *was = cJSON_GetObjectItemCaseSensitive(resume, "instrument_sha256");
+    const cJSON *is = cJSON_GetObjectItemCaseSensitive(now, "instrument_sha256");
+    int same = (!was && !is) || (was && is && cJSON_Compare(was, is, 1));
+    cJSON_Delete(now);
+    if (!same)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "--resume: the run in %s used another instrument file than %s", out,
+                            s->instrument_path ? s->instrument_path : "this one");
     return SJ_OK;
 }
 

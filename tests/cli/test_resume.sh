@@ -101,6 +101,12 @@ run_cmd ppo --policy "$TMP/base" --reward "$TMP/rm-half" --instrument "$INS" --d
 expect_exit 2 "ppo refuses an interrupted reward model"
 expect_err_contains "interrupted after step 2 of 5; finish it with the same \`sjtalign reward\` command and --resume" \
     "says how to finish it"
+# Another instrument (the questions are in every prompt).
+sed 's/What now?/What next?/' "$INS" >"$TMP/instrument2.json"
+run_cmd reward --init "$TMP/base" --instrument "$TMP/instrument2.json" --pairs "$TMP/judged.csv" \
+    --out "$TMP/rm-half" --steps 5 --resume "${T[@]}"
+expect_exit 2 "reward --resume with another instrument"
+expect_err_contains "used another instrument file than $TMP/instrument2.json" "names the instrument"
 # A checkpoint of another stage.
 run_cmd dpo --policy "$TMP/base" --instrument "$INS" --pairs "$TMP/judged.csv" --out "$TMP/rm-half" \
     --steps 5 --resume "${T[@]}"

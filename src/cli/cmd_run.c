@@ -163,6 +163,12 @@ static int run_stages(const sj_pipeline *p, const char *self, long from, int dry
                     rc > 128 && has_interrupted_run(s)
                         ? " (its training continues from the checkpoint it saved)"
                         : "");
+            if (resume && rc == 2)
+                fprintf(stderr,
+                        "sjtalign run: the checkpoint of the interrupted %s cannot be "
+                        "continued with these settings; remove its --out folder to train that "
+                        "stage afresh\n",
+                        s->name);
             return rc > 128 ? rc : (rc == 2 ? 2 : 1);
         }
         if (sj_stage_key(s, key, &err) != SJ_OK ||

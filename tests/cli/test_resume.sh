@@ -223,3 +223,10 @@ second=$(saved_step runs/sft)
 if [ -n "$first" ] && [ -n "$second" ] && [ "$second" -gt "$first" ]; then
     pass "run: the resumed sft went on from step $first to $second"
 else fail "run: resumed sft" "first '$first', second '$second'"; fi
+# Other settings cannot continue that checkpoint: the stage fails and says
+# how to start it afresh.
+sed -i 's/"steps": 100000/"steps": 99999/' pipeline.json
+run_cmd run pipeline.json
+expect_exit 2 "run with other sft settings than the interrupted run"
+expect_err_contains "used steps 100000, this command 99999" "run: the stage names the setting that differs"
+expect_err_contains "remove its --out folder to train that stage afresh" "run: says how to start afresh"

@@ -8,7 +8,7 @@ SAN     ?=
 OPT     ?= -O2 -g
 
 DEB_PACKAGES := libgsl-dev libopenblas-dev libcsv-dev libcjson-dev pkg-config libcmocka-dev nettle-dev \
-                python3 python3-numpy clang libclang-rt-14-dev libomp-dev
+                python3 python3-numpy clang libclang-rt-14-dev libomp-dev valgrind
 
 CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS   += -std=c11 $(OPT) -Wall -Wextra -Werror -fopenmp -MMD -MP

@@ -206,6 +206,25 @@ int sja_same_tokenizer(const sja_model *a, const sja_model *b);
 cJSON *sja_provenance_new(const char *stage, const sja_model *from, const char *instrument_path);
 void sja_provenance_add_file(cJSON *prov, const char *key, const char *path);
 
+/* ---- stopping and resuming a training stage ------------------------------- */
+
+/* How a training stage (sft, reward, ppo, dpo) stops early and continues.
+ * At a step boundary where stop_after is reached or *interrupted is set
+ * (and steps remain), the stage saves to `out` a checkpoint: the model
+ * trained so far, which loads like any model, plus what continuing needs
+ * (optimizer state, the random stream, the stage's own tensors and
+ * numbers; config.json "resume"), writes *stopped_at and returns SJ_OK.
+ * With resume, the stage continues from such a checkpoint at `out` (a
+ * fresh start when `out` does not exist). Given the same inputs, options
+ * and threads, an interrupted and resumed run ends with the same bytes in
+ * model.safetensors as an uninterrupted one. */
+typedef struct {
+    int resume;
+    long stop_after;                 /* stop after this step (testing); 0 = never */
+    const volatile int *interrupted; /* optional flag, e.g. set on SIGINT */
+    long *stopped_at;                /* optional out: step it stopped after, 0 when finished */
+} sja_run_control;
+
 /* ---- SFT -------------------------------------------------------------------- */
 
 typedef struct {
@@ -217,6 +236,7 @@ typedef struct {
     long eval_every;
     int with_rationale;
     int quiet;
+    sja_run_control run;
 } sja_sft_opts;
 
 sja_sft_opts sja_sft_defaults(void);
@@ -271,6 +291,7 @@ typedef struct {
     long eval_every;
     long min_pairs;
     int quiet;
+    sja_run_control run;
 } sja_reward_opts;
 
 sja_reward_opts sja_reward_defaults(void);
@@ -300,6 +321,7 @@ typedef struct {
     long eval_size;           /* prompts in the fixed evaluation set */
     uint64_t seed;
     int quiet;
+    sja_run_control run;
 } sja_ppo_opts;
 
 sja_ppo_opts sja_ppo_defaults(void);
@@ -328,6 +350,7 @@ typedef struct {
     long eval_every;
     long min_pairs;
     int quiet;
+    sja_run_control run;
 } sja_dpo_opts;
 
 sja_dpo_opts sja_dpo_defaults(void);

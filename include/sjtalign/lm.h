@@ -362,9 +362,23 @@ typedef struct {
     size_t n_extras;
     const sj_adamw *opt;  /* optional optimizer state */
     const sj_lm_log *log; /* optional train_log.jsonl */
+    /* optional: what continuing an interrupted training stage needs, copied
+     * into config.json as "resume" (a finished model has none) */
+    const cJSON *resume;
 } sj_lm_save_opts;
 
+/* Saves atomically. Replacing a previous model moves it aside to
+ * ".BASE.old.PID", renames the new folder into place, then removes the old
+ * one; a save killed between the two renames leaves no BASE, only that
+ * folder (sj_lm_load names it). Leftovers of saves whose process is gone are
+ * removed by the next successful save to the same path. */
 sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err);
+
+/* When `dir` does not exist but a save to it was killed between its two
+ * renames, the path of the previous model it left (".BASE.old.PID" of a
+ * process that no longer exists, holding a config.json); else NULL. When
+ * several are left, the most recently modified. Caller frees. */
+char *sj_lm_save_leftover(const char *dir);
 
 /* A loaded model directory. */
 typedef struct {
@@ -379,7 +393,10 @@ typedef struct {
 /* Loads and verifies a model directory: config.json is ours and valid,
  * sizes match the architecture, the weights' checksum matches, the
  * safetensors header is well-formed and covers the file exactly. A truncated
- * or foreign file gives SJ_ERR_INPUT naming the file. With expect non-NULL,
+ * or foreign file gives SJ_ERR_INPUT naming the file. A missing directory
+ * whose interrupted save left the previous model aside (see
+ * sj_lm_save_leftover) is SJ_ERR_INPUT naming that folder and the command
+ * that restores it. With expect non-NULL,
  * an architecture that differs is SJ_ERR_INPUT too. with_optimizer loads
  * optimizer.safetensors (an error if absent). */
 sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int with_optimizer,

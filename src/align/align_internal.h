@@ -67,4 +67,51 @@ sj_status sja_ppo_eval_run(sja_ppo_eval *e, sj_lm *policy, const sja_codec *code
                            sja_ppo_eval_result *res, sj_error *err);
 void sja_ppo_eval_free(sja_ppo_eval *e);
 
+/* ---- checkpoints of interrupted stages (resume.c) --------------------------- */
+
+/* 1 when a stage that has done `done` of `total` steps should stop here
+ * and save a checkpoint (stop_after reached or the interrupt flag set). */
+int sja_should_stop(const sja_run_control *rc, long done, long total);
+
+/* What a stage saves when it stops early and restores when it resumes. */
+typedef struct {
+    const char *stage;     /* "sft", "reward", "ppo" or "dpo" */
+    const sja_model *init; /* the model the stage started from */
+    const char *instrument_path;
+    int rationale;        /* completions carry a rationale (config provenance) */
+    const cJSON *options; /* the options that must match to continue */
+    long steps;           /* steps asked for */
+    long done;            /* steps done (saved; restored by resuming) */
+    sj_lm *model;         /* the model being trained */
+    sj_adamw *opt;        /* its optimizer */
+    gsl_rng *rng;         /* the stage's random stream (may be NULL) */
+    sj_lm_log *log;
+} sja_stage_state;
+
+/* Saves the checkpoint of a stopped stage to `out`: the model, optimizer
+ * and log, the extra state tensors (names starting "resume.") and the
+ * stage's numbers (may be NULL), which sja_resume_number() reads back. */
+sj_status sja_checkpoint_save(const char *out, const sja_stage_state *s, const cJSON *numbers,
+                              const sj_lm_tensor *tensors, size_t n_tensors, sj_error *err);
+
+/* Continues from the checkpoint of an interrupted run at `out`: checks that
+ * it is one of this stage, started from the same model with the same
+ * options, then restores the model's parameters, the optimizer, the random
+ * stream and the log into *s. *ck receives the loaded checkpoint (for
+ * sja_resume_number and sja_resume_tensor; free it), or NULL when `out`
+ * does not exist (a fresh start). Problems are input errors. */
+sj_status sja_checkpoint_resume(const char *out, sja_stage_state *s, sj_lm_checkpoint **ck,
+                                sj_error *err);
+
+/* Adds the sha256 of an input file to the options checked on resume (an
+ * unreadable file adds nothing; loading it reports the problem). */
+void sja_options_add_input(cJSON *options, const char *key, const char *path);
+
+/* A number the stage saved (NaN when absent or null). */
+double sja_resume_number(const sj_lm_checkpoint *ck, const char *name);
+
+/* Copies a saved state tensor of n values into dst. */
+sj_status sja_resume_tensor(const sj_lm_checkpoint *ck, const char *name, float *dst, size_t n,
+                            sj_error *err);
+
 #endif

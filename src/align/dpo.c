@@ -130,6 +130,56 @@ static sj_status reference_logprobs(sj_lm *ref, dpo_data *d, sj_error *err)
     return st;
 }
 
+static cJSON *options_json(const sja_dpo_opts *o)
+{
+    cJSON *oj = cJSON_CreateObject();
+    cJSON_AddNumberToObject(oj, "steps", (double)o->steps);
+    cJSON_AddNumberToObject(oj, "batch", o->batch);
+    cJSON_AddNumberToObject(oj, "lr", o->lr);
+    cJSON_AddNumberToObject(oj, "beta", o->beta);
+    cJSON_AddNumberToObject(oj, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(oj, "val_fraction", o->val_fraction);
+    return oj;
+}
+
+/* The last held-out figures travel with a checkpoint. */
+static const char *const EVAL_NAMES[5] = {"val_loss", "val_rewards/chosen", "val_rewards/rejected",
+                                          "val_rewards/accuracies", "val_rewards/margins"};
+
+static void eval_values(dpo_stats *s, double **v)
+{
+    v[0] = &s->loss;
+    v[1] = &s->chosen;
+    v[2] = &s->rejected;
+    v[3] = &s->accuracy;
+    v[4] = &s->margin;
+}
+
+static sj_status save_stopped(const char *out, const sja_stage_state *ss, dpo_stats *last,
+                              sj_error *err)
+{
+    double *v[5];
+    eval_values(last, v);
+    cJSON *numbers = cJSON_CreateObject();
+    for (int k = 0; k < 5; k++)
+        sj_json_add_number(numbers, EVAL_NAMES[k], *v[k]);
+    sj_status st = sja_checkpoint_save(out, ss, numbers, NULL, 0, err);
+    cJSON_Delete(numbers);
+    return st;
+}
+
+static sj_status resume(const char *out, sja_stage_state *ss, dpo_stats *last, sj_error *err)
+{
+    sj_lm_checkpoint *ck = NULL;
+    sj_status st = sja_checkpoint_resume(out, ss, &ck, err);
+    double *v[5];
+    eval_values(last, v);
+    for (int k = 0; ck && k < 5; k++)
+        *v[k] = sja_resume_number(ck, EVAL_NAMES[k]);
+    sj_lm_checkpoint_free(ck);
+    return st;
+}
+
 sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instrument_path,
                   const sja_pairs *pairs, const char *pairs_path, const sja_dpo_opts *o,
                   const char *out, cJSON **summary, sj_error *err)
@@ -181,9 +231,29 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
                 train_idx[n_train++] = i;
         }
     }
+    /* Resuming restores the weights after the reference log-probs above were
+     * computed from the starting policy, as in an uninterrupted run. */
+    cJSON *options = options_json(o);
+    cJSON_AddNumberToObject(options, "eval_every", (double)o->eval_every);
+    sja_options_add_input(options, "pairs_sha256", pairs_path);
+    sja_stage_state ss = {.stage = "dpo",
+                          .init = policy,
+                          .instrument_path = instrument_path,
+                          .rationale = policy->codec.rationale,
+                          .options = options,
+                          .steps = o->steps,
+                          .model = m,
+                          .opt = opt,
+                          .rng = rng,
+                          .log = &log};
+    long stopped = 0;
+    if (st == SJ_OK && o->run.resume)
+        st = resume(out, &ss, &last, err);
     sj_progress bar;
     sja_progress_start(&bar, "dpo", o->steps, o->quiet);
-    for (long step = 0; step < o->steps && st == SJ_OK; step++) {
+    if (st == SJ_OK && opt->step > 0)
+        sj_progress_update(&bar, opt->step, NULL);
+    for (long step = opt ? opt->step : 0; step < o->steps && st == SJ_OK; step++) {
         double t0 = sj_now();
         int B = o->batch;
         for (int b = 0; b < B; b++)
@@ -238,19 +308,23 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
         char extra[64];
         snprintf(extra, sizeof extra, "loss %.4f", s.loss);
         sj_progress_update(&bar, step + 1, extra);
+        if (st == SJ_OK && sja_should_stop(&o->run, step + 1, o->steps)) {
+            ss.done = step + 1;
+            st = save_stopped(out, &ss, &last, err);
+            stopped = step + 1;
+            bar.total = stopped;
+            break;
+        }
     }
     sj_progress_finish(&bar, NULL);
-    if (st == SJ_OK) {
+    cJSON_Delete(options);
+    if (o->run.stopped_at)
+        *o->run.stopped_at = stopped;
+    if (st == SJ_OK && !stopped) {
         prov = sja_provenance_new("dpo", policy, instrument_path);
         sja_provenance_add_file(prov, "pairs", pairs_path);
         cJSON_AddBoolToObject(prov, "completion_rationale", policy->codec.rationale);
-        cJSON *oj = cJSON_AddObjectToObject(prov, "options");
-        cJSON_AddNumberToObject(oj, "steps", (double)o->steps);
-        cJSON_AddNumberToObject(oj, "batch", o->batch);
-        cJSON_AddNumberToObject(oj, "lr", o->lr);
-        cJSON_AddNumberToObject(oj, "beta", o->beta);
-        cJSON_AddNumberToObject(oj, "seed", (double)o->seed);
-        cJSON_AddNumberToObject(oj, "val_fraction", o->val_fraction);
+        cJSON_AddItemToObject(prov, "options", options_json(o));
         cJSON *res = cJSON_AddObjectToObject(prov, "held_out");
         cJSON_AddNumberToObject(res, "n_pairs", (double)n_val);
         sj_json_add_number(res, "val_loss", last.loss);

@@ -567,6 +567,96 @@ static void add_eval_result(cJSON *res, const char *when, const sja_ppo_eval_res
     sj_json_add_number(res, key, e->gold_exact);
 }
 
+static cJSON *options_json(const sja_ppo_opts *o)
+{
+    cJSON *oj = cJSON_CreateObject();
+    cJSON_AddNumberToObject(oj, "steps", (double)o->steps);
+    cJSON_AddNumberToObject(oj, "batch", o->batch);
+    cJSON_AddNumberToObject(oj, "minibatch", o->minibatch);
+    cJSON_AddNumberToObject(oj, "epochs", o->epochs);
+    cJSON_AddNumberToObject(oj, "lr", o->lr);
+    cJSON_AddNumberToObject(oj, "temperature", o->temperature);
+    cJSON_AddNumberToObject(oj, "kl_coef", o->kl_coef);
+    cJSON_AddNumberToObject(oj, "kl_target", o->kl_target);
+    cJSON_AddNumberToObject(oj, "kl_stop", o->kl_stop);
+    cJSON_AddNumberToObject(oj, "cliprange", o->cliprange);
+    cJSON_AddNumberToObject(oj, "cliprange_value", o->cliprange_value);
+    cJSON_AddNumberToObject(oj, "vf_coef", o->vf_coef);
+    cJSON_AddNumberToObject(oj, "gamma", o->gamma);
+    cJSON_AddNumberToObject(oj, "lambda", o->lambda);
+    cJSON_AddNumberToObject(oj, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(oj, "eval_every", (double)o->eval_every);
+    cJSON_AddNumberToObject(oj, "eval_size", (double)o->eval_size);
+    return oj;
+}
+
+/* What a PPO run carries from step to step besides the policy, its
+ * optimizer and the random stream. */
+typedef struct {
+    double beta, first_gold, last_gold, last_kl, first_score, last_score;
+} ppo_numbers;
+
+static const char *const NUMBER_NAMES[6] = {"beta",    "first_gold",  "last_gold",
+                                            "last_kl", "first_score", "last_score"};
+
+static void number_slots(ppo_numbers *n, double **v)
+{
+    v[0] = &n->beta;
+    v[1] = &n->first_gold;
+    v[2] = &n->last_gold;
+    v[3] = &n->last_kl;
+    v[4] = &n->first_score;
+    v[5] = &n->last_score;
+}
+
+/* The value model, its head and their optimizers as state tensors. */
+static void state_tensors(ppo_ctx *c, sj_adamw *vopt, sj_adamw *hopt, sj_lm_tensor *t)
+{
+    size_t nv = c->value_lm->n_params, nh = hopt->n;
+    t[0] = (sj_lm_tensor){"resume.value.params", 1, nv, 0, c->value_lm->params};
+    t[1] = (sj_lm_tensor){"resume.value.adam.m", 1, nv, 0, vopt->m};
+    t[2] = (sj_lm_tensor){"resume.value.adam.v", 1, nv, 0, vopt->v};
+    t[3] = (sj_lm_tensor){"resume.value_head", 1, nh, 0, c->value_head};
+    t[4] = (sj_lm_tensor){"resume.value_head.adam.m", 1, nh, 0, hopt->m};
+    t[5] = (sj_lm_tensor){"resume.value_head.adam.v", 1, nh, 0, hopt->v};
+}
+
+static sj_status save_stopped(const char *out, const sja_stage_state *ss, ppo_ctx *c,
+                              sj_adamw *vopt, sj_adamw *hopt, ppo_numbers *n, sj_error *err)
+{
+    sj_lm_tensor t[6];
+    state_tensors(c, vopt, hopt, t);
+    double *v[6];
+    number_slots(n, v);
+    cJSON *numbers = cJSON_CreateObject();
+    for (int k = 0; k < 6; k++)
+        sj_json_add_number(numbers, NUMBER_NAMES[k], *v[k]);
+    sj_status st = sja_checkpoint_save(out, ss, numbers, t, 6, err);
+    cJSON_Delete(numbers);
+    return st;
+}
+
+static sj_status resume(const char *out, sja_stage_state *ss, ppo_ctx *c, sj_adamw *vopt,
+                        sj_adamw *hopt, ppo_numbers *n, sj_error *err)
+{
+    sj_lm_checkpoint *ck = NULL;
+    sj_status st = sja_checkpoint_resume(out, ss, &ck, err);
+    if (ck) {
+        sj_lm_tensor t[6];
+        state_tensors(c, vopt, hopt, t);
+        for (int k = 0; k < 6 && st == SJ_OK; k++)
+            st = sja_resume_tensor(ck, t[k].name, t[k].data, t[k].cols, err);
+        /* the three optimizers update together, once per minibatch */
+        vopt->step = hopt->step = ss->opt->step;
+        double *v[6];
+        number_slots(n, v);
+        for (int k = 0; k < 6; k++)
+            *v[k] = sja_resume_number(ck, NUMBER_NAMES[k]);
+    }
+    sj_lm_checkpoint_free(ck);
+    return st;
+}
+
 sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *ins,
                   const char *instrument_path, const sj_responses *data, const char *data_path,
                   const sja_truth *truth, const sja_ppo_opts *o, const char *out, cJSON **summary,
@@ -626,17 +716,49 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
         size_t n0 = 0;
         st = ev ? add_eval_metrics(&c, ev, mt, &n0, &ev_first, err)
                 : (err ? err->status : SJ_ERR_WORK);
-        if (st == SJ_OK)
+        /* a resumed run has this line in the log it restores */
+        if (st == SJ_OK && !o->run.resume)
             st = sj_lm_log_append(&log, 0, mt, n0, err);
         ev_last = ev_first;
     }
+    ppo_numbers num = {o->kl_coef, NAN, NAN, NAN, NAN, NAN};
     double beta = o->kl_coef;
     long done = 0;
     int stop = 0;
     double first_gold = NAN, last_gold = NAN, last_kl = NAN, first_score = NAN, last_score = NAN;
+    cJSON *options = options_json(o);
+    cJSON_AddNumberToObject(options, "kl_horizon", o->kl_horizon);
+    cJSON_AddNumberToObject(options, "malformed_penalty", o->malformed_penalty);
+    cJSON_AddStringToObject(options, "reward_weights_sha256", rm->base->weights_sha256);
+    sja_options_add_input(options, "data_sha256", data_path);
+    sja_stage_state ss = {.stage = "ppo",
+                          .init = policy,
+                          .instrument_path = instrument_path,
+                          .rationale = policy->codec.rationale,
+                          .options = options,
+                          .steps = o->steps,
+                          .model = c.policy,
+                          .opt = popt,
+                          .rng = rng,
+                          .log = &log};
+    long stopped = 0;
+    /* The reference and the value model were copied above from the starting
+     * policy and the reward model; resuming then restores the trained ones. */
+    if (st == SJ_OK && o->run.resume) {
+        st = resume(out, &ss, &c, vopt, hopt, &num, err);
+        done = ss.done;
+        beta = num.beta;
+        first_gold = num.first_gold;
+        last_gold = num.last_gold;
+        last_kl = num.last_kl;
+        first_score = num.first_score;
+        last_score = num.last_score;
+    }
     sj_progress bar;
     sja_progress_start(&bar, "ppo", o->steps, o->quiet);
-    for (long step = 0; step < o->steps && st == SJ_OK && !stop; step++) {
+    if (st == SJ_OK && done > 0)
+        sj_progress_update(&bar, done, NULL);
+    for (long step = done; step < o->steps && st == SJ_OK && !stop; step++) {
         size_t n_mt = 0;
         st = ppo_step(&c, rng, popt, vopt, hopt, &beta, &groups, mt, &n_mt, &stop, err);
         if (st != SJ_OK)
@@ -666,34 +788,28 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
         char extra[96];
         snprintf(extra, sizeof extra, "score %.3f kl %.3f", last_score, last_kl);
         sj_progress_update(&bar, step + 1, extra);
+        if (st == SJ_OK && sja_should_stop(&o->run, done, o->steps)) {
+            num = (ppo_numbers){beta, first_gold, last_gold, last_kl, first_score, last_score};
+            ss.done = done;
+            st = save_stopped(out, &ss, &c, vopt, hopt, &num, err);
+            stopped = done;
+            bar.total = stopped;
+            break;
+        }
     }
     sj_progress_finish(&bar, NULL);
+    cJSON_Delete(options);
+    if (o->run.stopped_at)
+        *o->run.stopped_at = stopped;
     cJSON *prov = NULL;
-    if (st == SJ_OK) {
+    if (st == SJ_OK && !stopped) {
         prov = sja_provenance_new("ppo", policy, instrument_path);
         cJSON *rj = cJSON_AddObjectToObject(prov, "reward_model");
         cJSON_AddStringToObject(rj, "path", rm->base->path);
         cJSON_AddStringToObject(rj, "weights_sha256", rm->base->weights_sha256);
         sja_provenance_add_file(prov, "data", data_path);
         cJSON_AddBoolToObject(prov, "completion_rationale", policy->codec.rationale);
-        cJSON *oj = cJSON_AddObjectToObject(prov, "options");
-        cJSON_AddNumberToObject(oj, "steps", (double)o->steps);
-        cJSON_AddNumberToObject(oj, "batch", o->batch);
-        cJSON_AddNumberToObject(oj, "minibatch", o->minibatch);
-        cJSON_AddNumberToObject(oj, "epochs", o->epochs);
-        cJSON_AddNumberToObject(oj, "lr", o->lr);
-        cJSON_AddNumberToObject(oj, "temperature", o->temperature);
-        cJSON_AddNumberToObject(oj, "kl_coef", o->kl_coef);
-        cJSON_AddNumberToObject(oj, "kl_target", o->kl_target);
-        cJSON_AddNumberToObject(oj, "kl_stop", o->kl_stop);
-        cJSON_AddNumberToObject(oj, "cliprange", o->cliprange);
-        cJSON_AddNumberToObject(oj, "cliprange_value", o->cliprange_value);
-        cJSON_AddNumberToObject(oj, "vf_coef", o->vf_coef);
-        cJSON_AddNumberToObject(oj, "gamma", o->gamma);
-        cJSON_AddNumberToObject(oj, "lambda", o->lambda);
-        cJSON_AddNumberToObject(oj, "seed", (double)o->seed);
-        cJSON_AddNumberToObject(oj, "eval_every", (double)o->eval_every);
-        cJSON_AddNumberToObject(oj, "eval_size", (double)o->eval_size);
+        cJSON_AddItemToObject(prov, "options", options_json(o));
         cJSON *res = cJSON_AddObjectToObject(prov, "result");
         cJSON_AddNumberToObject(res, "steps_done", (double)done);
         cJSON_AddBoolToObject(res, "stopped_early", stop);

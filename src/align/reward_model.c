@@ -46,6 +46,18 @@ sja_reward_model *sja_reward_load(const char *dir, const sj_instrument *ins, sj_
     const sj_lm_tensor *w = sj_lm_checkpoint_extra(rm->base->ck, "head.weight");
     const sj_lm_tensor *b = sj_lm_checkpoint_extra(rm->base->ck, "head.bias");
     const sj_lm_tensor *nm = sj_lm_checkpoint_extra(rm->base->ck, "reward.norm");
+    const cJSON *resume = cJSON_GetObjectItemCaseSensitive(rm->base->ck->config, "resume");
+    if (cJSON_IsObject(resume)) {
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(resume, "step");
+        const cJSON *steps = cJSON_GetObjectItemCaseSensitive(resume, "steps");
+        sj_error_set(err, SJ_ERR_INPUT,
+                     "%s holds a reward model whose training was interrupted after step %.0f of "
+                     "%.0f; finish it with the same `sjtalign reward` command and --resume",
+                     dir, cJSON_IsNumber(step) ? step->valuedouble : 0.0,
+                     cJSON_IsNumber(steps) ? steps->valuedouble : 0.0);
+        sja_reward_free(rm);
+        return NULL;
+    }
     if (!w || !b || !nm || w->rows * w->cols != (size_t)embd || b->rows * b->cols != 1 ||
         nm->rows * nm->cols != 2) {
         sj_error_set(err, SJ_ERR_INPUT,
@@ -306,6 +318,54 @@ static sj_status fit_normalisation(sj_lm *policy, sj_lm *rm, const float *head, 
     return st;
 }
 
+static cJSON *options_json(const sja_reward_opts *o)
+{
+    cJSON *opt_j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(opt_j, "steps", (double)o->steps);
+    cJSON_AddNumberToObject(opt_j, "batch", o->batch);
+    cJSON_AddNumberToObject(opt_j, "lr", o->lr);
+    cJSON_AddNumberToObject(opt_j, "margin", o->margin);
+    cJSON_AddNumberToObject(opt_j, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(opt_j, "val_fraction", o->val_fraction);
+    return opt_j;
+}
+
+/* The head and its optimizer travel with a checkpoint as state tensors. */
+static sj_status save_stopped(const char *out, const sja_stage_state *ss, float *head,
+                              const sj_adamw *head_opt, const rm_eval *last, sj_error *err)
+{
+    size_t n = head_opt->n;
+    sj_lm_tensor t[3] = {{"resume.head", 1, n, 0, head},
+                         {"resume.head.adam.m", 1, n, 0, head_opt->m},
+                         {"resume.head.adam.v", 1, n, 0, head_opt->v}};
+    cJSON *numbers = cJSON_CreateObject();
+    sj_json_add_number(numbers, "val_loss", last->loss);
+    sj_json_add_number(numbers, "val_accuracy", last->accuracy);
+    sj_status st = sja_checkpoint_save(out, ss, numbers, t, 3, err);
+    cJSON_Delete(numbers);
+    return st;
+}
+
+static sj_status resume(const char *out, sja_stage_state *ss, float *head, sj_adamw *head_opt,
+                        rm_eval *last, sj_error *err)
+{
+    sj_lm_checkpoint *ck = NULL;
+    sj_status st = sja_checkpoint_resume(out, ss, &ck, err);
+    if (st == SJ_OK && ck) {
+        size_t n = head_opt->n;
+        st = sja_resume_tensor(ck, "resume.head", head, n, err);
+        if (st == SJ_OK)
+            st = sja_resume_tensor(ck, "resume.head.adam.m", head_opt->m, n, err);
+        if (st == SJ_OK)
+            st = sja_resume_tensor(ck, "resume.head.adam.v", head_opt->v, n, err);
+        head_opt->step = ss->opt->step;
+        last->loss = sja_resume_number(ck, "val_loss");
+        last->accuracy = sja_resume_number(ck, "val_accuracy");
+    }
+    sj_lm_checkpoint_free(ck);
+    return st;
+}
+
 sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char *instrument_path,
                            const sja_pairs *pairs, const char *pairs_path, const sja_reward_opts *o,
                            const char *out, cJSON **summary, sj_error *err)
@@ -360,9 +420,27 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
         if (!opt || !head_opt)
             st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     }
+    cJSON *options = options_json(o);
+    cJSON_AddNumberToObject(options, "eval_every", (double)o->eval_every);
+    sja_options_add_input(options, "pairs_sha256", pairs_path);
+    sja_stage_state ss = {.stage = "reward",
+                          .init = init,
+                          .instrument_path = instrument_path,
+                          .rationale = init->codec.rationale,
+                          .options = options,
+                          .steps = o->steps,
+                          .model = m,
+                          .opt = opt,
+                          .rng = rng,
+                          .log = &log};
+    long stopped = 0;
+    if (st == SJ_OK && o->run.resume)
+        st = resume(out, &ss, head, head_opt, &last, err);
     sj_progress bar;
     sja_progress_start(&bar, "reward", o->steps, o->quiet);
-    for (long step = 0; step < o->steps && st == SJ_OK; step++) {
+    if (st == SJ_OK && opt->step > 0)
+        sj_progress_update(&bar, opt->step, NULL);
+    for (long step = opt ? opt->step : 0; step < o->steps && st == SJ_OK; step++) {
         double t0 = sj_now(), loss = 0.0, acc = 0.0;
         for (int b = 0; b < o->batch; b++)
             pick[b] = train_idx[gsl_rng_uniform_int(rng, n_train)];
@@ -392,14 +470,24 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
         char extra[64];
         snprintf(extra, sizeof extra, "loss %.4f", loss);
         sj_progress_update(&bar, step + 1, extra);
+        if (st == SJ_OK && sja_should_stop(&o->run, step + 1, o->steps)) {
+            ss.done = step + 1;
+            st = save_stopped(out, &ss, head, head_opt, &last, err);
+            stopped = step + 1;
+            bar.total = stopped;
+            break;
+        }
     }
     sj_progress_finish(&bar, NULL);
+    cJSON_Delete(options);
+    if (o->run.stopped_at)
+        *o->run.stopped_at = stopped;
     double mean = 0.0, sd = 1.0;
     size_t n_norm = 0;
-    if (st == SJ_OK)
+    if (st == SJ_OK && !stopped)
         st = fit_normalisation(policy, m, head, &init->codec, ins, pairs, o->seed, &mean, &sd,
                                &n_norm, err);
-    if (st == SJ_OK) {
+    if (st == SJ_OK && !stopped) {
         float norm[2] = {(float)mean, (float)sd};
         float bias = head[embd];
         sj_lm_tensor extras[3] = {{"head.weight", 1, (size_t)embd, 1, head},
@@ -408,13 +496,7 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
         prov = sja_provenance_new("reward", init, instrument_path);
         sja_provenance_add_file(prov, "pairs", pairs_path);
         cJSON_AddBoolToObject(prov, "completion_rationale", init->codec.rationale);
-        cJSON *opt_j = cJSON_AddObjectToObject(prov, "options");
-        cJSON_AddNumberToObject(opt_j, "steps", (double)o->steps);
-        cJSON_AddNumberToObject(opt_j, "batch", o->batch);
-        cJSON_AddNumberToObject(opt_j, "lr", o->lr);
-        cJSON_AddNumberToObject(opt_j, "margin", o->margin);
-        cJSON_AddNumberToObject(opt_j, "seed", (double)o->seed);
-        cJSON_AddNumberToObject(opt_j, "val_fraction", o->val_fraction);
+        cJSON_AddItemToObject(prov, "options", options_json(o));
         cJSON *res = cJSON_AddObjectToObject(prov, "held_out");
         cJSON_AddNumberToObject(res, "n_pairs", (double)n_val);
         sj_json_add_number(res, "val_loss", last.loss);

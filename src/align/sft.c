@@ -141,11 +141,32 @@ static sj_status evaluate(sj_lm *m, const sja_codec *c, const sft_data *d, const
 /* Held-out rows used by evaluations before the last one. */
 #define SFT_EVAL_ROWS 400
 
+/* The last held-out evaluation, saved with a checkpoint and read back. */
+static cJSON *eval_to_json(const sj_lm_metric last_eval[4])
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int k = 0; o && k < 4; k++)
+        sj_json_add_number(o, last_eval[k].name, last_eval[k].value);
+    return o;
+}
+
+static sj_status resume(const char *out, sja_stage_state *ss, sj_lm_metric last_eval[4],
+                        sj_error *err)
+{
+    sj_lm_checkpoint *ck = NULL;
+    sj_status st = sja_checkpoint_resume(out, ss, &ck, err);
+    for (int k = 0; ck && k < 4; k++)
+        last_eval[k].value = sja_resume_number(ck, last_eval[k].name);
+    sj_lm_checkpoint_free(ck);
+    return st;
+}
+
 static sj_status train(sja_model *init, const sft_data *d, const size_t *train_idx, size_t n_train,
-                       const size_t *val, size_t n_val, const sja_sft_opts *o, sj_lm_log *log,
-                       sj_lm_metric last_eval[4], sj_error *err)
+                       const size_t *val, size_t n_val, const sja_sft_opts *o, sja_stage_state *ss,
+                       const char *out, sj_lm_metric last_eval[4], long *stopped, sj_error *err)
 {
     sj_lm *m = init->ck->model;
+    sj_lm_log *log = ss->log;
     sj_adamw_config cfg = sj_adamw_defaults();
     cfg.lr = o->lr;
     cfg.warmup = o->steps / 10;
@@ -154,9 +175,16 @@ static sj_status train(sja_model *init, const sft_data *d, const size_t *train_i
     gsl_rng *rng = sj_rng_new(sj_seed_derive(o->seed, "sft-batches"));
     const sja_seq **seqs = malloc((size_t)o->batch * sizeof *seqs);
     sj_status st = (opt && rng && seqs) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    ss->model = m;
+    ss->opt = opt;
+    ss->rng = rng;
+    if (st == SJ_OK && o->run.resume)
+        st = resume(out, ss, last_eval, err);
     sj_progress bar;
     sja_progress_start(&bar, "sft", o->steps, o->quiet);
-    for (long step = 0; step < o->steps && st == SJ_OK; step++) {
+    if (st == SJ_OK && opt->step > 0)
+        sj_progress_update(&bar, opt->step, NULL);
+    for (long step = opt ? opt->step : 0; step < o->steps && st == SJ_OK; step++) {
         double t0 = sj_now();
         for (int b = 0; b < o->batch; b++)
             seqs[b] = &d->full[train_idx[gsl_rng_uniform_int(rng, n_train)]];
@@ -192,12 +220,32 @@ static sj_status train(sja_model *init, const sft_data *d, const size_t *train_i
         char extra[96];
         snprintf(extra, sizeof extra, "loss %.4f%s", loss, "");
         sj_progress_update(&bar, step + 1, extra);
+        if (st == SJ_OK && sja_should_stop(&o->run, step + 1, o->steps)) {
+            cJSON *numbers = eval_to_json(last_eval);
+            ss->done = step + 1;
+            st = sja_checkpoint_save(out, ss, numbers, NULL, 0, err);
+            cJSON_Delete(numbers);
+            *stopped = step + 1;
+            bar.total = step + 1;
+            break;
+        }
     }
     sj_progress_finish(&bar, NULL);
     free(seqs);
     sj_rng_free(rng);
     sj_adamw_free(opt);
     return st;
+}
+
+static cJSON *options_json(const sja_sft_opts *o)
+{
+    cJSON *opt = cJSON_CreateObject();
+    cJSON_AddNumberToObject(opt, "steps", (double)o->steps);
+    cJSON_AddNumberToObject(opt, "batch", o->batch);
+    cJSON_AddNumberToObject(opt, "lr", o->lr);
+    cJSON_AddNumberToObject(opt, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(opt, "val_fraction", o->val_fraction);
+    return opt;
 }
 
 sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrument_path,
@@ -238,18 +286,29 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
         if (n_train == 0)
             st = sj_error_set(err, SJ_ERR_INPUT, "no training rows left after the held-out split");
     }
+    cJSON *options = options_json(o);
+    /* eval_every and with_rationale shape the log and the completions too */
+    cJSON_AddNumberToObject(options, "eval_every", (double)o->eval_every);
+    cJSON_AddBoolToObject(options, "rationale", o->with_rationale);
+    sja_options_add_input(options, "data_sha256", data_path);
+    sja_stage_state ss = {.stage = "sft",
+                          .init = init,
+                          .instrument_path = instrument_path,
+                          .rationale = o->with_rationale,
+                          .options = options,
+                          .steps = o->steps,
+                          .log = &log};
+    long stopped = 0;
     if (st == SJ_OK)
-        st = train(init, &d, train_idx, n_train, val, n_val, o, &log, last_eval, err);
-    if (st == SJ_OK) {
+        st = train(init, &d, train_idx, n_train, val, n_val, o, &ss, out, last_eval, &stopped, err);
+    cJSON_Delete(options);
+    if (o->run.stopped_at)
+        *o->run.stopped_at = stopped;
+    if (st == SJ_OK && !stopped) {
         prov = sja_provenance_new("sft", init, instrument_path);
         sja_provenance_add_file(prov, "data", data_path);
         cJSON_AddBoolToObject(prov, "completion_rationale", o->with_rationale);
-        cJSON *opt = cJSON_AddObjectToObject(prov, "options");
-        cJSON_AddNumberToObject(opt, "steps", (double)o->steps);
-        cJSON_AddNumberToObject(opt, "batch", o->batch);
-        cJSON_AddNumberToObject(opt, "lr", o->lr);
-        cJSON_AddNumberToObject(opt, "seed", (double)o->seed);
-        cJSON_AddNumberToObject(opt, "val_fraction", o->val_fraction);
+        cJSON_AddItemToObject(prov, "options", options_json(o));
         cJSON_AddNumberToObject(prov, "n_train_rows", (double)n_train);
         cJSON_AddNumberToObject(prov, "n_val_rows", (double)n_val);
         cJSON *res = cJSON_AddObjectToObject(prov, "held_out");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "interrupt.h"
 
 int align_common_option(const char *command, int c, const char *arg, align_common *a)
 {
@@ -82,4 +83,33 @@ void align_print_summary(const char *command, const char *out, cJSON *summary)
         printf("%s\n", text);
     free(text);
     cJSON_Delete(o);
+}
+
+int align_run_option(const char *command, int c, const char *arg, sja_run_control *rc)
+{
+    switch (c) {
+    case ALIGN_OPT_RESUME:
+        rc->resume = 1;
+        return 1;
+    case ALIGN_OPT_STOP_AFTER:
+        return cli_long(command, "--stop-after", arg, 1, 100000000, &rc->stop_after) ? -1 : 1;
+    default:
+        return 0;
+    }
+}
+
+void align_run_start(sja_run_control *rc, long *stopped_at)
+{
+    *stopped_at = 0;
+    rc->stopped_at = stopped_at;
+    rc->interrupted = &cli_interrupted;
+    cli_interrupt_catch();
+}
+
+int align_run_finish(const char *command, long stopped_at, long steps, const char *out)
+{
+    cli_interrupt_release();
+    if (stopped_at <= 0)
+        return -1;
+    return cli_interrupt_report(command, stopped_at, steps, out);
 }

@@ -15,6 +15,8 @@ enum {
     ALIGN_OPT_SCORE,
     ALIGN_OPT_THREADS,
     ALIGN_OPT_QUIET,
+    ALIGN_OPT_RESUME,
+    ALIGN_OPT_STOP_AFTER,
 };
 
 #define ALIGN_COLUMN_OPTIONS                                                                       \
@@ -34,6 +36,34 @@ enum {
     "                     score; when there is no 'score' column, 'human_score' is used)\n"        \
     "  --threads N        threads for matrix products and loops\n"                                 \
     "  --quiet            no progress bar\n"
+
+/* --resume and --stop-after of the training stages (sft, reward, ppo, dpo). */
+#define ALIGN_RUN_OPTIONS                                                                          \
+    {"resume", no_argument, 0, ALIGN_OPT_RESUME},                                                  \
+    {                                                                                              \
+        "stop-after", required_argument, 0, ALIGN_OPT_STOP_AFTER                                   \
+    }
+
+#define ALIGN_RUN_HELP                                                                             \
+    "  --resume           continue the interrupted run whose checkpoint is in --out\n"             \
+    "                     (same inputs and options; same result as an uninterrupted run)\n"        \
+    "  --stop-after N     stop after step N as if interrupted (for testing --resume)\n"            \
+    "\nCtrl-C (or SIGTERM) stops at the end of the current step, saves the model\n"                \
+    "trained so far with what --resume needs to --out, and exits with 130 (143 for\n"              \
+    "SIGTERM); a second Ctrl-C ends the program at once.\n"
+
+/* Handles --resume / --stop-after; returns 1 when it was one, 0 when not,
+ * -1 (after printing) on a bad value. */
+int align_run_option(const char *command, int c, const char *arg, sja_run_control *rc);
+
+/* Catches Ctrl-C and SIGTERM for a training stage and points the run
+ * control at the flag and at *stopped_at. */
+void align_run_start(sja_run_control *rc, long *stopped_at);
+
+/* Restores the signal handlers; when the stage stopped early, prints how to
+ * continue and returns its exit code (130 after Ctrl-C, 0 after
+ * --stop-after), else returns -1. */
+int align_run_finish(const char *command, long stopped_at, long steps, const char *out);
 
 typedef struct {
     sj_columns cols;

@@ -57,7 +57,7 @@ static const char *const HELP =
     "  --malformed-penalty X  score of a malformed completion (default -4)\n"
     "  --eval-every N     fixed-set evaluation interval in steps (default 10; 0 = none)\n"
     "  --eval-size N      responses in the fixed evaluation set (default 512)\n"
-    "  --seed S           random seed (default 1)\n" ALIGN_COLUMN_HELP;
+    "  --seed S           random seed (default 1)\n" ALIGN_COLUMN_HELP ALIGN_RUN_HELP;
 
 enum {
     OPT_POLICY = 1,
@@ -109,6 +109,7 @@ int cmd_ppo(int argc, char **argv)
                                             {"eval-size", required_argument, 0, OPT_EVAL_SIZE},
                                             {"help", no_argument, 0, OPT_HELP},
                                             ALIGN_COLUMN_OPTIONS,
+                                            ALIGN_RUN_OPTIONS,
                                             {0, 0, 0, 0}};
     const char *policy = NULL, *reward = NULL, *instrument = NULL, *data_path = NULL, *out = NULL,
                *truth_path = NULL;
@@ -119,6 +120,8 @@ int cmd_ppo(int argc, char **argv)
     cli_getopt_reset();
     while (!bad && (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         int r = align_common_option("ppo", c, optarg, &a);
+        if (r == 0)
+            r = align_run_option("ppo", c, optarg, &o.run);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -216,12 +219,17 @@ int cmd_ppo(int argc, char **argv)
     sja_model *m = NULL;
     sja_reward_model *rm = NULL;
     sja_truth *truth = NULL;
+    long stopped = 0;
+    align_run_start(&o.run, &stopped);
     cJSON *summary = NULL;
     if ((truth_path && !(truth = sja_truth_load(truth_path, ins, &err))) ||
         !(m = sja_model_load(policy, ins, &err)) || !(rm = sja_reward_load(reward, ins, &err)) ||
         sja_ppo(m, rm, ins, instrument, data, data_path, truth, &o, out, &summary, &err) != SJ_OK)
         rc = cli_fail(&err);
-    if (!rc)
+    int stop_rc = align_run_finish("ppo", stopped, o.steps, out);
+    if (!rc && stop_rc >= 0)
+        rc = stop_rc;
+    else if (!rc)
         align_print_summary("ppo", out, summary);
     sja_truth_free(truth);
     sja_reward_free(rm);

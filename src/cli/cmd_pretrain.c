@@ -1,13 +1,13 @@
 /* sjtalign pretrain: train the byte-level BPE tokenizer and the base
  * language model on the response texts and/or a text corpus. */
 #include <dirent.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "interrupt.h"
 #include "lm_cli.h"
 #include "sjtalign/io.h"
 
@@ -22,8 +22,10 @@ static const char *const HELP =
     "ends). 10% of the documents are held out for the validation loss.\n"
     "Writes the model directory MODEL (config.json, tokenizer.json,\n"
     "model.safetensors, optimizer.safetensors, train_log.jsonl) atomically, and a\n"
-    "checkpoint every --save-every steps; an interrupted run (Ctrl-C) saves a\n"
-    "checkpoint and --resume continues it to the same result as an uninterrupted run.\n\n"
+    "checkpoint every --save-every steps. Ctrl-C (or SIGTERM) stops at the end of\n"
+    "the current step, saves a checkpoint and exits with 130 (143 for SIGTERM); a\n"
+    "second Ctrl-C ends the program at once. --resume continues a checkpoint to the\n"
+    "same result (bit-identical weights) as an uninterrupted run.\n\n"
     "  --data FILE       responses CSV (UTF-8, header row)\n"
     "  --text COL        response text column (default response)\n"
     "  --corpus FILE     plain UTF-8 text\n"
@@ -45,14 +47,6 @@ static const char *const HELP =
     "  --stop-after N    stop after step N as if interrupted (for testing --resume)\n";
 
 enum { OPT_DATA = 1, OPT_TEXT, OPT_CORPUS, OPT_OUT, OPT_EVAL, OPT_SAVE, OPT_RESUME, OPT_STOP };
-
-static volatile int interrupted = 0;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
 
 /* A list of documents; texts point into owned buffers. */
 typedef struct {
@@ -310,23 +304,18 @@ int cmd_pretrain(int argc, char **argv)
     double val_loss = 0.0;
     int stopped = 0;
     if (st == SJ_OK) {
-        po.interrupted = &interrupted;
-        signal(SIGINT, on_sigint);
+        po.interrupted = &cli_interrupted;
+        cli_interrupt_catch();
         st = sj_pretrain((const char *const *)docs.docs, docs.lens, docs.n, &po, out, resume, prov,
                          &val_loss, &stopped, &err);
-        signal(SIGINT, SIG_DFL);
+        cli_interrupt_release();
     }
     free_docs(&docs);
     cJSON_Delete(prov);
     if (st != SJ_OK)
         return cli_fail(&err);
-    if (stopped) {
-        fprintf(stderr,
-                "sjtalign: pretrain stopped early; the checkpoint in %s continues with "
-                "--resume\n",
-                out);
-        return interrupted ? 1 : 0;
-    }
+    if (stopped)
+        return cli_interrupt_report("pretrain", cli_pretrain_steps_done(out), po.steps, out);
     fprintf(stderr, "pretrain: wrote %s (validation loss %.4f nats/token)\n", out, val_loss);
     return 0;
 }

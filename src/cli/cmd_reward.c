@@ -29,7 +29,7 @@ static const char *const HELP =
     "  --min-pairs N      fewest usable judged pairs accepted (default 20)\n"
     "  --seed S           random seed (default 1)\n"
     "  --threads N        threads\n"
-    "  --quiet            no progress bar\n";
+    "  --quiet            no progress bar\n" ALIGN_RUN_HELP;
 
 enum {
     OPT_INIT = 1,
@@ -63,6 +63,7 @@ int cmd_reward(int argc, char **argv)
                                             {"seed", required_argument, 0, OPT_SEED},
                                             {"help", no_argument, 0, OPT_HELP},
                                             ALIGN_COLUMN_OPTIONS,
+                                            ALIGN_RUN_OPTIONS,
                                             {0, 0, 0, 0}};
     const char *init = NULL, *instrument = NULL, *pairs_path = NULL, *out = NULL;
     sja_reward_opts o = sja_reward_defaults();
@@ -72,6 +73,8 @@ int cmd_reward(int argc, char **argv)
     cli_getopt_reset();
     while (!bad && (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         int r = align_common_option("reward", c, optarg, &a);
+        if (r == 0)
+            r = align_run_option("reward", c, optarg, &o.run);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -136,12 +139,17 @@ int cmd_reward(int argc, char **argv)
     sja_pairs *pairs = NULL;
     sja_model *m = NULL;
     cJSON *summary = NULL;
+    long stopped = 0;
+    align_run_start(&o.run, &stopped);
     sj_instrument *ins = sj_instrument_load(instrument, &err);
     if (!ins || !(pairs = sja_pairs_read(pairs_path, ins, &err)) ||
         !(m = sja_model_load(init, ins, &err)) ||
         sja_reward_train(m, ins, instrument, pairs, pairs_path, &o, out, &summary, &err) != SJ_OK)
         rc = cli_fail(&err);
-    if (!rc)
+    int stop_rc = align_run_finish("reward", stopped, o.steps, out);
+    if (!rc && stop_rc >= 0)
+        rc = stop_rc;
+    else if (!rc)
         align_print_summary("reward", out, summary);
     sja_model_free(m);
     sja_pairs_free(pairs);

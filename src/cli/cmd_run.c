@@ -19,7 +19,9 @@ static const char *const HELP =
     "after-dpo) and compare. A stage whose inputs, settings and outputs are\n"
     "unchanged since it last finished (content hashes recorded in\n"
     "<runs>/stamps/) is skipped, so a re-run after an interruption continues where\n"
-    "it stopped. The whole file is checked before any stage runs.\n\n"
+    "it stopped. Ctrl-C stops the running stage (a training stage saves a\n"
+    "checkpoint) and exits with 130; the next run continues that stage's training\n"
+    "with --resume. The whole file is checked before any stage runs.\n\n"
     "  --from STAGE  run STAGE and every later stage again, even if up to date\n"
     "                (a stage name as printed, e.g. sft, score-ppo, audit-after, or a\n"
     "                command name for the first stage of that kind)\n"
@@ -56,10 +58,34 @@ static sj_status make_output_folders(const sj_stage *s, sj_error *err)
     return SJ_OK;
 }
 
+/* 1 when the stage trains (sft, reward, ppo, dpo) and its --out folder
+ * holds the checkpoint of an interrupted run, which --resume continues. */
+static int has_interrupted_run(const sj_stage *s)
+{
+    static const char *const training[] = {"sft", "reward", "ppo", "dpo"};
+    int trains = 0;
+    for (size_t i = 0; i < sizeof training / sizeof *training; i++)
+        trains |= strcmp(s->command, training[i]) == 0;
+    const char *out = NULL;
+    for (int i = 0; trains && i + 1 < s->argc; i++)
+        if (strcmp(s->argv[i], "--out") == 0)
+            out = s->argv[i + 1];
+    if (!out)
+        return 0;
+    char *path = sj_path_join(out, "config.json");
+    sj_error err;
+    cJSON *cfg = path && access(path, F_OK) == 0 ? sj_json_read(path, &err) : NULL;
+    int found = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cfg, "resume"));
+    cJSON_Delete(cfg);
+    free(path);
+    return found;
+}
+
 /* Runs one stage as a child; returns its exit code (128 + signal when it
  * was killed). Ctrl-C reaches the child through the terminal; the runner
- * waits for it to stop cleanly rather than dying first. */
-static int run_child(const char *self, const sj_stage *s)
+ * waits for it to stop cleanly (a training stage saves a checkpoint)
+ * rather than dying first. `resume` adds --resume. */
+static int run_child(const char *self, const sj_stage *s, int resume)
 {
     fflush(stdout);
     fflush(stderr);
@@ -67,11 +93,12 @@ static int run_child(const char *self, const sj_stage *s)
     if (pid < 0)
         return 1;
     if (pid == 0) {
-        char *argv[SJ_PIPELINE_MAX_ARGS + 1];
+        char *argv[SJ_PIPELINE_MAX_ARGS + 2];
         argv[0] = (char *)self;
         for (int i = 0; i < s->argc; i++)
             argv[i + 1] = s->argv[i];
-        argv[s->argc + 1] = NULL;
+        argv[s->argc + 1] = resume ? "--resume" : NULL;
+        argv[s->argc + 2] = NULL;
         execv(self, argv);
         fprintf(stderr, "sjtalign run: cannot start %s: %s\n", self, strerror(errno));
         _exit(1);
@@ -122,14 +149,26 @@ static int run_stages(const sj_pipeline *p, const char *self, long from, int dry
         printf("[%zu/%zu] %s: %s\n", i + 1, n, s->name, s->what);
         if (make_output_folders(s, &err) != SJ_OK)
             return cli_fail(&err);
+        int resume = has_interrupted_run(s);
+        if (resume)
+            printf("[%zu/%zu] %s: continuing the interrupted run (--resume)\n", i + 1, n, s->name);
         double t0 = sj_now();
-        int rc = run_child(self, s);
+        int rc = run_child(self, s, resume);
         double seconds = sj_now() - t0;
         if (rc != 0) {
             fprintf(stderr,
                     "sjtalign run: stage %s %s after %.1f s; finished stages are kept, so "
-                    "running the same command again continues from this stage\n",
-                    s->name, rc > 128 ? "was interrupted" : "failed", seconds);
+                    "running the same command again continues from this stage%s\n",
+                    s->name, rc > 128 ? "was interrupted" : "failed", seconds,
+                    rc > 128 && has_interrupted_run(s)
+                        ? " (its training continues from the checkpoint it saved)"
+                        : "");
+            if (resume && rc == 2)
+                fprintf(stderr,
+                        "sjtalign run: the checkpoint of the interrupted %s cannot be "
+                        "continued with these settings; remove its --out folder to train that "
+                        "stage afresh\n",
+                        s->name);
             return rc > 128 ? rc : (rc == 2 ? 2 : 1);
         }
         if (sj_stage_key(s, key, &err) != SJ_OK ||

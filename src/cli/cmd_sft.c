@@ -5,6 +5,7 @@
 
 #include "align_cli.h"
 #include "cli.h"
+#include "interrupt.h"
 
 static const char *const HELP =
     "usage: sjtalign sft [--init MODEL] --instrument FILE --data FILE --out MODEL [options]\n\n"
@@ -31,7 +32,9 @@ static const char *const HELP =
     "  --seed S           random seed (default 1)\n"
     "  without --init: --layers N --heads N --embd N --ctx N --vocab N\n"
     "                     --pretrain-steps N --pretrain-lr X   (model and "
-    "pre-training)\n" ALIGN_COLUMN_HELP;
+    "pre-training)\n" ALIGN_COLUMN_HELP ALIGN_RUN_HELP
+    "Without --init, Ctrl-C during the pre-training saves MODEL-pretrain/ the same\n"
+    "way, and --resume continues there.\n";
 
 enum {
     OPT_INIT = 1,
@@ -55,9 +58,10 @@ enum {
     OPT_HELP,
 };
 
-/* Pre-trains on the prompts of every row into MODEL-pretrain. */
+/* Pre-trains on the prompts of every row into MODEL-pretrain (continuing
+ * its checkpoint with resume); *stopped is set when a signal stopped it. */
 static int pretrain_first(const sj_instrument *ins, const sj_responses *data, sj_pretrain_opts *po,
-                          const char *out, char **init_dir)
+                          const char *out, int resume, char **init_dir, int *stopped)
 {
     const sj_table *t = data->table;
     char **docs = sj_calloc(t->n_rows, sizeof *docs);
@@ -73,8 +77,8 @@ static int pretrain_first(const sj_instrument *ins, const sj_responses *data, sj
     sj_error_clear(&err);
     cJSON *prov = cJSON_CreateObject();
     cJSON_AddStringToObject(prov, "stage", "pretrain (by sft, on the prompts)");
-    sj_status st = sj_pretrain((const char *const *)docs, NULL, t->n_rows, po, *init_dir, 0, prov,
-                               NULL, NULL, &err);
+    sj_status st = sj_pretrain((const char *const *)docs, NULL, t->n_rows, po, *init_dir, resume,
+                               prov, NULL, stopped, &err);
     cJSON_Delete(prov);
     for (size_t i = 0; i < t->n_rows; i++)
         free(docs[i]);
@@ -104,6 +108,7 @@ int cmd_sft(int argc, char **argv)
                                             {"pretrain-lr", required_argument, 0, OPT_PLR},
                                             {"help", no_argument, 0, OPT_HELP},
                                             ALIGN_COLUMN_OPTIONS,
+                                            ALIGN_RUN_OPTIONS,
                                             {0, 0, 0, 0}};
     const char *init = NULL, *instrument = NULL, *data_path = NULL, *out = NULL;
     sja_sft_opts o = sja_sft_defaults();
@@ -114,6 +119,8 @@ int cmd_sft(int argc, char **argv)
     cli_getopt_reset();
     while (!bad && (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         int r = align_common_option("sft", c, optarg, &a);
+        if (r == 0)
+            r = align_run_option("sft", c, optarg, &o.run);
         if (r < 0)
             return 2;
         if (r > 0)
@@ -202,15 +209,28 @@ int cmd_sft(int argc, char **argv)
     if (rc)
         return rc;
     char *made = NULL;
+    long stopped = 0;
+    int pre_stopped = 0;
+    align_run_start(&o.run, &stopped);
     if (!init) {
         sj_error verr;
         sj_error_clear(&verr);
+        po.interrupted = &cli_interrupted;
         if (sj_lm_config_validate(&po.model, &verr) != SJ_OK) {
             rc = cli_fail(&verr);
         } else {
-            rc = pretrain_first(ins, data, &po, out, &made);
+            rc = pretrain_first(ins, data, &po, out, o.run.resume, &made, &pre_stopped);
             init = made;
         }
+    }
+    if (!rc && pre_stopped) {
+        cli_interrupt_release();
+        rc = cli_interrupt_report("sft", cli_pretrain_steps_done(made), po.steps, made);
+        /* a signal stops it; nothing else does (stop_after is not passed on) */
+        free(made);
+        sj_responses_free(data);
+        sj_instrument_free(ins);
+        return rc;
     }
     sj_error err;
     sj_error_clear(&err);
@@ -220,7 +240,10 @@ int cmd_sft(int argc, char **argv)
     cJSON *summary = NULL;
     if (!rc && sja_sft(m, ins, instrument, data, data_path, &o, out, &summary, &err) != SJ_OK)
         rc = cli_fail(&err);
-    if (!rc)
+    int stop_rc = align_run_finish("sft", stopped, o.steps, out);
+    if (!rc && stop_rc >= 0)
+        rc = stop_rc;
+    else if (!rc)
         align_print_summary("sft", out, summary);
     sja_model_free(m);
     free(made);

@@ -42,7 +42,9 @@ static void print_usage(FILE *out)
             fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n  --version  print the version, the BLAS core in use and its threads\n"
                  "  --help     this text\n\n"
-                 "Exit codes: 0 success, 1 failure while working, 2 bad usage or bad input.\n");
+                 "Exit codes: 0 success, 1 failure while working, 2 bad usage or bad input,\n"
+                 "130 interrupted by Ctrl-C (143 by SIGTERM; training saves a checkpoint that\n"
+                 "--resume continues).\n");
 }
 
 static int print_version(void)

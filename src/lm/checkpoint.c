@@ -358,6 +358,8 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
         cJSON_AddItemToObject(cfg, "provenance",
                               o->provenance ? cJSON_Duplicate(o->provenance, 1)
                                             : cJSON_CreateObject());
+        if (o->resume)
+            cJSON_AddItemToObject(cfg, "resume", cJSON_Duplicate(o->resume, 1));
         path = sj_path_join(tmp, "config.json");
         st = sj_json_write(path, cfg, err);
         free(path);
@@ -368,23 +370,30 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
     return st;
 }
 
-/* A save killed mid-way (SIGKILL, power loss) leaves its hidden temporary
- * folder ".BASE.tmp.PID" beside the model; the next save removes those whose
- * process no longer exists, so they do not pile up. */
-static void remove_stale_temporaries(const char *parent, const char *base)
+/* 1 when a directory entry is ".BASE.<kind>.PID" of a process that no
+ * longer exists (a save killed mid-way: SIGKILL, power loss). */
+static int is_stale_leftover(const char *name, const char *prefix)
 {
-    char *prefix = sj_asprintf(".%s.tmp.", base);
+    size_t np = strlen(prefix);
+    if (strncmp(name, prefix, np) != 0 || name[np] == '\0')
+        return 0;
+    char *end;
+    long pid = strtol(name + np, &end, 10);
+    return *end == '\0' && pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 &&
+           errno == ESRCH;
+}
+
+/* Removes the leftovers ".BASE.<kind>.PID" of dead saves beside the model:
+ * temporaries (".tmp.") before a save, so they do not pile up, and previous
+ * models moved aside (".old.") once a save has put a new model in place. */
+static void remove_stale(const char *parent, const char *base, const char *kind)
+{
+    char *prefix = sj_asprintf(".%s.%s.", base, kind);
     DIR *d = prefix ? opendir(parent) : NULL;
     if (d) {
-        size_t np = strlen(prefix);
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-            char *end;
-            if (strncmp(e->d_name, prefix, np) != 0 || e->d_name[np] == '\0')
-                continue;
-            long pid = strtol(e->d_name + np, &end, 10);
-            if (*end != '\0' || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
-                errno != ESRCH)
+            if (!is_stale_leftover(e->d_name, prefix))
                 continue;
             char *stale = sj_path_join(parent, e->d_name);
             if (stale)
@@ -394,6 +403,41 @@ static void remove_stale_temporaries(const char *parent, const char *base)
         closedir(d);
     }
     free(prefix);
+}
+
+char *sj_lm_save_leftover(const char *dir)
+{
+    if (access(dir, F_OK) == 0)
+        return NULL;
+    char *parent, *base;
+    split_path(dir, &parent, &base);
+    char *prefix = parent && base ? sj_asprintf(".%s.old.", base) : NULL;
+    DIR *d = prefix ? opendir(parent) : NULL;
+    char *found = NULL;
+    double newest = -1.0;
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (!is_stale_leftover(e->d_name, prefix))
+                continue;
+            char *path = sj_path_join(parent, e->d_name);
+            char *cfg = path ? sj_path_join(path, "config.json") : NULL;
+            struct stat sb;
+            if (cfg && stat(cfg, &sb) == 0 && (double)sb.st_mtime > newest) {
+                newest = (double)sb.st_mtime;
+                free(found);
+                found = path;
+                path = NULL;
+            }
+            free(cfg);
+            free(path);
+        }
+        closedir(d);
+    }
+    free(prefix);
+    free(parent);
+    free(base);
+    return found;
 }
 
 sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err)
@@ -412,11 +456,9 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
         free(base);
         return SJ_ERR_WORK;
     }
-    remove_stale_temporaries(parent, base);
+    remove_stale(parent, base, "tmp");
     char *tmp = sj_asprintf("%s/.%s.tmp.%ld", parent, base, (long)getpid());
     char *old = sj_asprintf("%s/.%s.old.%ld", parent, base, (long)getpid());
-    free(parent);
-    free(base);
     sj_status st = SJ_OK;
     remove_flat_dir(tmp);
     if (mkdir(tmp, 0777) != 0)
@@ -435,13 +477,17 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
                               strerror(errno));
             rename(old, dir);
         }
-        if (st == SJ_OK)
+        if (st == SJ_OK) {
             remove_flat_dir(old);
+            remove_stale(parent, base, "old");
+        }
     }
     if (st != SJ_OK) {
         remove_flat_dir(tmp);
         sj_error_prefix(err, "saving model %s: ", dir);
     }
+    free(parent);
+    free(base);
     free(tmp);
     free(old);
     return st;
@@ -702,7 +748,15 @@ sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int wi
     }
     sj_lm_config cfg;
     if (!is_dir(dir)) {
-        sj_error_set(err, SJ_ERR_INPUT, "%s: no such model directory", dir);
+        char *left = sj_lm_save_leftover(dir);
+        if (left)
+            sj_error_set(err, SJ_ERR_INPUT,
+                         "%s is missing: a save to it was interrupted after moving the previous "
+                         "model aside to %s; restore that model with: mv '%s' '%s'",
+                         dir, left, left, dir);
+        else
+            sj_error_set(err, SJ_ERR_INPUT, "%s: no such model directory", dir);
+        free(left);
         goto fail;
     }
     if (read_config(dir, &ck->config, &cfg, err) != SJ_OK)

@@ -426,8 +426,9 @@ sj_status sj_pretrain(const char *const *docs, const size_t *lens, size_t n,
         char extra[96];
         snprintf(extra, sizeof extra, "loss %.3f%s", loss, "");
         sj_progress_update(&prog, done, extra);
-        int stop_now = (o->stop_after > 0 && done >= o->stop_after && !last) ||
-                       (o->interrupted && *o->interrupted);
+        /* a signal during the last step lets the run finish and save */
+        int stop_now = !last && ((o->stop_after > 0 && done >= o->stop_after) ||
+                                 (o->interrupted && *o->interrupted));
         if (st == SJ_OK && !last && (stop_now || (o->save_every > 0 && done % o->save_every == 0)))
             st = save(out, &s, o, val_loss, err);
         if (stop_now) {

@@ -72,17 +72,23 @@ if [ "$lines" -eq $STEPS ]; then pass "resumed log has one line per step"; else 
 # ---- SIGINT: a clean stop with a checkpoint -----------------------------
 # The signal is sent once training runs (the checkpoint at step 100 is there);
 # validation after every step slows the run so that it arrives mid-run.
+# Job control on: a background job of a script otherwise starts with SIGINT
+# ignored, and then it stays ignored (as after nohup).
+set -m
 "$SJTALIGN" pretrain --data "$data" --out "$TMP/inter" "${tiny[@]}" --steps $STEPS --save-every 100 \
     --eval-every 1 >"$TMP/int.out" 2>"$TMP/int.err" &
 pid=$!
+set +m
 wait_for_checkpoint "$TMP/inter" $pid 0
 kill -INT $pid 2>/dev/null
 wait $pid
 RC=$?
 ERR=$(cat "$TMP/int.err")
-expect_exit 1 "SIGINT stops pretrain (exit 1, work not finished)"
-expect_err_contains "pretrain stopped early; the checkpoint in $TMP/inter continues with --resume" "SIGINT: message says how to continue"
+expect_exit 130 "SIGINT stops pretrain (exit 130)"
 done_at=$(steps_done "$TMP/inter")
+expect_err_contains "pretrain: interrupted (Ctrl-C) after step $done_at of $STEPS; the model trained so far is saved in $TMP/inter" \
+    "SIGINT: message names the step and the checkpoint"
+expect_err_contains "run the same command again with --resume" "SIGINT: message says how to continue"
 if [ -n "$done_at" ] && [ "$done_at" -ge 100 ] && [ "$done_at" -lt $STEPS ]; then
     pass "SIGINT saved a checkpoint (step $done_at of $STEPS)"
 else fail "SIGINT saved a checkpoint" "steps_done: '${done_at}'"; fi
@@ -93,19 +99,31 @@ if cmp -s "$TMP/ref/model.safetensors" "$TMP/inter/model.safetensors"; then
     pass "resumed after SIGINT: weights bit-identical to the uninterrupted run"
 else fail "resumed after SIGINT: weights differ from the uninterrupted run"; fi
 
-# The alignment stages have no checkpoint to save on SIGINT: they stop at
-# once, and nothing is half-written. (A background job of a script ignores
-# SIGINT unless job control is on, hence `set -m`.)
-"$SJTALIGN" pretrain --data "$data" --out "$TMP/base" "${tiny[@]}" --steps 2 --save-every 0 2>/dev/null
-printf 'person_id,item_id,response,human\n' >"$TMP/sft.csv"
-for i in $(seq 1 100); do echo "p$i,deadline,I would talk to them ($i).,$((i % 3))" >>"$TMP/sft.csv"; done
-RC=$(bash -c 'set -m; "$@" >/dev/null 2>&1 & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo $?' _ \
-    "$SJTALIGN" sft --init "$TMP/base" --instrument "$INS" --data "$TMP/sft.csv" --score human \
-    --steps 100000 --out "$TMP/sft_int" --threads 1 2>/dev/null)
-ERR=""
-expect_exit 130 "SIGINT stops sft"
-expect_no_file "$TMP/sft_int" "SIGINT during sft: no model written"
 expect_no_temporaries "$TMP" "no temporary files or folders left after the signals"
+# (the alignment stages' SIGINT and --resume: tests/cli/test_resume.sh)
+
+# ---- a save killed between its two renames -------------------------------
+# Replacing a model moves the old one aside to .NAME.old.PID, then renames
+# the new one into place. Killed in between, only the old one is left.
+true &
+dead=$!
+wait $dead
+cp -r "$TMP/ref" "$TMP/.lost.old.$dead"
+run_cmd score --model "$TMP/lost" --instrument "$INS" --data "$TMP/one.csv" --out "$TMP/scores.csv" --threads 1
+expect_exit 2 "loading a model whose save was killed between the renames"
+expect_err_contains "$TMP/lost is missing: a save to it was interrupted after moving the previous model aside to $TMP/.lost.old.$dead; restore that model with: mv '$TMP/.lost.old.$dead' '$TMP/lost'" \
+    "the message names the folder left and how to restore it"
+run_cmd pretrain --data "$data" --out "$TMP/lost" "${tiny[@]}" --steps $STEPS --resume
+expect_exit 2 "--resume does not start afresh beside a model moved aside"
+expect_err_contains "restore that model with: mv" "--resume: says how to restore it"
+mv "$TMP/.lost.old.$dead" "$TMP/lost"
+run_cmd score --model "$TMP/lost" --instrument "$INS" --data "$TMP/one.csv" --out "$TMP/scores.csv" --threads 1
+expect_exit 0 "the restored model loads"
+# A new save to the path removes the superseded leftover once it succeeded.
+mv "$TMP/lost" "$TMP/.lost.old.$dead"
+run_cmd pretrain --data "$data" --out "$TMP/lost" "${tiny[@]}" --steps 2 --save-every 0
+expect_exit 0 "a new model saved to the path"
+expect_no_file "$TMP/.lost.old.$dead" "the leftover is removed after the new save"
 
 # ---- a full or read-only output folder ----------------------------------
 full="$TMP/full"

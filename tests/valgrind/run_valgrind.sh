@@ -20,10 +20,13 @@ core=$("$root/$build/sjtalign" --version | sed -n 's/.*core \([A-Za-z0-9_]*\).*/
 export OMP_WAIT_POLICY=PASSIVE
 [ -n "$core" ] && export OPENBLAS_CORETYPE="$core"
 # `bench` runs natively: it times a large sgemm, hours under valgrind, and
-# its kernels are the training step's that `pretrain` runs checked.
+# its kernels are the training step's that `pretrain` runs checked. So does
+# `--version`: a test runs it with OMP_WAIT_POLICY unset to see the program
+# set it and re-execute itself, which valgrind cannot follow.
 cat >"$logs/sjtalign" <<WRAP
 #!/bin/sh
 [ "\$1" = bench ] && exec "$root/$build/sjtalign" "\$@"
+[ "\$1" = --version ] && exec "$root/$build/sjtalign" "\$@"
 exec valgrind -q --leak-check=full --show-leak-kinds=definite \
   --errors-for-leak-kinds=definite --error-exitcode=1 --log-file="$logs/vg.%p.log" \
   "$root/$build/sjtalign" "\$@"

@@ -506,8 +506,15 @@ static void truth_best_line(sj_buf *b, const cJSON *doc)
 static void training_line(sj_buf *b, const cJSON *log)
 {
     const cJSON *steps = rj_get(log, "steps");
-    const cJSON *rew = rj_path(log, "series", "objective/scores");
-    const cJSON *gold = rj_path(log, "series", "gold/eval"); /* exact, where logged */
+    /* The fixed-set figures, where logged, are exact; the per-batch ones
+     * are samples of a few dozen rollouts. */
+    const cJSON *rew = rj_path(log, "series", "eval/reward");
+    const char *rew_name = "reward on the fixed set";
+    if (!rew) {
+        rew = rj_path(log, "series", "objective/scores");
+        rew_name = "reward";
+    }
+    const cJSON *gold = rj_path(log, "series", "gold/eval");
     const char *gold_name = "gold on the fixed set";
     if (!gold) {
         gold = rj_path(log, "series", "gold/scores");
@@ -530,7 +537,7 @@ static void training_line(sj_buf *b, const cJSON *log)
             }
         }
     }
-    sj_buf_printf(b, "PPO training (%d steps): reward %.3f -> %.3f", n, r0, r1);
+    sj_buf_printf(b, "PPO training (%d logged steps): %s %.3f -> %.3f", n, rew_name, r0, r1);
     if (!isnan(g0)) {
         sj_buf_printf(b, ", %s %.3f -> %.3f", gold_name, g0, g1);
         if (peak - g1 > 0.25 * (peak - g0) && peak > g0)

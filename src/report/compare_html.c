@@ -244,9 +244,14 @@ static void summary_training(page *pg)
     if (!cJSON_IsObject(log))
         return;
     const cJSON *steps = rj_get(log, "steps");
-    const cJSON *rew = rj_path(log, "series", "objective/scores");
-    /* The fixed-set gold score, where logged, is exact; the per-batch one
-     * is a sample of a few dozen rollouts. */
+    /* The fixed-set figures, where logged, are exact; the per-batch ones
+     * are samples of a few dozen rollouts. */
+    const cJSON *rew = rj_path(log, "series", "eval/reward");
+    const char *rew_name = "reward-model score on the fixed evaluation set";
+    if (!rew) {
+        rew = rj_path(log, "series", "objective/scores");
+        rew_name = "reward-model score";
+    }
     const cJSON *gold = rj_path(log, "series", "gold/eval");
     const char *gold_name = "gold score on the fixed evaluation set";
     if (!gold) {
@@ -270,7 +275,7 @@ static void summary_training(page *pg)
                 r0 = v->valuedouble;
             r1 = v->valuedouble;
         }
-        out(pg, " reward-model score %s \xe2\x86\x92 %s", rj_fmt(x, sizeof x, r0, 3),
+        out(pg, " %s %s \xe2\x86\x92 %s", rew_name, rj_fmt(x, sizeof x, r0, 3),
             rj_fmt(y, sizeof y, r1, 3));
     }
     if (kl) {

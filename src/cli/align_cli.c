@@ -106,10 +106,24 @@ void align_run_start(sja_run_control *rc, long *stopped_at)
     cli_interrupt_catch();
 }
 
-int align_run_finish(const char *command, long stopped_at, long steps, const char *out)
+/* Restores the handlers; the stop's exit code when the stage stopped
+ * early, else -1. */
+static int align_run_finish(const char *command, long stopped_at, long steps, const char *out)
 {
     cli_interrupt_release();
     if (stopped_at <= 0)
         return -1;
     return cli_interrupt_report(command, stopped_at, steps, out);
+}
+
+int align_run_end(const char *command, int rc, long stopped_at, long steps, const char *out,
+                  cJSON *summary)
+{
+    int stop_rc = align_run_finish(command, stopped_at, steps, out);
+    if (!rc && stop_rc < 0) {
+        align_print_summary(command, out, summary);
+        return 0;
+    }
+    cJSON_Delete(summary);
+    return rc ? rc : stop_rc;
 }

@@ -60,10 +60,13 @@ int align_run_option(const char *command, int c, const char *arg, sja_run_contro
  * control at the flag and at *stopped_at. */
 void align_run_start(sja_run_control *rc, long *stopped_at);
 
-/* Restores the signal handlers; when the stage stopped early, prints how to
- * continue and returns its exit code (130 after Ctrl-C, 0 after
- * --stop-after), else returns -1. */
-int align_run_finish(const char *command, long stopped_at, long steps, const char *out);
+/* The end of a training command: restores the signal handlers and, when
+ * the stage stopped early, prints how to continue. Returns rc when the
+ * stage failed, the interruption's code when it stopped early (130 after
+ * Ctrl-C, 143 after SIGTERM, 0 after --stop-after), else 0 after printing
+ * the summary. Takes ownership of summary. */
+int align_run_end(const char *command, int rc, long stopped_at, long steps, const char *out,
+                  cJSON *summary);
 
 typedef struct {
     sj_columns cols;

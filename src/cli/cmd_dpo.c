@@ -144,11 +144,7 @@ int cmd_dpo(int argc, char **argv)
         !(m = sja_model_load(policy, ins, &err)) ||
         sja_dpo(m, ins, instrument, pairs, pairs_path, &o, out, &summary, &err) != SJ_OK)
         rc = cli_fail(&err);
-    int stop_rc = align_run_finish("dpo", stopped, o.steps, out);
-    if (!rc && stop_rc >= 0)
-        rc = stop_rc;
-    else if (!rc)
-        align_print_summary("dpo", out, summary);
+    rc = align_run_end("dpo", rc, stopped, o.steps, out, summary);
     sja_model_free(m);
     sja_pairs_free(pairs);
     sj_instrument_free(ins);

@@ -226,11 +226,7 @@ int cmd_ppo(int argc, char **argv)
         !(m = sja_model_load(policy, ins, &err)) || !(rm = sja_reward_load(reward, ins, &err)) ||
         sja_ppo(m, rm, ins, instrument, data, data_path, truth, &o, out, &summary, &err) != SJ_OK)
         rc = cli_fail(&err);
-    int stop_rc = align_run_finish("ppo", stopped, o.steps, out);
-    if (!rc && stop_rc >= 0)
-        rc = stop_rc;
-    else if (!rc)
-        align_print_summary("ppo", out, summary);
+    rc = align_run_end("ppo", rc, stopped, o.steps, out, summary);
     sja_truth_free(truth);
     sja_reward_free(rm);
     sja_model_free(m);

@@ -240,11 +240,7 @@ int cmd_sft(int argc, char **argv)
     cJSON *summary = NULL;
     if (!rc && sja_sft(m, ins, instrument, data, data_path, &o, out, &summary, &err) != SJ_OK)
         rc = cli_fail(&err);
-    int stop_rc = align_run_finish("sft", stopped, o.steps, out);
-    if (!rc && stop_rc >= 0)
-        rc = stop_rc;
-    else if (!rc)
-        align_print_summary("sft", out, summary);
+    rc = align_run_end("sft", rc, stopped, o.steps, out, summary);
     sja_model_free(m);
     free(made);
     sj_responses_free(data);

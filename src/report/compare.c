@@ -503,46 +503,50 @@ static void truth_best_line(sj_buf *b, const cJSON *doc)
         sj_buf_printf(b, "; the human scores reach QWK %.3f", rj_num(human, "qwk"));
 }
 
-static void training_line(sj_buf *b, const cJSON *log)
+int rj_training_trend(const cJSON *log, const char *fixed_key, const char *batch_key, rj_trend *t)
 {
     const cJSON *steps = rj_get(log, "steps");
-    /* The fixed-set figures, where logged, are exact; the per-batch ones
-     * are samples of a few dozen rollouts. */
-    const cJSON *rew = rj_path(log, "series", "eval/reward");
-    const char *rew_name = "reward on the fixed set";
-    if (!rew) {
-        rew = rj_path(log, "series", "objective/scores");
-        rew_name = "reward";
-    }
-    const cJSON *gold = rj_path(log, "series", "gold/eval");
-    const char *gold_name = "gold on the fixed set";
-    if (!gold) {
-        gold = rj_path(log, "series", "gold/scores");
-        gold_name = "gold";
-    }
+    const cJSON *series = fixed_key ? rj_path(log, "series", fixed_key) : NULL;
+    t->fixed_set = series != NULL;
+    if (!series)
+        series = rj_path(log, "series", batch_key);
+    t->first = t->last = t->peak_step = NAN;
+    t->peak = -INFINITY;
+    t->fell = 0;
+    if (!series)
+        return 0;
     int n = cJSON_GetArraySize(steps);
-    double r0 = NAN, r1 = NAN, g0 = NAN, g1 = NAN, peak = -INFINITY, peak_step = NAN;
     for (int i = 0; i < n; i++) {
-        const cJSON *r = cJSON_GetArrayItem(rew, i), *g = cJSON_GetArrayItem(gold, i);
-        if (cJSON_IsNumber(r)) {
-            r0 = isnan(r0) ? r->valuedouble : r0;
-            r1 = r->valuedouble;
-        }
-        if (cJSON_IsNumber(g)) {
-            g0 = isnan(g0) ? g->valuedouble : g0;
-            g1 = g->valuedouble;
-            if (g->valuedouble > peak) {
-                peak = g->valuedouble;
-                peak_step = cJSON_GetArrayItem(steps, i)->valuedouble;
-            }
+        const cJSON *v = cJSON_GetArrayItem(series, i);
+        if (!cJSON_IsNumber(v))
+            continue;
+        if (isnan(t->first))
+            t->first = v->valuedouble;
+        t->last = v->valuedouble;
+        if (v->valuedouble > t->peak) {
+            t->peak = v->valuedouble;
+            t->peak_step = cJSON_GetArrayItem(steps, i)->valuedouble;
         }
     }
-    sj_buf_printf(b, "PPO training (%d logged steps): %s %.3f -> %.3f", n, rew_name, r0, r1);
-    if (!isnan(g0)) {
-        sj_buf_printf(b, ", %s %.3f -> %.3f", gold_name, g0, g1);
-        if (peak - g1 > 0.25 * (peak - g0) && peak > g0)
+    double rise = t->peak - t->first;
+    t->fell = isfinite(t->peak) && rise > 0 && t->peak - t->last > 0.25 * rise;
+    return 1;
+}
+
+static void training_line(sj_buf *b, const cJSON *log)
+{
+    rj_trend rew, gold;
+    rj_training_trend(log, "eval/reward", "objective/scores", &rew);
+    int has_gold = rj_training_trend(log, "gold/eval", "gold/scores", &gold);
+    sj_buf_printf(b, "PPO training (%d logged steps): %s %.3f -> %.3f",
+                  cJSON_GetArraySize(rj_get(log, "steps")),
+                  rew.fixed_set ? "reward on the fixed set" : "reward", rew.first, rew.last);
+    if (has_gold && !isnan(gold.first)) {
+        sj_buf_printf(b, ", %s %.3f -> %.3f", gold.fixed_set ? "gold on the fixed set" : "gold",
+                      gold.first, gold.last);
+        if (gold.fell)
             sj_buf_printf(b, " (gold peaked at step %.0f and fell: possible reward hacking)",
-                          peak_step);
+                          gold.peak_step);
     }
 }
 

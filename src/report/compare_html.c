@@ -243,80 +243,36 @@ static void summary_training(page *pg)
     const cJSON *log = rj_get(pg->doc, "training_log");
     if (!cJSON_IsObject(log))
         return;
-    const cJSON *steps = rj_get(log, "steps");
-    /* The fixed-set figures, where logged, are exact; the per-batch ones
-     * are samples of a few dozen rollouts. */
-    const cJSON *rew = rj_path(log, "series", "eval/reward");
-    const char *rew_name = "reward-model score on the fixed evaluation set";
-    if (!rew) {
-        rew = rj_path(log, "series", "objective/scores");
-        rew_name = "reward-model score";
-    }
-    const cJSON *gold = rj_path(log, "series", "gold/eval");
-    const char *gold_name = "gold score on the fixed evaluation set";
-    if (!gold) {
-        gold = rj_path(log, "series", "gold/scores");
-        gold_name = "gold score";
-    }
-    const cJSON *kl = rj_path(log, "series", "objective/kl");
-    int n = cJSON_GetArraySize(steps);
+    int n = cJSON_GetArraySize(rj_get(log, "steps"));
     if (n == 0)
         return;
+    rj_trend rew, kl, gold;
+    int has_rew = rj_training_trend(log, "eval/reward", "objective/scores", &rew);
+    int has_kl = rj_training_trend(log, NULL, "objective/kl", &kl);
+    int has_gold = rj_training_trend(log, "gold/eval", "gold/scores", &gold);
     char x[48], y[48], z[48];
     out(pg, "<li>PPO training (%d logged steps):", n);
-    if (rew) {
-        double r0 = NAN, r1 = NAN;
-        const cJSON *v;
-        cJSON_ArrayForEach(v, rew)
-        {
-            if (!cJSON_IsNumber(v))
-                continue;
-            if (isnan(r0))
-                r0 = v->valuedouble;
-            r1 = v->valuedouble;
-        }
-        out(pg, " %s %s \xe2\x86\x92 %s", rew_name, rj_fmt(x, sizeof x, r0, 3),
-            rj_fmt(y, sizeof y, r1, 3));
+    if (has_rew)
+        out(pg, " %s %s \xe2\x86\x92 %s",
+            rew.fixed_set ? "reward-model score on the fixed evaluation set" : "reward-model score",
+            rj_fmt(x, sizeof x, rew.first, 3), rj_fmt(y, sizeof y, rew.last, 3));
+    if (has_kl)
+        out(pg, "; final KL to the reference policy %s", rj_fmt(x, sizeof x, kl.last, 3));
+    if (!has_gold) {
+        out(pg, "; no gold score in the log, so reward hacking cannot be checked.</li>\n");
+        return;
     }
-    if (kl) {
-        double last = NAN;
-        const cJSON *v;
-        cJSON_ArrayForEach(v, kl)
-        {
-            if (cJSON_IsNumber(v))
-                last = v->valuedouble;
-        }
-        out(pg, "; final KL to the reference policy %s", rj_fmt(x, sizeof x, last, 3));
-    }
-    if (gold) {
-        double peak = -INFINITY, last = NAN, first = NAN, peak_step = NAN;
-        for (int i = 0; i < n; i++) {
-            const cJSON *v = cJSON_GetArrayItem(gold, i);
-            if (!cJSON_IsNumber(v))
-                continue;
-            if (isnan(first))
-                first = v->valuedouble;
-            last = v->valuedouble;
-            if (v->valuedouble > peak) {
-                peak = v->valuedouble;
-                peak_step = cJSON_GetArrayItem(steps, i)->valuedouble;
-            }
-        }
-        out(pg, "; %s %s \xe2\x86\x92 %s", gold_name, rj_fmt(x, sizeof x, first, 3),
-            rj_fmt(y, sizeof y, last, 3));
-        double span = peak - first;
-        if (isfinite(peak) && span > 0 && peak - last > 0.25 * span) {
-            out(pg,
-                ". <span class=\"bad\">The gold score peaked at step %.0f (%s) and fell "
-                "afterwards while training went on: a sign of reward hacking; an earlier "
-                "checkpoint may be the better scorer.</span></li>\n",
-                peak_step, rj_fmt(z, sizeof z, peak, 3));
-            return;
-        }
-    } else {
-        out(pg, "; no gold score in the log, so reward hacking cannot be checked");
-    }
-    out(pg, ".</li>\n");
+    out(pg, "; %s %s \xe2\x86\x92 %s",
+        gold.fixed_set ? "gold score on the fixed evaluation set" : "gold score",
+        rj_fmt(x, sizeof x, gold.first, 3), rj_fmt(y, sizeof y, gold.last, 3));
+    if (gold.fell)
+        out(pg,
+            ". <span class=\"bad\">The gold score peaked at step %.0f (%s) and fell "
+            "afterwards while training went on: a sign of reward hacking; an earlier "
+            "checkpoint may be the better scorer.</span></li>\n",
+            gold.peak_step, rj_fmt(z, sizeof z, gold.peak, 3));
+    else
+        out(pg, ".</li>\n");
 }
 
 static void section_summary(page *pg)

@@ -15,6 +15,20 @@ const cJSON *rj_get(const cJSON *obj, const char *key);
 const cJSON *rj_path_keys(const cJSON *obj, ...);
 #define rj_path(obj, ...) rj_path_keys((obj), __VA_ARGS__, (const char *)NULL)
 
+/* The course of one series of a compare document's training log: the
+ * fixed-set key (exact, `eval/...`) where logged, else the per-batch one
+ * (a sample of a few dozen rollouts; fixed_key may be NULL). first, last
+ * and peak over the numbers; `fell` when the series peaked above its start
+ * and then lost more than a quarter of that rise (for the gold reward: a
+ * sign of reward hacking). Returns 0 when neither key is logged. */
+typedef struct {
+    int fixed_set;
+    double first, last, peak, peak_step;
+    int fell;
+} rj_trend;
+
+int rj_training_trend(const cJSON *log, const char *fixed_key, const char *batch_key, rj_trend *t);
+
 /* Writes an array of flat objects as CSV: the `lead` columns first (NULL
  * terminated, may be NULL), then every other key in order of first
  * appearance. Arrays of strings are joined with "; "; objects are left

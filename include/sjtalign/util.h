@@ -85,8 +85,60 @@ void sj_atomic_abort(sj_atomic_file *af);
 /* Writes a whole buffer to path atomically. */
 sj_status sj_write_file_atomic(const char *path, const void *data, size_t len, sj_error *err);
 
-/* Reads a whole file into a NUL-terminated buffer (*len excludes the NUL). */
+/* Reads a whole file into a NUL-terminated buffer (*len excludes the NUL).
+ * The file must pass sj_input_check for SJ_INPUT_DOCUMENT. */
 sj_status sj_read_file(const char *path, char **data, size_t *len, sj_error *err);
+/* The same for a file of the given kind (its own size limit). */
+sj_status sj_read_file_kind(const char *path, int kind, char **data, size_t *len, sj_error *err);
+
+/* ---- input and output safety -------------------------------------------- */
+
+/* What an input is decides its size limit: tables (CSV, JSON lines) may be
+ * large; documents (JSON settings, instruments, tokenizers) are small; model
+ * weights are bounded by their own header. */
+typedef enum {
+    SJ_INPUT_TABLE = 0,    /* default limit 4 GiB */
+    SJ_INPUT_DOCUMENT = 1, /* default limit 64 MiB */
+    SJ_INPUT_WEIGHTS = 2,  /* default limit 16 GiB */
+    SJ_INPUT_KINDS = 3
+} sj_input_kind;
+
+/* The size limit in bytes for a kind of input. */
+size_t sj_input_limit(sj_input_kind kind);
+/* Raises (or lowers) every limit to at least `bytes` (the command line's
+ * --max-input-mb); 0 restores the defaults. */
+void sj_input_limit_set(size_t bytes);
+
+/* An input must be a regular file (after following links) no larger than
+ * its kind's limit: a folder, FIFO, device or socket is refused, so reading
+ * never blocks or grows without bound. SJ_ERR_INPUT names the file and what
+ * it is. */
+sj_status sj_input_check(const char *path, sj_input_kind kind, sj_error *err);
+/* Opens a checked input for reading ("rb"); NULL with err set on failure. */
+FILE *sj_input_open(const char *path, sj_input_kind kind, sj_error *err);
+
+/* An output file may be created in an existing folder or replace an
+ * existing regular file. A target that is a symbolic link, folder, device,
+ * FIFO or socket is refused (SJ_ERR_INPUT), as is a missing parent folder:
+ * sjtalign never renames over something that is not a plain file. */
+sj_status sj_output_check(const char *path, sj_error *err);
+
+/* ---- paths -------------------------------------------------------------- */
+
+/* Absolute path with symbolic links, "." and ".." resolved: the longest
+ * existing prefix through realpath(), the rest appended lexically. Caller
+ * frees; NULL when out of memory or the working folder is unknown. */
+char *sj_path_resolve(const char *path);
+/* 1 when both paths name the same file or folder after resolving. */
+int sj_path_same(const char *a, const char *b);
+/* 1 when `path` is `dir` itself or lies anywhere below it (resolved). */
+int sj_path_inside(const char *path, const char *dir);
+/* The folder that holds `path` ("." for a bare name, "/" for "/x"). Caller
+ * frees. */
+char *sj_path_parent(const char *path);
+/* The last component of `path` (a pointer into it; empty when the path
+ * ends in "/"). */
+const char *sj_path_base(const char *path);
 
 /* Creates a directory and its parents (like mkdir -p). */
 sj_status sj_mkdir_p(const char *path, sj_error *err);

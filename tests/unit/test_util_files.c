@@ -66,9 +66,11 @@ static void write_into_missing_folder_fails_cleanly(void **state)
     char *path = sj_path_join(dir, "no/such/folder/out.csv");
     sj_error err;
     sj_error_clear(&err);
-    assert_int_equal(sj_write_file_atomic(path, "x", 1, &err), SJ_ERR_WORK);
+    /* A missing folder is the user's to fix: exit code 2, naming it. */
+    assert_int_equal(sj_write_file_atomic(path, "x", 1, &err), SJ_ERR_INPUT);
     assert_non_null(strstr(err.msg, "cannot write"));
     assert_non_null(strstr(err.msg, "out.csv"));
+    assert_non_null(strstr(err.msg, "no/such/folder does not exist"));
     assert_int_equal(test_count_entries(dir), 0);
     free(path);
     test_rmdir(dir);

@@ -5,46 +5,63 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "sjtalign/io.h"
 #include "sjtalign/stats.h"
 
-static const char *const HELP =
-    "usage: sjtalign dif --data FILE --score COL --group COL --reference R --focal F[,F2...]\n"
-    "                    [--person COL] [--item COL] [--match total|rest] [--purify]\n"
-    "                    [--adjust none|holm|bh] [--min-cell N] [--no-tarone]\n"
-    "                    [--format csv|json] --out FILE|-\n\n"
-    "Tests every item for differential item functioning (DIF), focal minus reference,\n"
-    "from a long-format file (one row per person x item, whole-number scores).\n"
-    "Items scored only 0/1 get Mantel-Haenszel (chi-square with and without continuity\n"
-    "correction, alpha, ETS delta with its RBG standard error, ETS A/B/C), Breslow-Day\n"
-    "and logistic-regression DIF (LR chi-squares uniform/non-uniform/joint, Nagelkerke\n"
-    "R2 change, Zumbo-Thomas and Jodoin-Gierl classes). Other items get Mantel's\n"
-    "chi-square, SMD and SMD/SD (ETS AA/BB/CC) and ordinal (proportional-odds)\n"
-    "logistic-regression DIF with Nagelkerke and McFadden R2 changes.\n"
-    "Zumbo-Thomas (.13/.26) and Jodoin-Gierl (.035/.070) classes: A if the joint LR\n"
-    "test has p >= .05 or the R2 change is below the first bound, C from the second\n"
-    "bound, B otherwise. Breslow-Day uses Tarone's correction unless --no-tarone.\n\n"
-    "The matching score is the person's total over all items (studied item included)\n"
-    "or the rest score; strata are its distinct values. Persons without a score on\n"
-    "every item (empty score cells or absent rows) are left out of the whole analysis\n"
-    "and counted in n_excluded_incomplete. Statistics that cannot be computed are\n"
-    "null (JSON) or NA (CSV) with a note saying why.\n\n"
-    "  --data FILE          long-format CSV\n"
-    "  --person COL         person column (default person_id)\n"
-    "  --item COL           item column (default item_id)\n"
-    "  --score COL          item score column (whole numbers; default score)\n"
-    "  --group COL          group column (default group)\n"
-    "  --reference R        reference group label\n"
-    "  --focal F[,F2]       focal group label(s); each is compared with the reference\n"
-    "  --match total|rest   matching score (default total)\n"
-    "  --purify             iteratively drop flagged items (ETS B/C, BB/CC) from the\n"
-    "                       matching score until the flagged set repeats (<= 10 rounds)\n"
-    "  --adjust M           p-value adjustment over items: none (default), holm, bh\n"
-    "  --min-cell N         an item with fewer than N persons in a group is not tested;\n"
-    "                       strata with fewer than N in a group are warned about (default 5)\n"
-    "  --no-tarone          Breslow-Day without Tarone's correction\n"
-    "  --format csv|json    output format (default: json if FILE ends in .json, else csv)\n"
-    "  --out FILE|-         output file, or - for standard output\n\n" SJ_ETS_RULE ".\n";
+static const cli_option DIF_OPTIONS[] = {
+    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_STDIN,
+     "long-format CSV (- reads standard input)"},
+    CLI_OPT_PERSON,
+    CLI_OPT_ITEM,
+    {"score", CLI_TEXT, "COL", "score", 0, 0, NULL, 0, "item score column (whole numbers)"},
+    CLI_OPT_GROUP,
+    {"reference", CLI_TEXT, "R", NULL, 0, 0, NULL, CLI_REQUIRED, "reference group label"},
+    {"focal", CLI_TEXT, "F[,F2]", NULL, 0, 0, NULL, CLI_REQUIRED,
+     "focal group label(s); each is compared with the reference"},
+    {"match", CLI_CHOICE, NULL, "total", 0, 0, "total|rest", 0, "matching score"},
+    {"purify", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
+     "iteratively drop flagged items (ETS B/C, BB/CC) from the\nmatching score until the flagged "
+     "set repeats (<= 10 rounds)"},
+    {"adjust", CLI_CHOICE, "M", "none", 0, 0, "none|holm|bh", 0,
+     "p-value adjustment over items: none, holm or bh"},
+    {"min-cell", CLI_INT, "N", "5", 1, 1000000, NULL, 0,
+     "an item with fewer than N persons in a group is not tested;\nstrata with fewer than N in a "
+     "group are warned about"},
+    {"no-tarone", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0, "Breslow-Day without Tarone's correction"},
+    {"format", CLI_CHOICE, NULL, NULL, 0, 0, "csv|json", 0,
+     "output format (default: json if FILE ends in .json, else csv)"},
+    {"out", CLI_OUT_FILE, "FILE|-", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_STDOUT,
+     "output file, or - for standard output"},
+    CLI_OPT_MAX_INPUT,
+    CLI_END};
+
+const cli_command_spec cli_spec_dif = {
+    .name = "dif",
+    .synopsis = "--data FILE --reference R --focal F[,F2...] --out FILE|- [options]",
+    .about = "Tests every item for differential item functioning (DIF), focal minus reference,\n"
+             "from a long-format file (one row per person x item, whole-number scores).\n"
+             "Items scored only 0/1 get Mantel-Haenszel (chi-square with and without continuity\n"
+             "correction, alpha, ETS delta with its RBG standard error, ETS A/B/C), Breslow-Day\n"
+             "and logistic-regression DIF (LR chi-squares uniform/non-uniform/joint, Nagelkerke\n"
+             "R2 change, Zumbo-Thomas and Jodoin-Gierl classes). Other items get Mantel's\n"
+             "chi-square, SMD and SMD/SD (ETS AA/BB/CC) and ordinal (proportional-odds)\n"
+             "logistic-regression DIF with Nagelkerke and McFadden R2 changes.\n"
+             "Zumbo-Thomas (.13/.26) and Jodoin-Gierl (.035/.070) classes: A if the joint LR\n"
+             "test has p >= .05 or the R2 change is below the first bound, C from the second\n"
+             "bound, B otherwise. Breslow-Day uses Tarone's correction unless --no-tarone.\n\n"
+             "The matching score is the person's total over all items (studied item included)\n"
+             "or the rest score; strata are its distinct values. Persons without a score on\n"
+             "every item (empty score cells or absent rows) are left out of the whole analysis\n"
+             "and counted in n_excluded_incomplete. Statistics that cannot be computed are\n"
+             "null (JSON) or NA (CSV) with a note saying why.",
+    .options = DIF_OPTIONS,
+    .notes = SJ_ETS_RULE ".",
+    .examples = "sjtalign dif --data scores.csv --score score_mode --reference reference \\\n"
+                "    --focal focal --purify --adjust bh --out dif.json\n"
+                "sjtalign dif --data responses.csv --score human_score --reference ref \\\n"
+                "    --focal f1,f2 --out -",
+};
 
 /* Splits "a,b,c" in place; returns the number of labels or -1 on an empty one. */
 static long split_focal(char *list, const char **out, size_t max)
@@ -70,96 +87,23 @@ typedef struct {
     sj_dif_options opt;
 } dif_args;
 
-static int parse_choice(const char *flag, const char *value, const char *const *names, int n,
-                        int *out)
+static void read_args(const cli_args *c, dif_args *a)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(value, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    return cli_usage_error("dif", "%s must be one of the listed values, got '%s'", flag, value);
-}
-
-static int parse_args(int argc, char **argv, dif_args *a)
-{
-    static const struct option options[] = {
-        {"data", required_argument, 0, 'd'},     {"person", required_argument, 0, 'p'},
-        {"item", required_argument, 0, 'i'},     {"score", required_argument, 0, 's'},
-        {"group", required_argument, 0, 'g'},    {"reference", required_argument, 0, 'r'},
-        {"focal", required_argument, 0, 'f'},    {"match", required_argument, 0, 'm'},
-        {"purify", no_argument, 0, 'P'},         {"adjust", required_argument, 0, 'a'},
-        {"min-cell", required_argument, 0, 'c'}, {"no-tarone", no_argument, 0, 'T'},
-        {"format", required_argument, 0, 'F'},   {"out", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
-    static const char *const matches[] = {"total", "rest"};
-    static const char *const adjusts[] = {"none", "holm", "bh"};
-    static const char *const formats[] = {"csv", "json"};
-    int c, choice = 0;
-    cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            a->data = optarg;
-            break;
-        case 'p':
-            a->person = optarg;
-            break;
-        case 'i':
-            a->item = optarg;
-            break;
-        case 's':
-            a->score = optarg;
-            break;
-        case 'g':
-            a->group = optarg;
-            break;
-        case 'r':
-            a->reference = optarg;
-            break;
-        case 'f':
-            a->focal = optarg;
-            break;
-        case 'P':
-            a->opt.purify = 1;
-            break;
-        case 'T':
-            a->opt.bd_tarone = 0;
-            break;
-        case 'o':
-            a->out = optarg;
-            break;
-        case 'm':
-            if (parse_choice("--match", optarg, matches, 2, &choice))
-                return 2;
-            a->opt.match = (sj_match)choice;
-            break;
-        case 'a':
-            if (parse_choice("--adjust", optarg, adjusts, 3, &choice))
-                return 2;
-            a->opt.adjust = (sj_adjust)choice;
-            break;
-        case 'F':
-            if (parse_choice("--format", optarg, formats, 2, &choice))
-                return 2;
-            a->format = formats[choice];
-            break;
-        case 'c':
-            if (cli_long("dif", "--min-cell", optarg, 1, 1000000, &a->opt.min_cell))
-                return 2;
-            break;
-        case 'h':
-            return cli_help(HELP) - 1;
-        default:
-            return cli_bad_option("dif");
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("dif", "unexpected argument '%s'", argv[optind]);
-    if (cli_require("dif", "--data", a->data) || cli_require("dif", "--reference", a->reference) ||
-        cli_require("dif", "--focal", a->focal) || cli_require("dif", "--out", a->out))
-        return 2;
-    return 0;
+    a->data = cli_text(c, "data");
+    a->person = cli_text(c, "person");
+    a->item = cli_text(c, "item");
+    a->score = cli_text(c, "score");
+    a->group = cli_text(c, "group");
+    a->reference = cli_text(c, "reference");
+    a->focal = (char *)cli_text(c, "focal");
+    a->out = cli_text(c, "out");
+    a->format = cli_text(c, "format");
+    a->opt.match = (sj_match)cli_choice(c, "match");
+    a->opt.adjust = (sj_adjust)cli_choice(c, "adjust");
+    a->opt.min_cell = cli_int(c, "min-cell");
+    a->opt.purify = cli_flag(c, "purify");
+    if (cli_flag(c, "no-tarone"))
+        a->opt.bd_tarone = 0;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -181,35 +125,51 @@ static int write_result(const sj_dif_result *r, const dif_args *a, sj_error *err
     return st;
 }
 
-int cmd_dif(int argc, char **argv)
+static int run_dif(dif_args *a, char *focal_list)
 {
-    dif_args a = {.person = "person_id", .item = "item_id", .score = "score", .group = "group"};
-    sj_dif_options_defaults(&a.opt);
-    int rc = parse_args(argc, argv, &a);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
     const char *focal[64];
-    long n_focal = split_focal(a.focal, focal, 64);
+    long n_focal = split_focal(focal_list, focal, 64);
     if (n_focal < 0)
         return cli_usage_error("dif", "--focal expects labels separated by commas (at most 64), "
                                       "none of them empty");
-    a.opt.reference = a.reference;
-    a.opt.focal = focal;
-    a.opt.n_focal = (size_t)n_focal;
+    a->opt.reference = a->reference;
+    a->opt.focal = focal;
+    a->opt.n_focal = (size_t)n_focal;
     sj_error err;
     sj_error_clear(&err);
-    sj_table *t = sj_table_read(a.data, &err);
+    sj_table *t = sj_table_read(a->data, &err);
     if (!t)
         return cli_fail(&err);
-    sj_score_data *d = sj_score_data_from_table(t, a.person, a.item, a.score, a.group, &err);
+    sj_score_data *d = sj_score_data_from_table(t, a->person, a->item, a->score, a->group, &err);
     sj_table_free(t);
     if (!d)
         return cli_fail(&err);
-    sj_dif_result *r = sj_dif_run(d, &a.opt, &err);
+    sj_dif_result *r = sj_dif_run(d, &a->opt, &err);
     sj_score_data_free(d);
     if (!r)
         return cli_fail(&err);
-    sj_status st = write_result(r, &a, &err);
+    sj_status st = write_result(r, a, &err);
     sj_dif_result_free(r);
     return st == SJ_OK ? 0 : cli_fail(&err);
+}
+
+int cmd_dif(int argc, char **argv)
+{
+    dif_args a = {0};
+    sj_dif_options_defaults(&a.opt);
+    cli_args c;
+    int rc = cli_parse(&cli_spec_dif, argc, argv, 0, &c);
+    if (rc == 0)
+        rc = cli_check_io(&c);
+    if (rc != 0) {
+        cli_args_free(&c);
+        return rc == 1 ? 0 : rc;
+    }
+    cli_apply_general(&c);
+    read_args(&c, &a);
+    char *focal_list = sj_strdup(a.focal);
+    rc = focal_list ? run_dif(&a, focal_list) : 1;
+    free(focal_list);
+    cli_args_free(&c);
+    return rc;
 }

@@ -220,9 +220,9 @@ void sja_provenance_add_file(cJSON *prov, const char *key, const char *path);
  * model.safetensors as an uninterrupted one. */
 typedef struct {
     int resume;
-    long stop_after;                 /* stop after this step (testing); 0 = never */
-    const volatile int *interrupted; /* optional flag, e.g. set on SIGINT */
-    long *stopped_at;                /* optional out: step it stopped after, 0 when finished */
+    long stop_after;                          /* stop after this step (testing); 0 = never */
+    const volatile sig_atomic_t *interrupted; /* optional flag, e.g. set on SIGINT */
+    long *stopped_at; /* optional out: step it stopped after, 0 when finished */
 } sja_run_control;
 
 /* ---- SFT -------------------------------------------------------------------- */

@@ -42,6 +42,7 @@
 #ifndef SJTALIGN_LM_H
 #define SJTALIGN_LM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -419,7 +420,7 @@ typedef struct {
     long save_every;     /* checkpoint every N steps (0 = only at the end) */
     long stop_after;     /* stop (as if interrupted) after this step; 0 = never */
     /* optional flag (e.g. set by SIGINT): checkpoint, then stop early */
-    const volatile int *interrupted;
+    const volatile sig_atomic_t *interrupted;
     int quiet; /* no progress bar */
 } sj_pretrain_opts;
 

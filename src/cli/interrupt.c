@@ -8,7 +8,7 @@
 
 #include "sjtalign/io.h"
 
-volatile int cli_interrupted = 0;
+volatile sig_atomic_t cli_interrupted = 0;
 
 static void on_signal(int sig)
 {
@@ -16,11 +16,12 @@ static void on_signal(int sig)
 }
 
 static int caught[2];
+static struct sigaction previous[2];
 static const int SIGNALS[2] = {SIGINT, SIGTERM};
 
 void cli_interrupt_catch(void)
 {
-    struct sigaction sa, was;
+    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -30,8 +31,8 @@ void cli_interrupt_catch(void)
     for (int i = 0; i < 2; i++) {
         /* A signal ignored when we started (nohup, a background job without
          * job control) stays ignored, as the shell meant. */
-        caught[i] = sigaction(SIGNALS[i], NULL, &was) == 0 && was.sa_handler != SIG_IGN &&
-                    sigaction(SIGNALS[i], &sa, NULL) == 0;
+        caught[i] = sigaction(SIGNALS[i], NULL, &previous[i]) == 0 &&
+                    previous[i].sa_handler != SIG_IGN && sigaction(SIGNALS[i], &sa, NULL) == 0;
     }
 }
 
@@ -39,7 +40,7 @@ void cli_interrupt_release(void)
 {
     for (int i = 0; i < 2; i++)
         if (caught[i])
-            signal(SIGNALS[i], SIG_DFL);
+            sigaction(SIGNALS[i], &previous[i], NULL);
     caught[0] = caught[1] = 0;
 }
 

@@ -4,12 +4,14 @@
 #ifndef SJTALIGN_CLI_INTERRUPT_H
 #define SJTALIGN_CLI_INTERRUPT_H
 
+#include <signal.h>
+
 /* The signal number received, 0 while none. */
-extern volatile int cli_interrupted;
+extern volatile sig_atomic_t cli_interrupted;
 
 /* Installs the handlers (the first signal of each kind is caught). */
 void cli_interrupt_catch(void);
-/* Restores the default handlers. */
+/* Restores the handlers that were in place before cli_interrupt_catch. */
 void cli_interrupt_release(void);
 
 /* After a stage stopped early at `step` of `steps` with its checkpoint in

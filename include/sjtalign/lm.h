@@ -38,7 +38,12 @@
  * are minimised; sj_lm_backward() takes d(objective)/d(logprob).
  *
  * Thread safety: a model holds the activations of its last forward pass, so
- * one model is used by one thread at a time. */
+ * one model is used by one thread at a time; different models may be used
+ * from different threads at once. The lm never changes process-wide state
+ * during a pass: OpenBLAS is set to one thread once per process (the first
+ * time a model is made), and OpenMP's thread count only by
+ * sj_lm_set_threads. The kernel profile (sj_lm_profile_*) is process-wide
+ * and meant for one model on one thread (the bench). */
 #ifndef SJTALIGN_LM_H
 #define SJTALIGN_LM_H
 
@@ -53,8 +58,10 @@
 
 /* ---- threads -------------------------------------------------------------- */
 
-/* Sets both OpenBLAS's and OpenMP's thread counts (n >= 1), so the two pools
- * do not oversubscribe the cores. */
+/* Sets OpenMP's thread count (n >= 1; smaller is taken as 1) for the lm's
+ * loops and matrix products; OpenBLAS stays at one thread inside each, so
+ * the two pools never oversubscribe the cores. Call it before starting
+ * threads of one's own: it changes process-wide settings. */
 void sj_lm_set_threads(int n);
 
 /* ---- tokenizer ------------------------------------------------------------ */

@@ -2,6 +2,7 @@
  * head) pair is two sgemm calls forward (scores Q K^T, output P V) and four
  * backward; the pairs are spread over OpenMP threads. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -9,26 +10,22 @@
 
 #include "lm_internal.h"
 
+static pthread_once_t blas_pinned = PTHREAD_ONCE_INIT;
+
+static void pin_blas(void)
+{
+    openblas_set_num_threads(1);
+}
+
+void lm_blas_pin_single(void)
+{
+    pthread_once(&blas_pinned, pin_blas);
+}
+
 void sj_lm_set_threads(int n)
 {
-    if (n < 1)
-        n = 1;
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
-}
-
-int lm_blas_single_begin(void)
-{
-    int saved = openblas_get_num_threads();
-    if (saved != 1)
-        openblas_set_num_threads(1);
-    return saved;
-}
-
-void lm_blas_single_end(int saved)
-{
-    if (saved != 1)
-        openblas_set_num_threads(saved);
+    omp_set_num_threads(n < 1 ? 1 : n);
+    lm_blas_pin_single();
 }
 
 /* Rows are processed in blocks of queries: block [r0, r1) only needs keys

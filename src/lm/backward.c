@@ -8,13 +8,6 @@
 
 #include "lm_internal.h"
 
-static void split(long n, int parts, int part, long *begin, long *end)
-{
-    long chunk = (n + parts - 1) / parts;
-    *begin = chunk * part < n ? chunk * part : n;
-    *end = *begin + chunk < n ? *begin + chunk : n;
-}
-
 void lm_linear_bwd(float *dX, int accumulate_dx, float *dW, float *dbias, const float *dY,
                    const float *X, const float *W, int n, int in, int out)
 {
@@ -27,14 +20,14 @@ void lm_linear_bwd(float *dX, int accumulate_dx, float *dW, float *dbias, const 
         for (int item = 0; item < 2 * parts; item++) {
             long a0, a1;
             if (item < parts) {
-                split(n, parts, item, &a0, &a1);
+                lm_split(n, parts, item, &a0, &a1);
                 if (dX && a1 > a0)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(a1 - a0), in, out,
                                 1.0f, dY + (size_t)a0 * out, out, W, in,
                                 accumulate_dx ? 1.0f : 0.0f, dX + (size_t)a0 * in, in);
                 continue;
             }
-            split(out, parts, item - parts, &a0, &a1);
+            lm_split(out, parts, item - parts, &a0, &a1);
             if (a1 <= a0)
                 continue;
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(a1 - a0), in, n, 1.0f,
@@ -59,7 +52,7 @@ void lm_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const 
     {
         int parts = omp_get_num_threads(), part = omp_get_thread_num();
         long r0, r1;
-        split(n, parts, part, &r0, &r1);
+        lm_split(n, parts, part, &r0, &r1);
         float *pdw = partial + (size_t)part * 2 * C, *pdb = pdw + C;
         for (long r = r0; r < r1; r++) {
             const float *dy = dout + (size_t)r * C, *xr = x + (size_t)r * C;
@@ -94,14 +87,14 @@ void lm_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const 
 
 static void gelu_bwd(float *d, const float *x_in, size_t n)
 {
-    const float k = 0.7978845608028654f;
+    const float k = LM_GELU_K;
 #pragma omp parallel for simd schedule(static) if (30.0 * n > LM_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float x = x_in[i];
-        float u = k * (x + 0.044715f * x * x * x);
+        float u = k * (x + LM_GELU_A * x * x * x);
         float t = lm_tanh(u);
         float grad =
-            0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * 0.044715f * x * x);
+            0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * LM_GELU_A * x * x);
         d[i] *= grad;
     }
 }
@@ -124,21 +117,7 @@ static void logits_bwd(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob
             continue;
         }
         const float *z = a->logits + (size_t)r * V;
-        float lse;
-        if (a->has_lse) {
-            lse = a->lse[r];
-        } else {
-            float mx = z[0];
-#pragma omp simd reduction(max : mx)
-            for (int j = 1; j < V; j++)
-                mx = z[j] > mx ? z[j] : mx;
-            float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-            for (int j = 0; j < V; j++)
-                s += lm_exp((z[j] - mx) * inv_tau);
-            // cppcheck-suppress invalidFunctionArg
-            lse = mx * inv_tau + logf(s); /* s >= 1 */
-        }
+        float lse = a->has_lse ? a->lse[r] : lm_row_lse(z, V, inv_tau);
         /* d lp / d z_j = (1[j = y] - p_j) / tau, p_j = exp(z_j / tau - lse) */
         float c = -g * inv_tau;
 #pragma omp simd
@@ -157,7 +136,7 @@ static void encoder_bwd(sj_lm *m, const sj_lm_batch *batch)
 #pragma omp parallel if (2.0 * N * C > LM_PAR_MIN)
     {
         long c0, c1;
-        split(C, omp_get_num_threads(), omp_get_thread_num(), &c0, &c1);
+        lm_split(C, omp_get_num_threads(), omp_get_thread_num(), &c0, &c1);
         for (int r = 0; r < N; r++) {
             int b = r / T, t = r % T;
             const float *d = a->dres + (size_t)r * C;
@@ -172,6 +151,37 @@ static void encoder_bwd(sj_lm *m, const sj_lm_batch *batch)
     }
 }
 
+/* The gradient of one transformer block: a->dres holds d loss / d output
+ * on entry and d loss / d input on return; parameter gradients add up. */
+static void block_backward(sj_lm *m, int l, int B, int T)
+{
+    sj_lm_acts *a = m->acts;
+    int N = B * T, C = m->cfg.embd, H = m->cfg.heads;
+    lm_layer w, g;
+    lm_layer_views(m, m->params, l, &w);
+    lm_layer_views(m, m->grads, l, &g);
+    const float *residual = l > 0 ? a->res3[l - 1] : a->encoded;
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
+            lm_linear_bwd(a->d4c, 0, g.mlpproj_w, g.mlpproj_b, a->dres, a->fch_gelu[l], w.mlpproj_w,
+                          N, 4 * C, C));
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_GELU, gelu_bwd(a->d4c, a->fch[l], (size_t)N * 4 * C));
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
+            lm_linear_bwd(a->dln, 0, g.fc_w, g.fc_b, a->d4c, a->ln2[l], w.fc_w, N, C, 4 * C));
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_LAYERNORM,
+            lm_layernorm_bwd(a->dres, g.ln2_w, g.ln2_b, a->dln, a->res2[l], w.ln2_w, a->ln2_mean[l],
+                             a->ln2_rstd[l], N, C, a->ln_partial, a->n_threads));
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
+            lm_linear_bwd(a->datty, 0, g.attproj_w, g.attproj_b, a->dres, a->atty[l], w.attproj_w,
+                          N, C, C));
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_ATTENTION,
+            lm_attention_bwd(a->dqkv, a->datty, a->att[l], a->qkv[l], a->datt, B, T, C, H));
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
+            lm_linear_bwd(a->dln, 0, g.qkv_w, g.qkv_b, a->dqkv, a->ln1[l], w.qkv_w, N, C, 3 * C));
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_LAYERNORM,
+            lm_layernorm_bwd(a->dres, g.ln1_w, g.ln1_b, a->dln, residual, w.ln1_w, a->ln1_mean[l],
+                             a->ln1_rstd[l], N, C, a->ln_partial, a->n_threads));
+}
+
 static sj_status backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
                           const float *dhidden, const float *dhidden_all, sj_error *err)
 {
@@ -183,8 +193,7 @@ static sj_status backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogp
     if (dhidden && !a->has_hidden)
         return sj_error_set(err, SJ_ERR_WORK,
                             "hidden-state gradients need a forward pass with hidden_pos");
-    int B = a->B, T = a->T, N = B * T, C = m->cfg.embd, V = m->cfg.vocab, H = m->cfg.heads;
-    int saved = lm_blas_single_begin();
+    int B = a->B, T = a->T, N = B * T, C = m->cfg.embd, V = m->cfg.vocab;
     memset(a->dres, 0, (size_t)N * C * sizeof(float));
     if (dlogprob) {
         LM_PROF(LM_PROF_BACKWARD + LM_PROF_SOFTMAX, logits_bwd(m, batch, dlogprob));
@@ -214,36 +223,9 @@ static sj_status backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogp
             lm_layernorm_bwd(a->dres, lm_lnf_w(m, m->grads), lm_lnf_b(m, m->grads), a->dln,
                              final_res, lm_lnf_w(m, m->params), a->lnf_mean, a->lnf_rstd, N, C,
                              a->ln_partial, a->n_threads));
-    for (int l = L - 1; l >= 0; l--) {
-        lm_layer w, g;
-        lm_layer_views(m, m->params, l, &w);
-        lm_layer_views(m, m->grads, l, &g);
-        const float *residual = l > 0 ? a->res3[l - 1] : a->encoded;
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
-                lm_linear_bwd(a->d4c, 0, g.mlpproj_w, g.mlpproj_b, a->dres, a->fch_gelu[l],
-                              w.mlpproj_w, N, 4 * C, C));
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_GELU, gelu_bwd(a->d4c, a->fch[l], (size_t)N * 4 * C));
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
-                lm_linear_bwd(a->dln, 0, g.fc_w, g.fc_b, a->d4c, a->ln2[l], w.fc_w, N, C, 4 * C));
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_LAYERNORM,
-                lm_layernorm_bwd(a->dres, g.ln2_w, g.ln2_b, a->dln, a->res2[l], w.ln2_w,
-                                 a->ln2_mean[l], a->ln2_rstd[l], N, C, a->ln_partial,
-                                 a->n_threads));
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_MATMUL,
-                lm_linear_bwd(a->datty, 0, g.attproj_w, g.attproj_b, a->dres, a->atty[l],
-                              w.attproj_w, N, C, C));
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_ATTENTION,
-                lm_attention_bwd(a->dqkv, a->datty, a->att[l], a->qkv[l], a->datt, B, T, C, H));
-        LM_PROF(
-            LM_PROF_BACKWARD + LM_PROF_MATMUL,
-            lm_linear_bwd(a->dln, 0, g.qkv_w, g.qkv_b, a->dqkv, a->ln1[l], w.qkv_w, N, C, 3 * C));
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_LAYERNORM,
-                lm_layernorm_bwd(a->dres, g.ln1_w, g.ln1_b, a->dln, residual, w.ln1_w,
-                                 a->ln1_mean[l], a->ln1_rstd[l], N, C, a->ln_partial,
-                                 a->n_threads));
-    }
+    for (int l = L - 1; l >= 0; l--)
+        block_backward(m, l, B, T);
     LM_PROF(LM_PROF_BACKWARD + LM_PROF_EMBED, encoder_bwd(m, batch));
-    lm_blas_single_end(saved);
     return SJ_OK;
 }
 

@@ -9,13 +9,6 @@
 
 #include "lm_internal.h"
 
-static void split(long n, int parts, int part, long *begin, long *end)
-{
-    long chunk = (n + parts - 1) / parts;
-    *begin = chunk * part < n ? chunk * part : n;
-    *end = *begin + chunk < n ? *begin + chunk : n;
-}
-
 /* Y = X W^T (+ bias) (+ residual): the residual and bias are laid into Y
  * first and sgemm adds the product, so the residual costs no extra pass. */
 static void linear_fwd(float *Y, const float *X, const float *W, const float *bias,
@@ -27,7 +20,7 @@ static void linear_fwd(float *Y, const float *X, const float *W, const float *bi
 #pragma omp for schedule(dynamic, 1)
         for (int part = 0; part < parts; part++) {
             long r0, r1;
-            split(n, parts, part, &r0, &r1);
+            lm_split(n, parts, part, &r0, &r1);
             if (r1 <= r0)
                 continue;
             for (long r = r0; r < r1 && (bias || residual); r++) {
@@ -81,14 +74,12 @@ void lm_layernorm_fwd(float *out, float *mean, float *rstd, const float *x, cons
     }
 }
 
-#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
-
 void lm_gelu_fwd(float *out, const float *in, size_t n)
 {
 #pragma omp parallel for simd schedule(static) if (20.0 * n > LM_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
-        out[i] = 0.5f * x * (1.0f + lm_tanh(GELU_K * (x + 0.044715f * x * x * x)));
+        out[i] = 0.5f * x * (1.0f + lm_tanh(LM_GELU_K * (x + LM_GELU_A * x * x * x)));
     }
 }
 
@@ -131,22 +122,6 @@ static sj_status check_batch(const sj_lm *m, const sj_lm_batch *batch, int *t_ef
     return SJ_OK;
 }
 
-/* log-sum-exp of z/tau over a row. */
-static float row_lse(const float *z, int V, float inv_tau)
-{
-    float mx = z[0];
-#pragma omp simd reduction(max : mx)
-    for (int j = 1; j < V; j++)
-        mx = z[j] > mx ? z[j] : mx;
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int j = 0; j < V; j++)
-        s += lm_exp((z[j] - mx) * inv_tau);
-    /* s >= 1: the largest logit contributes exp(0) */
-    // cppcheck-suppress invalidFunctionArg
-    return mx * inv_tau + logf(s);
-}
-
 static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forward_io *io)
 {
     sj_lm_acts *a = m->acts;
@@ -168,7 +143,7 @@ static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forwa
             memcpy(io->logits + out * V, z, (size_t)V * sizeof(float));
         if (!io->logprobs && !io->entropy)
             continue;
-        float lse = row_lse(z, V, inv_tau);
+        float lse = lm_row_lse(z, V, inv_tau);
         a->lse[r] = lse;
         if (io->logprobs)
             io->logprobs[out] = z[batch->targets[out]] * inv_tau - lse;
@@ -186,6 +161,28 @@ static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forwa
     a->has_lse = io->logprobs || io->entropy;
 }
 
+/* One transformer block: x + attn(LN1(x)), then + MLP(LN2(.)); the
+ * activations the backward pass needs are kept in m->acts. */
+static void block_forward(sj_lm *m, int l, const float *residual, int B, int T)
+{
+    sj_lm_acts *a = m->acts;
+    int N = B * T, C = m->cfg.embd, H = m->cfg.heads;
+    lm_layer w;
+    lm_layer_views(m, m->params, l, &w);
+    LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l], residual,
+                                                w.ln1_w, w.ln1_b, N, C));
+    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->qkv[l], a->ln1[l], w.qkv_w, w.qkv_b, N, C, 3 * C));
+    LM_PROF(LM_PROF_ATTENTION, lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
+    LM_PROF(LM_PROF_MATMUL,
+            linear_fwd(a->res2[l], a->atty[l], w.attproj_w, w.attproj_b, residual, N, C, C));
+    LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
+                                                a->res2[l], w.ln2_w, w.ln2_b, N, C));
+    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->fch[l], a->ln2[l], w.fc_w, w.fc_b, N, C, 4 * C));
+    LM_PROF(LM_PROF_GELU, lm_gelu_fwd(a->fch_gelu[l], a->fch[l], (size_t)N * 4 * C));
+    LM_PROF(LM_PROF_MATMUL, linear_fwd(a->res3[l], a->fch_gelu[l], w.mlpproj_w, w.mlpproj_b,
+                                       a->res2[l], N, 4 * C, C));
+}
+
 sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err)
 {
     int T;
@@ -194,7 +191,7 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
     if (io && !(io->temperature > 0.0f))
         return sj_error_set(err, SJ_ERR_INPUT, "temperature must be positive, got %g",
                             (double)io->temperature);
-    int B = batch->B, C = m->cfg.embd, V = m->cfg.vocab, H = m->cfg.heads;
+    int B = batch->B, C = m->cfg.embd, V = m->cfg.vocab;
     if (io && io->hidden_pos)
         for (int b = 0; b < B; b++)
             if (io->hidden_pos[b] < 0 || io->hidden_pos[b] >= T)
@@ -204,7 +201,6 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
     if (lm_acts_reserve(m, B, T, err) != SJ_OK)
         return SJ_ERR_WORK;
     sj_lm_acts *a = m->acts;
-    int saved = lm_blas_single_begin();
     int N = B * T;
     const float *wte = lm_wte(m, m->params), *wpe = lm_wpe(m, m->params);
     double t_embed = lm_prof_on ? sj_now() : 0.0;
@@ -221,27 +217,13 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
         lm_prof_seconds[LM_PROF_EMBED] += sj_now() - t_embed;
     const float *residual = a->encoded;
     for (int l = 0; l < m->cfg.layers; l++) {
-        lm_layer w;
-        lm_layer_views(m, m->params, l, &w);
-        LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l],
-                                                    residual, w.ln1_w, w.ln1_b, N, C));
-        LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->qkv[l], a->ln1[l], w.qkv_w, w.qkv_b, N, C, 3 * C));
-        LM_PROF(LM_PROF_ATTENTION, lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
-        LM_PROF(LM_PROF_MATMUL,
-                linear_fwd(a->res2[l], a->atty[l], w.attproj_w, w.attproj_b, residual, N, C, C));
-        LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
-                                                    a->res2[l], w.ln2_w, w.ln2_b, N, C));
-        LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->fch[l], a->ln2[l], w.fc_w, w.fc_b, N, C, 4 * C));
-        LM_PROF(LM_PROF_GELU, lm_gelu_fwd(a->fch_gelu[l], a->fch[l], (size_t)N * 4 * C));
-        LM_PROF(LM_PROF_MATMUL, linear_fwd(a->res3[l], a->fch_gelu[l], w.mlpproj_w, w.mlpproj_b,
-                                           a->res2[l], N, 4 * C, C));
+        block_forward(m, l, residual, B, T);
         residual = a->res3[l];
     }
     LM_PROF(LM_PROF_LAYERNORM,
             lm_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, residual, lm_lnf_w(m, m->params),
                              lm_lnf_b(m, m->params), N, C));
     LM_PROF(LM_PROF_OUTPUT, lm_linear_fwd(a->logits, a->lnf, wte, NULL, N, C, V));
-    lm_blas_single_end(saved);
 
     a->temperature = io ? io->temperature : 1.0f;
     a->has_lse = 0;

@@ -2,6 +2,8 @@
 #ifndef SJTALIGN_LM_INTERNAL_H
 #define SJTALIGN_LM_INTERNAL_H
 
+#include <math.h>
+
 #include "sjtalign/lm.h"
 
 #define LM_LN_EPS 1e-5f
@@ -72,10 +74,38 @@ static inline float lm_exp(float x)
     return p * scale.f;
 }
 
+/* The tanh approximation of GELU: 0.5 x (1 + tanh(K (x + A x^3))). */
+#define LM_GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+#define LM_GELU_A 0.044715f
+
+/* Part `part` of `parts` near-equal ranges of [0, n). */
+static inline void lm_split(long n, int parts, int part, long *begin, long *end)
+{
+    long chunk = (n + parts - 1) / parts;
+    *begin = chunk * part < n ? chunk * part : n;
+    *end = *begin + chunk < n ? *begin + chunk : n;
+}
+
 /* tanh through exp: 1 - 2 / (e^{2u} + 1). */
 static inline float lm_tanh(float u)
 {
     return 1.0f - 2.0f / (lm_exp(2.0f * u) + 1.0f);
+}
+
+/* log-sum-exp of z / tau over a row of V logits. */
+static inline float lm_row_lse(const float *z, int V, float inv_tau)
+{
+    float mx = z[0];
+#pragma omp simd reduction(max : mx)
+    for (int j = 1; j < V; j++)
+        mx = z[j] > mx ? z[j] : mx;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < V; j++)
+        s += lm_exp((z[j] - mx) * inv_tau);
+    /* s >= 1: the largest logit contributes exp(0) */
+    // cppcheck-suppress invalidFunctionArg
+    return mx * inv_tau + logf(s);
 }
 
 /* Per-kernel wall-clock profile (sj_lm_profile_*), off by default. */
@@ -137,8 +167,9 @@ void lm_attention_bwd(float *dqkv, const float *dout, const float *att, const fl
 
 /* Saves OpenBLAS's thread count and makes it single-threaded (the lm
  * kernels parallelise themselves); the restore puts the count back. */
-int lm_blas_single_begin(void);
-void lm_blas_single_end(int saved);
+/* Every matrix product of the lm runs single-threaded inside OpenMP's
+ * threads; this sets OpenBLAS to one thread, once per process. */
+void lm_blas_pin_single(void);
 
 /* out = GELU(in), tanh approximation. */
 void lm_gelu_fwd(float *out, const float *in, size_t n);

@@ -136,6 +136,7 @@ void sj_lm_free(sj_lm *m)
 
 static sj_lm *alloc_model(const sj_lm_config *cfg, sj_error *err)
 {
+    lm_blas_pin_single();
     if (sj_lm_config_validate(cfg, err) != SJ_OK)
         return NULL;
     sj_lm *m = calloc(1, sizeof *m);

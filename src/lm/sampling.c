@@ -184,7 +184,6 @@ sj_status sj_lm_generate(sj_lm *m, const int32_t *prompt, int n_prompt,
         cache_free(&c);
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     }
-    int saved = lm_blas_single_begin();
     cached_forward(m, &c, prompt, 0, n_prompt);
     int pos = n_prompt;
     for (int i = 0; i < opts->max_new; i++) {
@@ -200,7 +199,6 @@ sj_status sj_lm_generate(sj_lm *m, const int32_t *prompt, int n_prompt,
         cached_forward(m, &c, &tok, pos, 1);
         pos++;
     }
-    lm_blas_single_end(saved);
     free(scratch);
     cache_free(&c);
     return SJ_OK;

@@ -10,23 +10,26 @@ OPT     ?= -O2 -g
 DEB_PACKAGES := libgsl-dev libopenblas-dev libcsv-dev libcjson-dev pkg-config libcmocka-dev nettle-dev \
                 python3 python3-numpy clang libclang-rt-14-dev libomp-dev valgrind
 
-CPPFLAGS += -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
-CFLAGS   += -std=c11 $(OPT) -Wall -Wextra -Werror -fopenmp -MMD -MP
+# `override`: flags given on the command line (make CFLAGS=-O3) come after
+# the ones the build needs, so they add to them (and win where they differ)
+# but never put them out of place.
+override CPPFLAGS := -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CPPFLAGS)
+override CFLAGS   := -std=c11 $(OPT) -Wall -Wextra -Werror -fopenmp -MMD -MP $(CFLAGS)
 # GSL is linked against OpenBLAS (its CBLAS), never against libgslcblas.
-LDLIBS   += -lgsl -lopenblas -lcsv -lcjson -lnettle -lm -fopenmp
+override LDLIBS   += -lgsl -lopenblas -lcsv -lcjson -lnettle -lm -fopenmp
 
 ifeq ($(SAN),1)
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 # libFuzzer builds (clang): the library is instrumented for coverage; each
 # fuzz target links libFuzzer's main.
 # Under the sanitizers clang cannot always honour `omp simd`; that is a lost
 # optimisation, not a defect, so -Wpass-failed is off in this build only.
 ifeq ($(SAN),fuzz)
-CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
-           -fno-sanitize-recover=undefined -Wno-pass-failed
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+                    -fno-sanitize-recover=undefined -Wno-pass-failed
+override LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
@@ -53,7 +56,7 @@ $(BUILD)/obj/%.o: %.c
 # The language model's element-wise kernels (exp, GELU, softmax, LayerNorm)
 # vectorise with AVX2/FMA; the binary then needs an x86-64-v3 CPU (2015+).
 # No code there relies on floating-point traps, which would block vectorising.
-$(BUILD)/obj/src/lm/%.o: CFLAGS += -march=x86-64-v3 -fno-trapping-math
+$(BUILD)/obj/src/lm/%.o: override CFLAGS += -march=x86-64-v3 -fno-trapping-math
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -139,4 +142,4 @@ cppcheck:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(FUZZ_BIN:=.d)

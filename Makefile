@@ -54,9 +54,14 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # The language model's element-wise kernels (exp, GELU, softmax, LayerNorm)
-# vectorise with AVX2/FMA; the binary then needs an x86-64-v3 CPU (2015+).
+# vectorise with AVX2/FMA; on x86-64 the lm is compiled for x86-64-v3 (CPUs
+# from 2015 on) unless LM_ARCH is set otherwise (make LM_ARCH= builds for any
+# x86-64). Other architectures get the compiler's default target.
 # No code there relies on floating-point traps, which would block vectorising.
-$(BUILD)/obj/src/lm/%.o: override CFLAGS += -march=x86-64-v3 -fno-trapping-math
+ifeq ($(shell uname -m),x86_64)
+LM_ARCH ?= -march=x86-64-v3
+endif
+$(BUILD)/obj/src/lm/%.o: override CFLAGS += $(LM_ARCH) -fno-trapping-math
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

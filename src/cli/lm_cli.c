@@ -3,6 +3,15 @@
 
 #include "cli.h"
 
+void lm_cli_model(const cli_args *c, sj_lm_config *model)
+{
+    model->layers = (int)cli_int(c, "layers");
+    model->heads = (int)cli_int(c, "heads");
+    model->embd = (int)cli_int(c, "embd");
+    model->ctx = (int)cli_int(c, "ctx");
+    model->vocab = (int)cli_int(c, "vocab");
+}
+
 static int set_int(const char *command, const char *flag, const char *arg, long min, long max,
                    int *out)
 {

@@ -8,67 +8,90 @@
 #include "cli.h"
 #include "interrupt.h"
 
-int align_common_option(const char *command, int c, const char *arg, align_common *a)
+int cmd_options_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c)
 {
-    switch (c) {
-    case ALIGN_OPT_PERSON:
-        a->cols.person = arg;
-        return 1;
-    case ALIGN_OPT_ITEM:
-        a->cols.item = arg;
-        return 1;
-    case ALIGN_OPT_TEXT:
-        a->cols.text = arg;
-        return 1;
-    case ALIGN_OPT_GROUP:
-        a->cols.group = arg;
-        return 1;
-    case ALIGN_OPT_SCORE:
-        a->cols.score = arg;
-        return 1;
-    case ALIGN_OPT_QUIET:
-        a->quiet = 1;
-        return 1;
-    case ALIGN_OPT_THREADS:
-        return cli_long(command, "--threads", arg, 1, 256, &a->threads) ? -1 : 1;
-    default:
-        return 0;
+    int rc = cli_parse(spec, argc, argv, 0, c);
+    if (rc == 0)
+        rc = cli_check_io(c);
+    if (rc != 0) {
+        cli_args_free(c);
+        return rc == 1 ? 0 : rc;
     }
+    cli_apply_general(c);
+    return -1;
 }
 
-void align_apply_threads(const align_common *a)
+int cmd_check_derived_output(const cli_args *c, const char *what, const char *path, int is_dir)
 {
-    if (a->threads > 0)
-        sj_lm_set_threads((int)a->threads);
+    for (size_t i = 0; i < c->n; i++) {
+        const cli_option *o = c->option[i];
+        const char *in = c->value[i];
+        if (!in || (o->type != CLI_IN_FILE && o->type != CLI_IN_DIR) || strcmp(in, "-") == 0)
+            continue;
+        if (sj_path_same(in, path))
+            return cli_usage_error(c->spec->name,
+                                   "%s, which is the input --%s %s; sjtalign never writes over "
+                                   "its own input",
+                                   what, o->name, in);
+        if (is_dir && sj_path_inside(in, path))
+            return cli_usage_error(c->spec->name,
+                                   "%s, the folder that holds the input --%s %s; choose another "
+                                   "--out",
+                                   what, o->name, in);
+    }
+    return 0;
 }
 
-int align_load_data(const char *instrument_path, const char *data_path, align_common *a, int need,
-                    sj_instrument **ins, sj_responses **data)
+void align_columns(const cli_args *c, sj_columns *cols)
+{
+    const char *names[5] = {"person", "item", "text", "group", "score"};
+    const char **fields[5] = {&cols->person, &cols->item, &cols->text, &cols->group, &cols->score};
+    for (int i = 0; i < 5; i++)
+        *fields[i] = cli_find_option(c->spec, names[i]) ? cli_text(c, names[i]) : NULL;
+}
+
+void align_run_options(const cli_args *c, sja_run_control *rc)
+{
+    rc->resume = cli_flag(c, "resume");
+    rc->stop_after = cli_int(c, "stop-after");
+}
+
+/* "human_score" when the file lacks a 'score' column but has that one (the
+ * simulator and many exports call the rater's score so), else "score". */
+static int default_score_column(const char *data_path, const char **score)
 {
     sj_error err;
     sj_error_clear(&err);
-    *ins = sj_instrument_load(instrument_path, &err);
+    sj_table *t = sj_table_read(data_path, &err);
+    if (!t)
+        return cli_fail(&err);
+    if (sj_table_find_column(t, "score") < 0 && sj_table_find_column(t, "human_score") >= 0)
+        *score = "human_score";
+    sj_table_free(t);
+    return 0;
+}
+
+int align_load_responses(const cli_args *c, int need, sj_instrument **ins, sj_responses **data)
+{
+    const char *data_path = cli_text(c, "data");
+    sj_columns cols;
+    align_columns(c, &cols);
+    sj_error err;
+    sj_error_clear(&err);
+    *data = NULL;
+    *ins = sj_instrument_load(cli_text(c, "instrument"), &err);
     if (!*ins)
         return cli_fail(&err);
-    if (!a->cols.score) {
-        /* The simulator and many exports call the rater's score human_score. */
-        sj_table *t = sj_table_read(data_path, &err);
-        if (!t) {
-            sj_instrument_free(*ins);
-            *ins = NULL;
-            return cli_fail(&err);
-        }
-        if (sj_table_find_column(t, "score") < 0 && sj_table_find_column(t, "human_score") >= 0)
-            a->cols.score = "human_score";
-        sj_table_free(t);
-    }
-    *data = sj_responses_load(data_path, &a->cols, *ins, need, &err);
-    if (!*data) {
+    int rc = 0;
+    if (cli_find_option(c->spec, "score") && !cli_given(c, "score"))
+        rc = default_score_column(data_path, &cols.score);
+    if (!rc && !(*data = sj_responses_load(data_path, &cols, *ins, need, &err)))
+        rc = cli_fail(&err);
+    if (rc) {
         sj_instrument_free(*ins);
         *ins = NULL;
-        return cli_fail(&err);
     }
-    return 0;
+    return rc;
 }
 
 void align_print_summary(const char *command, const char *out, cJSON *summary)
@@ -83,19 +106,6 @@ void align_print_summary(const char *command, const char *out, cJSON *summary)
         printf("%s\n", text);
     free(text);
     cJSON_Delete(o);
-}
-
-int align_run_option(const char *command, int c, const char *arg, sja_run_control *rc)
-{
-    switch (c) {
-    case ALIGN_OPT_RESUME:
-        rc->resume = 1;
-        return 1;
-    case ALIGN_OPT_STOP_AFTER:
-        return cli_long(command, "--stop-after", arg, 1, 100000000, &rc->stop_after) ? -1 : 1;
-    default:
-        return 0;
-    }
 }
 
 void align_run_start(sja_run_control *rc, long *stopped_at)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define MANIFEST_VERSION 1
+#define MANIFEST_MAX_FILES 4096
 
 /* ---- names in a folder ----------------------------------------------------- */
 
@@ -154,8 +155,12 @@ static int manifest_is_valid(const cJSON *doc)
         version->valuedouble != MANIFEST_VERSION || !cJSON_IsString(command) ||
         !cJSON_IsArray(files))
         return 0;
-    /* every earlier entry is valid when the next one is checked, so
-     * manifest_entry can rely on the names being strings */
+    /* sjtalign writes a handful of files per folder; the bound keeps the
+     * checks below (quadratic in the entries) short on a hostile file */
+    if (cJSON_GetArraySize(files) > MANIFEST_MAX_FILES)
+        return 0;
+    /* every entry an object with a string name first, so that
+     * manifest_entry can compare names while the entries are checked */
     const cJSON *e;
     cJSON_ArrayForEach(e, files)
     {

@@ -96,8 +96,9 @@ const cli_option *cli_find_option(const cli_command_spec *spec, const char *name
 
 /* Before any work: every output path (CLI_OUT_FILE, CLI_OUT_DIR) is
  * compared with every input (CLI_IN_FILE, CLI_IN_DIR) after resolving links
- * and "..": an output that is an input, lies inside an input folder, or is
- * a folder holding an input is a usage error naming both (returns 2). */
+ * and "..": an output that is an input, or an output folder that holds an
+ * input, is a usage error naming both (returns 2). Writing a new file into
+ * an input folder replaces nothing and is allowed. */
 int cli_check_io(const cli_args *a);
 
 /* The specs of every command, for `run` and for the help of `sjtalign`. */

@@ -136,10 +136,10 @@ static void print_scores(const sj_validation *v, const sj_instrument *ins, int n
     printf("\n");
 }
 
-static void print_completeness(const sj_validation *v, const sj_instrument *ins)
+static void print_completeness(const sj_validation *v)
 {
     if (v->n_incomplete_persons == 0) {
-        printf("items: every person answered all %zu items\n", ins->n_items);
+        printf("items: complete (every person answered every item)\n");
         return;
     }
     printf("items: %zu %s did not answer every item (%zu missing %s; DIF leaves them out): ",
@@ -159,7 +159,7 @@ static int report(const char *data, const sj_validation *v, const sj_instrument 
            v->n_items_seen, ins->n_items);
     print_groups(v);
     print_scores(v, ins, named_scores);
-    print_completeness(v, ins);
+    print_completeness(v);
     if (v->n_defects == 0)
         return 0;
     for (size_t i = 0; i < v->n_messages; i++)

@@ -177,4 +177,74 @@ sj_responses *sj_responses_load(const char *path, const sj_columns *cols, const 
                                 int need, sj_error *err);
 void sj_responses_free(sj_responses *r);
 
+/* ---- validating a responses file (sjtalign validate) ------------------------- */
+
+/* What to check: the columns as the other commands name them. A NULL name
+ * in cols takes the default (sj_columns_defaults); a group column that was
+ * named must exist, the default one may be absent. score_cols names the
+ * score columns to check (each must exist); with none, the columns the
+ * other commands read by default are checked where present: score (sft,
+ * dif, parity), human_score (sft when there is no score column) and
+ * score_mode (audit). cols.score is not used. */
+typedef struct {
+    sj_columns cols;
+    const char *const *score_cols;
+    size_t n_score_cols;
+    size_t max_defects; /* defects kept with their message; 0 = 50 */
+} sj_validate_options;
+
+typedef struct {
+    char *name;
+    int present;
+    /* The expected score of a file written by `sjtalign score` (score next
+     * to score_mode): any number within the range, not a whole number. */
+    int expected;
+    size_t n_scored; /* non-empty cells that passed the checks */
+} sj_score_check;
+
+typedef struct {
+    char *label;
+    size_t n_persons;
+} sj_group_size;
+
+/* What sj_validate_table found. A person counts in the group of the first
+ * row on which a group label is given. */
+typedef struct {
+    size_t n_rows, n_persons, n_items_seen;
+    char *group_column; /* the group column's name */
+    int has_group;      /* 0 when that column is absent */
+    size_t n_groups;
+    sj_group_size *groups; /* sorted by label */
+    size_t n_score_columns;
+    sj_score_check *score_columns;
+    size_t n_split_persons;      /* persons given two or more group labels */
+    size_t n_incomplete_persons; /* persons missing one or more items */
+    size_t n_missing_cells;      /* person x item cells without a row */
+    size_t n_missing_examples;
+    char **missing_examples; /* "P0003 lacks S02, S05" for the first few */
+    size_t n_defects;        /* every defect found */
+    size_t n_messages;
+    char **messages; /* the first max_defects in file order, "FILE:LINE:COL: ..." */
+} sj_validation;
+
+/* Checks a whole table against an instrument and reports every defect, not
+ * just the first: empty person ids, unknown items, empty group labels,
+ * score cells that are not numbers, not whole numbers or outside the
+ * instrument's range, a person answering an item twice, a person in two
+ * groups, and named columns that are missing. Returns NULL (err set) only
+ * when the table cannot be checked at all: the person or item column is
+ * missing, or there are no data rows. */
+sj_validation *sj_validate_table(const sj_table *t, const sj_instrument *ins,
+                                 const sj_validate_options *o, sj_error *err);
+/* Reads path and checks it as above. */
+sj_validation *sj_validate_file(const char *path, const sj_instrument *ins,
+                                const sj_validate_options *o, sj_error *err);
+void sj_validation_free(sj_validation *v);
+
+/* Checks one score column as a whole-number score: every non-empty cell an
+ * integer within the instrument's range. The first defect names file, line,
+ * column, the value and the range. */
+sj_status sj_check_score_column(const sj_table *t, long col, const sj_instrument *ins,
+                                sj_error *err);
+
 #endif

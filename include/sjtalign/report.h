@@ -3,7 +3,8 @@
  * of several audits (compare.json, index.html). Pages are written from the
  * JSON documents, so a report can always be rebuilt from its audit.json.
  * Every string that comes from data or instrument files is escaped for HTML
- * and neutralised in CSV; nothing in a report refers to the network. */
+ * (and isolated from bidirectional reordering) and neutralised in CSV; nothing in a report refers
+ * to the network. */
 #ifndef SJTALIGN_REPORT_H
 #define SJTALIGN_REPORT_H
 
@@ -20,22 +21,32 @@
 
 /* ---- HTML ------------------------------------------------------------------ */
 
-/* Appends text with & < > " ' replaced by character references, so it is
- * safe both as element content and inside a quoted attribute value. */
+/* Appends text with & < > " ' replaced by character references and the
+ * bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
+ * U+061C) replaced by U+FFFD, so it is safe inside a quoted attribute value,
+ * <title> or SVG text, where no element can isolate it. */
 int sj_html_escape(sj_buf *b, const char *text);
-/* Escaped copy of text; caller frees. */
+/* Escaped copy of text (sj_html_escape); caller frees. */
 char *sj_html_escaped(const char *text);
+/* A string from the data as element content: <bdi>escaped text</bdi>. The
+ * text is kept as it is (controls included); the isolate ends whatever
+ * embedding or override it opens, so the text cannot reorder the words and
+ * figures around it. */
+int sj_html_text(sj_buf *b, const char *text);
 
 /* Opens a page: doctype, head with the inline style sheet (screen and print
- * rules for A4 and Letter), a header with the escaped title and subtitle. */
-int sj_html_begin(sj_buf *b, const char *title, const char *subtitle);
+ * rules for A4 and Letter), a header whose title is the fixed text `title`
+ * followed by `name` from the data (may be NULL; isolated in the heading,
+ * escaped in <title>), and the subtitle, markup built by the caller with
+ * sj_html_text for its strings from the data (may be NULL). */
+int sj_html_begin(sj_buf *b, const char *title, const char *name, const char *subtitle_html);
 /* Closes the page opened by sj_html_begin. */
 int sj_html_end(sj_buf *b);
 /* The inline style sheet, for tests and for pages built elsewhere. */
 const char *sj_html_css(void);
 
-/* Appends an element holding escaped text: <tag class="cls">text</tag>
- * (cls may be NULL). */
+/* Appends an element holding a string from the data:
+ * <tag class="cls"><bdi>text</bdi></tag> (cls may be NULL). */
 int sj_html_element(sj_buf *b, const char *tag, const char *cls, const char *text);
 /* A table cell holding a number with `digits` decimals; NaN prints as an
  * em dash. cls may be NULL. */

@@ -98,6 +98,9 @@ static sj_status load_inputs(audit_work *w, const sj_audit_options *o, sj_error 
         w->col_human = sj_table_column(w->resp->table, o->human_col, err);
         if (w->col_human < 0)
             return SJ_ERR_INPUT;
+        /* Human scores are on the instrument's scale like the machine's. */
+        if (sj_check_score_column(w->resp->table, w->col_human, w->ins, err) != SJ_OK)
+            return SJ_ERR_INPUT;
     }
     w->scores = sj_score_data_from_table(w->resp->table, w->cols.person, w->cols.item,
                                          w->cols.score, w->cols.group, err);

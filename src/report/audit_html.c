@@ -1140,15 +1140,17 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
         return sj_error_set(err, SJ_ERR_INPUT,
                             "not an audit document: settings or dif.items missing");
     const cJSON *ins = rj_get(audit, "instrument");
-    char *title = sj_asprintf("Bias audit: %s", rj_str(ins, "title") ? rj_str(ins, "title") : "");
-    char *subtitle = sj_asprintf("Reference group %s, focal group %s \xc2\xb7 %s", pg.ref, pg.focal,
-                                 rj_str(rj_get(audit, "provenance"), "created")
-                                     ? rj_str(rj_get(audit, "provenance"), "created")
-                                     : "");
-    if (!title || !subtitle || sj_html_begin(b, title, subtitle) != 0)
+    const char *created = rj_str(rj_get(audit, "provenance"), "created");
+    sj_buf sub = {0};
+    int rc = sj_buf_printf(&sub, "Reference group ");
+    rc |= sj_html_text(&sub, pg.ref);
+    rc |= sj_buf_printf(&sub, ", focal group ");
+    rc |= sj_html_text(&sub, pg.focal);
+    rc |= sj_buf_printf(&sub, " \xc2\xb7 ");
+    rc |= sj_html_text(&sub, created ? created : "");
+    if (rc || sj_html_begin(b, "Bias audit:", rj_str(ins, "title"), sub.data) != 0)
         pg.w.failed = 1;
-    free(title);
-    free(subtitle);
+    sj_buf_free(&sub);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">Summary</a></li><li><a "
              "href=\"#data\">Data</a></li><li><a href=\"#distribution\">Score "
              "distributions</a></li><li><a href=\"#dif\">DIF per item</a></li><li><a "

@@ -1090,14 +1090,17 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
                cJSON_IsObject(rj_get(cmp, "truth_agreement"))};
     const cJSON *ins = rj_get(cmp, "instrument");
     sj_buf sub = {0};
-    sj_buf_printf(&sub, "Reference group %s, focal group %s \xc2\xb7 ", pg.ref, pg.focal);
-    for (int k = 0; k < n; k++)
-        sj_buf_printf(&sub, "%s%s", k ? " \xe2\x86\x92 " : "", labels[k]);
-    char *title = sj_asprintf("Before and after alignment: %s",
-                              rj_str(ins, "title") ? rj_str(ins, "title") : "");
-    if (!title || !sub.data || sj_html_begin(b, title, sub.data) != 0)
+    int rc = sj_buf_printf(&sub, "Reference group ");
+    rc |= sj_html_text(&sub, pg.ref);
+    rc |= sj_buf_printf(&sub, ", focal group ");
+    rc |= sj_html_text(&sub, pg.focal);
+    rc |= sj_buf_printf(&sub, " \xc2\xb7 ");
+    for (int k = 0; k < n; k++) {
+        rc |= sj_buf_printf(&sub, "%s", k ? " \xe2\x86\x92 " : "");
+        rc |= sj_html_text(&sub, labels[k]);
+    }
+    if (rc || sj_html_begin(b, "Before and after alignment:", rj_str(ins, "title"), sub.data) != 0)
         pg.w.failed = 1;
-    free(title);
     sj_buf_free(&sub);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "
              "href=\"#dif\">DIF per item</a></li><li><a href=\"#parity\">Group parity</a></li>"

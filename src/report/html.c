@@ -7,40 +7,77 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sj_html_escape(sj_buf *b, const char *text)
+/* Length of the bidirectional formatting character (an embedding,
+ * override, isolate or mark: U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
+ * U+061C) at c in UTF-8, or 0. They reorder the text that follows them. */
+static size_t bidi_control_length(const char *c)
 {
-    if (!text)
+    const unsigned char *u = (const unsigned char *)c;
+    if (u[0] == 0xD8 && u[1] == 0x9C)
+        return 2;
+    if (u[0] != 0xE2)
         return 0;
+    if (u[1] == 0x80 && (u[2] == 0x8E || u[2] == 0x8F || (u[2] >= 0xAA && u[2] <= 0xAE)))
+        return 3;
+    if (u[1] == 0x81 && u[2] >= 0xA6 && u[2] <= 0xA9)
+        return 3;
+    return 0;
+}
+
+static const char *entity_for(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    default:
+        return NULL;
+    }
+}
+
+/* Escapes the five HTML specials; with replace_bidi, bidirectional controls
+ * become U+FFFD, a visible mark that something was there. */
+static int escape_text(sj_buf *b, const char *text, int replace_bidi)
+{
+    static const char REPLACEMENT[] = "\xef\xbf\xbd";
     const char *run = text;
-    for (const char *c = text; *c; c++) {
-        const char *ref = NULL;
-        switch (*c) {
-        case '&':
-            ref = "&amp;";
-            break;
-        case '<':
-            ref = "&lt;";
-            break;
-        case '>':
-            ref = "&gt;";
-            break;
-        case '"':
-            ref = "&quot;";
-            break;
-        case '\'':
-            ref = "&#39;";
-            break;
-        default:
-            break;
+    for (const char *c = text; *c;) {
+        const char *ref = entity_for(*c);
+        size_t skip = ref ? 1 : replace_bidi ? bidi_control_length(c) : 0;
+        if (skip == 0) {
+            c++;
+            continue;
         }
         if (!ref)
-            continue;
+            ref = REPLACEMENT;
         if (sj_buf_append(b, run, (size_t)(c - run)) != 0 ||
             sj_buf_append(b, ref, strlen(ref)) != 0)
             return -1;
-        run = c + 1;
+        c += skip;
+        run = c;
     }
     return sj_buf_append(b, run, strlen(run));
+}
+
+int sj_html_escape(sj_buf *b, const char *text)
+{
+    return text ? escape_text(b, text, 1) : 0;
+}
+
+int sj_html_text(sj_buf *b, const char *text)
+{
+    /* <bdi> ends any embedding or override the text opens and keeps the
+     * text's direction from reordering what follows it. */
+    if (sj_buf_append(b, "<bdi>", 5) != 0 || escape_text(b, text ? text : "", 0) != 0)
+        return -1;
+    return sj_buf_append(b, "</bdi>", 6);
 }
 
 char *sj_html_escaped(const char *text)
@@ -122,24 +159,29 @@ const char *sj_html_css(void)
     return CSS;
 }
 
-int sj_html_begin(sj_buf *b, const char *title, const char *subtitle)
+int sj_html_begin(sj_buf *b, const char *title, const char *name, const char *subtitle_html)
 {
     int rc =
         sj_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                          "<meta name=\"viewport\" content=\"width=device-width, "
                          "initial-scale=1\">\n<title>");
     rc |= sj_html_escape(b, title);
+    if (name && *name) {
+        rc |= sj_buf_printf(b, " ");
+        rc |= sj_html_escape(b, name);
+    }
     rc |= sj_buf_printf(b,
                         "</title>\n<style>\n%s</style>\n</head>\n<body>\n<header "
                         "class=\"page\">\n<h1>",
                         CSS);
     rc |= sj_html_escape(b, title);
-    rc |= sj_buf_printf(b, "</h1>\n");
-    if (subtitle && *subtitle) {
-        rc |= sj_buf_printf(b, "<p class=\"sub\">");
-        rc |= sj_html_escape(b, subtitle);
-        rc |= sj_buf_printf(b, "</p>\n");
+    if (name && *name) {
+        rc |= sj_buf_printf(b, " ");
+        rc |= sj_html_text(b, name);
     }
+    rc |= sj_buf_printf(b, "</h1>\n");
+    if (subtitle_html && *subtitle_html)
+        rc |= sj_buf_printf(b, "<p class=\"sub\">%s</p>\n", subtitle_html);
     rc |= sj_buf_printf(b, "</header>\n<main>\n");
     return rc ? -1 : 0;
 }
@@ -162,7 +204,7 @@ int sj_html_element(sj_buf *b, const char *tag, const char *cls, const char *tex
         rc = sj_buf_printf(b, "<%s class=\"%s\">", tag, cls);
     else
         rc = sj_buf_printf(b, "<%s>", tag);
-    rc |= sj_html_escape(b, text);
+    rc |= sj_html_text(b, text);
     rc |= sj_buf_printf(b, "</%s>", tag);
     return rc ? -1 : 0;
 }

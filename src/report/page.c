@@ -23,7 +23,7 @@ void rj_out(rj_page *pg, const char *fmt, ...)
 
 void rj_text(rj_page *pg, const char *s)
 {
-    if (sj_html_escape(pg->b, s ? s : "") != 0)
+    if (sj_html_text(pg->b, s ? s : "") != 0)
         pg->failed = 1;
 }
 

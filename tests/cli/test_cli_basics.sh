@@ -55,7 +55,9 @@ expect_err_contains "$TMP/bad.csv:3:3: unbalanced quote" "validate names file, l
 printf '\xef\xbb\xbfperson_id,item_id,response,score\r\np1,deadline,"talk, then act",2\r\np2,deadline,wait,0\r\n' >"$TMP/ok.csv"
 run_cmd validate --data "$TMP/ok.csv" --instrument "$SJTALIGN_ROOT/tests/fixtures/io/instrument.json" --score score
 expect_exit 0 "validate: BOM and CRLF accepted"
-expect_out_contains "2 responses, 2 persons, 1 of 1 items, 0 groups, 2 scored" "validate summary"
+expect_out_contains "2 responses, 2 persons, 1 of 1 items
+groups: no column 'group' (dif and audit need one; name it with --group)
+scores (range 0..2): score 2 of 2 scored" "validate summary"
 
 # Out-of-range score, unknown item, duplicate person x item.
 printf 'person_id,item_id,response,score\np1,deadline,x,5\n' >"$TMP/range.csv"
@@ -80,7 +82,9 @@ expect_exit 2 "validate: unknown option"
 # (2,000 persons x 8 items, two groups, every response scored).
 run_cmd validate --data "$SJTALIGN_ROOT/data/demo/responses.csv" --instrument "$SJTALIGN_ROOT/data/demo/instrument.json" --score human_score
 expect_exit 0 "validate: demo data"
-expect_out_contains "16000 responses, 2000 persons, 8 of 8 items, 2 groups, 16000 scored" "validate counts persons, items and groups"
+expect_out_contains "16000 responses, 2000 persons, 8 of 8 items
+2 groups (column 'group'): focal 600 persons, reference 1400 persons
+scores (range 0..3): human_score 16000 of 16000 scored" "validate counts persons, items and groups"
 
 # Idle OpenMP threads sleep unless the user chose otherwise.
 OUT=$(env -u OMP_WAIT_POLICY "$SJTALIGN" --version)

@@ -301,7 +301,7 @@ static void test_model_checksum_from_score_provenance(void **state)
     assert_string_equal(rj_str(prov, "model_stage"), "ppo");
     sj_buf page = {0};
     assert_int_equal(sj_audit_html(doc, &page, &err), SJ_OK);
-    assert_non_null(strstr(page.data, "<code>bbbb</code>"));
+    assert_non_null(strstr(page.data, "<code><bdi>bbbb</bdi></code>"));
     sj_buf_free(&page);
     cJSON_Delete(doc);
     /* Without the file the audit still runs and says the model is not recorded. */

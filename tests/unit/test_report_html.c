@@ -35,8 +35,60 @@ static void test_element_escapes_text(void **state)
     (void)state;
     sj_buf b = {0};
     assert_int_equal(sj_html_element(&b, "td", "id", "<script>alert('x')</script>"), 0);
-    assert_string_equal(b.data,
-                        "<td class=\"id\">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</td>");
+    assert_string_equal(
+        b.data, "<td class=\"id\"><bdi>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;</bdi></td>");
+    sj_buf_free(&b);
+}
+
+/* UTF-8 of the bidirectional controls and of their neighbours in Unicode. */
+#define LRM "\xe2\x80\x8e"
+#define RLM "\xe2\x80\x8f"
+#define LRE "\xe2\x80\xaa"
+#define RLE "\xe2\x80\xab"
+#define PDF "\xe2\x80\xac"
+#define LRO "\xe2\x80\xad"
+#define RLO "\xe2\x80\xae"
+#define LRI "\xe2\x81\xa6"
+#define RLI "\xe2\x81\xa7"
+#define FSI "\xe2\x81\xa8"
+#define PDI "\xe2\x81\xa9"
+#define ALM "\xd8\x9c"
+#define REPL "\xef\xbf\xbd"
+
+static void test_escape_replaces_bidi_controls(void **state)
+{
+    (void)state;
+    /* Attributes, <title> and SVG text cannot hold <bdi>: every control
+     * becomes U+FFFD there, one for one. */
+    char *s = sj_html_escaped("a" LRM "b" RLM "c" LRE "d" RLE "e" PDF "f" LRO "g" RLO "h" LRI
+                              "i" RLI "j" FSI "k" PDI "l" ALM "m");
+    assert_string_equal(s, "a" REPL "b" REPL "c" REPL "d" REPL "e" REPL "f" REPL "g" REPL "h" REPL
+                           "i" REPL "j" REPL "k" REPL "l" REPL "m");
+    free(s);
+    /* Neighbours of the controls are ordinary text and stay: U+2028 line
+     * separator, U+2070 superscript zero, U+061B Arabic semicolon, Hebrew
+     * alef, Arabic alef; a control at the very start or end is replaced. */
+    s = sj_html_escaped("\xe2\x80\xa8\xe2\x81\xb0\xd8\x9b\xd7\x90\xd8\xa7");
+    assert_string_equal(s, "\xe2\x80\xa8\xe2\x81\xb0\xd8\x9b\xd7\x90\xd8\xa7");
+    free(s);
+    s = sj_html_escaped(RLO "<1>" RLO);
+    assert_string_equal(s, REPL "&lt;1&gt;" REPL);
+    free(s);
+}
+
+static void test_text_is_isolated(void **state)
+{
+    (void)state;
+    sj_buf b = {0};
+    /* Element content keeps the string as it is, inside an isolate that
+     * ends its override before the figures that follow. */
+    assert_int_equal(sj_html_text(&b, "S" RLO "1 <x>"), 0);
+    assert_int_equal(sj_buf_printf(&b, " (0.41)"), 0);
+    assert_string_equal(b.data, "<bdi>S" RLO "1 &lt;x&gt;</bdi> (0.41)");
+    sj_buf_free(&b);
+    b = (sj_buf){0};
+    assert_int_equal(sj_html_text(&b, NULL), 0);
+    assert_string_equal(b.data, "<bdi></bdi>");
     sj_buf_free(&b);
 }
 
@@ -75,11 +127,13 @@ static void test_page_skeleton(void **state)
 {
     (void)state;
     sj_buf b = {0};
-    assert_int_equal(sj_html_begin(&b, "Audit <x> & \"y\"", "sub 'z'"), 0);
+    assert_int_equal(sj_html_begin(&b, "Audit <x>", "& \"y\"" RLO, "sub <bdi>z</bdi>"), 0);
     assert_int_equal(sj_html_end(&b), 0);
     assert_non_null(strstr(b.data, "<!DOCTYPE html>"));
-    assert_non_null(strstr(b.data, "<title>Audit &lt;x&gt; &amp; &quot;y&quot;</title>"));
-    assert_non_null(strstr(b.data, "sub &#39;z&#39;"));
+    assert_non_null(strstr(b.data, "<title>Audit &lt;x&gt; &amp; &quot;y&quot;" REPL "</title>"));
+    assert_non_null(
+        strstr(b.data, "<h1>Audit &lt;x&gt; <bdi>&amp; &quot;y&quot;" RLO "</bdi></h1>"));
+    assert_non_null(strstr(b.data, "<p class=\"sub\">sub <bdi>z</bdi></p>"));
     assert_null(strstr(b.data, "<x>"));
     /* Self-contained: no scripts, no external style sheets, fonts or images. */
     assert_null(strstr(b.data, "<script"));
@@ -139,6 +193,8 @@ int main(void)
         cmocka_unit_test(test_escape_every_special_character),
         cmocka_unit_test(test_escape_keeps_utf8_and_appends),
         cmocka_unit_test(test_element_escapes_text),
+        cmocka_unit_test(test_escape_replaces_bidi_controls),
+        cmocka_unit_test(test_text_is_isolated),
         cmocka_unit_test(test_format_number),
         cmocka_unit_test(test_format_p),
         cmocka_unit_test(test_page_skeleton),

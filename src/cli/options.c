@@ -471,6 +471,21 @@ static int clash_between(const char *command, const named_path *in, const named_
     return 0;
 }
 
+/* Refused before any work rather than after it: an output that is a link,
+ * device, FIFO or socket, a missing folder, or a folder holding files this
+ * command did not write there. */
+static int check_output_target(const char *command, const named_path *out)
+{
+    sj_error err;
+    sj_error_clear(&err);
+    sj_status st = out->is_dir ? sj_outdir_check_replaceable_by(out->path, command, &err)
+                               : sj_output_check(out->path, &err);
+    if (st == SJ_OK)
+        return 0;
+    fprintf(stderr, "sjtalign %s: %s\n", command, err.msg);
+    return 2;
+}
+
 int cli_check_io(const cli_args *a)
 {
     size_t cap = 0;
@@ -492,6 +507,11 @@ int cli_check_io(const cli_args *a)
     for (size_t o = 0; rc == 0 && o < n_out; o++)
         for (size_t i = 0; rc == 0 && i < n_in; i++)
             rc = clash_between(a->spec->name, &ins[i], &outs[o]);
+    /* --resume continues in its own folder and says itself what is wrong
+     * with a folder it cannot continue. */
+    int resuming = cli_find_option(a->spec, "resume") && cli_flag(a, "resume");
+    for (size_t o = 0; rc == 0 && !resuming && o < n_out; o++)
+        rc = check_output_target(a->spec->name, &outs[o]);
     for (size_t i = 0; ins && i < n_in; i++)
         free(ins[i].path);
     for (size_t i = 0; outs && i < n_out; i++)

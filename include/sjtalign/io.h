@@ -119,8 +119,23 @@ void sj_format_number(double value, char *out, size_t n);
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-/* Parses a JSON file; a syntax error names file, line and column. */
+/* Every JSON input is checked before and after cJSON parses it: nesting
+ * deeper than CJSON_NESTING_LIMIT (1000) levels, more values and keys than
+ * SJ_JSON_FREE_VALUES plus one per SJ_JSON_BYTES_PER_VALUE bytes of text
+ * (cJSON spends about 80 bytes on each, so memory stays within about ten
+ * times the file), a key twice in one object, UTF-16 and NUL bytes are
+ * input errors naming file, line and column. */
+#define SJ_JSON_FREE_VALUES 65536
+#define SJ_JSON_BYTES_PER_VALUE 8
+/* Packed documents (a tokenizer's merges, [108, 109], ...) may hold one
+ * value per this many bytes. */
+#define SJ_JSON_PACKED_BYTES_PER_VALUE 4
+
+/* Parses a JSON file (a regular file within the document size limit; a
+ * UTF-8 byte order mark is skipped); errors name file, line and column. */
 cJSON *sj_json_read(const char *path, sj_error *err);
+/* The same for a packed document (SJ_JSON_PACKED_BYTES_PER_VALUE). */
+cJSON *sj_json_read_packed(const char *path, sj_error *err);
 cJSON *sj_json_parse(const char *name, const char *text, sj_error *err);
 /* Line and column (both from 1) of the character `at` points to in text. */
 void sj_text_position(const char *text, const char *at, long *line, long *column);
@@ -151,6 +166,7 @@ typedef struct {
     int score_max;
     size_t n_items;
     sj_item *items;
+    size_t *by_id; /* item indices sorted by id (NULL: lookups scan the items) */
 } sj_instrument;
 
 /* Loads and validates instruments/<name>/instrument.json: id, title,

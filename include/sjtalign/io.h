@@ -137,6 +137,9 @@ cJSON *sj_json_read(const char *path, sj_error *err);
 /* The same for a packed document (SJ_JSON_PACKED_BYTES_PER_VALUE). */
 cJSON *sj_json_read_packed(const char *path, sj_error *err);
 cJSON *sj_json_parse(const char *name, const char *text, sj_error *err);
+/* Parses one line of a JSON-lines file (a training log): the same checks,
+ * with positions on line `line` of `name`. */
+cJSON *sj_json_parse_line(const char *name, long line, const char *text, sj_error *err);
 /* Line and column (both from 1) of the character `at` points to in text. */
 void sj_text_position(const char *text, const char *at, long *line, long *column);
 /* Writes a JSON document atomically, pretty-printed, with a final newline. */

@@ -22,6 +22,13 @@ void sj_text_position(const char *text, const char *at, long *line, long *column
     }
 }
 
+/* The position of `at`, for a text that starts on line base + 1. */
+static void locate(const char *text, const char *at, long base, long *line, long *column)
+{
+    sj_text_position(text, at, line, column);
+    *line += base;
+}
+
 /* ---- a scan of the text before cJSON builds its tree ------------------------ */
 
 /* The end of the string literal starting at the quote s (one past its
@@ -43,7 +50,8 @@ static int scalar_char(char c)
 /* Counts the values and keys and finds where nesting first goes deeper
  * than cJSON allows, so a huge or deep document is refused before its tree
  * is built. Syntax is left to cJSON. */
-static sj_status prescan(const char *name, const char *text, size_t bytes_per_value, sj_error *err)
+static sj_status prescan(const char *name, const char *text, long base, size_t bytes_per_value,
+                         sj_error *err)
 {
     size_t values = 0, depth = 0;
     for (const char *c = text; *c;) {
@@ -56,7 +64,7 @@ static sj_status prescan(const char *name, const char *text, size_t bytes_per_va
             values++;
             if (++depth > CJSON_NESTING_LIMIT) {
                 long line, column;
-                sj_text_position(text, c, &line, &column);
+                locate(text, c, base, &line, &column);
                 return sj_error_at(err, SJ_ERR_INPUT, name, line, column,
                                    "nested deeper than %d levels of brackets and braces",
                                    CJSON_NESTING_LIMIT);
@@ -71,7 +79,7 @@ static sj_status prescan(const char *name, const char *text, size_t bytes_per_va
     size_t len = strlen(text);
     size_t allowed = SJ_JSON_FREE_VALUES + len / bytes_per_value;
     if (values > allowed)
-        return sj_error_at(err, SJ_ERR_INPUT, name, 0, 0,
+        return sj_error_at(err, SJ_ERR_INPUT, name, base, 0,
                            "%zu values and keys in %zu bytes, more than the %zu a JSON input "
                            "of this size may hold (%d plus one per %zu bytes)",
                            values, len, allowed, SJ_JSON_FREE_VALUES, bytes_per_value);
@@ -149,15 +157,15 @@ static long key_offset(const char *text, size_t k)
     return -1;
 }
 
-static void report_duplicate(const char *name, const char *text, const char *key, size_t first,
-                             size_t second, sj_error *err)
+static void report_duplicate(const char *name, const char *text, long base, const char *key,
+                             size_t first, size_t second, sj_error *err)
 {
     long l1 = 0, c1 = 0, l2 = 0, c2 = 0;
     long off1 = key_offset(text, first), off2 = key_offset(text, second);
     if (off1 >= 0)
-        sj_text_position(text, text + off1, &l1, &c1);
+        locate(text, text + off1, base, &l1, &c1);
     if (off2 >= 0)
-        sj_text_position(text, text + off2, &l2, &c2);
+        locate(text, text + off2, base, &l2, &c2);
     sj_error_at(err, SJ_ERR_INPUT, name, l2, c2, "duplicate key '%.200s' (first at line %ld)", key,
                 l1);
 }
@@ -166,8 +174,8 @@ static void report_duplicate(const char *name, const char *text, const char *key
  * and its lookups take the first, while Python, R and jq take the last, so
  * one file would mean two things. The keys are sorted by object and text
  * (n log n); the duplicate named is the first in document order. */
-static sj_status check_duplicate_keys(const char *name, const char *text, const cJSON *doc,
-                                      sj_error *err)
+static sj_status check_duplicate_keys(const char *name, const char *text, long base,
+                                      const cJSON *doc, sj_error *err)
 {
     size_t n = count_keys(doc);
     if (n < 2)
@@ -188,24 +196,24 @@ static sj_status check_duplicate_keys(const char *name, const char *text, const 
             key = keys[i].key;
         }
     if (key)
-        report_duplicate(name, text, key, first, second, err);
+        report_duplicate(name, text, base, key, first, second, err);
     free(keys);
     return key ? SJ_ERR_INPUT : SJ_OK;
 }
 
 /* ---- parsing and reading --------------------------------------------------------- */
 
-static cJSON *parse_checked(const char *name, const char *text, size_t bytes_per_value,
+static cJSON *parse_checked(const char *name, const char *text, long base, size_t bytes_per_value,
                             sj_error *err)
 {
-    if (prescan(name, text, bytes_per_value, err) != SJ_OK)
+    if (prescan(name, text, base, bytes_per_value, err) != SJ_OK)
         return NULL;
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithOpts(text, &end, 1);
     if (!doc) {
         long line, column;
         const char *at = end ? end : text;
-        sj_text_position(text, at, &line, &column);
+        locate(text, at, base, &line, &column);
         if (*at == '\0')
             sj_error_at(err, SJ_ERR_INPUT, name, line, column,
                         "JSON syntax error: the document ends too early (an unclosed bracket, "
@@ -215,7 +223,7 @@ static cJSON *parse_checked(const char *name, const char *text, size_t bytes_per
                         at);
         return NULL;
     }
-    if (check_duplicate_keys(name, text, doc, err) != SJ_OK) {
+    if (check_duplicate_keys(name, text, base, doc, err) != SJ_OK) {
         cJSON_Delete(doc);
         return NULL;
     }
@@ -224,7 +232,12 @@ static cJSON *parse_checked(const char *name, const char *text, size_t bytes_per
 
 cJSON *sj_json_parse(const char *name, const char *text, sj_error *err)
 {
-    return parse_checked(name, text, SJ_JSON_BYTES_PER_VALUE, err);
+    return parse_checked(name, text, 0, SJ_JSON_BYTES_PER_VALUE, err);
+}
+
+cJSON *sj_json_parse_line(const char *name, long line, const char *text, sj_error *err)
+{
+    return parse_checked(name, text, line - 1, SJ_JSON_BYTES_PER_VALUE, err);
 }
 
 static cJSON *read_checked(const char *path, size_t bytes_per_value, sj_error *err)
@@ -244,7 +257,7 @@ static cJSON *read_checked(const char *path, size_t bytes_per_value, sj_error *e
     } else {
         /* A UTF-8 byte order mark (Windows editors add one) is not JSON. */
         size_t skip = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-        doc = parse_checked(path, text + skip, bytes_per_value, err);
+        doc = parse_checked(path, text + skip, 0, bytes_per_value, err);
     }
     free(text);
     return doc;

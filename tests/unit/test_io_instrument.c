@@ -134,6 +134,14 @@ static void duplicate_keys_name_both_lines(void **state)
     doc = sj_json_parse("x.json", "[{\"k\": 1}, {\"k\": 2, \"j\": {\"k\": 3}}]", &err);
     assert_non_null(doc);
     cJSON_Delete(doc);
+    /* a line of a JSON-lines log is placed on its own line */
+    doc = sj_json_parse_line("log.jsonl", 7, "{\"step\": 1, \"loss\": 2, \"step\": 3}", &err);
+    assert_null(doc);
+    assert_string_equal(err.msg, "log.jsonl:7:24: duplicate key 'step' (first at line 7)");
+    doc = sj_json_parse_line("log.jsonl", 3, "{\"step\": }", &err);
+    assert_null(doc);
+    assert_non_null(strstr(err.msg, "log.jsonl:3:"));
+    assert_non_null(strstr(err.msg, "JSON syntax error"));
 }
 
 static char *repeat(const char *head, const char *unit, size_t n, const char *tail)

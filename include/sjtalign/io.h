@@ -11,22 +11,34 @@
 
 /* ---- CSV tables --------------------------------------------------------- */
 
+/* A table has at most this many columns (a larger header is an input
+ * error naming its count). */
+#define SJ_CSV_MAX_COLUMNS 10000
+
+struct sj_cell_text; /* storage of a table's cell text */
+
 /* A whole CSV file in memory: a header row and rows of UTF-8 text cells.
  * Every row records the physical line it starts on, so later checks (a
  * number that is not a number) can name file, line and column. */
 typedef struct {
     char *path;
     size_t n_cols;
-    char **names;   /* n_cols header names */
-    size_t n_rows;  /* data rows, header excluded */
-    char **cells;   /* n_rows * n_cols, row-major; never NULL */
-    long *row_line; /* physical line on which each data row starts */
+    char **names;              /* n_cols header names */
+    size_t n_rows;             /* data rows, header excluded */
+    char **cells;              /* n_rows * n_cols, row-major; never NULL */
+    long *row_line;            /* physical line on which each data row starts */
+    struct sj_cell_text *text; /* owns the text the cells point into */
 } sj_table;
 
 /* Reads path ("-" = stdin). Accepts a UTF-8 BOM, CRLF line ends and quoted
  * fields holding commas, quotes and newlines. Rejects unbalanced quotes,
- * ragged rows, empty or duplicate header names, NUL bytes and invalid
- * UTF-8, naming file, line and column. */
+ * ragged rows, empty or duplicate header names, more than
+ * SJ_CSV_MAX_COLUMNS columns, NUL bytes, UTF-16 and invalid UTF-8, naming
+ * file, line and column. A file must be a regular file within the table
+ * size limit (sj_input_check); standard input is cut off at that limit.
+ * A cell written neutralised (see sj_csv_neutralise) reads back as the
+ * text that was written: one leading quote is removed from a cell that is
+ * one or more quotes followed by = + - @, a tab or a carriage return. */
 sj_table *sj_table_read(const char *path, sj_error *err);
 /* Parses CSV text already in memory; `name` is used in messages. */
 sj_table *sj_table_parse(const char *name, const char *data, size_t len, sj_error *err);
@@ -68,7 +80,7 @@ int sj_utf8_valid(const char *s, size_t len);
 /* Rows go to an atomically written file: nothing appears at `path` unless
  * sj_csv_close succeeds. Text cells beginning with = + - @ (or a tab or
  * carriage return) that are not numbers are prefixed with a single quote so
- * spreadsheets do not run them as formulas. */
+ * spreadsheets do not run them as formulas (sj_csv_neutralise). */
 typedef struct {
     sj_atomic_file file;
     FILE *out; /* file.fp, or stdout when writing to "-" */
@@ -88,17 +100,46 @@ void sj_csv_row(sj_csv_writer *w, const char *const *cells);
 sj_status sj_csv_close(sj_csv_writer *w, sj_error *err);
 void sj_csv_abort(sj_csv_writer *w);
 
-/* Neutralised form of a text cell (see above); caller frees. */
+/* Neutralised form of a text cell; caller frees. A quote is put before a
+ * cell that starts with = + - @, a tab or a carriage return (unless it is a
+ * number such as -2), and before a cell that already starts with one or
+ * more quotes followed by one of those characters. The reader removes
+ * exactly one quote from cells of the second shape, so every text reads
+ * back as it was: '=x is written ''=x and read as '=x. */
 char *sj_csv_neutralise(const char *text);
+/* 1 when a cell of len bytes is one or more quotes followed by = + - @, a
+ * tab or a carriage return: the shape of a neutralised cell. */
+int sj_csv_is_neutralised(const char *text, size_t len);
+/* 1 when text starts with a UTF-16 byte order mark or has a NUL byte in
+ * the same place of every pair of its first bytes (ASCII in UTF-16). */
+int sj_text_looks_utf16(const char *data, size_t len);
 /* Formats a double with enough digits to read back exactly ("%.17g" made
  * short when shorter text reads back the same); NaN becomes "NA". */
 void sj_format_number(double value, char *out, size_t n);
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-/* Parses a JSON file; a syntax error names file, line and column. */
+/* Every JSON input is checked before and after cJSON parses it: nesting
+ * deeper than CJSON_NESTING_LIMIT (1000) levels, more values and keys than
+ * SJ_JSON_FREE_VALUES plus one per SJ_JSON_BYTES_PER_VALUE bytes of text
+ * (cJSON spends about 80 bytes on each, so memory stays within about ten
+ * times the file), a key twice in one object, UTF-16 and NUL bytes are
+ * input errors naming file, line and column. */
+#define SJ_JSON_FREE_VALUES 65536
+#define SJ_JSON_BYTES_PER_VALUE 8
+/* Packed documents (a tokenizer's merges, [108, 109], ...) may hold one
+ * value per this many bytes. */
+#define SJ_JSON_PACKED_BYTES_PER_VALUE 4
+
+/* Parses a JSON file (a regular file within the document size limit; a
+ * UTF-8 byte order mark is skipped); errors name file, line and column. */
 cJSON *sj_json_read(const char *path, sj_error *err);
+/* The same for a packed document (SJ_JSON_PACKED_BYTES_PER_VALUE). */
+cJSON *sj_json_read_packed(const char *path, sj_error *err);
 cJSON *sj_json_parse(const char *name, const char *text, sj_error *err);
+/* Parses one line of a JSON-lines file (a training log): the same checks,
+ * with positions on line `line` of `name`. */
+cJSON *sj_json_parse_line(const char *name, long line, const char *text, sj_error *err);
 /* Line and column (both from 1) of the character `at` points to in text. */
 void sj_text_position(const char *text, const char *at, long *line, long *column);
 /* Writes a JSON document atomically, pretty-printed, with a final newline. */
@@ -128,6 +169,7 @@ typedef struct {
     int score_max;
     size_t n_items;
     sj_item *items;
+    size_t *by_id; /* item indices sorted by id (NULL: lookups scan the items) */
 } sj_instrument;
 
 /* Loads and validates instruments/<name>/instrument.json: id, title,

@@ -30,10 +30,13 @@ static int looks_like_formula(const char *text)
            text[0] == '\t' || text[0] == '\r';
 }
 
+/* A text that already has the neutralised shape gets one more quote, so
+ * the reader's removal of one quote gives it back unchanged. */
 char *sj_csv_neutralise(const char *text)
 {
     double ignored;
-    if (looks_like_formula(text) && sj_parse_number(text, &ignored) != 0)
+    if ((looks_like_formula(text) && sj_parse_number(text, &ignored) != 0) ||
+        sj_csv_is_neutralised(text, strlen(text)))
         return sj_asprintf("'%s", text);
     return sj_strdup(text);
 }

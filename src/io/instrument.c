@@ -39,6 +39,56 @@ static sj_status get_int(ctx *c, const cJSON *obj, const char *key, const char *
     return SJ_OK;
 }
 
+/* An entry of a sorted index: a key and its position in file order. */
+typedef struct {
+    int score;
+    const char *id;
+    size_t index;
+} sort_entry;
+
+static int by_score_then_index(const void *a, const void *b)
+{
+    const sort_entry *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+static int by_id_then_index(const void *a, const void *b)
+{
+    const sort_entry *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* The first entry (in file order) whose key an earlier entry has, n when
+ * all keys differ, (size_t)-1 when out of memory. Sorting keeps this
+ * n log n for instruments with many items or anchors. */
+static size_t first_repeat(sort_entry *e, size_t n, int (*cmp)(const void *, const void *))
+{
+    qsort(e, n, sizeof *e, cmp);
+    size_t found = n;
+    for (size_t i = 1; i < n; i++) {
+        sort_entry a = e[i - 1], b = e[i];
+        a.index = b.index = 0;
+        if (cmp(&a, &b) == 0 && e[i].index < found)
+            found = e[i].index;
+    }
+    return found;
+}
+
+static size_t first_repeated_score(const sj_item *item)
+{
+    sort_entry *e = malloc(item->n_rubric * sizeof *e);
+    if (!e)
+        return (size_t)-1;
+    for (size_t i = 0; i < item->n_rubric; i++)
+        e[i] = (sort_entry){.score = item->rubric[i].score, .index = i};
+    size_t found = first_repeat(e, item->n_rubric, by_score_then_index);
+    free(e);
+    return found;
+}
+
 static sj_status load_rubric(ctx *c, const sj_instrument *ins, const cJSON *arr, const char *path,
                              sj_item *item)
 {
@@ -67,12 +117,14 @@ static sj_status load_rubric(ctx *c, const sj_instrument *ins, const cJSON *arr,
             snprintf(where + strlen(where), sizeof where - strlen(where), ".score");
             return invalid(c, where, expected);
         }
-        for (size_t j = 0; j < i; j++)
-            if (item->rubric[j].score == item->rubric[i].score) {
-                snprintf(where + strlen(where), sizeof where - strlen(where), ".score");
-                return invalid(c, where, "a score not already anchored in this rubric");
-            }
         i++;
+    }
+    size_t dup = first_repeated_score(item);
+    if (dup == (size_t)-1)
+        return sj_error_set(c->err, SJ_ERR_WORK, "out of memory");
+    if (dup < item->n_rubric) {
+        snprintf(where, sizeof where, "%s.rubric[%zu].score", path, dup);
+        return invalid(c, where, "a score not already anchored in this rubric");
     }
     return SJ_OK;
 }
@@ -89,6 +141,30 @@ static sj_status load_item(ctx *c, const sj_instrument *ins, const cJSON *obj, s
         get_string(c, obj, "question", path, &item->question) != SJ_OK)
         return SJ_ERR_INPUT;
     return load_rubric(c, ins, cJSON_GetObjectItemCaseSensitive(obj, "rubric"), path, item);
+}
+
+/* Sorts the item ids into ins->by_id (for lookups by id) and refuses an id
+ * used twice. */
+static sj_status index_item_ids(ctx *c, sj_instrument *ins)
+{
+    sort_entry *e = malloc(ins->n_items * sizeof *e);
+    ins->by_id = malloc(ins->n_items * sizeof *ins->by_id);
+    if (!e || !ins->by_id) {
+        free(e);
+        return sj_error_set(c->err, SJ_ERR_WORK, "out of memory");
+    }
+    for (size_t i = 0; i < ins->n_items; i++)
+        e[i] = (sort_entry){.id = ins->items[i].id, .index = i};
+    size_t dup = first_repeat(e, ins->n_items, by_id_then_index);
+    for (size_t i = 0; i < ins->n_items; i++)
+        ins->by_id[i] = e[i].index;
+    free(e);
+    if (dup < ins->n_items) {
+        char path[64];
+        snprintf(path, sizeof path, "items[%zu].id", dup);
+        return invalid(c, path, "an id not used by an earlier item");
+    }
+    return SJ_OK;
 }
 
 sj_instrument *sj_instrument_from_json(const char *name, const cJSON *doc, sj_error *err)
@@ -129,15 +205,10 @@ sj_instrument *sj_instrument_from_json(const char *name, const cJSON *doc, sj_er
     {
         if (load_item(&c, ins, it, i, &ins->items[i]) != SJ_OK)
             goto fail;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(ins->items[j].id, ins->items[i].id) == 0) {
-                char path[64];
-                snprintf(path, sizeof path, "items[%zu].id", i);
-                invalid(&c, path, "an id not used by an earlier item");
-                goto fail;
-            }
         i++;
     }
+    if (index_item_ids(&c, ins) != SJ_OK)
+        goto fail;
     return ins;
 fail:
     sj_instrument_free(ins);
@@ -194,6 +265,7 @@ void sj_instrument_free(sj_instrument *ins)
         free(item->rubric);
     }
     free(ins->items);
+    free(ins->by_id);
     free(ins->id);
     free(ins->title);
     free(ins);
@@ -201,6 +273,20 @@ void sj_instrument_free(sj_instrument *ins)
 
 long sj_instrument_find_item(const sj_instrument *ins, const char *id)
 {
+    if (ins->by_id) {
+        size_t lo = 0, hi = ins->n_items;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = strcmp(ins->items[ins->by_id[mid]].id, id);
+            if (c == 0)
+                return (long)ins->by_id[mid];
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return -1;
+    }
     for (size_t i = 0; i < ins->n_items; i++)
         if (strcmp(ins->items[i].id, id) == 0)
             return (long)i;

@@ -75,6 +75,108 @@ typedef struct {
     size_t data_len;
 } safetensors;
 
+/* A tensor's byte range in the data region. */
+typedef struct {
+    const char *name;
+    size_t begin, end;
+} tensor_span;
+
+static int by_begin(const void *a, const void *b)
+{
+    const tensor_span *x = a, *y = b;
+    if (x->begin != y->begin)
+        return x->begin < y->begin ? -1 : 1;
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+/* Checks an entry (F32, a whole-number shape, offsets inside the data that
+ * match the shape) and gives its byte range. */
+static sj_status check_entry(const char *path, const safetensors *st, const cJSON *e,
+                             tensor_span *span, sj_error *err)
+{
+    const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+    if (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "F32") != 0 || !cJSON_IsArray(shape) ||
+        !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: tensor \"%s\" is not F32 with a shape and data_offsets", path,
+                            e->string);
+    double count = 1;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, shape)
+    {
+        /* whole numbers below 2^53, so later casts to size_t are defined */
+        if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 9007199254740992.0 ||
+            d->valuedouble != floor(d->valuedouble))
+            return sj_error_set(err, SJ_ERR_INPUT, "%s: tensor \"%s\" has a bad shape", path,
+                                e->string);
+        count *= d->valuedouble;
+    }
+    double b = cJSON_GetArrayItem(off, 0)->valuedouble,
+           en = cJSON_GetArrayItem(off, 1)->valuedouble;
+    if (b < 0 || en < b || en > (double)st->data_len || en - b != 4.0 * count || b != floor(b) ||
+        en != floor(en) || (size_t)b % 4 != 0)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: tensor \"%s\" has data_offsets [%.0f, %.0f] that do not fit "
+                            "its shape or the %zu data bytes (truncated?)",
+                            path, e->string, b, en, st->data_len);
+    *span = (tensor_span){e->string, (size_t)b, (size_t)en};
+    return SJ_OK;
+}
+
+/* The tensors must tile the data: sorted by offset, each starts where the
+ * previous one ends, the first at 0 and the last at the end. A sum of
+ * sizes would let one tensor alias another's bytes while a gap elsewhere
+ * kept the total right. */
+static sj_status check_tiling(const char *path, tensor_span *spans, size_t n, size_t data_len,
+                              sj_error *err)
+{
+    qsort(spans, n, sizeof *spans, by_begin);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && spans[i].begin < at)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "%s: tensors \"%s\" [%zu, %zu] and \"%s\" [%zu, %zu] overlap: "
+                                "each tensor must have its own bytes (damaged or crafted file)",
+                                path, spans[i - 1].name, spans[i - 1].begin, spans[i - 1].end,
+                                spans[i].name, spans[i].begin, spans[i].end);
+        if (spans[i].begin > at)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "%s: data bytes [%zu, %zu) before tensor \"%s\" belong to no "
+                                "tensor (damaged or crafted file)",
+                                path, at, spans[i].begin, spans[i].name);
+        at = spans[i].end;
+    }
+    if (at != data_len)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: tensors cover %zu of %zu data bytes (truncated or damaged)", path,
+                            at, data_len);
+    return SJ_OK;
+}
+
+static sj_status check_entries(const char *path, const safetensors *st, sj_error *err)
+{
+    size_t n = (size_t)cJSON_GetArraySize(st->header);
+    tensor_span *spans = malloc((n ? n : 1) * sizeof *spans);
+    if (!spans)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    size_t k = 0;
+    sj_status s = SJ_OK;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, st->header)
+    {
+        if (strcmp(e->string, "__metadata__") == 0)
+            continue;
+        if ((s = check_entry(path, st, e, &spans[k++], err)) != SJ_OK)
+            break;
+    }
+    if (s == SJ_OK)
+        s = check_tiling(path, spans, k, st->data_len, err);
+    free(spans);
+    return s;
+}
+
 static sj_status safetensors_parse(const char *path, const unsigned char *buf, size_t len,
                                    safetensors *st, sj_error *err)
 {
@@ -94,58 +196,25 @@ static sj_status safetensors_parse(const char *path, const unsigned char *buf, s
     char *text = sj_strndup((const char *)buf + 8, (size_t)hlen);
     if (!text)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    st->header = text[0] == '{' ? cJSON_Parse(text) : NULL;
+    /* The header is JSON like any other input: a tensor named twice would
+     * otherwise be read by its first entry here and its last elsewhere. */
+    char *name = sj_asprintf("%s (header)", path);
+    int object = text[0] == '{' && strlen(text) == (size_t)hlen;
+    st->header = object && name ? sj_json_parse(name, text, err) : NULL;
+    free(name);
     free(text);
     if (!cJSON_IsObject(st->header)) {
+        int parsed = st->header != NULL || !object;
         cJSON_Delete(st->header);
         st->header = NULL;
-        return sj_error_set(err, SJ_ERR_INPUT, "%s: the safetensors header is not a JSON object",
-                            path);
+        if (parsed)
+            sj_error_set(err, SJ_ERR_INPUT, "%s: the safetensors header is not a JSON object",
+                         path);
+        return SJ_ERR_INPUT;
     }
     st->data = buf + 8 + hlen;
     st->data_len = len - 8 - (size_t)hlen;
-    /* Every entry must be F32 with offsets inside the data, and the entries
-     * must cover the data exactly (no truncation, no trailing bytes). */
-    size_t covered = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, st->header)
-    {
-        if (strcmp(e->string, "__metadata__") == 0)
-            continue;
-        const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
-        const cJSON *off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-        if (!cJSON_IsString(dtype) || strcmp(dtype->valuestring, "F32") != 0 ||
-            !cJSON_IsArray(shape) || !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2)
-            return sj_error_set(err, SJ_ERR_INPUT,
-                                "%s: tensor \"%s\" is not F32 with a shape and data_offsets", path,
-                                e->string);
-        double count = 1;
-        const cJSON *d;
-        cJSON_ArrayForEach(d, shape)
-        {
-            /* whole numbers below 2^53, so later casts to size_t are defined */
-            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 9007199254740992.0 ||
-                d->valuedouble != floor(d->valuedouble))
-                return sj_error_set(err, SJ_ERR_INPUT, "%s: tensor \"%s\" has a bad shape", path,
-                                    e->string);
-            count *= d->valuedouble;
-        }
-        double b = cJSON_GetArrayItem(off, 0)->valuedouble,
-               en = cJSON_GetArrayItem(off, 1)->valuedouble;
-        if (b < 0 || en < b || en > (double)st->data_len || en - b != 4.0 * count ||
-            b != floor(b) || en != floor(en) || (size_t)b % 4 != 0)
-            return sj_error_set(err, SJ_ERR_INPUT,
-                                "%s: tensor \"%s\" has data_offsets [%.0f, %.0f] that do not fit "
-                                "its shape or the %zu data bytes (truncated?)",
-                                path, e->string, b, en, st->data_len);
-        covered += (size_t)(en - b);
-    }
-    if (covered != st->data_len)
-        return sj_error_set(err, SJ_ERR_INPUT,
-                            "%s: tensors cover %zu of %zu data bytes (truncated or damaged)", path,
-                            covered, st->data_len);
-    return SJ_OK;
+    return check_entries(path, st, err);
 }
 
 /* Copies tensor `name` into dst (n floats), checking the element count. */
@@ -407,7 +476,7 @@ static sj_status read_verified(const char *dir, const char *file, const char *wa
                                size_t *len, sj_error *err)
 {
     char *path = sj_path_join(dir, file);
-    sj_status st = sj_read_file(path, data, len, err);
+    sj_status st = sj_read_file_kind(path, SJ_INPUT_WEIGHTS, data, len, err);
     if (st == SJ_OK) {
         char sha[65];
         sj_sha256_hex(*data, *len, sha);
@@ -587,6 +656,14 @@ sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int wi
         return NULL;
     }
     sj_lm_config cfg;
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+        sj_error_set(err, SJ_ERR_INPUT,
+                     "%s is a file, not a model folder (a model is a folder holding "
+                     "config.json, tokenizer.json and model.safetensors)",
+                     dir);
+        goto fail;
+    }
     if (!is_dir(dir)) {
         char *left = sj_lm_save_leftover(dir);
         if (left)

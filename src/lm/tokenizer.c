@@ -585,7 +585,8 @@ sj_status sj_tokenizer_save(const sj_tokenizer *tok, const char *path, sj_error 
 
 sj_tokenizer *sj_tokenizer_load(const char *path, sj_error *err)
 {
-    cJSON *doc = sj_json_read(path, err);
+    /* merges are packed pairs of numbers: "[108, 109], " */
+    cJSON *doc = sj_json_read_packed(path, err);
     if (!doc)
         return NULL;
     sj_tokenizer *tok = sj_tokenizer_from_json(path, doc, err);

@@ -61,9 +61,12 @@ sj_status sj_lm_log_load(sj_lm_log *log, const char *path, long max_step, sj_err
             *end = '\0';
         line_no++;
         if (*line) {
-            cJSON *o = cJSON_Parse(line);
+            /* checked like any JSON input: a key twice is an error */
+            cJSON *o = sj_json_parse_line(path, line_no, line, err);
             const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
-            if (!cJSON_IsNumber(step)) {
+            if (!o) {
+                st = SJ_ERR_INPUT;
+            } else if (!cJSON_IsNumber(step)) {
                 st = sj_error_at(err, SJ_ERR_INPUT, path, line_no, 1,
                                  "expected a JSON object with a \"step\" number");
             } else if ((long)step->valuedouble <= max_step) {

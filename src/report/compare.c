@@ -346,11 +346,13 @@ static cJSON *training_log_json(const char *path, sj_error *err)
             line = next;
             continue;
         }
-        cJSON *rec = cJSON_Parse(line);
+        /* checked like any JSON input: a key twice is an error */
+        cJSON *rec = sj_json_parse_line(path, line_no, line, err);
         if (!cJSON_IsObject(rec)) {
+            if (rec)
+                sj_error_at(err, SJ_ERR_INPUT, path, line_no, 0,
+                            "not a JSON object (a training log has one object per line)");
             cJSON_Delete(rec);
-            sj_error_at(err, SJ_ERR_INPUT, path, line_no, 0,
-                        "not a JSON object (a training log has one object per line)");
             cJSON_Delete(log);
             free(text);
             return NULL;

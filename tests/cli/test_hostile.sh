@@ -179,3 +179,127 @@ hostile "reward: unknown item in pairs" 2 "$TMP/item.csv:3:2: item 'lunch' is no
     reward --init "$TMP/m1" --instrument "$INS" --pairs "$TMP/item.csv" --out "$TMP/out/rm"
 hostile "dpo: unknown item in pairs" 2 "$TMP/item.csv:3:2: item 'lunch' is not in instrument 'cli-fixture'" \
     dpo --policy "$TMP/m1" --instrument "$INS" --pairs "$TMP/item.csv" --out "$TMP/out/dpo"
+
+# ---- issue 13: our own outputs read back as written ---------------------
+# Cells that look like formulas are written with a quote before them and
+# read back without it (README "Files"): a person id @P0001, item ids
+# starting with = and -, and responses starting with "- " go from score to
+# audit, and from pairs to judge and reward, as the same text.
+cat >"$TMP/neut.json" <<'JSON'
+{"id": "neut", "title": "Formula-like ids", "score_min": 0, "score_max": 2, "items": [
+ {"id": "=sum", "scenario": "s", "question": "What now?", "rubric": [{"score": 0, "anchor": "nothing"}]},
+ {"id": "-minus", "scenario": "s", "question": "And then?", "rubric": [{"score": 2, "anchor": "talks"}]}]}
+JSON
+{
+    echo "person_id,item_id,response,group,human"
+    for p in $(seq 1 12); do
+        g=ref
+        [ "$p" -gt 6 ] && g=foc
+        id=$(printf '@P%04d' "$p")
+        echo "$id,=sum,- bullet answer $p,$g,$((p % 3))"
+        echo "$id,-minus,I would talk to them $p.,$g,$(((p + 1) % 3))"
+    done
+} >"$TMP/neut_resp.csv"
+{
+    echo "person_id,item_id,true_score"
+    tail -n +2 "$TMP/neut_resp.csv" | awk -F, '{print $1","$2","$5}'
+} >"$TMP/neut_truth.csv"
+run_cmd score --model "$TMP/m1" --instrument "$TMP/neut.json" --data "$TMP/neut_resp.csv" --out "$TMP/neut_scores.csv" --threads 1
+expect_exit 0 "neutralised cells: score"
+if grep -q "^'@P0001,'=sum,'- bullet answer 1,ref," "$TMP/neut_scores.csv"; then
+    pass "neutralised cells: scores.csv holds the quoted forms on disk"
+else fail "neutralised cells: scores.csv holds the quoted forms on disk" "$(head -3 "$TMP/neut_scores.csv")"; fi
+run_cmd audit --data "$TMP/neut_scores.csv" --instrument "$TMP/neut.json" --group group --reference ref --focal foc \
+    --human human --out "$TMP/neut_audit"
+expect_exit 0 "neutralised cells: audit reads score's output (no unknown item)"
+if grep -q "^'=sum," "$TMP/neut_audit/dif.csv" && grep -q "^'-minus," "$TMP/neut_audit/dif.csv"; then
+    pass "neutralised cells: audit names both items"
+else fail "neutralised cells: audit names both items" "$(cat "$TMP/neut_audit/dif.csv")"; fi
+run_cmd pairs --model "$TMP/m1" --instrument "$TMP/neut.json" --data "$TMP/neut_resp.csv" --n 24 --out "$TMP/neut_pairs.csv" --seed 3 --threads 1
+expect_exit 0 "neutralised cells: pairs"
+run_cmd judge --truth "$TMP/neut_truth.csv" --pairs "$TMP/neut_pairs.csv" --out "$TMP/neut_judged.csv" --seed 1
+expect_exit 0 "neutralised cells: judge finds every person and item of the pairs in the truth"
+# Judge reads the pairs and writes them again: a reader that kept the quote
+# would make the writer add a second one.
+if python3 - "$TMP/neut_resp.csv" "$TMP/neut_pairs.csv" "$TMP/neut_judged.csv" <<'PY'
+import csv, re, sys
+shape = re.compile(r"^'+[=+\-@\t\r]")
+def read(path):  # the documented rule: one quote off a cell of that shape
+    return [{k: v[1:] if shape.match(v) else v for k, v in r.items()} for r in csv.DictReader(open(path, newline=''))]
+orig = {(r['person_id'], r['item_id']): r['response'] for r in read(sys.argv[1])}
+pairs, judged = read(sys.argv[2]), read(sys.argv[3])
+assert len(pairs) == 24 and len(judged) == 24
+for p, j in zip(pairs, judged):
+    assert p['response'] == orig[(p['person_id'], p['item_id'])], p
+    for k in ('pair_id', 'item_id', 'person_id', 'response', 'completion_a', 'completion_b'):
+        assert j[k] == p[k], (k, j[k], p[k])
+    assert j['preferred'] in ('a', 'b')
+raw = open(sys.argv[3]).read()
+assert "'- bullet answer" in raw and "''" not in raw
+PY
+then pass "neutralised cells: pairs and judged read back as the original text"
+else fail "neutralised cells: pairs and judged read back as the original text" "$(head -3 "$TMP/neut_judged.csv")"; fi
+run_cmd reward --init "$TMP/m1" --instrument "$TMP/neut.json" --pairs "$TMP/neut_judged.csv" --out "$TMP/neut_rm" --steps 1 --batch 4 --threads 1 --quiet
+expect_exit 0 "neutralised cells: reward reads the judged pairs"
+run_cmd dpo --policy "$TMP/m1" --instrument "$TMP/neut.json" --pairs "$TMP/neut_judged.csv" --out "$TMP/neut_dpo" --steps 1 --batch 4 --threads 1 --quiet
+expect_exit 0 "neutralised cells: dpo reads the judged pairs"
+
+# ---- issue 13: bounded, regular inputs; what is wrong, said plainly -----
+hostile "data is /dev/zero" 2 "/dev/zero is a character device; expected a regular file" \
+    validate --data /dev/zero --instrument "$INS"
+run_cmd validate --data - --instrument "$INS" </dev/zero
+expect_exit 2 "data on standard input from /dev/zero"
+expect_err_contains "<stdin>:1:1: a NUL byte in a field: this is not a text file" "standard input /dev/zero: the NUL byte at once"
+python3 -c "import sys; open(sys.argv[1], 'wb').write('person_id,item_id,response\np1,deadline,x\n'.encode('utf-16'))" "$TMP/utf16.csv"
+hostile "UTF-16 data" 2 "$TMP/utf16.csv:1: the file looks like UTF-16; save it as UTF-8" \
+    validate --data "$TMP/utf16.csv" --instrument "$INS"
+python3 -c "import sys; open(sys.argv[1], 'wb').write(open(sys.argv[2], 'rb').read().decode().encode('utf-16-le'))" "$TMP/utf16.json" "$INS"
+hostile "UTF-16 instrument without a BOM" 2 "$TMP/utf16.json:1: the file looks like UTF-16; save it as UTF-8" \
+    validate --data "$TMP/ok.csv" --instrument "$TMP/utf16.json"
+python3 -c "import sys; open(sys.argv[1], 'w').write(','.join('c%d' % i for i in range(1000000)) + '\n')" "$TMP/wide.csv"
+SECONDS=0
+hostile "a header of 1,000,000 columns" 2 "$TMP/wide.csv:1: the header row has 1000000 columns, more than the 10000 a table may have" \
+    validate --data "$TMP/wide.csv" --instrument "$INS"
+if [ "$SECONDS" -lt 30 ]; then pass "a header of 1,000,000 columns: refused in ${SECONDS}s"; else fail "a header of 1,000,000 columns: took ${SECONDS}s"; fi
+python3 -c "import sys; print('[' * 1001 + ']' * 1001)" >"$TMP/deep.json"
+hostile "instrument nested 1001 levels" 2 "$TMP/deep.json:1:1001: nested deeper than 1000 levels of brackets and braces" \
+    validate --data "$TMP/ok.csv" --instrument "$TMP/deep.json"
+sed 's/"title": "One-item instrument for command-line tests",/&\n  "id": "other",/' "$INS" >"$TMP/dupkey.json"
+hostile "instrument with a duplicate key" 2 "$TMP/dupkey.json:4:3: duplicate key 'id' (first at line 2)" \
+    validate --data "$TMP/ok.csv" --instrument "$TMP/dupkey.json"
+printf '{\n  "instrument": "%s",\n  "data": "%s",\n  "runs": "%s",\n  "data": "%s",\n  "stages": {}\n}\n' "$INS" "$TMP/ok.csv" "$TMP/out/runs" "$TMP/ok.csv" >"$TMP/p_dup.json"
+hostile "pipeline: duplicate key" 2 "$TMP/p_dup.json:5:3: duplicate key 'data' (first at line 3)" run "$TMP/p_dup.json"
+model_copy m1 dupcfg
+sed -i '0,/"format":/s//"format": "x",\n\t"format":/' "$TMP/dupcfg/config.json"
+score_with "score: config.json with a duplicate key" "$TMP/dupcfg/config.json:3:2: duplicate key 'format' (first at line 2)" "$TMP/dupcfg"
+score_with "score: a model path that is a file" "$R is a file, not a model folder" "$R"
+model_copy m1 zero
+ln -sf /dev/zero "$TMP/zero/model.safetensors"
+score_with "score: weights linked to /dev/zero" "$TMP/zero/model.safetensors is a character device; expected a regular file" "$TMP/zero"
+model_copy m1 fifo
+rm "$TMP/fifo/config.json" && mkfifo "$TMP/fifo/config.json"
+SECONDS=0
+run_cmd_timed() { timeout 30 "$SJTALIGN" "$@" >"$TMP/.stdout" 2>"$TMP/.stderr"; RC=$?; ERR=$(cat "$TMP/.stderr"); }
+run_cmd_timed score --model "$TMP/fifo" --instrument "$INS" --data "$R" --out "$TMP/out/scores.csv" --threads 1
+expect_exit 2 "score: config.json is a FIFO (never blocks)"
+expect_err_contains "$TMP/fifo/config.json is a FIFO (named pipe); expected a regular file" "score: config.json is a FIFO: message"
+if [ -z "$(ls -A "$TMP/out")" ]; then pass "score: config.json is a FIFO: no output"; else fail "score: config.json is a FIFO: no output" "$(ls -A "$TMP/out")"; fi
+model_copy m1 alias
+python3 - "$TMP/alias" <<'PY'
+import hashlib, json, struct, sys
+d = sys.argv[1]
+raw = open(d + '/model.safetensors', 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+h['wpe']['data_offsets'] = [h['wte']['data_offsets'][0], h['wte']['data_offsets'][0] + h['wpe']['data_offsets'][1] - h['wpe']['data_offsets'][0]]
+t = json.dumps(h).encode()
+t += b' ' * (-len(t) % 8)
+out = struct.pack('<Q', len(t)) + t + raw[8 + n:]
+open(d + '/model.safetensors', 'wb').write(out)
+c = json.load(open(d + '/config.json'))
+c['weights_sha256'] = hashlib.sha256(out).hexdigest()
+json.dump(c, open(d + '/config.json', 'w'), indent=1)
+PY
+# m1's vocabulary is 266 (the tokenizer finds 6 merges in three responses):
+# wte is 266 x 8 floats = 8512 bytes at offset 0, wpe 64 x 8 floats = 2048.
+score_with "score: wpe aliasing wte (checksum recomputed)" "$TMP/alias/model.safetensors: tensors \"wpe\" [0, 2048] and \"wte\" [0, 8512] overlap" "$TMP/alias"

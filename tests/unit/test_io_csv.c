@@ -204,7 +204,7 @@ static void writer_round_trips_through_reader(void **state)
     assert_string_equal(sj_table_cell(t, 0, 0), "a,b");
     assert_string_equal(sj_table_cell(t, 0, 1), "say \"hi\"\nthen leave");
     assert_string_equal(sj_table_cell(t, 0, 2), "0.1");
-    assert_string_equal(sj_table_cell(t, 1, 0), "'=HYPERLINK(\"x\")");
+    assert_string_equal(sj_table_cell(t, 1, 0), "=HYPERLINK(\"x\")"); /* as written */
     assert_string_equal(sj_table_cell(t, 1, 1), " padded ");
     double v;
     assert_int_equal(sj_table_number(t, 1, 2, &v, &err), SJ_OK);
@@ -312,6 +312,226 @@ static void stream_reports_defects_with_position(void **state)
     test_rmdir(dir);
 }
 
+/* Every text reads back as written, for every shape the writer quotes: the
+ * file holds the hand-listed cells, and the reader removes exactly the one
+ * quote the writer added. */
+static void neutralised_cells_round_trip(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"=x", "'=x"},
+        {"+x", "'+x"},
+        {"-x", "'-x"},
+        {"@P0001", "'@P0001"},
+        {"\tTAB", "'\tTAB"},
+        {"\rCR", "\"'\rCR\""},
+        {"- bullet answer", "'- bullet answer"},
+        {"=", "'="},
+        {"'=x", "''=x"},
+        {"''@y", "'''@y"},
+        {"'-2", "''-2"},
+        {"'=", "''="},
+        {"-2", "-2"},
+        {"+7", "+7"},
+        {"'plain", "'plain"},
+        {"'", "'"},
+        {"''", "''"},
+        {"it's", "it's"},
+        {"x'=y", "x'=y"},
+    };
+    size_t n = sizeof cases / sizeof cases[0];
+    char *dir = test_mkdtemp();
+    char *path = sj_path_join(dir, "cells.csv");
+    const char *header[] = {"text"};
+    sj_csv_writer w;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_csv_open(&w, path, header, 1, &err), SJ_OK);
+    sj_buf expected = {0};
+    sj_buf_printf(&expected, "text\n");
+    for (size_t i = 0; i < n; i++) {
+        sj_csv_cell(&w, cases[i][0]);
+        sj_buf_printf(&expected, "%s\n", cases[i][1]);
+    }
+    assert_int_equal(sj_csv_close(&w, &err), SJ_OK);
+    char *disk;
+    size_t len;
+    assert_int_equal(sj_read_file(path, &disk, &len, &err), SJ_OK);
+    assert_int_equal(len, expected.len);
+    assert_memory_equal(disk, expected.data, len);
+    sj_table *t = sj_table_read(path, &err);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(sj_table_cell(t, i, 0), cases[i][0]);
+    sj_table_free(t);
+    free(disk);
+    sj_buf_free(&expected);
+    free(path);
+    test_rmdir(dir);
+}
+
+/* The reader removes one quote from cells of the neutralised shape only,
+ * header names included. */
+static void reader_removes_one_neutralising_quote(void **state)
+{
+    (void)state;
+    sj_error err;
+    sj_table *t = parse("'@id,'x\n'=a,'b\n''=c,''\n'-,'\n", &err);
+    assert_non_null(t);
+    assert_string_equal(t->names[0], "@id");
+    assert_string_equal(t->names[1], "'x");
+    assert_string_equal(sj_table_cell(t, 0, 0), "=a");
+    assert_string_equal(sj_table_cell(t, 0, 1), "'b");
+    assert_string_equal(sj_table_cell(t, 1, 0), "'=c");
+    assert_string_equal(sj_table_cell(t, 1, 1), "''");
+    assert_string_equal(sj_table_cell(t, 2, 0), "-");
+    assert_string_equal(sj_table_cell(t, 2, 1), "'");
+    sj_table_free(t);
+}
+
+/* A header of n columns "c0,c1,..." whose last is named last_name, then
+ * one row of n ones. */
+static char *wide_csv(size_t n, const char *last_name)
+{
+    sj_buf b = {0};
+    for (size_t i = 0; i + 1 < n; i++)
+        sj_buf_printf(&b, "c%zu,", i);
+    sj_buf_printf(&b, "%s\n", last_name);
+    for (size_t i = 0; i < n; i++)
+        sj_buf_printf(&b, "1%c", i + 1 < n ? ',' : '\n');
+    return b.data;
+}
+
+static void header_columns_are_limited_and_checked_fast(void **state)
+{
+    (void)state;
+    sj_error err;
+    char *text = wide_csv(10000, "last");
+    sj_table *t = parse(text, &err);
+    assert_non_null(t);
+    assert_int_equal(t->n_cols, 10000);
+    sj_table_free(t);
+    free(text);
+    text = wide_csv(10001, "last");
+    assert_null(parse(text, &err));
+    assert_string_equal(err.msg, "data.csv:1: the header row has 10001 columns, more than the "
+                                 "10000 a table may have");
+    free(text);
+    /* A duplicate at the end of a full header is found (sorting, not
+     * comparing every pair). */
+    text = wide_csv(10000, "c17");
+    assert_null(parse(text, &err));
+    assert_string_equal(err.msg, "data.csv:1:10000: duplicate column name 'c17' in the header "
+                                 "row (also column 18)");
+    free(text);
+    /* The first duplicate in header order is the one named. */
+    expect_error("b,a,a,b,a\n1,2,3,4,5\n",
+                 "data.csv:1:3: ", "duplicate column name 'a' in the header row (also column 2)");
+}
+
+static void utf16_is_named(void **state)
+{
+    (void)state;
+    static const char le_bom[] = "\xFF\xFEi\0d\0\n\0";
+    static const char be_bom[] = "\xFE\xFF\0i\0d\0\n";
+    static const char le_plain[] = "i\0d\0,\0x\0\n\0";
+    static const char *const texts[] = {le_bom, be_bom, le_plain};
+    static const size_t lens[] = {sizeof le_bom - 1, sizeof be_bom - 1, sizeof le_plain - 1};
+    for (size_t i = 0; i < 3; i++) {
+        sj_error err;
+        sj_error_clear(&err);
+        assert_null(sj_table_parse("data.csv", texts[i], lens[i], &err));
+        assert_int_equal(err.status, SJ_ERR_INPUT);
+        assert_string_equal(err.msg, "data.csv:1: the file looks like UTF-16; save it as UTF-8");
+    }
+}
+
+/* Standard input is read in pieces: /dev/zero gives the NUL-byte error at
+ * once, and input past the table limit is refused. */
+static void stdin_is_bounded(void **state)
+{
+    (void)state;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_non_null(freopen("/dev/zero", "rb", stdin));
+    assert_null(sj_table_read("-", &err));
+    assert_string_equal(err.msg, "<stdin>:1:1: a NUL byte in a field: this is not a text file");
+    char *dir = test_mkdtemp();
+    char *path = sj_path_join(dir, "two_mib.csv");
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs("id,text\n", fp);
+    for (int i = 0; i < 65536; i++)
+        fprintf(fp, "%05d,twenty-six bytes......\n", i % 100000);
+    fclose(fp);
+    assert_non_null(freopen(path, "rb", stdin));
+    sj_input_limit_set((size_t)1 << 20);
+    sj_error_clear(&err);
+    assert_null(sj_table_read("-", &err));
+    sj_input_limit_set(0);
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+    assert_string_equal(err.msg, "<stdin>: more than the 1 MiB allowed for a table; raise the "
+                                 "limit with --max-input-mb");
+    /* A NUL after valid rows is placed at its row and column. */
+    test_write_text(path, "a,b\n1,2\n3,x\0y\n", 14);
+    assert_non_null(freopen(path, "rb", stdin));
+    sj_error_clear(&err);
+    assert_null(sj_table_read("-", &err));
+    assert_string_equal(err.msg, "<stdin>:3:2: a NUL byte in a field: this is not a text file");
+    /* A file must be a regular file. */
+    assert_null(sj_table_read("/dev/zero", &err));
+    assert_string_equal(err.msg, "/dev/zero is a character device; expected a regular file");
+    free(path);
+    test_rmdir(dir);
+}
+
+/* A quoted field longer than a read piece, holding line breaks, streams
+ * across window boundaries with its text and the following lines intact. */
+static void stream_keeps_a_long_field_across_pieces(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp();
+    char *path = sj_path_join(dir, "long.csv");
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs("id,text\n", fp);
+    for (int i = 0; i < 3000; i++)
+        fprintf(fp, "%d,short row padding the first read piece\n", i);
+    fputs("long,\"", fp);
+    for (int i = 0; i < 20000; i++)
+        fputs("line\n", fp); /* 100000 bytes, 20000 line breaks */
+    fputs("\"\nafter,'=x\n", fp);
+    fclose(fp);
+    sj_error err;
+    sj_error_clear(&err);
+    sj_csv_stream *s = sj_csv_stream_open(path, &err);
+    assert_non_null(s);
+    const sj_table *t = sj_csv_stream_table(s);
+    size_t row, n = 0;
+    int rc;
+    while ((rc = sj_csv_stream_next(s, &row)) == 1) {
+        if (n == 3000) {
+            const char *text = sj_table_cell(t, row, 1);
+            assert_int_equal(strlen(text), 100000);
+            assert_memory_equal(text + 99995, "line\n", 5);
+            assert_int_equal(t->row_line[row], 3002);
+        }
+        if (n == 3001) {
+            assert_string_equal(sj_table_cell(t, row, 0), "after");
+            assert_string_equal(sj_table_cell(t, row, 1), "=x");
+            /* 20000 line breaks inside the field; the closing quote has its own line */
+            assert_int_equal(t->row_line[row], 3002 + 20000 + 1);
+        }
+        n++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 3002);
+    sj_csv_stream_close(s);
+    free(path);
+    test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +549,12 @@ int main(void)
         cmocka_unit_test(number_format_is_shortest_exact),
         cmocka_unit_test(stream_matches_whole_file_read),
         cmocka_unit_test(stream_reports_defects_with_position),
+        cmocka_unit_test(neutralised_cells_round_trip),
+        cmocka_unit_test(reader_removes_one_neutralising_quote),
+        cmocka_unit_test(header_columns_are_limited_and_checked_fast),
+        cmocka_unit_test(utf16_is_named),
+        cmocka_unit_test(stdin_is_bounded),
+        cmocka_unit_test(stream_keeps_a_long_field_across_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

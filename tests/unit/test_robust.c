@@ -4,6 +4,8 @@
  * that silently differs from its config. */
 #include "test_helpers.h"
 
+#include <sys/stat.h>
+
 #include "sjtalign/io.h"
 #include "sjtalign/lm.h"
 
@@ -255,6 +257,183 @@ static void load_rejects_shapes_that_are_not_whole_numbers(void **state)
     test_rmdir(tmp);
 }
 
+/* ---- safetensors tiling, hostile paths ------------------------------------------ */
+
+/* The weights file of a saved model split into its header and data. */
+typedef struct {
+    char *path;
+    cJSON *header;
+    sj_buf data;
+} weights_file;
+
+static void weights_open(const char *dir, weights_file *w)
+{
+    w->path = model_file(dir, "model.safetensors");
+    char *buf;
+    size_t len;
+    sj_error err;
+    assert_int_equal(sj_read_file_kind(w->path, SJ_INPUT_WEIGHTS, &buf, &len, &err), SJ_OK);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | (unsigned char)buf[i];
+    char *htext = sj_strndup(buf + 8, (size_t)hlen);
+    w->header = cJSON_Parse(htext);
+    assert_non_null(w->header);
+    w->data = (sj_buf){0};
+    assert_int_equal(sj_buf_append(&w->data, buf + 8 + hlen, len - 8 - (size_t)hlen), 0);
+    free(htext);
+    free(buf);
+}
+
+/* Writes header text and data back, with a checksum config.json accepts. */
+static void weights_write_text(const char *dir, weights_file *w, const char *text)
+{
+    size_t tlen = strlen(text), padded = (tlen + 7) / 8 * 8;
+    sj_buf out = {0};
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)(((uint64_t)padded >> (8 * i)) & 0xff);
+    assert_int_equal(sj_buf_append(&out, len8, 8), 0);
+    assert_int_equal(sj_buf_append(&out, text, tlen), 0);
+    for (size_t i = tlen; i < padded; i++)
+        assert_int_equal(sj_buf_append(&out, " ", 1), 0);
+    assert_int_equal(sj_buf_append(&out, w->data.data, w->data.len), 0);
+    test_write_text(w->path, out.data, out.len);
+    char sha[65];
+    sj_sha256_hex(out.data, out.len, sha);
+    cJSON *doc = read_config(dir);
+    cJSON_ReplaceItemInObjectCaseSensitive(doc, "weights_sha256", cJSON_CreateString(sha));
+    write_config(dir, doc);
+    sj_buf_free(&out);
+    cJSON_Delete(w->header);
+    sj_buf_free(&w->data);
+    free(w->path);
+}
+
+static void weights_write(const char *dir, weights_file *w)
+{
+    char *text = cJSON_PrintUnformatted(w->header);
+    weights_write_text(dir, w, text);
+    free(text);
+}
+
+static double offset_of(const cJSON *header, const char *name, int end)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(header, name);
+    assert_non_null(e);
+    return cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), end)
+        ->valuedouble;
+}
+
+static void set_offsets(cJSON *header, const char *name, double begin, double end)
+{
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(header, name);
+    cJSON *off = cJSON_CreateArray();
+    cJSON_AddItemToArray(off, cJSON_CreateNumber(begin));
+    cJSON_AddItemToArray(off, cJSON_CreateNumber(end));
+    cJSON_ReplaceItemInObjectCaseSensitive(e, "data_offsets", off);
+}
+
+/* The issue's case: wpe made to alias the start of wte, with a checksum
+ * config.json accepts. Its own bytes are left as a gap of the same size,
+ * so the sizes still add up to the data length: it loaded before. */
+static void load_rejects_tensors_that_overlap(void **state)
+{
+    (void)state;
+    char *tmp = test_mkdtemp();
+    char *dir = model_file(tmp, "m");
+    save_tiny_model(dir, 1, 0);
+    weights_file w;
+    weights_open(dir, &w);
+    double wte0 = offset_of(w.header, "wte", 0), wte1 = offset_of(w.header, "wte", 1);
+    double wpe0 = offset_of(w.header, "wpe", 0), wpe1 = offset_of(w.header, "wpe", 1);
+    assert_true(wpe1 - wpe0 == 256.0); /* ctx 8 x embd 8 floats */
+    set_offsets(w.header, "wpe", wte0, wte0 + 256);
+    weights_write(dir, &w);
+    char want[160];
+    snprintf(want, sizeof want, "tensors \"wpe\" [%.0f, %.0f] and \"wte\" [%.0f, %.0f] overlap",
+             wte0, wte0 + 256, wte0, wte1);
+    expect_load_error(dir, want);
+    free(dir);
+    test_rmdir(tmp);
+}
+
+/* A tensor moved 4 bytes on leaves 4 bytes that belong to no tensor. */
+static void load_rejects_a_gap_between_tensors(void **state)
+{
+    (void)state;
+    char *tmp = test_mkdtemp();
+    char *dir = model_file(tmp, "m");
+    save_tiny_model(dir, 1, 0);
+    weights_file w;
+    weights_open(dir, &w);
+    double b = offset_of(w.header, "h.0.ln_1.bias", 0), e = offset_of(w.header, "h.0.ln_1.bias", 1);
+    set_offsets(w.header, "h.0.ln_1.bias", b + 4, e + 4);
+    weights_write(dir, &w);
+    char want[160];
+    snprintf(want, sizeof want,
+             "data bytes [%.0f, %.0f) before tensor \"h.0.ln_1.bias\" belong to no tensor", b,
+             b + 4);
+    expect_load_error(dir, want);
+    free(dir);
+    test_rmdir(tmp);
+}
+
+/* A tensor named twice in the header: one reader takes the first entry,
+ * another the last. */
+static void load_rejects_a_tensor_named_twice(void **state)
+{
+    (void)state;
+    char *tmp = test_mkdtemp();
+    char *dir = model_file(tmp, "m");
+    save_tiny_model(dir, 1, 0);
+    weights_file w;
+    weights_open(dir, &w);
+    char *text = cJSON_PrintUnformatted(w.header);
+    char *at = strstr(text, "\"wpe\":");
+    assert_non_null(at);
+    memcpy(at, "\"wte\"", 5);
+    weights_write_text(dir, &w, text);
+    free(text);
+    expect_load_error(dir, "model.safetensors (header):1:");
+    expect_load_error(dir, "duplicate key 'wte' (first at line 1)");
+    free(dir);
+    test_rmdir(tmp);
+}
+
+static void load_refuses_files_that_are_not_regular(void **state)
+{
+    (void)state;
+    char *tmp = test_mkdtemp();
+    char *dir = model_file(tmp, "m");
+    save_tiny_model(dir, 1, 0);
+    /* a model path that is a file */
+    char *cfg = model_file(dir, "config.json");
+    char *msg = sj_asprintf("%s is a file, not a model folder", cfg);
+    expect_load_error(cfg, msg);
+    free(msg);
+    /* weights linked to /dev/zero */
+    char *weights = model_file(dir, "model.safetensors");
+    assert_int_equal(unlink(weights), 0);
+    assert_int_equal(symlink("/dev/zero", weights), 0);
+    msg = sj_asprintf("%s is a character device; expected a regular file", weights);
+    expect_load_error(dir, msg);
+    free(msg);
+    /* config.json as a FIFO: refused at once, never waited on (the alarm
+     * ends a test that blocks) */
+    assert_int_equal(unlink(cfg), 0);
+    assert_int_equal(mkfifo(cfg, 0600), 0);
+    alarm(20);
+    msg = sj_asprintf("%s is a FIFO (named pipe); expected a regular file", cfg);
+    expect_load_error(dir, msg);
+    alarm(0);
+    free(msg);
+    free(weights);
+    free(cfg);
+    free(dir);
+    test_rmdir(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +445,10 @@ int main(void)
         cmocka_unit_test(load_rejects_architecture_larger_than_weights),
         cmocka_unit_test(load_rejects_weights_with_layers_the_config_lacks),
         cmocka_unit_test(load_rejects_shapes_that_are_not_whole_numbers),
+        cmocka_unit_test(load_rejects_tensors_that_overlap),
+        cmocka_unit_test(load_rejects_a_gap_between_tensors),
+        cmocka_unit_test(load_rejects_a_tensor_named_twice),
+        cmocka_unit_test(load_refuses_files_that_are_not_regular),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

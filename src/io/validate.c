@@ -11,7 +11,10 @@
 #define DEFAULT_MAX_DEFECTS 50
 #define MISSING_EXAMPLES 3
 #define MISSING_ITEMS_SHOWN 5
-#define NONE SIZE_MAX
+/* Row and item indices are 32-bit: the per-row arrays then cost 12 bytes a
+ * row beside the table (a table within the input limit has fewer rows). */
+typedef uint32_t index32;
+#define NONE UINT32_MAX
 
 static const char *const DEFAULT_SCORE_COLUMNS[] = {"score", "human_score", "score_mode"};
 
@@ -31,8 +34,8 @@ typedef struct {
 /* One row of a person's answers, for sorting by person and item. */
 typedef struct {
     const char *person;
-    size_t item;
-    size_t row;
+    index32 item;
+    index32 row;
 } entry;
 
 typedef struct {
@@ -41,9 +44,9 @@ typedef struct {
     sj_validation *v;
     long col_person, col_item, col_group;
     long *score_col;   /* per v->score_columns entry; -1 when absent */
-    size_t *item;      /* per row: the item's index, NONE when unknown */
-    size_t *dup_of;    /* per row: the earlier row answering the same item */
-    size_t *split_of;  /* per row: the person's first row in another group */
+    index32 *item;     /* per row: the item's index, NONE when unknown */
+    index32 *dup_of;   /* per row: the earlier row answering the same item */
+    index32 *split_of; /* per row: the person's first row in another group */
     const char **home; /* per person: the group of the person's first row */
     size_t n_home;
     unsigned char *seen; /* per item, reused for each person */
@@ -180,6 +183,9 @@ static sj_status resolve_columns(checker *c, const sj_validate_options *o, sj_er
         return SJ_ERR_INPUT;
     if (t->n_rows == 0)
         return sj_error_at(err, SJ_ERR_INPUT, t->path, 2, 0, "no data rows after the header");
+    if (t->n_rows >= NONE)
+        return sj_error_set(err, SJ_ERR_INPUT, "%s: %zu rows; validate checks at most %u", t->path,
+                            t->n_rows, (unsigned)NONE - 1);
     named_column(c, cols.text);
     c->col_group =
         o->cols.group ? named_column(c, cols.group) : sj_table_find_column(t, cols.group);
@@ -220,7 +226,7 @@ static void check_row(checker *c, size_t row)
     }
     const char *item = sj_table_cell(t, row, (size_t)c->col_item);
     long idx = sj_instrument_find_item(c->ins, item);
-    c->item[row] = idx < 0 ? NONE : (size_t)idx;
+    c->item[row] = idx < 0 ? NONE : (index32)idx;
     if (idx < 0) {
         sj_error_at(&e, SJ_ERR_INPUT, t->path, line, c->col_item + 1,
                     "unknown item '%.60s': the instrument %s has no such item", item, c->ins->id);
@@ -256,7 +262,7 @@ static const char *group_of(const checker *c, size_t row)
  * row with another label marks the person as in two groups. */
 static void check_person_group(checker *c, const entry *e, size_t n)
 {
-    size_t home = NONE, split = NONE;
+    index32 home = NONE, split = NONE;
     for (size_t k = 0; k < n; k++)
         if (group_of(c, e[k].row)[0] != '\0' && (home == NONE || e[k].row < home))
             home = e[k].row;
@@ -355,7 +361,7 @@ static sj_status check_persons(checker *c)
     for (size_t row = 0; row < t->n_rows; row++) {
         const char *person = sj_table_cell(t, row, (size_t)c->col_person);
         if (person[0] != '\0')
-            e[n++] = (entry){person, c->item[row], row};
+            e[n++] = (entry){person, c->item[row], (index32)row};
     }
     qsort(e, n, sizeof *e, compare_entries);
     size_t start = 0, seen_items = 0;

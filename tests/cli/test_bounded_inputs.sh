@@ -69,12 +69,15 @@ else fail "an 8 MB instrument at the allowed density: peak ${PEAK_KB} KiB, expec
 # ---- memory: a CSV table ---------------------------------------------------
 # 8 MB of one-character cells (1 million rows of "1,2,3,4"): 4 million
 # cells at a pointer and two bytes each, about 40 MB with the row index;
-# one allocation per cell took 24 times the file.
+# one allocation per cell took 24 times the file. validate's cross-row
+# checks (duplicates, persons in two groups, missing cells) add about 36
+# bytes a row: 36 MB here, so the bound is 100 MB (12 times this worst-case
+# file; ordinary rows cost far less relative to their size).
 python3 -c '
 import sys
 open(sys.argv[1], "w").write("person_id,item_id,response,score\n" + "1,2,3,4\n" * 1000000)' "$TMP/tiny_cells.csv"
 peak_kb "$SJTALIGN" validate --data "$TMP/tiny_cells.csv" --instrument "$INS"
 expect_exit 2 "8 MB of one-character cells: read whole (then item '2' is unknown)"
 expect_err_contains "tiny_cells.csv:2:2: unknown item '2'" "8 MB of one-character cells: message"
-if [ "$PEAK_KB" -lt 80000 ]; then pass "8 MB of one-character cells: ${PEAK_KB} KiB (under 80 MB)"
-else fail "8 MB of one-character cells: peak ${PEAK_KB} KiB, expected under 80 MB"; fi
+if [ "$PEAK_KB" -lt 100000 ]; then pass "8 MB of one-character cells: ${PEAK_KB} KiB (under 100 MB)"
+else fail "8 MB of one-character cells: peak ${PEAK_KB} KiB, expected under 100 MB"; fi

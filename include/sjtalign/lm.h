@@ -367,7 +367,10 @@ typedef struct {
     const cJSON *resume;
 } sj_lm_save_opts;
 
-/* Saves atomically. Replacing a previous model moves it aside to
+/* Saves atomically, as an output folder with a manifest (sj_outdir): an
+ * existing dir is replaced only when it holds nothing but the unchanged
+ * files its manifest lists (else SJ_ERR_INPUT names the file in the way).
+ * Replacing a previous model moves it aside to
  * ".BASE.old.PID", renames the new folder into place, then removes the old
  * one; a save killed between the two renames leaves no BASE, only that
  * folder (sj_lm_load names it). Leftovers of saves whose process is gone are
@@ -376,7 +379,7 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
 
 /* When `dir` does not exist but a save to it was killed between its two
  * renames, the path of the previous model it left (".BASE.old.PID" of a
- * process that no longer exists, holding a config.json); else NULL. When
+ * process that no longer exists, holding a manifest); else NULL. When
  * several are left, the most recently modified. Caller frees. */
 char *sj_lm_save_leftover(const char *dir);
 

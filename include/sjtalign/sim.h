@@ -119,9 +119,11 @@ sj_status sj_sim_add_texts(sj_sim_data *d, uint64_t seed, sj_error *err);
 sj_sim_data *sj_sim_run(const sj_sim_config *cfg, sj_error *err);
 void sj_sim_data_free(sj_sim_data *d);
 
-/* Writes instrument.json, responses.csv, truth.csv and simulation.json into
- * dir (created if needed). Each file is written atomically; the CSV files
- * are completed in temporaries before any file replaces its target. */
+/* Writes instrument.json, responses.csv, truth.csv, simulation.json and
+ * their manifest (.sjtalign-manifest.json, command "simulate") as the
+ * folder dir, built beside it and swapped in whole (sj_outdir). An existing
+ * dir is replaced only when it holds nothing but the unchanged files its
+ * manifest lists; otherwise SJ_ERR_INPUT names the file in the way. */
 sj_status sj_sim_write(const char *dir, const sj_sim_config *cfg, const sj_sim_data *d,
                        sj_error *err);
 /* The simulation.json document (every parameter, counts, item parameters). */

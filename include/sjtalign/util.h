@@ -123,6 +123,54 @@ FILE *sj_input_open(const char *path, sj_input_kind kind, sj_error *err);
  * sjtalign never renames over something that is not a plain file. */
 sj_status sj_output_check(const char *path, sj_error *err);
 
+/* ---- output folders ------------------------------------------------------ */
+
+/* A folder output (a model, an audit or comparison report, a simulation) is
+ * written under ".BASE.tmp.PID" beside its target and swapped into place
+ * whole. Its last file is the manifest SJ_MANIFEST_NAME: JSON with "format"
+ * SJ_MANIFEST_FORMAT, "format_version" 1, the "command" that wrote the folder
+ * and "files", a list of {"name", "bytes", "sha256"} for every file written
+ * there. An existing folder is replaced only when it is empty or holds
+ * nothing but its manifest's files, unchanged: sjtalign never deletes a file
+ * it did not create. */
+#define SJ_MANIFEST_NAME ".sjtalign-manifest.json"
+#define SJ_MANIFEST_FORMAT "sjtalign-output-manifest"
+
+typedef struct {
+    char *final_dir; /* the target, without trailing '/' */
+    char *tmp_dir;   /* where the files are written until the commit */
+} sj_outdir;
+
+/* May `dir` be replaced by a folder output? SJ_OK when it does not exist, is
+ * an empty folder, or holds only the files its manifest lists with the
+ * sizes and checksums recorded there. Otherwise SJ_ERR_INPUT naming what is
+ * in the way: `dir` itself when it is a symbolic link, device, FIFO, socket
+ * or file; else the first file (by name) sjtalign did not write, that
+ * changed since it was written, or any file of a non-empty folder without a
+ * manifest. Changes nothing; commands call it before any work. */
+sj_status sj_outdir_check_replaceable(const char *dir, sj_error *err);
+
+/* Checks `dir` (sj_outdir_check_replaceable), creates its parent folders and
+ * an empty ".BASE.tmp.PID" beside it. Leftovers of dead processes'
+ * temporaries for the same target are removed first. `dir` must name a
+ * folder of its own ("." , ".." and "/" are refused). */
+sj_status sj_outdir_open(sj_outdir *d, const char *dir, sj_error *err);
+/* Path of a file inside the folder being built; caller frees. */
+char *sj_outdir_file(const sj_outdir *d, const char *name);
+/* Writes the manifest (command: e.g. "audit", "simulate", "pretrain") as the
+ * folder's last file and reads it back, checks the target again, then moves
+ * a previous folder aside to ".BASE.old.PID", renames the new one into
+ * place and removes the previous one's listed files. On failure the target
+ * is as it was and the temporary folder is gone. Either way `d` is freed. */
+sj_status sj_outdir_commit(sj_outdir *d, const char *command, sj_error *err);
+/* Removes the folder being built; safe after a commit. */
+void sj_outdir_abort(sj_outdir *d);
+/* When `dir` does not exist but a replacement of it was killed between its
+ * two renames, the previous folder it left (".BASE.old.PID" of a process
+ * that no longer exists, holding a manifest; the newest when several);
+ * else NULL. Caller frees. */
+char *sj_outdir_leftover(const char *dir);
+
 /* ---- paths -------------------------------------------------------------- */
 
 /* Absolute path with symbolic links, "." and ".." resolved: the longest

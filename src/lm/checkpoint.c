@@ -168,84 +168,10 @@ static sj_status safetensors_get(const char *path, const safetensors *st, const 
 
 /* ---- directories ------------------------------------------------------------------ */
 
-/* Removes a directory holding only files (what we write). */
-static void remove_flat_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char *f = sj_path_join(path, e->d_name);
-            if (f)
-                unlink(f);
-            free(f);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
-
 static int is_dir(const char *path)
 {
     struct stat sb;
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-/* An existing directory may be replaced only when it is empty or an
- * sjtalign model: never someone else's folder. */
-static sj_status check_replaceable(const char *dir, sj_error *err)
-{
-    struct stat sb;
-    if (stat(dir, &sb) != 0)
-        return SJ_OK;
-    if (!S_ISDIR(sb.st_mode))
-        return sj_error_set(err, SJ_ERR_INPUT, "%s exists and is not a directory", dir);
-    DIR *d = opendir(dir);
-    int entries = 0;
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL)
-            entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-        closedir(d);
-    }
-    if (entries == 0)
-        return SJ_OK;
-    char *cfg = sj_path_join(dir, "config.json");
-    sj_error ignored;
-    cJSON *doc = cfg ? sj_json_read(cfg, &ignored) : NULL;
-    free(cfg);
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, "format");
-    int ours = cJSON_IsString(f) && strcmp(f->valuestring, FORMAT_NAME) == 0;
-    cJSON_Delete(doc);
-    if (!ours)
-        return sj_error_set(err, SJ_ERR_INPUT,
-                            "%s exists and is not an sjtalign model directory; refusing to "
-                            "replace it",
-                            dir);
-    return SJ_OK;
-}
-
-static void split_path(const char *path, char **parent, char **base)
-{
-    char *p = sj_strdup(path);
-    size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/')
-        p[--n] = '\0';
-    char *slash = strrchr(p, '/');
-    if (!slash) {
-        *parent = sj_strdup(".");
-        *base = p;
-    } else if (slash == p) {
-        *parent = sj_strdup("/");
-        *base = sj_strdup(slash + 1);
-        free(p);
-    } else {
-        *slash = '\0';
-        *base = sj_strdup(slash + 1);
-        *parent = p;
-    }
 }
 
 static cJSON *architecture_json(const sj_lm_config *c)
@@ -370,74 +296,19 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
     return st;
 }
 
-/* 1 when a directory entry is ".BASE.<kind>.PID" of a process that no
- * longer exists (a save killed mid-way: SIGKILL, power loss). */
-static int is_stale_leftover(const char *name, const char *prefix)
-{
-    size_t np = strlen(prefix);
-    if (strncmp(name, prefix, np) != 0 || name[np] == '\0')
-        return 0;
-    char *end;
-    long pid = strtol(name + np, &end, 10);
-    return *end == '\0' && pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 &&
-           errno == ESRCH;
-}
-
-/* Removes the leftovers ".BASE.<kind>.PID" of dead saves beside the model:
- * temporaries (".tmp.") before a save, so they do not pile up, and previous
- * models moved aside (".old.") once a save has put a new model in place. */
-static void remove_stale(const char *parent, const char *base, const char *kind)
-{
-    char *prefix = sj_asprintf(".%s.%s.", base, kind);
-    DIR *d = prefix ? opendir(parent) : NULL;
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!is_stale_leftover(e->d_name, prefix))
-                continue;
-            char *stale = sj_path_join(parent, e->d_name);
-            if (stale)
-                remove_flat_dir(stale);
-            free(stale);
-        }
-        closedir(d);
-    }
-    free(prefix);
-}
-
 char *sj_lm_save_leftover(const char *dir)
 {
-    if (access(dir, F_OK) == 0)
-        return NULL;
-    char *parent, *base;
-    split_path(dir, &parent, &base);
-    char *prefix = parent && base ? sj_asprintf(".%s.old.", base) : NULL;
-    DIR *d = prefix ? opendir(parent) : NULL;
-    char *found = NULL;
-    double newest = -1.0;
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (!is_stale_leftover(e->d_name, prefix))
-                continue;
-            char *path = sj_path_join(parent, e->d_name);
-            char *cfg = path ? sj_path_join(path, "config.json") : NULL;
-            struct stat sb;
-            if (cfg && stat(cfg, &sb) == 0 && (double)sb.st_mtime > newest) {
-                newest = (double)sb.st_mtime;
-                free(found);
-                found = path;
-                path = NULL;
-            }
-            free(cfg);
-            free(path);
-        }
-        closedir(d);
-    }
-    free(prefix);
-    free(parent);
-    free(base);
-    return found;
+    return sj_outdir_leftover(dir);
+}
+
+/* The command named in the folder's manifest: the stage that trained the
+ * model, as its provenance records it. */
+static const char *saving_command(const sj_lm_save_opts *o)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(o->provenance, "command");
+    if (!cJSON_IsString(c))
+        c = cJSON_GetObjectItemCaseSensitive(o->provenance, "stage");
+    return cJSON_IsString(c) ? c->valuestring : "sjtalign";
 }
 
 sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err)
@@ -447,49 +318,18 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
     if (sj_tokenizer_vocab_size(opts->tok) > m->cfg.vocab)
         return sj_error_set(err, SJ_ERR_WORK, "tokenizer has %d tokens, the model only %d",
                             sj_tokenizer_vocab_size(opts->tok), m->cfg.vocab);
-    if (check_replaceable(dir, err) != SJ_OK)
-        return SJ_ERR_INPUT;
-    char *parent, *base;
-    split_path(dir, &parent, &base);
-    if (sj_mkdir_p(parent, err) != SJ_OK) {
-        free(parent);
-        free(base);
-        return SJ_ERR_WORK;
-    }
-    remove_stale(parent, base, "tmp");
-    char *tmp = sj_asprintf("%s/.%s.tmp.%ld", parent, base, (long)getpid());
-    char *old = sj_asprintf("%s/.%s.old.%ld", parent, base, (long)getpid());
-    sj_status st = SJ_OK;
-    remove_flat_dir(tmp);
-    if (mkdir(tmp, 0777) != 0)
-        st = sj_error_set(err, SJ_ERR_WORK, "cannot create %s: %s", tmp, strerror(errno));
+    /* Built beside the target and swapped in whole; a previous model is
+     * replaced only when the folder holds nothing but its manifest's files. */
+    sj_outdir out;
+    sj_status st = sj_outdir_open(&out, dir, err);
     if (st == SJ_OK)
-        st = write_into(tmp, m, opts, err);
-    if (st == SJ_OK) {
-        if (is_dir(dir)) {
-            remove_flat_dir(old);
-            if (rename(dir, old) != 0)
-                st = sj_error_set(err, SJ_ERR_WORK, "cannot move the previous %s aside: %s", dir,
-                                  strerror(errno));
-        }
-        if (st == SJ_OK && rename(tmp, dir) != 0) {
-            st = sj_error_set(err, SJ_ERR_WORK, "cannot rename %s to %s: %s", tmp, dir,
-                              strerror(errno));
-            rename(old, dir);
-        }
-        if (st == SJ_OK) {
-            remove_flat_dir(old);
-            remove_stale(parent, base, "old");
-        }
-    }
-    if (st != SJ_OK) {
-        remove_flat_dir(tmp);
+        st = write_into(out.tmp_dir, m, opts, err);
+    if (st == SJ_OK)
+        st = sj_outdir_commit(&out, saving_command(opts), err);
+    else
+        sj_outdir_abort(&out);
+    if (st != SJ_OK)
         sj_error_prefix(err, "saving model %s: ", dir);
-    }
-    free(parent);
-    free(base);
-    free(tmp);
-    free(old);
     return st;
 }
 

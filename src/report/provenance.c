@@ -2,8 +2,6 @@
  * report folders that appear whole or not at all. */
 #include "sjtalign/report.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,49 +93,22 @@ sj_status sj_provenance_add_file(cJSON *prov, const char *role, const char *path
 
 /* ---- report folders ---------------------------------------------------------- */
 
-static char *parent_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return sj_strdup(".");
-    if (slash == path)
-        return sj_strdup("/");
-    return sj_strndup(path, (size_t)(slash - path));
-}
+/* A report folder is an sj_outdir (src/util/outdir.c): built beside its
+ * target, swapped in whole, and replacing only an earlier report's own files. */
 
-static char *strip_trailing_slashes(const char *path)
+static sj_outdir as_outdir(const sj_report_dir *d)
 {
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        n--;
-    return sj_strndup(path, n);
+    sj_outdir o = {d->final_dir, d->tmp_dir};
+    return o;
 }
 
 sj_status sj_report_dir_open(sj_report_dir *d, const char *final_dir, sj_error *err)
 {
-    memset(d, 0, sizeof *d);
-    d->final_dir = strip_trailing_slashes(final_dir);
-    if (!d->final_dir)
-        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    char *parent = parent_of(d->final_dir);
-    if (!parent || sj_mkdir_p(parent, err) != SJ_OK) {
-        free(parent);
-        sj_report_dir_abort(d);
-        return err && err->status ? err->status : SJ_ERR_WORK;
-    }
-    const char *base = strrchr(d->final_dir, '/') ? strrchr(d->final_dir, '/') + 1 : d->final_dir;
-    d->tmp_dir = sj_asprintf("%s/.%s.tmp.XXXXXX", parent, base);
-    free(parent);
-    if (!d->tmp_dir || !mkdtemp(d->tmp_dir)) {
-        int e = errno;
-        free(d->tmp_dir);
-        d->tmp_dir = NULL;
-        sj_report_dir_abort(d);
-        return sj_error_set(err, SJ_ERR_WORK, "cannot create a folder beside %s: %s", final_dir,
-                            strerror(e));
-    }
-    chmod(d->tmp_dir, 0755);
-    return SJ_OK;
+    sj_outdir o;
+    sj_status st = sj_outdir_open(&o, final_dir, err);
+    d->final_dir = o.final_dir;
+    d->tmp_dir = o.tmp_dir;
+    return st;
 }
 
 char *sj_report_dir_file(const sj_report_dir *d, const char *name)
@@ -145,110 +116,32 @@ char *sj_report_dir_file(const sj_report_dir *d, const char *name)
     return sj_path_join(d->tmp_dir, name);
 }
 
-/* Removes a folder holding only files (what a report folder holds). */
-static int remove_flat_dir(const char *dir)
+/* The manifest names the command that wrote the folder; a report is named
+ * by its main document (compare.json or audit.json). */
+static const char *report_command(const char *tmp_dir)
 {
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return -1;
-    struct dirent *e;
-    int rc = 0;
-    while ((e = readdir(dp)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char *path = sj_path_join(dir, e->d_name);
-        if (!path || unlink(path) != 0)
-            rc = -1;
-        free(path);
-    }
-    closedir(dp);
-    return rmdir(dir) == 0 ? rc : -1;
-}
-
-/* Only an earlier report (or an empty folder) may be replaced: a mistyped
- * --out must never delete someone's files. */
-static sj_status check_replaceable(const char *dir, sj_error *err)
-{
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return sj_error_set(err, SJ_ERR_INPUT, "%s exists and is not a folder", dir);
-    int entries = 0, ours = 0, nested = 0;
-    struct dirent *e;
-    while ((e = readdir(dp)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        entries++;
-        if (strcmp(e->d_name, "audit.json") == 0 || strcmp(e->d_name, "compare.json") == 0)
-            ours = 1;
-        char *path = sj_path_join(dir, e->d_name);
-        struct stat st;
-        if (path && lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
-            nested = 1;
-        free(path);
-    }
-    closedir(dp);
-    if (entries == 0 || (ours && !nested))
-        return SJ_OK;
-    return sj_error_set(err, SJ_ERR_INPUT,
-                        "%s exists and is not an sjtalign report folder; choose another --out "
-                        "or remove it first",
-                        dir);
+    char *path = sj_path_join(tmp_dir, "compare.json");
+    int is_compare = path && access(path, F_OK) == 0;
+    free(path);
+    return is_compare ? "compare" : "audit";
 }
 
 sj_status sj_report_dir_commit(sj_report_dir *d, sj_error *err)
 {
-    struct stat st;
-    char *old = NULL;
-    if (lstat(d->final_dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode) || check_replaceable(d->final_dir, err) != SJ_OK) {
-            if (!S_ISDIR(st.st_mode))
-                sj_error_set(err, SJ_ERR_INPUT, "%s exists and is not a folder", d->final_dir);
-            sj_report_dir_abort(d);
-            return SJ_ERR_INPUT;
-        }
-        /* rename() may replace an empty folder: move the old report onto an
-         * empty stand-in folder, the new one into place, then delete the old. */
-        char *parent = parent_of(d->final_dir);
-        const char *base =
-            strrchr(d->final_dir, '/') ? strrchr(d->final_dir, '/') + 1 : d->final_dir;
-        old = parent ? sj_asprintf("%s/.%s.old.XXXXXX", parent, base) : NULL;
-        free(parent);
-        if (!old || !mkdtemp(old) || rename(d->final_dir, old) != 0) {
-            int e = errno;
-            if (old)
-                rmdir(old);
-            free(old);
-            sj_report_dir_abort(d);
-            return sj_error_set(err, SJ_ERR_WORK, "cannot replace %s: %s", d->final_dir,
-                                strerror(e));
-        }
-    }
-    if (rename(d->tmp_dir, d->final_dir) != 0) {
-        int e = errno;
-        if (old)
-            rename(old, d->final_dir);
-        free(old);
-        sj_report_dir_abort(d);
-        return sj_error_set(err, SJ_ERR_WORK, "cannot move the report into %s: %s", d->final_dir,
-                            strerror(e));
-    }
-    if (old) {
-        remove_flat_dir(old);
-        free(old);
-    }
-    free(d->tmp_dir);
-    d->tmp_dir = NULL;
-    free(d->final_dir);
+    sj_outdir o = as_outdir(d);
     d->final_dir = NULL;
-    return SJ_OK;
+    d->tmp_dir = NULL;
+    if (!o.tmp_dir) {
+        sj_outdir_abort(&o);
+        return sj_error_set(err, SJ_ERR_WORK, "internal: commit of a report that is not open");
+    }
+    return sj_outdir_commit(&o, report_command(o.tmp_dir), err);
 }
 
 void sj_report_dir_abort(sj_report_dir *d)
 {
-    if (d->tmp_dir)
-        remove_flat_dir(d->tmp_dir);
-    free(d->tmp_dir);
-    d->tmp_dir = NULL;
-    free(d->final_dir);
+    sj_outdir o = as_outdir(d);
+    sj_outdir_abort(&o);
     d->final_dir = NULL;
+    d->tmp_dir = NULL;
 }

@@ -230,17 +230,14 @@ static sj_status write_json(const char *dir, const char *name, cJSON *doc, sj_er
     return st;
 }
 
-sj_status sj_sim_write(const char *dir, const sj_sim_config *cfg, const sj_sim_data *d,
-                       sj_error *err)
+/* The four files, written into the folder being built. */
+static sj_status write_files(const char *dir, const sj_sim_config *cfg, const sj_sim_data *d,
+                             sj_error *err)
 {
     static const char *const responses_cols[] = {"person_id", "group", "item_id", "response",
                                                  "human_score"};
     static const char *const truth_cols[] = {"person_id", "item_id", "theta", "intent",
                                              "true_score"};
-    if (!d->instrument || !d->response)
-        return sj_error_set(err, SJ_ERR_WORK, "the simulation has no texts to write");
-    if (sj_mkdir_p(dir, err) != SJ_OK)
-        return SJ_ERR_WORK;
     char *responses_path = sj_path_join(dir, "responses.csv");
     char *truth_path = sj_path_join(dir, "truth.csv");
     sj_csv_writer responses, truth;
@@ -256,9 +253,6 @@ sj_status sj_sim_write(const char *dir, const sj_sim_config *cfg, const sj_sim_d
         goto done;
     }
     write_rows(&responses, &truth, d);
-    /* Both tables are complete in temporaries before either replaces its
-     * target: a failure while generating or writing leaves the folder as it
-     * was; only a failing final sync or rename can leave a mixed set. */
     if (sj_csv_close(&responses, err) != SJ_OK) {
         sj_csv_abort(&truth);
         goto done;
@@ -273,4 +267,24 @@ done:
     free(responses_path);
     free(truth_path);
     return st;
+}
+
+sj_status sj_sim_write(const char *dir, const sj_sim_config *cfg, const sj_sim_data *d,
+                       sj_error *err)
+{
+    if (!d->instrument || !d->response)
+        return sj_error_set(err, SJ_ERR_WORK, "the simulation has no texts to write");
+    /* The data set is built beside the folder and swapped in whole: a failure
+     * leaves the folder as it was, and a folder holding files simulate did
+     * not write (someone's own responses.csv) is refused, never replaced. */
+    sj_outdir out;
+    sj_status st = sj_outdir_open(&out, dir, err);
+    if (st != SJ_OK)
+        return st;
+    st = write_files(out.tmp_dir, cfg, d, err);
+    if (st != SJ_OK) {
+        sj_outdir_abort(&out);
+        return st;
+    }
+    return sj_outdir_commit(&out, "simulate", err);
 }

@@ -8,6 +8,40 @@
 #include "cli.h"
 #include "interrupt.h"
 
+int cmd_options_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c)
+{
+    int rc = cli_parse(spec, argc, argv, 0, c);
+    if (rc == 0)
+        rc = cli_check_io(c);
+    if (rc != 0) {
+        cli_args_free(c);
+        return rc == 1 ? 0 : rc;
+    }
+    cli_apply_general(c);
+    return -1;
+}
+
+int cmd_check_derived_output(const cli_args *c, const char *what, const char *path, int is_dir)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const cli_option *o = c->option[i];
+        const char *in = c->value[i];
+        if (!in || (o->type != CLI_IN_FILE && o->type != CLI_IN_DIR) || strcmp(in, "-") == 0)
+            continue;
+        if (sj_path_same(in, path))
+            return cli_usage_error(c->spec->name,
+                                   "%s, which is the input --%s %s; sjtalign never writes over "
+                                   "its own input",
+                                   what, o->name, in);
+        if (is_dir && sj_path_inside(in, path))
+            return cli_usage_error(c->spec->name,
+                                   "%s, the folder that holds the input --%s %s; choose another "
+                                   "--out",
+                                   what, o->name, in);
+    }
+    return 0;
+}
+
 int align_common_option(const char *command, int c, const char *arg, align_common *a)
 {
     switch (c) {

@@ -3,73 +3,68 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "align_cli.h"
 #include "cli.h"
 #include "lm_cli.h"
 
-static const char *const HELP =
-    "usage: sjtalign bench [--layers N] [--heads N] [--embd N] [--ctx N] [--vocab N]\n"
-    "                      [--batch N] [--steps N] [--threads N] [--seed S]\n\n"
-    "Times training steps (forward, backward, gradient clipping and an AdamW update)\n"
-    "on random tokens, after one warm-up step, and prints one JSON line:\n"
-    "  {\"tokens_per_s\", \"step_ms\", \"gflops\", \"mfu\", \"blas_core\", \"threads\", "
-    "\"params\",\n"
-    "   \"peak_gflops\"}\n"
-    "gflops counts the model's FLOPs (6 per weight per token for the matrix products,\n"
-    "plus causal attention); mfu divides it by the peak of a 2048 x 2048 sgemm that\n"
-    "bench measures itself with the same threads, before and after the timed steps\n"
-    "(the higher of the two).\n\n"
-    "  --layers N   transformer blocks (default 4)\n"
-    "  --heads N    attention heads (default 4)\n"
-    "  --embd N     width (default 256)\n"
-    "  --ctx N      sequence length (default 256)\n"
-    "  --vocab N    vocabulary (default 4096)\n"
-    "  --batch N    sequences per step (default 8)\n"
-    "  --steps N    timed steps (default 10)\n"
-    "  --threads N  threads for OpenMP and OpenBLAS (default: all cores)\n"
-    "  --seed S     random seed (default 1)\n"
-    "  --profile    also print the time per kernel (forward/backward matmul,\n"
-    "               attention, GELU, ...) to standard error\n";
+static const cli_option BENCH_OPTIONS[] = {
+    LM_OPT_LAYERS("4", ""),
+    LM_OPT_HEADS("4", ""),
+    LM_OPT_EMBD("256", ""),
+    LM_OPT_CTX("256", ""),
+    LM_OPT_VOCAB("4096", ""),
+    {"batch", CLI_INT, "N", "8", 1, 65536, NULL, 0, "sequences per step"},
+    {"steps", CLI_INT, "N", "10", 1, 100000000, NULL, 0, "timed steps"},
+    CLI_OPT_THREADS,
+    CLI_OPT_SEED,
+    {"profile", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
+     "also print the time per kernel (forward/backward matmul,\nattention, GELU, ...) to "
+     "standard error"},
+    CLI_END};
+
+const cli_command_spec cli_spec_bench = {
+    .name = "bench",
+    .synopsis = "[--layers N] [--heads N] [--embd N] [--ctx N] [--vocab N] [--batch N]\n"
+                "                      [--steps N] [--threads N] [--seed S] [--profile]",
+    .about = "Times training steps (forward, backward, gradient clipping and an AdamW update)\n"
+             "on random tokens, after one warm-up step, and prints one JSON line:\n"
+             "  {\"tokens_per_s\", \"step_ms\", \"gflops\", \"mfu\", \"blas_core\", \"threads\", "
+             "\"params\",\n"
+             "   \"peak_gflops\"}\n"
+             "gflops counts the model's FLOPs (6 per weight per token for the matrix products,\n"
+             "plus causal attention); mfu divides it by the peak of a 2048 x 2048 sgemm that\n"
+             "bench measures itself with the same threads, before and after the timed steps\n"
+             "(the higher of the two).",
+    .options = BENCH_OPTIONS,
+    .notes = NULL,
+    .examples = "sjtalign bench\n"
+                "sjtalign bench --layers 2 --embd 96 --ctx 128 --vocab 512 --threads 2 --profile",
+};
 
 int cmd_bench(int argc, char **argv)
 {
-    static const struct option options[] = {LM_CLI_OPTIONS,
-                                            {"profile", no_argument, 0, 'p'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
-    int profile = 0;
-    lm_cli_opts o = {.model = {.vocab = 4096, .ctx = 256, .layers = 4, .heads = 4, .embd = 256},
-                     .steps = 10,
-                     .batch = 8,
-                     .lr = 3e-3,
-                     .seed = 1,
-                     .threads = 0};
-    int c;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (c == 'h')
-            return cli_help(HELP);
-        if (c == 'p') {
-            profile = 1;
-            continue;
-        }
-        int r = lm_cli_option("bench", c, optarg, &o);
-        if (r < 0)
-            return 2;
-        if (r == 0)
-            return cli_bad_option("bench");
-    }
-    if (optind < argc)
-        return cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+    cli_args c;
+    int rc = cmd_options_begin(&cli_spec_bench, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
+    sj_lm_config model;
+    lm_cli_model(&c, &model);
+    long steps = cli_int(&c, "steps"), batch = cli_int(&c, "batch");
+    uint64_t seed = cli_seed_value(&c, "seed");
+    int profile = cli_flag(&c, "profile");
+    long threads =
+        cli_given(&c, "threads") ? cli_int(&c, "threads") : sysconf(_SC_NPROCESSORS_ONLN);
+    cli_args_free(&c);
     sj_error err;
     sj_error_clear(&err);
-    if (sj_lm_config_validate(&o.model, &err) != SJ_OK)
+    if (sj_lm_config_validate(&model, &err) != SJ_OK)
         return cli_fail(&err);
-    long threads = o.threads > 0 ? o.threads : sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
     sj_lm_set_threads((int)threads);
     sj_lm_bench_result res;
     sj_lm_profile_enable(profile);
-    if (sj_lm_bench(&o.model, (int)o.batch, (int)o.steps, o.seed, &res, &err) != SJ_OK)
+    if (sj_lm_bench(&model, (int)batch, (int)steps, seed, &res, &err) != SJ_OK)
         return cli_fail(&err);
     printf("{\"tokens_per_s\": %.1f, \"step_ms\": %.2f, \"gflops\": %.2f, \"mfu\": %.4f, "
            "\"blas_core\": \"%s\", \"threads\": %ld, \"params\": %zu, \"peak_gflops\": %.2f}\n",
@@ -81,11 +76,11 @@ int cmd_bench(int argc, char **argv)
         size_t n = sj_lm_profile_get(names, secs, 32);
         for (size_t i = 0; i < n; i++)
             total += secs[i];
-        fprintf(stderr, "per-kernel time per step (%ld steps):\n", o.steps);
+        fprintf(stderr, "per-kernel time per step (%ld steps):\n", steps);
         for (size_t i = 0; i < n; i++)
-            fprintf(stderr, "  %-28s %9.2f ms  %5.1f%%\n", names[i], secs[i] / o.steps * 1e3,
+            fprintf(stderr, "  %-28s %9.2f ms  %5.1f%%\n", names[i], secs[i] / steps * 1e3,
                     total > 0 ? 100.0 * secs[i] / total : 0.0);
-        fprintf(stderr, "  %-28s %9.2f ms\n", "total (timed kernels)", total / o.steps * 1e3);
+        fprintf(stderr, "  %-28s %9.2f ms\n", "total (timed kernels)", total / steps * 1e3);
     }
     return 0;
 }

@@ -8,45 +8,56 @@
 
 #include "cli.h"
 #include "interrupt.h"
+#include "align_cli.h"
 #include "lm_cli.h"
 #include "sjtalign/io.h"
 
-static const char *const HELP =
-    "usage: sjtalign pretrain (--data FILE [--text COL] | --corpus FILE) --out MODEL\n"
-    "                         [--layers N] [--heads N] [--embd N] [--ctx N] [--vocab N]\n"
-    "                         [--steps N] [--batch N] [--lr X] [--seed S] [--threads N]\n"
-    "                         [--eval-every N] [--save-every N] [--resume]\n\n"
-    "Trains a byte-level BPE tokenizer and a GPT-style language model. Documents are\n"
-    "the non-empty response texts of --data (one per row) and/or the paragraphs of\n"
-    "--corpus (UTF-8 text; blank lines separate paragraphs, long ones are cut at line\n"
-    "ends). 10% of the documents are held out for the validation loss.\n"
-    "Writes the model directory MODEL (config.json, tokenizer.json,\n"
-    "model.safetensors, optimizer.safetensors, train_log.jsonl) atomically, and a\n"
-    "checkpoint every --save-every steps. Ctrl-C (or SIGTERM) stops at the end of\n"
-    "the current step, saves a checkpoint and exits with 130 (143 for SIGTERM); a\n"
-    "second Ctrl-C ends the program at once. --resume continues a checkpoint to the\n"
-    "same result (bit-identical weights) as an uninterrupted run.\n\n"
-    "  --data FILE       responses CSV (UTF-8, header row)\n"
-    "  --text COL        response text column (default response)\n"
-    "  --corpus FILE     plain UTF-8 text\n"
-    "  --out MODEL       model directory to write\n"
-    "  --layers N        transformer blocks (default 2)\n"
-    "  --heads N         attention heads (default 4)\n"
-    "  --embd N          width, divisible by --heads (default 96)\n"
-    "  --ctx N           context length, at least 8 (default 128)\n"
-    "  --vocab N         tokenizer vocabulary target, at least 260 (default 512)\n"
-    "  --steps N         optimiser steps (default 300)\n"
-    "  --batch N         sequences per step (default 8)\n"
-    "  --lr X            peak learning rate, warm-up then cosine decay (default 0.003)\n"
-    "  --seed S          random seed (default 1)\n"
-    "  --threads N       threads for OpenMP and OpenBLAS (default: OpenBLAS's)\n"
-    "  --eval-every N    validation loss every N steps, and at the first and last\n"
-    "                    (default 50)\n"
-    "  --save-every N    checkpoint every N steps; 0 = only at the end (default 100)\n"
-    "  --resume          continue from the checkpoint at MODEL\n"
-    "  --stop-after N    stop after step N as if interrupted (for testing --resume)\n";
+static const cli_option PRETRAIN_OPTIONS[] = {
+    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0, "responses CSV (UTF-8, header row)"},
+    CLI_OPT_TEXT,
+    {"corpus", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0, "plain UTF-8 text"},
+    {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED, "model directory to write"},
+    LM_OPT_LAYERS(LM_STR(SJ_LM_DEFAULT_LAYERS), ""),
+    LM_OPT_HEADS(LM_STR(SJ_LM_DEFAULT_HEADS), ""),
+    LM_OPT_EMBD(LM_STR(SJ_LM_DEFAULT_EMBD), ""),
+    LM_OPT_CTX(LM_STR(SJ_LM_DEFAULT_CTX), ""),
+    LM_OPT_VOCAB(LM_STR(SJ_TOK_DEFAULT_VOCAB), ""),
+    {"steps", CLI_INT, "N", "300", 1, 100000000, NULL, 0, "optimiser steps"},
+    {"batch", CLI_INT, "N", "8", 1, 65536, NULL, 0, "sequences per step"},
+    {"lr", CLI_REAL, "X", "0.003", 1e-9, 10, NULL, 0,
+     "peak learning rate, warm-up then cosine decay"},
+    CLI_OPT_SEED,
+    CLI_OPT_THREADS,
+    CLI_OPT_QUIET,
+    {"eval-every", CLI_INT, "N", "50", 0, 100000000, NULL, 0,
+     "validation loss every N steps, and at the first\nand last"},
+    {"save-every", CLI_INT, "N", "100", 0, 100000000, NULL, 0,
+     "checkpoint every N steps; 0 = only at the end"},
+    CLI_OPT_RESUME,
+    CLI_OPT_STOP_AFTER,
+    CLI_OPT_MAX_INPUT,
+    CLI_END};
 
-enum { OPT_DATA = 1, OPT_TEXT, OPT_CORPUS, OPT_OUT, OPT_EVAL, OPT_SAVE, OPT_RESUME, OPT_STOP };
+const cli_command_spec cli_spec_pretrain = {
+    .name = "pretrain",
+    .synopsis = "(--data FILE [--text COL] | --corpus FILE) --out MODEL [options]",
+    .about = "Trains a byte-level BPE tokenizer and a GPT-style language model. Documents are\n"
+             "the non-empty response texts of --data (one per row) and/or the paragraphs of\n"
+             "--corpus (UTF-8 text; blank lines separate paragraphs, long ones are cut at line\n"
+             "ends); give one of them or both. 10% of the documents are held out for the\n"
+             "validation loss.\n"
+             "Writes the model directory MODEL (config.json, tokenizer.json,\n"
+             "model.safetensors, optimizer.safetensors, train_log.jsonl) atomically, and a\n"
+             "checkpoint every --save-every steps. Ctrl-C (or SIGTERM) stops at the end of\n"
+             "the current step, saves a checkpoint and exits with 130 (143 for SIGTERM); a\n"
+             "second Ctrl-C ends the program at once. --resume continues a checkpoint to the\n"
+             "same result (bit-identical weights) as an uninterrupted run.",
+    .options = PRETRAIN_OPTIONS,
+    .notes = NULL,
+    .examples = "sjtalign pretrain --data data/demo/responses.csv --out runs/demo/pretrain\n"
+                "sjtalign pretrain --corpus notes.txt --data responses.csv --out base \\\n"
+                "    --layers 4 --embd 128 --steps 2000 --threads 2",
+};
 
 /* A list of documents; texts point into owned buffers. */
 typedef struct {
@@ -202,98 +213,32 @@ static int out_is_usable(const char *out)
     return entries == 0;
 }
 
-int cmd_pretrain(int argc, char **argv)
+/* The training options, from the table (defaults included). */
+static void read_options(const cli_args *c, sj_pretrain_opts *po)
 {
-    static const struct option options[] = {LM_CLI_OPTIONS,
-                                            {"data", required_argument, 0, OPT_DATA},
-                                            {"text", required_argument, 0, OPT_TEXT},
-                                            {"corpus", required_argument, 0, OPT_CORPUS},
-                                            {"out", required_argument, 0, OPT_OUT},
-                                            {"eval-every", required_argument, 0, OPT_EVAL},
-                                            {"save-every", required_argument, 0, OPT_SAVE},
-                                            {"stop-after", required_argument, 0, OPT_STOP},
-                                            {"resume", no_argument, 0, OPT_RESUME},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
-    sj_pretrain_opts po = sj_pretrain_defaults();
-    lm_cli_opts o = {.model = po.model,
-                     .steps = po.steps,
-                     .batch = po.batch,
-                     .lr = po.lr,
-                     .seed = po.seed,
-                     .threads = 0};
-    const char *data = NULL, *text_col = "response", *corpus = NULL, *out = NULL;
-    int resume = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        int r = lm_cli_option("pretrain", c, optarg, &o);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case OPT_DATA:
-            data = optarg;
-            break;
-        case OPT_TEXT:
-            text_col = optarg;
-            break;
-        case OPT_CORPUS:
-            corpus = optarg;
-            break;
-        case OPT_OUT:
-            out = optarg;
-            break;
-        case OPT_EVAL:
-            if (cli_long("pretrain", "--eval-every", optarg, 0, 100000000, &po.eval_every))
-                return 2;
-            break;
-        case OPT_SAVE:
-            if (cli_long("pretrain", "--save-every", optarg, 0, 100000000, &po.save_every))
-                return 2;
-            break;
-        case OPT_STOP:
-            if (cli_long("pretrain", "--stop-after", optarg, 1, 100000000, &po.stop_after))
-                return 2;
-            break;
-        case OPT_RESUME:
-            resume = 1;
-            break;
-        case 'h':
-            return cli_help(HELP);
-        default:
-            return cli_bad_option("pretrain");
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("pretrain", "unexpected argument '%s'", argv[optind]);
-    if (!data && !corpus)
-        return cli_usage_error("pretrain", "give --data FILE or --corpus FILE (or both)");
-    if (cli_require("pretrain", "--out", out))
-        return 2;
-    po.model = o.model;
-    po.steps = o.steps;
-    po.batch = (int)o.batch;
-    po.lr = o.lr;
-    po.seed = o.seed;
+    lm_cli_model(c, &po->model);
+    po->steps = cli_int(c, "steps");
+    po->batch = (int)cli_int(c, "batch");
+    po->lr = cli_real(c, "lr");
+    po->seed = cli_seed_value(c, "seed");
+    po->quiet = cli_flag(c, "quiet");
+    po->eval_every = cli_int(c, "eval-every");
+    po->save_every = cli_int(c, "save-every");
+    po->stop_after = cli_int(c, "stop-after");
+}
+
+/* Loads the documents of --data and --corpus and trains. */
+static int train(const cli_args *c, sj_pretrain_opts *po)
+{
+    const char *data = cli_text(c, "data"), *corpus = cli_text(c, "corpus");
+    const char *out = cli_text(c, "out");
     sj_error err;
     sj_error_clear(&err);
-    if (sj_lm_config_validate(&po.model, &err) != SJ_OK)
-        return cli_fail(&err);
-    if (!out_is_usable(out)) {
-        sj_error_set(&err, SJ_ERR_INPUT,
-                     "--out %s exists and is not an sjtalign model directory; refusing to "
-                     "replace it",
-                     out);
-        return cli_fail(&err);
-    }
-    if (o.threads > 0)
-        sj_lm_set_threads((int)o.threads);
     doc_list docs = {0};
     cJSON *prov = cJSON_CreateObject();
     sj_status st = SJ_OK;
     if (data)
-        st = load_responses(data, text_col, &docs, prov, &err);
+        st = load_responses(data, cli_text(c, "text"), &docs, prov, &err);
     if (st == SJ_OK && corpus)
         st = load_corpus(corpus, &docs, prov, &err);
     if (st == SJ_OK && docs.n < 2)
@@ -304,10 +249,10 @@ int cmd_pretrain(int argc, char **argv)
     double val_loss = 0.0;
     int stopped = 0;
     if (st == SJ_OK) {
-        po.interrupted = &cli_interrupted;
+        po->interrupted = &cli_interrupted;
         cli_interrupt_catch();
-        st = sj_pretrain((const char *const *)docs.docs, docs.lens, docs.n, &po, out, resume, prov,
-                         &val_loss, &stopped, &err);
+        st = sj_pretrain((const char *const *)docs.docs, docs.lens, docs.n, po, out,
+                         cli_flag(c, "resume"), prov, &val_loss, &stopped, &err);
         cli_interrupt_release();
     }
     free_docs(&docs);
@@ -315,7 +260,33 @@ int cmd_pretrain(int argc, char **argv)
     if (st != SJ_OK)
         return cli_fail(&err);
     if (stopped)
-        return cli_interrupt_report("pretrain", cli_pretrain_steps_done(out), po.steps, out);
+        return cli_interrupt_report("pretrain", cli_pretrain_steps_done(out), po->steps, out);
     fprintf(stderr, "pretrain: wrote %s (validation loss %.4f nats/token)\n", out, val_loss);
     return 0;
+}
+
+int cmd_pretrain(int argc, char **argv)
+{
+    cli_args c;
+    int rc = cmd_options_begin(&cli_spec_pretrain, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
+    sj_pretrain_opts po = sj_pretrain_defaults();
+    read_options(&c, &po);
+    const char *out = cli_text(&c, "out");
+    sj_error err;
+    sj_error_clear(&err);
+    if (!cli_given(&c, "data") && !cli_given(&c, "corpus"))
+        rc = cli_usage_error("pretrain", "give --data FILE or --corpus FILE (or both)");
+    else if (sj_lm_config_validate(&po.model, &err) != SJ_OK)
+        rc = cli_fail(&err);
+    else if (!out_is_usable(out))
+        rc = cli_usage_error("pretrain",
+                             "--out %s exists and is not an sjtalign model directory; refusing "
+                             "to replace it",
+                             out);
+    else
+        rc = train(&c, &po);
+    cli_args_free(&c);
+    return rc;
 }

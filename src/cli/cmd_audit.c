@@ -23,13 +23,13 @@ static const cli_option AUDIT_OPTIONS[] = {
      "scores, with the true scores (audit.json\n\"truth_agreement\"). Every response needs a true "
      "score;\ntruth rows of responses not in the scores are ignored."},
     {"cut", CLI_REAL, "X", NULL, -1e300, 1e300, NULL, 0,
-     "cut score on the total: pass rates and adverse impact ratio"},
+     "cut score on the total: pass rates and adverse impact\nratio"},
     {"match", CLI_CHOICE, NULL, "total", 0, 0, "total|rest", 0, "DIF matching score"},
     {"purify", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0, "iterative purification of the matching score"},
     {"adjust", CLI_CHOICE, "M", "none", 0, 0, "none|holm|bh", 0,
-     "p-value adjustment over items: none, holm or bh"},
+     "p-value adjustment: none, holm or bh"},
     {"min-cell", CLI_INT, "N", "5", 1, 1000000, NULL, 0,
-     "items with fewer than N persons in a group are not tested"},
+     "items with fewer than N persons in a group are not\ntested"},
     CLI_OPT_PERSON,
     CLI_OPT_ITEM,
     {"score", CLI_TEXT, "COL", "score_mode", 0, 0, NULL, 0, "machine score column"},
@@ -39,12 +39,11 @@ static const cli_option AUDIT_OPTIONS[] = {
 
 const cli_command_spec cli_spec_audit = {
     .name = "audit",
-    .synopsis = "--data scores.csv --instrument FILE --group COL --reference R\n"
-                "                      --focal F [--human COL] [--truth FILE] [--cut X]\n"
-                "                      [--match total|rest] [--purify]\n"
-                "                      [--adjust none|holm|bh] [--min-cell N] [--person COL] "
-                "[--item COL]\n"
-                "                      [--score COL] --out DIR",
+    .synopsis = "--data scores.csv --instrument FILE --group COL\n"
+                "                      --reference R --focal F [--human COL] [--truth FILE]\n"
+                "                      [--cut X] [--match total|rest] [--purify]\n"
+                "                      [--adjust none|holm|bh] [--min-cell N]\n"
+                "                      [--person COL] [--item COL] [--score COL] --out DIR",
     .about = "Audits machine scores for bias: differential item functioning (DIF) of every\n"
              "item, parity of the groups' total scores, and agreement with human scores.\n"
              "Reads a scores file written by `sjtalign score` (the input columns, then score,\n"

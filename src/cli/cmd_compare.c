@@ -13,8 +13,8 @@ static const cli_option COMPARE_OPTIONS[] = {
     {"before", CLI_IN_DIR, "DIR", NULL, 0, 0, NULL, CLI_REQUIRED,
      "audit of the scorer before alignment"},
     {"after", CLI_IN_DIR, "DIR[,DIR2]", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_LIST,
-     "audit of an aligned scorer; several are separated by commas\nor given by repeating --after "
-     "(at most 15)"},
+     "audit of an aligned scorer; several are separated by\ncommas or given by repeating --after "
+     "(at most\n15)"},
     {"training-log", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0,
      "train_log.jsonl of the PPO run (TRL metric names)"},
     {"labels", CLI_TEXT, "L1,L2,...", NULL, 0, 0, NULL, 0,

@@ -9,8 +9,8 @@
 static const cli_option JUDGE_OPTIONS[] = {
     {"truth", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "truth.csv from simulate"},
     {"pairs", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED,
-     "pairs.csv (pair_id, item_id, person_id, response,\ncompletion_a, completion_b[, preferred, "
-     "judge_id])"},
+     "pairs.csv (pair_id, item_id, person_id, response,\ncompletion_a, completion_b[, "
+     "preferred,\njudge_id])"},
     {"out", CLI_OUT_FILE, "FILE|-", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_STDOUT,
      "judged pairs (CSV; - for standard output)"},
     {"panel-size", CLI_INT, "J", "5", 1, 9999, NULL, 0, "number of experts"},

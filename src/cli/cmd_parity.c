@@ -25,8 +25,9 @@ static const cli_option PARITY_OPTIONS[] = {
 
 const cli_command_spec cli_spec_parity = {
     .name = "parity",
-    .synopsis = "--data FILE --score COL --group COL --reference R --focal F\n"
-                "                       [--person COL] [--human COL] [--cut X] --out FILE|-",
+    .synopsis = "--data FILE --score COL --group COL --reference R\n"
+                "                       --focal F [--person COL] [--human COL] [--cut X]\n"
+                "                       --out FILE|-",
     .about = "Compares a score between a reference and a focal group (focal minus reference):\n"
              "n, mean and SD per group, mean difference, Cohen's d (pooled SD) and Hedges' g,\n"
              "Welch's t test with its 95% confidence interval; with --cut, pass rates (pass =\n"

@@ -15,10 +15,10 @@
 
 static const cli_option RUN_OPTIONS[] = {
     {"from", CLI_TEXT, "STAGE", NULL, 0, 0, NULL, 0,
-     "run STAGE and every later stage again, even if up to date\n(a stage name as printed, e.g. "
-     "sft, score-ppo, audit-after, or a\ncommand name for the first stage of that kind)"},
+     "run STAGE and every later stage again, even if up to\ndate (a stage name as printed, e.g. "
+     "sft, score-ppo,\naudit-after, or a command name for the first stage of\nthat kind)"},
     {"dry-run", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
-     "print each stage's command line and whether it is up to date\n(after the same checks as a "
+     "print each stage's command line and whether it is up\nto date (after the same checks as a "
      "run)"},
     CLI_END};
 

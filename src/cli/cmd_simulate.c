@@ -16,24 +16,25 @@ static const cli_option SIMULATE_OPTIONS[] = {
      "output folder (created if needed)"},
     {"persons", CLI_INT, "N", "2000", 1, 10000000, NULL, 0, "number of persons"},
     {"items", CLI_INT, "K", "8", 1, 1000, NULL, 0,
-     "number of items (the bank holds 10, more are parallel forms\nwith their own ids)"},
+     "number of items (the bank holds 10, more are parallel\nforms with their own ids)"},
     {"focal-share", CLI_REAL, "P", "0.3", 0, 1, NULL, 0,
-     "share of persons in the focal group, 0 < P < 1"},
+     "focal group's share of persons, 0 < P < 1"},
     {"impact", CLI_REAL, "D", "0", -10, 10, NULL, 0, "focal mean of theta is -D"},
     {"bias", CLI_TEXT, "ITEM:SIZE,...", NULL, 0, 0, NULL, 0,
      "items with rater bias against the focal group, e.g.\nS03:0.6,S06:0.6"},
     {"rater-noise", CLI_REAL, "E", "0.1", 0, 1, NULL, 0, "probability of a one-step rater error"},
-    {"seed", CLI_SEED, "S", "1", 0, 0, NULL, 0, "random seed; the same seed gives identical files"},
+    {"seed", CLI_SEED, "S", "1", 0, 0, NULL, 0, "random seed; same seed, identical files"},
     CLI_END};
 
 const cli_command_spec cli_spec_simulate = {
     .name = "simulate",
-    .synopsis = "--out DIR [--persons N] [--items K] [--focal-share P] [--impact D]\n"
-                "                         [--bias ITEM:SIZE,...] [--rater-noise E] [--seed S]",
+    .synopsis = "--out DIR [--persons N] [--items K] [--focal-share P]\n"
+                "                         [--impact D] [--bias ITEM:SIZE,...] [--rater-noise E]\n"
+                "                         [--seed S]",
     .about = "Simulates situational judgment test data where the truth is known, and writes\n"
              "into DIR:\n"
-             "  instrument.json  K work-place items (S01, S02, ...) scored 0..3 with rubric "
-             "anchors\n"
+             "  instrument.json  K work-place items (S01, S02, ...) scored 0..3 with\n"
+             "                   rubric anchors\n"
              "  responses.csv    person_id, group, item_id, response, human_score\n"
              "  truth.csv        person_id, item_id, theta, intent, true_score\n"
              "  simulation.json  every parameter, the seed, reference_group, focal_group,\n"

@@ -105,6 +105,58 @@ int align_load_data(const char *instrument_path, const char *data_path, align_co
     return 0;
 }
 
+void align_columns(const cli_args *c, sj_columns *cols)
+{
+    const char *names[5] = {"person", "item", "text", "group", "score"};
+    const char **fields[5] = {&cols->person, &cols->item, &cols->text, &cols->group, &cols->score};
+    for (int i = 0; i < 5; i++)
+        *fields[i] = cli_find_option(c->spec, names[i]) ? cli_text(c, names[i]) : NULL;
+}
+
+void align_run_options(const cli_args *c, sja_run_control *rc)
+{
+    rc->resume = cli_flag(c, "resume");
+    rc->stop_after = cli_int(c, "stop-after");
+}
+
+/* "human_score" when the file lacks a 'score' column but has that one (the
+ * simulator and many exports call the rater's score so), else "score". */
+static int default_score_column(const char *data_path, const char **score)
+{
+    sj_error err;
+    sj_error_clear(&err);
+    sj_table *t = sj_table_read(data_path, &err);
+    if (!t)
+        return cli_fail(&err);
+    if (sj_table_find_column(t, "score") < 0 && sj_table_find_column(t, "human_score") >= 0)
+        *score = "human_score";
+    sj_table_free(t);
+    return 0;
+}
+
+int align_load_responses(const cli_args *c, int need, sj_instrument **ins, sj_responses **data)
+{
+    const char *data_path = cli_text(c, "data");
+    sj_columns cols;
+    align_columns(c, &cols);
+    sj_error err;
+    sj_error_clear(&err);
+    *data = NULL;
+    *ins = sj_instrument_load(cli_text(c, "instrument"), &err);
+    if (!*ins)
+        return cli_fail(&err);
+    int rc = 0;
+    if (cli_find_option(c->spec, "score") && !cli_given(c, "score"))
+        rc = default_score_column(data_path, &cols.score);
+    if (!rc && !(*data = sj_responses_load(data_path, &cols, *ins, need, &err)))
+        rc = cli_fail(&err);
+    if (rc) {
+        sj_instrument_free(*ins);
+        *ins = NULL;
+    }
+    return rc;
+}
+
 void align_print_summary(const char *command, const char *out, cJSON *summary)
 {
     cJSON *o = summary ? summary : cJSON_CreateObject();

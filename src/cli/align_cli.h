@@ -18,6 +18,40 @@ int cmd_options_begin(const cli_command_spec *spec, int argc, char **argv, cli_a
  * Returns 0, or 2 after printing the usage error. */
 int cmd_check_derived_output(const cli_args *c, const char *what, const char *path, int is_dir);
 
+/* Table entries shared by the alignment commands. */
+#define ALIGN_OPT_INSTRUMENT                                                                       \
+    {                                                                                              \
+        "instrument", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "instrument.json"       \
+    }
+#define ALIGN_OPT_VAL_FRACTION                                                                     \
+    {                                                                                              \
+        "val-fraction", CLI_REAL, "X", "0.1", 0, 0.9, NULL, 0, "share of persons held out"         \
+    }
+#define ALIGN_OPT_MIN_PAIRS                                                                        \
+    {                                                                                              \
+        "min-pairs", CLI_INT, "N", "20", 2, 100000000, NULL, 0,                                    \
+            "fewest usable judged pairs accepted"                                                  \
+    }
+
+/* What Ctrl-C does to a training stage, for the notes of its --help. */
+#define ALIGN_RUN_NOTES                                                                            \
+    "Ctrl-C (or SIGTERM) stops at the end of the current step, saves the model\n"                  \
+    "trained so far with what --resume needs to --out, and exits with 130 (143 for\n"              \
+    "SIGTERM); a second Ctrl-C ends the program at once."
+
+/* The column options of the command (person, item, text, group, score);
+ * those it lacks stay NULL, which means the library's default. */
+void align_columns(const cli_args *c, sj_columns *cols);
+
+/* --resume and --stop-after. */
+void align_run_options(const cli_args *c, sja_run_control *rc);
+
+/* Loads --instrument and the responses of --data by the command's column
+ * options; without --score, a file that has no 'score' column but a
+ * 'human_score' column is read by the latter. Returns an exit code (0 on
+ * success). */
+int align_load_responses(const cli_args *c, int need, sj_instrument **ins, sj_responses **data);
+
 /* The responses column options, as getopt_long entries with these values. */
 enum {
     ALIGN_OPT_PERSON = 1000,

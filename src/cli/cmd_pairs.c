@@ -7,97 +7,62 @@
 #include "align_cli.h"
 #include "cli.h"
 
-static const char *const HELP =
-    "usage: sjtalign pairs --model MODEL --instrument FILE --data FILE --n N --out FILE\n"
-    "                      [--temperature T] [--seed S] [options]\n\n"
-    "Samples N responses (without replacement while rows last) and for each draws\n"
-    "two different scorings from the policy: the first from the policy's score\n"
-    "distribution at temperature T, the second from the same distribution with\n"
-    "the first level left out; their order is then randomised. Writes the pairs\n"
-    "format: pair_id, item_id, person_id, response, completion_a, completion_b,\n"
-    "preferred (empty, for the experts: a, b or empty) and judge_id (empty).\n\n"
-    "  --model MODEL      policy model directory (usually the sft output)\n"
-    "  --instrument FILE  instrument.json\n"
-    "  --data FILE        responses CSV\n"
-    "  --n N              number of pairs\n"
-    "  --out FILE         pairs CSV\n"
-    "  --temperature T    sampling temperature (default 1)\n"
-    "  --seed S           random seed (default 1)\n" ALIGN_COLUMN_HELP;
+static const cli_option PAIRS_OPTIONS[] = {
+    {"model", CLI_IN_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED,
+     "policy model directory (usually the sft output)"},
+    ALIGN_OPT_INSTRUMENT,
+    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "responses CSV"},
+    {"n", CLI_INT, "N", NULL, 1, 100000000, NULL, CLI_REQUIRED, "number of pairs"},
+    {"out", CLI_OUT_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "pairs CSV"},
+    {"temperature", CLI_REAL, "T", "1", 0.01, 100, NULL, 0, "sampling temperature"},
+    CLI_OPT_SEED,
+    CLI_OPT_PERSON,
+    CLI_OPT_ITEM,
+    CLI_OPT_TEXT,
+    CLI_OPT_GROUP,
+    CLI_OPT_SCORE,
+    CLI_OPT_THREADS,
+    CLI_OPT_QUIET,
+    CLI_OPT_MAX_INPUT,
+    CLI_END};
 
-enum { OPT_MODEL = 1, OPT_INSTRUMENT, OPT_DATA, OPT_N, OPT_OUT, OPT_TEMP, OPT_SEED, OPT_HELP };
+const cli_command_spec cli_spec_pairs = {
+    .name = "pairs",
+    .synopsis = "--model MODEL --instrument FILE --data FILE --n N --out FILE\n"
+                "                      [--temperature T] [--seed S] [options]",
+    .about = "Samples N responses (without replacement while rows last) and for each draws\n"
+             "two different scorings from the policy: the first from the policy's score\n"
+             "distribution at temperature T, the second from the same distribution with\n"
+             "the first level left out; their order is then randomised. Writes the pairs\n"
+             "format: pair_id, item_id, person_id, response, completion_a, completion_b,\n"
+             "preferred (empty, for the experts: a, b or empty) and judge_id (empty).\n"
+             "The responses file is checked as sft checks it: a group or score column, when\n"
+             "present, must hold valid labels and scores.",
+    .options = PAIRS_OPTIONS,
+    .notes = NULL,
+    .examples = "sjtalign pairs --model runs/demo/sft --instrument data/demo/instrument.json \\\n"
+                "    --data data/demo/responses.csv --n 16000 --temperature 2.5 \\\n"
+                "    --out runs/demo/pairs.csv",
+};
 
 int cmd_pairs(int argc, char **argv)
 {
-    static const struct option options[] = {{"model", required_argument, 0, OPT_MODEL},
-                                            {"instrument", required_argument, 0, OPT_INSTRUMENT},
-                                            {"data", required_argument, 0, OPT_DATA},
-                                            {"n", required_argument, 0, OPT_N},
-                                            {"out", required_argument, 0, OPT_OUT},
-                                            {"temperature", required_argument, 0, OPT_TEMP},
-                                            {"seed", required_argument, 0, OPT_SEED},
-                                            {"help", no_argument, 0, OPT_HELP},
-                                            ALIGN_COLUMN_OPTIONS,
-                                            {0, 0, 0, 0}};
-    const char *model = NULL, *instrument = NULL, *data_path = NULL, *out = NULL;
-    sja_pairs_opts o = {.n = 0, .temperature = 1.0, .seed = 1};
-    align_common a = {0};
-    int c, bad = 0;
-    cli_getopt_reset();
-    while (!bad && (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        int r = align_common_option("pairs", c, optarg, &a);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case OPT_MODEL:
-            model = optarg;
-            break;
-        case OPT_INSTRUMENT:
-            instrument = optarg;
-            break;
-        case OPT_DATA:
-            data_path = optarg;
-            break;
-        case OPT_N:
-            bad = cli_long("pairs", "--n", optarg, 1, 100000000, &o.n);
-            break;
-        case OPT_OUT:
-            out = optarg;
-            break;
-        case OPT_TEMP:
-            bad = cli_double("pairs", "--temperature", optarg, 0.01, 100, &o.temperature);
-            break;
-        case OPT_SEED:
-            bad = cli_seed("pairs", optarg, &o.seed);
-            break;
-        case OPT_HELP:
-            return cli_help(HELP);
-        default:
-            return cli_bad_option("pairs");
-        }
-    }
-    if (bad)
-        return 2;
-    if (optind < argc)
-        return cli_usage_error("pairs", "unexpected argument '%s'", argv[optind]);
-    if (cli_require("pairs", "--model", model) ||
-        cli_require("pairs", "--instrument", instrument) ||
-        cli_require("pairs", "--data", data_path) || cli_require("pairs", "--out", out))
-        return 2;
-    if (o.n < 1)
-        return cli_usage_error("pairs", "--n is required");
-    align_apply_threads(&a);
-    o.quiet = a.quiet;
+    cli_args c;
+    int rc = cmd_options_begin(&cli_spec_pairs, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
+    sja_pairs_opts o = {.n = cli_int(&c, "n"),
+                        .temperature = cli_real(&c, "temperature"),
+                        .seed = cli_seed_value(&c, "seed"),
+                        .quiet = cli_flag(&c, "quiet")};
+    const char *out = cli_text(&c, "out");
     sj_instrument *ins = NULL;
     sj_responses *data = NULL;
-    int rc = align_load_data(instrument, data_path, &a, SJ_NEED_TEXT, &ins, &data);
-    if (rc)
-        return rc;
+    rc = align_load_responses(&c, SJ_NEED_TEXT, &ins, &data);
     sj_error err;
     sj_error_clear(&err);
-    sja_model *m = sja_model_load(model, ins, &err);
-    if (!m || sja_make_pairs(m, ins, data, &o, out, &err) != SJ_OK)
+    sja_model *m = rc ? NULL : sja_model_load(cli_text(&c, "model"), ins, &err);
+    if (!rc && (!m || sja_make_pairs(m, ins, data, &o, out, &err) != SJ_OK))
         rc = cli_fail(&err);
     if (!rc) {
         cJSON *s = cJSON_CreateObject();
@@ -107,5 +72,6 @@ int cmd_pairs(int argc, char **argv)
     sja_model_free(m);
     sj_responses_free(data);
     sj_instrument_free(ins);
+    cli_args_free(&c);
     return rc;
 }

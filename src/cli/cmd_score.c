@@ -7,24 +7,41 @@
 #include "align_cli.h"
 #include "cli.h"
 
-static const char *const HELP =
-    "usage: sjtalign score --model MODEL --instrument FILE --data FILE --out FILE [options]\n\n"
-    "Scores every response with one forward pass: the model's distribution over\n"
-    "the score after \"score: \" (renormalised over the instrument's levels). Writes\n"
-    "the input columns, then score (the expected score), score_mode (the most\n"
-    "probable level) and p_<k> for every level k. Beside the CSV, FILE.json records\n"
-    "provenance: the model directory, its weights_sha256 and the sha256 of its\n"
-    "config.json, the instrument's and the data's sha256, and the mean probability\n"
-    "mass the model put on valid score levels (near 1 for a trained scorer).\n"
-    "The input is read as a stream, in chunks of 4096 responses, so memory does not\n"
-    "grow with the number of responses; every row is scored as given.\n\n"
-    "  --model MODEL      model directory (sft, ppo or dpo output)\n"
-    "  --instrument FILE  instrument.json\n"
-    "  --data FILE        responses CSV\n"
-    "  --out FILE         scores CSV ('-' for stdout; then no provenance file)\n"
-    "  --batch N          responses per forward pass (default 64)\n" ALIGN_COLUMN_HELP;
+static const cli_option SCORE_OPTIONS[] = {
+    {"model", CLI_IN_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED,
+     "model directory (sft, ppo or dpo output)"},
+    ALIGN_OPT_INSTRUMENT,
+    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "responses CSV"},
+    {"out", CLI_OUT_FILE, "FILE|-", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_STDOUT,
+     "scores CSV, or - for standard output (then no\nprovenance file)"},
+    {"batch", CLI_INT, "N", "64", 1, 4096, NULL, 0, "responses per forward pass"},
+    CLI_OPT_ITEM,
+    CLI_OPT_TEXT,
+    CLI_OPT_THREADS,
+    CLI_OPT_QUIET,
+    CLI_OPT_MAX_INPUT,
+    CLI_END};
 
-enum { OPT_MODEL = 1, OPT_INSTRUMENT, OPT_DATA, OPT_OUT, OPT_BATCH, OPT_HELP };
+const cli_command_spec cli_spec_score = {
+    .name = "score",
+    .synopsis = "--model MODEL --instrument FILE --data FILE --out FILE|- [options]",
+    .about = "Scores every response with one forward pass: the model's distribution over\n"
+             "the score after \"score: \" (renormalised over the instrument's levels). Writes\n"
+             "the input columns, then score (the expected score), score_mode (the most\n"
+             "probable level) and p_<k> for every level k. Beside the CSV, FILE.json records\n"
+             "provenance: the model directory, its weights_sha256 and the sha256 of its\n"
+             "config.json, the instrument's and the data's sha256, and the mean probability\n"
+             "mass the model put on valid score levels (near 1 for a trained scorer).\n"
+             "The input is read as a stream, in chunks of 4096 responses, so memory does not\n"
+             "grow with the number of responses; every row is scored as given. Only the item\n"
+             "and response text columns are read; every column is copied to the output.",
+    .options = SCORE_OPTIONS,
+    .notes = NULL,
+    .examples = "sjtalign score --model runs/demo/sft --instrument data/demo/instrument.json \\\n"
+                "    --data data/demo/responses.csv --out runs/demo/scores/sft.csv\n"
+                "sjtalign score --model runs/demo/ppo --instrument data/demo/instrument.json \\\n"
+                "    --data new_responses.csv --text answer --out - --quiet",
+};
 
 static int output_names(const sj_table *t, const sja_codec *c, char ***names, size_t *n)
 {
@@ -44,7 +61,8 @@ static int output_names(const sj_table *t, const sja_codec *c, char ***names, si
             if (strcmp((*names)[i], t->names[j]) == 0) {
                 fprintf(stderr,
                         "sjtalign: error: %s: input column '%s' has the name of an output "
-                        "column; rename it (e.g. with --score for a human score column)\n",
+                        "column; rename it in the file (sft, ppo and audit read a human score "
+                        "column of any name)\n",
                         t->path, t->names[j]);
                 return 2;
             }
@@ -194,130 +212,133 @@ static int chunk_flush(score_chunk *c, sja_model *m, int batch, sj_csv_writer *w
     return 0;
 }
 
-int cmd_score(int argc, char **argv)
+/* What scoring reads: the instrument, the model and the responses stream
+ * with its item and text columns. */
+typedef struct {
+    sj_instrument *ins;
+    sja_model *m;
+    sj_csv_stream *in;
+    const sj_table *t;
+    long col_item, col_text;
+} score_inputs;
+
+static int open_inputs(const cli_args *c, score_inputs *s, sj_error *err)
 {
-    static const struct option options[] = {{"model", required_argument, 0, OPT_MODEL},
-                                            {"instrument", required_argument, 0, OPT_INSTRUMENT},
-                                            {"data", required_argument, 0, OPT_DATA},
-                                            {"out", required_argument, 0, OPT_OUT},
-                                            {"batch", required_argument, 0, OPT_BATCH},
-                                            {"help", no_argument, 0, OPT_HELP},
-                                            ALIGN_COLUMN_OPTIONS,
-                                            {0, 0, 0, 0}};
-    const char *model = NULL, *instrument = NULL, *data_path = NULL, *out = NULL;
-    long batch = 64;
-    align_common a = {0};
-    int c;
-    cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        int r = align_common_option("score", c, optarg, &a);
-        if (r < 0)
-            return 2;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case OPT_MODEL:
-            model = optarg;
-            break;
-        case OPT_INSTRUMENT:
-            instrument = optarg;
-            break;
-        case OPT_DATA:
-            data_path = optarg;
-            break;
-        case OPT_OUT:
-            out = optarg;
-            break;
-        case OPT_BATCH:
-            if (cli_long("score", "--batch", optarg, 1, 4096, &batch))
-                return 2;
-            break;
-        case OPT_HELP:
-            return cli_help(HELP);
-        default:
-            return cli_bad_option("score");
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("score", "unexpected argument '%s'", argv[optind]);
-    if (cli_require("score", "--model", model) ||
-        cli_require("score", "--instrument", instrument) ||
-        cli_require("score", "--data", data_path) || cli_require("score", "--out", out))
-        return 2;
-    align_apply_threads(&a);
-    sj_columns_defaults(&a.cols);
-    sj_error err;
-    sj_error_clear(&err);
-    sj_instrument *ins = sj_instrument_load(instrument, &err);
-    if (!ins)
-        return cli_fail(&err);
-    int rc = 0;
-    sja_model *m = sja_model_load(model, ins, &err);
-    sj_csv_stream *in = m ? sj_csv_stream_open(data_path, &err) : NULL;
-    if (!m || !in)
-        rc = cli_fail(&err);
-    const sj_table *t = in ? sj_csv_stream_table(in) : NULL;
-    long col_item = -1, col_text = -1;
-    if (!rc && ((col_item = sj_table_column(t, a.cols.item, &err)) < 0 ||
-                (col_text = sj_table_column(t, a.cols.text, &err)) < 0))
-        rc = cli_fail(&err);
-    char **names = NULL;
-    size_t n_names = 0;
-    if (!rc)
-        rc = output_names(t, &m->codec, &names, &n_names);
-    sj_csv_writer w;
-    int writing = 0;
-    if (!rc) {
-        if (sj_csv_open(&w, out, (const char *const *)names, n_names, &err) != SJ_OK)
-            rc = cli_fail(&err);
-        else
-            writing = 1;
-    }
+    memset(s, 0, sizeof *s);
+    if (!(s->ins = sj_instrument_load(cli_text(c, "instrument"), err)) ||
+        !(s->m = sja_model_load(cli_text(c, "model"), s->ins, err)) ||
+        !(s->in = sj_csv_stream_open(cli_text(c, "data"), err)))
+        return cli_fail(err);
+    s->t = sj_csv_stream_table(s->in);
+    if ((s->col_item = sj_table_column(s->t, cli_text(c, "item"), err)) < 0 ||
+        (s->col_text = sj_table_column(s->t, cli_text(c, "text"), err)) < 0)
+        return cli_fail(err);
+    return 0;
+}
+
+static void close_inputs(score_inputs *s)
+{
+    sj_csv_stream_close(s->in);
+    sja_model_free(s->m);
+    sj_instrument_free(s->ins);
+}
+
+/* Streams every row through the model into the writer, a chunk at a time. */
+static int score_rows(score_inputs *s, int batch, int quiet, sj_csv_writer *w, mass_summary *mass,
+                      sj_error *err)
+{
     score_chunk chunk = {0};
-    mass_summary mass = {0, 0.0, 1.0};
     sj_progress bar;
     sj_progress_start(&bar, "score", 0);
-    if (a.quiet)
+    if (quiet)
         bar.quiet = 1;
-    double t0 = sj_now();
-    if (!rc && chunk_init(&chunk, t->n_cols, m->codec.n_levels) != 0) {
+    int rc = 0;
+    if (chunk_init(&chunk, s->t->n_cols, s->m->codec.n_levels) != 0) {
         fprintf(stderr, "sjtalign: error: out of memory\n");
         rc = 1;
     }
     size_t row;
     int next = 0;
-    while (!rc && (next = sj_csv_stream_next(in, &row)) == 1) {
-        rc = chunk_add(&chunk, t, row, (size_t)col_item, (size_t)col_text, ins, &m->codec, &err);
+    while (!rc && (next = sj_csv_stream_next(s->in, &row)) == 1) {
+        rc = chunk_add(&chunk, s->t, row, (size_t)s->col_item, (size_t)s->col_text, s->ins,
+                       &s->m->codec, err);
         if (!rc && chunk.n == SCORE_CHUNK)
-            rc = chunk_flush(&chunk, m, (int)batch, &w, &mass, &bar, &err);
+            rc = chunk_flush(&chunk, s->m, batch, w, mass, &bar, err);
     }
     if (!rc && next < 0)
-        rc = cli_fail(&err);
+        rc = cli_fail(err);
     if (!rc && chunk.n > 0)
-        rc = chunk_flush(&chunk, m, (int)batch, &w, &mass, &bar, &err);
-    if (!rc && mass.n == 0) {
-        sj_error_at(&err, SJ_ERR_INPUT, t->path, 2, 0, "no data rows after the header");
-        rc = cli_fail(&err);
+        rc = chunk_flush(&chunk, s->m, batch, w, mass, &bar, err);
+    if (!rc && mass->n == 0) {
+        sj_error_at(err, SJ_ERR_INPUT, s->t->path, 2, 0, "no data rows after the header");
+        rc = cli_fail(err);
     }
     sj_progress_finish(&bar, NULL);
-    double seconds = sj_now() - t0;
-    if (writing) {
+    chunk_free(&chunk);
+    return rc;
+}
+
+/* Writes the scores CSV (replaced only when complete) and its provenance. */
+static int write_scores(const cli_args *c, score_inputs *s, sj_error *err)
+{
+    const char *out = cli_text(c, "out");
+    char **names = NULL;
+    size_t n_names = 0;
+    int rc = output_names(s->t, &s->m->codec, &names, &n_names);
+    sj_csv_writer w;
+    if (!rc && sj_csv_open(&w, out, (const char *const *)names, n_names, err) != SJ_OK) {
+        rc = cli_fail(err);
+    } else if (!rc) {
+        mass_summary mass = {0, 0.0, 1.0};
+        double t0 = sj_now();
+        rc = score_rows(s, (int)cli_int(c, "batch"), cli_flag(c, "quiet"), &w, &mass, err);
+        double seconds = sj_now() - t0;
         if (rc)
             sj_csv_abort(&w);
-        else if (sj_csv_close(&w, &err) != SJ_OK)
-            rc = cli_fail(&err);
+        else if (sj_csv_close(&w, err) != SJ_OK)
+            rc = cli_fail(err);
+        if (!rc && strcmp(out, "-") != 0 &&
+            write_provenance(out, s->m, cli_text(c, "instrument"), cli_text(c, "data"), &mass,
+                             seconds, err) != SJ_OK)
+            rc = cli_fail(err);
+        if (!rc && !cli_flag(c, "quiet"))
+            fprintf(stderr, "sjtalign score: %zu responses in %.2f s\n", mass.n, seconds);
     }
-    if (!rc && strcmp(out, "-") != 0 &&
-        write_provenance(out, m, instrument, data_path, &mass, seconds, &err) != SJ_OK)
-        rc = cli_fail(&err);
-    if (!rc && !a.quiet)
-        fprintf(stderr, "sjtalign score: %zu responses in %.2f s\n", mass.n, seconds);
-    chunk_free(&chunk);
     for (size_t i = 0; names && i < n_names; i++)
         free(names[i]);
     free(names);
-    sj_csv_stream_close(in);
-    sja_model_free(m);
-    sj_instrument_free(ins);
+    return rc;
+}
+
+/* FILE.json, written beside the scores, must not be an input either. */
+static int check_provenance_path(const cli_args *c)
+{
+    const char *out = cli_text(c, "out");
+    if (strcmp(out, "-") == 0)
+        return 0;
+    char *json = sj_asprintf("%s.json", out);
+    char *what = sj_asprintf("--out %s also writes its provenance to %s", out, json);
+    int rc = json && what ? cmd_check_derived_output(c, what, json, 0) : 1;
+    free(json);
+    free(what);
+    return rc;
+}
+
+int cmd_score(int argc, char **argv)
+{
+    cli_args c;
+    int rc = cmd_options_begin(&cli_spec_score, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
+    rc = check_provenance_path(&c);
+    sj_error err;
+    sj_error_clear(&err);
+    score_inputs s = {0};
+    if (!rc)
+        rc = open_inputs(&c, &s, &err);
+    if (!rc)
+        rc = write_scores(&c, &s, &err);
+    close_inputs(&s);
+    cli_args_free(&c);
     return rc;
 }

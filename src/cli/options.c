@@ -274,28 +274,45 @@ static int check_required(const cli_args *a)
     return 0;
 }
 
+/* getopt_long takes a unique prefix ("--step" for "--steps"); names must
+ * be typed in full, so that a shortened one gets its "did you mean" and a
+ * pipeline setting means the same on the command line. */
+static int typed_in_full(const char *token, const char *name)
+{
+    if (strncmp(token, "--", 2) != 0)
+        return 0;
+    size_t n = strcspn(token + 2, "=");
+    return n == strlen(name) && strncmp(token + 2, name, n) == 0;
+}
+
 static int read_options(const cli_command_spec *spec, int argc, char **argv, cli_args *a,
                         const struct option *table)
 {
-    int c;
     cli_getopt_reset();
     opterr = 0;
-    /* "+" stops at the first non-option so positional arguments keep their
-     * order; ":" reports a missing value apart from an unknown option. */
-    while ((c = getopt_long(argc, argv, "+:", table, NULL)) != -1) {
-        if (c == 'h') {
-            cli_print_help(spec);
-            return 1;
-        }
+    for (;;) {
+        /* "+" stops at the first non-option, so the option just read is
+         * always the argument at `at` (positional arguments keep their
+         * order); ":" reports a missing value apart from an unknown option. */
+        int at = optind > 0 ? optind : 1;
+        int c = getopt_long(argc, argv, "+:", table, NULL);
+        if (c == -1)
+            return 0;
         if (c == ':')
             return cli_usage_error(spec->name, "%s expects a value", argv[optind - 1]);
         if (c == '?')
             return unknown_option(spec, argv[optind - 1]);
+        const char *name = c == 'h' ? "help" : a->option[c - OPTION_BASE]->name;
+        if (!typed_in_full(argv[at], name))
+            return unknown_option(spec, argv[at]);
+        if (c == 'h') {
+            cli_print_help(spec);
+            return 1;
+        }
         size_t i = (size_t)(c - OPTION_BASE);
         if (store_value(a, i, takes_value(a->option[i]) ? optarg : NULL) != 0)
             return 2;
     }
-    return 0;
 }
 
 int cli_parse(const cli_command_spec *spec, int argc, char **argv, int allow_positional,

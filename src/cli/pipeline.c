@@ -523,7 +523,15 @@ static sj_status build_sft(builder *b, sj_pipeline *p, run_paths *r)
     r->models[0] = sj_strdup(r->sft);
     if (!r->models[0])
         b->out_of_memory = 1;
-    return add_settings(b, s, "sft");
+    sj_status st = add_settings(b, s, "sft");
+    /* Without --init, sft pre-trains into MODEL-pretrain/ beside its model. */
+    char *implied = st == SJ_OK && !already_set(s, "--init") ? run_path(b, "sft-pretrain") : NULL;
+    if (implied) {
+        const char *key[1] = {"runs"};
+        add_claim(b, &b->outputs, implied, key, 1, 1, s->name);
+    }
+    free(implied);
+    return st;
 }
 
 static sj_status build_pairs(builder *b, sj_pipeline *p, const run_paths *r)

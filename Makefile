@@ -67,6 +67,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB) -lcmocka $(LDLIBS) -o $@
 
+# The option-table tests also link the command layer (all of it but main),
+# whose specs they check against the library's defaults.
+CLI_TEST_OBJ := $(filter-out $(BUILD)/obj/src/cli/main.o,$(CLI_OBJ))
+$(BUILD)/tests/test_cli_options: tests/unit/test_cli_options.c $(CLI_TEST_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests -Isrc/cli $(LDFLAGS) $< $(CLI_TEST_OBJ) $(LIB) -lcmocka $(LDLIBS) -o $@
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@

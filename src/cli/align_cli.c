@@ -42,69 +42,6 @@ int cmd_check_derived_output(const cli_args *c, const char *what, const char *pa
     return 0;
 }
 
-int align_common_option(const char *command, int c, const char *arg, align_common *a)
-{
-    switch (c) {
-    case ALIGN_OPT_PERSON:
-        a->cols.person = arg;
-        return 1;
-    case ALIGN_OPT_ITEM:
-        a->cols.item = arg;
-        return 1;
-    case ALIGN_OPT_TEXT:
-        a->cols.text = arg;
-        return 1;
-    case ALIGN_OPT_GROUP:
-        a->cols.group = arg;
-        return 1;
-    case ALIGN_OPT_SCORE:
-        a->cols.score = arg;
-        return 1;
-    case ALIGN_OPT_QUIET:
-        a->quiet = 1;
-        return 1;
-    case ALIGN_OPT_THREADS:
-        return cli_long(command, "--threads", arg, 1, 256, &a->threads) ? -1 : 1;
-    default:
-        return 0;
-    }
-}
-
-void align_apply_threads(const align_common *a)
-{
-    if (a->threads > 0)
-        sj_lm_set_threads((int)a->threads);
-}
-
-int align_load_data(const char *instrument_path, const char *data_path, align_common *a, int need,
-                    sj_instrument **ins, sj_responses **data)
-{
-    sj_error err;
-    sj_error_clear(&err);
-    *ins = sj_instrument_load(instrument_path, &err);
-    if (!*ins)
-        return cli_fail(&err);
-    if (!a->cols.score) {
-        /* The simulator and many exports call the rater's score human_score. */
-        sj_table *t = sj_table_read(data_path, &err);
-        if (!t) {
-            sj_instrument_free(*ins);
-            *ins = NULL;
-            return cli_fail(&err);
-        }
-        if (sj_table_find_column(t, "score") < 0 && sj_table_find_column(t, "human_score") >= 0)
-            a->cols.score = "human_score";
-        sj_table_free(t);
-    }
-    *data = sj_responses_load(data_path, &a->cols, *ins, need, &err);
-    if (!*data) {
-        sj_instrument_free(*ins);
-        *ins = NULL;
-        return cli_fail(&err);
-    }
-    return 0;
-}
-
 void align_columns(const cli_args *c, sj_columns *cols)
 {
     const char *names[5] = {"person", "item", "text", "group", "score"};
@@ -169,19 +106,6 @@ void align_print_summary(const char *command, const char *out, cJSON *summary)
         printf("%s\n", text);
     free(text);
     cJSON_Delete(o);
-}
-
-int align_run_option(const char *command, int c, const char *arg, sja_run_control *rc)
-{
-    switch (c) {
-    case ALIGN_OPT_RESUME:
-        rc->resume = 1;
-        return 1;
-    case ALIGN_OPT_STOP_AFTER:
-        return cli_long(command, "--stop-after", arg, 1, 100000000, &rc->stop_after) ? -1 : 1;
-    default:
-        return 0;
-    }
 }
 
 void align_run_start(sja_run_control *rc, long *stopped_at)

@@ -1,5 +1,5 @@
-/* Options and loading shared by the alignment subcommands (sft, score,
- * pairs, reward, ppo, dpo). */
+/* Options and loading shared by the training and scoring commands
+ * (pretrain, sft, score, pairs, reward, ppo, dpo, bench). */
 #ifndef SJTALIGN_ALIGN_CLI_H
 #define SJTALIGN_ALIGN_CLI_H
 
@@ -52,56 +52,6 @@ void align_run_options(const cli_args *c, sja_run_control *rc);
  * success). */
 int align_load_responses(const cli_args *c, int need, sj_instrument **ins, sj_responses **data);
 
-/* The responses column options, as getopt_long entries with these values. */
-enum {
-    ALIGN_OPT_PERSON = 1000,
-    ALIGN_OPT_ITEM,
-    ALIGN_OPT_TEXT,
-    ALIGN_OPT_GROUP,
-    ALIGN_OPT_SCORE,
-    ALIGN_OPT_THREADS,
-    ALIGN_OPT_QUIET,
-    ALIGN_OPT_RESUME,
-    ALIGN_OPT_STOP_AFTER,
-};
-
-#define ALIGN_COLUMN_OPTIONS                                                                       \
-    {"person", required_argument, 0, ALIGN_OPT_PERSON},                                            \
-        {"item", required_argument, 0, ALIGN_OPT_ITEM},                                            \
-        {"text", required_argument, 0, ALIGN_OPT_TEXT},                                            \
-        {"group", required_argument, 0, ALIGN_OPT_GROUP},                                          \
-        {"score", required_argument, 0, ALIGN_OPT_SCORE},                                          \
-        {"threads", required_argument, 0, ALIGN_OPT_THREADS},                                      \
-    {                                                                                              \
-        "quiet", no_argument, 0, ALIGN_OPT_QUIET                                                   \
-    }
-
-#define ALIGN_COLUMN_HELP                                                                          \
-    "  --person COL --item COL --text COL --group COL --score COL\n"                               \
-    "                     column names (defaults person_id, item_id, response, group,\n"           \
-    "                     score; when there is no 'score' column, 'human_score' is used)\n"        \
-    "  --threads N        threads for matrix products and loops\n"                                 \
-    "  --quiet            no progress bar\n"
-
-/* --resume and --stop-after of the training stages (sft, reward, ppo, dpo). */
-#define ALIGN_RUN_OPTIONS                                                                          \
-    {"resume", no_argument, 0, ALIGN_OPT_RESUME},                                                  \
-    {                                                                                              \
-        "stop-after", required_argument, 0, ALIGN_OPT_STOP_AFTER                                   \
-    }
-
-#define ALIGN_RUN_HELP                                                                             \
-    "  --resume           continue the interrupted run whose checkpoint is in --out\n"             \
-    "                     (same inputs and options; same result as an uninterrupted run)\n"        \
-    "  --stop-after N     stop after step N as if interrupted (for testing --resume)\n"            \
-    "\nCtrl-C (or SIGTERM) stops at the end of the current step, saves the model\n"                \
-    "trained so far with what --resume needs to --out, and exits with 130 (143 for\n"              \
-    "SIGTERM); a second Ctrl-C ends the program at once.\n"
-
-/* Handles --resume / --stop-after; returns 1 when it was one, 0 when not,
- * -1 (after printing) on a bad value. */
-int align_run_option(const char *command, int c, const char *arg, sja_run_control *rc);
-
 /* Catches Ctrl-C and SIGTERM for a training stage and points the run
  * control at the flag and at *stopped_at. */
 void align_run_start(sja_run_control *rc, long *stopped_at);
@@ -113,24 +63,6 @@ void align_run_start(sja_run_control *rc, long *stopped_at);
  * the summary. Takes ownership of summary. */
 int align_run_end(const char *command, int rc, long stopped_at, long steps, const char *out,
                   cJSON *summary);
-
-typedef struct {
-    sj_columns cols;
-    long threads;
-    int quiet;
-} align_common;
-
-/* Handles a column/threads/quiet option; returns 1 when it was one, 0 when
- * not, and -1 (after printing) on a bad value. */
-int align_common_option(const char *command, int c, const char *arg, align_common *a);
-
-/* Applies --threads. */
-void align_apply_threads(const align_common *a);
-
-/* Loads the instrument and the responses, resolving the score column
- * (score, else human_score). Returns an exit code (0 on success). */
-int align_load_data(const char *instrument_path, const char *data_path, align_common *a, int need,
-                    sj_instrument **ins, sj_responses **data);
 
 /* Prints a JSON summary object on one line to stdout (and deletes it). */
 void align_print_summary(const char *command, const char *out, cJSON *summary);

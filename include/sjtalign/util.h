@@ -149,16 +149,22 @@ typedef struct {
  * changed since it was written, or any file of a non-empty folder without a
  * manifest. Changes nothing; commands call it before any work. */
 sj_status sj_outdir_check_replaceable(const char *dir, sj_error *err);
+/* The same, and the manifest's "command" must be `command` (NULL: any): a
+ * folder is replaced only by the command that wrote it, so a mistyped --out
+ * never turns a model into a report. */
+sj_status sj_outdir_check_replaceable_by(const char *dir, const char *command, sj_error *err);
 
-/* Checks `dir` (sj_outdir_check_replaceable), creates its parent folders and
- * an empty ".BASE.tmp.PID" beside it. Leftovers of dead processes'
- * temporaries for the same target are removed first. `dir` must name a
- * folder of its own ("." , ".." and "/" are refused). */
-sj_status sj_outdir_open(sj_outdir *d, const char *dir, sj_error *err);
+/* Checks `dir` (sj_outdir_check_replaceable_by; command may be NULL when it
+ * is known only at the commit), creates its parent folders and an empty
+ * ".BASE.tmp.PID" beside it. Leftovers of dead processes' temporaries for
+ * the same target are removed first. `dir` must name a folder of its own
+ * (".", ".." and "/" are refused). */
+sj_status sj_outdir_open(sj_outdir *d, const char *dir, const char *command, sj_error *err);
 /* Path of a file inside the folder being built; caller frees. */
 char *sj_outdir_file(const sj_outdir *d, const char *name);
 /* Writes the manifest (command: e.g. "audit", "simulate", "pretrain") as the
- * folder's last file and reads it back, checks the target again, then moves
+ * folder's last file and reads it back, checks the target again (with this
+ * command), then moves
  * a previous folder aside to ".BASE.old.PID", renames the new one into
  * place and removes the previous one's listed files. On failure the target
  * is as it was and the temporary folder is gone. Either way `d` is freed. */

@@ -1,10 +1,8 @@
 /* sjtalign pretrain: train the byte-level BPE tokenizer and the base
  * language model on the response texts and/or a text corpus. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "interrupt.h"
@@ -188,31 +186,6 @@ static sj_status load_responses(const char *path, const char *col, doc_list *d, 
     return st;
 }
 
-/* Refuses early (before any training) to replace a folder that is neither
- * empty nor a model directory; saving checks again. */
-static int out_is_usable(const char *out)
-{
-    struct stat sb;
-    if (stat(out, &sb) != 0)
-        return 1;
-    if (!S_ISDIR(sb.st_mode))
-        return 0;
-    char *cfg = sj_path_join(out, "config.json");
-    int has_cfg = cfg && stat(cfg, &sb) == 0;
-    free(cfg);
-    if (has_cfg)
-        return 1;
-    DIR *d = opendir(out);
-    int entries = 0;
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL)
-            entries += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-        closedir(d);
-    }
-    return entries == 0;
-}
-
 /* The training options, from the table (defaults included). */
 static void read_options(const cli_args *c, sj_pretrain_opts *po)
 {
@@ -280,11 +253,9 @@ int cmd_pretrain(int argc, char **argv)
         rc = cli_usage_error("pretrain", "give --data FILE or --corpus FILE (or both)");
     else if (sj_lm_config_validate(&po.model, &err) != SJ_OK)
         rc = cli_fail(&err);
-    else if (!out_is_usable(out))
-        rc = cli_usage_error("pretrain",
-                             "--out %s exists and is not an sjtalign model directory; refusing "
-                             "to replace it",
-                             out);
+    /* refused before any training; saving checks again */
+    else if (sj_outdir_check_replaceable_by(out, "pretrain", &err) != SJ_OK)
+        rc = cli_fail(&err);
     else
         rc = train(&c, &po);
     cli_args_free(&c);

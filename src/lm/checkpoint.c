@@ -321,7 +321,7 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
     /* Built beside the target and swapped in whole; a previous model is
      * replaced only when the folder holds nothing but its manifest's files. */
     sj_outdir out;
-    sj_status st = sj_outdir_open(&out, dir, err);
+    sj_status st = sj_outdir_open(&out, dir, saving_command(opts), err);
     if (st == SJ_OK)
         st = write_into(out.tmp_dir, m, opts, err);
     if (st == SJ_OK)

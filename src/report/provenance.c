@@ -105,7 +105,7 @@ static sj_outdir as_outdir(const sj_report_dir *d)
 sj_status sj_report_dir_open(sj_report_dir *d, const char *final_dir, sj_error *err)
 {
     sj_outdir o;
-    sj_status st = sj_outdir_open(&o, final_dir, err);
+    sj_status st = sj_outdir_open(&o, final_dir, NULL, err);
     d->final_dir = o.final_dir;
     d->tmp_dir = o.tmp_dir;
     return st;

@@ -278,7 +278,7 @@ sj_status sj_sim_write(const char *dir, const sj_sim_config *cfg, const sj_sim_d
      * leaves the folder as it was, and a folder holding files simulate did
      * not write (someone's own responses.csv) is refused, never replaced. */
     sj_outdir out;
-    sj_status st = sj_outdir_open(&out, dir, err);
+    sj_status st = sj_outdir_open(&out, dir, "simulate", err);
     if (st != SJ_OK)
         return st;
     st = write_files(out.tmp_dir, cfg, d, err);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define MANIFEST_VERSION 1
+#define MANIFEST_MAX_FILES 4096
 
 /* ---- names in a folder ----------------------------------------------------- */
 
@@ -154,8 +155,12 @@ static int manifest_is_valid(const cJSON *doc)
         version->valuedouble != MANIFEST_VERSION || !cJSON_IsString(command) ||
         !cJSON_IsArray(files))
         return 0;
-    /* every earlier entry is valid when the next one is checked, so
-     * manifest_entry can rely on the names being strings */
+    /* sjtalign writes a handful of files per folder; the bound keeps the
+     * checks below (quadratic in the entries) short on a hostile file */
+    if (cJSON_GetArraySize(files) > MANIFEST_MAX_FILES)
+        return 0;
+    /* every entry an object with a string name first, so that
+     * manifest_entry can compare names while the entries are checked */
     const cJSON *e;
     cJSON_ArrayForEach(e, files)
     {
@@ -317,8 +322,23 @@ static sj_status check_listed(const char *path, const cJSON *entry, sj_error *er
     return SJ_OK;
 }
 
-static sj_status check_entries(const char *dir, const name_list *names, const cJSON *manifest,
+/* A folder is replaced only by the command that wrote it: a mistyped --out
+ * must not turn a trained model into an audit report, nor an audit read as
+ * an input into a comparison. */
+static sj_status check_command(const char *dir, const cJSON *manifest, const char *command,
                                sj_error *err)
+{
+    const char *wrote = cJSON_GetObjectItemCaseSensitive(manifest, "command")->valuestring;
+    if (!command || strcmp(wrote, command) == 0)
+        return SJ_OK;
+    return sj_error_set(err, SJ_ERR_INPUT,
+                        "%s was written by `sjtalign %s`; `sjtalign %s` replaces only a folder "
+                        "it wrote itself: choose another --out or move the folder",
+                        dir, wrote, command);
+}
+
+static sj_status check_entries(const char *dir, const name_list *names, const cJSON *manifest,
+                               const char *command, sj_error *err)
 {
     size_t n_foreign = 0, first = 0;
     for (size_t i = 0; i < names->n; i++) {
@@ -332,6 +352,8 @@ static sj_status check_entries(const char *dir, const name_list *names, const cJ
     }
     if (n_foreign)
         return refuse_foreign(dir, names, first, n_foreign, manifest != NULL, err);
+    if (manifest && check_command(dir, manifest, command, err) != SJ_OK)
+        return SJ_ERR_INPUT;
     for (size_t i = 0; i < names->n; i++) {
         if (strcmp(names->names[i], SJ_MANIFEST_NAME) == 0)
             continue;
@@ -346,6 +368,11 @@ static sj_status check_entries(const char *dir, const name_list *names, const cJ
 }
 
 sj_status sj_outdir_check_replaceable(const char *dir, sj_error *err)
+{
+    return sj_outdir_check_replaceable_by(dir, NULL, err);
+}
+
+sj_status sj_outdir_check_replaceable_by(const char *dir, const char *command, sj_error *err)
 {
     struct stat st;
     if (lstat(dir, &st) != 0) {
@@ -365,7 +392,7 @@ sj_status sj_outdir_check_replaceable(const char *dir, sj_error *err)
     cJSON *manifest = NULL;
     sj_status status = names.n ? manifest_load(dir, &manifest, err) : SJ_OK;
     if (status == SJ_OK)
-        status = check_entries(dir, &names, manifest, err);
+        status = check_entries(dir, &names, manifest, command, err);
     cJSON_Delete(manifest);
     name_list_free(&names);
     return status;
@@ -525,12 +552,12 @@ static sj_status name_target(sj_outdir *d, const char *dir, sj_error *err)
     return SJ_OK;
 }
 
-sj_status sj_outdir_open(sj_outdir *d, const char *dir, sj_error *err)
+sj_status sj_outdir_open(sj_outdir *d, const char *dir, const char *command, sj_error *err)
 {
     memset(d, 0, sizeof *d);
     sj_status st = name_target(d, dir, err);
     if (st == SJ_OK)
-        st = sj_outdir_check_replaceable(d->final_dir, err);
+        st = sj_outdir_check_replaceable_by(d->final_dir, command, err);
     char *parent = st == SJ_OK ? sj_path_parent(d->final_dir) : NULL;
     if (st == SJ_OK && !parent)
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
@@ -612,7 +639,7 @@ sj_status sj_outdir_commit(sj_outdir *d, const char *command, sj_error *err)
         sync_folder(d->tmp_dir);
     /* checked again: the folder may have changed while this one was built */
     if (st == SJ_OK)
-        st = sj_outdir_check_replaceable(d->final_dir, err);
+        st = sj_outdir_check_replaceable_by(d->final_dir, command, err);
     char *parent = sj_path_parent(d->final_dir);
     if (st == SJ_OK && !parent)
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");

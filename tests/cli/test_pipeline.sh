@@ -110,14 +110,22 @@ expect_exit 0 "second run"
 skipped=$(grep -c 'up to date, skipped' "$TMP/.stdout")
 if [ "$skipped" -eq 15 ]; then pass "second run skips all 15 stages"; else fail "second run skips all 15 stages" "$OUT"; fi
 
-# A changed output is noticed: its stage and everything after it run again.
+# An output edited by hand is never replaced: the stage stops with exit 2
+# naming the file, and the edit is kept.
 echo "edited by hand" >>reports/before/audit.json
 run_cmd run pipeline.json
-expect_exit 0 "run after an output was edited"
+expect_exit 2 "run after an output was edited"
+expect_err_contains "reports/before/audit.json was changed after sjtalign wrote it" "the edited file is named"
+if tail -1 reports/before/audit.json | grep -qx "edited by hand"; then pass "the edit is kept"; else fail "the edit is kept"; fi
+
+# A missing output is noticed: its stage and everything after it run again.
+rm reports/before/audit.json
+run_cmd run pipeline.json
+expect_exit 0 "run after an output was removed"
 if grep -q '\] audit-before: done in' "$TMP/.stdout" && grep -q '\] score-sft: up to date' "$TMP/.stdout"; then
-    pass "only the edited stage runs again"
+    pass "only the stage of the removed output runs again"
 else
-    fail "only the edited stage runs again" "$OUT"
+    fail "only the stage of the removed output runs again" "$OUT"
 fi
 
 # --from forces a stage and every later one.

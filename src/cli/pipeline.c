@@ -968,7 +968,7 @@ static sj_status check_simulation(builder *b)
     sj_status st = check_writable_folder(b, "data", b->sim_dir);
     sj_error why;
     sj_error_clear(&why);
-    if (st == SJ_OK && sj_outdir_check_replaceable(b->sim_dir, &why) != SJ_OK) {
+    if (st == SJ_OK && sj_outdir_check_replaceable_by(b->sim_dir, "simulate", &why) != SJ_OK) {
         const char *k[1] = {"data"};
         st = key_error(b->c, k, 1,
                        "the simulate stage writes the data set into %s and cannot replace that "
@@ -976,6 +976,31 @@ static sj_status check_simulation(builder *b)
                        b->sim_dir, why.msg);
     }
     return st;
+}
+
+/* Every output a stage replaces, checked before the first stage so that a
+ * refusal never comes after hours of training: a folder must be new, empty
+ * or sjtalign's own with its files as written (the command checks again,
+ * for its own name, when it saves); a file must be a regular file. */
+static sj_status check_replaceable(builder *b)
+{
+    for (size_t i = 0; i < b->outputs.n; i++) {
+        const claim *out = &b->outputs.items[i];
+        if (!out->writer || (b->sim_dir && strcmp(out->path, b->sim_dir) == 0))
+            continue; /* the stamps folder; simulate's folder has its own check */
+        sj_error why;
+        sj_error_clear(&why);
+        struct stat st;
+        if (out->is_dir && sj_outdir_check_replaceable(out->path, &why) != SJ_OK)
+            return key_error(b->c, out->key, out->depth, "the %s stage cannot replace %s: %s",
+                             out->writer, out->path, why.msg);
+        if (!out->is_dir && lstat(out->path, &st) == 0 && !S_ISREG(st.st_mode))
+            return key_error(b->c, out->key, out->depth,
+                             "the %s stage writes %s, which is not a regular file; sjtalign "
+                             "never renames over it",
+                             out->writer, out->path);
+    }
+    return SJ_OK;
 }
 
 static sj_status check_exists(builder *b, const claim *in)
@@ -1014,6 +1039,8 @@ static sj_status check_plan(builder *b, const sj_pipeline *p)
         st = check_clashes(b);
     if (st == SJ_OK && b->sim_dir)
         st = check_simulation(b);
+    if (st == SJ_OK)
+        st = check_replaceable(b);
     for (size_t i = 0; st == SJ_OK && i < b->inputs.n; i++)
         st = check_exists(b, &b->inputs.items[i]);
     if (st == SJ_OK && b->out_of_memory)

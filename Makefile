@@ -126,7 +126,9 @@ bench: $(BIN) $(BENCH_BIN)
 FUZZ_SECONDS ?= 60
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_CLI_OBJ := $(BUILD)/obj/src/cli/pipeline.o $(BUILD)/obj/src/cli/cli_common.o
+# Every CLI object but main: the pipeline checks its settings against the
+# commands' option tables, which live beside each command.
+FUZZ_CLI_OBJ := $(filter-out $(BUILD)/obj/src/cli/main.o,$(CLI_OBJ))
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB) $(FUZZ_CLI_OBJ)
 	@mkdir -p $(dir $@)

@@ -43,13 +43,6 @@ void cli_getopt_reset(void);
 /* Standard handling of getopt_long's '?' and ':' results. */
 int cli_bad_option(const char *command);
 
-/* Option values, checked with a message naming the flag. Return 0 on
- * success; on failure print the usage error and return 2. */
-int cli_long(const char *command, const char *flag, const char *value, long min, long max,
-             long *out);
-int cli_double(const char *command, const char *flag, const char *value, double min, double max,
-               double *out);
-int cli_seed(const char *command, const char *value, uint64_t *out);
 /* Fails with a usage error when a required option is missing. */
 int cli_require(const char *command, const char *flag, const char *value);
 

@@ -5,170 +5,111 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "sjtalign/report.h"
 
-static const char *const HELP =
-    "usage: sjtalign audit --data scores.csv --instrument FILE --group COL --reference R\n"
-    "                      --focal F [--human COL] [--truth FILE] [--cut X]\n"
-    "                      [--match total|rest] [--purify]\n"
-    "                      [--adjust none|holm|bh] [--min-cell N] [--person COL] [--item COL]\n"
-    "                      [--score COL] --out DIR\n\n"
-    "Audits machine scores for bias: differential item functioning (DIF) of every\n"
-    "item, parity of the groups' total scores, and agreement with human scores.\n"
-    "Reads a scores file written by `sjtalign score` (the input columns, then score,\n"
-    "score_mode and p_<k>); the modal machine score (score_mode) is the item score.\n\n"
-    "Writes into DIR (replacing an earlier report there, never anything else):\n"
-    "  index.html        the report: one self-contained page (inline CSS and SVG,\n"
-    "                    nothing fetched) that prints to A4 or Letter\n"
-    "  audit.json        every result (schema_version, dif.items, parity, agreement,\n"
-    "                    settings, provenance), read by `sjtalign compare`\n"
-    "  dif.csv, parity.csv, distribution.csv, agreement.csv, fairness.csv\n"
-    "  truth_agreement.csv  with --truth: agreement with the true scores\n"
-    "The folder appears whole or not at all.\n\n"
-    "  --data FILE          scores CSV\n"
-    "  --instrument FILE    instrument.json the scores belong to\n"
-    "  --group COL          group column\n"
-    "  --reference R        reference group label\n"
-    "  --focal F            focal group label\n"
-    "  --human COL          human score column: adds agreement and fairness analyses\n"
-    "  --truth FILE         true scores of a simulation (truth.csv of `sjtalign\n"
-    "                       simulate`; columns named as --person and --item, and\n"
-    "                       true_score): adds agreement of the machine scores, and of\n"
-    "                       the human scores, with the true scores (audit.json\n"
-    "                       \"truth_agreement\"). Every response needs a true score;\n"
-    "                       truth rows of responses not in the scores are ignored.\n"
-    "  --cut X              cut score on the total: pass rates and adverse impact ratio\n"
-    "  --match total|rest   DIF matching score (default total)\n"
-    "  --purify             iterative purification of the matching score\n"
-    "  --adjust M           p-value adjustment over items: none (default), holm, bh\n"
-    "  --min-cell N         items with fewer than N persons in a group are not tested\n"
-    "                       (default 5)\n"
-    "  --person COL         person column (default person_id)\n"
-    "  --item COL           item column (default item_id)\n"
-    "  --score COL          machine score column (default score_mode)\n"
-    "  --out DIR            report folder\n";
+static const cli_option AUDIT_OPTIONS[] = {
+    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "scores CSV"},
+    {"instrument", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED,
+     "instrument.json the scores belong to"},
+    {"group", CLI_TEXT, "COL", NULL, 0, 0, NULL, CLI_REQUIRED, "group column"},
+    {"reference", CLI_TEXT, "R", NULL, 0, 0, NULL, CLI_REQUIRED, "reference group label"},
+    {"focal", CLI_TEXT, "F", NULL, 0, 0, NULL, CLI_REQUIRED, "focal group label"},
+    {"human", CLI_TEXT, "COL", NULL, 0, 0, NULL, 0,
+     "human score column: adds agreement and fairness analyses"},
+    {"truth", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0,
+     "true scores of a simulation (truth.csv of `sjtalign\nsimulate`; columns named as --person "
+     "and --item, and\ntrue_score): adds agreement of the machine scores, and of\nthe human "
+     "scores, with the true scores (audit.json\n\"truth_agreement\"). Every response needs a true "
+     "score;\ntruth rows of responses not in the scores are ignored."},
+    {"cut", CLI_REAL, "X", NULL, -1e300, 1e300, NULL, 0,
+     "cut score on the total: pass rates and adverse impact\nratio"},
+    {"match", CLI_CHOICE, NULL, "total", 0, 0, "total|rest", 0, "DIF matching score"},
+    {"purify", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0, "iterative purification of the matching score"},
+    {"adjust", CLI_CHOICE, "M", "none", 0, 0, "none|holm|bh", 0,
+     "p-value adjustment: none, holm or bh"},
+    {"min-cell", CLI_INT, "N", "5", 1, 1000000, NULL, 0,
+     "items with fewer than N persons in a group are not\ntested"},
+    CLI_OPT_PERSON,
+    CLI_OPT_ITEM,
+    {"score", CLI_TEXT, "COL", "score_mode", 0, 0, NULL, 0, "machine score column"},
+    {"out", CLI_OUT_DIR, "DIR", NULL, 0, 0, NULL, CLI_REQUIRED, "report folder"},
+    CLI_OPT_MAX_INPUT,
+    CLI_END};
 
-static int parse_choice(const char *flag, const char *value, const char *const *names, int n,
-                        int *out)
-{
-    for (int i = 0; i < n; i++)
-        if (strcmp(value, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    return cli_usage_error("audit", "%s must be one of the listed values, got '%s'", flag, value);
-}
+const cli_command_spec cli_spec_audit = {
+    .name = "audit",
+    .synopsis = "--data scores.csv --instrument FILE --group COL\n"
+                "                      --reference R --focal F [--human COL] [--truth FILE]\n"
+                "                      [--cut X] [--match total|rest] [--purify]\n"
+                "                      [--adjust none|holm|bh] [--min-cell N]\n"
+                "                      [--person COL] [--item COL] [--score COL] --out DIR",
+    .about = "Audits machine scores for bias: differential item functioning (DIF) of every\n"
+             "item, parity of the groups' total scores, and agreement with human scores.\n"
+             "Reads a scores file written by `sjtalign score` (the input columns, then score,\n"
+             "score_mode and p_<k>); the modal machine score (score_mode) is the item score.\n\n"
+             "Writes into DIR (replacing an earlier report there, never anything else):\n"
+             "  index.html        the report: one self-contained page (inline CSS and SVG,\n"
+             "                    nothing fetched) that prints to A4 or Letter\n"
+             "  audit.json        every result (schema_version, dif.items, parity, agreement,\n"
+             "                    settings, provenance), read by `sjtalign compare`\n"
+             "  dif.csv, parity.csv, distribution.csv, agreement.csv, fairness.csv\n"
+             "  truth_agreement.csv  with --truth: agreement with the true scores\n"
+             "The folder appears whole or not at all.",
+    .options = AUDIT_OPTIONS,
+    .notes = NULL,
+    .examples = "sjtalign audit --data runs/scores/sft.csv --instrument data/instrument.json \\\n"
+                "    --group group --reference reference --focal focal --human human_score \\\n"
+                "    --purify --adjust bh --out reports/before\n"
+                "sjtalign audit --data scores.csv --instrument instrument.json --group site \\\n"
+                "    --reference A --focal B --truth data/sim/truth.csv --out reports/sim",
+};
 
-/* Returns 0 to go on, -1 after --help, or an exit code. */
-static int parse_args(int argc, char **argv, sj_audit_options *o, const char **out_dir)
+static void read_options(const cli_args *c, sj_audit_options *o)
 {
-    static const struct option options[] = {
-        {"data", required_argument, 0, 'd'},   {"instrument", required_argument, 0, 'i'},
-        {"group", required_argument, 0, 'g'},  {"reference", required_argument, 0, 'r'},
-        {"focal", required_argument, 0, 'f'},  {"human", required_argument, 0, 'H'},
-        {"truth", required_argument, 0, 'T'},  {"cut", required_argument, 0, 'c'},
-        {"match", required_argument, 0, 'm'},  {"purify", no_argument, 0, 'P'},
-        {"adjust", required_argument, 0, 'a'}, {"min-cell", required_argument, 0, 'M'},
-        {"person", required_argument, 0, 'p'}, {"item", required_argument, 0, 't'},
-        {"score", required_argument, 0, 's'},  {"out", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    static const char *const matches[] = {"total", "rest"};
-    static const char *const adjusts[] = {"none", "holm", "bh"};
-    int c, choice = 0;
-    cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            o->data_path = optarg;
-            break;
-        case 'i':
-            o->instrument_path = optarg;
-            break;
-        case 'g':
-            o->cols.group = optarg;
-            break;
-        case 'r':
-            o->reference = optarg;
-            break;
-        case 'f':
-            o->focal = optarg;
-            break;
-        case 'H':
-            o->human_col = optarg;
-            break;
-        case 'T':
-            o->truth_path = optarg;
-            break;
-        case 'p':
-            o->cols.person = optarg;
-            break;
-        case 't':
-            o->cols.item = optarg;
-            break;
-        case 's':
-            o->score_col = optarg;
-            break;
-        case 'o':
-            *out_dir = optarg;
-            break;
-        case 'P':
-            o->purify = 1;
-            break;
-        case 'c':
-            if (cli_double("audit", "--cut", optarg, -1e300, 1e300, &o->cut))
-                return 2;
-            break;
-        case 'M':
-            if (cli_long("audit", "--min-cell", optarg, 1, 1000000, &o->min_cell))
-                return 2;
-            break;
-        case 'm':
-            if (parse_choice("--match", optarg, matches, 2, &choice))
-                return 2;
-            o->match = (sj_match)choice;
-            break;
-        case 'a':
-            if (parse_choice("--adjust", optarg, adjusts, 3, &choice))
-                return 2;
-            o->adjust = (sj_adjust)choice;
-            break;
-        case 'h':
-            return cli_help(HELP) - 1;
-        default:
-            return cli_bad_option("audit");
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("audit", "unexpected argument '%s'", argv[optind]);
-    if (cli_require("audit", "--data", o->data_path) ||
-        cli_require("audit", "--instrument", o->instrument_path) ||
-        cli_require("audit", "--group", o->cols.group) ||
-        cli_require("audit", "--reference", o->reference) ||
-        cli_require("audit", "--focal", o->focal) || cli_require("audit", "--out", *out_dir))
-        return 2;
-    return 0;
+    o->data_path = cli_text(c, "data");
+    o->instrument_path = cli_text(c, "instrument");
+    o->cols.group = cli_text(c, "group");
+    o->cols.person = cli_text(c, "person");
+    o->cols.item = cli_text(c, "item");
+    o->reference = cli_text(c, "reference");
+    o->focal = cli_text(c, "focal");
+    o->human_col = cli_text(c, "human");
+    o->truth_path = cli_text(c, "truth");
+    o->score_col = cli_text(c, "score");
+    o->purify = cli_flag(c, "purify");
+    if (cli_given(c, "cut"))
+        o->cut = cli_real(c, "cut");
+    o->min_cell = cli_int(c, "min-cell");
+    o->match = (sj_match)cli_choice(c, "match");
+    o->adjust = (sj_adjust)cli_choice(c, "adjust");
 }
 
 int cmd_audit(int argc, char **argv)
 {
     sj_audit_options o;
     sj_audit_options_init(&o);
-    const char *out_dir = NULL;
-    int rc = parse_args(argc, argv, &o, &out_dir);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
+    cli_args c;
+    int rc = cli_parse(&cli_spec_audit, argc, argv, 0, &c);
+    if (rc == 0)
+        rc = cli_check_io(&c);
+    if (rc != 0) {
+        cli_args_free(&c);
+        return rc == 1 ? 0 : rc;
+    }
+    cli_apply_general(&c);
+    read_options(&c, &o);
+    const char *out_dir = cli_text(&c, "out");
     char *command = sj_command_line(argc, argv);
     o.command_line = command;
     sj_error err;
     sj_error_clear(&err);
     cJSON *audit = sj_audit_compute(&o, &err);
     free(command);
-    if (!audit)
-        return cli_fail(&err);
-    sj_status st = sj_audit_write(audit, out_dir, &err);
+    sj_status st = audit ? sj_audit_write(audit, out_dir, &err) : SJ_ERR_WORK;
     cJSON_Delete(audit);
-    if (st != SJ_OK)
-        return cli_fail(&err);
-    fprintf(stderr, "audit written to %s (index.html, audit.json, CSV tables)\n", out_dir);
-    return 0;
+    if (st == SJ_OK)
+        fprintf(stderr, "audit written to %s (index.html, audit.json, CSV tables)\n", out_dir);
+    cli_args_free(&c);
+    return st == SJ_OK ? 0 : cli_fail(&err);
 }

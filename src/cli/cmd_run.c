@@ -9,24 +9,41 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "options.h"
 #include "pipeline.h"
 #include "sjtalign/io.h"
 
-static const char *const HELP =
-    "usage: sjtalign run PIPELINE.json [--from STAGE] [--dry-run]\n\n"
-    "Runs the stages a pipeline file names, in order: simulate, pretrain, sft,\n"
-    "pairs, judge, reward, ppo, dpo, score (one per model), audit (before, after,\n"
-    "after-dpo) and compare. A stage whose inputs, settings and outputs are\n"
-    "unchanged since it last finished (content hashes recorded in\n"
-    "<runs>/stamps/) is skipped, so a re-run after an interruption continues where\n"
-    "it stopped. Ctrl-C stops the running stage (a training stage saves a\n"
-    "checkpoint) and exits with 130; the next run continues that stage's training\n"
-    "with --resume. The whole file is checked before any stage runs.\n\n"
-    "  --from STAGE  run STAGE and every later stage again, even if up to date\n"
-    "                (a stage name as printed, e.g. sft, score-ppo, audit-after, or a\n"
-    "                command name for the first stage of that kind)\n"
-    "  --dry-run     print each stage's command line and whether it is up to date\n\n"
-    "See README.md for the pipeline file format.\n";
+static const cli_option RUN_OPTIONS[] = {
+    {"from", CLI_TEXT, "STAGE", NULL, 0, 0, NULL, 0,
+     "run STAGE and every later stage again, even if up to\ndate (a stage name as printed, e.g. "
+     "sft, score-ppo,\naudit-after, or a command name for the first stage of\nthat kind)"},
+    {"dry-run", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
+     "print each stage's command line and whether it is up\nto date (after the same checks as a "
+     "run)"},
+    CLI_END};
+
+const cli_command_spec cli_spec_run = {
+    .name = "run",
+    .synopsis = "PIPELINE.json [--from STAGE] [--dry-run]",
+    .about = "Runs the stages a pipeline file names, in order: simulate, pretrain, sft,\n"
+             "pairs, judge, reward, ppo, dpo, score (one per model), audit (before, after,\n"
+             "after-dpo) and compare. A stage whose inputs, settings and outputs are\n"
+             "unchanged since it last finished (content hashes recorded in\n"
+             "<runs>/stamps/) is skipped, so a re-run after an interruption continues where\n"
+             "it stopped. Ctrl-C stops the running stage (a training stage saves a\n"
+             "checkpoint) and exits with 130; the next run continues that stage's training\n"
+             "with --resume.\n\n"
+             "The whole file is checked before any stage runs: every stage setting against\n"
+             "its command's options (name, type and range), every output of every stage\n"
+             "against the pipeline's inputs and the other stages' outputs, and the runs and\n"
+             "reports folders. A simulate stage writes the data, instrument and truth files;\n"
+             "it never replaces a folder holding files it did not write.",
+    .options = RUN_OPTIONS,
+    .notes = "See README.md for the pipeline file format.",
+    .examples = "sjtalign run instruments/demo/pipeline.json\n"
+                "sjtalign run --dry-run instruments/demo/pipeline.json\n"
+                "sjtalign run instruments/demo/pipeline.json --from audit-after",
+};
 
 static void print_command(const sj_stage *s)
 {
@@ -43,14 +60,10 @@ static void print_command(const sj_stage *s)
 
 static sj_status make_output_folders(const sj_stage *s, sj_error *err)
 {
-    for (int i = 0; i < s->n_outputs; i++) {
-        char *parent = sj_strdup(s->outputs[i]);
-        char *slash = strrchr(parent, '/');
-        sj_status st = SJ_OK;
-        if (slash && slash != parent) {
-            *slash = '\0';
-            st = sj_mkdir_p(parent, err);
-        }
+    for (size_t i = 0; i < s->n_outputs; i++) {
+        char *parent = sj_path_parent(s->outputs[i]);
+        sj_status st =
+            parent ? sj_mkdir_p(parent, err) : sj_error_set(err, SJ_ERR_WORK, "out of memory");
         free(parent);
         if (st != SJ_OK)
             return st;
@@ -87,22 +100,30 @@ static int has_interrupted_run(const sj_stage *s)
  * rather than dying first. `resume` adds --resume. */
 static int run_child(const char *self, const sj_stage *s, int resume)
 {
+    /* The child's argv is built before fork: "sjtalign", the stage's
+     * arguments, "--resume" when continuing, NULL. */
+    char **argv = calloc((size_t)s->argc + 3, sizeof *argv);
+    if (!argv) {
+        fprintf(stderr, "sjtalign run: out of memory starting stage %s\n", s->name);
+        return 1;
+    }
+    argv[0] = (char *)self;
+    for (int i = 0; i < s->argc; i++)
+        argv[i + 1] = s->argv[i];
+    argv[s->argc + 1] = resume ? "--resume" : NULL;
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        free(argv);
         return 1;
+    }
     if (pid == 0) {
-        char *argv[SJ_PIPELINE_MAX_ARGS + 2];
-        argv[0] = (char *)self;
-        for (int i = 0; i < s->argc; i++)
-            argv[i + 1] = s->argv[i];
-        argv[s->argc + 1] = resume ? "--resume" : NULL;
-        argv[s->argc + 2] = NULL;
         execv(self, argv);
         fprintf(stderr, "sjtalign run: cannot start %s: %s\n", self, strerror(errno));
         _exit(1);
     }
+    free(argv);
     struct sigaction ignore = {.sa_handler = SIG_IGN}, old_int, old_term;
     sigaction(SIGINT, &ignore, &old_int);
     sigaction(SIGTERM, &ignore, &old_term);
@@ -311,57 +332,64 @@ static void print_compare_summary(const sj_pipeline *p)
     free(dir);
 }
 
-int cmd_run(int argc, char **argv)
+/* Where this program is, so that stages run the same build. */
+static int own_path(char *self, size_t size)
 {
-    static const struct option options[] = {{"from", required_argument, 0, 'f'},
-                                            {"dry-run", no_argument, 0, 'n'},
-                                            {"help", no_argument, 0, 'h'},
-                                            {0, 0, 0, 0}};
-    const char *from = NULL;
-    int dry_run = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            from = optarg;
-            break;
-        case 'n':
-            dry_run = 1;
-            break;
-        case 'h':
-            return cli_help(HELP);
-        default:
-            return cli_bad_option("run");
-        }
-    }
-    if (optind != argc - 1)
-        return cli_usage_error("run", "expected one pipeline file");
-    char self[4096];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    ssize_t len = readlink("/proc/self/exe", self, size - 1);
     if (len <= 0) {
         fprintf(stderr, "sjtalign run: cannot find this program's path\n");
-        return 1;
+        return -1;
     }
     self[len] = '\0';
+    return 0;
+}
+
+static int unknown_stage(const sj_pipeline *p, const char *from)
+{
+    sj_buf names = {0};
+    int ok = 0;
+    for (size_t i = 0; i < p->n_stages && ok == 0; i++)
+        ok = sj_buf_printf(&names, "%s%s", i ? ", " : "", p->stages[i].name);
+    int rc = cli_usage_error("run", "--from: no stage '%s' in this pipeline (stages: %s)", from,
+                             ok == 0 && names.data ? names.data : "none");
+    sj_buf_free(&names);
+    return rc;
+}
+
+static int run_pipeline(const char *file, const char *from, int dry_run)
+{
+    char self[4096];
+    if (own_path(self, sizeof self) != 0)
+        return 1;
     sj_error err;
     sj_error_clear(&err);
-    sj_pipeline *p = sj_pipeline_load(argv[optind], self, &err);
+    sj_pipeline *p = sj_pipeline_load(file, &err);
     if (!p)
         return cli_fail(&err);
     long start = -1;
-    if (from && (start = sj_pipeline_find_stage(p, from)) < 0) {
-        sj_buf names = {0};
-        for (size_t i = 0; i < p->n_stages; i++)
-            sj_buf_printf(&names, "%s%s", i ? ", " : "", p->stages[i].name);
-        int rc = cli_usage_error("run", "--from: no stage '%s' in this pipeline (stages: %s)", from,
-                                 names.data ? names.data : "none");
-        sj_buf_free(&names);
-        sj_pipeline_free(p);
-        return rc;
-    }
-    int rc = run_stages(p, self, start, dry_run);
+    int rc = 0;
+    if (from && (start = sj_pipeline_find_stage(p, from)) < 0)
+        rc = unknown_stage(p, from);
+    if (rc == 0)
+        rc = run_stages(p, self, start, dry_run);
     if (rc == 0 && !dry_run)
         print_compare_summary(p);
     sj_pipeline_free(p);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    cli_args c;
+    int rc = cli_parse(&cli_spec_run, argc, argv, 1, &c);
+    if (rc == 0)
+        rc = cli_check_io(&c);
+    if (rc == 0 && c.n_positional != 1)
+        rc = cli_usage_error("run", "expected one pipeline file");
+    if (rc == 0)
+        rc = run_pipeline(c.positional[0], cli_text(&c, "from"), cli_flag(&c, "dry-run"));
+    else if (rc == 1)
+        rc = 0;
+    cli_args_free(&c);
     return rc;
 }

@@ -174,8 +174,7 @@ static size_t edit_distance(const char *a, const char *b)
     return row[m];
 }
 
-/* The option name nearest to a misspelt one, or NULL when none is close. */
-static const char *nearest_option(const cli_command_spec *spec, const char *typed)
+const char *cli_nearest_option(const cli_command_spec *spec, const char *typed)
 {
     const char *best = NULL;
     size_t best_d = 3; /* at most two edits */
@@ -198,7 +197,7 @@ static int unknown_option(const cli_command_spec *spec, const char *arg)
     char *eq = strchr(name, '=');
     if (eq)
         *eq = '\0';
-    const char *near = nearest_option(spec, name);
+    const char *near = cli_nearest_option(spec, name);
     if (near)
         return cli_usage_error(spec->name, "unknown option '--%s'; did you mean '--%s'?", name,
                                near);
@@ -231,11 +230,26 @@ static int alloc_args(const cli_command_spec *spec, int argc, cli_args *a)
     a->option = sj_calloc(a->n + 1, sizeof *a->option);
     a->value = sj_calloc(a->n + 1, sizeof *a->value);
     a->given = sj_calloc(a->n + 1, sizeof *a->given);
+    a->joined = sj_calloc(a->n + 1, sizeof *a->joined);
     a->positional = sj_calloc((size_t)argc + 1, sizeof *a->positional);
-    if (!a->option || !a->value || !a->given || !a->positional)
+    if (!a->option || !a->value || !a->given || !a->joined || !a->positional)
         return -1;
     for (size_t i = 0; i < a->n; i++)
         a->option[i] = &spec->options[i];
+    return 0;
+}
+
+/* A list option given again adds to its list ("--after a --after b" is
+ * "--after a,b"), so no value given is silently dropped. */
+static int append_to_list(cli_args *a, size_t i, const char *value)
+{
+    char *joined = sj_asprintf("%s,%s", a->value[i], value);
+    if (!joined)
+        return cli_usage_error(a->spec->name, "out of memory");
+    free(a->joined[i]);
+    a->joined[i] = joined;
+    a->value[i] = joined;
+    a->given[i]++;
     return 0;
 }
 
@@ -245,6 +259,8 @@ static int store_value(cli_args *a, size_t i, const char *value)
     char why[512];
     if (cli_check_value(o, value, why, sizeof why) != 0)
         return cli_usage_error(a->spec->name, "--%s %s", o->name, why);
+    if ((o->flags & CLI_LIST) && a->value[i])
+        return append_to_list(a, i, value);
     a->value[i] = value;
     a->given[i]++;
     return 0;
@@ -340,6 +356,9 @@ void cli_args_free(cli_args *a)
     free(a->option);
     free(a->value);
     free(a->given);
+    for (size_t i = 0; a->joined && i < a->n; i++)
+        free(a->joined[i]);
+    free(a->joined);
     free(a->positional);
     memset(a, 0, sizeof *a);
 }

@@ -25,7 +25,8 @@ enum {
     CLI_REQUIRED = 1u << 0,    /* the command cannot run without it */
     CLI_STDOUT = 1u << 1,      /* an output that may be "-" (standard output) */
     CLI_STDIN = 1u << 2,       /* an input that may be "-" (standard input) */
-    CLI_LIST = 1u << 3,        /* paths: a comma-separated list (compare --after) */
+    CLI_LIST = 1u << 3,        /* paths: a comma-separated list (compare --after); given
+                                  again, the values add to the list */
     CLI_NO_PIPELINE = 1u << 4, /* not a pipeline setting (testing aids) */
 };
 
@@ -62,6 +63,7 @@ typedef struct {
     const cli_option **option; /* every option of the spec, in table order */
     const char **value;        /* last value given, NULL when not given */
     int *given;                /* how often it was given */
+    char **joined;             /* a CLI_LIST option given more than once: its values joined */
     char **positional;         /* arguments that are not options */
     size_t n_positional;
 } cli_args;
@@ -93,6 +95,9 @@ int cli_check_value(const cli_option *o, const char *value, char *why, size_t wh
 
 /* Finds an option of a spec by its long name; NULL when there is none. */
 const cli_option *cli_find_option(const cli_command_spec *spec, const char *name);
+/* The option name nearest to a misspelt one (at most two edits), or NULL
+ * when none is close: the "did you mean" of a usage error. */
+const char *cli_nearest_option(const cli_command_spec *spec, const char *typed);
 
 /* Before any work: every output path (CLI_OUT_FILE, CLI_OUT_DIR) is
  * compared with every input (CLI_IN_FILE, CLI_IN_DIR) after resolving links

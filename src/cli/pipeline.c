@@ -4,13 +4,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "sjtalign/io.h"
 
 /* ---- positions of keys in the pipeline text ------------------------------ */
@@ -39,74 +41,59 @@ typedef struct {
     sj_error *err;
 } checker;
 
-static sj_status key_error(checker *c, const char *const *path, int depth, const char *fmt,
-                           const char *detail)
+static void key_name(const char *const *path, int depth, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (int i = 0; i < depth; i++)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? "." : "", path[i]);
+}
+
+/* An input error at a key: "FILE:LINE:COL: stages.sft.steps: MESSAGE". */
+static sj_status key_error(checker *c, const char *const *path, int depth, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static sj_status key_error(checker *c, const char *const *path, int depth, const char *fmt, ...)
 {
     long line, column;
     key_position(c->text, path, depth, &line, &column);
-    char joined[256] = "";
-    for (int i = 0; i < depth; i++)
-        snprintf(joined + strlen(joined), sizeof joined - strlen(joined), "%s%s", i ? "." : "",
-                 path[i]);
-    char message[1024];
-    snprintf(message, sizeof message, fmt, detail ? detail : "");
+    char joined[256];
+    key_name(path, depth, joined, sizeof joined);
+    char message[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
     return sj_error_at(c->err, SJ_ERR_INPUT, c->file, line, column, "%s: %s", joined, message);
 }
 
-/* ---- options each command accepts (read from its --help) ------------------ */
+/* ---- what the stages read and write ------------------------------------- */
 
-static char *command_help(const char *self, const char *command)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return NULL;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return NULL;
-    }
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        execl(self, self, command, "--help", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    sj_buf b = {0};
-    char chunk[4096];
-    ssize_t got;
-    while ((got = read(fds[0], chunk, sizeof chunk)) > 0)
-        sj_buf_append(&b, chunk, (size_t)got);
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !b.data) {
-        sj_buf_free(&b);
-        return NULL;
-    }
-    return b.data;
-}
+/* A path the pipeline reads or a stage writes, with the key that named it
+ * (for messages) and, for outputs, the stage that writes it. */
+typedef struct {
+    char *path;
+    const char *key[3];
+    int depth;
+    int is_dir;
+    const char *writer; /* stage name; NULL for the stamps folder or an input */
+} claim;
 
-/* 1 when the help text documents the long option --flag. */
-static int help_has_flag(const char *help, const char *flag)
+typedef struct {
+    claim *items;
+    size_t n;
+} claim_list;
+
+static void claims_free(claim_list *l)
 {
-    size_t n = strlen(flag);
-    for (const char *at = strstr(help, flag); at; at = strstr(at + 1, flag)) {
-        char next = at[n];
-        char before = at == help ? ' ' : at[-1];
-        if ((next == '\0' || !(next == '-' || (next >= 'a' && next <= 'z'))) &&
-            !(before == '-' || (before >= 'a' && before <= 'z')))
-            return 1;
-    }
-    return 0;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].path);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
 }
 
 /* ---- building stage invocations ------------------------------------------- */
 
 typedef struct {
-    const char *self;
     char *base; /* folder that relative paths are resolved against */
     const cJSON *doc;
     const cJSON *stages; /* the "stages" object */
@@ -114,24 +101,35 @@ typedef struct {
     char *seed;
     const char *person, *item, *text, *group, *human, *reference, *focal;
     char *instrument, *data, *truth, *judged, *runs, *reports;
-    char *helps[16];
-    const char *help_names[16];
-    int n_helps;
+    char *sim_dir;     /* the simulate stage's folder, or NULL */
+    int judged_given;  /* judged_pairs is a user's file */
+    claim_list inputs; /* the user's files: data, instrument, truth, path settings */
+    claim_list outputs;
+    int out_of_memory; /* an allocation failed while expanding: reported once */
 } builder;
 
-static const char *help_of(builder *b, const char *command)
+static int add_claim(builder *b, claim_list *l, const char *path, const char *const *key, int depth,
+                     int is_dir, const char *writer)
 {
-    for (int i = 0; i < b->n_helps; i++)
-        if (strcmp(b->help_names[i], command) == 0)
-            return b->helps[i];
-    char *help = command_help(b->self, command);
-    if (!help || b->n_helps == 16) {
-        free(help);
-        return NULL;
+    claim *grown = realloc(l->items, (l->n + 1) * sizeof *grown);
+    char *copy = sj_strdup(path);
+    if (!grown || !copy) {
+        if (grown)
+            l->items = grown;
+        free(copy);
+        b->out_of_memory = 1;
+        return -1;
     }
-    b->help_names[b->n_helps] = command;
-    b->helps[b->n_helps++] = help;
-    return help;
+    l->items = grown;
+    claim *c = &l->items[l->n++];
+    memset(c, 0, sizeof *c);
+    c->path = copy;
+    for (int i = 0; i < depth && i < 3; i++)
+        c->key[i] = key[i];
+    c->depth = depth;
+    c->is_dir = is_dir;
+    c->writer = writer;
+    return 0;
 }
 
 /* Removes "." and "dir/.." components without touching the file system,
@@ -182,102 +180,99 @@ static char *join_clean(const char *dir, const char *path)
     return clean;
 }
 
-static char *resolve(const builder *b, const char *path)
+static char *resolve(builder *b, const char *path)
 {
-    return join_clean(b->base, path);
+    char *r = join_clean(b->base, path);
+    if (!r)
+        b->out_of_memory = 1;
+    return r;
 }
 
-static void add_arg(sj_stage *s, const char *arg)
+/* Appends a copy of `value` to a growable list of strings; with
+ * `terminate`, the list stays NULL-terminated (an argv). */
+static int push_string(builder *b, char ***list, size_t *n, const char *value, int terminate)
 {
-    if (s->argc < SJ_PIPELINE_MAX_ARGS - 1)
-        s->argv[s->argc++] = sj_strdup(arg);
-}
-
-static void add_pair(sj_stage *s, const char *flag, const char *value)
-{
-    add_arg(s, flag);
-    add_arg(s, value);
-}
-
-/* Adds an option only when the command documents it (column names and the
- * seed are offered to every stage that takes them). */
-static void add_if_accepted(builder *b, sj_stage *s, const char *flag, const char *value)
-{
-    const char *help = help_of(b, s->command);
-    if (value && help && help_has_flag(help, flag))
-        add_pair(s, flag, value);
-}
-
-static void add_input(sj_stage *s, const char *path)
-{
-    if (path && s->n_inputs < SJ_PIPELINE_MAX_FILES)
-        s->inputs[s->n_inputs++] = sj_strdup(path);
-}
-
-static void add_output(sj_stage *s, const char *path)
-{
-    if (s->n_outputs < SJ_PIPELINE_MAX_FILES)
-        s->outputs[s->n_outputs++] = sj_strdup(path);
-}
-
-static sj_status add_settings(builder *b, sj_stage *s, const char *key)
-{
-    const cJSON *settings = cJSON_GetObjectItemCaseSensitive(b->stages, key);
-    const char *help = help_of(b, s->command);
-    if (!help)
-        return sj_error_set(b->c->err, SJ_ERR_WORK,
-                            "this build of sjtalign has no '%s' command for stage '%s'", s->command,
-                            key);
-    const cJSON *v;
-    cJSON_ArrayForEach(v, settings)
-    {
-        const char *path[3] = {"stages", key, v->string};
-        char flag[128];
-        snprintf(flag, sizeof flag, "--%s", v->string);
-        for (char *c = flag; *c; c++)
-            if (*c == '_')
-                *c = '-';
-        if (!help_has_flag(help, flag)) {
-            char detail[300];
-            snprintf(detail, sizeof detail,
-                     "the %s command has no option %s (see sjtalign %s --help)", s->command, flag,
-                     s->command);
-            return key_error(b->c, path, 3, "%s", detail);
-        }
-        for (int i = 0; i < s->argc; i++)
-            if (strcmp(s->argv[i], flag) == 0)
-                return key_error(b->c, path, 3,
-                                 "%sthe pipeline sets this option itself from the top-level keys",
-                                 "");
-        char value[64];
-        if (cJSON_IsTrue(v)) {
-            add_arg(s, flag);
-        } else if (cJSON_IsFalse(v)) {
-            continue;
-        } else if (cJSON_IsString(v)) {
-            add_pair(s, flag, v->valuestring);
-        } else if (cJSON_IsNumber(v)) {
-            sj_format_number(v->valuedouble, value, sizeof value);
-            add_pair(s, flag, value);
-        } else {
-            return key_error(b->c, path, 3, "expected a string, a number or true/false%s", "");
-        }
+    char **grown = realloc(*list, (*n + 1 + (terminate ? 1 : 0)) * sizeof *grown);
+    char *copy = value ? sj_strdup(value) : NULL;
+    if (!grown || !copy) {
+        if (grown)
+            *list = grown;
+        free(copy);
+        b->out_of_memory = 1;
+        return -1;
     }
-    return SJ_OK;
+    *list = grown;
+    grown[(*n)++] = copy;
+    if (terminate)
+        grown[*n] = NULL;
+    return 0;
 }
 
-static sj_stage *new_stage(sj_pipeline *p, const char *name, const char *command, const char *what)
+static void add_arg(builder *b, sj_stage *s, const char *arg)
 {
-    sj_stage *grown = realloc(p->stages, (p->n_stages + 1) * sizeof *grown);
-    if (!grown)
+    size_t n = (size_t)s->argc;
+    if (push_string(b, &s->argv, &n, arg, 1) == 0)
+        s->argc = (int)n;
+}
+
+static void add_pair(builder *b, sj_stage *s, const char *flag, const char *value)
+{
+    add_arg(b, s, flag);
+    add_arg(b, s, value);
+}
+
+/* Adds --name value only when the stage's command has that option (column
+ * names and the seed are offered to every stage that takes them). */
+static void add_if_accepted(builder *b, sj_stage *s, const char *name, const char *value)
+{
+    if (!value || !cli_find_option(cli_spec_of(s->command), name))
+        return;
+    char flag[64];
+    snprintf(flag, sizeof flag, "--%s", name);
+    add_pair(b, s, flag, value);
+}
+
+static void add_input(builder *b, sj_stage *s, const char *path)
+{
+    if (path)
+        push_string(b, &s->inputs, &s->n_inputs, path, 0);
+}
+
+/* An output of the stage, recorded in its stamp and checked against every
+ * input and every other output; `key` is the top-level key that placed it. */
+static void add_output(builder *b, sj_stage *s, const char *path, int is_dir, const char *key)
+{
+    const char *k[1] = {key};
+    push_string(b, &s->outputs, &s->n_outputs, path, 0);
+    add_claim(b, &b->outputs, path, k, 1, is_dir, s->name);
+}
+
+/* A new stage for `command`, or NULL with the error set (out of memory, or
+ * a build of sjtalign without that command). */
+static sj_stage *new_stage(builder *b, sj_pipeline *p, const char *name, const char *command,
+                           const char *what)
+{
+    if (!cli_spec_of(command)) {
+        sj_error_set(b->c->err, SJ_ERR_WORK,
+                     "this build of sjtalign has no '%s' command for stage '%s'", command, name);
         return NULL;
+    }
+    sj_stage *grown = realloc(p->stages, (p->n_stages + 1) * sizeof *grown);
+    if (!grown) {
+        sj_error_set(b->c->err, SJ_ERR_WORK, "out of memory");
+        return NULL;
+    }
     p->stages = grown;
     sj_stage *s = &p->stages[p->n_stages++];
     memset(s, 0, sizeof *s);
     s->name = sj_strdup(name);
     s->command = sj_strdup(command);
     s->what = sj_strdup(what);
-    add_arg(s, command);
+    add_arg(b, s, command);
+    if (!s->name || !s->command || !s->what || b->out_of_memory) {
+        sj_error_set(b->c->err, SJ_ERR_WORK, "out of memory");
+        return NULL;
+    }
     return s;
 }
 
@@ -288,141 +283,385 @@ static int has_stage(const builder *b, const char *key)
 
 static void add_columns(builder *b, sj_stage *s, int with_group, int with_human)
 {
-    add_if_accepted(b, s, "--person", b->person);
-    add_if_accepted(b, s, "--item", b->item);
-    add_if_accepted(b, s, "--text", b->text);
+    add_if_accepted(b, s, "person", b->person);
+    add_if_accepted(b, s, "item", b->item);
+    add_if_accepted(b, s, "text", b->text);
     if (with_group)
-        add_if_accepted(b, s, "--group", b->group);
+        add_if_accepted(b, s, "group", b->group);
     if (with_human)
-        add_if_accepted(b, s, "--score", b->human);
+        add_if_accepted(b, s, "score", b->human);
 }
 
-static char *run_path(const builder *b, const char *name)
+static char *run_path(builder *b, const char *name)
 {
-    return sj_path_join(b->runs, name);
+    char *path = sj_path_join(b->runs, name);
+    if (!path)
+        b->out_of_memory = 1;
+    return path;
 }
 
-static sj_status build_training_stages(builder *b, sj_pipeline *p, char *models[3])
+/* ---- stage settings, checked against the command's option table ------------ */
+
+/* How a JSON value reads in a message: the string "3 --out x", the number 3. */
+static void describe_value(const cJSON *v, char *out, size_t size)
 {
-    sj_stage *s;
-    char *pretrain = run_path(b, "pretrain");
-    char *sft = run_path(b, "sft");
-    char *pairs = run_path(b, "pairs.csv");
-    char *reward = run_path(b, "reward");
-    sj_status st = SJ_OK;
-    if (has_stage(b, "pretrain")) {
-        s = new_stage(p, "pretrain", "pretrain", "training the tokenizer and the base model");
-        add_pair(s, "--data", b->data);
-        add_if_accepted(b, s, "--text", b->text);
-        add_pair(s, "--out", pretrain);
-        add_if_accepted(b, s, "--seed", b->seed);
-        add_input(s, b->data);
-        add_output(s, pretrain);
-        if ((st = add_settings(b, s, "pretrain")) != SJ_OK)
-            goto done;
+    if (cJSON_IsString(v))
+        snprintf(out, size, "the string \"%.60s%s\"", v->valuestring,
+                 strlen(v->valuestring) > 60 ? "..." : "");
+    else if (cJSON_IsNumber(v))
+        snprintf(out, size, "the number %g", v->valuedouble);
+    else if (cJSON_IsBool(v))
+        snprintf(out, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNull(v))
+        snprintf(out, size, "null");
+    else
+        snprintf(out, size, "%s", cJSON_IsArray(v) ? "an array" : "an object");
+}
+
+/* NULL when the JSON type of `v` fits the option, else what was expected. */
+static const char *type_mismatch(const cli_option *o, const cJSON *v)
+{
+    switch (o->type) {
+    case CLI_FLAG:
+        return cJSON_IsBool(v) ? NULL : "is a switch: expected true or false";
+    case CLI_INT:
+    case CLI_REAL:
+    case CLI_SEED:
+        return cJSON_IsNumber(v) ? NULL : "expects a number";
+    default:
+        return cJSON_IsString(v) ? NULL : "expects a string";
     }
-    if (has_stage(b, "sft")) {
-        s = new_stage(p, "sft", "sft", "fine-tuning the scorer on the human scores");
-        if (has_stage(b, "pretrain")) {
-            add_pair(s, "--init", pretrain);
-            add_input(s, pretrain);
+}
+
+static int already_set(const sj_stage *s, const char *flag)
+{
+    for (int i = 0; i < s->argc; i++)
+        if (strcmp(s->argv[i], flag) == 0)
+            return 1;
+    return 0;
+}
+
+static sj_status unknown_setting(builder *b, const sj_stage *s, const char *const *path,
+                                 const char *name)
+{
+    const char *near = cli_nearest_option(cli_spec_of(s->command), name);
+    if (!near)
+        return key_error(b->c, path, 3,
+                         "the %s command has no option --%s (see sjtalign %s --help)", s->command,
+                         name, s->command);
+    char key[128];
+    snprintf(key, sizeof key, "%s", near);
+    for (char *c = key; *c; c++)
+        if (*c == '-')
+            *c = '_';
+    return key_error(b->c, path, 3,
+                     "the %s command has no option --%s (see sjtalign %s --help); did you mean "
+                     "\"%s\" (--%s)?",
+                     s->command, name, s->command, key, near);
+}
+
+/* A path setting (e.g. pretrain's corpus): resolved against the base,
+ * recorded as an input of the stage and of the pipeline. */
+static sj_status add_path_setting(builder *b, sj_stage *s, const char *const *path,
+                                  const cli_option *o, const char *value)
+{
+    sj_buf joined = {0};
+    int bad = 0;
+    const char *part = value;
+    for (;;) {
+        const char *comma = (o->flags & CLI_LIST) ? strchr(part, ',') : NULL;
+        size_t len = comma ? (size_t)(comma - part) : strlen(part);
+        char *one = sj_strndup(part, len);
+        char *resolved = one && len && strcmp(one, "-") != 0 ? resolve(b, one) : NULL;
+        bad = one && (!len || strcmp(one, "-") == 0);
+        if (resolved) {
+            add_input(b, s, resolved);
+            add_claim(b, &b->inputs, resolved, path, 3, o->type == CLI_IN_DIR, NULL);
+            if (sj_buf_printf(&joined, "%s%s", joined.len ? "," : "", resolved) != 0)
+                b->out_of_memory = 1;
+        } else if (!bad) {
+            b->out_of_memory = 1;
         }
-        add_pair(s, "--instrument", b->instrument);
-        add_pair(s, "--data", b->data);
-        add_columns(b, s, 0, 1);
-        add_pair(s, "--out", sft);
-        add_if_accepted(b, s, "--seed", b->seed);
-        add_input(s, b->instrument);
-        add_input(s, b->data);
-        add_output(s, sft);
-        if ((st = add_settings(b, s, "sft")) != SJ_OK)
-            goto done;
-        models[0] = sj_strdup(sft);
+        free(one);
+        free(resolved);
+        if (!comma || bad || b->out_of_memory)
+            break;
+        part = comma + 1;
     }
-    if (has_stage(b, "pairs")) {
-        s = new_stage(p, "pairs", "pairs", "sampling candidate scorings for the experts");
-        add_pair(s, "--model", sft);
-        add_pair(s, "--instrument", b->instrument);
-        add_pair(s, "--data", b->data);
-        add_columns(b, s, 0, 0);
-        add_pair(s, "--out", pairs);
-        add_if_accepted(b, s, "--seed", b->seed);
-        add_input(s, sft);
-        add_input(s, b->instrument);
-        add_input(s, b->data);
-        add_output(s, pairs);
-        if ((st = add_settings(b, s, "pairs")) != SJ_OK)
-            goto done;
+    char flag[160];
+    snprintf(flag, sizeof flag, "--%s", o->name);
+    if (!bad && !b->out_of_memory)
+        add_pair(b, s, flag, joined.data);
+    sj_buf_free(&joined);
+    if (bad)
+        return key_error(b->c, path, 3,
+                         "expected a path (a stage of a pipeline reads no standard input), got "
+                         "\"%s\"",
+                         value);
+    return SJ_OK;
+}
+
+/* One setting: it must name an option of the command that a pipeline may
+ * set, with a JSON value of the option's type that passes its range check. */
+static sj_status add_setting(builder *b, sj_stage *s, const char *key, const cJSON *v)
+{
+    const char *path[3] = {"stages", key, v->string};
+    char name[128];
+    snprintf(name, sizeof name, "%s", v->string);
+    for (char *c = name; *c; c++)
+        if (*c == '_')
+            *c = '-';
+    const cli_option *o =
+        strlen(v->string) < sizeof name ? cli_find_option(cli_spec_of(s->command), name) : NULL;
+    if (!o)
+        return unknown_setting(b, s, path, name);
+    if (o->flags & CLI_NO_PIPELINE)
+        return key_error(b->c, path, 3,
+                         "--%s is for the command line only, not a pipeline setting (run "
+                         "continues an interrupted stage by itself)",
+                         name);
+    if (o->type == CLI_OUT_FILE || o->type == CLI_OUT_DIR)
+        return key_error(b->c, path, 3,
+                         "--%s names an output; the pipeline places every output itself "
+                         "(under runs and reports)",
+                         name);
+    char flag[160];
+    snprintf(flag, sizeof flag, "--%s", name);
+    if (already_set(s, flag))
+        return key_error(b->c, path, 3, "the pipeline sets --%s itself from the top-level keys",
+                         name);
+    const char *expected = type_mismatch(o, v);
+    char got[128], value[64], why[512];
+    if (expected) {
+        describe_value(v, got, sizeof got);
+        return key_error(b->c, path, 3, "--%s %s, got %s", name, expected, got);
     }
-    if (has_stage(b, "judge")) {
-        s = new_stage(p, "judge", "judge", "the simulated expert panel judges the pairs");
-        add_pair(s, "--truth", b->truth);
-        add_pair(s, "--pairs", pairs);
-        add_pair(s, "--out", b->judged);
-        add_if_accepted(b, s, "--seed", b->seed);
-        add_input(s, b->truth);
-        add_input(s, pairs);
-        add_output(s, b->judged);
-        if ((st = add_settings(b, s, "judge")) != SJ_OK)
-            goto done;
+    if (cJSON_IsBool(v)) {
+        if (cJSON_IsTrue(v))
+            add_arg(b, s, flag);
+        return SJ_OK;
     }
-    if (has_stage(b, "reward")) {
-        s = new_stage(p, "reward", "reward", "training the reward model on the judged pairs");
-        add_pair(s, "--init", sft);
-        add_pair(s, "--instrument", b->instrument);
-        add_pair(s, "--pairs", b->judged);
-        add_pair(s, "--out", reward);
-        add_if_accepted(b, s, "--seed", b->seed);
-        add_input(s, sft);
-        add_input(s, b->instrument);
-        add_input(s, b->judged);
-        add_output(s, reward);
-        if ((st = add_settings(b, s, "reward")) != SJ_OK)
-            goto done;
+    const char *text = v->valuestring;
+    if (cJSON_IsNumber(v)) {
+        sj_format_number(v->valuedouble, value, sizeof value);
+        text = value;
     }
-    if (has_stage(b, "ppo")) {
-        char *ppo = run_path(b, "ppo");
-        s = new_stage(p, "ppo", "ppo", "aligning the scorer by PPO against the reward model");
-        add_pair(s, "--policy", sft);
-        add_pair(s, "--reward", reward);
-        add_pair(s, "--instrument", b->instrument);
-        add_pair(s, "--data", b->data);
-        add_columns(b, s, 1, 0);
-        if (b->truth)
-            add_if_accepted(b, s, "--truth", b->truth);
-        add_pair(s, "--out", ppo);
-        add_if_accepted(b, s, "--seed", b->seed);
-        add_input(s, sft);
-        add_input(s, reward);
-        add_input(s, b->instrument);
-        add_input(s, b->data);
-        add_input(s, b->truth);
-        add_output(s, ppo);
-        models[1] = ppo;
-        if ((st = add_settings(b, s, "ppo")) != SJ_OK)
-            goto done;
+    if (cli_check_value(o, text, why, sizeof why) != 0)
+        return key_error(b->c, path, 3, "--%s %s", name, why);
+    if (o->type == CLI_IN_FILE || o->type == CLI_IN_DIR)
+        return add_path_setting(b, s, path, o, text);
+    add_pair(b, s, flag, text);
+    return SJ_OK;
+}
+
+static sj_status add_settings(builder *b, sj_stage *s, const char *key)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(b->stages, key))
+    {
+        sj_status st = add_setting(b, s, key, v);
+        if (st != SJ_OK)
+            return st;
     }
-    if (has_stage(b, "dpo")) {
-        char *dpo = run_path(b, "dpo");
-        s = new_stage(p, "dpo", "dpo", "aligning the scorer by DPO on the judged pairs");
-        add_pair(s, "--policy", sft);
-        add_pair(s, "--instrument", b->instrument);
-        add_pair(s, "--pairs", b->judged);
-        add_pair(s, "--out", dpo);
-        add_if_accepted(b, s, "--seed", b->seed);
-        add_input(s, sft);
-        add_input(s, b->instrument);
-        add_input(s, b->judged);
-        add_output(s, dpo);
-        models[2] = dpo;
-        if ((st = add_settings(b, s, "dpo")) != SJ_OK)
-            goto done;
+    return SJ_OK;
+}
+
+/* ---- the stages ------------------------------------------------------------ */
+
+/* Paths under <runs> that several stages share. */
+typedef struct {
+    char *pretrain, *sft, *pairs, *reward;
+    char *models[3]; /* the scorers to score and audit: sft, ppo, dpo */
+} run_paths;
+
+static void run_paths_free(run_paths *r)
+{
+    free(r->pretrain);
+    free(r->sft);
+    free(r->pairs);
+    free(r->reward);
+    for (int m = 0; m < 3; m++)
+        free(r->models[m]);
+}
+
+static sj_status build_pretrain(builder *b, sj_pipeline *p, const run_paths *r)
+{
+    if (!has_stage(b, "pretrain"))
+        return SJ_OK;
+    sj_stage *s =
+        new_stage(b, p, "pretrain", "pretrain", "training the tokenizer and the base model");
+    if (!s)
+        return SJ_ERR_WORK;
+    add_pair(b, s, "--data", b->data);
+    add_if_accepted(b, s, "text", b->text);
+    add_pair(b, s, "--out", r->pretrain);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_input(b, s, b->data);
+    add_output(b, s, r->pretrain, 1, "runs");
+    return add_settings(b, s, "pretrain");
+}
+
+static sj_status build_sft(builder *b, sj_pipeline *p, run_paths *r)
+{
+    if (!has_stage(b, "sft"))
+        return SJ_OK;
+    sj_stage *s = new_stage(b, p, "sft", "sft", "fine-tuning the scorer on the human scores");
+    if (!s)
+        return SJ_ERR_WORK;
+    if (has_stage(b, "pretrain")) {
+        add_pair(b, s, "--init", r->pretrain);
+        add_input(b, s, r->pretrain);
     }
-done:
-    free(pretrain);
-    free(sft);
-    free(pairs);
-    free(reward);
+    add_pair(b, s, "--instrument", b->instrument);
+    add_pair(b, s, "--data", b->data);
+    add_columns(b, s, 0, 1);
+    add_pair(b, s, "--out", r->sft);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_input(b, s, b->instrument);
+    add_input(b, s, b->data);
+    add_output(b, s, r->sft, 1, "runs");
+    r->models[0] = sj_strdup(r->sft);
+    if (!r->models[0])
+        b->out_of_memory = 1;
+    sj_status st = add_settings(b, s, "sft");
+    /* Without --init, sft pre-trains into MODEL-pretrain/ beside its model. */
+    char *implied = st == SJ_OK && !already_set(s, "--init") ? run_path(b, "sft-pretrain") : NULL;
+    if (implied) {
+        const char *key[1] = {"runs"};
+        add_claim(b, &b->outputs, implied, key, 1, 1, s->name);
+    }
+    free(implied);
+    return st;
+}
+
+static sj_status build_pairs(builder *b, sj_pipeline *p, const run_paths *r)
+{
+    if (!has_stage(b, "pairs"))
+        return SJ_OK;
+    sj_stage *s = new_stage(b, p, "pairs", "pairs", "sampling candidate scorings for the experts");
+    if (!s)
+        return SJ_ERR_WORK;
+    add_pair(b, s, "--model", r->sft);
+    add_pair(b, s, "--instrument", b->instrument);
+    add_pair(b, s, "--data", b->data);
+    add_columns(b, s, 0, 0);
+    add_pair(b, s, "--out", r->pairs);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_input(b, s, r->sft);
+    add_input(b, s, b->instrument);
+    add_input(b, s, b->data);
+    add_output(b, s, r->pairs, 0, "runs");
+    return add_settings(b, s, "pairs");
+}
+
+static sj_status build_judge(builder *b, sj_pipeline *p, const run_paths *r)
+{
+    if (!has_stage(b, "judge"))
+        return SJ_OK;
+    sj_stage *s = new_stage(b, p, "judge", "judge", "the simulated expert panel judges the pairs");
+    if (!s)
+        return SJ_ERR_WORK;
+    add_pair(b, s, "--truth", b->truth);
+    add_pair(b, s, "--pairs", r->pairs);
+    add_pair(b, s, "--out", b->judged);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_input(b, s, b->truth);
+    add_input(b, s, r->pairs);
+    add_output(b, s, b->judged, 0, "runs");
+    return add_settings(b, s, "judge");
+}
+
+static sj_status build_reward(builder *b, sj_pipeline *p, const run_paths *r)
+{
+    if (!has_stage(b, "reward"))
+        return SJ_OK;
+    sj_stage *s =
+        new_stage(b, p, "reward", "reward", "training the reward model on the judged pairs");
+    if (!s)
+        return SJ_ERR_WORK;
+    add_pair(b, s, "--init", r->sft);
+    add_pair(b, s, "--instrument", b->instrument);
+    add_pair(b, s, "--pairs", b->judged);
+    add_pair(b, s, "--out", r->reward);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_input(b, s, r->sft);
+    add_input(b, s, b->instrument);
+    add_input(b, s, b->judged);
+    add_output(b, s, r->reward, 1, "runs");
+    return add_settings(b, s, "reward");
+}
+
+static sj_status build_ppo(builder *b, sj_pipeline *p, run_paths *r)
+{
+    if (!has_stage(b, "ppo"))
+        return SJ_OK;
+    sj_stage *s =
+        new_stage(b, p, "ppo", "ppo", "aligning the scorer by PPO against the reward model");
+    if (!s)
+        return SJ_ERR_WORK;
+    char *ppo = r->models[1] = run_path(b, "ppo");
+    if (!ppo)
+        return SJ_OK; /* out of memory: reported after the expansion */
+    add_pair(b, s, "--policy", r->sft);
+    add_pair(b, s, "--reward", r->reward);
+    add_pair(b, s, "--instrument", b->instrument);
+    add_pair(b, s, "--data", b->data);
+    add_columns(b, s, 1, 0);
+    add_if_accepted(b, s, "truth", b->truth);
+    add_pair(b, s, "--out", ppo);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_input(b, s, r->sft);
+    add_input(b, s, r->reward);
+    add_input(b, s, b->instrument);
+    add_input(b, s, b->data);
+    add_input(b, s, b->truth);
+    add_output(b, s, ppo, 1, "runs");
+    return add_settings(b, s, "ppo");
+}
+
+static sj_status build_dpo(builder *b, sj_pipeline *p, run_paths *r)
+{
+    if (!has_stage(b, "dpo"))
+        return SJ_OK;
+    sj_stage *s = new_stage(b, p, "dpo", "dpo", "aligning the scorer by DPO on the judged pairs");
+    if (!s)
+        return SJ_ERR_WORK;
+    char *dpo = r->models[2] = run_path(b, "dpo");
+    if (!dpo)
+        return SJ_OK;
+    add_pair(b, s, "--policy", r->sft);
+    add_pair(b, s, "--instrument", b->instrument);
+    add_pair(b, s, "--pairs", b->judged);
+    add_pair(b, s, "--out", dpo);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_input(b, s, r->sft);
+    add_input(b, s, b->instrument);
+    add_input(b, s, b->judged);
+    add_output(b, s, dpo, 1, "runs");
+    return add_settings(b, s, "dpo");
+}
+
+static sj_status build_training_stages(builder *b, sj_pipeline *p, run_paths *r)
+{
+    r->pretrain = run_path(b, "pretrain");
+    r->sft = run_path(b, "sft");
+    r->pairs = run_path(b, "pairs.csv");
+    r->reward = run_path(b, "reward");
+    if (b->out_of_memory)
+        return SJ_OK;
+    sj_status st = build_pretrain(b, p, r);
+    if (st == SJ_OK)
+        st = build_sft(b, p, r);
+    if (st == SJ_OK)
+        st = build_pairs(b, p, r);
+    if (st == SJ_OK)
+        st = build_judge(b, p, r);
+    if (st == SJ_OK)
+        st = build_reward(b, p, r);
+    if (st == SJ_OK)
+        st = build_ppo(b, p, r);
+    if (st == SJ_OK)
+        st = build_dpo(b, p, r);
     return st;
 }
 
@@ -430,82 +669,109 @@ static const char *const MODEL_LABELS[3] = {"sft", "ppo", "dpo"};
 static const char *const AUDIT_NAMES[3] = {"before", "after", "after-dpo"};
 static const char *const COMPARE_LABELS[3] = {"SFT", "PPO", "DPO"};
 
+static sj_status build_score(builder *b, sj_pipeline *p, const char *model, int m, char **scores)
+{
+    char name[32], file[64];
+    snprintf(name, sizeof name, "score-%s", MODEL_LABELS[m]);
+    snprintf(file, sizeof file, "scores/%s.csv", MODEL_LABELS[m]);
+    sj_stage *s = new_stage(b, p, name, "score", "scoring every response");
+    if (!s)
+        return SJ_ERR_WORK;
+    if (!(*scores = run_path(b, file)))
+        return SJ_OK;
+    add_pair(b, s, "--model", model);
+    add_pair(b, s, "--instrument", b->instrument);
+    add_pair(b, s, "--data", b->data);
+    add_columns(b, s, 0, 0);
+    add_pair(b, s, "--out", *scores);
+    add_input(b, s, model);
+    add_input(b, s, b->instrument);
+    add_input(b, s, b->data);
+    add_output(b, s, *scores, 0, "runs");
+    return add_settings(b, s, "score");
+}
+
+static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, int m, char **audit)
+{
+    char name[32];
+    snprintf(name, sizeof name, "audit-%s", AUDIT_NAMES[m]);
+    sj_stage *s = new_stage(b, p, name, "audit", "auditing the scores for DIF and parity");
+    if (!s)
+        return SJ_ERR_WORK;
+    if (!(*audit = sj_path_join(b->reports, AUDIT_NAMES[m]))) {
+        b->out_of_memory = 1;
+        return SJ_OK;
+    }
+    add_pair(b, s, "--data", scores);
+    add_pair(b, s, "--instrument", b->instrument);
+    add_if_accepted(b, s, "person", b->person);
+    add_if_accepted(b, s, "item", b->item);
+    add_pair(b, s, "--group", b->group);
+    add_pair(b, s, "--reference", b->reference);
+    add_pair(b, s, "--focal", b->focal);
+    if (b->human)
+        add_pair(b, s, "--human", b->human);
+    /* A simulation's true scores show what alignment bought, beside what
+     * it cost in agreement with the (biased) human scores. */
+    if (b->truth)
+        add_pair(b, s, "--truth", b->truth);
+    add_pair(b, s, "--out", *audit);
+    add_input(b, s, scores);
+    add_input(b, s, b->instrument);
+    add_input(b, s, b->truth);
+    add_output(b, s, *audit, 1, "reports");
+    return add_settings(b, s, "audit");
+}
+
+static sj_status build_compare(builder *b, sj_pipeline *p, char *const audits[3], const char *ppo)
+{
+    sj_stage *s = new_stage(b, p, "compare", "compare", "comparing the audits before and after");
+    if (!s)
+        return SJ_ERR_WORK;
+    add_pair(b, s, "--before", audits[0]);
+    add_input(b, s, audits[0]);
+    sj_buf labels = {0};
+    int failed = sj_buf_printf(&labels, "%s", COMPARE_LABELS[0]);
+    for (int m = 1; m < 3; m++)
+        if (audits[m]) {
+            add_pair(b, s, "--after", audits[m]);
+            add_input(b, s, audits[m]);
+            failed |= sj_buf_printf(&labels, ",%s", COMPARE_LABELS[m]);
+        }
+    if (ppo) {
+        char *log = sj_path_join(ppo, "train_log.jsonl");
+        if (log) {
+            add_pair(b, s, "--training-log", log);
+            add_input(b, s, log);
+        }
+        failed |= !log;
+        free(log);
+    }
+    char *out = sj_path_join(b->reports, "compare");
+    if (failed || !out) {
+        b->out_of_memory = 1;
+    } else {
+        add_pair(b, s, "--labels", labels.data);
+        add_pair(b, s, "--out", out);
+        add_output(b, s, out, 1, "reports");
+    }
+    sj_buf_free(&labels);
+    free(out);
+    return add_settings(b, s, "compare");
+}
+
 static sj_status build_report_stages(builder *b, sj_pipeline *p, char *const models[3])
 {
     sj_status st = SJ_OK;
     char *scores[3] = {0}, *audits[3] = {0};
-    for (int m = 0; m < 3 && st == SJ_OK; m++) {
-        if (!models[m] || !has_stage(b, "score"))
-            continue;
-        char name[32], file[64];
-        snprintf(name, sizeof name, "score-%s", MODEL_LABELS[m]);
-        snprintf(file, sizeof file, "scores/%s.csv", MODEL_LABELS[m]);
-        scores[m] = run_path(b, file);
-        sj_stage *s = new_stage(p, name, "score", "scoring every response");
-        add_pair(s, "--model", models[m]);
-        add_pair(s, "--instrument", b->instrument);
-        add_pair(s, "--data", b->data);
-        add_columns(b, s, 0, 0);
-        add_pair(s, "--out", scores[m]);
-        add_input(s, models[m]);
-        add_input(s, b->instrument);
-        add_input(s, b->data);
-        add_output(s, scores[m]);
-        st = add_settings(b, s, "score");
-    }
-    for (int m = 0; m < 3 && st == SJ_OK; m++) {
-        if (!scores[m] || !has_stage(b, "audit"))
-            continue;
-        char name[32];
-        snprintf(name, sizeof name, "audit-%s", AUDIT_NAMES[m]);
-        audits[m] = sj_path_join(b->reports, AUDIT_NAMES[m]);
-        sj_stage *s = new_stage(p, name, "audit", "auditing the scores for DIF and parity");
-        add_pair(s, "--data", scores[m]);
-        add_pair(s, "--instrument", b->instrument);
-        add_if_accepted(b, s, "--person", b->person);
-        add_if_accepted(b, s, "--item", b->item);
-        add_pair(s, "--group", b->group);
-        add_pair(s, "--reference", b->reference);
-        add_pair(s, "--focal", b->focal);
-        if (b->human)
-            add_pair(s, "--human", b->human);
-        /* A simulation's true scores show what alignment bought, beside
-         * what it cost in agreement with the (biased) human scores. */
-        if (b->truth)
-            add_pair(s, "--truth", b->truth);
-        add_pair(s, "--out", audits[m]);
-        add_input(s, scores[m]);
-        add_input(s, b->instrument);
-        add_input(s, b->truth);
-        add_output(s, audits[m]);
-        st = add_settings(b, s, "audit");
-    }
-    if (st == SJ_OK && has_stage(b, "compare") && audits[0] && (audits[1] || audits[2])) {
-        char *out = sj_path_join(b->reports, "compare");
-        sj_stage *s = new_stage(p, "compare", "compare", "comparing the audits before and after");
-        add_pair(s, "--before", audits[0]);
-        add_input(s, audits[0]);
-        sj_buf labels = {0};
-        sj_buf_printf(&labels, "%s", COMPARE_LABELS[0]);
-        for (int m = 1; m < 3; m++)
-            if (audits[m]) {
-                add_pair(s, "--after", audits[m]);
-                add_input(s, audits[m]);
-                sj_buf_printf(&labels, ",%s", COMPARE_LABELS[m]);
-            }
-        if (models[1]) {
-            char *log = sj_path_join(models[1], "train_log.jsonl");
-            add_pair(s, "--training-log", log);
-            add_input(s, log);
-            free(log);
-        }
-        add_pair(s, "--labels", labels.data);
-        sj_buf_free(&labels);
-        add_pair(s, "--out", out);
-        add_output(s, out);
-        free(out);
-        st = add_settings(b, s, "compare");
-    }
+    for (int m = 0; m < 3 && st == SJ_OK; m++)
+        if (models[m] && has_stage(b, "score"))
+            st = build_score(b, p, models[m], m, &scores[m]);
+    for (int m = 0; m < 3 && st == SJ_OK; m++)
+        if (scores[m] && has_stage(b, "audit"))
+            st = build_audit(b, p, scores[m], m, &audits[m]);
+    if (st == SJ_OK && has_stage(b, "compare") && audits[0] && (audits[1] || audits[2]))
+        st = build_compare(b, p, audits, models[1]);
     for (int m = 0; m < 3; m++) {
         free(scores[m]);
         free(audits[m]);
@@ -513,28 +779,273 @@ static sj_status build_report_stages(builder *b, sj_pipeline *p, char *const mod
     return st;
 }
 
+/* The simulate stage writes the data set into the folder of `data`; its
+ * outputs are the pipeline's data, instrument and truth files. */
 static sj_status build_simulate_stage(builder *b, sj_pipeline *p)
 {
     if (!has_stage(b, "simulate"))
         return SJ_OK;
-    char *dir = sj_strdup(b->data);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
-    sj_stage *s = new_stage(p, "simulate", "simulate", "simulating the data set");
-    add_pair(s, "--out", dir);
-    add_if_accepted(b, s, "--seed", b->seed);
+    b->sim_dir = sj_path_parent(b->data);
+    if (!b->sim_dir) {
+        b->out_of_memory = 1;
+        return SJ_OK;
+    }
+    sj_stage *s = new_stage(b, p, "simulate", "simulate", "simulating the data set");
+    if (!s)
+        return SJ_ERR_WORK;
+    add_pair(b, s, "--out", b->sim_dir);
+    add_if_accepted(b, s, "seed", b->seed);
     static const char *const files[] = {"instrument.json", "responses.csv", "truth.csv",
                                         "simulation.json"};
     for (int i = 0; i < 4; i++) {
-        char *f = sj_path_join(dir, files[i]);
-        add_output(s, f);
+        char *f = sj_path_join(b->sim_dir, files[i]);
+        if (f)
+            push_string(b, &s->outputs, &s->n_outputs, f, 0);
+        else
+            b->out_of_memory = 1;
         free(f);
     }
-    free(dir);
+    /* The folder is replaced whole, so it is what is checked. */
+    const char *key[1] = {"data"};
+    add_claim(b, &b->outputs, b->sim_dir, key, 1, 1, s->name);
     return add_settings(b, s, "simulate");
+}
+
+/* ---- checking the whole plan before any stage runs ---------------------------- */
+
+/* "\"reports\" at 12:3": where a claim's key is, for a message that names
+ * a second key beside the one it points at. */
+static void claim_place(const checker *c, const claim *cl, char *out, size_t size)
+{
+    long line, column;
+    char key[256];
+    key_position(c->text, cl->key, cl->depth, &line, &column);
+    key_name(cl->key, cl->depth, key, sizeof key);
+    snprintf(out, size, "\"%s\" at %ld:%ld", key, line, column);
+}
+
+static void writer_name(const claim *cl, char *out, size_t size)
+{
+    if (cl->writer)
+        snprintf(out, size, "the %s stage", cl->writer);
+    else
+        snprintf(out, size, "the run itself (its stage stamps)");
+}
+
+/* An input the pipeline reads against an output a stage writes. */
+static sj_status input_against_output(builder *b, const claim *in, const claim *out)
+{
+    char who[160], place[300];
+    writer_name(out, who, sizeof who);
+    claim_place(b->c, out, place, sizeof place);
+    if (sj_path_same(in->path, out->path))
+        return key_error(b->c, in->key, in->depth,
+                         "%s is also written by %s (placed by %s); a pipeline never writes over "
+                         "its own input",
+                         in->path, who, place);
+    if (out->is_dir && sj_path_inside(in->path, out->path))
+        return key_error(b->c, in->key, in->depth,
+                         "%s lies in %s, which %s replaces (placed by %s); a pipeline never "
+                         "writes over its own input",
+                         in->path, out->path, who, place);
+    if (in->is_dir && sj_path_inside(out->path, in->path))
+        return key_error(b->c, in->key, in->depth,
+                         "%s writes %s inside this input folder %s (placed by %s)", who, out->path,
+                         in->path, place);
+    return SJ_OK;
+}
+
+/* Two outputs: one path written by two stages, or one inside a folder
+ * that another stage replaces. */
+static sj_status output_against_output(builder *b, const claim *first, const claim *second)
+{
+    char who1[160], who2[160], place[300];
+    writer_name(first, who1, sizeof who1);
+    writer_name(second, who2, sizeof who2);
+    claim_place(b->c, second, place, sizeof place);
+    if (sj_path_same(first->path, second->path))
+        return key_error(b->c, first->key, first->depth,
+                         "%s is written by both %s and %s (placed by %s); every stage needs a "
+                         "place of its own",
+                         first->path, who1, who2, place);
+    const claim *outer = first->is_dir && sj_path_inside(second->path, first->path)    ? first
+                         : second->is_dir && sj_path_inside(first->path, second->path) ? second
+                                                                                       : NULL;
+    if (!outer)
+        return SJ_OK;
+    const claim *inner = outer == first ? second : first;
+    char in_who[160], out_who[160];
+    writer_name(inner, in_who, sizeof in_who);
+    writer_name(outer, out_who, sizeof out_who);
+    return key_error(b->c, first->key, first->depth,
+                     "%s writes %s inside %s, which %s replaces (placed by %s); every stage needs "
+                     "a place of its own",
+                     in_who, inner->path, outer->path, out_who, place);
+}
+
+static sj_status check_clashes(builder *b)
+{
+    sj_status st = SJ_OK;
+    for (size_t i = 0; st == SJ_OK && i < b->inputs.n; i++)
+        for (size_t o = 0; st == SJ_OK && o < b->outputs.n; o++)
+            st = input_against_output(b, &b->inputs.items[i], &b->outputs.items[o]);
+    for (size_t i = 0; st == SJ_OK && i < b->outputs.n; i++)
+        for (size_t j = i + 1; st == SJ_OK && j < b->outputs.n; j++)
+            st = output_against_output(b, &b->outputs.items[i], &b->outputs.items[j]);
+    return st;
+}
+
+/* The nearest folder of `path` that exists (the path itself when it does),
+ * or NULL when out of memory. */
+static char *existing_ancestor(const char *path, struct stat *st)
+{
+    char *at = sj_strdup(path);
+    while (at && stat(at, st) != 0) {
+        if (strcmp(at, ".") == 0 || strcmp(at, "/") == 0) {
+            free(at);
+            return NULL;
+        }
+        char *parent = sj_path_parent(at);
+        free(at);
+        at = parent;
+    }
+    return at;
+}
+
+/* A folder the pipeline writes into (runs, reports, simulate's folder):
+ * a folder or creatable, writable, and not among the kernel's files. */
+static sj_status check_writable_folder(builder *b, const char *key, const char *path)
+{
+    const char *k[1] = {key};
+    static const char *const system_dirs[] = {"/proc", "/sys", "/dev"};
+    for (size_t i = 0; i < sizeof system_dirs / sizeof *system_dirs; i++)
+        if (sj_path_inside(path, system_dirs[i]))
+            return key_error(b->c, k, 1, "%s lies under %s, which holds no files of yours", path,
+                             system_dirs[i]);
+    struct stat st;
+    char *at = existing_ancestor(path, &st);
+    if (!at)
+        return key_error(b->c, k, 1, "%s cannot be created", path);
+    sj_status status = SJ_OK;
+    int self = strcmp(at, path) == 0;
+    if (!S_ISDIR(st.st_mode))
+        status = self ? key_error(b->c, k, 1, "%s is a file, not a folder", path)
+                      : key_error(b->c, k, 1, "%s cannot be created: %s is a file, not a folder",
+                                  path, at);
+    else if (access(at, W_OK | X_OK) != 0)
+        status = self ? key_error(b->c, k, 1, "%s is not writable", path)
+                      : key_error(b->c, k, 1, "%s cannot be created: %s is not writable", path, at);
+    free(at);
+    return status;
+}
+
+/* With a simulate stage, data, instrument and truth are the files it
+ * writes, and its folder must hold nothing simulate did not write there
+ * (a user's own responses.csv is never replaced). */
+static sj_status check_simulation(builder *b)
+{
+    static const char *const keys[] = {"data", "instrument", "truth"};
+    static const char *const files[] = {"responses.csv", "instrument.json", "truth.csv"};
+    const char *paths[] = {b->data, b->instrument, b->truth};
+    for (int i = 0; i < 3; i++) {
+        if (!paths[i])
+            continue;
+        char *want = sj_path_join(b->sim_dir, files[i]);
+        int same = want && strcmp(want, paths[i]) == 0;
+        const char *k[1] = {keys[i]};
+        sj_status st = SJ_OK;
+        if (want && !same)
+            st = key_error(b->c, k, 1,
+                           "with a simulate stage, %s is the file simulate writes into the folder "
+                           "of data: %s, not %s",
+                           keys[i], want, paths[i]);
+        free(want);
+        if (!want)
+            b->out_of_memory = 1;
+        if (st != SJ_OK)
+            return st;
+    }
+    sj_status st = check_writable_folder(b, "data", b->sim_dir);
+    sj_error why;
+    sj_error_clear(&why);
+    if (st == SJ_OK && sj_outdir_check_replaceable_by(b->sim_dir, "simulate", &why) != SJ_OK) {
+        const char *k[1] = {"data"};
+        st = key_error(b->c, k, 1,
+                       "the simulate stage writes the data set into %s and cannot replace that "
+                       "folder: %s (to run on your own data, remove the simulate stage)",
+                       b->sim_dir, why.msg);
+    }
+    return st;
+}
+
+/* Every output a stage replaces, checked before the first stage so that a
+ * refusal never comes after hours of training: a folder must be new, empty
+ * or sjtalign's own with its files as written (the command checks again,
+ * for its own name, when it saves); a file must be a regular file. */
+static sj_status check_replaceable(builder *b)
+{
+    for (size_t i = 0; i < b->outputs.n; i++) {
+        const claim *out = &b->outputs.items[i];
+        if (!out->writer || (b->sim_dir && strcmp(out->path, b->sim_dir) == 0))
+            continue; /* the stamps folder; simulate's folder has its own check */
+        sj_error why;
+        sj_error_clear(&why);
+        struct stat st;
+        if (out->is_dir && sj_outdir_check_replaceable(out->path, &why) != SJ_OK)
+            return key_error(b->c, out->key, out->depth, "the %s stage cannot replace %s: %s",
+                             out->writer, out->path, why.msg);
+        if (!out->is_dir && lstat(out->path, &st) == 0 && !S_ISREG(st.st_mode))
+            return key_error(b->c, out->key, out->depth,
+                             "the %s stage writes %s, which is not a regular file; sjtalign "
+                             "never renames over it",
+                             out->writer, out->path);
+    }
+    return SJ_OK;
+}
+
+static sj_status check_exists(builder *b, const claim *in)
+{
+    struct stat st;
+    if (stat(in->path, &st) == 0)
+        return SJ_OK;
+    return key_error(b->c, in->key, in->depth, "%s does not exist", in->path);
+}
+
+/* The user's own files: data, instrument and truth unless simulated, and
+ * judged_pairs when given (path settings were added with their stage). */
+static void claim_user_inputs(builder *b)
+{
+    const char *keys[] = {"data", "instrument", "truth", "judged_pairs"};
+    const char *paths[] = {b->data, b->instrument, b->truth, b->judged_given ? b->judged : NULL};
+    for (int i = 0; i < 4; i++) {
+        if (!paths[i] || (i < 3 && b->sim_dir))
+            continue;
+        const char *k[1] = {keys[i]};
+        add_claim(b, &b->inputs, paths[i], k, 1, 0, NULL);
+    }
+}
+
+static sj_status check_plan(builder *b, const sj_pipeline *p)
+{
+    const char *runs_key[1] = {"runs"};
+    add_claim(b, &b->outputs, p->stamps, runs_key, 1, 1, NULL);
+    claim_user_inputs(b);
+    if (b->out_of_memory)
+        return sj_error_set(b->c->err, SJ_ERR_WORK, "out of memory while expanding the pipeline");
+    sj_status st = check_writable_folder(b, "runs", b->runs);
+    if (st == SJ_OK)
+        st = check_writable_folder(b, "reports", b->reports);
+    if (st == SJ_OK)
+        st = check_clashes(b);
+    if (st == SJ_OK && b->sim_dir)
+        st = check_simulation(b);
+    if (st == SJ_OK)
+        st = check_replaceable(b);
+    for (size_t i = 0; st == SJ_OK && i < b->inputs.n; i++)
+        st = check_exists(b, &b->inputs.items[i]);
+    if (st == SJ_OK && b->out_of_memory)
+        st = sj_error_set(b->c->err, SJ_ERR_WORK, "out of memory while checking the pipeline");
+    return st;
 }
 
 /* ---- checking the document --------------------------------------------------- */
@@ -565,11 +1076,12 @@ static sj_status check_keys(checker *c, const cJSON *obj, const char *const *all
             continue;
         const char *path[2] = {parent, v->string};
         sj_buf names = {0};
+        int failed = 0;
         for (int i = 0; allowed[i]; i++)
-            sj_buf_printf(&names, "%s%s", i ? ", " : "", allowed[i]);
+            failed |= sj_buf_printf(&names, "%s%s", i ? ", " : "", allowed[i]);
         char detail[700];
         snprintf(detail, sizeof detail, "unknown %s (expected one of: %s)",
-                 parent ? "stage or key" : "key", names.data);
+                 parent ? "stage or key" : "key", failed ? "see README.md" : names.data);
         sj_buf_free(&names);
         return parent ? key_error(c, path, 2, "%s", detail)
                       : key_error(c, path + 1, 1, "%s", detail);
@@ -591,32 +1103,20 @@ static const char *string_key(checker *c, const cJSON *obj, const char *parent, 
     }
     if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
         if (*st == SJ_OK)
-            *st = parent ? key_error(c, path, 2, "expected a non-empty string%s", "")
-                         : key_error(c, path + 1, 1, "expected a non-empty string%s", "");
+            *st = parent ? key_error(c, path, 2, "expected a non-empty string")
+                         : key_error(c, path + 1, 1, "expected a non-empty string");
         return fallback;
     }
     return v->valuestring;
 }
 
-static sj_status check_exists(checker *c, const char *key, const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return SJ_OK;
-    const char *p[1] = {key};
-    char detail[600];
-    snprintf(detail, sizeof detail, "%s does not exist", path);
-    return key_error(c, p, 1, "%s", detail);
-}
-
-static sj_status read_keys(builder *b)
+static sj_status check_shape(builder *b)
 {
     checker *c = b->c;
-    const cJSON *doc = b->doc;
-    sj_status st = check_keys(c, doc, TOP_KEYS, NULL);
+    sj_status st = check_keys(c, b->doc, TOP_KEYS, NULL);
     if (st != SJ_OK)
         return st;
-    b->stages = cJSON_GetObjectItemCaseSensitive(doc, "stages");
+    b->stages = cJSON_GetObjectItemCaseSensitive(b->doc, "stages");
     if (!cJSON_IsObject(b->stages))
         return sj_error_at(c->err, SJ_ERR_INPUT, c->file, 0, 0,
                            "missing required key 'stages' (an object of stage settings)");
@@ -626,19 +1126,89 @@ static sj_status read_keys(builder *b)
     cJSON_ArrayForEach(v, b->stages) if (!cJSON_IsObject(v))
     {
         const char *path[2] = {"stages", v->string};
-        return key_error(c, path, 2, "expected an object of settings (use {} for defaults)%s", "");
+        return key_error(c, path, 2, "expected an object of settings (use {} for defaults)");
     }
-    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(doc, "columns");
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(b->doc, "columns");
     if (cols && (st = check_keys(c, cols, COLUMN_KEYS, "columns")) != SJ_OK)
         return st;
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(b->doc, "seed");
+    if (seed) {
+        const char *path[1] = {"seed"};
+        if (!cJSON_IsNumber(seed) || seed->valuedouble < 0 || seed->valuedouble > 9e15 ||
+            seed->valuedouble != (double)(long long)seed->valuedouble)
+            return key_error(c, path, 1, "expected a non-negative whole number");
+        if (!(b->seed = sj_asprintf("%lld", (long long)seed->valuedouble)))
+            return sj_error_set(c->err, SJ_ERR_WORK, "out of memory");
+    }
+    return SJ_OK;
+}
+
+/* Stages that need another stage or a top-level key. */
+static sj_status check_dependencies(builder *b)
+{
+    checker *c = b->c;
+    if (b->judged_given && has_stage(b, "judge")) {
+        const char *path[1] = {"judged_pairs"};
+        return key_error(
+            c, path, 1, "give either judged_pairs (experts' judgments) or a judge stage, not both");
+    }
+    if (has_stage(b, "judge") && !b->truth) {
+        const char *path[2] = {"stages", "judge"};
+        return key_error(c, path, 2, "the judge stage needs a top-level 'truth' file");
+    }
+    if ((has_stage(b, "reward") || has_stage(b, "dpo")) && !b->judged_given &&
+        !has_stage(b, "judge")) {
+        const char *path[1] = {"stages"};
+        return key_error(c, path, 1,
+                         "reward and dpo need judged pairs: add a judge stage or a top-level "
+                         "judged_pairs file");
+    }
+    static const char *const needs[][2] = {
+        {"pairs", "sft"}, {"judge", "pairs"},   {"reward", "sft"},  {"ppo", "reward"},
+        {"dpo", "sft"},   {"compare", "audit"}, {"audit", "score"}, {"score", "sft"}};
+    for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++)
+        if (has_stage(b, needs[i][0]) && !has_stage(b, needs[i][1])) {
+            const char *path[2] = {"stages", needs[i][0]};
+            return key_error(c, path, 2, "the %s stage needs a %s stage", needs[i][0], needs[i][1]);
+        }
+    return SJ_OK;
+}
+
+/* Relative paths are taken from the folder of the pipeline file, then
+ * from its "base". */
+static sj_status resolve_paths(builder *b, const char *base, const char *const paths[6])
+{
+    char *dir = sj_path_parent(b->c->file);
+    b->base = dir ? join_clean(dir, base) : NULL;
+    free(dir);
+    if (!b->base)
+        return sj_error_set(b->c->err, SJ_ERR_WORK, "out of memory");
+    char **slots[6] = {&b->instrument, &b->data, &b->truth, &b->judged, &b->runs, &b->reports};
+    for (int i = 0; i < 6; i++)
+        if (paths[i] && !(*slots[i] = resolve(b, paths[i])))
+            return sj_error_set(b->c->err, SJ_ERR_WORK, "out of memory");
+    if (!b->judged && !(b->judged = run_path(b, "judged.csv")))
+        return sj_error_set(b->c->err, SJ_ERR_WORK, "out of memory");
+    return SJ_OK;
+}
+
+static sj_status read_keys(builder *b)
+{
+    checker *c = b->c;
+    const cJSON *doc = b->doc;
+    sj_status st = check_shape(b);
+    if (st != SJ_OK)
+        return st;
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(doc, "columns");
     const char *base = string_key(c, doc, NULL, "base", 0, ".", &st);
-    const char *instrument = string_key(c, doc, NULL, "instrument", 1, NULL, &st);
-    const char *data = string_key(c, doc, NULL, "data", 1, NULL, &st);
-    const char *truth = string_key(c, doc, NULL, "truth", 0, NULL, &st);
-    const char *judged = string_key(c, doc, NULL, "judged_pairs", 0, NULL, &st);
-    const char *runs = string_key(c, doc, NULL, "runs", 1, NULL, &st);
-    const char *reports = string_key(c, doc, NULL, "reports", 0, "reports", &st);
-    int audits = cJSON_GetObjectItemCaseSensitive(b->stages, "audit") != NULL;
+    const char *paths[6];
+    paths[0] = string_key(c, doc, NULL, "instrument", 1, NULL, &st);
+    paths[1] = string_key(c, doc, NULL, "data", 1, NULL, &st);
+    paths[2] = string_key(c, doc, NULL, "truth", 0, NULL, &st);
+    paths[3] = string_key(c, doc, NULL, "judged_pairs", 0, NULL, &st);
+    paths[4] = string_key(c, doc, NULL, "runs", 1, NULL, &st);
+    paths[5] = string_key(c, doc, NULL, "reports", 0, "reports", &st);
+    int audits = has_stage(b, "audit");
     b->reference = string_key(c, doc, NULL, "reference", audits, NULL, &st);
     b->focal = string_key(c, doc, NULL, "focal", audits, NULL, &st);
     b->person = string_key(c, cols, "columns", "person", 0, "person_id", &st);
@@ -648,73 +1218,14 @@ static sj_status read_keys(builder *b)
     b->human = string_key(c, cols, "columns", "human", 0, NULL, &st);
     if (st != SJ_OK)
         return st;
-    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(doc, "seed");
-    if (seed) {
-        const char *path[1] = {"seed"};
-        if (!cJSON_IsNumber(seed) || seed->valuedouble < 0 || seed->valuedouble > 9e15 ||
-            seed->valuedouble != (double)(long long)seed->valuedouble)
-            return key_error(c, path, 1, "expected a non-negative whole number%s", "");
-        b->seed = sj_asprintf("%lld", (long long)seed->valuedouble);
-    }
-    /* Relative paths are taken from the folder of the pipeline file. */
-    char *dir = sj_strdup(c->file);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
-    b->base = join_clean(dir, base);
-    free(dir);
-    b->instrument = resolve(b, instrument);
-    b->data = resolve(b, data);
-    b->truth = truth ? resolve(b, truth) : NULL;
-    b->runs = resolve(b, runs);
-    b->reports = resolve(b, reports);
-    int simulated = has_stage(b, "simulate");
-    if (judged && has_stage(b, "judge")) {
-        const char *path[1] = {"judged_pairs"};
-        return key_error(
-            c, path, 1,
-            "give either judged_pairs (experts' judgments) or a judge stage, not both%s", "");
-    }
-    b->judged = judged ? resolve(b, judged) : run_path(b, "judged.csv");
-    if (!simulated && (st = check_exists(c, "instrument", b->instrument)) != SJ_OK)
+    b->judged_given = paths[3] != NULL;
+    if ((st = resolve_paths(b, base, paths)) != SJ_OK)
         return st;
-    if (!simulated && (st = check_exists(c, "data", b->data)) != SJ_OK)
-        return st;
-    if (judged && (st = check_exists(c, "judged_pairs", b->judged)) != SJ_OK)
-        return st;
-    if (b->truth && !simulated && (st = check_exists(c, "truth", b->truth)) != SJ_OK)
-        return st;
-    if (has_stage(b, "judge") && !b->truth) {
-        const char *path[2] = {"stages", "judge"};
-        return key_error(c, path, 2, "the judge stage needs a top-level 'truth' file%s", "");
-    }
-    if ((has_stage(b, "reward") || has_stage(b, "dpo")) && !judged && !has_stage(b, "judge")) {
-        const char *path[1] = {"stages"};
-        return key_error(c, path, 1,
-                         "reward and dpo need judged pairs: add a judge stage or a top-level "
-                         "judged_pairs file%s",
-                         "");
-    }
-    static const char *const needs[][2] = {
-        {"pairs", "sft"}, {"judge", "pairs"},   {"reward", "sft"},  {"ppo", "reward"},
-        {"dpo", "sft"},   {"compare", "audit"}, {"audit", "score"}, {"score", "sft"}};
-    for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++)
-        if (has_stage(b, needs[i][0]) && !has_stage(b, needs[i][1])) {
-            const char *path[2] = {"stages", needs[i][0]};
-            char detail[128];
-            snprintf(detail, sizeof detail, "the %s stage needs a %s stage", needs[i][0],
-                     needs[i][1]);
-            return key_error(c, path, 2, "%s", detail);
-        }
-    return SJ_OK;
+    return check_dependencies(b);
 }
 
 static void builder_free(builder *b)
 {
-    for (int i = 0; i < b->n_helps; i++)
-        free(b->helps[i]);
     free(b->seed);
     free(b->base);
     free(b->instrument);
@@ -723,9 +1234,24 @@ static void builder_free(builder *b)
     free(b->judged);
     free(b->runs);
     free(b->reports);
+    free(b->sim_dir);
+    claims_free(&b->inputs);
+    claims_free(&b->outputs);
 }
 
-sj_pipeline *sj_pipeline_load(const char *path, const char *self, sj_error *err)
+static sj_status build_stages(builder *b, sj_pipeline *p)
+{
+    run_paths r = {0};
+    sj_status st = build_simulate_stage(b, p);
+    if (st == SJ_OK)
+        st = build_training_stages(b, p, &r);
+    if (st == SJ_OK && !b->out_of_memory)
+        st = build_report_stages(b, p, r.models);
+    run_paths_free(&r);
+    return st;
+}
+
+sj_pipeline *sj_pipeline_load(const char *path, sj_error *err)
 {
     char *text = NULL;
     if (sj_read_file(path, &text, NULL, err) != SJ_OK)
@@ -733,36 +1259,28 @@ sj_pipeline *sj_pipeline_load(const char *path, const char *self, sj_error *err)
     cJSON *doc = sj_json_parse(path, text, err);
     sj_pipeline *p = calloc(1, sizeof *p);
     checker c = {.file = path, .text = text, .err = err};
-    builder b = {.self = self, .doc = doc, .c = &c};
-    char *models[3] = {0};
-    if (!doc || !p)
-        goto fail;
-    if (!cJSON_IsObject(doc)) {
+    builder b = {.doc = doc, .c = &c};
+    int ok = 0;
+    if (!p && doc)
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    else if (doc && !cJSON_IsObject(doc))
         sj_error_at(err, SJ_ERR_INPUT, path, 1, 1, "expected a JSON object");
-        goto fail;
+    else if (doc && read_keys(&b) == SJ_OK) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
+        p->path = sj_strdup(path);
+        p->name = sj_strdup(cJSON_IsString(name) ? name->valuestring : "pipeline");
+        p->stamps = run_path(&b, "stamps");
+        p->reports = sj_strdup(b.reports);
+        if (!p->path || !p->name || !p->stamps || !p->reports)
+            sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        else
+            ok = build_stages(&b, p) == SJ_OK && check_plan(&b, p) == SJ_OK;
     }
-    if (read_keys(&b) != SJ_OK)
-        goto fail;
-    p->path = sj_strdup(path);
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "name");
-    p->name = sj_strdup(cJSON_IsString(name) ? name->valuestring : "pipeline");
-    p->stamps = run_path(&b, "stamps");
-    p->reports = sj_strdup(b.reports);
-    if (build_simulate_stage(&b, p) != SJ_OK || build_training_stages(&b, p, models) != SJ_OK ||
-        build_report_stages(&b, p, models) != SJ_OK)
-        goto fail;
-    for (int m = 0; m < 3; m++)
-        free(models[m]);
     builder_free(&b);
     cJSON_Delete(doc);
     free(text);
-    return p;
-fail:
-    for (int m = 0; m < 3; m++)
-        free(models[m]);
-    builder_free(&b);
-    cJSON_Delete(doc);
-    free(text);
+    if (ok)
+        return p;
     sj_pipeline_free(p);
     return NULL;
 }
@@ -778,10 +1296,13 @@ void sj_pipeline_free(sj_pipeline *p)
         free(s->what);
         for (int k = 0; k < s->argc; k++)
             free(s->argv[k]);
-        for (int k = 0; k < s->n_inputs; k++)
+        free(s->argv);
+        for (size_t k = 0; k < s->n_inputs; k++)
             free(s->inputs[k]);
-        for (int k = 0; k < s->n_outputs; k++)
+        free(s->inputs);
+        for (size_t k = 0; k < s->n_outputs; k++)
             free(s->outputs[k]);
+        free(s->outputs);
     }
     free(p->stages);
     free(p->path);
@@ -809,32 +1330,50 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static sj_status hash_folder(const char *path, char out[65], sj_error *err)
+/* The visible names in a folder, sorted. */
+static sj_status folder_names(const char *path, char ***names, size_t *n, sj_error *err)
 {
+    *names = NULL;
+    *n = 0;
     DIR *d = opendir(path);
     if (!d)
         return sj_error_set(err, SJ_ERR_WORK, "cannot read folder %s: %s", path, strerror(errno));
-    char **names = NULL;
-    size_t n = 0;
+    sj_status st = SJ_OK;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
+    while (st == SJ_OK && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue; /* hidden files and in-progress temporaries */
-        char **grown = realloc(names, (n + 1) * sizeof *grown);
-        if (!grown)
-            break;
-        names = grown;
-        names[n++] = sj_strdup(e->d_name);
+        char **grown = realloc(*names, (*n + 1) * sizeof *grown);
+        char *copy = sj_strdup(e->d_name);
+        if (grown)
+            *names = grown;
+        if (!grown || !copy) {
+            free(copy);
+            st = sj_error_set(err, SJ_ERR_WORK, "out of memory listing %s", path);
+        } else {
+            (*names)[(*n)++] = copy;
+        }
     }
     closedir(d);
-    qsort(names, n, sizeof *names, compare_names);
+    if (*n)
+        qsort(*names, *n, sizeof **names, compare_names);
+    return st;
+}
+
+static sj_status hash_folder(const char *path, char out[65], sj_error *err)
+{
+    char **names;
+    size_t n;
+    sj_status st = folder_names(path, &names, &n, err);
     sj_buf listing = {0};
-    sj_status st = SJ_OK;
     for (size_t i = 0; i < n; i++) {
         char *child = sj_path_join(path, names[i]);
         char h[65];
-        if (st == SJ_OK && (st = sj_path_content_hash(child, h, err)) == SJ_OK)
-            sj_buf_printf(&listing, "%s %s\n", names[i], h);
+        if (st == SJ_OK && !child)
+            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        if (st == SJ_OK && (st = sj_path_content_hash(child, h, err)) == SJ_OK &&
+            sj_buf_printf(&listing, "%s %s\n", names[i], h) != 0)
+            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
         free(child);
         free(names[i]);
     }
@@ -858,16 +1397,23 @@ sj_status sj_path_content_hash(const char *path, char out[65], sj_error *err)
 sj_status sj_stage_key(const sj_stage *s, char key[65], sj_error *err)
 {
     sj_buf text = {0};
-    sj_buf_printf(&text, "sjtalign %s\n", SJ_VERSION);
+    int failed = sj_buf_printf(&text, "sjtalign %s\n", SJ_VERSION);
     for (int i = 0; i < s->argc; i++)
-        sj_buf_printf(&text, "arg %s\n", s->argv[i]);
-    for (int i = 0; i < s->n_inputs; i++) {
+        failed |= sj_buf_printf(&text, "arg %s\n", s->argv[i]);
+    for (size_t i = 0; i < s->n_inputs; i++) {
         char h[65];
         if (sj_path_content_hash(s->inputs[i], h, err) != SJ_OK) {
             sj_buf_free(&text);
             return err ? err->status : SJ_ERR_INPUT;
         }
-        sj_buf_printf(&text, "input %s %s\n", s->inputs[i], h);
+        failed |= sj_buf_printf(&text, "input %s %s\n", s->inputs[i], h);
+    }
+    /* A key of a partial text would match no stamp, or worse the stamp of
+     * another command line. */
+    if (failed) {
+        sj_buf_free(&text);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory computing the key of stage %s",
+                            s->name);
     }
     sj_sha256_hex(text.data, text.len, key);
     sj_buf_free(&text);
@@ -876,22 +1422,23 @@ sj_status sj_stage_key(const sj_stage *s, char key[65], sj_error *err)
 
 static char *stamp_path(const sj_pipeline *p, const sj_stage *s)
 {
-    char name[96];
-    snprintf(name, sizeof name, "%s.json", s->name);
-    return sj_path_join(p->stamps, name);
+    char *name = sj_asprintf("%s.json", s->name);
+    char *path = name ? sj_path_join(p->stamps, name) : NULL;
+    free(name);
+    return path;
 }
 
 int sj_stage_up_to_date(const sj_pipeline *p, const sj_stage *s, const char key[65])
 {
     char *path = stamp_path(p, s);
-    cJSON *stamp = sj_json_read(path, NULL);
+    cJSON *stamp = path ? sj_json_read(path, NULL) : NULL;
     free(path);
     if (!stamp)
         return 0;
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(stamp, "key");
     const cJSON *outputs = cJSON_GetObjectItemCaseSensitive(stamp, "outputs");
     int fresh = cJSON_IsString(k) && strcmp(k->valuestring, key) == 0 && cJSON_IsObject(outputs);
-    for (int i = 0; fresh && i < s->n_outputs; i++) {
+    for (size_t i = 0; fresh && i < s->n_outputs; i++) {
         const cJSON *want = cJSON_GetObjectItemCaseSensitive(outputs, s->outputs[i]);
         char h[65];
         fresh = cJSON_IsString(want) && sj_path_content_hash(s->outputs[i], h, NULL) == SJ_OK &&
@@ -901,34 +1448,54 @@ int sj_stage_up_to_date(const sj_pipeline *p, const sj_stage *s, const char key[
     return fresh;
 }
 
+/* The stamp document: the key, the command line and the outputs' hashes. */
+static cJSON *stamp_new(const sj_stage *s, const char key[65], double seconds, sj_error *err)
+{
+    cJSON *stamp = cJSON_CreateObject();
+    int ok = stamp && cJSON_AddStringToObject(stamp, "stage", s->name) &&
+             cJSON_AddStringToObject(stamp, "key", key);
+    cJSON *args = ok ? cJSON_AddArrayToObject(stamp, "command") : NULL;
+    cJSON *outputs = args ? cJSON_AddObjectToObject(stamp, "outputs") : NULL;
+    ok = ok && args && outputs;
+    for (int i = 0; ok && i < s->argc; i++) {
+        cJSON *arg = cJSON_CreateString(s->argv[i]);
+        ok = arg && cJSON_AddItemToArray(args, arg);
+        if (!ok)
+            cJSON_Delete(arg);
+    }
+    for (size_t i = 0; ok && i < s->n_outputs; i++) {
+        char h[65];
+        if (sj_path_content_hash(s->outputs[i], h, err) != SJ_OK) {
+            cJSON_Delete(stamp);
+            return NULL;
+        }
+        ok = cJSON_AddStringToObject(outputs, s->outputs[i], h) != NULL;
+    }
+    char when[32];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    ok = ok && sj_json_add_number(stamp, "seconds", seconds) &&
+         cJSON_AddStringToObject(stamp, "finished", when);
+    if (!ok) {
+        cJSON_Delete(stamp);
+        sj_error_set(err, SJ_ERR_WORK, "out of memory writing the stamp of stage %s", s->name);
+        return NULL;
+    }
+    return stamp;
+}
+
 sj_status sj_stage_write_stamp(const sj_pipeline *p, const sj_stage *s, const char key[65],
                                double seconds, sj_error *err)
 {
     if (sj_mkdir_p(p->stamps, err) != SJ_OK)
         return SJ_ERR_WORK;
-    cJSON *stamp = cJSON_CreateObject();
-    cJSON_AddStringToObject(stamp, "stage", s->name);
-    cJSON_AddStringToObject(stamp, "key", key);
-    cJSON *args = cJSON_AddArrayToObject(stamp, "command");
-    for (int i = 0; i < s->argc; i++)
-        cJSON_AddItemToArray(args, cJSON_CreateString(s->argv[i]));
-    cJSON *outputs = cJSON_AddObjectToObject(stamp, "outputs");
-    sj_status st = SJ_OK;
-    for (int i = 0; i < s->n_outputs && st == SJ_OK; i++) {
-        char h[65];
-        if ((st = sj_path_content_hash(s->outputs[i], h, err)) == SJ_OK)
-            cJSON_AddStringToObject(outputs, s->outputs[i], h);
-    }
-    sj_json_add_number(stamp, "seconds", seconds);
-    char when[32];
-    time_t now = time(NULL);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    cJSON_AddStringToObject(stamp, "finished", when);
-    if (st == SJ_OK) {
-        char *path = stamp_path(p, s);
-        st = sj_json_write(path, stamp, err);
-        free(path);
-    }
+    cJSON *stamp = stamp_new(s, key, seconds, err);
+    if (!stamp)
+        return err ? err->status : SJ_ERR_WORK;
+    char *path = stamp_path(p, s);
+    sj_status st =
+        path ? sj_json_write(path, stamp, err) : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    free(path);
     cJSON_Delete(stamp);
     return st;
 }
@@ -936,6 +1503,7 @@ sj_status sj_stage_write_stamp(const sj_pipeline *p, const sj_stage *s, const ch
 void sj_stage_forget(const sj_pipeline *p, const sj_stage *s)
 {
     char *path = stamp_path(p, s);
-    unlink(path);
+    if (path)
+        unlink(path);
     free(path);
 }

@@ -7,23 +7,18 @@
 
 #include <stddef.h>
 
-#include <cjson/cJSON.h>
-
 #include "sjtalign/util.h"
-
-#define SJ_PIPELINE_MAX_ARGS 96
-#define SJ_PIPELINE_MAX_FILES 8
 
 typedef struct {
     char *name;    /* e.g. "sft", "score-ppo", "audit-after" */
     char *command; /* the sjtalign subcommand */
     char *what;    /* one phrase for the start line */
     int argc;
-    char *argv[SJ_PIPELINE_MAX_ARGS]; /* argv[0] is the subcommand */
-    int n_inputs;
-    char *inputs[SJ_PIPELINE_MAX_FILES]; /* files or folders read */
-    int n_outputs;
-    char *outputs[SJ_PIPELINE_MAX_FILES]; /* files or folders written */
+    char **argv; /* argv[0] is the subcommand; argv[argc] is NULL */
+    size_t n_inputs;
+    char **inputs; /* files or folders read (their content is in the stamp key) */
+    size_t n_outputs;
+    char **outputs; /* files or folders written */
 } sj_stage;
 
 typedef struct {
@@ -35,12 +30,19 @@ typedef struct {
     sj_stage *stages;
 } sj_pipeline;
 
-/* Reads and checks a pipeline file: unknown keys and stages, missing
- * required settings, stage settings the stage's command does not accept,
- * and input paths that do not exist are input errors naming the key and
- * its JSON position. `self` is the path of this program (for --help
- * look-ups of each command's options). */
-sj_pipeline *sj_pipeline_load(const char *path, const char *self, sj_error *err);
+/* Reads and checks a whole pipeline file before any stage runs. Input
+ * errors name the file, the line and column of the key and its path
+ * ("stages.sft.steps"): unknown keys and stages; stage settings that are
+ * not an option of the stage's command (with a "did you mean"), whose JSON
+ * type does not fit the option, whose value is out of range, that name an
+ * output or a command-line-only option; a stage output that is one of the
+ * pipeline's inputs (data, instrument, truth, judged_pairs, path settings)
+ * or holds one, or that another stage also writes; a simulate stage whose
+ * folder holds files simulate did not write; runs or reports folders that
+ * are files, lie under /proc, /sys or /dev, or cannot be created; inputs
+ * that do not exist. Path settings are resolved against the pipeline's
+ * base and recorded as the stage's inputs. */
+sj_pipeline *sj_pipeline_load(const char *path, sj_error *err);
 void sj_pipeline_free(sj_pipeline *p);
 /* Index of a stage by name (or by command for the first of its kind). */
 long sj_pipeline_find_stage(const sj_pipeline *p, const char *name);

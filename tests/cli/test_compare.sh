@@ -59,6 +59,23 @@ assert set(d['parity']['by_label']) == {'SFT', 'PPO', 'DPO'}
 else
     fail "three audits: every audit under by_label" "$(cat "$TMP/err")"
 fi
+# --after as one comma-separated list is the same as repeating it.
+run_cmd compare --before "$TMP/before" --after "$TMP/after,$TMP/dpo" --labels "SFT,PPO,DPO" --out "$TMP/cmp3list"
+expect_exit 0 "compare with --after as a list"
+if python3 -c "
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert [x['dir'] for x in a['audits']] == [x['dir'] for x in b['audits']], (a['audits'], b['audits'])
+assert a['items'] == b['items'] and a['parity'] == b['parity']
+" "$TMP/cmp3/compare.json" "$TMP/cmp3list/compare.json" 2>"$TMP/err"; then
+    pass "--after a,b reads the same audits as --after a --after b"
+else
+    fail "--after a,b reads the same audits as --after a --after b" "$(cat "$TMP/err")"
+fi
+run_cmd compare --before "$TMP/before" --after "$TMP/after,,$TMP/dpo" --out "$TMP/bad"
+expect_exit 2 "--after with an empty entry"
+expect_err_contains "sjtalign compare: --after expects audit folders separated by commas, none of them empty" \
+    "--after with an empty entry: message"
 python3 "$CHECK" "$TMP/cmp3/index.html" >/dev/null 2>&1 && pass "three-audit page is well-formed" || fail "three-audit page is well-formed"
 
 # Agreement with the true scores (fixture of tests/unit/test_report_truth.c:

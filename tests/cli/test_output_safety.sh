@@ -108,8 +108,15 @@ run_cmd audit --data "$FIX/after.csv" "${AUDIT_ARGS[@]}" --out "$TMP/a"
 before_sum=$(cat "$TMP"/b/* | sha256sum)
 run_cmd compare --before "$TMP/b" --after "$TMP/a" --out "$TMP/b"
 expect_exit 2 "compare --out its own --before audit"
-expect_err_contains "was written by \`sjtalign audit\`" "the message names the command that wrote it"
+expect_err_contains "--out $TMP/b is also the input --before $TMP/b; sjtalign never writes over its own input" \
+    "the message names the output and the input"
 if [ "$(cat "$TMP"/b/* | sha256sum)" = "$before_sum" ]; then pass "the before-audit is intact"; else fail "the before-audit changed"; fi
+run_cmd audit --data "$FIX/before.csv" "${AUDIT_ARGS[@]}" --out "$TMP/other"
+other_sum=$(cat "$TMP"/other/* | sha256sum)
+run_cmd compare --before "$TMP/b" --after "$TMP/a" --out "$TMP/other"
+expect_exit 2 "compare --out an audit it does not read"
+expect_err_contains "was written by \`sjtalign audit\`" "the message names the command that wrote it"
+if [ "$(cat "$TMP"/other/* | sha256sum)" = "$other_sum" ]; then pass "that audit is intact"; else fail "that audit changed"; fi
 run_cmd compare --before "$TMP/b" --after "$TMP/a" --out "$TMP/cmp"
 expect_exit 0 "compare into a new folder"
 run_cmd compare --before "$TMP/b" --after "$TMP/a" --out "$TMP/cmp"

@@ -110,13 +110,18 @@ expect_exit 0 "second run"
 skipped=$(grep -c 'up to date, skipped' "$TMP/.stdout")
 if [ "$skipped" -eq 15 ]; then pass "second run skips all 15 stages"; else fail "second run skips all 15 stages" "$OUT"; fi
 
-# An output edited by hand is never replaced: the stage stops with exit 2
-# naming the file, and the edit is kept.
+# An output edited by hand is never replaced: the run stops with exit 2
+# before any stage starts, naming the file and the key that placed it, and
+# the edit is kept.
 echo "edited by hand" >>reports/before/audit.json
 run_cmd run pipeline.json
 expect_exit 2 "run after an output was edited"
-expect_err_contains "reports/before/audit.json was changed after sjtalign wrote it" "the edited file is named"
+expect_err_contains "pipeline.json:12:3: reports: the audit-before stage cannot replace reports/before: reports/before/audit.json was changed after sjtalign wrote it" "the edited file is named"
 if tail -1 reports/before/audit.json | grep -qx "edited by hand"; then pass "the edit is kept"; else fail "the edit is kept"; fi
+if [ -z "$OUT" ]; then pass "no stage started"; else fail "no stage started" "$OUT"; fi
+run_cmd run --dry-run pipeline.json
+expect_exit 2 "dry run after an output was edited"
+expect_err_contains "reports: the audit-before stage cannot replace reports/before" "dry run: the same refusal"
 
 # A missing output is noticed: its stage and everything after it run again.
 rm reports/before/audit.json

@@ -35,15 +35,8 @@ int cli_fail(const sj_error *err);
 /* Prints a usage error with a pointer to --help; returns 2. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Prints a command's help text to stdout; returns 0. */
-int cli_help(const char *text);
 
 /* Resets getopt so a command can be parsed more than once in a process. */
 void cli_getopt_reset(void);
-/* Standard handling of getopt_long's '?' and ':' results. */
-int cli_bad_option(const char *command);
-
-/* Fails with a usage error when a required option is missing. */
-int cli_require(const char *command, const char *flag, const char *value);
 
 #endif

@@ -21,28 +21,9 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     return 2;
 }
 
-int cli_help(const char *text)
-{
-    fputs(text, stdout);
-    return 0;
-}
-
 void cli_getopt_reset(void)
 {
     /* GNU getopt re-initialises completely when optind is 0. */
     optind = 0;
     opterr = 1;
-}
-
-int cli_bad_option(const char *command)
-{
-    fprintf(stderr, "Try 'sjtalign %s --help'.\n", command);
-    return 2;
-}
-
-int cli_require(const char *command, const char *flag, const char *value)
-{
-    if (value && *value)
-        return 0;
-    return cli_usage_error(command, "%s is required", flag);
 }

@@ -5,45 +5,57 @@
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "sjtalign/io.h"
 
-static const char *const HELP =
-    "usage: sjtalign validate --data FILE --instrument FILE [--person COL] [--item COL]\n"
-    "                         [--text COL] [--group COL] [--score COL[,COL...]]\n"
-    "                         [--human COL[,COL...]]\n\n"
-    "Checks a long-format responses file (one row per person x item) against an\n"
-    "instrument, reading the columns the other commands read, with their defaults:\n"
-    "the columns exist, every item is known, person ids and group labels are not\n"
-    "empty, no person answers an item twice, no person is in two groups, and every\n"
-    "score is a whole number within the instrument's range (an empty cell is a\n"
-    "missing score).\n\n"
-    "Score columns: with neither --score nor --human, the columns the other\n"
-    "commands read by default are checked where present: score (sft, dif,\n"
-    "parity), human_score (sft without a score column) and score_mode (audit);\n"
-    "an absent one is shown as \"not present\". In a file written by `sjtalign\n"
-    "score` (with score_mode), score is the expected score: any number within\n"
-    "the range. A file with none of them passes (it is input for `sjtalign\n"
-    "score`), and the summary says sft, dif and audit need one.\n\n"
-    "The person, item and text columns must exist; so must a group or score\n"
-    "column named with --group, --score or --human.\n\n"
-    "Prints a summary: responses, persons, items; the groups with their sizes\n"
-    "(persons, counted in the group of their first row); the scored cells of\n"
-    "each score column; persons who did not answer every item, with examples.\n"
-    "Missing person x item cells are a warning, not a defect (a design may give\n"
-    "persons a subset of items), but DIF (dif, audit) leaves out every person who\n"
-    "did not answer every item.\n\n"
-    "Every defect is reported, in file order, as FILE:LINE:COL: message (the\n"
-    "first 50, then a count of the rest); the exit code is then 2. A file that\n"
-    "cannot be read as CSV, or lacks the person or item column, stops at once.\n\n"
-    "  --data FILE        responses CSV (UTF-8, header row)\n"
-    "  --instrument FILE  instrument.json\n"
-    "  --person COL       person column (default person_id)\n"
-    "  --item COL         item column (default item_id)\n"
-    "  --text COL         response text column (default response)\n"
-    "  --group COL        group column (default group; optional unless named)\n"
-    "  --score COL,...    score columns to check instead of the defaults (whole\n"
-    "                     numbers); may be repeated\n"
-    "  --human COL,...    the same, under audit's name for the human score column\n";
+static const cli_option VALIDATE_OPTIONS[] = {
+    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_STDIN,
+     "responses CSV (UTF-8, header row; - reads standard input)"},
+    {"instrument", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "instrument.json"},
+    CLI_OPT_PERSON,
+    CLI_OPT_ITEM,
+    CLI_OPT_TEXT,
+    {"group", CLI_TEXT, "COL", "group", 0, 0, NULL, 0, "group column (optional unless named)"},
+    {"score", CLI_TEXT, "COL,...", NULL, 0, 0, NULL, CLI_LIST,
+     "score columns to check instead of the defaults (whole\nnumbers); may be repeated"},
+    {"human", CLI_TEXT, "COL,...", NULL, 0, 0, NULL, CLI_LIST,
+     "the same, under audit's name for the human score column"},
+    CLI_OPT_MAX_INPUT,
+    CLI_END};
+
+const cli_command_spec cli_spec_validate = {
+    .name = "validate",
+    .synopsis = "--data FILE --instrument FILE [options]",
+    .about = "Checks a long-format responses file (one row per person x item) against an\n"
+             "instrument, reading the columns the other commands read, with their defaults:\n"
+             "the columns exist, every item is known, person ids and group labels are not\n"
+             "empty, no person answers an item twice, no person is in two groups, and every\n"
+             "score is a whole number within the instrument's range (an empty cell is a\n"
+             "missing score).\n\n"
+             "Score columns: with neither --score nor --human, the columns the other\n"
+             "commands read by default are checked where present: score (sft, dif,\n"
+             "parity), human_score (sft without a score column) and score_mode (audit);\n"
+             "an absent one is shown as \"not present\". In a file written by `sjtalign\n"
+             "score` (with score_mode), score is the expected score: any number within\n"
+             "the range. A file with none of them passes (it is input for `sjtalign\n"
+             "score`), and the summary says sft, dif and audit need one.\n\n"
+             "The person, item and text columns must exist; so must a group or score\n"
+             "column named with --group, --score or --human.\n\n"
+             "Prints a summary: responses, persons, items; the groups with their sizes\n"
+             "(persons, counted in the group of their first row); the scored cells of\n"
+             "each score column; persons who did not answer every item, with examples.\n"
+             "Missing person x item cells are a warning, not a defect (a design may give\n"
+             "persons a subset of items), but DIF (dif, audit) leaves out every person who\n"
+             "did not answer every item.\n\n"
+             "Every defect is reported, in file order, as FILE:LINE:COL: message (the\n"
+             "first 50, then a count of the rest); the exit code is then 2. A file that\n"
+             "cannot be read as CSV, or lacks the person or item column, stops at once.",
+    .options = VALIDATE_OPTIONS,
+    .examples = "sjtalign validate --data data/demo/responses.csv --instrument "
+                "data/demo/instrument.json\n"
+                "sjtalign validate --data scores.csv --instrument instrument.json --human "
+                "rater1,rater2",
+};
 
 #define MAX_DEFECTS_SHOWN 50
 #define GROUPS_SHOWN 20
@@ -172,54 +184,23 @@ static int report(const char *data, const sj_validation *v, const sj_instrument 
     return 2;
 }
 
-/* Returns 0 to go on, -1 after --help, or an exit code. */
-static int parse_args(int argc, char **argv, sj_validate_options *o, column_list *scores,
-                      const char **data, const char **instrument)
+/* The options into the library's settings; score columns from --score
+ * and --human together. Returns 0 or an exit code. */
+static int read_args(const cli_args *c, sj_validate_options *o, column_list *scores)
 {
-    static const struct option options[] = {
-        {"data", required_argument, 0, 'd'},   {"instrument", required_argument, 0, 'i'},
-        {"person", required_argument, 0, 'p'}, {"item", required_argument, 0, 't'},
-        {"text", required_argument, 0, 'x'},   {"group", required_argument, 0, 'g'},
-        {"score", required_argument, 0, 's'},  {"human", required_argument, 0, 'H'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    int c;
-    cli_getopt_reset();
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            *data = optarg;
-            break;
-        case 'i':
-            *instrument = optarg;
-            break;
-        case 'p':
-            o->cols.person = optarg;
-            break;
-        case 't':
-            o->cols.item = optarg;
-            break;
-        case 'x':
-            o->cols.text = optarg;
-            break;
-        case 'g':
-            o->cols.group = optarg;
-            break;
-        case 's':
-        case 'H':
-            if (column_list_add(scores, c == 's' ? "--score" : "--human", optarg))
-                return 2;
-            break;
-        case 'h':
-            return cli_help(HELP) - 1;
-        default:
-            return cli_bad_option("validate");
-        }
+    o->cols.person = cli_text(c, "person");
+    o->cols.item = cli_text(c, "item");
+    o->cols.text = cli_text(c, "text");
+    /* A named group column must exist; the default is optional. */
+    o->cols.group = cli_given(c, "group") ? cli_text(c, "group") : NULL;
+    const char *const flags[2] = {"score", "human"};
+    for (int i = 0; i < 2; i++) {
+        const char *list = cli_text(c, flags[i]);
+        char flag[16];
+        snprintf(flag, sizeof flag, "--%s", flags[i]);
+        if (list && column_list_add(scores, flag, list))
+            return 2;
     }
-    if (optind < argc)
-        return cli_usage_error("validate", "unexpected argument '%s'", argv[optind]);
-    if (cli_require("validate", "--data", *data) ||
-        cli_require("validate", "--instrument", *instrument))
-        return 2;
     return 0;
 }
 
@@ -227,23 +208,32 @@ int cmd_validate(int argc, char **argv)
 {
     sj_validate_options o = {.max_defects = MAX_DEFECTS_SHOWN};
     column_list scores = {0};
-    const char *data = NULL, *instrument = NULL;
-    int rc = parse_args(argc, argv, &o, &scores, &data, &instrument);
-    if (rc != 0) {
-        column_list_free(&scores);
-        return rc < 0 ? 0 : rc;
+    cli_args c;
+    int rc = cli_parse(&cli_spec_validate, argc, argv, 0, &c);
+    if (rc == 0)
+        rc = cli_check_io(&c);
+    if (rc == 0) {
+        cli_apply_general(&c);
+        rc = read_args(&c, &o, &scores);
     }
+    if (rc != 0) {
+        cli_args_free(&c);
+        column_list_free(&scores);
+        return rc == 1 ? 0 : rc;
+    }
+    const char *data = cli_text(&c, "data");
     o.score_cols = (const char *const *)scores.names;
     o.n_score_cols = scores.n_names;
     sj_error err;
     sj_error_clear(&err);
     sj_validation *v = NULL;
-    sj_instrument *ins = sj_instrument_load(instrument, &err);
+    sj_instrument *ins = sj_instrument_load(cli_text(&c, "instrument"), &err);
     if (ins)
         v = sj_validate_file(data, ins, &o, &err);
     rc = v ? report(data, v, ins, scores.n_names > 0) : cli_fail(&err);
     sj_validation_free(v);
     sj_instrument_free(ins);
     column_list_free(&scores);
+    cli_args_free(&c);
     return rc;
 }

@@ -60,7 +60,7 @@ typedef struct {
 /* The pairs columns, in the order `pairs` writes them. */
 extern const char *const SJA_PAIRS_HEADER[8];
 
-/* Reads a pairs file (DESIGN.md): pair_id, item_id, person_id, response,
+/* Reads a pairs file (README, section Files): pair_id, item_id, person_id, response,
  * completion_a, completion_b, preferred (a, b or empty; case and surrounding
  * blanks ignored), judge_id optional. Unknown items, unparseable completions
  * and bad `preferred` values are input errors naming file:line:column. */

@@ -1,6 +1,6 @@
 /* sjtalign statistics: differential item functioning (DIF), group parity
- * and rater agreement, with the conventions of DESIGN.md (section
- * Statistics). Every number here is meant to agree with R to 1e-6 relative
+ * and rater agreement, with the conventions of the README (section
+ * "Statistics: conventions"). Every number here is meant to agree with R to 1e-6 relative
  * (ordinal models 1e-5); tests/fixtures/stats/make_fixtures.R holds the
  * independent computations.
  *
@@ -243,7 +243,7 @@ typedef struct {
  * reference or N focal persons answered it, or when every person gave the
  * same score; a stratum with fewer than N persons of either group is
  * counted in n_sparse_strata and warned about, but still used, so that
- * the statistics stay those of DESIGN.md (and R).
+ * the statistics stay those of the README (and R).
  *
  * Purification: items flagged (ETS B or C; BB or CC) are removed from the
  * matching score of the other items (the studied item itself stays in it
@@ -258,7 +258,7 @@ void sj_dif_result_free(sj_dif_result *r);
 
 /* {"items": [...], "reference", "focal": [...], "match", "purify",
  * "purify_rounds", "adjust", "min_cell", "ets_rule", "n_persons",
- * "n_excluded_incomplete"}; items carry the DESIGN.md names (plus "focal",
+ * "n_excluded_incomplete"}; items carry the README's DIF output names (plus "focal",
  * "type", "notes", "bd_chi2", "bd_df", "bd_p", the *_adj names). */
 cJSON *sj_dif_to_json(const sj_dif_result *r);
 /* One item object as inside "items" (for before/after comparisons). */

@@ -1,5 +1,5 @@
 /* The DIF driver: per focal group and item, the matching score, the counts
- * per (stratum, group, score), every method of DESIGN.md, purification of
+ * per (stratum, group, score), every method of the README's conventions, purification of
  * the matching score and p-value adjustment. */
 #include "sjtalign/stats.h"
 

@@ -1,4 +1,4 @@
-/* DIF and parity results as JSON (DESIGN.md names) and DIF as CSV. */
+/* DIF and parity results as JSON (the README's output names) and DIF as CSV. */
 #include "sjtalign/stats.h"
 
 #include <math.h>

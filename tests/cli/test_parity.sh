@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sjtalign parity: JSON keys of DESIGN.md, person totals, and input errors.
+# sjtalign parity: JSON keys of the README (Files, parity output), person totals, and input errors.
 . "$(dirname "$0")/lib.sh"
 FIX="$SJTALIGN_ROOT/tests/fixtures/stats"
 
@@ -24,7 +24,7 @@ for k in ["exact", "adjacent", "qwk", "pearson_r", "smd", "by_group", "fairness"
     assert k in a, k
 assert set(a["fairness"]) >= {"osa", "osd", "csd"}
 print("ok")' "$TMP/p.json" 2>&1)
-[ "$check" = ok ] && pass "parity JSON has the DESIGN.md keys" || fail "parity JSON" "$check"
+[ "$check" = ok ] && pass "parity JSON has the README's keys" || fail "parity JSON" "$check"
 
 run_cmd parity --data "$FIX/parity_scores.csv" --score score --group group --reference A \
     --focal B --out -

@@ -23,7 +23,7 @@ typedef struct {
 
 /* The counts the stats module's Mantel test takes: persons per (matching
  * total, group, item score). The matching total sums the items in `match`
- * plus the studied item (DESIGN.md: studied item included). */
+ * plus the studied item (README conventions: studied item included). */
 static void mantel_item(const sj_sim_data *d, const int *scores, const unsigned char *match,
                         size_t item, sj_mantel *out)
 {

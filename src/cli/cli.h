@@ -30,7 +30,12 @@ SJ_CLI_COMMAND(run)
 SJ_CLI_COMMAND(bench)
 #undef SJ_CLI_COMMAND
 
-/* Prints "sjtalign: error: <message>" and returns the exit code (1 or 2). */
+/* The command being run (set once by main), so every message starts with
+ * "sjtalign CMD:". */
+void cli_set_command(const char *name);
+const char *cli_command(void);
+
+/* Prints "sjtalign CMD: error: <message>" and returns the exit code (1 or 2). */
 int cli_fail(const sj_error *err);
 /* Prints a usage error with a pointer to --help; returns 2. */
 int cli_usage_error(const char *command, const char *fmt, ...)

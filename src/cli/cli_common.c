@@ -4,9 +4,22 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+static const char *command_name;
+
+void cli_set_command(const char *name)
+{
+    command_name = name;
+}
+
+const char *cli_command(void)
+{
+    return command_name ? command_name : "";
+}
+
 int cli_fail(const sj_error *err)
 {
-    fprintf(stderr, "sjtalign: error: %s\n", err->msg[0] ? err->msg : "unknown failure");
+    fprintf(stderr, "sjtalign%s%s: error: %s\n", command_name ? " " : "", cli_command(),
+            err->msg[0] ? err->msg : "unknown failure");
     return err->status == SJ_ERR_INPUT ? 2 : 1;
 }
 

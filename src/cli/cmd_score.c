@@ -60,7 +60,7 @@ static int output_names(const sj_table *t, const sja_codec *c, char ***names, si
         for (size_t j = 0; j < t->n_cols; j++)
             if (strcmp((*names)[i], t->names[j]) == 0) {
                 fprintf(stderr,
-                        "sjtalign: error: %s: input column '%s' has the name of an output "
+                        "sjtalign score: error: %s: input column '%s' has the name of an output "
                         "column; rename it in the file (sft, ppo and audit read a human score "
                         "column of any name)\n",
                         t->path, t->names[j]);
@@ -254,7 +254,7 @@ static int score_rows(score_inputs *s, int batch, int quiet, sj_csv_writer *w, m
         bar.quiet = 1;
     int rc = 0;
     if (chunk_init(&chunk, s->t->n_cols, s->m->codec.n_levels) != 0) {
-        fprintf(stderr, "sjtalign: error: out of memory\n");
+        fprintf(stderr, "sjtalign score: error: out of memory\n");
         rc = 1;
     }
     size_t row;

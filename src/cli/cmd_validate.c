@@ -86,7 +86,7 @@ static int column_list_add(column_list *l, const char *flag, const char *value)
         l->names = names;
     if (!copy || !copies || !names) {
         free(copy);
-        fprintf(stderr, "sjtalign: error: out of memory\n");
+        fprintf(stderr, "sjtalign validate: error: out of memory\n");
         return 1;
     }
     l->copies[l->n_copies++] = copy;

@@ -74,6 +74,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (commands[i].run && strcmp(commands[i].name, name) == 0) {
             cli_getopt_reset();
+            cli_set_command(commands[i].name);
             return commands[i].run(argc - 1, argv + 1);
         }
     fprintf(stderr, "sjtalign: unknown command '%s'\n\n", name);

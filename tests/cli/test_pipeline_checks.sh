@@ -59,11 +59,11 @@ expect_nothing_written() { # DESCRIPTION
 refused() { # DESCRIPTION MESSAGE
     run_cmd run p.json
     expect_exit 2 "$1"
-    expect_err_is "sjtalign: error: $2" "$1: message"
+    expect_err_is "sjtalign run: error: $2" "$1: message"
     expect_nothing_written "$1"
     run_cmd run --dry-run p.json
     expect_exit 2 "$1 (--dry-run)"
-    expect_err_is "sjtalign: error: $2" "$1 (--dry-run): message"
+    expect_err_is "sjtalign run: error: $2" "$1 (--dry-run): message"
     case "$OUT" in
         *"[1/"*) fail "$1 (--dry-run): no plan printed" "$OUT" ;;
         *) pass "$1 (--dry-run): no plan printed" ;;
@@ -144,7 +144,7 @@ cp mine/responses.csv "$TMP/own_copy.csv"
 for dry in "" --dry-run; do
     run_cmd run $dry p.json
     expect_exit 2 "simulate over the user's own responses $dry"
-    expect_err_contains "sjtalign: error: p.json:5:3: data: the simulate stage writes the data set into mine and cannot replace that folder: mine/responses.csv was not written by sjtalign" \
+    expect_err_contains "sjtalign run: error: p.json:5:3: data: the simulate stage writes the data set into mine and cannot replace that folder: mine/responses.csv was not written by sjtalign" \
         "simulate over the user's own responses $dry: message names the file"
     if cmp -s mine/responses.csv "$TMP/own_copy.csv" && [ "$(ls -A mine)" = responses.csv ]; then
         pass "simulate over the user's own responses $dry: the file is intact, nothing added"
@@ -162,7 +162,7 @@ write_pipeline study/base.json
 sed 's|"pretrain": {"steps": 2|"pretrain": {"corpus": "none.txt", "steps": 2|' study/base.json >study/missing.json
 run_cmd run --dry-run study/missing.json
 expect_exit 2 "a path setting that does not exist"
-expect_err_is "sjtalign: error: study/missing.json:14:18: stages.pretrain.corpus: study/none.txt does not exist" \
+expect_err_is "sjtalign run: error: study/missing.json:14:18: stages.pretrain.corpus: study/none.txt does not exist" \
     "a path setting that does not exist: message"
 sed 's|"pretrain": {"steps": 2|"pretrain": {"corpus": "corpus.txt", "steps": 2|' study/base.json >study/p.json
 printf 'the first corpus\n' >study/corpus.txt

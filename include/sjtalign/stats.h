@@ -143,6 +143,16 @@ void sj_ordinal_dif(const sj_dif_counts *c, sj_lr_dif *out);
  * R2 change: A if the joint LR test has p >= .05 or dR2 is below the first
  * bound, C if dR2 reaches the second bound, B otherwise. Each returns NULL
  * when an input is NaN. */
+#define SJ_ETS_DELTA_B 1.0 /* |MH delta| from which an item may be B */
+#define SJ_ETS_DELTA_C 1.5 /* |MH delta| from which an item may be C */
+#define SJ_ETS_SMD_B 0.17  /* |SMD/SD| above which an item may be BB */
+#define SJ_ETS_SMD_C 0.25  /* |SMD/SD| above which an item is CC */
+#define SJ_ETS_ALPHA 0.05  /* the significance level of every class rule */
+/* Williamson, Xi & Breyer (2012) thresholds for automated scoring. */
+#define SJ_AGREE_QWK_MIN 0.70       /* machine-human QWK at least */
+#define SJ_AGREE_R_MIN 0.70         /* machine-human Pearson r at least */
+#define SJ_AGREE_SMD_MAX 0.15       /* |standardised mean difference| at most */
+#define SJ_AGREE_SMD_GROUP_MAX 0.10 /* the same within a group */
 const char *sj_ets_class(double delta, double se_delta, double p);
 const char *sj_ets_poly_class(double smd_over_sd, double p);
 const char *sj_r2_class(double dr2, double p_joint, double bound_b, double bound_c);

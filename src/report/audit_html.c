@@ -8,11 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Williamson, Xi & Breyer (2012) thresholds for automated scoring. */
-#define QWK_MIN 0.70
-#define R_MIN 0.70
-#define SMD_MAX 0.15
-#define SMD_GROUP_MAX 0.10
+#define QWK_MIN SJ_AGREE_QWK_MIN
+#define R_MIN SJ_AGREE_R_MIN
+#define SMD_MAX SJ_AGREE_SMD_MAX
+#define SMD_GROUP_MAX SJ_AGREE_SMD_GROUP_MAX
 
 typedef struct {
     rj_page w; /* the page being written */
@@ -521,7 +520,6 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
             extent = fmax(extent, far);
         k++;
     }
-    double b_edge = polytomous ? 0.17 : 1.0, c_edge = polytomous ? 0.25 : 1.5;
     sj_plot *p = sj_plot_new(680, 70 + 22 * (double)n,
                              polytomous ? "DIF effect sizes (SMD/SD) with 95% intervals"
                                         : "DIF effect sizes (MH delta) with 95% intervals",
@@ -538,13 +536,7 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
                  polytomous ? "SMD / SD (focal minus reference)"
                             : "MH delta (negative: against focal)");
     sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
-    const char *a_band = "#e3f1ea", *b_band = "#fbefd2", *c_band = "#f9dcd9";
-    double big = extent * 10;
-    sj_plot_band(p, SJ_AXIS_X, -big, -c_edge, c_band, polytomous ? "CC" : "C");
-    sj_plot_band(p, SJ_AXIS_X, -c_edge, -b_edge, b_band, polytomous ? "BB" : "B");
-    sj_plot_band(p, SJ_AXIS_X, -b_edge, b_edge, a_band, polytomous ? "AA" : "A");
-    sj_plot_band(p, SJ_AXIS_X, b_edge, c_edge, b_band, polytomous ? "BB" : "B");
-    sj_plot_band(p, SJ_AXIS_X, c_edge, big, c_band, polytomous ? "CC" : "C");
+    rj_plot_class_bands(p, polytomous, extent);
     sj_plot_refline(p, SJ_AXIS_X, 0, "");
     /* Series by class: A green circle, B orange triangle, C vermillion square. */
     static const size_t class_series[3] = {2, 3, 1};
@@ -735,7 +727,7 @@ static void agreement_item_chart(page *pg, const cJSON *by_item)
     }
     sj_plot_categories(p, SJ_AXIS_X, (size_t)n, names, "Item");
     sj_plot_axis(p, SJ_AXIS_Y, lo, 1, "QWK");
-    sj_plot_band(p, SJ_AXIS_Y, lo - 1, QWK_MIN, "#f9f0ef", "");
+    sj_plot_band(p, SJ_AXIS_Y, lo - 1, QWK_MIN, RJ_BELOW_THRESHOLD, "");
     sj_plot_refline(p, SJ_AXIS_Y, QWK_MIN, "QWK .70");
     for (int i = 0; i < n; i++) {
         double q = rj_num(cJSON_GetArrayItem(by_item, i), "qwk");

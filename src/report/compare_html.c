@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QWK_MIN 0.70
+#define QWK_MIN SJ_AGREE_QWK_MIN
 
 typedef struct {
     rj_page w; /* the page being written */
@@ -374,12 +374,7 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
                  polytomous ? "SMD / SD (focal minus reference)"
                             : "MH delta (negative: against focal)");
     sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
-    double b_edge = polytomous ? 0.17 : 1.0, c_edge = polytomous ? 0.25 : 1.5, big = extent * 10;
-    sj_plot_band(p, SJ_AXIS_X, -big, -c_edge, "#f9dcd9", polytomous ? "CC" : "C");
-    sj_plot_band(p, SJ_AXIS_X, -c_edge, -b_edge, "#fbefd2", polytomous ? "BB" : "B");
-    sj_plot_band(p, SJ_AXIS_X, -b_edge, b_edge, "#e3f1ea", polytomous ? "AA" : "A");
-    sj_plot_band(p, SJ_AXIS_X, b_edge, c_edge, "#fbefd2", polytomous ? "BB" : "B");
-    sj_plot_band(p, SJ_AXIS_X, c_edge, big, "#f9dcd9", polytomous ? "CC" : "C");
+    rj_plot_class_bands(p, polytomous, extent);
     sj_plot_refline(p, SJ_AXIS_X, 0, "");
     int afters = pg->n - 1;
     for (size_t i = 0; i < n; i++) {

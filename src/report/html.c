@@ -1,6 +1,6 @@
 /* HTML pieces shared by the audit and compare pages: escaping, the page
  * skeleton and the inline style sheet. */
-#include "sjtalign/report.h"
+#include "report_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -128,9 +128,9 @@ static const char CSS[] =
     "td .muted{font-size:inherit;}\n"
     ".cls{display:inline-block;min-width:1.9rem;text-align:center;border-radius:.2rem;"
     "padding:0 .2rem;font-weight:700;}\n"
-    ".cls-A,.cls-AA{background:#e3f1ea;color:#00543a;}\n"
-    ".cls-B,.cls-BB{background:#fbefd2;color:#6b4700;}\n"
-    ".cls-C,.cls-CC{background:#f9dcd9;color:#8a1c15;}\n"
+    ".cls-A,.cls-AA{background:" RJ_BAND_A ";color:#00543a;}\n"
+    ".cls-B,.cls-BB{background:" RJ_BAND_B ";color:#6b4700;}\n"
+    ".cls-C,.cls-CC{background:" RJ_BAND_C ";color:#8a1c15;}\n"
     ".summary{background:var(--bg-soft);border-left:4px solid var(--ink);padding:.6rem 1rem;"
     "margin:.5rem 0 1rem;}\n"
     ".summary li{margin:.2rem 0;}\n"

@@ -4,6 +4,19 @@
 #define SJTALIGN_REPORT_INTERNAL_H
 
 #include "sjtalign/report.h"
+#include "sjtalign/stats.h"
+
+/* The DIF class colours (badges and chart bands alike) and the shade of a
+ * chart region below an agreement threshold. */
+#define RJ_BAND_A "#e3f1ea"
+#define RJ_BAND_B "#fbefd2"
+#define RJ_BAND_C "#f9dcd9"
+#define RJ_BELOW_THRESHOLD "#f9f0ef"
+
+/* Shades the ETS class regions of an effect-size axis (x) from -extent to
+ * extent: A/AA around zero, then B/BB, then C/CC, with the stats module's
+ * cut-offs (|delta| 1 and 1.5; |SMD/SD| .17 and .25). */
+void rj_plot_class_bands(sj_plot *p, int polytomous, double extent);
 
 /* A number member, NaN when absent, null or not a number. */
 double rj_num(const cJSON *obj, const char *key);

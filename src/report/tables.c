@@ -6,6 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+void rj_plot_class_bands(sj_plot *p, int polytomous, double extent)
+{
+    double b_edge = polytomous ? SJ_ETS_SMD_B : SJ_ETS_DELTA_B;
+    double c_edge = polytomous ? SJ_ETS_SMD_C : SJ_ETS_DELTA_C;
+    double big = extent * 10;
+    const char *a = polytomous ? "AA" : "A", *b = polytomous ? "BB" : "B";
+    const char *c = polytomous ? "CC" : "C";
+    sj_plot_band(p, SJ_AXIS_X, -big, -c_edge, RJ_BAND_C, c);
+    sj_plot_band(p, SJ_AXIS_X, -c_edge, -b_edge, RJ_BAND_B, b);
+    sj_plot_band(p, SJ_AXIS_X, -b_edge, b_edge, RJ_BAND_A, a);
+    sj_plot_band(p, SJ_AXIS_X, b_edge, c_edge, RJ_BAND_B, b);
+    sj_plot_band(p, SJ_AXIS_X, c_edge, big, RJ_BAND_C, c);
+}
+
 const cJSON *rj_get(const cJSON *obj, const char *key)
 {
     return obj && cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;

@@ -9,9 +9,10 @@ const char *sj_ets_class(double delta, double se_delta, double p)
     if (isnan(delta) || isnan(se_delta) || isnan(p))
         return NULL;
     double a = fabs(delta);
-    if (p >= 0.05 || a < 1.0)
+    if (p >= SJ_ETS_ALPHA || a < SJ_ETS_DELTA_B)
         return "A";
-    if (a >= 1.5 && (a - 1.0) / se_delta > 1.645)
+    /* 1.645: the one-sided 5% normal quantile of (|delta| - 1) / se */
+    if (a >= SJ_ETS_DELTA_C && (a - SJ_ETS_DELTA_B) / se_delta > 1.645)
         return "C";
     return "B";
 }
@@ -21,9 +22,9 @@ const char *sj_ets_poly_class(double smd_over_sd, double p)
     if (isnan(smd_over_sd) || isnan(p))
         return NULL;
     double a = fabs(smd_over_sd);
-    if (p >= 0.05 || a <= 0.17)
+    if (p >= SJ_ETS_ALPHA || a <= SJ_ETS_SMD_B)
         return "AA";
-    if (a > 0.25)
+    if (a > SJ_ETS_SMD_C)
         return "CC";
     return "BB";
 }

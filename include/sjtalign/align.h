@@ -327,6 +327,11 @@ typedef struct {
     uint64_t seed;
     int quiet;
     sja_run_control run;
+    /* share of the optimizer updates (steps x epochs x minibatches) with a
+     * linear warm-up; the rate is constant afterwards (0) */
+    double warmup_fraction;
+    double value_head_clip; /* L2 bound on the value head's gradient; <= 0 = none (1.0) */
+    int keep_best;          /* save the evaluation with the best eval/reward, not the last (0) */
 } sja_ppo_opts;
 
 sja_ppo_opts sja_ppo_defaults(void);

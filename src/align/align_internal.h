@@ -39,11 +39,20 @@ void sja_head_update(sj_adamw *opt, float *head, float *grad, double clip, doubl
 /* Writes a progress line or the bar; `quiet` silences it. */
 void sja_progress_start(sj_progress *p, const char *label, long total, int quiet);
 
-/* Encodes the judged pairs whose two completions differ as chosen and
- * rejected sequences (person of each pair for splits). */
+/* Judged pairs encoded for training: the chosen and the rejected sequence
+ * and the person (for the held-out split) of each pair. */
+typedef struct {
+    size_t n;
+    sja_seq *chosen, *rejected;
+    const char **person;
+} sja_pair_seqs;
+
+/* Encodes the judged pairs whose two completions differ; fewer than
+ * min_pairs of them is an input error naming `path` and `who` needs them. */
 sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const sja_pairs *pairs,
-                           sja_seq **chosen, sja_seq **rejected, const char ***person, size_t *n,
+                           long min_pairs, const char *path, const char *who, sja_pair_seqs *out,
                            sj_error *err);
+void sja_pair_seqs_free(sja_pair_seqs *p);
 
 /* PPO's fixed evaluation set (ppo_eval.c): `size` prompts drawn once from
  * the data by the seed, with the reference policy's score distribution,
@@ -73,10 +82,6 @@ sj_status sja_ppo_eval_run(sja_ppo_eval *e, sj_lm *policy, const sja_codec *code
 void sja_ppo_eval_free(sja_ppo_eval *e);
 
 /* ---- checkpoints of interrupted stages (resume.c) --------------------------- */
-
-/* 1 when a stage that has done `done` of `total` steps should stop here
- * and save a checkpoint (stop_after reached or the interrupt flag set). */
-int sja_should_stop(const sja_run_control *rc, long done, long total);
 
 /* What a stage saves when it stops early and restores when it resumes. */
 typedef struct {
@@ -168,7 +173,8 @@ struct sja_stage {
     sja_model *init;  /* the model it starts from */
     sj_lm *model;     /* the model it trains (the main optimizer's) */
     const char *instrument_path;
-    const char *input_key, *input_path; /* provenance: "data" or "pairs" and the file */
+    const char *input_key, *input_path; /* "data" or "pairs" and the file: provenance, and its
+                                           sha256 checked on resume */
     int rationale;                      /* completions carry a rationale */
     cJSON *options;      /* recorded in provenance and checked on resume (the driver frees) */
     cJSON *resume_extra; /* further values checked on resume only (the driver frees) */
@@ -216,6 +222,28 @@ struct sja_stage {
 
 /* Zeroes s (and its log and best state); call before filling it in. */
 void sja_stage_init(sja_stage *s);
+
+/* What the stage is: its name, the starting model (also the model trained,
+ * its rationale setting recorded), the instrument and the input file named
+ * in the provenance as input_key. A cosine-decayed schedule, evaluated
+ * after the first step too; a stage changes what differs afterwards. */
+void sja_stage_identify(sja_stage *s, const char *name, sja_model *init,
+                        const char *instrument_path, const char *input_key, const char *input_path);
+
+/* Copies the settings every stage's options struct names alike (the
+ * driver records steps, lr, seed, warmup_fraction and keep_best among the
+ * options, with val_fraction when there is a split). */
+#define SJA_STAGE_TAKE_OPTS(s, o)                                                                  \
+    do {                                                                                           \
+        (s)->steps = (o)->steps;                                                                   \
+        (s)->lr = (o)->lr;                                                                         \
+        (s)->warmup_fraction = (o)->warmup_fraction;                                               \
+        (s)->eval_every = (o)->eval_every;                                                         \
+        (s)->keep_best = (o)->keep_best;                                                           \
+        (s)->quiet = (o)->quiet;                                                                   \
+        (s)->run = &(o)->run;                                                                      \
+        (s)->seed = (o)->seed;                                                                     \
+    } while (0)
 
 /* The split (when keys are given; no training examples left is an input
  * error), the random stream and the main optimizer. */

@@ -122,6 +122,54 @@ sj_status sja_split_by_key(const char *const *keys, size_t n, double fraction, g
     return st;
 }
 
+void sja_pair_seqs_free(sja_pair_seqs *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        sja_seq_free(&p->chosen[i]);
+        sja_seq_free(&p->rejected[i]);
+    }
+    free(p->chosen);
+    free(p->rejected);
+    free(p->person);
+    memset(p, 0, sizeof *p);
+}
+
+sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const sja_pairs *pairs,
+                           long min_pairs, const char *path, const char *who, sja_pair_seqs *out,
+                           sj_error *err)
+{
+    size_t cap = pairs->n ? pairs->n : 1;
+    out->n = 0;
+    out->chosen = sj_calloc(cap, sizeof *out->chosen);
+    out->rejected = sj_calloc(cap, sizeof *out->rejected);
+    out->person = sj_calloc(cap, sizeof *out->person);
+    if (!out->chosen || !out->rejected || !out->person)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; i < pairs->n; i++) {
+        const sja_pair *q = &pairs->pairs[i];
+        if (q->preferred == SJA_PREF_NONE || strcmp(q->completion_a, q->completion_b) == 0)
+            continue;
+        const char *ch = q->preferred == SJA_PREF_A ? q->completion_a : q->completion_b;
+        const char *rj = q->preferred == SJA_PREF_A ? q->completion_b : q->completion_a;
+        size_t k = out->n;
+        sj_status st = sja_encode_example(c, ins, q->item, q->response, ch, &out->chosen[k], err);
+        if (st == SJ_OK)
+            st = sja_encode_example(c, ins, q->item, q->response, rj, &out->rejected[k], err);
+        if (st != SJ_OK) {
+            sj_error_prefix(err, "pair %s (line %ld): ", q->pair_id, q->line);
+            return st;
+        }
+        out->person[k] = q->person_id;
+        out->n++;
+    }
+    if ((long)out->n < min_pairs)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: %zu judged pairs with two different completions; %s needs at "
+                            "least %ld",
+                            path, out->n, who, min_pairs);
+    return SJ_OK;
+}
+
 double sja_head_apply(const float *head, const float *h, int embd)
 {
     double s = head[embd];

@@ -16,28 +16,19 @@ sja_dpo_opts sja_dpo_defaults(void)
                       .val_fraction = 0.1,
                       .eval_every = 50,
                       .min_pairs = 20,
-                      .quiet = 0,
-                      .warmup_fraction = 0.1,
-                      .keep_best = 0};
+                      .warmup_fraction = 0.1};
     return o;
 }
 
+/* The pairs with the frozen reference's sequence log-probs. */
 typedef struct {
-    size_t n;
-    sja_seq *chosen, *rejected;
-    const char **person;
-    double *ref_c, *ref_r; /* reference sequence log-probs */
+    sja_pair_seqs seqs;
+    double *ref_c, *ref_r;
 } dpo_data;
 
 static void dpo_data_free(dpo_data *d)
 {
-    for (size_t i = 0; i < d->n; i++) {
-        sja_seq_free(&d->chosen[i]);
-        sja_seq_free(&d->rejected[i]);
-    }
-    free(d->chosen);
-    free(d->rejected);
-    free(d->person);
+    sja_pair_seqs_free(&d->seqs);
     free(d->ref_c);
     free(d->ref_r);
 }
@@ -53,8 +44,8 @@ static sj_status pair_logprobs(sj_lm *m, const dpo_data *d, const size_t *idx, i
     float *lp = NULL;
     sj_status st = (seqs && all) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (int b = 0; b < n && st == SJ_OK; b++) {
-        seqs[b] = &d->chosen[idx[b]];
-        seqs[n + b] = &d->rejected[idx[b]];
+        seqs[b] = &d->seqs.chosen[idx[b]];
+        seqs[n + b] = &d->seqs.rejected[idx[b]];
     }
     if (st == SJ_OK)
         st = sja_batch_build(seqs, 2 * n, SJA_W_COMPLETION, 0, &batch, NULL, err);
@@ -118,13 +109,13 @@ static sj_status reference_logprobs(sj_lm *ref, dpo_data *d, sj_error *err)
 {
     enum { EB = 32 };
     size_t idx[EB];
-    d->ref_c = malloc((d->n ? d->n : 1) * sizeof *d->ref_c);
-    d->ref_r = malloc((d->n ? d->n : 1) * sizeof *d->ref_r);
+    d->ref_c = malloc((d->seqs.n ? d->seqs.n : 1) * sizeof *d->ref_c);
+    d->ref_r = malloc((d->seqs.n ? d->seqs.n : 1) * sizeof *d->ref_r);
     if (!d->ref_c || !d->ref_r)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     sj_status st = SJ_OK;
-    for (size_t k = 0; k < d->n && st == SJ_OK; k += EB) {
-        int nb = (int)(d->n - k < EB ? d->n - k : EB);
+    for (size_t k = 0; k < d->seqs.n && st == SJ_OK; k += EB) {
+        int nb = (int)(d->seqs.n - k < EB ? d->seqs.n - k : EB);
         for (int b = 0; b < nb; b++)
             idx[b] = k + (size_t)b;
         st = pair_logprobs(ref, d, idx, nb, d->ref_c + k, d->ref_r + k, NULL, err);
@@ -135,12 +126,8 @@ static sj_status reference_logprobs(sj_lm *ref, dpo_data *d, sj_error *err)
 static cJSON *options_json(const sja_dpo_opts *o)
 {
     cJSON *oj = cJSON_CreateObject();
-    cJSON_AddNumberToObject(oj, "steps", (double)o->steps);
     cJSON_AddNumberToObject(oj, "batch", o->batch);
-    cJSON_AddNumberToObject(oj, "lr", o->lr);
     cJSON_AddNumberToObject(oj, "beta", o->beta);
-    cJSON_AddNumberToObject(oj, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(oj, "val_fraction", o->val_fraction);
     return oj;
 }
 
@@ -255,31 +242,13 @@ static sj_status dpo_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_sav
 static void describe(sja_stage *s, dpo_run *r, sja_model *policy, const char *instrument_path,
                      const char *pairs_path, const sja_dpo_opts *o)
 {
-    s->name = "dpo";
-    s->init = policy;
-    s->model = policy->ck->model;
-    s->instrument_path = instrument_path;
-    s->input_key = "pairs";
-    s->input_path = pairs_path;
-    s->rationale = policy->codec.rationale;
+    sja_stage_identify(s, "dpo", policy, instrument_path, "pairs", pairs_path);
     s->options = options_json(o);
-    s->resume_extra = cJSON_CreateObject();
-    cJSON_AddNumberToObject(s->resume_extra, "eval_every", (double)o->eval_every);
-    sja_options_add_input(s->resume_extra, "pairs_sha256", pairs_path);
-    s->steps = o->steps;
-    s->decay = 1;
-    s->lr = o->lr;
-    s->warmup_fraction = o->warmup_fraction;
-    s->eval_every = o->eval_every;
-    s->eval_first = 1;
-    s->keep_best = o->keep_best;
+    SJA_STAGE_TAKE_OPTS(s, o);
     s->best_metric = "val_rewards/accuracies";
-    s->quiet = o->quiet;
-    s->run = &o->run;
-    s->seed = o->seed;
     s->rng_label = "dpo-split"; /* one stream: the split, then the batches */
-    s->keys = r->d.person;
-    s->n_examples = r->d.n;
+    s->keys = r->d.seqs.person;
+    s->n_examples = r->d.seqs.n;
     s->val_fraction = o->val_fraction;
     s->hooks = (sja_stage_hooks){.step = dpo_step, .evaluate = dpo_eval_hook, .finish = dpo_finish};
     s->ctx = r;
@@ -298,13 +267,8 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
     sja_stage_init(&s);
     sj_status st = r.pick && r.lc && r.lr ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK)
-        st = sja_pairs_encode(&policy->codec, ins, pairs, &r.d.chosen, &r.d.rejected, &r.d.person,
-                              &r.d.n, err);
-    if (st == SJ_OK && (long)r.d.n < o->min_pairs)
-        st = sj_error_set(err, SJ_ERR_INPUT,
-                          "%s: %zu judged pairs with two different completions; DPO needs at "
-                          "least %ld",
-                          pairs_path, r.d.n, o->min_pairs);
+        st = sja_pairs_encode(&policy->codec, ins, pairs, o->min_pairs, pairs_path, "DPO",
+                              &r.d.seqs, err);
     /* The frozen reference is the starting policy: its log-probs are fixed,
      * so they are computed once before any update (and before resuming
      * restores the trained weights). */

@@ -29,10 +29,8 @@ sja_ppo_opts sja_ppo_defaults(void)
                       .eval_every = 10,
                       .eval_size = 512,
                       .seed = 1,
-                      .quiet = 0,
                       .warmup_fraction = 0.0,
-                      .value_head_clip = 1.0,
-                      .keep_best = 0};
+                      .value_head_clip = 1.0};
     return o;
 }
 
@@ -661,11 +659,9 @@ static sj_status ppo_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_sav
 static cJSON *options_json(const sja_ppo_opts *o)
 {
     cJSON *oj = cJSON_CreateObject();
-    cJSON_AddNumberToObject(oj, "steps", (double)o->steps);
     cJSON_AddNumberToObject(oj, "batch", o->batch);
     cJSON_AddNumberToObject(oj, "minibatch", o->minibatch);
     cJSON_AddNumberToObject(oj, "epochs", o->epochs);
-    cJSON_AddNumberToObject(oj, "lr", o->lr);
     cJSON_AddNumberToObject(oj, "temperature", o->temperature);
     cJSON_AddNumberToObject(oj, "kl_coef", o->kl_coef);
     cJSON_AddNumberToObject(oj, "kl_target", o->kl_target);
@@ -675,8 +671,6 @@ static cJSON *options_json(const sja_ppo_opts *o)
     cJSON_AddNumberToObject(oj, "vf_coef", o->vf_coef);
     cJSON_AddNumberToObject(oj, "gamma", o->gamma);
     cJSON_AddNumberToObject(oj, "lambda", o->lambda);
-    cJSON_AddNumberToObject(oj, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(oj, "eval_every", (double)o->eval_every);
     cJSON_AddNumberToObject(oj, "eval_size", (double)o->eval_size);
     cJSON_AddNumberToObject(oj, "value_head_clip", o->value_head_clip);
     return oj;
@@ -685,34 +679,20 @@ static cJSON *options_json(const sja_ppo_opts *o)
 static void describe(sja_stage *s, ppo_ctx *c, sja_model *policy, const char *instrument_path,
                      const char *data_path, const sja_ppo_opts *o)
 {
-    s->name = "ppo";
-    s->init = policy;
-    s->model = c->policy;
-    s->instrument_path = instrument_path;
-    s->input_key = "data";
-    s->input_path = data_path;
-    s->rationale = policy->codec.rationale;
+    sja_stage_identify(s, "ppo", policy, instrument_path, "data", data_path);
     s->options = options_json(o);
     s->resume_extra = cJSON_CreateObject();
     cJSON_AddNumberToObject(s->resume_extra, "kl_horizon", o->kl_horizon);
     cJSON_AddNumberToObject(s->resume_extra, "malformed_penalty", o->malformed_penalty);
     cJSON_AddStringToObject(s->resume_extra, "reward_weights_sha256", c->rm->base->weights_sha256);
-    sja_options_add_input(s->resume_extra, "data_sha256", data_path);
-    s->steps = o->steps;
+    SJA_STAGE_TAKE_OPTS(s, o);
     /* one update per minibatch: the schedule counts those; constant after
      * the warm-up, as TRL's PPO default */
     s->updates = o->steps * o->epochs * ((o->batch + o->minibatch - 1) / o->minibatch);
     s->decay = 0;
-    s->lr = o->lr;
-    s->warmup_fraction = o->warmup_fraction;
-    s->eval_every = o->eval_every;
     s->eval_first = 0;
     s->eval_at_start = 1;
-    s->keep_best = o->keep_best;
     s->best_metric = "eval/reward";
-    s->quiet = o->quiet;
-    s->run = &o->run;
-    s->seed = o->seed;
     s->rng_label = "ppo";
     s->hooks = (sja_stage_hooks){.step = ppo_step,
                                  .evaluate = o->eval_every > 0 ? ppo_evaluate : NULL,

@@ -17,10 +17,8 @@ sja_reward_opts sja_reward_defaults(void)
                          .val_fraction = 0.1,
                          .eval_every = 50,
                          .min_pairs = 20,
-                         .quiet = 0,
                          .warmup_fraction = 0.1,
-                         .head_clip = 1.0,
-                         .keep_best = 0};
+                         .head_clip = 1.0};
     return o;
 }
 
@@ -135,57 +133,10 @@ sj_status sja_reward_score(sja_reward_model *rm, const sja_seq *seqs, size_t n, 
 /* ---- training ----------------------------------------------------------------- */
 
 typedef struct {
-    size_t n;
-    sja_seq *chosen, *rejected;
-    const char **person;
-} rm_data;
-
-static void rm_data_free(rm_data *d)
-{
-    for (size_t i = 0; i < d->n; i++) {
-        sja_seq_free(&d->chosen[i]);
-        sja_seq_free(&d->rejected[i]);
-    }
-    free(d->chosen);
-    free(d->rejected);
-    free(d->person);
-}
-
-sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const sja_pairs *pairs,
-                           sja_seq **chosen, sja_seq **rejected, const char ***person, size_t *n,
-                           sj_error *err)
-{
-    size_t cap = pairs->n ? pairs->n : 1;
-    *chosen = sj_calloc(cap, sizeof **chosen);
-    *rejected = sj_calloc(cap, sizeof **rejected);
-    *person = sj_calloc(cap, sizeof **person);
-    *n = 0;
-    if (!*chosen || !*rejected || !*person)
-        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (size_t i = 0; i < pairs->n; i++) {
-        const sja_pair *q = &pairs->pairs[i];
-        if (q->preferred == SJA_PREF_NONE || strcmp(q->completion_a, q->completion_b) == 0)
-            continue;
-        const char *ch = q->preferred == SJA_PREF_A ? q->completion_a : q->completion_b;
-        const char *rj = q->preferred == SJA_PREF_A ? q->completion_b : q->completion_a;
-        sj_status st = sja_encode_example(c, ins, q->item, q->response, ch, &(*chosen)[*n], err);
-        if (st == SJ_OK)
-            st = sja_encode_example(c, ins, q->item, q->response, rj, &(*rejected)[*n], err);
-        if (st != SJ_OK) {
-            sj_error_prefix(err, "pair %s (line %ld): ", q->pair_id, q->line);
-            return st;
-        }
-        (*person)[*n] = q->person_id;
-        (*n)++;
-    }
-    return SJ_OK;
-}
-
-typedef struct {
     double loss, accuracy;
 } rm_eval;
 
-static sj_status rm_evaluate(sj_lm *m, const float *head, const rm_data *d, const size_t *idx,
+static sj_status rm_evaluate(sj_lm *m, const float *head, const sja_pair_seqs *d, const size_t *idx,
                              size_t n, double margin, rm_eval *out, sj_error *err)
 {
     enum { EB = 32 };
@@ -210,7 +161,7 @@ static sj_status rm_evaluate(sj_lm *m, const float *head, const rm_data *d, cons
     return st;
 }
 
-static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const rm_data *d,
+static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair_seqs *d,
                          const size_t *pick, int B, double margin, double *loss, double *acc,
                          sj_error *err)
 {
@@ -322,19 +273,15 @@ static sj_status fit_normalisation(sj_lm *policy, sj_lm *rm, const float *head, 
 static cJSON *options_json(const sja_reward_opts *o)
 {
     cJSON *opt_j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(opt_j, "steps", (double)o->steps);
     cJSON_AddNumberToObject(opt_j, "batch", o->batch);
-    cJSON_AddNumberToObject(opt_j, "lr", o->lr);
     cJSON_AddNumberToObject(opt_j, "margin", o->margin);
-    cJSON_AddNumberToObject(opt_j, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(opt_j, "val_fraction", o->val_fraction);
     cJSON_AddNumberToObject(opt_j, "head_clip", o->head_clip);
     return opt_j;
 }
 
 /* A reward-model run as the stage driver sees it. */
 typedef struct {
-    rm_data d;
+    sja_pair_seqs d;
     const sja_reward_opts *o;
     const sj_instrument *ins;
     const sja_pairs *pairs;
@@ -429,28 +376,10 @@ static sj_status reward_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_
 static void describe(sja_stage *s, reward_run *r, sja_model *init, const char *instrument_path,
                      const char *pairs_path, const sja_reward_opts *o)
 {
-    s->name = "reward";
-    s->init = init;
-    s->model = init->ck->model;
-    s->instrument_path = instrument_path;
-    s->input_key = "pairs";
-    s->input_path = pairs_path;
-    s->rationale = init->codec.rationale;
+    sja_stage_identify(s, "reward", init, instrument_path, "pairs", pairs_path);
     s->options = options_json(o);
-    s->resume_extra = cJSON_CreateObject();
-    cJSON_AddNumberToObject(s->resume_extra, "eval_every", (double)o->eval_every);
-    sja_options_add_input(s->resume_extra, "pairs_sha256", pairs_path);
-    s->steps = o->steps;
-    s->decay = 1;
-    s->lr = o->lr;
-    s->warmup_fraction = o->warmup_fraction;
-    s->eval_every = o->eval_every;
-    s->eval_first = 1;
-    s->keep_best = o->keep_best;
+    SJA_STAGE_TAKE_OPTS(s, o);
     s->best_metric = "val_accuracy";
-    s->quiet = o->quiet;
-    s->run = &o->run;
-    s->seed = o->seed;
     s->rng_label = "reward-split"; /* one stream: the split, then the batches */
     s->keys = r->d.person;
     s->n_examples = r->d.n;
@@ -491,13 +420,8 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
     sj_status st =
         (r.head && r.head_grad && r.pick) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK)
-        st = sja_pairs_encode(&init->codec, ins, pairs, &r.d.chosen, &r.d.rejected, &r.d.person,
-                              &r.d.n, err);
-    if (st == SJ_OK && (long)r.d.n < o->min_pairs)
-        st = sj_error_set(err, SJ_ERR_INPUT,
-                          "%s: %zu judged pairs with two different completions; the reward model "
-                          "needs at least %ld",
-                          pairs_path, r.d.n, o->min_pairs);
+        st = sja_pairs_encode(&init->codec, ins, pairs, o->min_pairs, pairs_path,
+                              "the reward model", &r.d, err);
     if (st == SJ_OK && !(r.policy = sj_lm_copy(m, err)))
         st = SJ_ERR_WORK;
     describe(&s, &r, init, instrument_path, pairs_path, o);
@@ -514,6 +438,6 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
     free(r.head);
     free(r.head_grad);
     free(r.pick);
-    rm_data_free(&r.d);
+    sja_pair_seqs_free(&r.d);
     return st;
 }

@@ -17,9 +17,7 @@ sja_sft_opts sja_sft_defaults(void)
                       .val_fraction = 0.1,
                       .eval_every = 100,
                       .with_rationale = 0,
-                      .quiet = 0,
-                      .warmup_fraction = 0.1,
-                      .keep_best = 0};
+                      .warmup_fraction = 0.1};
     return o;
 }
 
@@ -216,11 +214,7 @@ static sj_status sft_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_sav
 static cJSON *options_json(const sja_sft_opts *o)
 {
     cJSON *opt = cJSON_CreateObject();
-    cJSON_AddNumberToObject(opt, "steps", (double)o->steps);
     cJSON_AddNumberToObject(opt, "batch", o->batch);
-    cJSON_AddNumberToObject(opt, "lr", o->lr);
-    cJSON_AddNumberToObject(opt, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(opt, "val_fraction", o->val_fraction);
     return opt;
 }
 
@@ -228,30 +222,14 @@ static cJSON *options_json(const sja_sft_opts *o)
 static void describe(sja_stage *s, sft_run *r, sja_model *init, const char *instrument_path,
                      const char *data_path, const sja_sft_opts *o)
 {
-    s->name = "sft";
-    s->init = init;
-    s->model = init->ck->model;
-    s->instrument_path = instrument_path;
-    s->input_key = "data";
-    s->input_path = data_path;
+    sja_stage_identify(s, "sft", init, instrument_path, "data", data_path);
     s->rationale = o->with_rationale;
     s->options = options_json(o);
-    /* eval_every and with_rationale shape the log and the completions too */
+    /* with_rationale shapes the completions too */
     s->resume_extra = cJSON_CreateObject();
-    cJSON_AddNumberToObject(s->resume_extra, "eval_every", (double)o->eval_every);
     cJSON_AddBoolToObject(s->resume_extra, "rationale", o->with_rationale);
-    sja_options_add_input(s->resume_extra, "data_sha256", data_path);
-    s->steps = o->steps;
-    s->decay = 1;
-    s->lr = o->lr;
-    s->warmup_fraction = o->warmup_fraction;
-    s->eval_every = o->eval_every;
-    s->eval_first = 1;
-    s->keep_best = o->keep_best;
+    SJA_STAGE_TAKE_OPTS(s, o);
     s->best_metric = "val_qwk";
-    s->quiet = o->quiet;
-    s->run = &o->run;
-    s->seed = o->seed;
     s->rng_label = "sft-batches";
     s->split_label = "sft-split";
     s->keys = r->persons;

@@ -15,6 +15,20 @@ void sja_stage_init(sja_stage *s)
     sj_train_best_init(&s->best);
 }
 
+void sja_stage_identify(sja_stage *s, const char *name, sja_model *init,
+                        const char *instrument_path, const char *input_key, const char *input_path)
+{
+    s->name = name;
+    s->init = init;
+    s->model = init->ck->model;
+    s->rationale = init->codec.rationale;
+    s->instrument_path = instrument_path;
+    s->input_key = input_key;
+    s->input_path = input_path;
+    s->decay = 1;
+    s->eval_first = 1;
+}
+
 /* The schedule: warm-up over warmup_fraction of the updates, then cosine
  * decay to their end, or a constant rate without decay. */
 static sj_adamw_config schedule(const sja_stage *s, int weight_decay)
@@ -271,12 +285,24 @@ static sj_status complete_options(sja_stage *s, sj_error *err)
     if (!s->options)
         s->options = cJSON_CreateObject();
     if (s->options) {
+        cJSON_AddNumberToObject(s->options, "steps", (double)s->steps);
+        cJSON_AddNumberToObject(s->options, "lr", s->lr);
+        cJSON_AddNumberToObject(s->options, "seed", (double)s->seed);
+        if (s->keys)
+            cJSON_AddNumberToObject(s->options, "val_fraction", s->val_fraction);
         cJSON_AddNumberToObject(s->options, "warmup_fraction", s->warmup_fraction);
         cJSON_AddBoolToObject(s->options, "keep_best", s->keep_best);
+        /* the evaluations shape the log */
+        cJSON_AddNumberToObject(s->options, "eval_every", (double)s->eval_every);
         s->resume_options = cJSON_Duplicate(s->options, 1);
     }
     if (!s->resume_options)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (s->input_key) {
+        char key[64];
+        snprintf(key, sizeof key, "%s_sha256", s->input_key);
+        sja_options_add_input(s->resume_options, key, s->input_path);
+    }
     const cJSON *e;
     cJSON_ArrayForEach(e, s->resume_extra)
     {

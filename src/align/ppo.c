@@ -641,12 +641,17 @@ static sj_status ppo_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_sav
     cJSON *res = cJSON_AddObjectToObject(prov, "result");
     cJSON_AddNumberToObject(res, "steps_done", (double)s->done);
     cJSON_AddBoolToObject(res, "stopped_early", s->finished_early);
-    sj_json_add_number(res, "final_kl", c->last_kl);
-    sj_json_add_number(res, "final_kl_coef", c->beta);
-    sj_json_add_number(res, "first_scores", c->first_score);
-    sj_json_add_number(res, "final_scores", c->last_score);
-    sj_json_add_number(res, "first_gold_scores", c->first_gold);
-    sj_json_add_number(res, "final_gold_scores", c->last_gold);
+    const struct {
+        const char *name;
+        double value;
+    } figures[] = {{"final_kl", c->last_kl},
+                   {"final_kl_coef", c->beta},
+                   {"first_scores", c->first_score},
+                   {"final_scores", c->last_score},
+                   {"first_gold_scores", c->first_gold},
+                   {"final_gold_scores", c->last_gold}};
+    for (size_t k = 0; k < sizeof figures / sizeof *figures; k++)
+        sj_json_add_number(res, figures[k].name, figures[k].value);
     if (c->ev) {
         cJSON_AddNumberToObject(res, "eval_size", (double)c->ev->n);
         add_eval_result(res, "first", &c->ev_first);
@@ -658,21 +663,26 @@ static sj_status ppo_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_sav
 
 static cJSON *options_json(const sja_ppo_opts *o)
 {
+    const struct {
+        const char *name;
+        double value;
+    } options[] = {{"batch", o->batch},
+                   {"minibatch", o->minibatch},
+                   {"epochs", o->epochs},
+                   {"temperature", o->temperature},
+                   {"kl_coef", o->kl_coef},
+                   {"kl_target", o->kl_target},
+                   {"kl_stop", o->kl_stop},
+                   {"cliprange", o->cliprange},
+                   {"cliprange_value", o->cliprange_value},
+                   {"vf_coef", o->vf_coef},
+                   {"gamma", o->gamma},
+                   {"lambda", o->lambda},
+                   {"eval_size", (double)o->eval_size},
+                   {"value_head_clip", o->value_head_clip}};
     cJSON *oj = cJSON_CreateObject();
-    cJSON_AddNumberToObject(oj, "batch", o->batch);
-    cJSON_AddNumberToObject(oj, "minibatch", o->minibatch);
-    cJSON_AddNumberToObject(oj, "epochs", o->epochs);
-    cJSON_AddNumberToObject(oj, "temperature", o->temperature);
-    cJSON_AddNumberToObject(oj, "kl_coef", o->kl_coef);
-    cJSON_AddNumberToObject(oj, "kl_target", o->kl_target);
-    cJSON_AddNumberToObject(oj, "kl_stop", o->kl_stop);
-    cJSON_AddNumberToObject(oj, "cliprange", o->cliprange);
-    cJSON_AddNumberToObject(oj, "cliprange_value", o->cliprange_value);
-    cJSON_AddNumberToObject(oj, "vf_coef", o->vf_coef);
-    cJSON_AddNumberToObject(oj, "gamma", o->gamma);
-    cJSON_AddNumberToObject(oj, "lambda", o->lambda);
-    cJSON_AddNumberToObject(oj, "eval_size", (double)o->eval_size);
-    cJSON_AddNumberToObject(oj, "value_head_clip", o->value_head_clip);
+    for (size_t k = 0; oj && k < sizeof options / sizeof *options; k++)
+        cJSON_AddNumberToObject(oj, options[k].name, options[k].value);
     return oj;
 }
 

@@ -237,6 +237,8 @@ typedef struct {
     int with_rationale;
     int quiet;
     sja_run_control run;
+    double warmup_fraction; /* share of the steps with a linear warm-up (0.1) */
+    int keep_best;          /* save the evaluation with the best val_qwk, not the last (0) */
 } sja_sft_opts;
 
 sja_sft_opts sja_sft_defaults(void);
@@ -292,6 +294,9 @@ typedef struct {
     long min_pairs;
     int quiet;
     sja_run_control run;
+    double warmup_fraction; /* share of the steps with a linear warm-up (0.1) */
+    double head_clip;       /* L2 bound on the head's gradient; <= 0 = none (1.0) */
+    int keep_best;          /* save the evaluation with the best val_accuracy, not the last (0) */
 } sja_reward_opts;
 
 sja_reward_opts sja_reward_defaults(void);
@@ -322,6 +327,11 @@ typedef struct {
     uint64_t seed;
     int quiet;
     sja_run_control run;
+    /* share of the optimizer updates (steps x epochs x minibatches) with a
+     * linear warm-up; the rate is constant afterwards (0) */
+    double warmup_fraction;
+    double value_head_clip; /* L2 bound on the value head's gradient; <= 0 = none (1.0) */
+    int keep_best;          /* save the evaluation with the best eval/reward, not the last (0) */
 } sja_ppo_opts;
 
 sja_ppo_opts sja_ppo_defaults(void);
@@ -351,6 +361,8 @@ typedef struct {
     long min_pairs;
     int quiet;
     sja_run_control run;
+    double warmup_fraction; /* share of the steps with a linear warm-up (0.1) */
+    int keep_best; /* save the evaluation with the best val_rewards/accuracies, not the last (0) */
 } sja_dpo_opts;
 
 sja_dpo_opts sja_dpo_defaults(void);

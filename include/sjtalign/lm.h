@@ -416,6 +416,97 @@ sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int wi
 const sj_lm_tensor *sj_lm_checkpoint_extra(const sj_lm_checkpoint *ck, const char *name);
 void sj_lm_checkpoint_free(sj_lm_checkpoint *ck);
 
+/* ---- the training loop of every training command ------------------------------------- */
+
+/* Warm-up steps of a schedule over `steps` updates: floor(steps * fraction)
+ * (fraction 0.1 gives steps / 10), 0 for a fraction <= 0. */
+long sj_warmup_steps(long steps, double fraction);
+
+/* The log line of one step, built by the stage's hooks. Adding never fails
+ * loudly: an allocation failure sets `failed`, which the loop reports. */
+typedef struct {
+    sj_lm_metric *metrics;
+    size_t n, cap;
+    int failed;
+    char progress[96]; /* text shown beside the progress bar */
+    int finish;        /* set by the step: training ends after this line (an early stop) */
+} sj_train_line;
+
+void sj_train_line_add(sj_train_line *line, const char *name, double value);
+
+/* The best state seen by the evaluations (keep-best): copies of registered
+ * tensors and numbers taken whenever an evaluation's score beats every
+ * earlier one. Scores compare lexicographically (score[0], then score[1]),
+ * higher is better; NaN never wins; a tie keeps the earlier step. */
+typedef struct {
+    size_t n_tensors, n_numbers;
+    float **live, **copy;
+    size_t *len;
+    double **live_number, *copy_number;
+    long step;        /* step of the kept state; -1 while nothing is kept */
+    double score[2];  /* its score */
+    long evaluations; /* evaluations offered */
+} sj_train_best;
+
+void sj_train_best_init(sj_train_best *b);
+/* Registers n floats (copied when a new best is found); allocates the copy. */
+sj_status sj_train_best_track(sj_train_best *b, float *data, size_t n, sj_error *err);
+sj_status sj_train_best_track_number(sj_train_best *b, double *slot, sj_error *err);
+/* Offers the state after `step` with its score; returns 1 when it is the new
+ * best (and copies it). */
+int sj_train_best_offer(sj_train_best *b, long step, const double score[2]);
+/* Puts the kept state back in the registered places (nothing when none). */
+void sj_train_best_restore(const sj_train_best *b);
+void sj_train_best_free(sj_train_best *b);
+
+/* What a stage supplies to the loop; ctx is passed back to every hook. */
+typedef struct {
+    void *ctx;
+    /* One update; `step` is its 0-based index. Adds the first metrics of
+     * the step's log line (and may set line->progress and line->finish). */
+    sj_status (*step)(void *ctx, long step, sj_train_line *line, sj_error *err);
+    /* Evaluation after `done` steps (`last`: the final one); adds its
+     * metrics and writes the selection score (higher is better). NULL:
+     * the stage is never evaluated. */
+    sj_status (*evaluate)(void *ctx, long done, int last, sj_train_line *line, double score[2],
+                          sj_error *err);
+    /* Saves what continuing needs after `done` steps: when stopping early,
+     * and every save_every steps. NULL: nothing is saved. */
+    sj_status (*checkpoint)(void *ctx, long done, sj_error *err);
+    /* Text after the progress bar when the loop ends (may be NULL). */
+    void (*finish_text)(void *ctx, long stopped, char *buf, size_t n);
+} sj_train_hooks;
+
+typedef struct {
+    const char *label; /* progress label */
+    long steps;        /* steps asked for */
+    long done;         /* steps already done (a resumed run) */
+    long eval_every;   /* evaluate when done % eval_every == 0 (> 0) and after the last step */
+    int eval_first;    /* also evaluate after the first step */
+    long save_every;   /* checkpoint every N steps (0 = only when stopping) */
+    long stop_after;   /* stop (as if interrupted) after this step; 0 = never */
+    const volatile sig_atomic_t *interrupted; /* optional flag, e.g. set on SIGINT */
+    int quiet;
+    sj_lm_log *log;      /* every step's line is appended */
+    sj_train_best *best; /* optional: offered every evaluation */
+} sj_train_opts;
+
+typedef struct {
+    long done;          /* steps done when the loop ended (a finishing step not counted) */
+    long stopped;       /* step it stopped after with a checkpoint, 0 when it ran to the end */
+    int finished_early; /* a step set line->finish */
+} sj_train_result;
+
+/* 1 when an evaluation is due after `done` of `steps` steps. */
+int sj_train_eval_due(const sj_train_opts *o, long done, int last);
+
+/* The loop: for each remaining step, the step hook, the evaluation when due
+ * (offered to `best`), the log line, the progress bar; then stops with a
+ * checkpoint when stop_after is reached or *interrupted is set and steps
+ * remain (a signal during the last step lets the run finish). */
+sj_status sj_train_run(const sj_train_opts *o, const sj_train_hooks *h, sj_train_result *res,
+                       sj_error *err);
+
 /* ---- pre-training ------------------------------------------------------------------------ */
 
 /* Options of the pre-training loop (the `pretrain` command). */
@@ -431,7 +522,8 @@ typedef struct {
     long stop_after;     /* stop (as if interrupted) after this step; 0 = never */
     /* optional flag (e.g. set by SIGINT): checkpoint, then stop early */
     const volatile sig_atomic_t *interrupted;
-    int quiet; /* no progress bar */
+    int quiet;              /* no progress bar */
+    double warmup_fraction; /* warm-up share of the steps, at most 100 steps, none under 20 (0.1) */
 } sj_pretrain_opts;
 
 sj_pretrain_opts sj_pretrain_defaults(void);

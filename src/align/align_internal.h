@@ -24,21 +24,35 @@ size_t *sja_permutation(gsl_rng *rng, size_t n);
 
 /* Marks about `fraction` of the distinct keys as held out (1) in is_val,
  * per row; at least one key held out when fraction > 0 and there are two
- * keys or more. Returns the number of held-out rows. */
-size_t sja_split_by_key(const char *const *keys, size_t n, double fraction, gsl_rng *rng,
-                        unsigned char *is_val);
+ * keys or more. Writes the number of held-out rows to *n_val (may be NULL);
+ * running out of memory is an error, never a split without held-out rows. */
+sj_status sja_split_by_key(const char *const *keys, size_t n, double fraction, gsl_rng *rng,
+                           unsigned char *is_val, size_t *n_val, sj_error *err);
 
 /* Scalar head: w·h + b over embd values (head holds embd weights then b). */
 double sja_head_apply(const float *head, const float *h, int embd);
 
+/* Clips a head's gradient to the L2 norm `clip` (<= 0: no clipping) and
+ * updates the head (opt->n values, no weight decay) at learning rate lr. */
+void sja_head_update(sj_adamw *opt, float *head, float *grad, double clip, double lr);
+
 /* Writes a progress line or the bar; `quiet` silences it. */
 void sja_progress_start(sj_progress *p, const char *label, long total, int quiet);
 
-/* Encodes the judged pairs whose two completions differ as chosen and
- * rejected sequences (person of each pair for splits). */
+/* Judged pairs encoded for training: the chosen and the rejected sequence
+ * and the person (for the held-out split) of each pair. */
+typedef struct {
+    size_t n;
+    sja_seq *chosen, *rejected;
+    const char **person;
+} sja_pair_seqs;
+
+/* Encodes the judged pairs whose two completions differ; fewer than
+ * min_pairs of them is an input error naming `path` and `who` needs them. */
 sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const sja_pairs *pairs,
-                           sja_seq **chosen, sja_seq **rejected, const char ***person, size_t *n,
+                           long min_pairs, const char *path, const char *who, sja_pair_seqs *out,
                            sj_error *err);
+void sja_pair_seqs_free(sja_pair_seqs *p);
 
 /* PPO's fixed evaluation set (ppo_eval.c): `size` prompts drawn once from
  * the data by the seed, with the reference policy's score distribution,
@@ -68,10 +82,6 @@ sj_status sja_ppo_eval_run(sja_ppo_eval *e, sj_lm *policy, const sja_codec *code
 void sja_ppo_eval_free(sja_ppo_eval *e);
 
 /* ---- checkpoints of interrupted stages (resume.c) --------------------------- */
-
-/* 1 when a stage that has done `done` of `total` steps should stop here
- * and save a checkpoint (stop_after reached or the interrupt flag set). */
-int sja_should_stop(const sja_run_control *rc, long done, long total);
 
 /* What a stage saves when it stops early and restores when it resumes. */
 typedef struct {
@@ -113,5 +123,148 @@ double sja_resume_number(const sj_lm_checkpoint *ck, const char *name);
 /* Copies a saved state tensor of n values into dst. */
 sj_status sja_resume_tensor(const sj_lm_checkpoint *ck, const char *name, float *dst, size_t n,
                             sj_error *err);
+
+/* ---- the training-stage driver (stage.c) ------------------------------------ */
+
+/* Every training stage (sft, reward, ppo, dpo) runs through the driver: it
+ * owns the held-out split, the random stream, the optimizer and its
+ * schedule (warm-up, cosine decay), the loop (sj_train_run: evaluations,
+ * progress, log, Ctrl-C stop-and-save), --resume, keeping the best
+ * evaluated state, the provenance, the final save and the cleanup. A stage
+ * fills in what it is, registers its extra state, and supplies hooks. */
+typedef struct sja_stage sja_stage;
+
+typedef struct {
+    /* One update (0-based `step`); adds the step's metrics to `line`. */
+    sj_status (*step)(sja_stage *s, long step, sj_train_line *line, sj_error *err);
+    /* The held-out evaluation after `done` steps (0: before training);
+     * adds its metrics and writes the selection score, higher is better
+     * (score[1] breaks ties). NULL: never evaluated. */
+    sj_status (*evaluate)(sja_stage *s, long done, int last, sj_train_line *line, double score[2],
+                          sj_error *err);
+    /* The finished model: adds the stage's results to `prov` (*result: the
+     * object copied to the summary) and its extra tensors to `so`. */
+    sj_status (*finish)(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
+                        sj_error *err);
+} sja_stage_hooks;
+
+/* Registered state: flags of sja_stage_tensor / sja_stage_number. */
+enum {
+    SJA_STATE = 0,     /* saved with a checkpoint and restored on --resume */
+    SJA_KEEP_BEST = 1, /* also part of the state kept with the best evaluation */
+};
+
+typedef struct {
+    const char *name;
+    float *data;
+    size_t n;
+    int flags;
+} sja_stage_tensor_slot;
+
+typedef struct {
+    const char *name;
+    double *slot;
+    int flags;
+} sja_stage_number_slot;
+
+struct sja_stage {
+    /* ---- what the stage is (set before sja_stage_prepare) ---- */
+    const char *name; /* "sft", "reward", "ppo", "dpo": progress, provenance, checkpoints */
+    sja_model *init;  /* the model it starts from */
+    sj_lm *model;     /* the model it trains (the main optimizer's) */
+    const char *instrument_path;
+    const char *input_key, *input_path; /* "data" or "pairs" and the file: provenance, and its
+                                           sha256 checked on resume */
+    int rationale;                      /* completions carry a rationale */
+    cJSON *options;      /* recorded in provenance and checked on resume (the driver frees) */
+    cJSON *resume_extra; /* further values checked on resume only (the driver frees) */
+    long steps;
+    long updates;           /* optimizer updates over the run (0: steps), the schedule's length */
+    int decay;              /* cosine decay over the updates; else constant after warm-up */
+    double lr;              /* peak learning rate */
+    double warmup_fraction; /* share of the updates with a linear warm-up */
+    long eval_every;
+    int eval_first;          /* evaluate after the first step too */
+    int eval_at_start;       /* evaluate before training, logged as step 0 */
+    int keep_best;           /* the saved model is the best evaluated one */
+    const char *best_metric; /* what the evaluation score is, for the provenance */
+    int quiet;
+    const sja_run_control *run;
+    uint64_t seed;
+    const char *rng_label;   /* the stage's random stream: sj_seed_derive(seed, rng_label) */
+    const char *split_label; /* the split's own stream, or NULL for the stage's */
+    const char *const *keys; /* split: a key per example (persons), or NULL for no split */
+    size_t n_examples;
+    double val_fraction;
+    sja_stage_hooks hooks;
+    void *ctx; /* the stage's own data */
+
+    /* ---- set by the driver ---- */
+    const char *out;       /* the model directory being written */
+    cJSON *resume_options; /* options + resume_extra */
+    gsl_rng *rng;
+    sj_adamw *opt;
+    size_t *train, *val; /* example indices */
+    size_t n_train, n_val;
+    sj_lm_log log;
+    long done;          /* steps done */
+    long stopped;       /* stopped with a checkpoint after this step (0: finished) */
+    int finished_early; /* a step ended training (line->finish) */
+    sj_train_best best;
+    sja_stage_tensor_slot *tensors;
+    size_t n_tensors;
+    sja_stage_number_slot *numbers;
+    size_t n_numbers;
+    sj_adamw **opts; /* extra optimizers */
+    const char **opt_names;
+    size_t n_opts;
+};
+
+/* Zeroes s (and its log and best state); call before filling it in. */
+void sja_stage_init(sja_stage *s);
+
+/* What the stage is: its name, the starting model (also the model trained,
+ * its rationale setting recorded), the instrument and the input file named
+ * in the provenance as input_key. A cosine-decayed schedule, evaluated
+ * after the first step too; a stage changes what differs afterwards. */
+void sja_stage_identify(sja_stage *s, const char *name, sja_model *init,
+                        const char *instrument_path, const char *input_key, const char *input_path);
+
+/* Copies the settings every stage's options struct names alike (the
+ * driver records steps, lr, seed, warmup_fraction and keep_best among the
+ * options, with val_fraction when there is a split). */
+#define SJA_STAGE_TAKE_OPTS(s, o)                                                                  \
+    do {                                                                                           \
+        (s)->steps = (o)->steps;                                                                   \
+        (s)->lr = (o)->lr;                                                                         \
+        (s)->warmup_fraction = (o)->warmup_fraction;                                               \
+        (s)->eval_every = (o)->eval_every;                                                         \
+        (s)->keep_best = (o)->keep_best;                                                           \
+        (s)->quiet = (o)->quiet;                                                                   \
+        (s)->run = &(o)->run;                                                                      \
+        (s)->seed = (o)->seed;                                                                     \
+    } while (0)
+
+/* The split (when keys are given; no training examples left is an input
+ * error), the random stream and the main optimizer. */
+sj_status sja_stage_prepare(sja_stage *s, sj_error *err);
+
+/* Another optimizer with the stage's schedule (weight decay on the
+ * model's matrices when decay, none for a head), saved with checkpoints as
+ * "<name>.adam.m" / "<name>.adam.v"; its step follows the main one's. */
+sj_adamw *sja_stage_optimizer(sja_stage *s, const char *name, size_t n, int decay, sj_error *err);
+
+/* Registers state saved with a checkpoint (flags SJA_STATE or SJA_KEEP_BEST). */
+sj_status sja_stage_tensor(sja_stage *s, const char *name, float *data, size_t n, int flags,
+                           sj_error *err);
+sj_status sja_stage_number(sja_stage *s, const char *name, double *slot, int flags, sj_error *err);
+
+/* Runs the stage: the evaluation before training when asked, --resume, the
+ * loop, then (unless stopped) the best state back when keep_best, the
+ * provenance and the model saved to `out`; *summary (may be NULL) receives
+ * a copy of the stage's result object. Writes run->stopped_at. */
+sj_status sja_stage_run(sja_stage *s, const char *out, cJSON **summary, sj_error *err);
+
+void sja_stage_free(sja_stage *s);
 
 #endif

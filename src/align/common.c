@@ -1,6 +1,7 @@
 /* Helpers shared by the alignment stages: batches, splits, heads. */
 #include "align_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,15 +76,17 @@ static int compare_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-size_t sja_split_by_key(const char *const *keys, size_t n, double fraction, gsl_rng *rng,
-                        unsigned char *is_val)
+sj_status sja_split_by_key(const char *const *keys, size_t n, double fraction, gsl_rng *rng,
+                           unsigned char *is_val, size_t *n_val_rows, sj_error *err)
 {
     memset(is_val, 0, n);
+    if (n_val_rows)
+        *n_val_rows = 0;
     if (n == 0 || fraction <= 0)
-        return 0;
+        return SJ_OK;
     const char **sorted = malloc(n * sizeof *sorted);
     if (!sorted)
-        return 0;
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     memcpy(sorted, keys, n * sizeof *sorted);
     qsort(sorted, n, sizeof *sorted, compare_str);
     size_t n_keys = 0;
@@ -100,7 +103,8 @@ size_t sja_split_by_key(const char *const *keys, size_t n, double fraction, gsl_
     size_t *perm = sja_permutation(rng, n_keys);
     const char **held = malloc((n_val ? n_val : 1) * sizeof *held);
     size_t n_rows = 0;
-    if (perm && held) {
+    sj_status st = perm && held ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK) {
         for (size_t i = 0; i < n_val; i++)
             held[i] = sorted[perm[i]];
         qsort(held, n_val, sizeof *held, compare_str);
@@ -113,7 +117,57 @@ size_t sja_split_by_key(const char *const *keys, size_t n, double fraction, gsl_
     free(perm);
     free(held);
     free(sorted);
-    return n_rows;
+    if (n_val_rows)
+        *n_val_rows = n_rows;
+    return st;
+}
+
+void sja_pair_seqs_free(sja_pair_seqs *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        sja_seq_free(&p->chosen[i]);
+        sja_seq_free(&p->rejected[i]);
+    }
+    free(p->chosen);
+    free(p->rejected);
+    free(p->person);
+    memset(p, 0, sizeof *p);
+}
+
+sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const sja_pairs *pairs,
+                           long min_pairs, const char *path, const char *who, sja_pair_seqs *out,
+                           sj_error *err)
+{
+    size_t cap = pairs->n ? pairs->n : 1;
+    out->n = 0;
+    out->chosen = sj_calloc(cap, sizeof *out->chosen);
+    out->rejected = sj_calloc(cap, sizeof *out->rejected);
+    out->person = sj_calloc(cap, sizeof *out->person);
+    if (!out->chosen || !out->rejected || !out->person)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; i < pairs->n; i++) {
+        const sja_pair *q = &pairs->pairs[i];
+        if (q->preferred == SJA_PREF_NONE || strcmp(q->completion_a, q->completion_b) == 0)
+            continue;
+        const char *ch = q->preferred == SJA_PREF_A ? q->completion_a : q->completion_b;
+        const char *rj = q->preferred == SJA_PREF_A ? q->completion_b : q->completion_a;
+        size_t k = out->n;
+        sj_status st = sja_encode_example(c, ins, q->item, q->response, ch, &out->chosen[k], err);
+        if (st == SJ_OK)
+            st = sja_encode_example(c, ins, q->item, q->response, rj, &out->rejected[k], err);
+        if (st != SJ_OK) {
+            sj_error_prefix(err, "pair %s (line %ld): ", q->pair_id, q->line);
+            return st;
+        }
+        out->person[k] = q->person_id;
+        out->n++;
+    }
+    if ((long)out->n < min_pairs)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s: %zu judged pairs with two different completions; %s needs at "
+                            "least %ld",
+                            path, out->n, who, min_pairs);
+    return SJ_OK;
 }
 
 double sja_head_apply(const float *head, const float *h, int embd)
@@ -122,6 +176,16 @@ double sja_head_apply(const float *head, const float *h, int embd)
     for (int i = 0; i < embd; i++)
         s += (double)head[i] * (double)h[i];
     return s;
+}
+
+void sja_head_update(sj_adamw *opt, float *head, float *grad, double clip, double lr)
+{
+    if (clip > 0) {
+        double norm = sqrt(sj_grad_sq_norm(grad, opt->n));
+        if (norm > clip)
+            sj_grad_scale(grad, opt->n, (float)(clip / norm));
+    }
+    sj_adamw_update(opt, head, grad, NULL, lr);
 }
 
 void sja_progress_start(sj_progress *p, const char *label, long total, int quiet)

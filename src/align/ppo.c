@@ -29,7 +29,8 @@ sja_ppo_opts sja_ppo_defaults(void)
                       .eval_every = 10,
                       .eval_size = 512,
                       .seed = 1,
-                      .quiet = 0};
+                      .warmup_fraction = 0.0,
+                      .value_head_clip = 1.0};
     return o;
 }
 
@@ -67,16 +68,28 @@ static void rollouts_free(rollouts *r)
     memset(r, 0, sizeof *r);
 }
 
-/* The models of a PPO run. */
+typedef struct {
+    size_t n;
+    char **label;  /* sorted distinct group labels */
+    char **metric; /* "group/<label>/mean_score" */
+} group_names;
+
+/* A PPO run: its models, optimizers and inputs, and what it carries from
+ * step to step besides the policy, its optimizer and the random stream. */
 typedef struct {
     sj_lm *policy, *ref, *value_lm;
     float *value_head, *value_head_grad;
+    sj_adamw *popt, *vopt, *hopt;
     sja_reward_model *rm;
     const sja_codec *codec;
     const sj_instrument *ins;
     const sj_responses *data;
     const sja_truth *truth;
     const sja_ppo_opts *o;
+    group_names groups;
+    sja_ppo_eval *ev; /* the fixed evaluation set (eval_every > 0) */
+    sja_ppo_eval_result ev_first, ev_last;
+    double beta, first_gold, last_gold, last_kl, first_score, last_score;
 } ppo_ctx;
 
 static sj_status generate(ppo_ctx *c, gsl_rng *rng, rollouts *r, sj_error *err)
@@ -259,9 +272,9 @@ typedef struct {
     double n_tok, n_updates;
 } update_stats;
 
-static sj_status update_minibatch(ppo_ctx *c, sj_adamw *popt, sj_adamw *vopt, sj_adamw *hopt,
-                                  const rollouts *r, const int *idx, int n, double *lp_new,
-                                  double *v_new, update_stats *s, double *lr_used, sj_error *err)
+static sj_status update_minibatch(ppo_ctx *c, const rollouts *r, const int *idx, int n,
+                                  double *lp_new, double *v_new, update_stats *s, double *lr_used,
+                                  sj_error *err)
 {
     const sja_ppo_opts *o = c->o;
     sj_lm_batch *pb = NULL, *vb = NULL;
@@ -297,7 +310,7 @@ static sj_status update_minibatch(ppo_ctx *c, sj_adamw *popt, sj_adamw *vopt, sj
         st = sj_lm_backward(c->policy, pb, dlp, NULL, err);
     }
     if (st == SJ_OK)
-        *lr_used = sj_lm_adamw_step(popt, c->policy);
+        *lr_used = sj_lm_adamw_step(c->popt, c->policy);
     if (st == SJ_OK)
         st = completion_values(c, r, idx, n, v_new, &vb, &hidden, err);
     if (st == SJ_OK) {
@@ -331,11 +344,8 @@ static sj_status update_minibatch(ppo_ctx *c, sj_adamw *popt, sj_adamw *vopt, sj
         st = sj_lm_backward_all(c->value_lm, vb, NULL, dh, err);
     }
     if (st == SJ_OK) {
-        double lr = sj_lm_adamw_step(vopt, c->value_lm);
-        double norm = sqrt(sj_grad_sq_norm(c->value_head_grad, (size_t)embd + 1));
-        if (norm > 1.0)
-            sj_grad_scale(c->value_head_grad, (size_t)embd + 1, (float)(1.0 / norm));
-        sj_adamw_update(hopt, c->value_head, c->value_head_grad, NULL, lr);
+        double lr = sj_lm_adamw_step(c->vopt, c->value_lm);
+        sja_head_update(c->hopt, c->value_head, c->value_head_grad, o->value_head_clip, lr);
         s->n_tok += n_tok;
         s->n_updates += 1;
     }
@@ -357,12 +367,6 @@ static void advantages(const ppo_ctx *c, double beta, rollouts *r)
     }
     sja_whiten(r->adv, r->n_tok, 0);
 }
-
-typedef struct {
-    size_t n;
-    char **label;  /* sorted distinct group labels */
-    char **metric; /* "group/<label>/mean_score" */
-} group_names;
 
 static void group_names_free(group_names *g)
 {
@@ -415,43 +419,143 @@ static double mean_of(const double *x, int n)
     return k ? s / k : NAN;
 }
 
-/* Everything of one PPO step: rollouts, scores, advantages, updates, and
- * the metrics of the step in `mt` (returns how many). */
-static sj_status ppo_step(ppo_ctx *c, gsl_rng *rng, sj_adamw *popt, sj_adamw *vopt, sj_adamw *hopt,
-                          double *beta, const group_names *groups, sj_lm_metric *mt, size_t *n_mt,
-                          int *stop, sj_error *err)
+/* A batch of rollouts with everything the updates need: the sampled
+ * completions, their log-probs under the policy and the reference, the
+ * values and the scores; lp_new and v_new are the updates' buffers. */
+static sj_status rollout_batch(ppo_ctx *c, gsl_rng *rng, rollouts *r, double **lp_new,
+                               double **v_new, sj_error *err)
 {
     const sja_ppo_opts *o = c->o;
-    double t0 = sj_now();
-    rollouts r = {0};
-    sj_status st = generate(c, rng, &r, err);
+    sj_status st = generate(c, rng, r, err);
     int *all = malloc((size_t)o->batch * sizeof *all);
-    double *lp_new = NULL, *v_new = NULL;
     if (st == SJ_OK) {
-        size_t nt = r.n_tok ? r.n_tok : 1;
-        r.old_lp = malloc(nt * sizeof(double));
-        r.ref_lp = malloc(nt * sizeof(double));
-        r.value = malloc(nt * sizeof(double));
-        r.reward = malloc(nt * sizeof(double));
-        r.adv = malloc(nt * sizeof(double));
-        r.ret = malloc(nt * sizeof(double));
-        lp_new = malloc(nt * sizeof(double));
-        v_new = malloc(nt * sizeof(double));
-        if (!all || !r.old_lp || !r.ref_lp || !r.value || !r.reward || !r.adv || !r.ret ||
-            !lp_new || !v_new)
+        size_t nt = r->n_tok ? r->n_tok : 1;
+        r->old_lp = malloc(nt * sizeof(double));
+        r->ref_lp = malloc(nt * sizeof(double));
+        r->value = malloc(nt * sizeof(double));
+        r->reward = malloc(nt * sizeof(double));
+        r->adv = malloc(nt * sizeof(double));
+        r->ret = malloc(nt * sizeof(double));
+        *lp_new = malloc(nt * sizeof(double));
+        *v_new = malloc(nt * sizeof(double));
+        if (!all || !r->old_lp || !r->ref_lp || !r->value || !r->reward || !r->adv || !r->ret ||
+            !*lp_new || !*v_new)
             st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
         for (int i = 0; all && i < o->batch; i++)
             all[i] = i;
     }
     if (st == SJ_OK)
-        st = completion_logprobs(c->policy, &r, all, r.B, o->temperature, r.old_lp, NULL, err);
+        st = completion_logprobs(c->policy, r, all, r->B, o->temperature, r->old_lp, NULL, err);
     if (st == SJ_OK)
-        st = completion_logprobs(c->ref, &r, all, r.B, o->temperature, r.ref_lp, NULL, err);
+        st = completion_logprobs(c->ref, r, all, r->B, o->temperature, r->ref_lp, NULL, err);
     if (st == SJ_OK)
-        st = completion_values(c, &r, all, r.B, r.value, NULL, NULL, err);
+        st = completion_values(c, r, all, r->B, r->value, NULL, NULL, err);
     if (st == SJ_OK)
-        st = score_rollouts(c, &r, err);
-    double kl = 0.0, entropy = 0.0, non_score = 0.0;
+        st = score_rollouts(c, r, err);
+    free(all);
+    return st;
+}
+
+/* The epochs of updates over a batch, in shuffled minibatches. */
+static sj_status optimise(ppo_ctx *c, gsl_rng *rng, rollouts *r, double *lp_new, double *v_new,
+                          update_stats *s, double *lr, sj_error *err)
+{
+    const sja_ppo_opts *o = c->o;
+    sj_status st = SJ_OK;
+    for (int e = 0; st == SJ_OK && e < o->epochs; e++) {
+        if (e == 0)
+            advantages(c, c->beta, r);
+        size_t *perm = sja_permutation(rng, (size_t)r->B);
+        if (!perm)
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        for (int start = 0; start < r->B && st == SJ_OK; start += o->minibatch) {
+            int n = r->B - start < o->minibatch ? r->B - start : o->minibatch;
+            int idx[1024];
+            for (int b = 0; b < n; b++)
+                idx[b] = (int)perm[start + b];
+            st = update_minibatch(c, r, idx, n, lp_new, v_new, s, lr, err);
+        }
+        free(perm);
+    }
+    return st;
+}
+
+/* Mean parsed score per group in the batch. */
+static void add_group_metrics(const ppo_ctx *c, const rollouts *r, sj_train_line *line)
+{
+    for (size_t g = 0; g < c->groups.n; g++) {
+        double sum = 0.0;
+        int cnt = 0;
+        for (int i = 0; i < r->B; i++) {
+            const char *lab = sj_table_cell(c->data->table, r->row[i], (size_t)c->data->col_group);
+            if (r->parsed[i] != INT_MIN && strcmp(lab, c->groups.label[g]) == 0) {
+                sum += r->parsed[i];
+                cnt++;
+            }
+        }
+        sj_train_line_add(line, c->groups.metric[g], cnt ? sum / cnt : NAN);
+    }
+}
+
+/* The step's metrics, with TRL's names. */
+static void add_step_metrics(const ppo_ctx *c, const rollouts *r, const update_stats *s, double kl,
+                             double entropy, double lr, sj_train_line *line)
+{
+    const sja_ppo_opts *o = c->o;
+    double u = s->n_updates > 0 ? s->n_updates : NAN;
+    double scores = mean_of(r->score, r->B), gold = mean_of(r->gold, r->B);
+    double non_score = -c->beta * kl, valid = 0.0;
+    for (int i = 0; i < r->B; i++)
+        valid += (r->parsed[i] != INT_MIN) / (double)r->B;
+    sj_train_line_add(line, "loss", (s->pg_loss + o->vf_coef * s->vf_loss) / u);
+    sj_train_line_add(line, "lr", lr);
+    sj_train_line_add(line, "tokens_per_s", 0); /* set when the step ends */
+    sj_train_line_add(line, "objective/kl", kl);
+    sj_train_line_add(line, "objective/kl_coef", c->beta);
+    sj_train_line_add(line, "objective/entropy", entropy);
+    sj_train_line_add(line, "objective/non_score_reward", non_score);
+    sj_train_line_add(line, "objective/rlhf_reward", scores + non_score);
+    sj_train_line_add(line, "objective/scores", scores);
+    sj_train_line_add(line, "policy/approxkl_avg", s->approxkl / u);
+    sj_train_line_add(line, "policy/clipfrac_avg", s->clipfrac / u);
+    sj_train_line_add(line, "loss/policy_avg", s->pg_loss / u);
+    sj_train_line_add(line, "loss/value_avg", s->vf_loss / u);
+    sj_train_line_add(line, "val/clipfrac_avg", s->vf_clipfrac / u);
+    sj_train_line_add(line, "val/ratio", s->ratio / u);
+    sj_train_line_add(line, "val/ratio_var", s->ratio_sq / u - (s->ratio / u) * (s->ratio / u));
+    sj_train_line_add(line, "val/valid_completions", valid);
+    if (c->truth)
+        sj_train_line_add(line, "gold/scores", gold);
+    add_group_metrics(c, r, line);
+}
+
+/* The figures carried to the result: first and last batch scores, KL. */
+static void track_step(ppo_ctx *c, long step, const rollouts *r, double kl)
+{
+    double scores = mean_of(r->score, r->B);
+    if (c->truth) {
+        c->last_gold = mean_of(r->gold, r->B);
+        if (step == 0)
+            c->first_gold = c->last_gold;
+    }
+    c->last_kl = kl;
+    c->last_score = scores;
+    if (step == 0)
+        c->first_score = scores;
+}
+
+/* Everything of one PPO step: rollouts, scores, advantages, updates, the
+ * adaptive KL coefficient and the metrics. A batch whose KL exceeds
+ * kl_stop ends training before its update. */
+static sj_status ppo_step(sja_stage *stage, long step, sj_train_line *line, sj_error *err)
+{
+    ppo_ctx *c = stage->ctx;
+    const sja_ppo_opts *o = c->o;
+    double t0 = sj_now();
+    rollouts r = {0};
+    double *lp_new = NULL, *v_new = NULL, kl = 0.0, entropy = 0.0, lr = 0.0;
+    update_stats s = {0};
+    sj_status st = rollout_batch(c, stage->rng, &r, &lp_new, &v_new, err);
     if (st == SJ_OK) {
         for (int i = 0; i < r.B; i++)
             for (int t = 0; t < r.n[i]; t++) {
@@ -459,98 +563,56 @@ static sj_status ppo_step(ppo_ctx *c, gsl_rng *rng, sj_adamw *popt, sj_adamw *vo
                 kl += (r.old_lp[k] - r.ref_lp[k]) / r.B;
                 entropy += -r.old_lp[k] / r.B;
             }
-        non_score = -*beta * kl;
-        if (kl > o->kl_stop)
-            *stop = 1;
+        line->finish = kl > o->kl_stop;
     }
-    update_stats s = {0};
-    double lr = 0.0;
-    for (int e = 0; st == SJ_OK && !*stop && e < o->epochs; e++) {
-        if (e == 0)
-            advantages(c, *beta, &r);
-        size_t *perm = sja_permutation(rng, (size_t)r.B);
-        if (!perm) {
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-            break;
-        }
-        for (int start = 0; start < r.B && st == SJ_OK; start += o->minibatch) {
-            int n = r.B - start < o->minibatch ? r.B - start : o->minibatch;
-            int idx[1024];
-            for (int b = 0; b < n; b++)
-                idx[b] = (int)perm[start + b];
-            st = update_minibatch(c, popt, vopt, hopt, &r, idx, n, lp_new, v_new, &s, &lr, err);
-        }
-        free(perm);
-    }
-    size_t k = 0;
+    if (st == SJ_OK && !line->finish)
+        st = optimise(c, stage->rng, &r, lp_new, v_new, &s, &lr, err);
     if (st == SJ_OK) {
-        double u = s.n_updates > 0 ? s.n_updates : NAN;
-        double scores = mean_of(r.score, r.B), gold = mean_of(r.gold, r.B);
-        double valid = 0.0;
-        for (int i = 0; i < r.B; i++)
-            valid += (r.parsed[i] != INT_MIN) / (double)r.B;
-        mt[k++] = (sj_lm_metric){"loss", (s.pg_loss + o->vf_coef * s.vf_loss) / u};
-        mt[k++] = (sj_lm_metric){"lr", lr};
-        mt[k++] = (sj_lm_metric){"tokens_per_s", 0};
-        mt[k++] = (sj_lm_metric){"objective/kl", kl};
-        mt[k++] = (sj_lm_metric){"objective/kl_coef", *beta};
-        mt[k++] = (sj_lm_metric){"objective/entropy", entropy};
-        mt[k++] = (sj_lm_metric){"objective/non_score_reward", non_score};
-        mt[k++] = (sj_lm_metric){"objective/rlhf_reward", scores + non_score};
-        mt[k++] = (sj_lm_metric){"objective/scores", scores};
-        mt[k++] = (sj_lm_metric){"policy/approxkl_avg", s.approxkl / u};
-        mt[k++] = (sj_lm_metric){"policy/clipfrac_avg", s.clipfrac / u};
-        mt[k++] = (sj_lm_metric){"loss/policy_avg", s.pg_loss / u};
-        mt[k++] = (sj_lm_metric){"loss/value_avg", s.vf_loss / u};
-        mt[k++] = (sj_lm_metric){"val/clipfrac_avg", s.vf_clipfrac / u};
-        mt[k++] = (sj_lm_metric){"val/ratio", s.ratio / u};
-        mt[k++] = (sj_lm_metric){"val/ratio_var", s.ratio_sq / u - (s.ratio / u) * (s.ratio / u)};
-        mt[k++] = (sj_lm_metric){"val/valid_completions", valid};
-        if (c->truth)
-            mt[k++] = (sj_lm_metric){"gold/scores", gold};
-        for (size_t g = 0; g < groups->n; g++) {
-            double sum = 0.0;
-            int cnt = 0;
-            for (int i = 0; i < r.B; i++) {
-                const char *lab =
-                    sj_table_cell(c->data->table, r.row[i], (size_t)c->data->col_group);
-                if (r.parsed[i] != INT_MIN && strcmp(lab, groups->label[g]) == 0) {
-                    sum += r.parsed[i];
-                    cnt++;
-                }
-            }
-            mt[k++] = (sj_lm_metric){groups->metric[g], cnt ? sum / cnt : NAN};
-        }
+        add_step_metrics(c, &r, &s, kl, entropy, lr, line);
         double dt = sj_now() - t0;
-        mt[2].value = (double)r.n_tok * (1 + o->epochs) / dt;
-        mt[k++] = (sj_lm_metric){"time_s", dt};
+        if (line->n > 2)
+            line->metrics[2].value = (double)r.n_tok * (1 + o->epochs) / dt;
+        sj_train_line_add(line, "time_s", dt);
         if (o->kl_target > 0) {
-            sja_kl_control ctl = {*beta, o->kl_target, o->kl_horizon};
+            sja_kl_control ctl = {c->beta, o->kl_target, o->kl_horizon};
             sja_kl_control_update(&ctl, kl, (double)r.B);
-            *beta = ctl.value;
+            c->beta = ctl.value;
         }
+        track_step(c, step, &r, kl);
+        snprintf(line->progress, sizeof line->progress, "score %.3f kl %.3f", c->last_score, kl);
     }
-    *n_mt = k;
-    free(all);
+    if (st == SJ_OK && line->finish)
+        fprintf(stderr,
+                "sjtalign ppo: stopping early at step %ld: KL to the reference %.4g exceeds "
+                "the bound %.4g (--kl-stop); the policy is saved as it was before this "
+                "step's update\n",
+                step + 1, kl, o->kl_stop);
     free(lp_new);
     free(v_new);
     rollouts_free(&r);
     return st;
 }
 
-/* Appends the fixed evaluation set's figures to a step's metrics. */
-static sj_status add_eval_metrics(ppo_ctx *c, sja_ppo_eval *ev, sj_lm_metric *mt, size_t *n_mt,
-                                  sja_ppo_eval_result *res, sj_error *err)
+/* The fixed evaluation set; the one before training is the "first".
+ * Selection: the mean reward, then the lower KL to the reference. */
+static sj_status ppo_evaluate(sja_stage *s, long done, int last, sj_train_line *line,
+                              double score[2], sj_error *err)
 {
-    sj_status st = sja_ppo_eval_run(ev, c->policy, c->codec, res, err);
+    (void)last;
+    ppo_ctx *c = s->ctx;
+    sj_status st = sja_ppo_eval_run(c->ev, c->policy, c->codec, &c->ev_last, err);
     if (st != SJ_OK)
         return st;
-    mt[(*n_mt)++] = (sj_lm_metric){"eval/reward", res->reward};
-    mt[(*n_mt)++] = (sj_lm_metric){"eval/kl", res->kl};
+    if (done == 0)
+        c->ev_first = c->ev_last;
+    sj_train_line_add(line, "eval/reward", c->ev_last.reward);
+    sj_train_line_add(line, "eval/kl", c->ev_last.kl);
     if (c->truth) {
-        mt[(*n_mt)++] = (sj_lm_metric){"gold/eval", res->gold};
-        mt[(*n_mt)++] = (sj_lm_metric){"gold/eval_exact", res->gold_exact};
+        sj_train_line_add(line, "gold/eval", c->ev_last.gold);
+        sj_train_line_add(line, "gold/eval_exact", c->ev_last.gold_exact);
     }
+    score[0] = c->ev_last.reward;
+    score[1] = -c->ev_last.kl;
     return SJ_OK;
 }
 
@@ -567,94 +629,143 @@ static void add_eval_result(cJSON *res, const char *when, const sja_ppo_eval_res
     sj_json_add_number(res, key, e->gold_exact);
 }
 
+static sj_status ppo_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
+                            sj_error *err)
+{
+    (void)so;
+    (void)err;
+    ppo_ctx *c = s->ctx;
+    cJSON *rj = cJSON_AddObjectToObject(prov, "reward_model");
+    cJSON_AddStringToObject(rj, "path", c->rm->base->path);
+    cJSON_AddStringToObject(rj, "weights_sha256", c->rm->base->weights_sha256);
+    cJSON *res = cJSON_AddObjectToObject(prov, "result");
+    cJSON_AddNumberToObject(res, "steps_done", (double)s->done);
+    cJSON_AddBoolToObject(res, "stopped_early", s->finished_early);
+    const struct {
+        const char *name;
+        double value;
+    } figures[] = {{"final_kl", c->last_kl},
+                   {"final_kl_coef", c->beta},
+                   {"first_scores", c->first_score},
+                   {"final_scores", c->last_score},
+                   {"first_gold_scores", c->first_gold},
+                   {"final_gold_scores", c->last_gold}};
+    for (size_t k = 0; k < sizeof figures / sizeof *figures; k++)
+        sj_json_add_number(res, figures[k].name, figures[k].value);
+    if (c->ev) {
+        cJSON_AddNumberToObject(res, "eval_size", (double)c->ev->n);
+        add_eval_result(res, "first", &c->ev_first);
+        add_eval_result(res, "final", &c->ev_last);
+    }
+    *result = res;
+    return SJ_OK;
+}
+
 static cJSON *options_json(const sja_ppo_opts *o)
 {
+    const struct {
+        const char *name;
+        double value;
+    } options[] = {{"batch", o->batch},
+                   {"minibatch", o->minibatch},
+                   {"epochs", o->epochs},
+                   {"temperature", o->temperature},
+                   {"kl_coef", o->kl_coef},
+                   {"kl_target", o->kl_target},
+                   {"kl_stop", o->kl_stop},
+                   {"cliprange", o->cliprange},
+                   {"cliprange_value", o->cliprange_value},
+                   {"vf_coef", o->vf_coef},
+                   {"gamma", o->gamma},
+                   {"lambda", o->lambda},
+                   {"eval_size", (double)o->eval_size},
+                   {"value_head_clip", o->value_head_clip}};
     cJSON *oj = cJSON_CreateObject();
-    cJSON_AddNumberToObject(oj, "steps", (double)o->steps);
-    cJSON_AddNumberToObject(oj, "batch", o->batch);
-    cJSON_AddNumberToObject(oj, "minibatch", o->minibatch);
-    cJSON_AddNumberToObject(oj, "epochs", o->epochs);
-    cJSON_AddNumberToObject(oj, "lr", o->lr);
-    cJSON_AddNumberToObject(oj, "temperature", o->temperature);
-    cJSON_AddNumberToObject(oj, "kl_coef", o->kl_coef);
-    cJSON_AddNumberToObject(oj, "kl_target", o->kl_target);
-    cJSON_AddNumberToObject(oj, "kl_stop", o->kl_stop);
-    cJSON_AddNumberToObject(oj, "cliprange", o->cliprange);
-    cJSON_AddNumberToObject(oj, "cliprange_value", o->cliprange_value);
-    cJSON_AddNumberToObject(oj, "vf_coef", o->vf_coef);
-    cJSON_AddNumberToObject(oj, "gamma", o->gamma);
-    cJSON_AddNumberToObject(oj, "lambda", o->lambda);
-    cJSON_AddNumberToObject(oj, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(oj, "eval_every", (double)o->eval_every);
-    cJSON_AddNumberToObject(oj, "eval_size", (double)o->eval_size);
+    for (size_t k = 0; oj && k < sizeof options / sizeof *options; k++)
+        cJSON_AddNumberToObject(oj, options[k].name, options[k].value);
     return oj;
 }
 
-/* What a PPO run carries from step to step besides the policy, its
- * optimizer and the random stream. */
-typedef struct {
-    double beta, first_gold, last_gold, last_kl, first_score, last_score;
-} ppo_numbers;
-
-static const char *const NUMBER_NAMES[6] = {"beta",    "first_gold",  "last_gold",
-                                            "last_kl", "first_score", "last_score"};
-
-static void number_slots(ppo_numbers *n, double **v)
+static void describe(sja_stage *s, ppo_ctx *c, sja_model *policy, const char *instrument_path,
+                     const char *data_path, const sja_ppo_opts *o)
 {
-    v[0] = &n->beta;
-    v[1] = &n->first_gold;
-    v[2] = &n->last_gold;
-    v[3] = &n->last_kl;
-    v[4] = &n->first_score;
-    v[5] = &n->last_score;
+    sja_stage_identify(s, "ppo", policy, instrument_path, "data", data_path);
+    s->options = options_json(o);
+    s->resume_extra = cJSON_CreateObject();
+    cJSON_AddNumberToObject(s->resume_extra, "kl_horizon", o->kl_horizon);
+    cJSON_AddNumberToObject(s->resume_extra, "malformed_penalty", o->malformed_penalty);
+    cJSON_AddStringToObject(s->resume_extra, "reward_weights_sha256", c->rm->base->weights_sha256);
+    SJA_STAGE_TAKE_OPTS(s, o);
+    /* one update per minibatch: the schedule counts those; constant after
+     * the warm-up, as TRL's PPO default */
+    s->updates = o->steps * o->epochs * ((o->batch + o->minibatch - 1) / o->minibatch);
+    s->decay = 0;
+    s->eval_first = 0;
+    s->eval_at_start = 1;
+    s->best_metric = "eval/reward";
+    s->rng_label = "ppo";
+    s->hooks = (sja_stage_hooks){.step = ppo_step,
+                                 .evaluate = o->eval_every > 0 ? ppo_evaluate : NULL,
+                                 .finish = ppo_finish};
+    s->ctx = c;
 }
 
-/* The value model, its head and their optimizers as state tensors. */
-static void state_tensors(ppo_ctx *c, sj_adamw *vopt, sj_adamw *hopt, sj_lm_tensor *t)
+/* The value model and head with their optimizers, and the numbers carried
+ * from step to step; the kept state includes the figures of the kept step. */
+static sj_status register_state(sja_stage *s, ppo_ctx *c, sj_error *err)
 {
-    size_t nv = c->value_lm->n_params, nh = hopt->n;
-    t[0] = (sj_lm_tensor){"resume.value.params", 1, nv, 0, c->value_lm->params};
-    t[1] = (sj_lm_tensor){"resume.value.adam.m", 1, nv, 0, vopt->m};
-    t[2] = (sj_lm_tensor){"resume.value.adam.v", 1, nv, 0, vopt->v};
-    t[3] = (sj_lm_tensor){"resume.value_head", 1, nh, 0, c->value_head};
-    t[4] = (sj_lm_tensor){"resume.value_head.adam.m", 1, nh, 0, hopt->m};
-    t[5] = (sj_lm_tensor){"resume.value_head.adam.v", 1, nh, 0, hopt->v};
-}
-
-static sj_status save_stopped(const char *out, const sja_stage_state *ss, ppo_ctx *c,
-                              sj_adamw *vopt, sj_adamw *hopt, ppo_numbers *n, sj_error *err)
-{
-    sj_lm_tensor t[6];
-    state_tensors(c, vopt, hopt, t);
-    double *v[6];
-    number_slots(n, v);
-    cJSON *numbers = cJSON_CreateObject();
-    for (int k = 0; k < 6; k++)
-        sj_json_add_number(numbers, NUMBER_NAMES[k], *v[k]);
-    sj_status st = sja_checkpoint_save(out, ss, numbers, t, 6, err);
-    cJSON_Delete(numbers);
+    size_t nh = (size_t)c->value_lm->cfg.embd + 1;
+    c->popt = s->opt;
+    c->vopt = sja_stage_optimizer(s, "resume.value", c->value_lm->n_params, 1, err);
+    c->hopt = c->vopt ? sja_stage_optimizer(s, "resume.value_head", nh, 0, err) : NULL;
+    sj_status st = c->hopt ? SJ_OK : SJ_ERR_WORK;
+    if (st == SJ_OK)
+        st = sja_stage_tensor(s, "resume.value.params", c->value_lm->params, c->value_lm->n_params,
+                              SJA_STATE, err);
+    if (st == SJ_OK)
+        st = sja_stage_tensor(s, "resume.value_head", c->value_head, nh, SJA_STATE, err);
+    const sja_stage_number_slot numbers[] = {
+        {"beta", &c->beta, SJA_STATE},
+        {"first_gold", &c->first_gold, SJA_STATE},
+        {"last_gold", &c->last_gold, SJA_KEEP_BEST},
+        {"last_kl", &c->last_kl, SJA_KEEP_BEST},
+        {"first_score", &c->first_score, SJA_STATE},
+        {"last_score", &c->last_score, SJA_KEEP_BEST},
+        {"eval_reward", &c->ev_last.reward, SJA_KEEP_BEST},
+        {"eval_kl", &c->ev_last.kl, SJA_KEEP_BEST},
+        {"gold_eval", &c->ev_last.gold, SJA_KEEP_BEST},
+        {"gold_eval_exact", &c->ev_last.gold_exact, SJA_KEEP_BEST}};
+    for (size_t k = 0; k < sizeof numbers / sizeof *numbers && st == SJ_OK; k++)
+        st = sja_stage_number(s, numbers[k].name, numbers[k].slot, numbers[k].flags, err);
     return st;
 }
 
-static sj_status resume(const char *out, sja_stage_state *ss, ppo_ctx *c, sj_adamw *vopt,
-                        sj_adamw *hopt, ppo_numbers *n, sj_error *err)
+/* The reference and value models, copied from the starting policy and the
+ * reward model (resuming then restores the trained value model); the value
+ * head starts as the reward head on the normalised scale. */
+static sj_status build_models(ppo_ctx *c, sja_reward_model *rm, sj_error *err)
 {
-    sj_lm_checkpoint *ck = NULL;
-    sj_status st = sja_checkpoint_resume(out, ss, &ck, err);
-    if (ck) {
-        sj_lm_tensor t[6];
-        state_tensors(c, vopt, hopt, t);
-        for (int k = 0; k < 6 && st == SJ_OK; k++)
-            st = sja_resume_tensor(ck, t[k].name, t[k].data, t[k].cols, err);
-        /* the three optimizers update together, once per minibatch */
-        vopt->step = hopt->step = ss->opt->step;
-        double *v[6];
-        number_slots(n, v);
-        for (int k = 0; k < 6; k++)
-            *v[k] = sja_resume_number(ck, NUMBER_NAMES[k]);
-    }
-    sj_lm_checkpoint_free(ck);
-    return st;
+    int embd = rm->base->ck->model->cfg.embd;
+    c->ref = sj_lm_copy(c->policy, err);
+    c->value_lm = c->ref ? sj_lm_copy(rm->base->ck->model, err) : NULL;
+    c->value_head = malloc((size_t)(embd + 1) * sizeof *c->value_head);
+    c->value_head_grad = malloc((size_t)(embd + 1) * sizeof *c->value_head_grad);
+    if (!c->ref || !c->value_lm || !c->value_head || !c->value_head_grad)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (int e = 0; e < embd; e++)
+        c->value_head[e] = (float)(rm->head[e] / rm->norm_sd);
+    c->value_head[embd] = (float)((rm->head[embd] - rm->norm_mean) / rm->norm_sd);
+    return SJ_OK;
+}
+
+static void ppo_ctx_free(ppo_ctx *c)
+{
+    sja_ppo_eval_free(c->ev);
+    group_names_free(&c->groups);
+    sj_lm_free(c->ref);
+    sj_lm_free(c->value_lm);
+    free(c->value_head);
+    free(c->value_head_grad);
 }
 
 sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *ins,
@@ -669,178 +780,41 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
                             rm->base->path, policy->path);
     if (o->minibatch > 1024 || o->minibatch < 1 || o->batch < 1)
         return sj_error_set(err, SJ_ERR_INPUT, "minibatch must be 1..1024 and batch >= 1");
-    int embd = rm->base->ck->model->cfg.embd;
     ppo_ctx c = {.policy = policy->ck->model,
                  .rm = rm,
                  .codec = &policy->codec,
                  .ins = ins,
                  .data = data,
                  .truth = truth,
-                 .o = o};
-    sj_lm_log log;
-    sj_lm_log_init(&log);
-    group_names groups = {0};
-    c.ref = sj_lm_copy(c.policy, err);
-    c.value_lm = c.ref ? sj_lm_copy(rm->base->ck->model, err) : NULL;
-    c.value_head = malloc((size_t)(embd + 1) * sizeof *c.value_head);
-    c.value_head_grad = malloc((size_t)(embd + 1) * sizeof *c.value_head_grad);
-    sj_adamw_config pcfg = sj_adamw_defaults();
-    pcfg.lr = o->lr;
-    pcfg.warmup = 0;
-    pcfg.total_steps = 0; /* constant learning rate, as TRL's PPO default */
-    sj_adamw *popt = sj_adamw_new(c.policy->n_params, &pcfg);
-    sj_adamw *vopt = c.value_lm ? sj_adamw_new(c.value_lm->n_params, &pcfg) : NULL;
-    pcfg.weight_decay = 0.0;
-    sj_adamw *hopt = sj_adamw_new((size_t)embd + 1, &pcfg);
-    gsl_rng *rng = sj_rng_new(sj_seed_derive(o->seed, "ppo"));
-    sj_status st =
-        (c.ref && c.value_lm && c.value_head && c.value_head_grad && popt && vopt && hopt && rng)
-            ? SJ_OK
-            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    if (st == SJ_OK) {
-        /* The value head starts as the reward head on the normalised scale. */
-        for (int e = 0; e < embd; e++)
-            c.value_head[e] = (float)(rm->head[e] / rm->norm_sd);
-        c.value_head[embd] = (float)((rm->head[embd] - rm->norm_mean) / rm->norm_sd);
-        st = collect_groups(data, &groups, err);
-    }
-    sj_lm_metric *mt = malloc((groups.n + 40) * sizeof *mt);
-    if (st == SJ_OK && !mt)
-        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    /* The fixed evaluation set, measured before training as step 0. */
-    sja_ppo_eval *ev = NULL;
-    sja_ppo_eval_result ev_first = {NAN, NAN, NAN, NAN}, ev_last = ev_first;
-    if (st == SJ_OK && o->eval_every > 0) {
-        ev = sja_ppo_eval_new(c.policy, c.codec, rm, ins, data, truth, (size_t)o->eval_size,
-                              o->seed, err);
-        size_t n0 = 0;
-        st = ev ? add_eval_metrics(&c, ev, mt, &n0, &ev_first, err)
-                : (err ? err->status : SJ_ERR_WORK);
-        /* a resumed run has this line in the log it restores */
-        if (st == SJ_OK && !o->run.resume)
-            st = sj_lm_log_append(&log, 0, mt, n0, err);
-        ev_last = ev_first;
-    }
-    ppo_numbers num = {o->kl_coef, NAN, NAN, NAN, NAN, NAN};
-    double beta = o->kl_coef;
-    long done = 0;
-    int stop = 0;
-    double first_gold = NAN, last_gold = NAN, last_kl = NAN, first_score = NAN, last_score = NAN;
-    cJSON *options = options_json(o);
-    cJSON_AddNumberToObject(options, "kl_horizon", o->kl_horizon);
-    cJSON_AddNumberToObject(options, "malformed_penalty", o->malformed_penalty);
-    cJSON_AddStringToObject(options, "reward_weights_sha256", rm->base->weights_sha256);
-    sja_options_add_input(options, "data_sha256", data_path);
-    sja_stage_state ss = {.stage = "ppo",
-                          .init = policy,
-                          .instrument_path = instrument_path,
-                          .rationale = policy->codec.rationale,
-                          .options = options,
-                          .steps = o->steps,
-                          .model = c.policy,
-                          .opt = popt,
-                          .rng = rng,
-                          .log = &log};
-    long stopped = 0;
-    /* The reference and the value model were copied above from the starting
-     * policy and the reward model; resuming then restores the trained ones. */
-    if (st == SJ_OK && o->run.resume) {
-        st = resume(out, &ss, &c, vopt, hopt, &num, err);
-        done = ss.done;
-        beta = num.beta;
-        first_gold = num.first_gold;
-        last_gold = num.last_gold;
-        last_kl = num.last_kl;
-        first_score = num.first_score;
-        last_score = num.last_score;
-    }
-    sj_progress bar;
-    sja_progress_start(&bar, "ppo", o->steps, o->quiet);
-    if (st == SJ_OK && done > 0)
-        sj_progress_update(&bar, done, NULL);
-    for (long step = done; step < o->steps && st == SJ_OK && !stop; step++) {
-        size_t n_mt = 0;
-        st = ppo_step(&c, rng, popt, vopt, hopt, &beta, &groups, mt, &n_mt, &stop, err);
-        if (st != SJ_OK)
-            break;
-        if (ev && ((step + 1) % o->eval_every == 0 || step + 1 == o->steps || stop))
-            st = add_eval_metrics(&c, ev, mt, &n_mt, &ev_last, err);
-        if (st != SJ_OK)
-            break;
-        for (size_t k = 0; k < n_mt; k++) {
-            if (strcmp(mt[k].name, "gold/scores") == 0)
-                last_gold = step == 0 ? (first_gold = mt[k].value) : mt[k].value;
-            if (strcmp(mt[k].name, "objective/kl") == 0)
-                last_kl = mt[k].value;
-            if (strcmp(mt[k].name, "objective/scores") == 0)
-                last_score = step == 0 ? (first_score = mt[k].value) : mt[k].value;
-        }
-        st = sj_lm_log_append(&log, step + 1, mt, n_mt, err);
-        if (stop) {
-            fprintf(stderr,
-                    "sjtalign ppo: stopping early at step %ld: KL to the reference %.4g exceeds "
-                    "the bound %.4g (--kl-stop); the policy is saved as it was before this "
-                    "step's update\n",
-                    step + 1, last_kl, o->kl_stop);
-            break;
-        }
-        done = step + 1;
-        char extra[96];
-        snprintf(extra, sizeof extra, "score %.3f kl %.3f", last_score, last_kl);
-        sj_progress_update(&bar, step + 1, extra);
-        if (st == SJ_OK && sja_should_stop(&o->run, done, o->steps)) {
-            num = (ppo_numbers){beta, first_gold, last_gold, last_kl, first_score, last_score};
-            ss.done = done;
-            st = save_stopped(out, &ss, &c, vopt, hopt, &num, err);
-            stopped = done;
-            bar.total = stopped;
-            break;
-        }
-    }
-    sj_progress_finish(&bar, NULL);
-    cJSON_Delete(options);
-    if (o->run.stopped_at)
-        *o->run.stopped_at = stopped;
-    cJSON *prov = NULL;
-    if (st == SJ_OK && !stopped) {
-        prov = sja_provenance_new("ppo", policy, instrument_path);
-        cJSON *rj = cJSON_AddObjectToObject(prov, "reward_model");
-        cJSON_AddStringToObject(rj, "path", rm->base->path);
-        cJSON_AddStringToObject(rj, "weights_sha256", rm->base->weights_sha256);
-        sja_provenance_add_file(prov, "data", data_path);
-        cJSON_AddBoolToObject(prov, "completion_rationale", policy->codec.rationale);
-        cJSON_AddItemToObject(prov, "options", options_json(o));
-        cJSON *res = cJSON_AddObjectToObject(prov, "result");
-        cJSON_AddNumberToObject(res, "steps_done", (double)done);
-        cJSON_AddBoolToObject(res, "stopped_early", stop);
-        sj_json_add_number(res, "final_kl", last_kl);
-        sj_json_add_number(res, "final_kl_coef", beta);
-        sj_json_add_number(res, "first_scores", first_score);
-        sj_json_add_number(res, "final_scores", last_score);
-        sj_json_add_number(res, "first_gold_scores", first_gold);
-        sj_json_add_number(res, "final_gold_scores", last_gold);
-        if (ev) {
-            cJSON_AddNumberToObject(res, "eval_size", (double)ev->n);
-            add_eval_result(res, "first", &ev_first);
-            add_eval_result(res, "final", &ev_last);
-        }
-        if (summary)
-            *summary = cJSON_Duplicate(res, 1);
-        sj_lm_save_opts so = {.tok = policy->ck->tok, .provenance = prov, .log = &log};
-        st = sj_lm_save(out, c.policy, &so, err);
-    }
-    cJSON_Delete(prov);
-    sja_ppo_eval_free(ev);
-    free(mt);
-    group_names_free(&groups);
-    sj_lm_log_free(&log);
-    sj_lm_free(c.ref);
-    sj_lm_free(c.value_lm);
-    free(c.value_head);
-    free(c.value_head_grad);
-    sj_adamw_free(popt);
-    sj_adamw_free(vopt);
-    sj_adamw_free(hopt);
-    sj_rng_free(rng);
+                 .o = o,
+                 .ev_first = {NAN, NAN, NAN, NAN},
+                 .ev_last = {NAN, NAN, NAN, NAN},
+                 .beta = o->kl_coef,
+                 .first_gold = NAN,
+                 .last_gold = NAN,
+                 .last_kl = NAN,
+                 .first_score = NAN,
+                 .last_score = NAN};
+    sja_stage s;
+    sja_stage_init(&s);
+    sj_status st = build_models(&c, rm, err);
+    if (st == SJ_OK)
+        st = collect_groups(data, &c.groups, err);
+    /* the fixed evaluation set, measured before training as step 0 */
+    if (st == SJ_OK && o->eval_every > 0 &&
+        !(c.ev = sja_ppo_eval_new(c.policy, c.codec, rm, ins, data, truth, (size_t)o->eval_size,
+                                  o->seed, err)))
+        st = err ? err->status : SJ_ERR_WORK;
+    describe(&s, &c, policy, instrument_path, data_path, o);
+    if (st == SJ_OK)
+        st = sja_stage_prepare(&s, err);
+    if (st == SJ_OK)
+        st = register_state(&s, &c, err);
+    if (st == SJ_OK)
+        st = sja_stage_run(&s, out, summary, err);
+    else if (o->run.stopped_at)
+        *o->run.stopped_at = 0;
+    sja_stage_free(&s);
+    ppo_ctx_free(&c);
     return st;
 }

@@ -10,14 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int sja_should_stop(const sja_run_control *rc, long done, long total)
-{
-    if (done >= total)
-        return 0;
-    return (rc->stop_after > 0 && done >= rc->stop_after) ||
-           (rc->interrupted != NULL && *rc->interrupted);
-}
-
 /* The generator's state as hex digits (it is plain data for GSL's
  * generators) and back. */
 static cJSON *rng_to_json(const gsl_rng *rng)

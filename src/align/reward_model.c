@@ -17,7 +17,8 @@ sja_reward_opts sja_reward_defaults(void)
                          .val_fraction = 0.1,
                          .eval_every = 50,
                          .min_pairs = 20,
-                         .quiet = 0};
+                         .warmup_fraction = 0.1,
+                         .head_clip = 1.0};
     return o;
 }
 
@@ -132,59 +133,10 @@ sj_status sja_reward_score(sja_reward_model *rm, const sja_seq *seqs, size_t n, 
 /* ---- training ----------------------------------------------------------------- */
 
 typedef struct {
-    size_t n;
-    sja_seq *chosen, *rejected;
-    const char **person;
-    unsigned char *is_val;
-} rm_data;
-
-static void rm_data_free(rm_data *d)
-{
-    for (size_t i = 0; i < d->n; i++) {
-        sja_seq_free(&d->chosen[i]);
-        sja_seq_free(&d->rejected[i]);
-    }
-    free(d->chosen);
-    free(d->rejected);
-    free(d->person);
-    free(d->is_val);
-}
-
-sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const sja_pairs *pairs,
-                           sja_seq **chosen, sja_seq **rejected, const char ***person, size_t *n,
-                           sj_error *err)
-{
-    size_t cap = pairs->n ? pairs->n : 1;
-    *chosen = sj_calloc(cap, sizeof **chosen);
-    *rejected = sj_calloc(cap, sizeof **rejected);
-    *person = sj_calloc(cap, sizeof **person);
-    *n = 0;
-    if (!*chosen || !*rejected || !*person)
-        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (size_t i = 0; i < pairs->n; i++) {
-        const sja_pair *q = &pairs->pairs[i];
-        if (q->preferred == SJA_PREF_NONE || strcmp(q->completion_a, q->completion_b) == 0)
-            continue;
-        const char *ch = q->preferred == SJA_PREF_A ? q->completion_a : q->completion_b;
-        const char *rj = q->preferred == SJA_PREF_A ? q->completion_b : q->completion_a;
-        sj_status st = sja_encode_example(c, ins, q->item, q->response, ch, &(*chosen)[*n], err);
-        if (st == SJ_OK)
-            st = sja_encode_example(c, ins, q->item, q->response, rj, &(*rejected)[*n], err);
-        if (st != SJ_OK) {
-            sj_error_prefix(err, "pair %s (line %ld): ", q->pair_id, q->line);
-            return st;
-        }
-        (*person)[*n] = q->person_id;
-        (*n)++;
-    }
-    return SJ_OK;
-}
-
-typedef struct {
     double loss, accuracy;
 } rm_eval;
 
-static sj_status rm_evaluate(sj_lm *m, const float *head, const rm_data *d, const size_t *idx,
+static sj_status rm_evaluate(sj_lm *m, const float *head, const sja_pair_seqs *d, const size_t *idx,
                              size_t n, double margin, rm_eval *out, sj_error *err)
 {
     enum { EB = 32 };
@@ -209,7 +161,7 @@ static sj_status rm_evaluate(sj_lm *m, const float *head, const rm_data *d, cons
     return st;
 }
 
-static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const rm_data *d,
+static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair_seqs *d,
                          const size_t *pick, int B, double margin, double *loss, double *acc,
                          sj_error *err)
 {
@@ -321,48 +273,135 @@ static sj_status fit_normalisation(sj_lm *policy, sj_lm *rm, const float *head, 
 static cJSON *options_json(const sja_reward_opts *o)
 {
     cJSON *opt_j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(opt_j, "steps", (double)o->steps);
     cJSON_AddNumberToObject(opt_j, "batch", o->batch);
-    cJSON_AddNumberToObject(opt_j, "lr", o->lr);
     cJSON_AddNumberToObject(opt_j, "margin", o->margin);
-    cJSON_AddNumberToObject(opt_j, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(opt_j, "val_fraction", o->val_fraction);
+    cJSON_AddNumberToObject(opt_j, "head_clip", o->head_clip);
     return opt_j;
 }
 
-/* The head and its optimizer travel with a checkpoint as state tensors. */
-static sj_status save_stopped(const char *out, const sja_stage_state *ss, float *head,
-                              const sj_adamw *head_opt, const rm_eval *last, sj_error *err)
+/* A reward-model run as the stage driver sees it. */
+typedef struct {
+    sja_pair_seqs d;
+    const sja_reward_opts *o;
+    const sj_instrument *ins;
+    const sja_pairs *pairs;
+    sj_lm *policy; /* the starting model, which samples for the normalisation */
+    float *head, *head_grad;
+    sj_adamw *head_opt;
+    size_t *pick;
+    rm_eval last;
+    float norm[2], bias; /* the saved normalisation and head bias */
+    sj_lm_tensor extras[3];
+} reward_run;
+
+static sj_status reward_step(sja_stage *s, long step, sj_train_line *line, sj_error *err)
 {
-    size_t n = head_opt->n;
-    sj_lm_tensor t[3] = {{"resume.head", 1, n, 0, head},
-                         {"resume.head.adam.m", 1, n, 0, head_opt->m},
-                         {"resume.head.adam.v", 1, n, 0, head_opt->v}};
-    cJSON *numbers = cJSON_CreateObject();
-    sj_json_add_number(numbers, "val_loss", last->loss);
-    sj_json_add_number(numbers, "val_accuracy", last->accuracy);
-    sj_status st = sja_checkpoint_save(out, ss, numbers, t, 3, err);
-    cJSON_Delete(numbers);
+    (void)step;
+    reward_run *r = s->ctx;
+    const sja_reward_opts *o = r->o;
+    double t0 = sj_now(), loss = 0.0, acc = 0.0;
+    for (int b = 0; b < o->batch; b++)
+        r->pick[b] = s->train[gsl_rng_uniform_int(s->rng, s->n_train)];
+    sj_status st = rm_step(s->model, r->head, r->head_grad, &r->d, r->pick, o->batch, o->margin,
+                           &loss, &acc, err);
+    if (st != SJ_OK)
+        return st;
+    double lr = sj_lm_adamw_step(s->opt, s->model);
+    /* The head shares the schedule; its gradient is clipped alone. */
+    sja_head_update(r->head_opt, r->head, r->head_grad, o->head_clip, lr);
+    double tokens = 0.0;
+    for (int b = 0; b < o->batch; b++)
+        tokens += r->d.chosen[r->pick[b]].len + r->d.rejected[r->pick[b]].len;
+    sj_train_line_add(line, "loss", loss);
+    sj_train_line_add(line, "lr", lr);
+    sj_train_line_add(line, "tokens_per_s", tokens / (sj_now() - t0));
+    sj_train_line_add(line, "accuracy", acc);
+    snprintf(line->progress, sizeof line->progress, "loss %.4f", loss);
+    return SJ_OK;
+}
+
+/* Selection: held-out pairwise accuracy, then the lower loss. */
+static sj_status reward_evaluate(sja_stage *s, long done, int last, sj_train_line *line,
+                                 double score[2], sj_error *err)
+{
+    (void)done;
+    (void)last;
+    reward_run *r = s->ctx;
+    sj_status st =
+        rm_evaluate(s->model, r->head, &r->d, s->val, s->n_val, r->o->margin, &r->last, err);
+    sj_train_line_add(line, "val_loss", r->last.loss);
+    sj_train_line_add(line, "val_accuracy", r->last.accuracy);
+    score[0] = r->last.accuracy;
+    score[1] = -r->last.loss;
     return st;
 }
 
-static sj_status resume(const char *out, sja_stage_state *ss, float *head, sj_adamw *head_opt,
-                        rm_eval *last, sj_error *err)
+/* Normalisation on policy samples, then the head and the normalisation as
+ * the model's extra tensors. */
+static sj_status reward_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
+                               sj_error *err)
 {
-    sj_lm_checkpoint *ck = NULL;
-    sj_status st = sja_checkpoint_resume(out, ss, &ck, err);
-    if (st == SJ_OK && ck) {
-        size_t n = head_opt->n;
-        st = sja_resume_tensor(ck, "resume.head", head, n, err);
-        if (st == SJ_OK)
-            st = sja_resume_tensor(ck, "resume.head.adam.m", head_opt->m, n, err);
-        if (st == SJ_OK)
-            st = sja_resume_tensor(ck, "resume.head.adam.v", head_opt->v, n, err);
-        head_opt->step = ss->opt->step;
-        last->loss = sja_resume_number(ck, "val_loss");
-        last->accuracy = sja_resume_number(ck, "val_accuracy");
-    }
-    sj_lm_checkpoint_free(ck);
+    reward_run *r = s->ctx;
+    int embd = s->model->cfg.embd;
+    double mean = 0.0, sd = 1.0;
+    size_t n_norm = 0;
+    sj_status st = fit_normalisation(r->policy, s->model, r->head, &s->init->codec, r->ins,
+                                     r->pairs, r->o->seed, &mean, &sd, &n_norm, err);
+    if (st != SJ_OK)
+        return st;
+    r->norm[0] = (float)mean;
+    r->norm[1] = (float)sd;
+    r->bias = r->head[embd];
+    r->extras[0] = (sj_lm_tensor){"head.weight", 1, (size_t)embd, 1, r->head};
+    r->extras[1] = (sj_lm_tensor){"head.bias", 1, 1, 0, &r->bias};
+    r->extras[2] = (sj_lm_tensor){"reward.norm", 1, 2, 0, r->norm};
+    so->extras = r->extras;
+    so->n_extras = 3;
+    cJSON *res = cJSON_AddObjectToObject(prov, "held_out");
+    cJSON_AddNumberToObject(res, "n_pairs", (double)s->n_val);
+    sj_json_add_number(res, "val_loss", r->last.loss);
+    sj_json_add_number(res, "val_accuracy", r->last.accuracy);
+    cJSON_AddNumberToObject(prov, "n_train_pairs", (double)s->n_train);
+    cJSON *nj = cJSON_AddObjectToObject(prov, "reward_normalisation");
+    cJSON_AddNumberToObject(nj, "mean", (double)r->norm[0]);
+    cJSON_AddNumberToObject(nj, "sd", (double)r->norm[1]);
+    cJSON_AddNumberToObject(nj, "n_policy_samples", (double)n_norm);
+    cJSON_AddStringToObject(nj, "tensor",
+                            "reward.norm = [mean, sd]; reward = (w.h + b - mean) / sd");
+    cJSON_AddBoolToObject(prov, "frozen", 1);
+    *result = res;
+    return SJ_OK;
+}
+
+static void describe(sja_stage *s, reward_run *r, sja_model *init, const char *instrument_path,
+                     const char *pairs_path, const sja_reward_opts *o)
+{
+    sja_stage_identify(s, "reward", init, instrument_path, "pairs", pairs_path);
+    s->options = options_json(o);
+    SJA_STAGE_TAKE_OPTS(s, o);
+    s->best_metric = "val_accuracy";
+    s->rng_label = "reward-split"; /* one stream: the split, then the batches */
+    s->keys = r->d.person;
+    s->n_examples = r->d.n;
+    s->val_fraction = o->val_fraction;
+    s->hooks = (sja_stage_hooks){
+        .step = reward_step, .evaluate = reward_evaluate, .finish = reward_finish};
+    s->ctx = r;
+}
+
+/* The head, its optimizer and the last evaluation: the reward stage's
+ * state beyond the backbone. */
+static sj_status register_state(sja_stage *s, reward_run *r, sj_error *err)
+{
+    size_t n = (size_t)s->model->cfg.embd + 1;
+    r->head_opt = sja_stage_optimizer(s, "resume.head", n, 0, err);
+    sj_status st = r->head_opt ? SJ_OK : SJ_ERR_WORK;
+    if (st == SJ_OK)
+        st = sja_stage_tensor(s, "resume.head", r->head, n, SJA_KEEP_BEST, err);
+    if (st == SJ_OK)
+        st = sja_stage_number(s, "val_loss", &r->last.loss, SJA_KEEP_BEST, err);
+    if (st == SJ_OK)
+        st = sja_stage_number(s, "val_accuracy", &r->last.accuracy, SJA_KEEP_BEST, err);
     return st;
 }
 
@@ -371,161 +410,34 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
                            const char *out, cJSON **summary, sj_error *err)
 {
     sj_lm *m = init->ck->model;
-    int embd = m->cfg.embd;
-    rm_data d = {0};
-    sj_lm_log log;
-    sj_lm_log_init(&log);
-    sj_lm *policy = NULL;
-    float *head = sj_calloc((size_t)embd + 1, sizeof *head);
-    float *head_grad = sj_calloc((size_t)embd + 1, sizeof *head_grad);
-    size_t *train_idx = NULL, *val = NULL, *pick = NULL, n_train = 0, n_val = 0;
-    sj_adamw *opt = NULL, *head_opt = NULL;
-    gsl_rng *rng = NULL;
-    cJSON *prov = NULL;
-    rm_eval last = {NAN, NAN};
-    sj_status st = (head && head_grad) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    size_t n_head = (size_t)m->cfg.embd + 1;
+    reward_run r = {.o = o, .ins = ins, .pairs = pairs, .last = {NAN, NAN}};
+    r.head = sj_calloc(n_head, sizeof *r.head);
+    r.head_grad = sj_calloc(n_head, sizeof *r.head_grad);
+    r.pick = malloc((size_t)(o->batch > 0 ? o->batch : 1) * sizeof *r.pick);
+    sja_stage s;
+    sja_stage_init(&s);
+    sj_status st =
+        (r.head && r.head_grad && r.pick) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK)
-        st = sja_pairs_encode(&init->codec, ins, pairs, &d.chosen, &d.rejected, &d.person, &d.n,
-                              err);
-    if (st == SJ_OK && (long)d.n < o->min_pairs)
-        st = sj_error_set(err, SJ_ERR_INPUT,
-                          "%s: %zu judged pairs with two different completions; the reward model "
-                          "needs at least %ld",
-                          pairs_path, d.n, o->min_pairs);
-    if (st == SJ_OK) {
-        d.is_val = malloc(d.n);
-        train_idx = malloc(d.n * sizeof *train_idx);
-        val = malloc(d.n * sizeof *val);
-        pick = malloc((size_t)o->batch * sizeof *pick);
-        policy = sj_lm_copy(m, err);
-        rng = sj_rng_new(sj_seed_derive(o->seed, "reward-split"));
-        if (!d.is_val || !train_idx || !val || !pick || !policy || !rng)
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    }
-    if (st == SJ_OK) {
-        sja_split_by_key(d.person, d.n, o->val_fraction, rng, d.is_val);
-        for (size_t i = 0; i < d.n; i++) {
-            if (d.is_val[i])
-                val[n_val++] = i;
-            else
-                train_idx[n_train++] = i;
-        }
-        sj_adamw_config cfg = sj_adamw_defaults();
-        cfg.lr = o->lr;
-        cfg.warmup = o->steps / 10;
-        cfg.total_steps = o->steps;
-        opt = sj_adamw_new(m->n_params, &cfg);
-        cfg.weight_decay = 0.0;
-        head_opt = sj_adamw_new((size_t)embd + 1, &cfg);
-        if (!opt || !head_opt)
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    }
-    cJSON *options = options_json(o);
-    cJSON_AddNumberToObject(options, "eval_every", (double)o->eval_every);
-    sja_options_add_input(options, "pairs_sha256", pairs_path);
-    sja_stage_state ss = {.stage = "reward",
-                          .init = init,
-                          .instrument_path = instrument_path,
-                          .rationale = init->codec.rationale,
-                          .options = options,
-                          .steps = o->steps,
-                          .model = m,
-                          .opt = opt,
-                          .rng = rng,
-                          .log = &log};
-    long stopped = 0;
-    if (st == SJ_OK && o->run.resume)
-        st = resume(out, &ss, head, head_opt, &last, err);
-    sj_progress bar;
-    sja_progress_start(&bar, "reward", o->steps, o->quiet);
-    if (st == SJ_OK && opt->step > 0)
-        sj_progress_update(&bar, opt->step, NULL);
-    for (long step = opt ? opt->step : 0; step < o->steps && st == SJ_OK; step++) {
-        double t0 = sj_now(), loss = 0.0, acc = 0.0;
-        for (int b = 0; b < o->batch; b++)
-            pick[b] = train_idx[gsl_rng_uniform_int(rng, n_train)];
-        st = rm_step(m, head, head_grad, &d, pick, o->batch, o->margin, &loss, &acc, err);
-        if (st != SJ_OK)
-            break;
-        double lr = sj_lm_adamw_step(opt, m);
-        /* The head shares the schedule; its gradient is clipped alone. */
-        double norm = sqrt(sj_grad_sq_norm(head_grad, (size_t)embd + 1));
-        if (norm > 1.0)
-            sj_grad_scale(head_grad, (size_t)embd + 1, (float)(1.0 / norm));
-        sj_adamw_update(head_opt, head, head_grad, NULL, lr);
-        sj_lm_metric mt[6] = {{"loss", loss}, {"lr", lr}, {"tokens_per_s", 0}, {"accuracy", acc}};
-        double tokens = 0.0;
-        for (int b = 0; b < o->batch; b++)
-            tokens += d.chosen[pick[b]].len + d.rejected[pick[b]].len;
-        mt[2].value = tokens / (sj_now() - t0);
-        size_t nm = 4;
-        if (n_val > 0 && (step == 0 || step == o->steps - 1 ||
-                          (o->eval_every > 0 && (step + 1) % o->eval_every == 0))) {
-            st = rm_evaluate(m, head, &d, val, n_val, o->margin, &last, err);
-            mt[nm++] = (sj_lm_metric){"val_loss", last.loss};
-            mt[nm++] = (sj_lm_metric){"val_accuracy", last.accuracy};
-        }
-        if (st == SJ_OK)
-            st = sj_lm_log_append(&log, step + 1, mt, nm, err);
-        char extra[64];
-        snprintf(extra, sizeof extra, "loss %.4f", loss);
-        sj_progress_update(&bar, step + 1, extra);
-        if (st == SJ_OK && sja_should_stop(&o->run, step + 1, o->steps)) {
-            ss.done = step + 1;
-            st = save_stopped(out, &ss, head, head_opt, &last, err);
-            stopped = step + 1;
-            bar.total = stopped;
-            break;
-        }
-    }
-    sj_progress_finish(&bar, NULL);
-    cJSON_Delete(options);
-    if (o->run.stopped_at)
-        *o->run.stopped_at = stopped;
-    double mean = 0.0, sd = 1.0;
-    size_t n_norm = 0;
-    if (st == SJ_OK && !stopped)
-        st = fit_normalisation(policy, m, head, &init->codec, ins, pairs, o->seed, &mean, &sd,
-                               &n_norm, err);
-    if (st == SJ_OK && !stopped) {
-        float norm[2] = {(float)mean, (float)sd};
-        float bias = head[embd];
-        sj_lm_tensor extras[3] = {{"head.weight", 1, (size_t)embd, 1, head},
-                                  {"head.bias", 1, 1, 0, &bias},
-                                  {"reward.norm", 1, 2, 0, norm}};
-        prov = sja_provenance_new("reward", init, instrument_path);
-        sja_provenance_add_file(prov, "pairs", pairs_path);
-        cJSON_AddBoolToObject(prov, "completion_rationale", init->codec.rationale);
-        cJSON_AddItemToObject(prov, "options", options_json(o));
-        cJSON *res = cJSON_AddObjectToObject(prov, "held_out");
-        cJSON_AddNumberToObject(res, "n_pairs", (double)n_val);
-        sj_json_add_number(res, "val_loss", last.loss);
-        sj_json_add_number(res, "val_accuracy", last.accuracy);
-        cJSON_AddNumberToObject(prov, "n_train_pairs", (double)n_train);
-        cJSON *nj = cJSON_AddObjectToObject(prov, "reward_normalisation");
-        cJSON_AddNumberToObject(nj, "mean", (double)norm[0]);
-        cJSON_AddNumberToObject(nj, "sd", (double)norm[1]);
-        cJSON_AddNumberToObject(nj, "n_policy_samples", (double)n_norm);
-        cJSON_AddStringToObject(nj, "tensor",
-                                "reward.norm = [mean, sd]; reward = (w.h + b - mean) / sd");
-        cJSON_AddBoolToObject(prov, "frozen", 1);
-        if (summary)
-            *summary = cJSON_Duplicate(res, 1);
-        sj_lm_save_opts so = {
-            .tok = init->ck->tok, .provenance = prov, .extras = extras, .n_extras = 3, .log = &log};
-        st = sj_lm_save(out, m, &so, err);
-    }
-    cJSON_Delete(prov);
-    sj_lm_log_free(&log);
-    sj_lm_free(policy);
-    sj_adamw_free(opt);
-    sj_adamw_free(head_opt);
-    sj_rng_free(rng);
-    free(head);
-    free(head_grad);
-    free(train_idx);
-    free(val);
-    free(pick);
-    rm_data_free(&d);
+        st = sja_pairs_encode(&init->codec, ins, pairs, o->min_pairs, pairs_path,
+                              "the reward model", &r.d, err);
+    if (st == SJ_OK && !(r.policy = sj_lm_copy(m, err)))
+        st = SJ_ERR_WORK;
+    describe(&s, &r, init, instrument_path, pairs_path, o);
+    if (st == SJ_OK)
+        st = sja_stage_prepare(&s, err);
+    if (st == SJ_OK)
+        st = register_state(&s, &r, err);
+    if (st == SJ_OK)
+        st = sja_stage_run(&s, out, summary, err);
+    else if (o->run.stopped_at)
+        *o->run.stopped_at = 0;
+    sja_stage_free(&s);
+    sj_lm_free(r.policy);
+    free(r.head);
+    free(r.head_grad);
+    free(r.pick);
+    sja_pair_seqs_free(&r.d);
     return st;
 }

@@ -17,7 +17,7 @@ sja_sft_opts sja_sft_defaults(void)
                       .val_fraction = 0.1,
                       .eval_every = 100,
                       .with_rationale = 0,
-                      .quiet = 0};
+                      .warmup_fraction = 0.1};
     return o;
 }
 
@@ -82,7 +82,7 @@ static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, co
 /* Held-out loss (nats per completion token) and agreement of the modal
  * and expected scores with the human scores. */
 static sj_status evaluate(sj_lm *m, const sja_codec *c, const sft_data *d, const size_t *val,
-                          size_t n_val, sj_lm_metric *out, sj_error *err)
+                          size_t n_val, double out[4], sj_error *err)
 {
     enum { EB = 64 };
     double loss_sum = 0.0, weight_sum = 0.0;
@@ -125,10 +125,10 @@ static sj_status evaluate(sj_lm *m, const sja_codec *c, const sft_data *d, const
             expect[i] = sja_expected_score(p, c->n_levels, c->score_min);
             human[i] = d->human[val[i]];
         }
-        out[0] = (sj_lm_metric){"val_loss", weight_sum > 0 ? loss_sum / weight_sum : NAN};
-        out[1] = (sj_lm_metric){"val_exact", sj_exact_agreement(mode, human, n_val)};
-        out[2] = (sj_lm_metric){"val_qwk", sj_qwk(mode, human, n_val)};
-        out[3] = (sj_lm_metric){"val_qwk_expected", sj_qwk(expect, human, n_val)};
+        out[0] = weight_sum > 0 ? loss_sum / weight_sum : NAN;
+        out[1] = sj_exact_agreement(mode, human, n_val);
+        out[2] = sj_qwk(mode, human, n_val);
+        out[3] = sj_qwk(expect, human, n_val);
     }
     free(prompts);
     free(probs);
@@ -138,192 +138,137 @@ static sj_status evaluate(sj_lm *m, const sja_codec *c, const sft_data *d, const
     return st;
 }
 
-/* Held-out rows used by evaluations before the last one. */
+/* Held-out rows used by evaluations before the last one (all of them with
+ * keep_best, so that every evaluation is measured on the same rows). */
 #define SFT_EVAL_ROWS 400
 
-/* The last held-out evaluation, saved with a checkpoint and read back. */
-static cJSON *eval_to_json(const sj_lm_metric last_eval[4])
-{
-    cJSON *o = cJSON_CreateObject();
-    for (int k = 0; o && k < 4; k++)
-        sj_json_add_number(o, last_eval[k].name, last_eval[k].value);
-    return o;
-}
+static const char *const EVAL_NAMES[4] = {"val_loss", "val_exact", "val_qwk", "val_qwk_expected"};
 
-static sj_status resume(const char *out, sja_stage_state *ss, sj_lm_metric last_eval[4],
-                        sj_error *err)
-{
-    sj_lm_checkpoint *ck = NULL;
-    sj_status st = sja_checkpoint_resume(out, ss, &ck, err);
-    for (int k = 0; ck && k < 4; k++)
-        last_eval[k].value = sja_resume_number(ck, last_eval[k].name);
-    sj_lm_checkpoint_free(ck);
-    return st;
-}
+/* An SFT run as the stage driver sees it. */
+typedef struct {
+    sft_data d;
+    const char **persons;
+    const sja_codec *codec;
+    const sja_sft_opts *o;
+    const sja_seq **seqs; /* the batch being built */
+    double last[4];       /* the last evaluation, EVAL_NAMES */
+} sft_run;
 
-static sj_status train(sja_model *init, const sft_data *d, const size_t *train_idx, size_t n_train,
-                       const size_t *val, size_t n_val, const sja_sft_opts *o, sja_stage_state *ss,
-                       const char *out, sj_lm_metric last_eval[4], long *stopped, sj_error *err)
+static sj_status sft_step(sja_stage *s, long step, sj_train_line *line, sj_error *err)
 {
-    sj_lm *m = init->ck->model;
-    sj_lm_log *log = ss->log;
-    sj_adamw_config cfg = sj_adamw_defaults();
-    cfg.lr = o->lr;
-    cfg.warmup = o->steps / 10;
-    cfg.total_steps = o->steps;
-    sj_adamw *opt = sj_adamw_new(m->n_params, &cfg);
-    gsl_rng *rng = sj_rng_new(sj_seed_derive(o->seed, "sft-batches"));
-    const sja_seq **seqs = malloc((size_t)o->batch * sizeof *seqs);
-    sj_status st = (opt && rng && seqs) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    ss->model = m;
-    ss->opt = opt;
-    ss->rng = rng;
-    if (st == SJ_OK && o->run.resume)
-        st = resume(out, ss, last_eval, err);
-    sj_progress bar;
-    sja_progress_start(&bar, "sft", o->steps, o->quiet);
-    if (st == SJ_OK && opt->step > 0)
-        sj_progress_update(&bar, opt->step, NULL);
-    for (long step = opt ? opt->step : 0; step < o->steps && st == SJ_OK; step++) {
-        double t0 = sj_now();
-        for (int b = 0; b < o->batch; b++)
-            seqs[b] = &d->full[train_idx[gsl_rng_uniform_int(rng, n_train)]];
-        sj_lm_batch *batch = NULL;
-        double loss = 0.0, lr = 0.0;
-        st = sja_batch_build(seqs, o->batch, SJA_W_COMPLETION, 0, &batch, NULL, err);
-        if (st == SJ_OK) {
-            sj_lm_zero_grad(m);
-            st = sj_lm_ce_step(m, batch, &loss, err);
-        }
-        if (st == SJ_OK)
-            lr = sj_lm_adamw_step(opt, m);
-        double tokens = batch ? (double)batch->B * batch->T : 0;
-        sj_lm_batch_free(batch);
-        if (st != SJ_OK)
-            break;
-        sj_lm_metric mt[8] = {
-            {"loss", loss}, {"lr", lr}, {"tokens_per_s", tokens / (sj_now() - t0)}};
-        size_t nm = 3;
-        int last = step == o->steps - 1;
-        if (n_val > 0 &&
-            (step == 0 || last || (o->eval_every > 0 && (step + 1) % o->eval_every == 0))) {
-            /* Evaluations along the way use the first held-out rows only
-             * (the split is random); the last one uses them all. */
-            size_t n_eval = last || n_val < SFT_EVAL_ROWS ? n_val : SFT_EVAL_ROWS;
-            st = evaluate(m, &init->codec, d, val, n_eval, mt + 3, err);
-            if (st != SJ_OK)
-                break;
-            memcpy(last_eval, mt + 3, 4 * sizeof *mt);
-            nm += 4;
-        }
-        st = sj_lm_log_append(log, step + 1, mt, nm, err);
-        char extra[96];
-        snprintf(extra, sizeof extra, "loss %.4f%s", loss, "");
-        sj_progress_update(&bar, step + 1, extra);
-        if (st == SJ_OK && sja_should_stop(&o->run, step + 1, o->steps)) {
-            cJSON *numbers = eval_to_json(last_eval);
-            ss->done = step + 1;
-            st = sja_checkpoint_save(out, ss, numbers, NULL, 0, err);
-            cJSON_Delete(numbers);
-            *stopped = step + 1;
-            bar.total = step + 1;
-            break;
-        }
+    (void)step;
+    sft_run *r = s->ctx;
+    int B = r->o->batch;
+    double t0 = sj_now(), loss = 0.0;
+    for (int b = 0; b < B; b++)
+        r->seqs[b] = &r->d.full[s->train[gsl_rng_uniform_int(s->rng, s->n_train)]];
+    sj_lm_batch *batch = NULL;
+    sj_status st = sja_batch_build(r->seqs, B, SJA_W_COMPLETION, 0, &batch, NULL, err);
+    if (st == SJ_OK) {
+        sj_lm_zero_grad(s->model);
+        st = sj_lm_ce_step(s->model, batch, &loss, err);
     }
-    sj_progress_finish(&bar, NULL);
-    free(seqs);
-    sj_rng_free(rng);
-    sj_adamw_free(opt);
+    double lr = st == SJ_OK ? sj_lm_adamw_step(s->opt, s->model) : 0.0;
+    double tokens = batch ? (double)batch->B * batch->T : 0;
+    sj_lm_batch_free(batch);
+    sj_train_line_add(line, "loss", loss);
+    sj_train_line_add(line, "lr", lr);
+    sj_train_line_add(line, "tokens_per_s", tokens / (sj_now() - t0));
+    snprintf(line->progress, sizeof line->progress, "loss %.4f", loss);
     return st;
+}
+
+/* Evaluations along the way use the first held-out rows only (the split
+ * is random); the last one uses them all. Selection: QWK of the modal
+ * score, then the lower loss. */
+static sj_status sft_evaluate(sja_stage *s, long done, int last, sj_train_line *line,
+                              double score[2], sj_error *err)
+{
+    (void)done;
+    sft_run *r = s->ctx;
+    size_t n = last || r->o->keep_best || s->n_val < SFT_EVAL_ROWS ? s->n_val : SFT_EVAL_ROWS;
+    sj_status st = evaluate(s->model, r->codec, &r->d, s->val, n, r->last, err);
+    if (st != SJ_OK)
+        return st;
+    for (int k = 0; k < 4; k++)
+        sj_train_line_add(line, EVAL_NAMES[k], r->last[k]);
+    score[0] = r->last[2];
+    score[1] = -r->last[0];
+    return SJ_OK;
+}
+
+static sj_status sft_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
+                            sj_error *err)
+{
+    (void)so;
+    (void)err;
+    sft_run *r = s->ctx;
+    cJSON_AddNumberToObject(prov, "n_train_rows", (double)s->n_train);
+    cJSON_AddNumberToObject(prov, "n_val_rows", (double)s->n_val);
+    *result = cJSON_AddObjectToObject(prov, "held_out");
+    for (int k = 0; k < 4; k++)
+        sj_json_add_number(*result, EVAL_NAMES[k], r->last[k]);
+    return SJ_OK;
 }
 
 static cJSON *options_json(const sja_sft_opts *o)
 {
     cJSON *opt = cJSON_CreateObject();
-    cJSON_AddNumberToObject(opt, "steps", (double)o->steps);
     cJSON_AddNumberToObject(opt, "batch", o->batch);
-    cJSON_AddNumberToObject(opt, "lr", o->lr);
-    cJSON_AddNumberToObject(opt, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(opt, "val_fraction", o->val_fraction);
     return opt;
+}
+
+/* What the stage is, for the driver. */
+static void describe(sja_stage *s, sft_run *r, sja_model *init, const char *instrument_path,
+                     const char *data_path, const sja_sft_opts *o)
+{
+    sja_stage_identify(s, "sft", init, instrument_path, "data", data_path);
+    s->rationale = o->with_rationale;
+    s->options = options_json(o);
+    /* with_rationale shapes the completions too */
+    s->resume_extra = cJSON_CreateObject();
+    cJSON_AddBoolToObject(s->resume_extra, "rationale", o->with_rationale);
+    SJA_STAGE_TAKE_OPTS(s, o);
+    s->best_metric = "val_qwk";
+    s->rng_label = "sft-batches";
+    s->split_label = "sft-split";
+    s->keys = r->persons;
+    s->n_examples = r->d.n;
+    s->val_fraction = o->val_fraction;
+    s->hooks = (sja_stage_hooks){.step = sft_step, .evaluate = sft_evaluate, .finish = sft_finish};
+    s->ctx = r;
 }
 
 sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrument_path,
                   const sj_responses *data, const char *data_path, const sja_sft_opts *o,
                   const char *out, cJSON **summary, sj_error *err)
 {
-    sft_data d = {0};
-    const char **persons = NULL;
-    sj_lm_log log;
-    sj_lm_log_init(&log);
-    size_t *train_idx = NULL, *val = NULL, n_train = 0, n_val = 0;
-    sj_lm_metric last_eval[4] = {
-        {"val_loss", NAN}, {"val_exact", NAN}, {"val_qwk", NAN}, {"val_qwk_expected", NAN}};
-    cJSON *prov = NULL;
-    sj_status st = build_examples(&init->codec, ins, data, o->with_rationale, &d, &persons, err);
-    if (st == SJ_OK && d.n < 2)
+    sft_run r = {.codec = &init->codec, .o = o, .last = {NAN, NAN, NAN, NAN}};
+    sja_stage s;
+    sja_stage_init(&s);
+    sj_status st =
+        build_examples(&init->codec, ins, data, o->with_rationale, &r.d, &r.persons, err);
+    if (st == SJ_OK && r.d.n < 2)
         st = sj_error_set(err, SJ_ERR_INPUT,
                           "%s: SFT needs scored responses; found %zu rows with a score (column "
                           "'%s')",
-                          data_path, d.n,
+                          data_path, r.d.n,
                           data->col_score >= 0 ? data->table->names[data->col_score] : "score");
-    if (st == SJ_OK) {
-        gsl_rng *rng = sj_rng_new(sj_seed_derive(o->seed, "sft-split"));
-        sja_split_by_key(persons, d.n, o->val_fraction, rng, d.is_val);
-        sj_rng_free(rng);
-        train_idx = malloc(d.n * sizeof *train_idx);
-        val = malloc(d.n * sizeof *val);
-        if (!train_idx || !val)
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    }
-    if (st == SJ_OK) {
-        for (size_t i = 0; i < d.n; i++) {
-            if (d.is_val[i])
-                val[n_val++] = i;
-            else
-                train_idx[n_train++] = i;
-        }
-        if (n_train == 0)
-            st = sj_error_set(err, SJ_ERR_INPUT, "no training rows left after the held-out split");
-    }
-    cJSON *options = options_json(o);
-    /* eval_every and with_rationale shape the log and the completions too */
-    cJSON_AddNumberToObject(options, "eval_every", (double)o->eval_every);
-    cJSON_AddBoolToObject(options, "rationale", o->with_rationale);
-    sja_options_add_input(options, "data_sha256", data_path);
-    sja_stage_state ss = {.stage = "sft",
-                          .init = init,
-                          .instrument_path = instrument_path,
-                          .rationale = o->with_rationale,
-                          .options = options,
-                          .steps = o->steps,
-                          .log = &log};
-    long stopped = 0;
+    r.seqs = malloc((size_t)(o->batch > 0 ? o->batch : 1) * sizeof *r.seqs);
+    if (st == SJ_OK && !r.seqs)
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    describe(&s, &r, init, instrument_path, data_path, o);
     if (st == SJ_OK)
-        st = train(init, &d, train_idx, n_train, val, n_val, o, &ss, out, last_eval, &stopped, err);
-    cJSON_Delete(options);
-    if (o->run.stopped_at)
-        *o->run.stopped_at = stopped;
-    if (st == SJ_OK && !stopped) {
-        prov = sja_provenance_new("sft", init, instrument_path);
-        sja_provenance_add_file(prov, "data", data_path);
-        cJSON_AddBoolToObject(prov, "completion_rationale", o->with_rationale);
-        cJSON_AddItemToObject(prov, "options", options_json(o));
-        cJSON_AddNumberToObject(prov, "n_train_rows", (double)n_train);
-        cJSON_AddNumberToObject(prov, "n_val_rows", (double)n_val);
-        cJSON *res = cJSON_AddObjectToObject(prov, "held_out");
-        for (int k = 0; k < 4; k++)
-            sj_json_add_number(res, last_eval[k].name, last_eval[k].value);
-        if (summary)
-            *summary = cJSON_Duplicate(res, 1);
-        sj_lm_save_opts so = {.tok = init->ck->tok, .provenance = prov, .log = &log};
-        st = sj_lm_save(out, init->ck->model, &so, err);
-    }
-    cJSON_Delete(prov);
-    sj_lm_log_free(&log);
-    free(persons);
-    free(train_idx);
-    free(val);
-    sft_data_free(&d);
+        st = sja_stage_prepare(&s, err);
+    for (int k = 0; k < 4 && st == SJ_OK; k++)
+        st = sja_stage_number(&s, EVAL_NAMES[k], &r.last[k], SJA_KEEP_BEST, err);
+    if (st == SJ_OK)
+        st = sja_stage_run(&s, out, summary, err);
+    else if (o->run.stopped_at)
+        *o->run.stopped_at = 0;
+    sja_stage_free(&s);
+    free(r.seqs);
+    free(r.persons);
+    sft_data_free(&r.d);
     return st;
 }

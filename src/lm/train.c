@@ -105,6 +105,7 @@ sj_pretrain_opts sj_pretrain_defaults(void)
         .stop_after = 0,
         .interrupted = NULL,
         .quiet = 0,
+        .warmup_fraction = 0.1,
     };
     return o;
 }
@@ -214,11 +215,6 @@ typedef struct {
     size_t *order;
     cJSON *prov;
 } pretrain_state;
-
-static long s_step_done(const pretrain_state *s)
-{
-    return s->opt ? s->opt->step : 0;
-}
 
 static void state_free(pretrain_state *s)
 {
@@ -339,6 +335,127 @@ static sj_status check_opts(const sj_pretrain_opts *o, size_t n, sj_error *err)
     return SJ_OK;
 }
 
+/* The pre-training run as the training loop sees it. */
+typedef struct {
+    pretrain_state *s;
+    const sj_pretrain_opts *o;
+    const char *out;
+    double val_loss;
+} pretrain_run;
+
+enum { PRETRAIN_VAL_WINDOWS = 64 };
+
+static sj_status pretrain_step(void *ctx, long step, sj_train_line *line, sj_error *err)
+{
+    pretrain_run *r = ctx;
+    pretrain_state *s = r->s;
+    double t0 = sj_now(), loss;
+    sj_status st = fill_random(s->batch, &s->train, r->o->seed, step, err);
+    if (st != SJ_OK)
+        return st;
+    sj_lm_zero_grad(s->model);
+    st = sj_lm_ce_step(s->model, s->batch, &loss, err);
+    if (st != SJ_OK)
+        return st;
+    double lr = sj_lm_adamw_step(s->opt, s->model);
+    double dt = sj_now() - t0;
+    long tokens = 0;
+    for (int b = 0; b < s->batch->B; b++)
+        tokens += s->batch->lengths[b];
+    sj_train_line_add(line, "loss", loss);
+    sj_train_line_add(line, "lr", lr);
+    sj_train_line_add(line, "tokens_per_s", (double)tokens / dt);
+    snprintf(line->progress, sizeof line->progress, "loss %.3f", loss);
+    return SJ_OK;
+}
+
+static sj_status pretrain_evaluate(void *ctx, long done, int last, sj_train_line *line,
+                                   double score[2], sj_error *err)
+{
+    (void)done;
+    (void)last;
+    pretrain_run *r = ctx;
+    sj_status st =
+        eval_stream(r->s->model, r->s->vbatch, &r->s->val, PRETRAIN_VAL_WINDOWS, &r->val_loss, err);
+    sj_train_line_add(line, "val_loss", r->val_loss);
+    score[0] = -r->val_loss;
+    return st;
+}
+
+static sj_status pretrain_checkpoint(void *ctx, long done, sj_error *err)
+{
+    (void)done;
+    pretrain_run *r = ctx;
+    return save(r->out, r->s, r->o, r->val_loss, err);
+}
+
+static void pretrain_finish_text(void *ctx, long stopped, char *buf, size_t n)
+{
+    pretrain_run *r = ctx;
+    if (stopped)
+        snprintf(buf, n, "stopped at step %ld of %ld", stopped, r->o->steps);
+    else
+        snprintf(buf, n, "val_loss %.3f", r->val_loss);
+}
+
+/* Records the run in the provenance and sets the schedule: warm-up over
+ * warmup_fraction of the steps (at most 100, none for fewer than 20 steps),
+ * then cosine decay. */
+static void describe_run(pretrain_state *s, const sj_pretrain_opts *o, size_t n_train, size_t n_val)
+{
+    cJSON *p = s->prov;
+    cJSON_AddStringToObject(p, "command", "pretrain");
+    cJSON_AddStringToObject(p, "sjtalign_version", SJ_VERSION);
+    cJSON_AddNumberToObject(p, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(p, "steps", (double)o->steps);
+    cJSON_AddNumberToObject(p, "batch", o->batch);
+    cJSON_AddNumberToObject(p, "lr", o->lr);
+    cJSON_AddNumberToObject(p, "warmup_fraction", o->warmup_fraction);
+    cJSON_AddNumberToObject(p, "vocab_target", o->model.vocab);
+    cJSON_AddNumberToObject(p, "documents_train", (double)n_train);
+    cJSON_AddNumberToObject(p, "documents_val", (double)n_val);
+    cJSON_AddNumberToObject(p, "tokens_train", (double)s->train.n);
+    cJSON_AddNumberToObject(p, "tokens_val", (double)s->val.n);
+    long warmup = sj_warmup_steps(o->steps, o->warmup_fraction);
+    s->opt->cfg.lr = o->lr;
+    s->opt->cfg.total_steps = o->steps;
+    s->opt->cfg.warmup = o->steps >= 20 ? (warmup < 100 ? warmup : 100) : 0;
+}
+
+/* The training loop, then the final evaluation (when the last step had
+ * none) and save. */
+static sj_status pretrain_loop(pretrain_state *s, const sj_pretrain_opts *o, const char *out,
+                               double *val_loss, int *stopped, sj_error *err)
+{
+    pretrain_run r = {.s = s, .o = o, .out = out, .val_loss = NAN};
+    sj_train_opts to = {.label = "pretrain",
+                        .steps = o->steps,
+                        .done = s->opt->step,
+                        .eval_every = o->eval_every,
+                        .eval_first = 1,
+                        .save_every = o->save_every,
+                        .stop_after = o->stop_after,
+                        .interrupted = o->interrupted,
+                        .quiet = o->quiet,
+                        .log = &s->log};
+    sj_train_hooks h = {.ctx = &r,
+                        .step = pretrain_step,
+                        .evaluate = pretrain_evaluate,
+                        .checkpoint = pretrain_checkpoint,
+                        .finish_text = pretrain_finish_text};
+    sj_train_result res;
+    sj_status st = sj_train_run(&to, &h, &res, err);
+    *stopped = res.stopped > 0;
+    if (st == SJ_OK && !*stopped) {
+        if (isnan(r.val_loss))
+            st = eval_stream(s->model, s->vbatch, &s->val, PRETRAIN_VAL_WINDOWS, &r.val_loss, err);
+        if (st == SJ_OK)
+            st = save(out, s, o, r.val_loss, err);
+    }
+    *val_loss = r.val_loss;
+    return st;
+}
+
 sj_status sj_pretrain(const char *const *docs, const size_t *lens, size_t n,
                       const sj_pretrain_opts *o, const char *out, int resume,
                       const cJSON *provenance, double *final_val_loss, int *stopped_early,
@@ -372,89 +489,11 @@ sj_status sj_pretrain(const char *const *docs, const size_t *lens, size_t n,
         if (!s.batch || !s.vbatch || !s.prov)
             st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     }
-    if (st == SJ_OK) {
-        cJSON *p = s.prov;
-        cJSON_AddStringToObject(p, "command", "pretrain");
-        cJSON_AddStringToObject(p, "sjtalign_version", SJ_VERSION);
-        cJSON_AddNumberToObject(p, "seed", (double)o->seed);
-        cJSON_AddNumberToObject(p, "steps", (double)o->steps);
-        cJSON_AddNumberToObject(p, "batch", o->batch);
-        cJSON_AddNumberToObject(p, "lr", o->lr);
-        cJSON_AddNumberToObject(p, "vocab_target", o->model.vocab);
-        cJSON_AddNumberToObject(p, "documents_train", (double)n_train);
-        cJSON_AddNumberToObject(p, "documents_val", (double)n_val);
-        cJSON_AddNumberToObject(p, "tokens_train", (double)s.train.n);
-        cJSON_AddNumberToObject(p, "tokens_val", (double)s.val.n);
-        s.opt->cfg.lr = o->lr;
-        s.opt->cfg.total_steps = o->steps;
-        s.opt->cfg.warmup = o->steps >= 20 ? (o->steps / 10 < 100 ? o->steps / 10 : 100) : 0;
-    }
     double val_loss = NAN;
-    sj_progress prog;
-    int stopped = 0, prog_started = 0;
+    int stopped = 0;
     if (st == SJ_OK) {
-        prog_started = 1;
-        sj_progress_start(&prog, "pretrain", o->steps);
-        if (o->quiet)
-            prog.quiet = 1;
-        sj_progress_update(&prog, s.opt->step, NULL);
-    }
-    const int max_val_windows = 64;
-    while (st == SJ_OK && s.opt->step < o->steps) {
-        long step = s.opt->step; /* 0-based index of this update */
-        double t0 = sj_now(), loss;
-        st = fill_random(s.batch, &s.train, o->seed, step, err);
-        if (st != SJ_OK)
-            break;
-        sj_lm_zero_grad(s.model);
-        st = sj_lm_ce_step(s.model, s.batch, &loss, err);
-        if (st != SJ_OK)
-            break;
-        double lr = sj_lm_adamw_step(s.opt, s.model);
-        double dt = sj_now() - t0;
-        long tokens = 0;
-        for (int b = 0; b < s.batch->B; b++)
-            tokens += s.batch->lengths[b];
-        long done = step + 1;
-        int last = done == o->steps;
-        int evaluate = done == 1 || last || (o->eval_every > 0 && done % o->eval_every == 0);
-        sj_lm_metric mt[4] = {
-            {"loss", loss}, {"lr", lr}, {"tokens_per_s", tokens / dt}, {"val_loss", NAN}};
-        if (evaluate) {
-            st = eval_stream(s.model, s.vbatch, &s.val, max_val_windows, &val_loss, err);
-            mt[3].value = val_loss;
-        }
-        if (st == SJ_OK)
-            st = sj_lm_log_append(&s.log, done, mt, evaluate ? 4 : 3, err);
-        char extra[96];
-        snprintf(extra, sizeof extra, "loss %.3f%s", loss, "");
-        sj_progress_update(&prog, done, extra);
-        /* a signal during the last step lets the run finish and save */
-        int stop_now = !last && ((o->stop_after > 0 && done >= o->stop_after) ||
-                                 (o->interrupted && *o->interrupted));
-        if (st == SJ_OK && !last && (stop_now || (o->save_every > 0 && done % o->save_every == 0)))
-            st = save(out, &s, o, val_loss, err);
-        if (stop_now) {
-            stopped = 1;
-            break;
-        }
-    }
-    if (st == SJ_OK && !stopped) {
-        if (isnan(val_loss))
-            st = eval_stream(s.model, s.vbatch, &s.val, max_val_windows, &val_loss, err);
-        if (st == SJ_OK)
-            st = save(out, &s, o, val_loss, err);
-    }
-    if (prog_started) {
-        char extra[96];
-        if (stopped) {
-            /* the bar ends where training stopped, not at the target */
-            snprintf(extra, sizeof extra, "stopped at step %ld of %ld", s_step_done(&s), o->steps);
-            prog.total = s_step_done(&s);
-        } else {
-            snprintf(extra, sizeof extra, "val_loss %.3f", val_loss);
-        }
-        sj_progress_finish(&prog, st == SJ_OK ? extra : "failed");
+        describe_run(&s, o, n_train, n_val);
+        st = pretrain_loop(&s, o, out, &val_loss, &stopped, err);
     }
     if (final_val_loss)
         *final_val_loss = val_loss;

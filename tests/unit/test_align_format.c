@@ -223,7 +223,9 @@ static void split_by_person_keeps_persons_together(void **state)
     const char *keys[] = {"p1", "p2", "p1", "p3", "p2", "p4", "p4", "p5", "p6", "p7"};
     unsigned char v[10];
     gsl_rng *rng = sj_rng_new(7);
-    size_t n = sja_split_by_key(keys, 10, 0.3, rng, v);
+    size_t n = 0;
+    sj_error err;
+    assert_int_equal(sja_split_by_key(keys, 10, 0.3, rng, v, &n, &err), SJ_OK);
     sj_rng_free(rng);
     /* 7 persons × 0.3 = 2.1 → 2 persons held out, all rows of each. */
     int persons = 0;

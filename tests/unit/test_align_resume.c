@@ -200,6 +200,41 @@ static void interrupt_flag_stops_after_the_step_then_resume_matches(void **state
     assert_same_weights("whole", "parts");
 }
 
+/* keep_best through a stop and --resume: the kept copy travels with the
+ * checkpoint, and the result names the same kept step. */
+static void keep_best_resume_matches(void **state)
+{
+    (void)state;
+    sja_sft_opts whole = small_opts(6);
+    whole.keep_best = 1;
+    whole.eval_every = 1;
+    assert_int_equal(run_sft("best_whole", &whole, NULL, 0), SJ_OK);
+    long stopped = -1;
+    sja_sft_opts o = whole;
+    o.run.stop_after = 3;
+    o.run.stopped_at = &stopped;
+    assert_int_equal(run_sft("best_parts", &o, NULL, 0), SJ_OK);
+    assert_int_equal(stopped, 3);
+    o.run.stop_after = 0;
+    o.run.resume = 1;
+    assert_int_equal(run_sft("best_parts", &o, NULL, 0), SJ_OK);
+    assert_int_equal(stopped, 0);
+    assert_same_weights("best_whole", "best_parts");
+    cJSON *a, *b;
+    resume_state("best_whole", &a);
+    resume_state("best_parts", &b);
+    const cJSON *ka = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(a, "provenance"), "keep_best");
+    const cJSON *kb = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(b, "provenance"), "keep_best");
+    assert_non_null(ka);
+    assert_true(cJSON_Compare(ka, kb, 1));
+    /* six evaluations, one after each step */
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(ka, "evaluations")->valuedouble, 6);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
 static void stop_at_the_last_step_is_no_stop(void **state)
 {
     (void)state;
@@ -241,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(interrupt_flag_stops_after_the_step_then_resume_matches),
+        cmocka_unit_test(keep_best_resume_matches),
         cmocka_unit_test(stop_at_the_last_step_is_no_stop),
         cmocka_unit_test(resume_refuses_other_options),
     };

@@ -14,7 +14,12 @@ static const cli_option DPO_OPTIONS[] = {
     {"beta", CLI_REAL, "X", "0.1", 1e-6, 1000, NULL, 0, "strength of the tie to the reference"},
     {"steps", CLI_INT, "N", "150", 1, 10000000, NULL, 0, "optimiser steps"},
     {"batch", CLI_INT, "N", "16", 1, 4096, NULL, 0, "pairs per step"},
-    {"lr", CLI_REAL, "X", "0.0005", 1e-9, 1, NULL, 0, "peak learning rate"},
+    {"lr", CLI_REAL, "X", "0.0005", 1e-9, 1, NULL, 0,
+     "peak learning rate (linear warm-up, then cosine decay)"},
+    {"warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0, "share of the steps with the warm-up"},
+    {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
+     "save the evaluated model with the best held-out preference\naccuracy (ties: lower val_loss) "
+     "instead of the last"},
     ALIGN_OPT_VAL_FRACTION,
     {"eval-every", CLI_INT, "N", "50", 0, 10000000, NULL, 0, "held-out evaluation interval"},
     ALIGN_OPT_MIN_PAIRS,
@@ -51,6 +56,8 @@ static void read_options(const cli_args *c, sja_dpo_opts *o)
     o->steps = cli_int(c, "steps");
     o->batch = (int)cli_int(c, "batch");
     o->lr = cli_real(c, "lr");
+    o->warmup_fraction = cli_real(c, "warmup-fraction");
+    o->keep_best = cli_flag(c, "keep-best");
     o->val_fraction = cli_real(c, "val-fraction");
     o->eval_every = cli_int(c, "eval-every");
     o->min_pairs = cli_int(c, "min-pairs");

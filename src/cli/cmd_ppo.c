@@ -27,7 +27,15 @@ static const cli_option PPO_OPTIONS[] = {
     {"batch", CLI_INT, "N", "64", 1, 4096, NULL, 0, "rollouts per step"},
     {"minibatch", CLI_INT, "N", "16", 1, 1024, NULL, 0, "rollouts per gradient step"},
     {"epochs", CLI_INT, "N", "2", 1, 1000, NULL, 0, "passes over each batch"},
-    {"lr", CLI_REAL, "X", "0.0005", 1e-9, 1, NULL, 0, "learning rate (constant)"},
+    {"lr", CLI_REAL, "X", "0.0005", 1e-9, 1, NULL, 0,
+     "learning rate (constant after the warm-up, if any)"},
+    {"warmup-fraction", CLI_REAL, "X", "0", 0, 1, NULL, 0,
+     "share of the optimiser updates with a linear warm-up"},
+    {"value-head-clip", CLI_REAL, "X", "1", 0, 1e6, NULL, 0,
+     "L2 bound on the value head's gradient (0: none)"},
+    {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
+     "save the model with the best fixed-set eval/reward (ties:\nlower eval/kl; the starting model "
+     "counts) instead of the\nlast; needs --eval-every > 0"},
     {"temperature", CLI_REAL, "T", "1", 0.01, 100, NULL, 0, "sampling temperature"},
     {"vf-coef", CLI_REAL, "X", "0.1", 0, 1000, NULL, 0, "value loss weight"},
     {"malformed-penalty", CLI_REAL, "X", "-4", -1e6, 1e6, NULL, 0,
@@ -100,6 +108,9 @@ static void read_options(const cli_args *c, sja_ppo_opts *o)
     o->minibatch = (int)cli_int(c, "minibatch");
     o->epochs = (int)cli_int(c, "epochs");
     o->lr = cli_real(c, "lr");
+    o->warmup_fraction = cli_real(c, "warmup-fraction");
+    o->value_head_clip = cli_real(c, "value-head-clip");
+    o->keep_best = cli_flag(c, "keep-best");
     o->temperature = cli_real(c, "temperature");
     o->vf_coef = cli_real(c, "vf-coef");
     o->malformed_penalty = cli_real(c, "malformed-penalty");

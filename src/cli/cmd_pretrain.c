@@ -24,6 +24,8 @@ static const cli_option PRETRAIN_OPTIONS[] = {
     {"batch", CLI_INT, "N", "8", 1, 65536, NULL, 0, "sequences per step"},
     {"lr", CLI_REAL, "X", "0.003", 1e-9, 10, NULL, 0,
      "peak learning rate, warm-up then cosine decay"},
+    {"warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0,
+     "share of the steps with the warm-up (at most 100 steps;\nnone in runs under 20 steps)"},
     CLI_OPT_SEED,
     CLI_OPT_THREADS,
     CLI_OPT_QUIET,
@@ -193,6 +195,7 @@ static void read_options(const cli_args *c, sj_pretrain_opts *po)
     po->steps = cli_int(c, "steps");
     po->batch = (int)cli_int(c, "batch");
     po->lr = cli_real(c, "lr");
+    po->warmup_fraction = cli_real(c, "warmup-fraction");
     po->seed = cli_seed_value(c, "seed");
     po->quiet = cli_flag(c, "quiet");
     po->eval_every = cli_int(c, "eval-every");

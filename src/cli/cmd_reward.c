@@ -13,7 +13,14 @@ static const cli_option REWARD_OPTIONS[] = {
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED, "output model directory"},
     {"steps", CLI_INT, "N", "300", 1, 10000000, NULL, 0, "optimiser steps"},
     {"batch", CLI_INT, "N", "16", 1, 4096, NULL, 0, "pairs per step"},
-    {"lr", CLI_REAL, "X", "0.001", 1e-9, 1, NULL, 0, "peak learning rate"},
+    {"lr", CLI_REAL, "X", "0.001", 1e-9, 1, NULL, 0,
+     "peak learning rate (linear warm-up, then cosine decay)"},
+    {"warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0, "share of the steps with the warm-up"},
+    {"head-clip", CLI_REAL, "X", "1", 0, 1e6, NULL, 0,
+     "L2 bound on the reward head's gradient (0: none)"},
+    {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
+     "save the evaluated model with the best held-out pairwise\naccuracy (ties: lower val_loss) "
+     "instead of the last"},
     {"margin", CLI_REAL, "X", "0", -100, 100, NULL, 0, "Bradley-Terry margin"},
     ALIGN_OPT_VAL_FRACTION,
     {"eval-every", CLI_INT, "N", "50", 0, 10000000, NULL, 0, "held-out evaluation interval"},
@@ -50,6 +57,9 @@ static void read_options(const cli_args *c, sja_reward_opts *o)
     o->steps = cli_int(c, "steps");
     o->batch = (int)cli_int(c, "batch");
     o->lr = cli_real(c, "lr");
+    o->warmup_fraction = cli_real(c, "warmup-fraction");
+    o->head_clip = cli_real(c, "head-clip");
+    o->keep_best = cli_flag(c, "keep-best");
     o->margin = cli_real(c, "margin");
     o->val_fraction = cli_real(c, "val-fraction");
     o->eval_every = cli_int(c, "eval-every");

@@ -17,7 +17,12 @@ static const cli_option SFT_OPTIONS[] = {
      "output model directory (replaced atomically)"},
     {"steps", CLI_INT, "N", "400", 1, 10000000, NULL, 0, "optimiser steps"},
     {"batch", CLI_INT, "N", "32", 1, 4096, NULL, 0, "sequences per step"},
-    {"lr", CLI_REAL, "X", "0.002", 1e-9, 1, NULL, 0, "peak learning rate, warm-up 10% then cosine"},
+    {"lr", CLI_REAL, "X", "0.002", 1e-9, 1, NULL, 0,
+     "peak learning rate (linear warm-up, then cosine decay)"},
+    {"warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0, "share of the steps with the warm-up"},
+    {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
+     "save the evaluated model with the best held-out val_qwk\n(ties: lower val_loss) instead of "
+     "the last"},
     ALIGN_OPT_VAL_FRACTION,
     {"eval-every", CLI_INT, "N", "100", 0, 10000000, NULL, 0,
      "held-out evaluation interval (and at the first\nand last step)"},
@@ -105,6 +110,8 @@ static void read_options(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *p
     o->steps = cli_int(c, "steps");
     o->batch = (int)cli_int(c, "batch");
     o->lr = cli_real(c, "lr");
+    o->warmup_fraction = cli_real(c, "warmup-fraction");
+    o->keep_best = cli_flag(c, "keep-best");
     o->val_fraction = cli_real(c, "val-fraction");
     o->eval_every = cli_int(c, "eval-every");
     o->with_rationale = cli_flag(c, "rationale");

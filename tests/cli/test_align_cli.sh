@@ -161,3 +161,23 @@ expect_err_contains "not a reward model" "says what is missing"
 run_cmd pairs --model "$TMP/sft" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/p.csv"
 expect_exit 2 "pairs without --n"
 expect_no_temporaries "$TMP" "no temporary files left"
+
+# --keep-best reaches the driver: the kept step and the metric are recorded,
+# and the summary names the kept step (the step itself is the driver's unit
+# test; here: a step that was evaluated, 1..3 with --eval-every 1).
+run_cmd sft --init "$TMP/sft-pretrain" --instrument "$INS" --data "$TMP/responses.csv" \
+    --out "$TMP/sft_best" --steps 3 --batch 4 --eval-every 1 --keep-best $T
+expect_exit 0 "sft --keep-best"
+if python3 - "$TMP/sft_best/config.json" "$TMP/sft_best/train_log.jsonl" <<'PY'
+import json, sys
+kb = json.load(open(sys.argv[1]))["provenance"]["keep_best"]
+log = [json.loads(l) for l in open(sys.argv[2])]
+evals = {r["step"]: r["val_qwk"] for r in log if "val_qwk" in r}
+assert kb["metric"] == "val_qwk" and kb["step"] in evals, (kb, evals)
+assert kb["value"] == max(evals.values()), (kb, evals)
+PY
+then pass "sft --keep-best records the step with the best val_qwk"; else fail "sft --keep-best provenance"; fi
+run_cmd sft --init "$TMP/sft-pretrain" --instrument "$INS" --data "$TMP/responses.csv" \
+    --out "$TMP/sft_wf" --steps 3 --warmup-fraction 1.5 $T
+expect_exit 2 "--warmup-fraction above 1"
+expect_err_contains "--warmup-fraction must be between 0 and 1, got '1.5'" "names the range"

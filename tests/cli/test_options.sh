@@ -102,7 +102,7 @@ if cmp -s loud/model.safetensors quiet/model.safetensors; then pass "--quiet cha
 run_cmd sft --help
 expect_exit 0 "sft --help"
 case "$OUT" in *%%*) fail "sft --help shows '%%'" ;; *) pass "sft --help has no '%%'" ;; esac
-expect_out_contains "  --lr X              peak learning rate, warm-up 10% then cosine (default 0.002)" \
+expect_out_contains "  --lr X              peak learning rate (linear warm-up, then cosine decay) (default 0.002)" \
     "sft --help shows the table's learning rate"
 expect_out_contains "  --layers N          without --init: transformer blocks (default 2)" \
     "sft --help shows the model defaults"

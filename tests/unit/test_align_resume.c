@@ -170,7 +170,7 @@ static void interrupt_flag_stops_after_the_step_then_resume_matches(void **state
 
     /* The flag is already set when training starts: the loop reads it at the
      * first step boundary, so exactly one step is done. */
-    volatile int flag = 1;
+    volatile sig_atomic_t flag = 1;
     long stopped = -1;
     sja_sft_opts o = small_opts(6);
     o.run.interrupted = &flag;

@@ -368,6 +368,7 @@ static void pretrain_and_sft_defaults_are_the_library_defaults(void **state)
     ASSERT_DEFAULT("pretrain", "seed", p.seed);
     ASSERT_DEFAULT("pretrain", "eval-every", p.eval_every);
     ASSERT_DEFAULT("pretrain", "save-every", p.save_every);
+    ASSERT_DEFAULT("pretrain", "warmup-fraction", p.warmup_fraction);
     sja_sft_opts s = sja_sft_defaults();
     model_defaults("sft", p.model);
     ASSERT_DEFAULT("sft", "pretrain-steps", p.steps);
@@ -378,6 +379,8 @@ static void pretrain_and_sft_defaults_are_the_library_defaults(void **state)
     ASSERT_DEFAULT("sft", "val-fraction", s.val_fraction);
     ASSERT_DEFAULT("sft", "eval-every", s.eval_every);
     ASSERT_DEFAULT("sft", "seed", s.seed);
+    ASSERT_DEFAULT("sft", "warmup-fraction", s.warmup_fraction);
+    assert_int_equal(s.keep_best, 0); /* a flag: off unless given */
 }
 
 static void alignment_defaults_are_the_library_defaults(void **state)
@@ -392,6 +395,9 @@ static void alignment_defaults_are_the_library_defaults(void **state)
     ASSERT_DEFAULT("reward", "eval-every", r.eval_every);
     ASSERT_DEFAULT("reward", "min-pairs", r.min_pairs);
     ASSERT_DEFAULT("reward", "seed", r.seed);
+    ASSERT_DEFAULT("reward", "warmup-fraction", r.warmup_fraction);
+    ASSERT_DEFAULT("reward", "head-clip", r.head_clip);
+    assert_int_equal(r.keep_best, 0);
     sja_dpo_opts d = sja_dpo_defaults();
     ASSERT_DEFAULT("dpo", "beta", d.beta);
     ASSERT_DEFAULT("dpo", "steps", d.steps);
@@ -401,6 +407,8 @@ static void alignment_defaults_are_the_library_defaults(void **state)
     ASSERT_DEFAULT("dpo", "eval-every", d.eval_every);
     ASSERT_DEFAULT("dpo", "min-pairs", d.min_pairs);
     ASSERT_DEFAULT("dpo", "seed", d.seed);
+    ASSERT_DEFAULT("dpo", "warmup-fraction", d.warmup_fraction);
+    assert_int_equal(d.keep_best, 0);
     sja_ppo_opts p = sja_ppo_defaults();
     ASSERT_DEFAULT("ppo", "kl-coef", p.kl_coef);
     ASSERT_DEFAULT("ppo", "kl-horizon", p.kl_horizon);
@@ -416,6 +424,9 @@ static void alignment_defaults_are_the_library_defaults(void **state)
     ASSERT_DEFAULT("ppo", "eval-every", p.eval_every);
     ASSERT_DEFAULT("ppo", "eval-size", p.eval_size);
     ASSERT_DEFAULT("ppo", "seed", p.seed);
+    ASSERT_DEFAULT("ppo", "warmup-fraction", p.warmup_fraction);
+    ASSERT_DEFAULT("ppo", "value-head-clip", p.value_head_clip);
+    assert_int_equal(p.keep_best, 0);
     /* No --kl-target means the library's 0: beta stays fixed. */
     assert_null(option_of("ppo", "kl-target")->def);
     assert_true(p.kl_target == 0.0);

@@ -96,7 +96,7 @@ deps:
 	else echo "all build and test packages are present"; fi
 
 test: $(BIN) $(TEST_BIN)
-	@tests/run_tests.sh $(BUILD)
+	@SJTALIGN_SANITIZED=$(SAN) tests/run_tests.sh $(BUILD)
 
 test-asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test

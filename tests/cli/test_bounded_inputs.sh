@@ -20,6 +20,17 @@ print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$TMP" "$@")
     ERR=$(cat "$TMP/.stderr")
 }
 
+# expect_peak_under KIB DESCRIPTION: the last peak_kb stayed under KIB. The
+# sanitizer build (SJTALIGN_SANITIZED set by make test-asan) carries shadow
+# memory and quarantined blocks, so there the bound is not measured (the
+# plain build's run checks it).
+expect_peak_under() {
+    if [ -n "${SJTALIGN_SANITIZED:-}" ]; then
+        echo "# not measured under sanitizers: $2 (${PEAK_KB} KiB)"
+    elif [ "$PEAK_KB" -lt "$1" ]; then pass "$2: ${PEAK_KB} KiB"
+    else fail "$2: peak ${PEAK_KB} KiB"; fi
+}
+
 # ---- not regular files: refused at once, nothing written --------------
 mkfifo "$TMP/fifo.csv"
 mkdir "$TMP/folder.csv" "$TMP/out"
@@ -52,8 +63,7 @@ expect_exit 2 "an 8 MB instrument of 4 million numbers"
 # 4000013 = the 4 million numbers, 6 keys, 4 other values, the object and
 # two arrays.
 expect_err_contains "$TMP/huge.json: 4000013 values and keys in " "an 8 MB instrument: message names the count"
-if [ "$PEAK_KB" -lt 40000 ]; then pass "an 8 MB instrument: refused in ${PEAK_KB} KiB (under 40 MB)"
-else fail "an 8 MB instrument: peak ${PEAK_KB} KiB, expected under 40 MB"; fi
+expect_peak_under 40000 "an 8 MB instrument refused (under 40 MB)"
 
 # The densest document allowed (one value per 8 bytes: "100000, ") parses
 # within about 10 times its size: 1 million values of 80 bytes, 80 MB.
@@ -63,8 +73,7 @@ head = "{\"id\": \"x\", \"title\": \"t\", \"score_min\": 0, \"score_max\": 2, \"
 open(sys.argv[1], "w").write(head + ", ".join(["100000"] * 1000000) + "]}")' "$TMP/dense.json"
 peak_kb "$SJTALIGN" validate --data "$TMP/ok.csv" --instrument "$TMP/dense.json"
 expect_exit 0 "an 8 MB instrument at the allowed density loads"
-if [ "$PEAK_KB" -lt 110000 ]; then pass "an 8 MB instrument at the allowed density: ${PEAK_KB} KiB (under 110 MB)"
-else fail "an 8 MB instrument at the allowed density: peak ${PEAK_KB} KiB, expected under 110 MB"; fi
+expect_peak_under 110000 "an 8 MB instrument at the allowed density (under 110 MB)"
 
 # ---- memory: a CSV table ---------------------------------------------------
 # 8 MB of one-character cells (1 million rows of "1,2,3,4"): 4 million
@@ -79,5 +88,4 @@ open(sys.argv[1], "w").write("person_id,item_id,response,score\n" + "1,2,3,4\n" 
 peak_kb "$SJTALIGN" validate --data "$TMP/tiny_cells.csv" --instrument "$INS"
 expect_exit 2 "8 MB of one-character cells: read whole (then item '2' is unknown)"
 expect_err_contains "tiny_cells.csv:2:2: unknown item '2'" "8 MB of one-character cells: message"
-if [ "$PEAK_KB" -lt 100000 ]; then pass "8 MB of one-character cells: ${PEAK_KB} KiB (under 100 MB)"
-else fail "8 MB of one-character cells: peak ${PEAK_KB} KiB, expected under 100 MB"; fi
+expect_peak_under 100000 "8 MB of one-character cells (under 100 MB)"

@@ -44,24 +44,38 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 LIB := $(BUILD)/libsjtalign.a
 BIN := $(BUILD)/sjtalign
+ifeq ($(shell uname -m),x86_64)
+FAST_ARCH ?= x86-64-v3
+endif
+ifneq ($(FAST_ARCH),)
+FAST_LM_OBJ := $(patsubst $(BUILD)/obj/%,$(BUILD)/obj-$(FAST_ARCH)/%,$(filter $(BUILD)/obj/src/lm/%,$(LIB_OBJ)))
+FAST_BIN := $(BUILD)/sjtalign-$(FAST_ARCH)
+endif
 
 .PHONY: all deps test test-asan install clean format cppcheck bench demo fuzz fuzz-build valgrind
 
-all: $(BIN) $(LIB)
+all: $(BIN) $(FAST_BIN) $(LIB)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # The language model's element-wise kernels (exp, GELU, softmax, LayerNorm)
-# vectorise with AVX2/FMA; on x86-64 the lm is compiled for x86-64-v3 (CPUs
-# from 2015 on) unless LM_ARCH is set otherwise (make LM_ARCH= builds for any
-# x86-64). Other architectures get the compiler's default target.
-# No code there relies on floating-point traps, which would block vectorising.
-ifeq ($(shell uname -m),x86_64)
-LM_ARCH ?= -march=x86-64-v3
+# vectorise much better with AVX2/FMA. The library and `sjtalign` are built
+# for the compiler's default target and run on any CPU of the architecture.
+# On x86-64 a second program, `sjtalign-x86-64-v3`, links the same objects
+# with the lm compiled for x86-64-v3 (CPUs from 2015 on); `sjtalign` hands
+# over to it at start when the CPU can run it (SJTALIGN_KERNELS=portable
+# keeps the portable kernels). FAST_ARCH= builds the portable program only.
+# No code in the lm relies on floating-point traps, which would block
+# vectorising.
+ifneq ($(FAST_ARCH),)
+$(BUILD)/obj-$(FAST_ARCH)/src/lm/%.o: src/lm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -march=$(FAST_ARCH) -fno-trapping-math -c $< -o $@
+$(FAST_BIN): $(CLI_OBJ) $(filter-out $(BUILD)/obj/src/lm/%,$(LIB_OBJ)) $(FAST_LM_OBJ)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 endif
-$(BUILD)/obj/src/lm/%.o: override CFLAGS += $(LM_ARCH) -fno-trapping-math
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -95,7 +109,7 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "all build and test packages are present"; fi
 
-test: $(BIN) $(TEST_BIN)
+test: $(BIN) $(FAST_BIN) $(TEST_BIN)
 	@SJTALIGN_SANITIZED=$(SAN) tests/run_tests.sh $(BUILD)
 
 test-asan:
@@ -104,21 +118,21 @@ test-asan:
 # Memory check: CLI tests with every sjtalign process under valgrind
 # (definite leaks and invalid accesses fail); VALGRIND_TESTS picks the tests.
 VALGRIND_TESTS ?=
-valgrind: $(BIN)
+valgrind: $(BIN) $(FAST_BIN)
 	@tests/valgrind/run_valgrind.sh $(BUILD) $(VALGRIND_TESTS)
 
 # Renders the report pages in headless Chromium (installed when missing):
 # screenshot not blank, print-to-PDF page counts on A4 and Letter.
 .PHONY: test-browser
-test-browser: $(BIN)
+test-browser: $(BIN) $(FAST_BIN)
 	@tests/report/browser_test.sh $(BUILD)
 
 # The whole demo: simulate, train, align, audit, compare (instruments/demo/pipeline.json).
 # Re-running skips finished stages.
-demo: $(BIN)
+demo: $(BIN) $(FAST_BIN)
 	$(BIN) run instruments/demo/pipeline.json
 
-bench: $(BIN) $(BENCH_BIN)
+bench: $(BIN) $(FAST_BIN) $(BENCH_BIN)
 	@bench/run_bench.sh $(BUILD)
 
 # Fuzzing: `make fuzz` runs every target in tests/fuzz/ for FUZZ_SECONDS each,
@@ -143,6 +157,7 @@ fuzz:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/sjtalign
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/sjtalign
+	$(if $(FAST_BIN),install -m 755 $(FAST_BIN) $(DESTDIR)$(PREFIX)/bin/sjtalign-$(FAST_ARCH))
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsjtalign.a
 	install -m 644 include/sjtalign/*.h $(DESTDIR)$(PREFIX)/include/sjtalign/
 
@@ -156,4 +171,4 @@ cppcheck:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(FUZZ_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(FAST_LM_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d) $(FUZZ_BIN:=.d)

@@ -64,6 +64,10 @@
  * threads of one's own: it changes process-wide settings. */
 void sj_lm_set_threads(int n);
 
+/* The target the lm's kernels were compiled for: "x86-64-v3" (AVX2, FMA)
+ * or "portable". */
+const char *sj_lm_kernels(void);
+
 /* ---- tokenizer ------------------------------------------------------------ */
 
 /* Reserved ids. Ids 4..259 are the 256 single bytes (byte b = 4 + b); merged

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kernels.h"
+#include "sjtalign/lm.h"
 
 typedef struct {
     const char *name;
@@ -50,15 +52,16 @@ static void print_usage(FILE *out)
 static int print_version(void)
 {
     printf("sjtalign %s\n", SJ_VERSION);
+    printf("lm kernels: %s\n", sj_lm_kernels());
     printf("blas: OpenBLAS, core %s, %d threads\n", sj_blas_core_name(), sj_blas_num_threads());
     const char *wait = getenv("OMP_WAIT_POLICY");
-    printf("openmp: %d threads, wait policy %s\n", omp_get_max_threads(),
-           wait ? wait : "default");
+    printf("openmp: %d threads, wait policy %s\n", omp_get_max_threads(), wait ? wait : "default");
     return 0;
 }
 
 int main(int argc, char **argv)
 {
+    cli_select_kernels(argv);
     sj_blas_ensure_core(argc, argv);
     if (argc < 2) {
         print_usage(stderr);

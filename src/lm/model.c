@@ -134,6 +134,15 @@ void sj_lm_free(sj_lm *m)
     free(m);
 }
 
+const char *sj_lm_kernels(void)
+{
+#if defined(__AVX2__) && defined(__FMA__)
+    return "x86-64-v3";
+#else
+    return "portable";
+#endif
+}
+
 static sj_lm *alloc_model(const sj_lm_config *cfg, sj_error *err)
 {
     lm_blas_pin_single();

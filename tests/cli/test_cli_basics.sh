@@ -97,3 +97,21 @@ case "$OUT" in
     *"wait policy ACTIVE"*) pass "a user-set OMP_WAIT_POLICY is honoured" ;;
     *) fail "a user-set OMP_WAIT_POLICY is honoured" "got: $OUT" ;;
 esac
+
+# The portable program hands over to its x86-64-v3 sibling when the sibling
+# is there and /proc/cpuinfo lists AVX2, FMA and BMI2; SJTALIGN_KERNELS=portable
+# keeps the portable kernels.
+OUT=$(SJTALIGN_KERNELS=portable "$SJTALIGN" --version)
+case "$OUT" in
+    *"lm kernels: portable"*) pass "SJTALIGN_KERNELS=portable keeps the portable kernels" ;;
+    *) fail "SJTALIGN_KERNELS=portable" "got: $OUT" ;;
+esac
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+expected=portable
+if [ -x "$SJTALIGN-x86-64-v3" ] && [[ " $flags " == *" avx2 "* ]] && [[ " $flags " == *" fma "* ]] &&
+    [[ " $flags " == *" bmi2 "* ]]; then expected=x86-64-v3; fi
+OUT=$("$SJTALIGN" --version)
+case "$OUT" in
+    *"lm kernels: $expected"*) pass "the kernels this CPU can run are chosen ($expected)" ;;
+    *) fail "kernels chosen at start: expected $expected" "got: $OUT" ;;
+esac

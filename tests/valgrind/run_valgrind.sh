@@ -11,12 +11,16 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(cli_basics dif parity pretrain hostile align_cli)
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)"; exit 1; }
+# valgrind does not follow a program into another it execs: run the build
+# that `sjtalign` would hand over to (the fast kernels, when built) itself.
+program="$root/$build/sjtalign"
+for fast in "$root/$build"/sjtalign-x86-64-v3; do [ -x "$fast" ] && program=$fast; done
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 # sjtalign re-executes itself through /proc/self/exe to set the BLAS core and
 # the OpenMP wait policy, which valgrind cannot follow (/proc/self/exe is
 # valgrind there); setting both as the program would makes it run directly.
-core=$("$root/$build/sjtalign" --version | sed -n 's/.*core \([A-Za-z0-9_]*\).*/\1/p')
+core=$("$program" --version | sed -n 's/.*core \([A-Za-z0-9_]*\).*/\1/p')
 export OMP_WAIT_POLICY=PASSIVE
 [ -n "$core" ] && export OPENBLAS_CORETYPE="$core"
 # `bench` runs natively: it times a large sgemm, hours under valgrind, and
@@ -25,11 +29,11 @@ export OMP_WAIT_POLICY=PASSIVE
 # set it and re-execute itself, which valgrind cannot follow.
 cat >"$logs/sjtalign" <<WRAP
 #!/bin/sh
-[ "\$1" = bench ] && exec "$root/$build/sjtalign" "\$@"
-[ "\$1" = --version ] && exec "$root/$build/sjtalign" "\$@"
+[ "\$1" = bench ] && exec "$program" "\$@"
+[ "\$1" = --version ] && exec "$program" "\$@"
 exec valgrind -q --leak-check=full --show-leak-kinds=definite \
   --errors-for-leak-kinds=definite --error-exitcode=1 --log-file="$logs/vg.%p.log" \
-  "$root/$build/sjtalign" "\$@"
+  "$program" "\$@"
 WRAP
 chmod +x "$logs/sjtalign"
 export SJTALIGN="$logs/sjtalign" SJTALIGN_ROOT="$root" SJTALIGN_QUIET=1

@@ -8,19 +8,6 @@
 #include "cli.h"
 #include "interrupt.h"
 
-int cmd_options_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c)
-{
-    int rc = cli_parse(spec, argc, argv, 0, c);
-    if (rc == 0)
-        rc = cli_check_io(c);
-    if (rc != 0) {
-        cli_args_free(c);
-        return rc == 1 ? 0 : rc;
-    }
-    cli_apply_general(c);
-    return -1;
-}
-
 int cmd_check_derived_output(const cli_args *c, const char *what, const char *path, int is_dir)
 {
     for (size_t i = 0; i < c->n; i++) {

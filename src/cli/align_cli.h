@@ -7,11 +7,6 @@
 #include "sjtalign/align.h"
 #include "sjtalign/io.h"
 
-/* Parses a command line by its spec, refuses an output that clashes with an
- * input and applies --threads and --max-input-mb. Returns -1 to go on, else
- * the exit code (0 after --help, 2 after a usage error; c is then freed). */
-int cmd_options_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c);
-
 /* An output the command writes beside --out (sft's MODEL-pretrain/, score's
  * FILE.json), checked against every input like --out itself. `what` says
  * how it comes about ("without --init, --out m also writes m-pretrain").

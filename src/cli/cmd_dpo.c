@@ -69,7 +69,7 @@ static void read_options(const cli_args *c, sja_dpo_opts *o)
 int cmd_dpo(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_dpo, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_dpo, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_dpo_opts o = sja_dpo_defaults();

@@ -48,7 +48,7 @@ const cli_command_spec cli_spec_pairs = {
 int cmd_pairs(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_pairs, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_pairs, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_pairs_opts o = {.n = cli_int(&c, "n"),

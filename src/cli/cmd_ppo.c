@@ -151,7 +151,7 @@ static int align_by_ppo(const cli_args *c, sja_ppo_opts *o, const sj_instrument 
 int cmd_ppo(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_ppo, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_ppo, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_ppo_opts o = sja_ppo_defaults();

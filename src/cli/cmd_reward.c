@@ -72,7 +72,7 @@ static void read_options(const cli_args *c, sja_reward_opts *o)
 int cmd_reward(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_reward, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_reward, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_reward_opts o = sja_reward_defaults();

@@ -189,7 +189,7 @@ static int fine_tune(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *po, c
 int cmd_sft(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_sft, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_sft, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_sft_opts o = sja_sft_defaults();

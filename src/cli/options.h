@@ -170,4 +170,10 @@ void cli_print_help(const cli_command_spec *spec);
 /* Applies --threads and --max-input-mb when the spec has them. */
 void cli_apply_general(const cli_args *a);
 
+/* The start of every command: parses a command line by its spec (no
+ * positional arguments), refuses an output that clashes with an input and
+ * applies --threads and --max-input-mb. Returns -1 to go on, else the exit
+ * code (0 after --help, 2 after a usage error; c is then freed). */
+int cli_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c);
+
 #endif

@@ -41,6 +41,38 @@ void align_columns(const cli_args *c, sj_columns *cols);
 /* --resume and --stop-after. */
 void align_run_options(const cli_args *c, sja_run_control *rc);
 
+/* Reads the options every training stage (sft, reward, ppo, dpo) has into
+ * the same-named fields of its options struct `o`: steps, batch, lr,
+ * warmup-fraction, keep-best, eval-every, seed, quiet, resume and
+ * stop-after. A macro because each stage has its own options struct. */
+#define ALIGN_READ_STAGE_OPTIONS(c, o)                                                             \
+    do {                                                                                           \
+        (o)->steps = cli_int(c, "steps");                                                          \
+        (o)->batch = (int)cli_int(c, "batch");                                                     \
+        (o)->lr = cli_real(c, "lr");                                                               \
+        (o)->warmup_fraction = cli_real(c, "warmup-fraction");                                     \
+        (o)->keep_best = cli_flag(c, "keep-best");                                                 \
+        (o)->eval_every = cli_int(c, "eval-every");                                                \
+        (o)->seed = cli_seed_value(c, "seed");                                                     \
+        (o)->quiet = cli_flag(c, "quiet");                                                         \
+        align_run_options(c, &(o)->run);                                                           \
+    } while (0)
+
+/* A stage trained on judged pairs (reward, dpo): what sets them apart. */
+typedef struct {
+    const char *model_option; /* the option naming the starting model */
+    sj_status (*train)(sja_model *m, const sj_instrument *ins, const char *instrument_path,
+                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
+                       const char *out, cJSON **summary, sj_error *err);
+    const void *opts;     /* the stage's options, passed to train */
+    sja_run_control *run; /* within opts */
+    long steps;
+} align_pairs_stage;
+
+/* Loads --instrument, --pairs and the starting model, trains by the stage
+ * into --out and ends as align_run_end does. Returns the exit code. */
+int align_train_on_pairs(const cli_args *c, const align_pairs_stage *stage);
+
 /* Loads --instrument and the responses of --data by the command's column
  * options; without --score, a file that has no 'score' column but a
  * 'human_score' column is read by the latter. Returns an exit code (0 on

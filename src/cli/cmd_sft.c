@@ -107,17 +107,9 @@ static int pretrain_first(const sj_instrument *ins, const sj_responses *data, sj
  * the table (defaults included). */
 static void read_options(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *po)
 {
-    o->steps = cli_int(c, "steps");
-    o->batch = (int)cli_int(c, "batch");
-    o->lr = cli_real(c, "lr");
-    o->warmup_fraction = cli_real(c, "warmup-fraction");
-    o->keep_best = cli_flag(c, "keep-best");
+    ALIGN_READ_STAGE_OPTIONS(c, o);
     o->val_fraction = cli_real(c, "val-fraction");
-    o->eval_every = cli_int(c, "eval-every");
     o->with_rationale = cli_flag(c, "rationale");
-    o->seed = cli_seed_value(c, "seed");
-    o->quiet = cli_flag(c, "quiet");
-    align_run_options(c, &o->run);
     lm_cli_model(c, &po->model);
     po->steps = cli_int(c, "pretrain-steps");
     po->lr = cli_real(c, "pretrain-lr");

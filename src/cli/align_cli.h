@@ -28,6 +28,28 @@ int cmd_check_derived_output(const cli_args *c, const char *what, const char *pa
             "fewest usable judged pairs accepted"                                                  \
     }
 
+/* The schedule of a stage with warm-up and cosine decay (sft, reward,
+ * dpo): one range and one help text, each stage its own defaults. */
+#define ALIGN_OPT_STEPS(def)                                                                       \
+    {                                                                                              \
+        "steps", CLI_INT, "N", def, 1, 10000000, NULL, 0, "optimiser steps"                        \
+    }
+#define ALIGN_OPT_PEAK_LR(def)                                                                     \
+    {                                                                                              \
+        "lr", CLI_REAL, "X", def, 1e-9, 1, NULL, 0,                                                \
+            "peak learning rate (linear warm-up, then cosine decay)"                               \
+    }
+#define ALIGN_OPT_WARMUP                                                                           \
+    {                                                                                              \
+        "warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0,                                    \
+            "share of the steps with the warm-up"                                                  \
+    }
+
+/* The last options of every alignment stage: threads, progress, and
+ * stopping and continuing a run. */
+#define ALIGN_OPT_RUN_CONTROL                                                                      \
+    CLI_OPT_THREADS, CLI_OPT_QUIET, CLI_OPT_RESUME, CLI_OPT_STOP_AFTER, CLI_OPT_MAX_INPUT
+
 /* What Ctrl-C does to a training stage, for the notes of its --help. */
 #define ALIGN_RUN_NOTES                                                                            \
     "Ctrl-C (or SIGTERM) stops at the end of the current step, saves the model\n"                  \

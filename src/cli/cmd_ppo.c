@@ -45,16 +45,8 @@ static const cli_option PPO_OPTIONS[] = {
     {"eval-size", CLI_INT, "N", "512", 1, 10000000, NULL, 0,
      "responses in the fixed evaluation set"},
     CLI_OPT_SEED,
-    CLI_OPT_PERSON,
-    CLI_OPT_ITEM,
-    CLI_OPT_TEXT,
-    CLI_OPT_GROUP,
-    CLI_OPT_SCORE,
-    CLI_OPT_THREADS,
-    CLI_OPT_QUIET,
-    CLI_OPT_RESUME,
-    CLI_OPT_STOP_AFTER,
-    CLI_OPT_MAX_INPUT,
+    CLI_OPT_RESPONSE_COLUMNS,
+    ALIGN_OPT_RUN_CONTROL,
     CLI_END};
 
 const cli_command_spec cli_spec_ppo = {

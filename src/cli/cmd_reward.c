@@ -11,11 +11,10 @@ static const cli_option REWARD_OPTIONS[] = {
     ALIGN_OPT_INSTRUMENT,
     {"pairs", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "judged pairs CSV"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED, "output model directory"},
-    {"steps", CLI_INT, "N", "300", 1, 10000000, NULL, 0, "optimiser steps"},
+    ALIGN_OPT_STEPS("300"),
     {"batch", CLI_INT, "N", "16", 1, 4096, NULL, 0, "pairs per step"},
-    {"lr", CLI_REAL, "X", "0.001", 1e-9, 1, NULL, 0,
-     "peak learning rate (linear warm-up, then cosine decay)"},
-    {"warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0, "share of the steps with the warm-up"},
+    ALIGN_OPT_PEAK_LR("0.001"),
+    ALIGN_OPT_WARMUP,
     {"head-clip", CLI_REAL, "X", "1", 0, 1e6, NULL, 0,
      "L2 bound on the reward head's gradient (0: none)"},
     {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
@@ -26,11 +25,7 @@ static const cli_option REWARD_OPTIONS[] = {
     {"eval-every", CLI_INT, "N", "50", 0, 10000000, NULL, 0, "held-out evaluation interval"},
     ALIGN_OPT_MIN_PAIRS,
     CLI_OPT_SEED,
-    CLI_OPT_THREADS,
-    CLI_OPT_QUIET,
-    CLI_OPT_RESUME,
-    CLI_OPT_STOP_AFTER,
-    CLI_OPT_MAX_INPUT,
+    ALIGN_OPT_RUN_CONTROL,
     CLI_END};
 
 const cli_command_spec cli_spec_reward = {

@@ -15,11 +15,10 @@ static const cli_option SFT_OPTIONS[] = {
      "responses CSV with a human score column"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED,
      "output model directory (replaced atomically)"},
-    {"steps", CLI_INT, "N", "400", 1, 10000000, NULL, 0, "optimiser steps"},
+    ALIGN_OPT_STEPS("400"),
     {"batch", CLI_INT, "N", "32", 1, 4096, NULL, 0, "sequences per step"},
-    {"lr", CLI_REAL, "X", "0.002", 1e-9, 1, NULL, 0,
-     "peak learning rate (linear warm-up, then cosine decay)"},
-    {"warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0, "share of the steps with the warm-up"},
+    ALIGN_OPT_PEAK_LR("0.002"),
+    ALIGN_OPT_WARMUP,
     {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
      "save the evaluated model with the best held-out val_qwk\n(ties: lower val_loss) instead of "
      "the last"},
@@ -38,16 +37,8 @@ static const cli_option SFT_OPTIONS[] = {
      "without --init: pre-training steps"},
     {"pretrain-lr", CLI_REAL, "X", "0.003", 1e-9, 10, NULL, 0,
      "without --init: pre-training learning rate"},
-    CLI_OPT_PERSON,
-    CLI_OPT_ITEM,
-    CLI_OPT_TEXT,
-    CLI_OPT_GROUP,
-    CLI_OPT_SCORE,
-    CLI_OPT_THREADS,
-    CLI_OPT_QUIET,
-    CLI_OPT_RESUME,
-    CLI_OPT_STOP_AFTER,
-    CLI_OPT_MAX_INPUT,
+    CLI_OPT_RESPONSE_COLUMNS,
+    ALIGN_OPT_RUN_CONTROL,
     CLI_END};
 
 const cli_command_spec cli_spec_sft = {

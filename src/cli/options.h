@@ -135,6 +135,10 @@ void cli_print_help(const cli_command_spec *spec);
         "score", CLI_TEXT, "COL", "score", 0, 0, NULL, 0,                                          \
             "human score column (when the file has no 'score' column,\n'human_score' is used)"     \
     }
+/* The columns of a responses file, in this order, for the commands that
+ * read one for training or sampling (sft, pairs, ppo). */
+#define CLI_OPT_RESPONSE_COLUMNS                                                                   \
+    CLI_OPT_PERSON, CLI_OPT_ITEM, CLI_OPT_TEXT, CLI_OPT_GROUP, CLI_OPT_SCORE
 #define CLI_OPT_SEED                                                                               \
     {                                                                                              \
         "seed", CLI_SEED, "S", "1", 0, 0, NULL, 0, "random seed"                                   \

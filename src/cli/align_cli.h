@@ -80,6 +80,15 @@ void align_run_options(const cli_args *c, sja_run_control *rc);
         align_run_options(c, &(o)->run);                                                           \
     } while (0)
 
+/* ALIGN_READ_STAGE_OPTIONS and the options of a stage trained on judged
+ * pairs (reward, dpo): val-fraction and min-pairs. */
+#define ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o)                                                       \
+    do {                                                                                           \
+        ALIGN_READ_STAGE_OPTIONS(c, o);                                                            \
+        (o)->val_fraction = cli_real(c, "val-fraction");                                           \
+        (o)->min_pairs = cli_int(c, "min-pairs");                                                  \
+    } while (0)
+
 /* A stage trained on judged pairs (reward, dpo): what sets them apart. */
 typedef struct {
     const char *model_option; /* the option naming the starting model */

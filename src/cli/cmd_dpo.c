@@ -47,10 +47,8 @@ const cli_command_spec cli_spec_dpo = {
 /* The training options, from the table (defaults included). */
 static void read_options(const cli_args *c, sja_dpo_opts *o)
 {
-    ALIGN_READ_STAGE_OPTIONS(c, o);
+    ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o);
     o->beta = cli_real(c, "beta");
-    o->val_fraction = cli_real(c, "val-fraction");
-    o->min_pairs = cli_int(c, "min-pairs");
 }
 
 static sj_status train(sja_model *m, const sj_instrument *ins, const char *instrument_path,

@@ -49,11 +49,9 @@ const cli_command_spec cli_spec_reward = {
 /* The training options, from the table (defaults included). */
 static void read_options(const cli_args *c, sja_reward_opts *o)
 {
-    ALIGN_READ_STAGE_OPTIONS(c, o);
+    ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o);
     o->head_clip = cli_real(c, "head-clip");
     o->margin = cli_real(c, "margin");
-    o->val_fraction = cli_real(c, "val-fraction");
-    o->min_pairs = cli_int(c, "min-pairs");
 }
 
 static sj_status train(sja_model *m, const sj_instrument *ins, const char *instrument_path,

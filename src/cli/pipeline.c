@@ -513,18 +513,26 @@ typedef struct {
     arg_condition when;
 } stage_arg;
 
-/* One training stage of the pipeline: its arguments in command-line order
- * (every path other than the output is also an input of the stage), its
- * output and, for a scorer, its place among the models to score. */
+/* What a training stage writes: a path of run_paths (or, with own_folder,
+ * runs/<own_folder> made for it), whether it is a folder, its place among
+ * the scorers to score (-1: none) and whether, without --init, it writes
+ * MODEL-pretrain/ too (sft). */
+typedef struct {
+    arg_source from;
+    const char *own_folder;
+    int is_dir;
+    int scorer;
+    int implies_pretrain;
+} stage_output_spec;
+
+/* One training stage of the pipeline: its output and its arguments in
+ * command-line order (every path other than the output is also an input
+ * of the stage). */
 typedef struct {
     const char *name; /* the stage key and its command */
     const char *what;
-    stage_arg args[8]; /* ended by an entry without option and source 0 */
-    arg_source output;
-    const char *own_folder; /* output runs/<own_folder> made for this stage (ppo, dpo) */
-    int out_is_dir;
-    int scorer;           /* index in run_paths.models, or -1 */
-    int implies_pretrain; /* without --init, writes MODEL-pretrain/ too (sft) */
+    stage_output_spec output;
+    stage_arg args[8]; /* ended by END_ARGS */
 } training_stage;
 
 #define ARG(option, source)                                                                        \
@@ -539,56 +547,37 @@ typedef struct {
 static const training_stage TRAINING_STAGES[] = {
     {"pretrain",
      "training the tokenizer and the base model",
+     {FROM_PRETRAIN, NULL, 1, -1, 0},
      {ARG("data", FROM_DATA),
       {"text", FROM_TEXT_COLUMN, ARG_IF_ACCEPTED},
       ARG("out", FROM_OUT),
-      END_ARGS},
-     FROM_PRETRAIN,
-     NULL,
-     1,
-     -1,
-     0},
+      END_ARGS}},
     {"sft",
      "fine-tuning the scorer on the human scores",
+     {FROM_SFT, NULL, 1, 0, 1},
      {{"init", FROM_PRETRAIN, ARG_IF_PRETRAIN_RUN},
       ARG("instrument", FROM_INSTRUMENT),
       ARG("data", FROM_DATA),
       ARG(NULL, FROM_COLUMNS_HUMAN),
       ARG("out", FROM_OUT),
-      END_ARGS},
-     FROM_SFT,
-     NULL,
-     1,
-     0,
-     1},
+      END_ARGS}},
     {"pairs",
      "sampling candidate scorings for the experts",
+     {FROM_PAIRS, NULL, 0, -1, 0},
      {ARG("model", FROM_SFT), ARG("instrument", FROM_INSTRUMENT), ARG("data", FROM_DATA),
-      ARG(NULL, FROM_COLUMNS), ARG("out", FROM_OUT), END_ARGS},
-     FROM_PAIRS,
-     NULL,
-     0,
-     -1,
-     0},
+      ARG(NULL, FROM_COLUMNS), ARG("out", FROM_OUT), END_ARGS}},
     {"judge",
      "the simulated expert panel judges the pairs",
-     {ARG("truth", FROM_TRUTH), ARG("pairs", FROM_PAIRS), ARG("out", FROM_OUT), END_ARGS},
-     FROM_JUDGED,
-     NULL,
-     0,
-     -1,
-     0},
+     {FROM_JUDGED, NULL, 0, -1, 0},
+     {ARG("truth", FROM_TRUTH), ARG("pairs", FROM_PAIRS), ARG("out", FROM_OUT), END_ARGS}},
     {"reward",
      "training the reward model on the judged pairs",
+     {FROM_REWARD, NULL, 1, -1, 0},
      {ARG("init", FROM_SFT), ARG("instrument", FROM_INSTRUMENT), ARG("pairs", FROM_JUDGED),
-      ARG("out", FROM_OUT), END_ARGS},
-     FROM_REWARD,
-     NULL,
-     1,
-     -1,
-     0},
+      ARG("out", FROM_OUT), END_ARGS}},
     {"ppo",
      "aligning the scorer by PPO against the reward model",
+     {FROM_OUT, "ppo", 1, 1, 0},
      {ARG("policy", FROM_SFT),
       ARG("reward", FROM_REWARD),
       ARG("instrument", FROM_INSTRUMENT),
@@ -596,21 +585,12 @@ static const training_stage TRAINING_STAGES[] = {
       ARG(NULL, FROM_COLUMNS_GROUP),
       {"truth", FROM_TRUTH, ARG_IF_ACCEPTED},
       ARG("out", FROM_OUT),
-      END_ARGS},
-     FROM_OUT,
-     "ppo",
-     1,
-     1,
-     0},
+      END_ARGS}},
     {"dpo",
      "aligning the scorer by DPO on the judged pairs",
+     {FROM_OUT, "dpo", 1, 2, 0},
      {ARG("policy", FROM_SFT), ARG("instrument", FROM_INSTRUMENT), ARG("pairs", FROM_JUDGED),
-      ARG("out", FROM_OUT), END_ARGS},
-     FROM_OUT,
-     "dpo",
-     1,
-     2,
-     0},
+      ARG("out", FROM_OUT), END_ARGS}},
 };
 
 static int is_end(const stage_arg *a)
@@ -669,10 +649,11 @@ static void add_stage_arg(builder *b, sj_stage *s, const run_paths *r, const sta
  * of memory (reported after the expansion). */
 static const char *stage_output(builder *b, run_paths *r, const training_stage *t)
 {
-    if (t->own_folder)
-        return r->models[t->scorer] = run_path(b, t->own_folder);
-    const char *out = source_path(b, r, t->output);
-    if (t->scorer >= 0 && !(r->models[t->scorer] = sj_strdup(out)))
+    const stage_output_spec *o = &t->output;
+    if (o->own_folder)
+        return r->models[o->scorer] = run_path(b, o->own_folder);
+    const char *out = source_path(b, r, o->from);
+    if (o->scorer >= 0 && !(r->models[o->scorer] = sj_strdup(out)))
         b->out_of_memory = 1;
     return out;
 }
@@ -704,9 +685,9 @@ static sj_status build_training_stage(builder *b, sj_pipeline *p, run_paths *r,
     for (const stage_arg *a = t->args; !is_end(a); a++)
         add_stage_arg(b, s, r, a, out);
     add_if_accepted(b, s, "seed", b->seed);
-    add_output(b, s, out, t->out_is_dir, "runs");
+    add_output(b, s, out, t->output.is_dir, "runs");
     sj_status st = add_settings(b, s, t->name);
-    if (st == SJ_OK && t->implies_pretrain)
+    if (st == SJ_OK && t->output.implies_pretrain)
         claim_implied_pretrain(b, s);
     return st;
 }

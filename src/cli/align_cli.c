@@ -8,19 +8,6 @@
 #include "cli.h"
 #include "interrupt.h"
 
-int cmd_options_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c)
-{
-    int rc = cli_parse(spec, argc, argv, 0, c);
-    if (rc == 0)
-        rc = cli_check_io(c);
-    if (rc != 0) {
-        cli_args_free(c);
-        return rc == 1 ? 0 : rc;
-    }
-    cli_apply_general(c);
-    return -1;
-}
-
 int cmd_check_derived_output(const cli_args *c, const char *what, const char *path, int is_dir)
 {
     for (size_t i = 0; i < c->n; i++) {
@@ -136,4 +123,29 @@ int align_run_end(const char *command, int rc, long stopped_at, long steps, cons
     }
     cJSON_Delete(summary);
     return rc ? rc : stop_rc;
+}
+
+int align_train_on_pairs(const cli_args *c, const align_pairs_stage *stage)
+{
+    const char *instrument = cli_text(c, "instrument"), *pairs_path = cli_text(c, "pairs");
+    const char *out = cli_text(c, "out");
+    sj_error err;
+    sj_error_clear(&err);
+    sja_pairs *pairs = NULL;
+    sja_model *m = NULL;
+    cJSON *summary = NULL;
+    long stopped = 0;
+    align_run_start(stage->run, &stopped);
+    int rc = 0;
+    sj_instrument *ins = sj_instrument_load(instrument, &err);
+    if (!ins || !(pairs = sja_pairs_read(pairs_path, ins, &err)) ||
+        !(m = sja_model_load(cli_text(c, stage->model_option), ins, &err)) ||
+        stage->train(m, ins, instrument, pairs, pairs_path, stage->opts, out, &summary, &err) !=
+            SJ_OK)
+        rc = cli_fail(&err);
+    rc = align_run_end(c->spec->name, rc, stopped, stage->steps, out, summary);
+    sja_model_free(m);
+    sja_pairs_free(pairs);
+    sj_instrument_free(ins);
+    return rc;
 }

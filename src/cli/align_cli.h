@@ -7,11 +7,6 @@
 #include "sjtalign/align.h"
 #include "sjtalign/io.h"
 
-/* Parses a command line by its spec, refuses an output that clashes with an
- * input and applies --threads and --max-input-mb. Returns -1 to go on, else
- * the exit code (0 after --help, 2 after a usage error; c is then freed). */
-int cmd_options_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c);
-
 /* An output the command writes beside --out (sft's MODEL-pretrain/, score's
  * FILE.json), checked against every input like --out itself. `what` says
  * how it comes about ("without --init, --out m also writes m-pretrain").
@@ -33,6 +28,28 @@ int cmd_check_derived_output(const cli_args *c, const char *what, const char *pa
             "fewest usable judged pairs accepted"                                                  \
     }
 
+/* The schedule of a stage with warm-up and cosine decay (sft, reward,
+ * dpo): one range and one help text, each stage its own defaults. */
+#define ALIGN_OPT_STEPS(def)                                                                       \
+    {                                                                                              \
+        "steps", CLI_INT, "N", def, 1, 10000000, NULL, 0, "optimiser steps"                        \
+    }
+#define ALIGN_OPT_PEAK_LR(def)                                                                     \
+    {                                                                                              \
+        "lr", CLI_REAL, "X", def, 1e-9, 1, NULL, 0,                                                \
+            "peak learning rate (linear warm-up, then cosine decay)"                               \
+    }
+#define ALIGN_OPT_WARMUP                                                                           \
+    {                                                                                              \
+        "warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0,                                    \
+            "share of the steps with the warm-up"                                                  \
+    }
+
+/* The last options of every alignment stage: threads, progress, and
+ * stopping and continuing a run. */
+#define ALIGN_OPT_RUN_CONTROL                                                                      \
+    CLI_OPT_THREADS, CLI_OPT_QUIET, CLI_OPT_RESUME, CLI_OPT_STOP_AFTER, CLI_OPT_MAX_INPUT
+
 /* What Ctrl-C does to a training stage, for the notes of its --help. */
 #define ALIGN_RUN_NOTES                                                                            \
     "Ctrl-C (or SIGTERM) stops at the end of the current step, saves the model\n"                  \
@@ -45,6 +62,47 @@ void align_columns(const cli_args *c, sj_columns *cols);
 
 /* --resume and --stop-after. */
 void align_run_options(const cli_args *c, sja_run_control *rc);
+
+/* Reads the options every training stage (sft, reward, ppo, dpo) has into
+ * the same-named fields of its options struct `o`: steps, batch, lr,
+ * warmup-fraction, keep-best, eval-every, seed, quiet, resume and
+ * stop-after. A macro because each stage has its own options struct. */
+#define ALIGN_READ_STAGE_OPTIONS(c, o)                                                             \
+    do {                                                                                           \
+        (o)->steps = cli_int(c, "steps");                                                          \
+        (o)->batch = (int)cli_int(c, "batch");                                                     \
+        (o)->lr = cli_real(c, "lr");                                                               \
+        (o)->warmup_fraction = cli_real(c, "warmup-fraction");                                     \
+        (o)->keep_best = cli_flag(c, "keep-best");                                                 \
+        (o)->eval_every = cli_int(c, "eval-every");                                                \
+        (o)->seed = cli_seed_value(c, "seed");                                                     \
+        (o)->quiet = cli_flag(c, "quiet");                                                         \
+        align_run_options(c, &(o)->run);                                                           \
+    } while (0)
+
+/* ALIGN_READ_STAGE_OPTIONS and the options of a stage trained on judged
+ * pairs (reward, dpo): val-fraction and min-pairs. */
+#define ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o)                                                       \
+    do {                                                                                           \
+        ALIGN_READ_STAGE_OPTIONS(c, o);                                                            \
+        (o)->val_fraction = cli_real(c, "val-fraction");                                           \
+        (o)->min_pairs = cli_int(c, "min-pairs");                                                  \
+    } while (0)
+
+/* A stage trained on judged pairs (reward, dpo): what sets them apart. */
+typedef struct {
+    const char *model_option; /* the option naming the starting model */
+    sj_status (*train)(sja_model *m, const sj_instrument *ins, const char *instrument_path,
+                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
+                       const char *out, cJSON **summary, sj_error *err);
+    const void *opts;     /* the stage's options, passed to train */
+    sja_run_control *run; /* within opts */
+    long steps;
+} align_pairs_stage;
+
+/* Loads --instrument, --pairs and the starting model, trains by the stage
+ * into --out and ends as align_run_end does. Returns the exit code. */
+int align_train_on_pairs(const cli_args *c, const align_pairs_stage *stage);
 
 /* Loads --instrument and the responses of --data by the command's column
  * options; without --score, a file that has no 'score' column but a

@@ -90,14 +90,9 @@ int cmd_audit(int argc, char **argv)
     sj_audit_options o;
     sj_audit_options_init(&o);
     cli_args c;
-    int rc = cli_parse(&cli_spec_audit, argc, argv, 0, &c);
-    if (rc == 0)
-        rc = cli_check_io(&c);
-    if (rc != 0) {
-        cli_args_free(&c);
-        return rc == 1 ? 0 : rc;
-    }
-    cli_apply_general(&c);
+    int rc = cli_begin(&cli_spec_audit, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
     read_options(&c, &o);
     const char *out_dir = cli_text(&c, "out");
     char *command = sj_command_line(argc, argv);

@@ -44,7 +44,7 @@ const cli_command_spec cli_spec_bench = {
 int cmd_bench(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_bench, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_bench, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sj_lm_config model;

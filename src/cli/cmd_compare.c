@@ -100,14 +100,9 @@ static int run_compare(const cli_args *c, const char **dirs, size_t n, char *com
 int cmd_compare(int argc, char **argv)
 {
     cli_args c;
-    int rc = cli_parse(&cli_spec_compare, argc, argv, 0, &c);
-    if (rc == 0)
-        rc = cli_check_io(&c);
-    if (rc != 0) {
-        cli_args_free(&c);
-        return rc == 1 ? 0 : rc;
-    }
-    cli_apply_general(&c);
+    int rc = cli_begin(&cli_spec_compare, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
     const char *dirs[MAX_AUDITS] = {cli_text(&c, "before")};
     char *after = sj_strdup(cli_text(&c, "after"));
     size_t n = after ? split_after(after, dirs) : 0;

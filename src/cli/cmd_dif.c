@@ -158,14 +158,9 @@ int cmd_dif(int argc, char **argv)
     dif_args a = {0};
     sj_dif_options_defaults(&a.opt);
     cli_args c;
-    int rc = cli_parse(&cli_spec_dif, argc, argv, 0, &c);
-    if (rc == 0)
-        rc = cli_check_io(&c);
-    if (rc != 0) {
-        cli_args_free(&c);
-        return rc == 1 ? 0 : rc;
-    }
-    cli_apply_general(&c);
+    int rc = cli_begin(&cli_spec_dif, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
     read_args(&c, &a);
     char *focal_list = sj_strdup(a.focal);
     rc = focal_list ? run_dif(&a, focal_list) : 1;

@@ -12,11 +12,10 @@ static const cli_option DPO_OPTIONS[] = {
     {"pairs", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "judged pairs CSV"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED, "output model directory"},
     {"beta", CLI_REAL, "X", "0.1", 1e-6, 1000, NULL, 0, "strength of the tie to the reference"},
-    {"steps", CLI_INT, "N", "150", 1, 10000000, NULL, 0, "optimiser steps"},
+    ALIGN_OPT_STEPS("150"),
     {"batch", CLI_INT, "N", "16", 1, 4096, NULL, 0, "pairs per step"},
-    {"lr", CLI_REAL, "X", "0.0005", 1e-9, 1, NULL, 0,
-     "peak learning rate (linear warm-up, then cosine decay)"},
-    {"warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0, "share of the steps with the warm-up"},
+    ALIGN_OPT_PEAK_LR("0.0005"),
+    ALIGN_OPT_WARMUP,
     {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
      "save the evaluated model with the best held-out preference\naccuracy (ties: lower val_loss) "
      "instead of the last"},
@@ -24,11 +23,7 @@ static const cli_option DPO_OPTIONS[] = {
     {"eval-every", CLI_INT, "N", "50", 0, 10000000, NULL, 0, "held-out evaluation interval"},
     ALIGN_OPT_MIN_PAIRS,
     CLI_OPT_SEED,
-    CLI_OPT_THREADS,
-    CLI_OPT_QUIET,
-    CLI_OPT_RESUME,
-    CLI_OPT_STOP_AFTER,
-    CLI_OPT_MAX_INPUT,
+    ALIGN_OPT_RUN_CONTROL,
     CLI_END};
 
 const cli_command_spec cli_spec_dpo = {
@@ -52,47 +47,27 @@ const cli_command_spec cli_spec_dpo = {
 /* The training options, from the table (defaults included). */
 static void read_options(const cli_args *c, sja_dpo_opts *o)
 {
+    ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o);
     o->beta = cli_real(c, "beta");
-    o->steps = cli_int(c, "steps");
-    o->batch = (int)cli_int(c, "batch");
-    o->lr = cli_real(c, "lr");
-    o->warmup_fraction = cli_real(c, "warmup-fraction");
-    o->keep_best = cli_flag(c, "keep-best");
-    o->val_fraction = cli_real(c, "val-fraction");
-    o->eval_every = cli_int(c, "eval-every");
-    o->min_pairs = cli_int(c, "min-pairs");
-    o->seed = cli_seed_value(c, "seed");
-    o->quiet = cli_flag(c, "quiet");
-    align_run_options(c, &o->run);
+}
+
+static sj_status train(sja_model *m, const sj_instrument *ins, const char *instrument_path,
+                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
+                       const char *out, cJSON **summary, sj_error *err)
+{
+    return sja_dpo(m, ins, instrument_path, pairs, pairs_path, opts, out, summary, err);
 }
 
 int cmd_dpo(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_dpo, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_dpo, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_dpo_opts o = sja_dpo_defaults();
     read_options(&c, &o);
-    rc = 0;
-    const char *instrument = cli_text(&c, "instrument"), *pairs_path = cli_text(&c, "pairs");
-    const char *out = cli_text(&c, "out");
-    sj_error err;
-    sj_error_clear(&err);
-    sja_pairs *pairs = NULL;
-    sja_model *m = NULL;
-    cJSON *summary = NULL;
-    long stopped = 0;
-    align_run_start(&o.run, &stopped);
-    sj_instrument *ins = sj_instrument_load(instrument, &err);
-    if (!ins || !(pairs = sja_pairs_read(pairs_path, ins, &err)) ||
-        !(m = sja_model_load(cli_text(&c, "policy"), ins, &err)) ||
-        sja_dpo(m, ins, instrument, pairs, pairs_path, &o, out, &summary, &err) != SJ_OK)
-        rc = cli_fail(&err);
-    rc = align_run_end("dpo", rc, stopped, o.steps, out, summary);
-    sja_model_free(m);
-    sja_pairs_free(pairs);
-    sj_instrument_free(ins);
+    align_pairs_stage stage = {"policy", train, &o, &o.run, o.steps};
+    rc = align_train_on_pairs(&c, &stage);
     cli_args_free(&c);
     return rc;
 }

@@ -44,14 +44,9 @@ const cli_command_spec cli_spec_judge = {
 int cmd_judge(int argc, char **argv)
 {
     cli_args c;
-    int rc = cli_parse(&cli_spec_judge, argc, argv, 0, &c);
-    if (rc == 0)
-        rc = cli_check_io(&c);
-    if (rc != 0) {
-        cli_args_free(&c);
-        return rc == 1 ? 0 : rc;
-    }
-    cli_apply_general(&c);
+    int rc = cli_begin(&cli_spec_judge, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
     sj_panel_config cfg = {.panel_size = (size_t)cli_int(&c, "panel-size"),
                            .sharpness = cli_real(&c, "sharpness"),
                            .seed = cli_seed_value(&c, "seed")};

@@ -16,11 +16,7 @@ static const cli_option PAIRS_OPTIONS[] = {
     {"out", CLI_OUT_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "pairs CSV"},
     {"temperature", CLI_REAL, "T", "1", 0.01, 100, NULL, 0, "sampling temperature"},
     CLI_OPT_SEED,
-    CLI_OPT_PERSON,
-    CLI_OPT_ITEM,
-    CLI_OPT_TEXT,
-    CLI_OPT_GROUP,
-    CLI_OPT_SCORE,
+    CLI_OPT_RESPONSE_COLUMNS,
     CLI_OPT_THREADS,
     CLI_OPT_QUIET,
     CLI_OPT_MAX_INPUT,
@@ -48,7 +44,7 @@ const cli_command_spec cli_spec_pairs = {
 int cmd_pairs(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_pairs, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_pairs, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_pairs_opts o = {.n = cli_int(&c, "n"),

@@ -84,14 +84,9 @@ static int run_parity(const cli_args *c)
 int cmd_parity(int argc, char **argv)
 {
     cli_args c;
-    int rc = cli_parse(&cli_spec_parity, argc, argv, 0, &c);
-    if (rc == 0)
-        rc = cli_check_io(&c);
-    if (rc != 0) {
-        cli_args_free(&c);
-        return rc == 1 ? 0 : rc;
-    }
-    cli_apply_general(&c);
+    int rc = cli_begin(&cli_spec_parity, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
     rc = run_parity(&c);
     cli_args_free(&c);
     return rc;

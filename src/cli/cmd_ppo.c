@@ -45,16 +45,8 @@ static const cli_option PPO_OPTIONS[] = {
     {"eval-size", CLI_INT, "N", "512", 1, 10000000, NULL, 0,
      "responses in the fixed evaluation set"},
     CLI_OPT_SEED,
-    CLI_OPT_PERSON,
-    CLI_OPT_ITEM,
-    CLI_OPT_TEXT,
-    CLI_OPT_GROUP,
-    CLI_OPT_SCORE,
-    CLI_OPT_THREADS,
-    CLI_OPT_QUIET,
-    CLI_OPT_RESUME,
-    CLI_OPT_STOP_AFTER,
-    CLI_OPT_MAX_INPUT,
+    CLI_OPT_RESPONSE_COLUMNS,
+    ALIGN_OPT_RUN_CONTROL,
     CLI_END};
 
 const cli_command_spec cli_spec_ppo = {
@@ -99,26 +91,18 @@ const cli_command_spec cli_spec_ppo = {
 /* The training options, from the table (defaults included). */
 static void read_options(const cli_args *c, sja_ppo_opts *o)
 {
+    ALIGN_READ_STAGE_OPTIONS(c, o);
     o->kl_coef = cli_real(c, "kl-coef");
     o->kl_target = cli_real(c, "kl-target");
     o->kl_horizon = cli_real(c, "kl-horizon");
     o->kl_stop = cli_real(c, "kl-stop");
-    o->steps = cli_int(c, "steps");
-    o->batch = (int)cli_int(c, "batch");
     o->minibatch = (int)cli_int(c, "minibatch");
     o->epochs = (int)cli_int(c, "epochs");
-    o->lr = cli_real(c, "lr");
-    o->warmup_fraction = cli_real(c, "warmup-fraction");
     o->value_head_clip = cli_real(c, "value-head-clip");
-    o->keep_best = cli_flag(c, "keep-best");
     o->temperature = cli_real(c, "temperature");
     o->vf_coef = cli_real(c, "vf-coef");
     o->malformed_penalty = cli_real(c, "malformed-penalty");
-    o->eval_every = cli_int(c, "eval-every");
     o->eval_size = cli_int(c, "eval-size");
-    o->seed = cli_seed_value(c, "seed");
-    o->quiet = cli_flag(c, "quiet");
-    align_run_options(c, &o->run);
 }
 
 /* The models and the optional true scores, then the training. */
@@ -151,7 +135,7 @@ static int align_by_ppo(const cli_args *c, sja_ppo_opts *o, const sj_instrument 
 int cmd_ppo(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_ppo, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_ppo, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_ppo_opts o = sja_ppo_defaults();

@@ -244,7 +244,7 @@ static int train(const cli_args *c, sj_pretrain_opts *po)
 int cmd_pretrain(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_pretrain, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_pretrain, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sj_pretrain_opts po = sj_pretrain_defaults();

@@ -327,7 +327,7 @@ static int check_provenance_path(const cli_args *c)
 int cmd_score(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_score, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_score, argc, argv, &c);
     if (rc >= 0)
         return rc;
     rc = check_provenance_path(&c);

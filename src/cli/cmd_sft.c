@@ -15,11 +15,10 @@ static const cli_option SFT_OPTIONS[] = {
      "responses CSV with a human score column"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED,
      "output model directory (replaced atomically)"},
-    {"steps", CLI_INT, "N", "400", 1, 10000000, NULL, 0, "optimiser steps"},
+    ALIGN_OPT_STEPS("400"),
     {"batch", CLI_INT, "N", "32", 1, 4096, NULL, 0, "sequences per step"},
-    {"lr", CLI_REAL, "X", "0.002", 1e-9, 1, NULL, 0,
-     "peak learning rate (linear warm-up, then cosine decay)"},
-    {"warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0, "share of the steps with the warm-up"},
+    ALIGN_OPT_PEAK_LR("0.002"),
+    ALIGN_OPT_WARMUP,
     {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
      "save the evaluated model with the best held-out val_qwk\n(ties: lower val_loss) instead of "
      "the last"},
@@ -38,16 +37,8 @@ static const cli_option SFT_OPTIONS[] = {
      "without --init: pre-training steps"},
     {"pretrain-lr", CLI_REAL, "X", "0.003", 1e-9, 10, NULL, 0,
      "without --init: pre-training learning rate"},
-    CLI_OPT_PERSON,
-    CLI_OPT_ITEM,
-    CLI_OPT_TEXT,
-    CLI_OPT_GROUP,
-    CLI_OPT_SCORE,
-    CLI_OPT_THREADS,
-    CLI_OPT_QUIET,
-    CLI_OPT_RESUME,
-    CLI_OPT_STOP_AFTER,
-    CLI_OPT_MAX_INPUT,
+    CLI_OPT_RESPONSE_COLUMNS,
+    ALIGN_OPT_RUN_CONTROL,
     CLI_END};
 
 const cli_command_spec cli_spec_sft = {
@@ -107,17 +98,9 @@ static int pretrain_first(const sj_instrument *ins, const sj_responses *data, sj
  * the table (defaults included). */
 static void read_options(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *po)
 {
-    o->steps = cli_int(c, "steps");
-    o->batch = (int)cli_int(c, "batch");
-    o->lr = cli_real(c, "lr");
-    o->warmup_fraction = cli_real(c, "warmup-fraction");
-    o->keep_best = cli_flag(c, "keep-best");
+    ALIGN_READ_STAGE_OPTIONS(c, o);
     o->val_fraction = cli_real(c, "val-fraction");
-    o->eval_every = cli_int(c, "eval-every");
     o->with_rationale = cli_flag(c, "rationale");
-    o->seed = cli_seed_value(c, "seed");
-    o->quiet = cli_flag(c, "quiet");
-    align_run_options(c, &o->run);
     lm_cli_model(c, &po->model);
     po->steps = cli_int(c, "pretrain-steps");
     po->lr = cli_real(c, "pretrain-lr");
@@ -189,7 +172,7 @@ static int fine_tune(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *po, c
 int cmd_sft(int argc, char **argv)
 {
     cli_args c;
-    int rc = cmd_options_begin(&cli_spec_sft, argc, argv, &c);
+    int rc = cli_begin(&cli_spec_sft, argc, argv, &c);
     if (rc >= 0)
         return rc;
     sja_sft_opts o = sja_sft_defaults();

@@ -75,18 +75,17 @@ static int read_config(const cli_args *c, sj_sim_config *cfg)
 
 int cmd_simulate(int argc, char **argv)
 {
+    cli_args c;
+    int rc = cli_begin(&cli_spec_simulate, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
     sj_sim_config cfg;
     sj_sim_config_defaults(&cfg);
-    cli_args c;
-    int rc = cli_parse(&cli_spec_simulate, argc, argv, 0, &c);
-    if (rc == 0)
-        rc = cli_check_io(&c);
-    if (rc == 0)
-        rc = read_config(&c, &cfg);
+    rc = read_config(&c, &cfg);
     if (rc != 0) {
         cli_args_free(&c);
         sj_sim_config_free(&cfg);
-        return rc == 1 ? 0 : rc;
+        return rc;
     }
     const char *out = cli_text(&c, "out");
     sj_error err;

@@ -206,20 +206,17 @@ static int read_args(const cli_args *c, sj_validate_options *o, column_list *sco
 
 int cmd_validate(int argc, char **argv)
 {
+    cli_args c;
+    int rc = cli_begin(&cli_spec_validate, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
     sj_validate_options o = {.max_defects = MAX_DEFECTS_SHOWN};
     column_list scores = {0};
-    cli_args c;
-    int rc = cli_parse(&cli_spec_validate, argc, argv, 0, &c);
-    if (rc == 0)
-        rc = cli_check_io(&c);
-    if (rc == 0) {
-        cli_apply_general(&c);
-        rc = read_args(&c, &o, &scores);
-    }
+    rc = read_args(&c, &o, &scores);
     if (rc != 0) {
         cli_args_free(&c);
         column_list_free(&scores);
-        return rc == 1 ? 0 : rc;
+        return rc;
     }
     const char *data = cli_text(&c, "data");
     o.score_cols = (const char *const *)scores.names;

@@ -445,6 +445,19 @@ void cli_apply_general(const cli_args *a)
     }
 }
 
+int cli_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c)
+{
+    int rc = cli_parse(spec, argc, argv, 0, c);
+    if (rc == 0)
+        rc = cli_check_io(c);
+    if (rc != 0) {
+        cli_args_free(c);
+        return rc == 1 ? 0 : rc;
+    }
+    cli_apply_general(c);
+    return -1;
+}
+
 /* ---- inputs against outputs -------------------------------------------------- */
 
 typedef struct {

@@ -135,6 +135,10 @@ void cli_print_help(const cli_command_spec *spec);
         "score", CLI_TEXT, "COL", "score", 0, 0, NULL, 0,                                          \
             "human score column (when the file has no 'score' column,\n'human_score' is used)"     \
     }
+/* The columns of a responses file, in this order, for the commands that
+ * read one for training or sampling (sft, pairs, ppo). */
+#define CLI_OPT_RESPONSE_COLUMNS                                                                   \
+    CLI_OPT_PERSON, CLI_OPT_ITEM, CLI_OPT_TEXT, CLI_OPT_GROUP, CLI_OPT_SCORE
 #define CLI_OPT_SEED                                                                               \
     {                                                                                              \
         "seed", CLI_SEED, "S", "1", 0, 0, NULL, 0, "random seed"                                   \
@@ -169,5 +173,11 @@ void cli_print_help(const cli_command_spec *spec);
 
 /* Applies --threads and --max-input-mb when the spec has them. */
 void cli_apply_general(const cli_args *a);
+
+/* The start of every command: parses a command line by its spec (no
+ * positional arguments), refuses an output that clashes with an input and
+ * applies --threads and --max-input-mb. Returns -1 to go on, else the exit
+ * code (0 after --help, 2 after a usage error; c is then freed). */
+int cli_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c);
 
 #endif

@@ -484,161 +484,212 @@ static void run_paths_free(run_paths *r)
         free(r->models[m]);
 }
 
-static sj_status build_pretrain(builder *b, sj_pipeline *p, const run_paths *r)
+/* Where a training stage's argument comes from. */
+typedef enum {
+    FROM_DATA,
+    FROM_INSTRUMENT,
+    FROM_TRUTH,
+    FROM_JUDGED,
+    FROM_PRETRAIN, /* models and files under <runs> written by earlier stages */
+    FROM_SFT,
+    FROM_PAIRS,
+    FROM_REWARD,
+    FROM_OUT,           /* the stage's own output */
+    FROM_TEXT_COLUMN,   /* columns.text */
+    FROM_COLUMNS,       /* person, item and text columns */
+    FROM_COLUMNS_GROUP, /* ... and the group column */
+    FROM_COLUMNS_HUMAN, /* ... and the human score column (as --score) */
+} arg_source;
+
+typedef enum {
+    ARG_ALWAYS,
+    ARG_IF_ACCEPTED,     /* only when set and the command has the option */
+    ARG_IF_PRETRAIN_RUN, /* only when the pipeline has a pretrain stage */
+} arg_condition;
+
+typedef struct {
+    const char *option; /* without "--"; unused for the column groups */
+    arg_source source;
+    arg_condition when;
+} stage_arg;
+
+/* What a training stage writes: a path of run_paths (or, with own_folder,
+ * runs/<own_folder> made for it), whether it is a folder, its place among
+ * the scorers to score (-1: none) and whether, without --init, it writes
+ * MODEL-pretrain/ too (sft). */
+typedef struct {
+    arg_source from;
+    const char *own_folder;
+    int is_dir;
+    int scorer;
+    int implies_pretrain;
+} stage_output_spec;
+
+/* One training stage of the pipeline: its output and its arguments in
+ * command-line order (every path other than the output is also an input
+ * of the stage). */
+typedef struct {
+    const char *name; /* the stage key and its command */
+    const char *what;
+    stage_output_spec output;
+    stage_arg args[8]; /* ended by END_ARGS */
+} training_stage;
+
+#define ARG(option, source)                                                                        \
+    {                                                                                              \
+        option, source, ARG_ALWAYS                                                                 \
+    }
+#define END_ARGS                                                                                   \
+    {                                                                                              \
+        NULL, FROM_DATA, ARG_ALWAYS                                                                \
+    }
+
+static const training_stage TRAINING_STAGES[] = {
+    {"pretrain",
+     "training the tokenizer and the base model",
+     {FROM_PRETRAIN, NULL, 1, -1, 0},
+     {ARG("data", FROM_DATA),
+      {"text", FROM_TEXT_COLUMN, ARG_IF_ACCEPTED},
+      ARG("out", FROM_OUT),
+      END_ARGS}},
+    {"sft",
+     "fine-tuning the scorer on the human scores",
+     {FROM_SFT, NULL, 1, 0, 1},
+     {{"init", FROM_PRETRAIN, ARG_IF_PRETRAIN_RUN},
+      ARG("instrument", FROM_INSTRUMENT),
+      ARG("data", FROM_DATA),
+      ARG(NULL, FROM_COLUMNS_HUMAN),
+      ARG("out", FROM_OUT),
+      END_ARGS}},
+    {"pairs",
+     "sampling candidate scorings for the experts",
+     {FROM_PAIRS, NULL, 0, -1, 0},
+     {ARG("model", FROM_SFT), ARG("instrument", FROM_INSTRUMENT), ARG("data", FROM_DATA),
+      ARG(NULL, FROM_COLUMNS), ARG("out", FROM_OUT), END_ARGS}},
+    {"judge",
+     "the simulated expert panel judges the pairs",
+     {FROM_JUDGED, NULL, 0, -1, 0},
+     {ARG("truth", FROM_TRUTH), ARG("pairs", FROM_PAIRS), ARG("out", FROM_OUT), END_ARGS}},
+    {"reward",
+     "training the reward model on the judged pairs",
+     {FROM_REWARD, NULL, 1, -1, 0},
+     {ARG("init", FROM_SFT), ARG("instrument", FROM_INSTRUMENT), ARG("pairs", FROM_JUDGED),
+      ARG("out", FROM_OUT), END_ARGS}},
+    {"ppo",
+     "aligning the scorer by PPO against the reward model",
+     {FROM_OUT, "ppo", 1, 1, 0},
+     {ARG("policy", FROM_SFT),
+      ARG("reward", FROM_REWARD),
+      ARG("instrument", FROM_INSTRUMENT),
+      ARG("data", FROM_DATA),
+      ARG(NULL, FROM_COLUMNS_GROUP),
+      {"truth", FROM_TRUTH, ARG_IF_ACCEPTED},
+      ARG("out", FROM_OUT),
+      END_ARGS}},
+    {"dpo",
+     "aligning the scorer by DPO on the judged pairs",
+     {FROM_OUT, "dpo", 1, 2, 0},
+     {ARG("policy", FROM_SFT), ARG("instrument", FROM_INSTRUMENT), ARG("pairs", FROM_JUDGED),
+      ARG("out", FROM_OUT), END_ARGS}},
+};
+
+static int is_end(const stage_arg *a)
 {
-    if (!has_stage(b, "pretrain"))
-        return SJ_OK;
-    sj_stage *s =
-        new_stage(b, p, "pretrain", "pretrain", "training the tokenizer and the base model");
-    if (!s)
-        return SJ_ERR_WORK;
-    add_pair(b, s, "--data", b->data);
-    add_if_accepted(b, s, "text", b->text);
-    add_pair(b, s, "--out", r->pretrain);
-    add_if_accepted(b, s, "seed", b->seed);
-    add_input(b, s, b->data);
-    add_output(b, s, r->pretrain, 1, "runs");
-    return add_settings(b, s, "pretrain");
+    return !a->option && a->source == FROM_DATA;
 }
 
-static sj_status build_sft(builder *b, sj_pipeline *p, run_paths *r)
+static const char *source_path(const builder *b, const run_paths *r, arg_source source)
 {
-    if (!has_stage(b, "sft"))
-        return SJ_OK;
-    sj_stage *s = new_stage(b, p, "sft", "sft", "fine-tuning the scorer on the human scores");
-    if (!s)
-        return SJ_ERR_WORK;
-    if (has_stage(b, "pretrain")) {
-        add_pair(b, s, "--init", r->pretrain);
-        add_input(b, s, r->pretrain);
+    switch (source) {
+    case FROM_DATA:
+        return b->data;
+    case FROM_INSTRUMENT:
+        return b->instrument;
+    case FROM_TRUTH:
+        return b->truth;
+    case FROM_JUDGED:
+        return b->judged;
+    case FROM_PRETRAIN:
+        return r->pretrain;
+    case FROM_SFT:
+        return r->sft;
+    case FROM_PAIRS:
+        return r->pairs;
+    case FROM_REWARD:
+        return r->reward;
+    default:
+        return NULL;
     }
-    add_pair(b, s, "--instrument", b->instrument);
-    add_pair(b, s, "--data", b->data);
-    add_columns(b, s, 0, 1);
-    add_pair(b, s, "--out", r->sft);
-    add_if_accepted(b, s, "seed", b->seed);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->data);
-    add_output(b, s, r->sft, 1, "runs");
-    r->models[0] = sj_strdup(r->sft);
-    if (!r->models[0])
+}
+
+/* Adds one argument (and the input it names) to the stage. */
+static void add_stage_arg(builder *b, sj_stage *s, const run_paths *r, const stage_arg *a,
+                          const char *out)
+{
+    if (a->source >= FROM_COLUMNS) {
+        add_columns(b, s, a->source == FROM_COLUMNS_GROUP, a->source == FROM_COLUMNS_HUMAN);
+        return;
+    }
+    if (a->when == ARG_IF_PRETRAIN_RUN && !has_stage(b, "pretrain"))
+        return;
+    const char *value = a->source == FROM_OUT           ? out
+                        : a->source == FROM_TEXT_COLUMN ? b->text
+                                                        : source_path(b, r, a->source);
+    char flag[64];
+    snprintf(flag, sizeof flag, "--%s", a->option);
+    if (a->when == ARG_IF_ACCEPTED)
+        add_if_accepted(b, s, a->option, value);
+    else
+        add_pair(b, s, flag, value);
+    if (a->source < FROM_OUT)
+        add_input(b, s, value);
+}
+
+/* The stage's output path; a scorer's is kept in r->models. NULL when out
+ * of memory (reported after the expansion). */
+static const char *stage_output(builder *b, run_paths *r, const training_stage *t)
+{
+    const stage_output_spec *o = &t->output;
+    if (o->own_folder)
+        return r->models[o->scorer] = run_path(b, o->own_folder);
+    const char *out = source_path(b, r, o->from);
+    if (o->scorer >= 0 && !(r->models[o->scorer] = sj_strdup(out)))
         b->out_of_memory = 1;
-    sj_status st = add_settings(b, s, "sft");
-    /* Without --init, sft pre-trains into MODEL-pretrain/ beside its model. */
-    char *implied = st == SJ_OK && !already_set(s, "--init") ? run_path(b, "sft-pretrain") : NULL;
+    return out;
+}
+
+/* Without --init, sft pre-trains into MODEL-pretrain/ beside its model. */
+static void claim_implied_pretrain(builder *b, const sj_stage *s)
+{
+    if (already_set(s, "--init"))
+        return;
+    char *implied = run_path(b, "sft-pretrain");
     if (implied) {
         const char *key[1] = {"runs"};
         add_claim(b, &b->outputs, implied, key, 1, 1, s->name);
     }
     free(implied);
+}
+
+static sj_status build_training_stage(builder *b, sj_pipeline *p, run_paths *r,
+                                      const training_stage *t)
+{
+    if (!has_stage(b, t->name))
+        return SJ_OK;
+    sj_stage *s = new_stage(b, p, t->name, t->name, t->what);
+    if (!s)
+        return SJ_ERR_WORK;
+    const char *out = stage_output(b, r, t);
+    if (!out)
+        return SJ_OK;
+    for (const stage_arg *a = t->args; !is_end(a); a++)
+        add_stage_arg(b, s, r, a, out);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_output(b, s, out, t->output.is_dir, "runs");
+    sj_status st = add_settings(b, s, t->name);
+    if (st == SJ_OK && t->output.implies_pretrain)
+        claim_implied_pretrain(b, s);
     return st;
-}
-
-static sj_status build_pairs(builder *b, sj_pipeline *p, const run_paths *r)
-{
-    if (!has_stage(b, "pairs"))
-        return SJ_OK;
-    sj_stage *s = new_stage(b, p, "pairs", "pairs", "sampling candidate scorings for the experts");
-    if (!s)
-        return SJ_ERR_WORK;
-    add_pair(b, s, "--model", r->sft);
-    add_pair(b, s, "--instrument", b->instrument);
-    add_pair(b, s, "--data", b->data);
-    add_columns(b, s, 0, 0);
-    add_pair(b, s, "--out", r->pairs);
-    add_if_accepted(b, s, "seed", b->seed);
-    add_input(b, s, r->sft);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->data);
-    add_output(b, s, r->pairs, 0, "runs");
-    return add_settings(b, s, "pairs");
-}
-
-static sj_status build_judge(builder *b, sj_pipeline *p, const run_paths *r)
-{
-    if (!has_stage(b, "judge"))
-        return SJ_OK;
-    sj_stage *s = new_stage(b, p, "judge", "judge", "the simulated expert panel judges the pairs");
-    if (!s)
-        return SJ_ERR_WORK;
-    add_pair(b, s, "--truth", b->truth);
-    add_pair(b, s, "--pairs", r->pairs);
-    add_pair(b, s, "--out", b->judged);
-    add_if_accepted(b, s, "seed", b->seed);
-    add_input(b, s, b->truth);
-    add_input(b, s, r->pairs);
-    add_output(b, s, b->judged, 0, "runs");
-    return add_settings(b, s, "judge");
-}
-
-static sj_status build_reward(builder *b, sj_pipeline *p, const run_paths *r)
-{
-    if (!has_stage(b, "reward"))
-        return SJ_OK;
-    sj_stage *s =
-        new_stage(b, p, "reward", "reward", "training the reward model on the judged pairs");
-    if (!s)
-        return SJ_ERR_WORK;
-    add_pair(b, s, "--init", r->sft);
-    add_pair(b, s, "--instrument", b->instrument);
-    add_pair(b, s, "--pairs", b->judged);
-    add_pair(b, s, "--out", r->reward);
-    add_if_accepted(b, s, "seed", b->seed);
-    add_input(b, s, r->sft);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->judged);
-    add_output(b, s, r->reward, 1, "runs");
-    return add_settings(b, s, "reward");
-}
-
-static sj_status build_ppo(builder *b, sj_pipeline *p, run_paths *r)
-{
-    if (!has_stage(b, "ppo"))
-        return SJ_OK;
-    sj_stage *s =
-        new_stage(b, p, "ppo", "ppo", "aligning the scorer by PPO against the reward model");
-    if (!s)
-        return SJ_ERR_WORK;
-    char *ppo = r->models[1] = run_path(b, "ppo");
-    if (!ppo)
-        return SJ_OK; /* out of memory: reported after the expansion */
-    add_pair(b, s, "--policy", r->sft);
-    add_pair(b, s, "--reward", r->reward);
-    add_pair(b, s, "--instrument", b->instrument);
-    add_pair(b, s, "--data", b->data);
-    add_columns(b, s, 1, 0);
-    add_if_accepted(b, s, "truth", b->truth);
-    add_pair(b, s, "--out", ppo);
-    add_if_accepted(b, s, "seed", b->seed);
-    add_input(b, s, r->sft);
-    add_input(b, s, r->reward);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->data);
-    add_input(b, s, b->truth);
-    add_output(b, s, ppo, 1, "runs");
-    return add_settings(b, s, "ppo");
-}
-
-static sj_status build_dpo(builder *b, sj_pipeline *p, run_paths *r)
-{
-    if (!has_stage(b, "dpo"))
-        return SJ_OK;
-    sj_stage *s = new_stage(b, p, "dpo", "dpo", "aligning the scorer by DPO on the judged pairs");
-    if (!s)
-        return SJ_ERR_WORK;
-    char *dpo = r->models[2] = run_path(b, "dpo");
-    if (!dpo)
-        return SJ_OK;
-    add_pair(b, s, "--policy", r->sft);
-    add_pair(b, s, "--instrument", b->instrument);
-    add_pair(b, s, "--pairs", b->judged);
-    add_pair(b, s, "--out", dpo);
-    add_if_accepted(b, s, "seed", b->seed);
-    add_input(b, s, r->sft);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->judged);
-    add_output(b, s, dpo, 1, "runs");
-    return add_settings(b, s, "dpo");
 }
 
 static sj_status build_training_stages(builder *b, sj_pipeline *p, run_paths *r)
@@ -649,19 +700,10 @@ static sj_status build_training_stages(builder *b, sj_pipeline *p, run_paths *r)
     r->reward = run_path(b, "reward");
     if (b->out_of_memory)
         return SJ_OK;
-    sj_status st = build_pretrain(b, p, r);
-    if (st == SJ_OK)
-        st = build_sft(b, p, r);
-    if (st == SJ_OK)
-        st = build_pairs(b, p, r);
-    if (st == SJ_OK)
-        st = build_judge(b, p, r);
-    if (st == SJ_OK)
-        st = build_reward(b, p, r);
-    if (st == SJ_OK)
-        st = build_ppo(b, p, r);
-    if (st == SJ_OK)
-        st = build_dpo(b, p, r);
+    sj_status st = SJ_OK;
+    size_t n = sizeof TRAINING_STAGES / sizeof TRAINING_STAGES[0];
+    for (size_t i = 0; i < n && st == SJ_OK; i++)
+        st = build_training_stage(b, p, r, &TRAINING_STAGES[i]);
     return st;
 }
 

@@ -262,14 +262,28 @@ static cJSON *architecture_json(const sj_lm_config *c)
     return a;
 }
 
-static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_opts *o,
-                            sj_error *err)
+/* Builds a safetensors file of `list` with `meta`, writes it as tmp/name
+ * and its SHA-256 to sha. */
+static sj_status write_safetensors(const char *tmp, const char *name, const sj_lm_tensor **list,
+                                   size_t n, const cJSON *meta, char sha[65], sj_error *err)
 {
-    sj_status st = SJ_OK;
-    sj_buf weights = {0}, optim = {0};
-    char *path = NULL;
-    cJSON *cfg = NULL;
-    /* weights */
+    sj_buf data = {0};
+    sj_status st = safetensors_build(list, n, meta, &data, err);
+    if (st == SJ_OK) {
+        sj_sha256_hex(data.data, data.len, sha);
+        char *path = sj_path_join(tmp, name);
+        st = sj_write_file_atomic(path, data.data, data.len, err);
+        free(path);
+    }
+    sj_buf_free(&data);
+    return st;
+}
+
+/* model.safetensors: the model's tensors, then the extra ones (whose names
+ * must be new). */
+static sj_status write_weights(const char *tmp, const sj_lm *m, const sj_lm_save_opts *o,
+                               char sha[65], sj_error *err)
+{
     size_t n_all = m->n_tensors + o->n_extras;
     const sj_lm_tensor **list = calloc(n_all ? n_all : 1, sizeof *list);
     if (!list)
@@ -288,33 +302,78 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "format", "pt");
     cJSON_AddStringToObject(meta, "producer", "sjtalign " SJ_VERSION);
-    st = safetensors_build(list, n_all, meta, &weights, err);
+    sj_status st = write_safetensors(tmp, "model.safetensors", list, n_all, meta, sha, err);
     cJSON_Delete(meta);
     free(list);
+    return st;
+}
+
+/* optimizer.safetensors: AdamW's moments and its step. */
+static sj_status write_optimizer(const char *tmp, const sj_lm_save_opts *o, char sha[65],
+                                 sj_error *err)
+{
+    sj_lm_tensor mt = {"adam.m", 1, o->opt->n, 0, o->opt->m};
+    sj_lm_tensor vt = {"adam.v", 1, o->opt->n, 0, o->opt->v};
+    const sj_lm_tensor *ol[2] = {&mt, &vt};
+    cJSON *om = cJSON_CreateObject();
+    char step[32];
+    snprintf(step, sizeof step, "%ld", o->opt->step);
+    cJSON_AddStringToObject(om, "step", step);
+    sj_status st = write_safetensors(tmp, "optimizer.safetensors", ol, 2, om, sha, err);
+    cJSON_Delete(om);
+    return st;
+}
+
+static cJSON *tokenizer_json(const sj_tokenizer *tok)
+{
+    cJSON *tk = cJSON_CreateObject();
+    cJSON_AddStringToObject(tk, "file", "tokenizer.json");
+    cJSON_AddStringToObject(tk, "type", "sjtalign-byte-bpe");
+    cJSON_AddNumberToObject(tk, "vocab_size", sj_tokenizer_vocab_size(tok));
+    cJSON_AddNumberToObject(tk, "pad", SJ_TOK_PAD);
+    cJSON_AddNumberToObject(tk, "eos", SJ_TOK_EOS);
+    cJSON_AddNumberToObject(tk, "sep", SJ_TOK_SEP);
+    cJSON_AddNumberToObject(tk, "bos", SJ_TOK_BOS);
+    return tk;
+}
+
+/* config.json: the format, the architecture, the files with their hashes,
+ * the provenance and what --resume needs. */
+static cJSON *config_json(const sj_lm *m, const sj_lm_save_opts *o, const char *sha,
+                          const char *opt_sha)
+{
+    cJSON *cfg = cJSON_CreateObject();
+    cJSON_AddStringToObject(cfg, "format", FORMAT_NAME);
+    cJSON_AddNumberToObject(cfg, "format_version", FORMAT_VERSION);
+    cJSON_AddItemToObject(cfg, "architecture", architecture_json(&m->cfg));
+    cJSON_AddItemToObject(cfg, "tokenizer", tokenizer_json(o->tok));
+    cJSON_AddNumberToObject(cfg, "n_params", (double)m->n_params);
+    cJSON_AddStringToObject(cfg, "weights_file", "model.safetensors");
+    cJSON_AddStringToObject(cfg, "weights_sha256", sha);
+    cJSON *ex = cJSON_AddArrayToObject(cfg, "extra_tensors");
+    for (size_t i = 0; i < o->n_extras; i++)
+        cJSON_AddItemToArray(ex, cJSON_CreateString(o->extras[i].name));
+    if (o->opt) {
+        cJSON *oj = cJSON_AddObjectToObject(cfg, "optimizer");
+        cJSON_AddStringToObject(oj, "file", "optimizer.safetensors");
+        cJSON_AddStringToObject(oj, "sha256", opt_sha);
+        cJSON_AddNumberToObject(oj, "step", (double)o->opt->step);
+    }
+    cJSON_AddItemToObject(cfg, "provenance",
+                          o->provenance ? cJSON_Duplicate(o->provenance, 1) : cJSON_CreateObject());
+    if (o->resume)
+        cJSON_AddItemToObject(cfg, "resume", cJSON_Duplicate(o->resume, 1));
+    return cfg;
+}
+
+static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_opts *o,
+                            sj_error *err)
+{
     char sha[65], opt_sha[65] = "";
-    if (st == SJ_OK) {
-        sj_sha256_hex(weights.data, weights.len, sha);
-        path = sj_path_join(tmp, "model.safetensors");
-        st = sj_write_file_atomic(path, weights.data, weights.len, err);
-        free(path);
-    }
-    if (st == SJ_OK && o->opt) {
-        sj_lm_tensor mt = {"adam.m", 1, o->opt->n, 0, o->opt->m};
-        sj_lm_tensor vt = {"adam.v", 1, o->opt->n, 0, o->opt->v};
-        const sj_lm_tensor *ol[2] = {&mt, &vt};
-        cJSON *om = cJSON_CreateObject();
-        char step[32];
-        snprintf(step, sizeof step, "%ld", o->opt->step);
-        cJSON_AddStringToObject(om, "step", step);
-        st = safetensors_build(ol, 2, om, &optim, err);
-        cJSON_Delete(om);
-        if (st == SJ_OK) {
-            sj_sha256_hex(optim.data, optim.len, opt_sha);
-            path = sj_path_join(tmp, "optimizer.safetensors");
-            st = sj_write_file_atomic(path, optim.data, optim.len, err);
-            free(path);
-        }
-    }
+    char *path = NULL;
+    sj_status st = write_weights(tmp, m, o, sha, err);
+    if (st == SJ_OK && o->opt)
+        st = write_optimizer(tmp, o, opt_sha, err);
     if (st == SJ_OK) {
         path = sj_path_join(tmp, "tokenizer.json");
         st = sj_tokenizer_save(o->tok, path, err);
@@ -326,42 +385,12 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
         free(path);
     }
     if (st == SJ_OK) {
-        cfg = cJSON_CreateObject();
-        cJSON_AddStringToObject(cfg, "format", FORMAT_NAME);
-        cJSON_AddNumberToObject(cfg, "format_version", FORMAT_VERSION);
-        cJSON_AddItemToObject(cfg, "architecture", architecture_json(&m->cfg));
-        cJSON *tk = cJSON_AddObjectToObject(cfg, "tokenizer");
-        cJSON_AddStringToObject(tk, "file", "tokenizer.json");
-        cJSON_AddStringToObject(tk, "type", "sjtalign-byte-bpe");
-        cJSON_AddNumberToObject(tk, "vocab_size", sj_tokenizer_vocab_size(o->tok));
-        cJSON_AddNumberToObject(tk, "pad", SJ_TOK_PAD);
-        cJSON_AddNumberToObject(tk, "eos", SJ_TOK_EOS);
-        cJSON_AddNumberToObject(tk, "sep", SJ_TOK_SEP);
-        cJSON_AddNumberToObject(tk, "bos", SJ_TOK_BOS);
-        cJSON_AddNumberToObject(cfg, "n_params", (double)m->n_params);
-        cJSON_AddStringToObject(cfg, "weights_file", "model.safetensors");
-        cJSON_AddStringToObject(cfg, "weights_sha256", sha);
-        cJSON *ex = cJSON_AddArrayToObject(cfg, "extra_tensors");
-        for (size_t i = 0; i < o->n_extras; i++)
-            cJSON_AddItemToArray(ex, cJSON_CreateString(o->extras[i].name));
-        if (o->opt) {
-            cJSON *oj = cJSON_AddObjectToObject(cfg, "optimizer");
-            cJSON_AddStringToObject(oj, "file", "optimizer.safetensors");
-            cJSON_AddStringToObject(oj, "sha256", opt_sha);
-            cJSON_AddNumberToObject(oj, "step", (double)o->opt->step);
-        }
-        cJSON_AddItemToObject(cfg, "provenance",
-                              o->provenance ? cJSON_Duplicate(o->provenance, 1)
-                                            : cJSON_CreateObject());
-        if (o->resume)
-            cJSON_AddItemToObject(cfg, "resume", cJSON_Duplicate(o->resume, 1));
+        cJSON *cfg = config_json(m, o, sha, opt_sha);
         path = sj_path_join(tmp, "config.json");
         st = sj_json_write(path, cfg, err);
         free(path);
         cJSON_Delete(cfg);
     }
-    sj_buf_free(&weights);
-    sj_buf_free(&optim);
     return st;
 }
 

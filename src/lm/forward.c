@@ -268,37 +268,41 @@ static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, float **l
     return SJ_OK;
 }
 
-sj_status sj_lm_ce_loss(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err)
+/* The weighted cross-entropy of the batch into *loss; with `gradient`,
+ * the log-probs in *lp are replaced by d loss / d logprob for the backward
+ * pass. The caller frees *lp (NULL after a failure). */
+static sj_status weighted_ce(sj_lm *m, const sj_lm_batch *batch, int gradient, double *loss,
+                             float **lp, sj_error *err)
 {
-    float *lp;
-    double wsum;
-    sj_status st = weighted_logprobs(m, batch, &lp, &wsum, err);
-    if (st != SJ_OK)
-        return st;
-    size_t n = (size_t)batch->B * batch->T;
-    double total = 0.0;
-    for (size_t i = 0; i < n; i++)
-        total -= (double)batch->weights[i] * lp[i];
-    *loss = total / wsum;
-    free(lp);
-    return SJ_OK;
-}
-
-sj_status sj_lm_ce_step(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err)
-{
-    float *lp;
-    double wsum;
-    sj_status st = weighted_logprobs(m, batch, &lp, &wsum, err);
+    double wsum = 0.0;
+    sj_status st = weighted_logprobs(m, batch, lp, &wsum, err);
     if (st != SJ_OK)
         return st;
     size_t n = (size_t)batch->B * batch->T;
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
-        total -= (double)batch->weights[i] * lp[i];
-        lp[i] = (float)(-batch->weights[i] / wsum); /* reused as d loss / d logprob */
+        total -= (double)batch->weights[i] * (*lp)[i];
+        if (gradient)
+            (*lp)[i] = (float)(-batch->weights[i] / wsum);
     }
     *loss = total / wsum;
-    st = sj_lm_backward(m, batch, lp, NULL, err);
+    return SJ_OK;
+}
+
+sj_status sj_lm_ce_loss(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err)
+{
+    float *lp = NULL;
+    sj_status st = weighted_ce(m, batch, 0, loss, &lp, err);
+    free(lp);
+    return st;
+}
+
+sj_status sj_lm_ce_step(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err)
+{
+    float *lp = NULL;
+    sj_status st = weighted_ce(m, batch, 1, loss, &lp, err);
+    if (st == SJ_OK)
+        st = sj_lm_backward(m, batch, lp, NULL, err);
     free(lp);
     return st;
 }

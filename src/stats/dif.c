@@ -12,6 +12,8 @@
 
 #include <gsl/gsl_errno.h>
 
+#include "notes.h"
+
 void sj_dif_options_defaults(sj_dif_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -31,34 +33,7 @@ void sj_dif_counts_free(sj_dif_counts *c)
     memset(c, 0, sizeof *c);
 }
 
-static void add_note(sj_dif_item *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add_note(sj_dif_item *it, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *text = sj_strdup(buf);
-    if (!text)
-        return;
-    char **notes = realloc(it->notes, (it->n_notes + 1) * sizeof *notes);
-    if (!notes) {
-        free(text);
-        return;
-    }
-    it->notes = notes;
-    it->notes[it->n_notes++] = text;
-}
-
-static void free_notes(sj_dif_item *it)
-{
-    for (size_t i = 0; i < it->n_notes; i++)
-        free(it->notes[i]);
-    free(it->notes);
-    it->notes = NULL;
-    it->n_notes = 0;
-}
+#define add_note(it, ...) stats_note_add(&(it)->notes, &(it)->n_notes, __VA_ARGS__)
 
 static void clear_statistics(sj_dif_item *it)
 {
@@ -108,7 +83,7 @@ static void clear_statistics(sj_dif_item *it)
     it->flagged = 0;
     it->n = it->n_ref = it->n_focal = 0;
     it->n_strata = it->n_sparse_strata = 0;
-    free_notes(it);
+    stats_notes_free(&it->notes, &it->n_notes);
 }
 
 /* ---- one comparison: the reference against one focal group -------------- */
@@ -487,7 +462,7 @@ void sj_dif_result_free(sj_dif_result *r)
     for (size_t i = 0; i < r->n_rows; i++) {
         free(r->rows[i].item);
         free(r->rows[i].focal);
-        free_notes(&r->rows[i]);
+        stats_notes_free(&r->rows[i].notes, &r->rows[i].n_notes);
     }
     free(r->rows);
     free(r->reference);

@@ -14,6 +14,7 @@
 #include <gsl/gsl_multifit.h>
 
 #include "label_index.h"
+#include "notes.h"
 
 /* ---- input ------------------------------------------------------------------ */
 
@@ -192,23 +193,7 @@ sj_parity_data *sj_parity_data_from_table(const sj_table *t, const char *person_
 
 /* ---- results ------------------------------------------------------------------ */
 
-static void add_note(sj_parity *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add_note(sj_parity *p, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    char *text = sj_strdup(buf);
-    char **notes = text ? realloc(p->notes, (p->n_notes + 1) * sizeof *notes) : NULL;
-    if (!notes) {
-        free(text);
-        return;
-    }
-    p->notes = notes;
-    p->notes[p->n_notes++] = text;
-}
+#define add_note(p, ...) stats_note_add(&(p)->notes, &(p)->n_notes, __VA_ARGS__)
 
 void sj_parity_free(sj_parity *p)
 {
@@ -216,9 +201,7 @@ void sj_parity_free(sj_parity *p)
         return;
     free(p->ref.name);
     free(p->focal.name);
-    for (size_t i = 0; i < p->n_notes; i++)
-        free(p->notes[i]);
-    free(p->notes);
+    stats_notes_free(&p->notes, &p->n_notes);
     memset(p, 0, sizeof *p);
 }
 

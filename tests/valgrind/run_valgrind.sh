@@ -36,7 +36,7 @@ exec valgrind -q --leak-check=full --show-leak-kinds=definite \
   "$program" "\$@"
 WRAP
 chmod +x "$logs/sjtalign"
-export SJTALIGN="$logs/sjtalign" SJTALIGN_ROOT="$root" SJTALIGN_QUIET=1
+export SJTALIGN="$logs/sjtalign" SJTALIGN_ROOT="$root" SJTALIGN_QUIET=1 SJTALIGN_WRAPPED=1
 passed=0
 failed=0
 for name in "${tests[@]}"; do

@@ -14,7 +14,7 @@
 #define SMD_GROUP_MAX SJ_AGREE_SMD_GROUP_MAX
 
 typedef struct {
-    rj_page w; /* the page being written */
+    sj_buf *w; /* the page being written; its failure flag is checked once, at the end */
     const cJSON *doc;
     const char *ref;
     const char *focal;
@@ -22,9 +22,9 @@ typedef struct {
 } page;
 
 /* The shared page writer (page.c), applied to this page's writer. */
-#define out(pg, ...) rj_out(&(pg)->w, __VA_ARGS__)
-#define text(pg, s) rj_text(&(pg)->w, (s))
-#define svg(pg, plot) rj_svg(&(pg)->w, (plot))
+#define out(pg, ...) rj_out((pg)->w, __VA_ARGS__)
+#define text(pg, s) rj_text((pg)->w, (s))
+#define svg(pg, plot) rj_svg((pg)->w, (plot))
 
 static const char *fmt_p(char *buf, size_t n, double p)
 {
@@ -43,8 +43,8 @@ static const char *fmt_pct(char *buf, size_t n, double share)
 
 static void number_cell(page *pg, double v, int digits)
 {
-    if (sj_html_number_cell(pg->w.b, v, digits, NULL) != 0)
-        pg->w.failed = 1;
+    if (sj_html_number_cell(pg->w, v, digits, NULL) != 0)
+        sj_buf_fail(pg->w);
 }
 
 static void p_cell(page *pg, double p)
@@ -57,7 +57,7 @@ static void p_cell(page *pg, double p)
 static void class_cell(page *pg, const char *cls)
 {
     out(pg, "<td class=\"l\">");
-    rj_badge(&pg->w, cls);
+    rj_badge(pg->w, cls);
     out(pg, "</td>");
 }
 
@@ -304,7 +304,7 @@ static void section_distribution(page *pg)
                              "Percent of each group's persons at each total of the modal "
                              "machine scores; reference and focal bars side by side.");
     if (!p) {
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     sj_plot_axis_exact(p, SJ_AXIS_X, lo - 0.5, hi + 0.5,
@@ -384,7 +384,7 @@ static void collect_notes(page *pg, const cJSON *items, int polytomous, note_lis
                 size_t cap = l->cap ? 2 * l->cap : 8;
                 const char **grown = realloc(l->text, cap * sizeof *grown);
                 if (!grown) {
-                    pg->w.failed = 1;
+                    sj_buf_fail(pg->w);
                     return;
                 }
                 l->text = grown;
@@ -502,7 +502,7 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
     if (!names || !eff) {
         free(names);
         free(eff);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     size_t k = 0;
@@ -528,7 +528,7 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
     if (!p) {
         free(names);
         free(eff);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     sj_plot_left_margin(p, 150);
@@ -706,7 +706,7 @@ static void agreement_item_chart(page *pg, const cJSON *by_item)
         return;
     const char **names = calloc((size_t)n, sizeof *names);
     if (!names) {
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     double lo = 0;
@@ -722,7 +722,7 @@ static void agreement_item_chart(page *pg, const cJSON *by_item)
                              "scores for each item, with the .70 threshold.");
     if (!p) {
         free(names);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     sj_plot_categories(p, SJ_AXIS_X, (size_t)n, names, "Item");
@@ -1123,10 +1123,7 @@ static void section_provenance(page *pg)
 sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
 {
     const cJSON *settings = rj_get(audit, "settings");
-    page pg = {{b, 0},
-               audit,
-               rj_str(settings, "reference"),
-               rj_str(settings, "focal"),
+    page pg = {b, audit, rj_str(settings, "reference"), rj_str(settings, "focal"),
                cJSON_IsObject(rj_get(audit, "truth_agreement"))};
     if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
         return sj_error_set(err, SJ_ERR_INPUT,
@@ -1141,7 +1138,7 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
     rc |= sj_buf_printf(&sub, " \xc2\xb7 ");
     rc |= sj_html_text(&sub, created ? created : "");
     if (rc || sj_html_begin(b, "Bias audit:", rj_str(ins, "title"), sub.data) != 0)
-        pg.w.failed = 1;
+        sj_buf_fail(b);
     sj_buf_free(&sub);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">Summary</a></li><li><a "
              "href=\"#data\">Data</a></li><li><a href=\"#distribution\">Score "
@@ -1163,8 +1160,8 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
     section_methods(&pg);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)
-        pg.w.failed = 1;
-    if (pg.w.failed)
+        sj_buf_fail(b);
+    if (sj_buf_failed(b))
         return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the audit page");
     return SJ_OK;
 }

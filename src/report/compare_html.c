@@ -11,7 +11,7 @@
 #define QWK_MIN SJ_AGREE_QWK_MIN
 
 typedef struct {
-    rj_page w; /* the page being written */
+    sj_buf *w; /* the page being written; its failure flag is checked once, at the end */
     const cJSON *doc;
     const char *ref, *focal;
     int n;               /* audits */
@@ -20,10 +20,10 @@ typedef struct {
 } page;
 
 /* The shared page writer (page.c), applied to this page's writer. */
-#define out(pg, ...) rj_out(&(pg)->w, __VA_ARGS__)
-#define text(pg, s) rj_text(&(pg)->w, (s))
-#define svg(pg, plot) rj_svg(&(pg)->w, (plot))
-#define badge(pg, cls) rj_badge(&(pg)->w, (cls))
+#define out(pg, ...) rj_out((pg)->w, __VA_ARGS__)
+#define text(pg, s) rj_text((pg)->w, (s))
+#define svg(pg, plot) rj_svg((pg)->w, (plot))
+#define badge(pg, cls) rj_badge((pg)->w, (cls))
 
 /* A change with an explicit sign: "+0.12" or "−0.12". */
 static const char *fmt_change(char *buf, size_t n, double v, int digits)
@@ -335,7 +335,7 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
     if (!rows || !names) {
         free(rows);
         free(names);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
@@ -366,7 +366,7 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
     if (!p) {
         free(rows);
         free(names);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     sj_plot_left_margin(p, 150);
@@ -422,7 +422,7 @@ static void class_table(page *pg, int polytomous)
     int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
     const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
     if (!rows) {
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
@@ -499,7 +499,7 @@ static void transition_table(page *pg, int polytomous, int k)
     int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
     const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
     if (!rows) {
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
@@ -619,7 +619,7 @@ static void across_chart(page *pg, const char *title, const char *ylabel, size_t
     if (!xs || !ys) {
         free(xs);
         free(ys);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     for (size_t s = 0; s < n_series; s++)
@@ -643,7 +643,7 @@ static void across_chart(page *pg, const char *title, const char *ylabel, size_t
     if (!p) {
         free(xs);
         free(ys);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     sj_plot_categories(p, SJ_AXIS_X, (size_t)pg->n, pg->labels, "");
@@ -871,7 +871,7 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
         free(x);
         free(y);
         free(ids);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     double lo = INFINITY, hi = -INFINITY, x0 = INFINITY, x1 = -INFINITY;
@@ -897,7 +897,7 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
     if (isfinite(lo) && isfinite(x0)) {
         sj_plot *p = sj_plot_new(680, 240, title, "Training metrics over PPO steps.");
         if (!p) {
-            pg->w.failed = 1;
+            sj_buf_fail(pg->w);
         } else {
             sj_plot_axis(p, SJ_AXIS_X, x0, x1, "PPO step");
             sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
@@ -995,7 +995,7 @@ static void section_training(page *pg)
             curve_chart(pg, "Mean score by group over training", "Mean item score", steps, gs,
                         names, k);
         } else {
-            pg->w.failed = 1;
+            sj_buf_fail(pg->w);
         }
         for (size_t i = 0; owned && i < k; i++)
             free(owned[i]);
@@ -1076,7 +1076,7 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
         const char *l = rj_str(cJSON_GetArrayItem(audits, k), "label");
         labels[k] = l ? l : "?";
     }
-    page pg = {{b, 0},
+    page pg = {b,
                cmp,
                rj_str(cmp, "reference"),
                rj_str(cmp, "focal"),
@@ -1095,7 +1095,7 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
         rc |= sj_html_text(&sub, labels[k]);
     }
     if (rc || sj_html_begin(b, "Before and after alignment:", rj_str(ins, "title"), sub.data) != 0)
-        pg.w.failed = 1;
+        sj_buf_fail(b);
     sj_buf_free(&sub);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "
              "href=\"#dif\">DIF per item</a></li><li><a href=\"#parity\">Group parity</a></li>"
@@ -1113,9 +1113,9 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
     section_training(&pg);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)
-        pg.w.failed = 1;
+        sj_buf_fail(b);
     free(labels);
-    if (pg.w.failed)
+    if (sj_buf_failed(b))
         return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the compare page");
     return SJ_OK;
 }

@@ -1,43 +1,50 @@
 /* Writing a report page: the fragment helpers the audit and compare pages
- * share. */
+ * share. Each appends to the page's buffer and leaves any failure in the
+ * buffer's sticky flag. */
 #include "report_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-void rj_out(rj_page *pg, const char *fmt, ...)
+void rj_out(sj_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char small[2048];
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    sj_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    /* Page fragments are short; a longer one is a programming error. */
-    if (n < 0 || (size_t)n >= sizeof small) {
-        pg->failed = 1;
-        return;
-    }
-    if (sj_buf_append(pg->b, small, (size_t)n) != 0)
-        pg->failed = 1;
 }
 
-void rj_text(rj_page *pg, const char *s)
+void rj_text(sj_buf *b, const char *s)
 {
-    if (sj_html_text(pg->b, s ? s : "") != 0)
-        pg->failed = 1;
+    sj_html_text(b, s ? s : "");
 }
 
-void rj_svg(rj_page *pg, sj_plot *plot)
+void rj_svg(sj_buf *b, sj_plot *plot)
 {
-    if (!plot || sj_plot_render(plot, pg->b) != 0)
-        pg->failed = 1;
+    if (!plot)
+        sj_buf_fail(b);
+    else
+        sj_plot_render(plot, b);
     sj_plot_free(plot);
 }
 
-void rj_badge(rj_page *pg, const char *cls)
+void rj_badge(sj_buf *b, const char *cls)
 {
-    if (rj_class_badge(pg->b, cls) != 0)
-        pg->failed = 1;
+    rj_class_badge(b, cls);
+}
+
+int rj_take_line(cJSON *lines, sj_buf *b)
+{
+    int failed = sj_buf_failed(b);
+    if (!failed && b->data) {
+        cJSON *line = cJSON_CreateString(b->data);
+        if (!line || !cJSON_AddItemToArray(lines, line)) {
+            cJSON_Delete(line);
+            failed = 1;
+        }
+    }
+    sj_buf_free(b);
+    return failed ? -1 : 0;
 }
 
 const char *rj_fmt(char *buf, size_t n, double v, int digits)

@@ -67,21 +67,19 @@ void rj_dif_effect(const cJSON *item, rj_effect *e);
 /* Severity of an ETS class: 0 A/AA, 1 B/BB, 2 C/CC, -1 none. */
 int rj_class_rank(const char *cls);
 
-/* A page being written, shared by the audit and compare pages: fragments
- * append to b, and the first failure (out of memory, a fragment longer
- * than a page fragment should be) is remembered and reported once at the
- * end. */
-typedef struct {
-    sj_buf *b;
-    int failed;
-} rj_page;
-
-void rj_out(rj_page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Fragments of a report page (audit and compare), appended to b. A
+ * failure sets b's sticky flag (sj_buf_fail), which the page's writer
+ * checks once at the end. */
+void rj_out(sj_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Escaped text. */
-void rj_text(rj_page *pg, const char *s);
+void rj_text(sj_buf *b, const char *s);
 /* Renders and frees a chart (a NULL chart marks the page failed). */
-void rj_svg(rj_page *pg, sj_plot *plot);
-void rj_badge(rj_page *pg, const char *cls);
+void rj_svg(sj_buf *b, sj_plot *plot);
+void rj_badge(sj_buf *b, const char *cls);
+/* Moves a finished summary line from b into the array `lines` and empties
+ * b for the next line; an empty b adds nothing. Returns -1 when the line
+ * is incomplete (b failed) or could not be added (out of memory). */
+int rj_take_line(cJSON *lines, sj_buf *b);
 /* A number as the pages print it (sj_html_format_number); returns buf. */
 const char *rj_fmt(char *buf, size_t n, double v, int digits);
 

@@ -213,6 +213,35 @@ static void test_write_and_round_trip(void **state)
     test_rmdir(dir);
 }
 
+/* A page written into a buffer that has failed (as after an allocation
+ * failure part-way) is reported once, as out of memory, not returned as a
+ * truncated page; a summary line from a failed buffer is refused too. */
+static void test_failed_buffer_is_reported(void **state)
+{
+    (void)state;
+    cJSON *doc = compute_before();
+    sj_buf page = {0};
+    sj_buf_fail(&page);
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_audit_html(doc, &page, &err), SJ_ERR_WORK);
+    assert_string_equal(err.msg, "out of memory writing the audit page");
+    assert_int_equal(page.len, 0);
+    sj_buf_free(&page);
+    cJSON *lines = cJSON_CreateArray();
+    sj_buf line = {0};
+    sj_buf_printf(&line, "kept");
+    assert_int_equal(rj_take_line(lines, &line), 0);
+    sj_buf_printf(&line, "cut short");
+    sj_buf_fail(&line);
+    assert_int_equal(rj_take_line(lines, &line), -1);
+    assert_false(sj_buf_failed(&line)); /* emptied for the next line */
+    assert_int_equal(cJSON_GetArraySize(lines), 1);
+    assert_string_equal(cJSON_GetArrayItem(lines, 0)->valuestring, "kept");
+    cJSON_Delete(lines);
+    cJSON_Delete(doc);
+}
+
 static void test_refuses_to_replace_a_foreign_folder(void **state)
 {
     (void)state;
@@ -353,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_document_values),
         cmocka_unit_test(test_effect_intervals_hand_worked),
         cmocka_unit_test(test_write_and_round_trip),
+        cmocka_unit_test(test_failed_buffer_is_reported),
         cmocka_unit_test(test_refuses_to_replace_a_foreign_folder),
         cmocka_unit_test(test_hostile_data_is_escaped),
         cmocka_unit_test(test_model_checksum_from_score_provenance),

@@ -615,66 +615,62 @@ static cJSON *parity_rows(const cJSON *parity)
     return rows;
 }
 
-static cJSON *agreement_rows(const cJSON *agr)
-{
-    cJSON *rows = cJSON_CreateArray();
-    static const char *const keys[] = {"n",          "exact",   "adjacent",     "qwk",
-                                       "pearson_r",  "smd",     "mean_machine", "mean_human",
-                                       "sd_machine", "sd_human"};
-    const size_t n_keys = sizeof keys / sizeof *keys;
-    cJSON *row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "scope", "overall");
-    cJSON_AddStringToObject(row, "group", "");
-    cJSON_AddStringToObject(row, "item", "");
-    for (size_t k = 0; k < n_keys; k++)
-        sj_json_add_number(row, keys[k], rj_num(agr, keys[k]));
-    cJSON_AddItemToArray(rows, row);
-    const cJSON *g;
-    cJSON_ArrayForEach(g, rj_get(agr, "by_group"))
-    {
-        row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "scope", "group");
-        cJSON_AddStringToObject(row, "group", g->string);
-        cJSON_AddStringToObject(row, "item", "");
-        for (size_t k = 0; k < n_keys; k++)
-            sj_json_add_number(row, keys[k], rj_num(g, keys[k]));
-        cJSON_AddItemToArray(rows, row);
-    }
-    const cJSON *it;
-    cJSON_ArrayForEach(it, rj_get(agr, "by_item"))
-    {
-        row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "scope", "item");
-        cJSON_AddStringToObject(row, "group", "");
-        cJSON_AddStringToObject(row, "item", rj_str(it, "item") ? rj_str(it, "item") : "");
-        for (size_t k = 0; k < n_keys; k++)
-            sj_json_add_number(row, keys[k], rj_num(it, keys[k]));
-        cJSON_AddItemToArray(rows, row);
-    }
-    return rows;
-}
-
-/* One row of truth_agreement.csv: the agreement of one rater with the
- * true scores over one scope. */
-static void truth_row(cJSON *rows, const char *rater, const char *scope, const char *group,
-                      const char *item, const cJSON *a)
+/* A row of agreement.csv (rater NULL: machine against human) or of
+ * truth_agreement.csv (rater "machine" or "human" against the true
+ * scores): the agreement over one scope. */
+static void agreement_row(cJSON *rows, const char *rater, const char *scope, const char *group,
+                          const char *item, const cJSON *a)
 {
     static const char *const keys[] = {"n", "exact", "adjacent", "qwk", "pearson_r", "smd"};
-    char mean[32], sd[32];
-    snprintf(mean, sizeof mean, "mean_%s", rater);
-    snprintf(sd, sizeof sd, "sd_%s", rater);
     cJSON *row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "rater", rater);
+    if (rater)
+        cJSON_AddStringToObject(row, "rater", rater);
     cJSON_AddStringToObject(row, "scope", scope);
     cJSON_AddStringToObject(row, "group", group ? group : "");
     cJSON_AddStringToObject(row, "item", item ? item : "");
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
         sj_json_add_number(row, keys[k], rj_num(a, keys[k]));
-    sj_json_add_number(row, "mean_scored", rj_num(a, mean));
-    sj_json_add_number(row, "mean_true", rj_num(a, "mean_true"));
-    sj_json_add_number(row, "sd_scored", rj_num(a, sd));
-    sj_json_add_number(row, "sd_true", rj_num(a, "sd_true"));
+    if (rater) {
+        char mean[32], sd[32];
+        snprintf(mean, sizeof mean, "mean_%s", rater);
+        snprintf(sd, sizeof sd, "sd_%s", rater);
+        sj_json_add_number(row, "mean_scored", rj_num(a, mean));
+        sj_json_add_number(row, "mean_true", rj_num(a, "mean_true"));
+        sj_json_add_number(row, "sd_scored", rj_num(a, sd));
+        sj_json_add_number(row, "sd_true", rj_num(a, "sd_true"));
+    } else {
+        static const char *const spread[] = {"mean_machine", "mean_human", "sd_machine",
+                                             "sd_human"};
+        for (size_t k = 0; k < sizeof spread / sizeof *spread; k++)
+            sj_json_add_number(row, spread[k], rj_num(a, spread[k]));
+    }
     cJSON_AddItemToArray(rows, row);
+}
+
+/* The rows of one agreement block: overall, then each group, then each
+ * item. */
+static void agreement_block_rows(cJSON *rows, const char *rater, const cJSON *block)
+{
+    agreement_row(rows, rater, "overall", NULL, NULL, block);
+    const cJSON *g;
+    cJSON_ArrayForEach(g, rj_get(block, "by_group"))
+    {
+        agreement_row(rows, rater, "group", g->string, NULL, g);
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rj_get(block, "by_item"))
+    {
+        agreement_row(rows, rater, "item", NULL, rj_str(it, "item"), it);
+    }
+}
+
+/* agreement.csv: machine against human scores. */
+static cJSON *agreement_rows(const cJSON *agr)
+{
+    cJSON *rows = cJSON_CreateArray();
+    if (rows)
+        agreement_block_rows(rows, NULL, agr);
+    return rows;
 }
 
 /* truth_agreement.csv: the machine's rows, then the human raters' rows. */
@@ -683,21 +679,9 @@ static cJSON *truth_rows(const cJSON *truth)
     cJSON *rows = cJSON_CreateArray();
     const cJSON *blocks[2] = {truth, rj_get(truth, "human")};
     static const char *const raters[2] = {"machine", "human"};
-    for (int k = 0; k < 2; k++) {
-        if (!cJSON_IsObject(blocks[k]))
-            continue;
-        truth_row(rows, raters[k], "overall", NULL, NULL, blocks[k]);
-        const cJSON *g;
-        cJSON_ArrayForEach(g, rj_get(blocks[k], "by_group"))
-        {
-            truth_row(rows, raters[k], "group", g->string, NULL, g);
-        }
-        const cJSON *it;
-        cJSON_ArrayForEach(it, rj_get(blocks[k], "by_item"))
-        {
-            truth_row(rows, raters[k], "item", NULL, rj_str(it, "item"), it);
-        }
-    }
+    for (int k = 0; k < 2 && rows; k++)
+        if (cJSON_IsObject(blocks[k]))
+            agreement_block_rows(rows, raters[k], blocks[k]);
     return rows;
 }
 

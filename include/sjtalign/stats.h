@@ -168,8 +168,9 @@ typedef enum {
 } sj_adjust;
 
 /* Adjusted p-values as R's p.adjust: NaN entries stay NaN and do not count
- * towards the number of tests. out may alias p. */
-void sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out);
+ * towards the number of tests. out may alias p. Out of memory (or an n too
+ * large to rank) returns SJ_ERR_WORK and leaves out as it was. */
+sj_status sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out, sj_error *err);
 
 /* ==== DIF over a whole test =================================================== */
 

@@ -515,29 +515,23 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
             continue;
         names[k] = rj_str(it, "item");
         eff[k] = e;
-        double far = fmax(fabs(isnan(e.lo) ? e.value : e.lo), fabs(isnan(e.hi) ? e.value : e.hi));
+        double far = rj_effect_reach(&e);
         if (isfinite(far))
             extent = fmax(extent, far);
         k++;
     }
-    sj_plot *p = sj_plot_new(680, 70 + 22 * (double)n,
-                             polytomous ? "DIF effect sizes (SMD/SD) with 95% intervals"
-                                        : "DIF effect sizes (MH delta) with 95% intervals",
-                             "One row per item: the effect size as a point with its 95% "
-                             "interval, over shaded ETS class bands.");
+    sj_plot *p = rj_effect_chart(70 + 22 * (double)n,
+                                 polytomous ? "DIF effect sizes (SMD/SD) with 95% intervals"
+                                            : "DIF effect sizes (MH delta) with 95% intervals",
+                                 "One row per item: the effect size as a point with its 95% "
+                                 "interval, over shaded ETS class bands.",
+                                 polytomous, extent, n, names);
     if (!p) {
         free(names);
         free(eff);
         sj_buf_fail(pg->w);
         return;
     }
-    sj_plot_left_margin(p, 150);
-    sj_plot_axis(p, SJ_AXIS_X, -extent, extent,
-                 polytomous ? "SMD / SD (focal minus reference)"
-                            : "MH delta (negative: against focal)");
-    sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
-    rj_plot_class_bands(p, polytomous, extent);
-    sj_plot_refline(p, SJ_AXIS_X, 0, "");
     /* Series by class: A green circle, B orange triangle, C vermillion square. */
     static const size_t class_series[3] = {2, 3, 1};
     for (size_t i = 0; i < n; i++) {

@@ -345,8 +345,7 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
         for (int k = 0; k < pg->n; k++) {
             rj_effect e;
             rj_dif_effect(item_of(pg, rows[i], k), &e);
-            double far =
-                fmax(fabs(isnan(e.lo) ? e.value : e.lo), fabs(isnan(e.hi) ? e.value : e.hi));
+            double far = rj_effect_reach(&e);
             if (isfinite(far))
                 extent = fmax(extent, far);
         }
@@ -359,23 +358,17 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
     /* Several aligned scorers share an item's row: give each room. */
     double row_px = pg->n > 2 ? 22.0 * (pg->n - 1) : 26.0;
     sj_plot *p =
-        sj_plot_new(680, 80 + row_px * (double)n, "DIF effect sizes before and after alignment",
-                    "One row per item: a hollow marker at the effect before alignment, "
-                    "a line to a filled marker at the effect after, over the ETS "
-                    "class bands.");
+        rj_effect_chart(80 + row_px * (double)n, "DIF effect sizes before and after alignment",
+                        "One row per item: a hollow marker at the effect before "
+                        "alignment, a line to a filled marker at the effect after, "
+                        "over the ETS class bands.",
+                        polytomous, extent, n, names);
     if (!p) {
         free(rows);
         free(names);
         sj_buf_fail(pg->w);
         return;
     }
-    sj_plot_left_margin(p, 150);
-    sj_plot_axis(p, SJ_AXIS_X, -extent, extent,
-                 polytomous ? "SMD / SD (focal minus reference)"
-                            : "MH delta (negative: against focal)");
-    sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
-    rj_plot_class_bands(p, polytomous, extent);
-    sj_plot_refline(p, SJ_AXIS_X, 0, "");
     int afters = pg->n - 1;
     for (size_t i = 0; i < n; i++) {
         rj_effect b;

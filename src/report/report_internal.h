@@ -13,10 +13,13 @@
 #define RJ_BAND_C "#f9dcd9"
 #define RJ_BELOW_THRESHOLD "#f9f0ef"
 
-/* Shades the ETS class regions of an effect-size axis (x) from -extent to
- * extent: A/AA around zero, then B/BB, then C/CC, with the stats module's
- * cut-offs (|delta| 1 and 1.5; |SMD/SD| .17 and .25). */
-void rj_plot_class_bands(sj_plot *p, int polytomous, double extent);
+/* A DIF effect chart of both pages: one row per item (n names, top to
+ * bottom) over an x axis of the effect on the items' ETS scale from
+ * -extent to extent, shaded by class (A/AA around zero, then B/BB, then
+ * C/CC, at the stats module's cut-offs: |delta| 1 and 1.5, |SMD/SD| .17
+ * and .25), with a line at zero. NULL when out of memory. */
+sj_plot *rj_effect_chart(double height, const char *title, const char *description, int polytomous,
+                         double extent, size_t n, const char *const *names);
 
 /* A number member, NaN when absent, null or not a number. */
 double rj_num(const cJSON *obj, const char *key);
@@ -63,6 +66,10 @@ typedef struct {
 } rj_effect;
 
 void rj_dif_effect(const cJSON *item, rj_effect *e);
+/* How far from zero an effect chart must reach to show e: the farther end
+ * of its interval, or the effect itself where an end is missing; NaN when
+ * there is no effect. */
+double rj_effect_reach(const rj_effect *e);
 
 /* Severity of an ETS class: 0 A/AA, 1 B/BB, 2 C/CC, -1 none. */
 int rj_class_rank(const char *cls);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void rj_plot_class_bands(sj_plot *p, int polytomous, double extent)
+static void class_bands(sj_plot *p, int polytomous, double extent)
 {
     double b_edge = polytomous ? SJ_ETS_SMD_B : SJ_ETS_DELTA_B;
     double c_edge = polytomous ? SJ_ETS_SMD_C : SJ_ETS_DELTA_C;
@@ -18,6 +18,27 @@ void rj_plot_class_bands(sj_plot *p, int polytomous, double extent)
     sj_plot_band(p, SJ_AXIS_X, -b_edge, b_edge, RJ_BAND_A, a);
     sj_plot_band(p, SJ_AXIS_X, b_edge, c_edge, RJ_BAND_B, b);
     sj_plot_band(p, SJ_AXIS_X, c_edge, big, RJ_BAND_C, c);
+}
+
+sj_plot *rj_effect_chart(double height, const char *title, const char *description, int polytomous,
+                         double extent, size_t n, const char *const *names)
+{
+    sj_plot *p = sj_plot_new(680, height, title, description);
+    if (!p)
+        return NULL;
+    sj_plot_left_margin(p, 150);
+    sj_plot_axis(p, SJ_AXIS_X, -extent, extent,
+                 polytomous ? "SMD / SD (focal minus reference)"
+                            : "MH delta (negative: against focal)");
+    sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
+    class_bands(p, polytomous, extent);
+    sj_plot_refline(p, SJ_AXIS_X, 0, "");
+    return p;
+}
+
+double rj_effect_reach(const rj_effect *e)
+{
+    return fmax(fabs(isnan(e->lo) ? e->value : e->lo), fabs(isnan(e->hi) ? e->value : e->hi));
 }
 
 const cJSON *rj_get(const cJSON *obj, const char *key)

@@ -1095,23 +1095,8 @@ static void section_provenance(page *pg)
     } else {
         out(pg, "not recorded (no FILE.json from <code>sjtalign score</code> beside the scores)");
     }
-    out(pg, "</dd>\n</dl>\n<table><caption>Input files</caption><thead><tr><th "
-            "class=\"l\">Role</th><th class=\"l\">Path</th><th class=\"l\">SHA-256</th>"
-            "<th>Bytes</th></tr></thead><tbody>\n");
-    const cJSON *in;
-    cJSON_ArrayForEach(in, rj_get(prov, "inputs"))
-    {
-        out(pg, "<tr><td class=\"l\">");
-        text(pg, rj_str(in, "role"));
-        out(pg, "</td><td class=\"id\"><code>");
-        text(pg, rj_str(in, "path"));
-        out(pg, "</code></td><td class=\"l\"><code>");
-        text(pg, rj_str(in, "sha256"));
-        out(pg, "</code></td>");
-        number_cell(pg, rj_num(in, "bytes"), 0);
-        out(pg, "</tr>\n");
-    }
-    out(pg, "</tbody></table>\n</section>\n");
+    out(pg, "</dd>\n</dl>\n");
+    rj_input_files(pg->w, rj_get(prov, "inputs"), 1);
 }
 
 sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
@@ -1122,18 +1107,9 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
     if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
         return sj_error_set(err, SJ_ERR_INPUT,
                             "not an audit document: settings or dif.items missing");
-    const cJSON *ins = rj_get(audit, "instrument");
     const char *created = rj_str(rj_get(audit, "provenance"), "created");
-    sj_buf sub = {0};
-    int rc = sj_buf_printf(&sub, "Reference group ");
-    rc |= sj_html_text(&sub, pg.ref);
-    rc |= sj_buf_printf(&sub, ", focal group ");
-    rc |= sj_html_text(&sub, pg.focal);
-    rc |= sj_buf_printf(&sub, " \xc2\xb7 ");
-    rc |= sj_html_text(&sub, created ? created : "");
-    if (rc || sj_html_begin(b, "Bias audit:", rj_str(ins, "title"), sub.data) != 0)
-        sj_buf_fail(b);
-    sj_buf_free(&sub);
+    const char *date[1] = {created ? created : ""};
+    rj_page_begin(b, "Bias audit:", rj_get(audit, "instrument"), pg.ref, pg.focal, date, 1);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">Summary</a></li><li><a "
              "href=\"#data\">Data</a></li><li><a href=\"#distribution\">Score "
              "distributions</a></li><li><a href=\"#dif\">DIF per item</a></li><li><a "

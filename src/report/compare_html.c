@@ -1038,21 +1038,8 @@ static void section_provenance(page *pg)
     text(pg, rj_str(prov, "created"));
     out(pg, "</dd><dt>Command</dt><dd><code>");
     text(pg, rj_str(prov, "command"));
-    out(pg, "</code></dd></dl>\n<table><caption>Input files</caption><thead><tr><th "
-            "class=\"l\">Role</th><th class=\"l\">Path</th><th class=\"l\">SHA-256</th></tr>"
-            "</thead><tbody>\n");
-    const cJSON *in;
-    cJSON_ArrayForEach(in, rj_get(prov, "inputs"))
-    {
-        out(pg, "<tr><td class=\"l\">");
-        text(pg, rj_str(in, "role"));
-        out(pg, "</td><td class=\"id\"><code>");
-        text(pg, rj_str(in, "path"));
-        out(pg, "</code></td><td class=\"l\"><code>");
-        text(pg, rj_str(in, "sha256"));
-        out(pg, "</code></td></tr>\n");
-    }
-    out(pg, "</tbody></table>\n</section>\n");
+    out(pg, "</code></dd></dl>\n");
+    rj_input_files(pg->w, rj_get(prov, "inputs"), 0);
 }
 
 sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
@@ -1076,20 +1063,8 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
                n,
                labels,
                cJSON_IsObject(rj_get(cmp, "truth_agreement"))};
-    const cJSON *ins = rj_get(cmp, "instrument");
-    sj_buf sub = {0};
-    int rc = sj_buf_printf(&sub, "Reference group ");
-    rc |= sj_html_text(&sub, pg.ref);
-    rc |= sj_buf_printf(&sub, ", focal group ");
-    rc |= sj_html_text(&sub, pg.focal);
-    rc |= sj_buf_printf(&sub, " \xc2\xb7 ");
-    for (int k = 0; k < n; k++) {
-        rc |= sj_buf_printf(&sub, "%s", k ? " \xe2\x86\x92 " : "");
-        rc |= sj_html_text(&sub, labels[k]);
-    }
-    if (rc || sj_html_begin(b, "Before and after alignment:", rj_str(ins, "title"), sub.data) != 0)
-        sj_buf_fail(b);
-    sj_buf_free(&sub);
+    rj_page_begin(b, "Before and after alignment:", rj_get(cmp, "instrument"), pg.ref, pg.focal,
+                  labels, (size_t)n);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "
              "href=\"#dif\">DIF per item</a></li><li><a href=\"#parity\">Group parity</a></li>"
              "<li><a href=\"#agreement\">Agreement and the alignment tax</a></li>");

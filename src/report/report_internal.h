@@ -83,6 +83,16 @@ void rj_text(sj_buf *b, const char *s);
 /* Renders and frees a chart (a NULL chart marks the page failed). */
 void rj_svg(sj_buf *b, sj_plot *plot);
 void rj_badge(sj_buf *b, const char *cls);
+/* Opens a report page (sj_html_begin) titled `title` and the instrument's
+ * title, under the subtitle "Reference group R, focal group F · " and the
+ * n strings of `tail` joined by " → " (the audit's date; the compare
+ * page's labels). */
+void rj_page_begin(sj_buf *b, const char *title, const cJSON *instrument, const char *reference,
+                   const char *focal, const char *const *tail, size_t n);
+/* The provenance table of input files (role, path, SHA-256 and, with
+ * with_bytes, the size), closing the page's last section. */
+void rj_input_files(sj_buf *b, const cJSON *inputs, int with_bytes);
+
 /* Moves a finished summary line from b into the array `lines` and empties
  * b for the next line; an empty b adds nothing. Returns -1 when the line
  * is incomplete (b failed) or could not be added (out of memory). */

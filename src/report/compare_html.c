@@ -557,6 +557,16 @@ typedef struct {
     int percent;
 } measure_row;
 
+/* One header cell per audit, holding its label. */
+static void label_headers(page *pg)
+{
+    for (int k = 0; k < pg->n; k++) {
+        out(pg, "<th>");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+}
+
 static double measure(const page *pg, const char *section, int k, const measure_row *r)
 {
     const cJSON *part = part_of(pg, section, k);
@@ -574,11 +584,7 @@ static void measure_table(page *pg, const char *section, const measure_row *rows
 {
     char x[48];
     out(pg, "<table><thead><tr><th class=\"l\">Measure</th>");
-    for (int k = 0; k < pg->n; k++) {
-        out(pg, "<th>");
-        text(pg, pg->labels[k]);
-        out(pg, "</th>");
-    }
+    label_headers(pg);
     out(pg, "<th>Change (");
     text(pg, pg->labels[pg->n - 1]);
     out(pg, " \xe2\x88\x92 ");
@@ -671,12 +677,37 @@ static double group_mean(const page *pg, int k, size_t s)
     return rj_num(rj_path(part_of(pg, "parity", k), "groups", g), "mean");
 }
 
-static double qwk_value(const page *pg, int k, size_t s)
+/* QWK of audit k in an agreement part (with the human or the true scores):
+ * series 0 overall, 1 the reference group, 2 the focal group. */
+static double part_qwk(const page *pg, const char *part, int k, size_t s)
 {
-    const cJSON *a = part_of(pg, "agreement", k);
+    const cJSON *a = part_of(pg, part, k);
     if (s == 0)
         return rj_num(a, "qwk");
     return rj_num(rj_path(a, "by_group", s == 1 ? pg->ref : pg->focal), "qwk");
+}
+
+static double qwk_value(const page *pg, int k, size_t s)
+{
+    return part_qwk(pg, "agreement", k, s);
+}
+
+/* The measures of agreement per audit in an agreement part: overall, then
+ * QWK and SMD per group; smd_label names what SMD compares. */
+static void agreement_measures(page *pg, const char *part, const char *smd_label)
+{
+    const measure_row rows[] = {
+        {"Exact agreement (%)", "exact", NULL, 1, 1},
+        {"Exact + adjacent (%)", "adjacent", NULL, 1, 1},
+        {"QWK", "qwk", NULL, 3, 0},
+        {"Pearson r", "pearson_r", NULL, 3, 0},
+        {smd_label, "smd", NULL, 3, 0},
+        {"QWK", "qwk", pg->ref, 3, 0},
+        {"QWK", "qwk", pg->focal, 3, 0},
+        {"SMD", "smd", pg->ref, 3, 0},
+        {"SMD", "smd", pg->focal, 3, 0},
+    };
+    measure_table(pg, part, rows, sizeof rows / sizeof *rows);
 }
 
 static void section_parity(page *pg)
@@ -723,11 +754,7 @@ static void item_agreement_table(page *pg)
         return;
     char x[48];
     out(pg, "<table><caption>QWK per item</caption><thead><tr><th class=\"l\">Item</th>");
-    for (int k = 0; k < pg->n; k++) {
-        out(pg, "<th>");
-        text(pg, pg->labels[k]);
-        out(pg, "</th>");
-    }
+    label_headers(pg);
     out(pg, "<th>Change</th></tr></thead><tbody>\n");
     const cJSON *it;
     cJSON_ArrayForEach(it, first)
@@ -757,26 +784,11 @@ static void section_agreement(page *pg)
                     "agreement cannot be compared.</p></section>\n");
             return;
         }
-    const measure_row rows[] = {
-        {"Exact agreement (%)", "exact", NULL, 1, 1},
-        {"Exact + adjacent (%)", "adjacent", NULL, 1, 1},
-        {"QWK", "qwk", NULL, 3, 0},
-        {"Pearson r", "pearson_r", NULL, 3, 0},
-        {"SMD (machine \xe2\x88\x92 human)", "smd", NULL, 3, 0},
-        {"QWK", "qwk", pg->ref, 3, 0},
-        {"QWK", "qwk", pg->focal, 3, 0},
-        {"SMD", "smd", pg->ref, 3, 0},
-        {"SMD", "smd", pg->focal, 3, 0},
-    };
-    measure_table(pg, "agreement", rows, sizeof rows / sizeof *rows);
+    agreement_measures(pg, "agreement", "SMD (machine \xe2\x88\x92 human)");
     char x[48];
     out(pg, "<table><caption>Fairness of the machine\xe2\x80\x93human error (focal "
             "coefficient, p)</caption><thead><tr><th class=\"l\">Analysis</th>");
-    for (int k = 0; k < pg->n; k++) {
-        out(pg, "<th>");
-        text(pg, pg->labels[k]);
-        out(pg, "</th>");
-    }
+    label_headers(pg);
     out(pg, "</tr></thead><tbody>\n");
     static const char *const keys[3] = {"osa", "osd", "csd"};
     static const char *const names[3] = {"Overall score accuracy", "Overall score difference",
@@ -802,10 +814,7 @@ static void section_agreement(page *pg)
 
 static double truth_qwk(const page *pg, int k, size_t s)
 {
-    const cJSON *a = part_of(pg, "truth_agreement", k);
-    if (s == 0)
-        return rj_num(a, "qwk");
-    return rj_num(rj_path(a, "by_group", s == 1 ? pg->ref : pg->focal), "qwk");
+    return part_qwk(pg, "truth_agreement", k, s);
 }
 
 static void section_truth(page *pg)
@@ -816,18 +825,7 @@ static void section_truth(page *pg)
             "with the human scores, which carry the raters' bias, this is the accuracy "
             "alignment aims at. SMD is scored minus true.</p>\n");
     truth_verdict(pg);
-    const measure_row rows[] = {
-        {"Exact agreement (%)", "exact", NULL, 1, 1},
-        {"Exact + adjacent (%)", "adjacent", NULL, 1, 1},
-        {"QWK", "qwk", NULL, 3, 0},
-        {"Pearson r", "pearson_r", NULL, 3, 0},
-        {"SMD (machine \xe2\x88\x92 true)", "smd", NULL, 3, 0},
-        {"QWK", "qwk", pg->ref, 3, 0},
-        {"QWK", "qwk", pg->focal, 3, 0},
-        {"SMD", "smd", pg->ref, 3, 0},
-        {"SMD", "smd", pg->focal, 3, 0},
-    };
-    measure_table(pg, "truth_agreement", rows, sizeof rows / sizeof *rows);
+    agreement_measures(pg, "truth_agreement", "SMD (machine \xe2\x88\x92 true)");
     const cJSON *human = rj_path(pg->doc, "truth_agreement", "human");
     if (cJSON_IsObject(human)) {
         char x[48], y[48], z[48];

@@ -313,32 +313,40 @@ static void section_summary(page *pg)
 
 /* ---- DIF ------------------------------------------------------------------------------ */
 
-static size_t collect_rows(const page *pg, int polytomous, const cJSON **rows, size_t cap)
+/* The compare document's item rows of one type (by the first audit), in
+ * order, and their count in *n; the array (caller frees) has room for
+ * every item. NULL, with the page marked failed, when out of memory. */
+static const cJSON **rows_of_type(page *pg, int polytomous, size_t *n)
 {
-    size_t n = 0;
+    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
+    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
+    *n = 0;
+    if (!rows) {
+        sj_buf_fail(pg->w);
+        return NULL;
+    }
     const cJSON *row;
     cJSON_ArrayForEach(row, rj_get(pg->doc, "items"))
     {
         rj_effect e;
         rj_dif_effect(item_of(pg, row, 0), &e);
-        if (e.polytomous == polytomous && n < cap)
-            rows[n++] = row;
+        if (e.polytomous == polytomous)
+            rows[(*n)++] = row;
     }
-    return n;
+    return rows;
 }
 
 static void dumbbell_chart(page *pg, int polytomous, int figure_no)
 {
-    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
-    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
-    const char **names = calloc((size_t)(total ? total : 1), sizeof *names);
+    size_t n;
+    const cJSON **rows = rows_of_type(pg, polytomous, &n);
+    const char **names = calloc(n ? n : 1, sizeof *names);
     if (!rows || !names) {
         free(rows);
         free(names);
         sj_buf_fail(pg->w);
         return;
     }
-    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
     double extent = polytomous ? 0.4 : 2.0;
     for (size_t i = 0; i < n; i++) {
         names[i] = rj_str(rows[i], "item");
@@ -412,13 +420,10 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
 
 static void class_table(page *pg, int polytomous)
 {
-    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
-    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
-    if (!rows) {
-        sj_buf_fail(pg->w);
+    size_t n;
+    const cJSON **rows = rows_of_type(pg, polytomous, &n);
+    if (!rows)
         return;
-    }
-    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
     out(pg, "<table><thead><tr><th class=\"l\">Item</th>");
     for (int k = 0; k < pg->n; k++) {
         out(pg, "<th class=\"l\">");
@@ -489,13 +494,10 @@ static void class_table(page *pg, int polytomous)
 static void transition_table(page *pg, int polytomous, int k)
 {
     int m[3][3] = {{0}};
-    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
-    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
-    if (!rows) {
-        sj_buf_fail(pg->w);
+    size_t n;
+    const cJSON **rows = rows_of_type(pg, polytomous, &n);
+    if (!rows)
         return;
-    }
-    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
     for (size_t i = 0; i < n; i++) {
         const cJSON *ch = change_of(pg, rows[i], k);
         int b = rj_class_rank(rj_str(ch, "class_before")),
@@ -533,8 +535,9 @@ static void section_dif(page *pg)
     out(pg, "<section id=\"dif\"><h2>2. DIF per item, before and after</h2>\n");
     int figure_no = 1;
     for (int poly = 0; poly < 2; poly++) {
-        const cJSON *probe[1];
-        if (collect_rows(pg, poly, probe, 1) == 0)
+        size_t n;
+        free(rows_of_type(pg, poly, &n));
+        if (n == 0)
             continue;
         out(pg, "<h3>%s items</h3>\n", poly ? "Polytomous" : "Dichotomous");
         dumbbell_chart(pg, poly, figure_no++);

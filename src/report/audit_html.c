@@ -979,6 +979,18 @@ static void section_truth(page *pg)
     out(pg, "</section>\n");
 }
 
+/* A string from the data between fixed markup: before, the escaped value,
+ * after. Nothing when the value is missing; returns whether it was written. */
+static int framed_text(page *pg, const char *before, const char *value, const char *after)
+{
+    if (!value)
+        return 0;
+    out(pg, "%s", before);
+    text(pg, value);
+    out(pg, "%s", after);
+    return 1;
+}
+
 static void section_methods(page *pg)
 {
     const cJSON *s = rj_get(pg->doc, "settings");
@@ -1049,13 +1061,8 @@ static void section_methods(page *pg)
             "within a group. SMD = (mean machine \xe2\x88\x92 mean human) / pooled SD. QWK in "
             "its moment form.</dd>\n");
     out(pg, "<dt>Human score</dt><dd>");
-    if (rj_str(s, "human_column")) {
-        out(pg, "column <code>");
-        text(pg, rj_str(s, "human_column"));
-        out(pg, "</code>");
-    } else {
+    if (!framed_text(pg, "column <code>", rj_str(s, "human_column"), "</code>"))
         out(pg, "none");
-    }
     out(pg, "</dd>\n</dl>\n</section>\n");
 }
 
@@ -1074,24 +1081,12 @@ static void section_provenance(page *pg)
     out(pg, "</dd>\n<dt>Command</dt><dd><code>");
     text(pg, rj_str(prov, "command"));
     out(pg, "</code></dd>\n<dt>Scoring model config</dt><dd>");
-    if (rj_str(prov, "model_config_sha256")) {
-        out(pg, "<code>");
-        text(pg, rj_str(prov, "model_config_sha256"));
-        out(pg, "</code> (SHA-256 of config.json)");
-        if (rj_str(prov, "model_stage")) {
-            out(pg, "; stage ");
-            text(pg, rj_str(prov, "model_stage"));
-        }
-        if (rj_str(prov, "model_path")) {
-            out(pg, "; model <code>");
-            text(pg, rj_str(prov, "model_path"));
-            out(pg, "</code>");
-        }
-        if (rj_str(prov, "model_weights_sha256")) {
-            out(pg, "</dd>\n<dt>Scoring model weights</dt><dd><code>");
-            text(pg, rj_str(prov, "model_weights_sha256"));
-            out(pg, "</code> (SHA-256 of model.safetensors)");
-        }
+    if (framed_text(pg, "<code>", rj_str(prov, "model_config_sha256"),
+                    "</code> (SHA-256 of config.json)")) {
+        framed_text(pg, "; stage ", rj_str(prov, "model_stage"), "");
+        framed_text(pg, "; model <code>", rj_str(prov, "model_path"), "</code>");
+        framed_text(pg, "</dd>\n<dt>Scoring model weights</dt><dd><code>",
+                    rj_str(prov, "model_weights_sha256"), "</code> (SHA-256 of model.safetensors)");
     } else {
         out(pg, "not recorded (no FILE.json from <code>sjtalign score</code> beside the scores)");
     }

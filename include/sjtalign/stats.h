@@ -308,6 +308,11 @@ void sj_agreement_compute(const double *machine, const double *human, size_t n, 
 /* {"n", "exact", "adjacent", "qwk", "pearson_r", "smd", "mean_machine",
  * "mean_human", "sd_machine", "sd_human"} */
 cJSON *sj_agreement_to_json(const sj_agreement *a);
+/* The same object with the last four names given in that order (mean and
+ * SD of the scores compared, then of the scores compared with: agreement
+ * with true scores names them mean_machine, mean_true, sd_machine,
+ * sd_true). NULL when out of memory. */
+cJSON *sj_agreement_to_json_named(const sj_agreement *a, const char *const spread_names[4]);
 
 /* ==== group parity ============================================================= */
 

@@ -358,6 +358,23 @@ typedef struct {
     size_t n, cap;
 } note_list;
 
+/* The first item at or after `it` of one type (polytomous or not), or
+ * NULL; EACH_OF_TYPE walks the DIF items of one type in order. */
+static const cJSON *of_type(const cJSON *it, int polytomous)
+{
+    for (; it; it = it->next) {
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        if (e.polytomous == polytomous)
+            return it;
+    }
+    return NULL;
+}
+
+#define EACH_OF_TYPE(it, items, polytomous)                                                        \
+    for ((it) = of_type((items) ? (items)->child : NULL, (polytomous)); (it);                      \
+         (it) = of_type((it)->next, (polytomous)))
+
 static long note_index(const note_list *l, const char *t)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -369,12 +386,8 @@ static long note_index(const note_list *l, const char *t)
 static void collect_notes(page *pg, const cJSON *items, int polytomous, note_list *l)
 {
     const cJSON *it;
-    cJSON_ArrayForEach(it, items)
+    EACH_OF_TYPE(it, items, polytomous)
     {
-        rj_effect e;
-        rj_dif_effect(it, &e);
-        if (e.polytomous != polytomous)
-            continue;
         const cJSON *n;
         cJSON_ArrayForEach(n, rj_get(it, "notes"))
         {
@@ -462,25 +475,21 @@ static void dif_notes(page *pg, const cJSON *items, int polytomous, const note_l
     for (size_t k = 0; k < notes->n; k++) {
         out(pg, "<li id=\"note-%ld\">", first_note + (long)k);
         text(pg, notes->text[k]);
-        size_t with = 0, of_type = 0;
+        size_t with = 0, n_typed = 0;
         const cJSON *it;
-        cJSON_ArrayForEach(it, items)
+        EACH_OF_TYPE(it, items, polytomous)
         {
-            rj_effect e;
-            rj_dif_effect(it, &e);
-            if (e.polytomous != polytomous)
-                continue;
-            of_type++;
+            n_typed++;
             const cJSON *n;
-            cJSON_ArrayForEach(n,
-                               rj_get(it, "notes")) if (cJSON_IsString(n) &&
-                                                        strcmp(n->valuestring, notes->text[k]) == 0)
+            cJSON_ArrayForEach(n, rj_get(it, "notes"))
             {
-                with++;
-                break;
+                if (cJSON_IsString(n) && strcmp(n->valuestring, notes->text[k]) == 0) {
+                    with++;
+                    break;
+                }
             }
         }
-        out(pg, " (%s)</li>\n", with == of_type ? "every item" : "items marked in the table");
+        out(pg, " (%s)</li>\n", with == n_typed ? "every item" : "items marked in the table");
     }
     out(pg, "</ol>\n");
 }
@@ -489,11 +498,9 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
 {
     size_t n = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, items)
+    EACH_OF_TYPE(it, items, polytomous)
     {
-        rj_effect e;
-        rj_dif_effect(it, &e);
-        n += e.polytomous == polytomous;
+        n++;
     }
     if (n == 0)
         return;
@@ -507,12 +514,10 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
     }
     size_t k = 0;
     double extent = polytomous ? 0.4 : 2.0;
-    cJSON_ArrayForEach(it, items)
+    EACH_OF_TYPE(it, items, polytomous)
     {
         rj_effect e;
         rj_dif_effect(it, &e);
-        if (e.polytomous != polytomous)
-            continue;
         names[k] = rj_str(it, "item");
         eff[k] = e;
         double far = rj_effect_reach(&e);
@@ -585,12 +590,9 @@ static void section_dif(page *pg)
         note_no += (int)notes.n;
         dif_table_header(pg, poly, adjusted);
         const cJSON *it;
-        cJSON_ArrayForEach(it, items)
+        EACH_OF_TYPE(it, items, poly)
         {
-            rj_effect e;
-            rj_dif_effect(it, &e);
-            if (e.polytomous == poly)
-                dif_row(pg, it, adjusted, &notes, first_note);
+            dif_row(pg, it, adjusted, &notes, first_note);
         }
         out(pg, "</tbody></table>\n");
         dif_notes(pg, items, poly, &notes, first_note);

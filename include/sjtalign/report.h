@@ -21,6 +21,9 @@
 
 /* ---- HTML ------------------------------------------------------------------ */
 
+/* The writers below append to b and leave any failure in b's sticky flag
+ * (sj_buf_failed); each returns -1 when b has failed, now or before, else 0. */
+
 /* Appends text with & < > " ' replaced by character references and the
  * bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
  * U+061C) replaced by U+FFFD, so it is safe inside a quoted attribute value,
@@ -113,7 +116,9 @@ void sj_plot_line(sj_plot *p, size_t series, size_t n, const double *x, const do
 /* A legend in the top-right corner. */
 void sj_plot_legend(sj_plot *p, size_t n, const char *const *names, const size_t *series);
 
-/* Appends the finished <svg> element. Returns 0 on success. */
+/* Appends the finished <svg> element. A plot that could not be built (out
+ * of memory, an axis not set) marks out failed. Returns 0 when out has not
+ * failed. */
 int sj_plot_render(const sj_plot *p, sj_buf *out);
 
 /* ---- provenance ------------------------------------------------------------ */

@@ -168,8 +168,9 @@ typedef enum {
 } sj_adjust;
 
 /* Adjusted p-values as R's p.adjust: NaN entries stay NaN and do not count
- * towards the number of tests. out may alias p. */
-void sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out);
+ * towards the number of tests. out may alias p. Out of memory (or an n too
+ * large to rank) returns SJ_ERR_WORK and leaves out as it was. */
+sj_status sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out, sj_error *err);
 
 /* ==== DIF over a whole test =================================================== */
 
@@ -307,6 +308,11 @@ void sj_agreement_compute(const double *machine, const double *human, size_t n, 
 /* {"n", "exact", "adjacent", "qwk", "pearson_r", "smd", "mean_machine",
  * "mean_human", "sd_machine", "sd_human"} */
 cJSON *sj_agreement_to_json(const sj_agreement *a);
+/* The same object with the last four names given in that order (mean and
+ * SD of the scores compared, then of the scores compared with: agreement
+ * with true scores names them mean_machine, mean_true, sd_machine,
+ * sd_true). NULL when out of memory. */
+cJSON *sj_agreement_to_json_named(const sj_agreement *a, const char *const spread_names[4]);
 
 /* ==== group parity ============================================================= */
 

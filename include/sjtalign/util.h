@@ -53,15 +53,30 @@ char *sj_strndup(const char *s, size_t n);
 /* Formats into a newly allocated string. */
 char *sj_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Growable byte buffer. */
+/* Growable byte buffer, zero-initialised ({0}) before use. Failure is
+ * sticky: the first append that cannot be done (out of memory, a size that
+ * would overflow, a format error) sets `failed`, and from then on every
+ * append does nothing, so a writer builds the whole text unchecked and asks
+ * sj_buf_failed once before the text is used. data stays NUL-terminated
+ * (or NULL) and holds what was appended before the failure. */
 typedef struct {
     char *data;
     size_t len;
     size_t cap;
+    int failed;
 } sj_buf;
 
+/* Both return 0 when the text was appended, -1 when it was not (now or at
+ * an earlier failure); callers may ignore the value and check the flag. */
 int sj_buf_append(sj_buf *b, const void *data, size_t len);
 int sj_buf_printf(sj_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sj_buf_vprintf(sj_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Marks the buffer failed, for a writer whose own step failed (a chart that
+ * could not be built) so that one check covers both. */
+void sj_buf_fail(sj_buf *b);
+/* Whether any append failed since the buffer was initialised or freed. */
+int sj_buf_failed(const sj_buf *b);
+/* Frees the text and returns the buffer to its initial state (not failed). */
 void sj_buf_free(sj_buf *b);
 
 /* ---- files -------------------------------------------------------------- */

@@ -243,7 +243,9 @@ static sj_status encode_completion(const sja_codec *c, const char *text, int32_t
         free(r);
     }
     int32_t eos = SJ_TOK_EOS;
-    if (st == SJ_OK && sj_buf_append(&b, &eos, sizeof eos) != 0)
+    sj_buf_append(&b, &eos, sizeof eos);
+    /* One check for every append above: the failure flag is sticky. */
+    if (st == SJ_OK && sj_buf_failed(&b))
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st != SJ_OK) {
         sj_buf_free(&b);

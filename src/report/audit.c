@@ -74,6 +74,10 @@ static sj_status check_groups(const audit_work *w, const sj_audit_options *o, sj
     sj_buf list = {0};
     for (size_t g = 0; g < d->n_groups && g < 12; g++)
         sj_buf_printf(&list, "%s'%.40s'", g ? ", " : "", d->group_names[g]);
+    if (sj_buf_failed(&list)) {
+        sj_buf_free(&list);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
     sj_error_set(err, SJ_ERR_INPUT, "%s: column '%s' has no group '%.60s' (groups: %s)",
                  o->data_path, w->cols.group, missing, list.data ? list.data : "none");
     sj_buf_free(&list);
@@ -428,11 +432,11 @@ static void add_model_checksum(cJSON *prov, const sj_table *t, const char *data_
     }
 }
 
-/* Plain-text findings for terminals and readers of the JSON. */
-static cJSON *summary_lines(const cJSON *doc)
+/* The DIF line: how many items were tested, and which ones are in the large
+ * and moderate ETS classes. */
+static void dif_summary(sj_buf *b, const cJSON *doc)
 {
-    cJSON *lines = cJSON_CreateArray();
-    sj_buf b = {0}, big = {0}, moderate = {0};
+    sj_buf big = {0}, moderate = {0};
     int tested = 0, n = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, rj_path(doc, "dif", "items"))
@@ -448,10 +452,39 @@ static cJSON *summary_lines(const cJSON *doc)
         if (list)
             sj_buf_printf(list, "%s%s", list->len ? ", " : "", rj_str(it, "item"));
     }
-    sj_buf_printf(&b, "DIF: %d of %d items tested; large (C/CC): %s; moderate (B/BB): %s", tested,
-                  n, big.len ? big.data : "none", moderate.len ? moderate.data : "none");
-    cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
-    b.len = 0;
+    sj_buf_printf(b, "DIF: %d of %d items tested; large (C/CC): %s; moderate (B/BB): %s", tested, n,
+                  big.len ? big.data : "none", moderate.len ? moderate.data : "none");
+    if (sj_buf_failed(&big) || sj_buf_failed(&moderate))
+        sj_buf_fail(b); /* the line would name too few items */
+    sj_buf_free(&big);
+    sj_buf_free(&moderate);
+}
+
+/* The truth line of a simulation: the machine's agreement with the true
+ * scores, and the human raters' where there are human scores. */
+static void truth_summary(sj_buf *b, const cJSON *truth, const char *focal)
+{
+    sj_buf_printf(b,
+                  "Agreement with the true scores (simulation): machine QWK %.3f, exact "
+                  "%.1f%%, SMD %.3f",
+                  rj_num(truth, "qwk"), 100 * rj_num(truth, "exact"), rj_num(truth, "smd"));
+    const cJSON *human = rj_get(truth, "human");
+    if (cJSON_IsObject(human))
+        sj_buf_printf(b, "; human QWK %.3f, exact %.1f%%, SMD %.3f (focal group SMD %.3f)",
+                      rj_num(human, "qwk"), 100 * rj_num(human, "exact"), rj_num(human, "smd"),
+                      rj_num(rj_path(human, "by_group", focal), "smd"));
+}
+
+/* Plain-text findings for terminals and readers of the JSON. NULL when out
+ * of memory. */
+static cJSON *summary_lines(const cJSON *doc)
+{
+    cJSON *lines = cJSON_CreateArray();
+    if (!lines)
+        return NULL;
+    sj_buf b = {0};
+    dif_summary(&b, doc);
+    int failed = rj_take_line(lines, &b);
     const cJSON *par = rj_get(doc, "parity");
     sj_buf_printf(&b,
                   "Parity: focal minus reference %.2f points on the total (d %.2f, Welch p %.3g)",
@@ -460,10 +493,9 @@ static cJSON *summary_lines(const cJSON *doc)
         sj_buf_printf(&b, "; adverse impact ratio %.2f at cut %g%s",
                       rj_num(par, "adverse_impact_ratio"), rj_num(par, "cut"),
                       cJSON_IsTrue(rj_get(par, "four_fifths_flag")) ? " (below four-fifths)" : "");
-    cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
+    failed |= rj_take_line(lines, &b);
     const cJSON *agr = rj_get(doc, "agreement");
     if (cJSON_IsObject(agr)) {
-        b.len = 0;
         double qwk = rj_num(agr, "qwk"), smd = rj_num(agr, "smd");
         sj_buf_printf(&b,
                       "Agreement: QWK %.3f (%s .70), exact %.1f%%, SMD %.3f (%s .15); focal "
@@ -471,25 +503,17 @@ static cJSON *summary_lines(const cJSON *doc)
                       qwk, qwk >= 0.70 ? "meets" : "below", 100 * rj_num(agr, "exact"), smd,
                       fabs(smd) <= 0.15 ? "within" : "beyond",
                       rj_num(rj_path(agr, "by_group", rj_str(par, "focal")), "smd"));
-        cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
+        failed |= rj_take_line(lines, &b);
     }
     const cJSON *truth = rj_get(doc, "truth_agreement");
     if (cJSON_IsObject(truth)) {
-        b.len = 0;
-        sj_buf_printf(&b,
-                      "Agreement with the true scores (simulation): machine QWK %.3f, exact "
-                      "%.1f%%, SMD %.3f",
-                      rj_num(truth, "qwk"), 100 * rj_num(truth, "exact"), rj_num(truth, "smd"));
-        const cJSON *human = rj_get(truth, "human");
-        if (cJSON_IsObject(human))
-            sj_buf_printf(&b, "; human QWK %.3f, exact %.1f%%, SMD %.3f (focal group SMD %.3f)",
-                          rj_num(human, "qwk"), 100 * rj_num(human, "exact"), rj_num(human, "smd"),
-                          rj_num(rj_path(human, "by_group", rj_str(par, "focal")), "smd"));
-        cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
+        truth_summary(&b, truth, rj_str(par, "focal"));
+        failed |= rj_take_line(lines, &b);
     }
-    sj_buf_free(&b);
-    sj_buf_free(&big);
-    sj_buf_free(&moderate);
+    if (failed) {
+        cJSON_Delete(lines);
+        return NULL;
+    }
     return lines;
 }
 
@@ -534,7 +558,13 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
         cJSON_AddItemToObject(doc, "truth_agreement", w.truth);
         w.truth = NULL;
     }
-    cJSON_AddItemToObject(doc, "summary", summary_lines(doc));
+    cJSON *summary = summary_lines(doc);
+    if (!summary) {
+        cJSON_Delete(prov);
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        goto fail;
+    }
+    cJSON_AddItemToObject(doc, "summary", summary);
     cJSON_AddItemToObject(doc, "provenance", prov);
     if (sj_provenance_add_file(prov, "scores", o->data_path, err) != SJ_OK ||
         sj_provenance_add_file(prov, "instrument", o->instrument_path, err) != SJ_OK ||
@@ -585,66 +615,62 @@ static cJSON *parity_rows(const cJSON *parity)
     return rows;
 }
 
-static cJSON *agreement_rows(const cJSON *agr)
-{
-    cJSON *rows = cJSON_CreateArray();
-    static const char *const keys[] = {"n",          "exact",   "adjacent",     "qwk",
-                                       "pearson_r",  "smd",     "mean_machine", "mean_human",
-                                       "sd_machine", "sd_human"};
-    const size_t n_keys = sizeof keys / sizeof *keys;
-    cJSON *row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "scope", "overall");
-    cJSON_AddStringToObject(row, "group", "");
-    cJSON_AddStringToObject(row, "item", "");
-    for (size_t k = 0; k < n_keys; k++)
-        sj_json_add_number(row, keys[k], rj_num(agr, keys[k]));
-    cJSON_AddItemToArray(rows, row);
-    const cJSON *g;
-    cJSON_ArrayForEach(g, rj_get(agr, "by_group"))
-    {
-        row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "scope", "group");
-        cJSON_AddStringToObject(row, "group", g->string);
-        cJSON_AddStringToObject(row, "item", "");
-        for (size_t k = 0; k < n_keys; k++)
-            sj_json_add_number(row, keys[k], rj_num(g, keys[k]));
-        cJSON_AddItemToArray(rows, row);
-    }
-    const cJSON *it;
-    cJSON_ArrayForEach(it, rj_get(agr, "by_item"))
-    {
-        row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "scope", "item");
-        cJSON_AddStringToObject(row, "group", "");
-        cJSON_AddStringToObject(row, "item", rj_str(it, "item") ? rj_str(it, "item") : "");
-        for (size_t k = 0; k < n_keys; k++)
-            sj_json_add_number(row, keys[k], rj_num(it, keys[k]));
-        cJSON_AddItemToArray(rows, row);
-    }
-    return rows;
-}
-
-/* One row of truth_agreement.csv: the agreement of one rater with the
- * true scores over one scope. */
-static void truth_row(cJSON *rows, const char *rater, const char *scope, const char *group,
-                      const char *item, const cJSON *a)
+/* A row of agreement.csv (rater NULL: machine against human) or of
+ * truth_agreement.csv (rater "machine" or "human" against the true
+ * scores): the agreement over one scope. */
+static void agreement_row(cJSON *rows, const char *rater, const char *scope, const char *group,
+                          const char *item, const cJSON *a)
 {
     static const char *const keys[] = {"n", "exact", "adjacent", "qwk", "pearson_r", "smd"};
-    char mean[32], sd[32];
-    snprintf(mean, sizeof mean, "mean_%s", rater);
-    snprintf(sd, sizeof sd, "sd_%s", rater);
     cJSON *row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "rater", rater);
+    if (rater)
+        cJSON_AddStringToObject(row, "rater", rater);
     cJSON_AddStringToObject(row, "scope", scope);
     cJSON_AddStringToObject(row, "group", group ? group : "");
     cJSON_AddStringToObject(row, "item", item ? item : "");
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
         sj_json_add_number(row, keys[k], rj_num(a, keys[k]));
-    sj_json_add_number(row, "mean_scored", rj_num(a, mean));
-    sj_json_add_number(row, "mean_true", rj_num(a, "mean_true"));
-    sj_json_add_number(row, "sd_scored", rj_num(a, sd));
-    sj_json_add_number(row, "sd_true", rj_num(a, "sd_true"));
+    if (rater) {
+        char mean[32], sd[32];
+        snprintf(mean, sizeof mean, "mean_%s", rater);
+        snprintf(sd, sizeof sd, "sd_%s", rater);
+        sj_json_add_number(row, "mean_scored", rj_num(a, mean));
+        sj_json_add_number(row, "mean_true", rj_num(a, "mean_true"));
+        sj_json_add_number(row, "sd_scored", rj_num(a, sd));
+        sj_json_add_number(row, "sd_true", rj_num(a, "sd_true"));
+    } else {
+        static const char *const spread[] = {"mean_machine", "mean_human", "sd_machine",
+                                             "sd_human"};
+        for (size_t k = 0; k < sizeof spread / sizeof *spread; k++)
+            sj_json_add_number(row, spread[k], rj_num(a, spread[k]));
+    }
     cJSON_AddItemToArray(rows, row);
+}
+
+/* The rows of one agreement block: overall, then each group, then each
+ * item. */
+static void agreement_block_rows(cJSON *rows, const char *rater, const cJSON *block)
+{
+    agreement_row(rows, rater, "overall", NULL, NULL, block);
+    const cJSON *g;
+    cJSON_ArrayForEach(g, rj_get(block, "by_group"))
+    {
+        agreement_row(rows, rater, "group", g->string, NULL, g);
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rj_get(block, "by_item"))
+    {
+        agreement_row(rows, rater, "item", NULL, rj_str(it, "item"), it);
+    }
+}
+
+/* agreement.csv: machine against human scores. */
+static cJSON *agreement_rows(const cJSON *agr)
+{
+    cJSON *rows = cJSON_CreateArray();
+    if (rows)
+        agreement_block_rows(rows, NULL, agr);
+    return rows;
 }
 
 /* truth_agreement.csv: the machine's rows, then the human raters' rows. */
@@ -653,21 +679,9 @@ static cJSON *truth_rows(const cJSON *truth)
     cJSON *rows = cJSON_CreateArray();
     const cJSON *blocks[2] = {truth, rj_get(truth, "human")};
     static const char *const raters[2] = {"machine", "human"};
-    for (int k = 0; k < 2; k++) {
-        if (!cJSON_IsObject(blocks[k]))
-            continue;
-        truth_row(rows, raters[k], "overall", NULL, NULL, blocks[k]);
-        const cJSON *g;
-        cJSON_ArrayForEach(g, rj_get(blocks[k], "by_group"))
-        {
-            truth_row(rows, raters[k], "group", g->string, NULL, g);
-        }
-        const cJSON *it;
-        cJSON_ArrayForEach(it, rj_get(blocks[k], "by_item"))
-        {
-            truth_row(rows, raters[k], "item", NULL, rj_str(it, "item"), it);
-        }
-    }
+    for (int k = 0; k < 2 && rows; k++)
+        if (cJSON_IsObject(blocks[k]))
+            agreement_block_rows(rows, raters[k], blocks[k]);
     return rows;
 }
 
@@ -715,7 +729,8 @@ static cJSON *distribution_rows(const cJSON *dist)
 
 typedef struct {
     const char *name;
-    cJSON *rows;
+    int wanted;  /* the audit has this part */
+    cJSON *rows; /* NULL where wanted: out of memory */
     const char *const *lead;
 } csv_table;
 
@@ -731,23 +746,25 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
                                               "sd",    "pass_rate", NULL};
     const cJSON *agr = rj_get(audit, "agreement");
     const cJSON *truth = rj_get(audit, "truth_agreement");
+    int has_agr = cJSON_IsObject(agr), has_truth = cJSON_IsObject(truth);
     csv_table tables[] = {
-        {"dif.csv", cJSON_Duplicate(rj_path(audit, "dif", "items"), 1), dif_lead},
-        {"parity.csv", parity_rows(rj_get(audit, "parity")), parity_lead},
-        {"distribution.csv", distribution_rows(rj_get(audit, "distribution")), NULL},
-        {"agreement.csv", cJSON_IsObject(agr) ? agreement_rows(agr) : NULL, NULL},
-        {"fairness.csv", cJSON_IsObject(agr) ? fairness_rows(agr) : NULL, NULL},
-        {"truth_agreement.csv", cJSON_IsObject(truth) ? truth_rows(truth) : NULL, NULL},
+        {"dif.csv", 1, cJSON_Duplicate(rj_path(audit, "dif", "items"), 1), dif_lead},
+        {"parity.csv", 1, parity_rows(rj_get(audit, "parity")), parity_lead},
+        {"distribution.csv", 1, distribution_rows(rj_get(audit, "distribution")), NULL},
+        {"agreement.csv", has_agr, has_agr ? agreement_rows(agr) : NULL, NULL},
+        {"fairness.csv", has_agr, has_agr ? fairness_rows(agr) : NULL, NULL},
+        {"truth_agreement.csv", has_truth, has_truth ? truth_rows(truth) : NULL, NULL},
     };
     const size_t n_tables = sizeof tables / sizeof *tables;
     sj_report_dir dir;
     sj_status st = sj_report_dir_open(&dir, out_dir, err);
     for (size_t i = 0; i < n_tables && st == SJ_OK; i++) {
-        if (!tables[i].rows)
+        if (!tables[i].wanted)
             continue;
         char *path = sj_report_dir_file(&dir, tables[i].name);
-        st = path ? rj_write_csv_objects(tables[i].rows, path, tables[i].lead, err)
-                  : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        st = path && tables[i].rows
+                 ? rj_write_csv_objects(tables[i].rows, path, tables[i].lead, err)
+                 : sj_error_set(err, SJ_ERR_WORK, "out of memory writing %s", tables[i].name);
         free(path);
     }
     if (st == SJ_OK) {

@@ -14,7 +14,7 @@
 #define SMD_GROUP_MAX SJ_AGREE_SMD_GROUP_MAX
 
 typedef struct {
-    rj_page w; /* the page being written */
+    sj_buf *w; /* the page being written; its failure flag is checked once, at the end */
     const cJSON *doc;
     const char *ref;
     const char *focal;
@@ -22,9 +22,9 @@ typedef struct {
 } page;
 
 /* The shared page writer (page.c), applied to this page's writer. */
-#define out(pg, ...) rj_out(&(pg)->w, __VA_ARGS__)
-#define text(pg, s) rj_text(&(pg)->w, (s))
-#define svg(pg, plot) rj_svg(&(pg)->w, (plot))
+#define out(pg, ...) rj_out((pg)->w, __VA_ARGS__)
+#define text(pg, s) rj_text((pg)->w, (s))
+#define svg(pg, plot) rj_svg((pg)->w, (plot))
 
 static const char *fmt_p(char *buf, size_t n, double p)
 {
@@ -43,8 +43,8 @@ static const char *fmt_pct(char *buf, size_t n, double share)
 
 static void number_cell(page *pg, double v, int digits)
 {
-    if (sj_html_number_cell(pg->w.b, v, digits, NULL) != 0)
-        pg->w.failed = 1;
+    if (sj_html_number_cell(pg->w, v, digits, NULL) != 0)
+        sj_buf_fail(pg->w);
 }
 
 static void p_cell(page *pg, double p)
@@ -57,7 +57,7 @@ static void p_cell(page *pg, double p)
 static void class_cell(page *pg, const char *cls)
 {
     out(pg, "<td class=\"l\">");
-    rj_badge(&pg->w, cls);
+    rj_badge(pg->w, cls);
     out(pg, "</td>");
 }
 
@@ -304,7 +304,7 @@ static void section_distribution(page *pg)
                              "Percent of each group's persons at each total of the modal "
                              "machine scores; reference and focal bars side by side.");
     if (!p) {
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     sj_plot_axis_exact(p, SJ_AXIS_X, lo - 0.5, hi + 0.5,
@@ -358,6 +358,23 @@ typedef struct {
     size_t n, cap;
 } note_list;
 
+/* The first item at or after `it` of one type (polytomous or not), or
+ * NULL; EACH_OF_TYPE walks the DIF items of one type in order. */
+static const cJSON *of_type(const cJSON *it, int polytomous)
+{
+    for (; it; it = it->next) {
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        if (e.polytomous == polytomous)
+            return it;
+    }
+    return NULL;
+}
+
+#define EACH_OF_TYPE(it, items, polytomous)                                                        \
+    for ((it) = of_type((items) ? (items)->child : NULL, (polytomous)); (it);                      \
+         (it) = of_type((it)->next, (polytomous)))
+
 static long note_index(const note_list *l, const char *t)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -369,12 +386,8 @@ static long note_index(const note_list *l, const char *t)
 static void collect_notes(page *pg, const cJSON *items, int polytomous, note_list *l)
 {
     const cJSON *it;
-    cJSON_ArrayForEach(it, items)
+    EACH_OF_TYPE(it, items, polytomous)
     {
-        rj_effect e;
-        rj_dif_effect(it, &e);
-        if (e.polytomous != polytomous)
-            continue;
         const cJSON *n;
         cJSON_ArrayForEach(n, rj_get(it, "notes"))
         {
@@ -384,7 +397,7 @@ static void collect_notes(page *pg, const cJSON *items, int polytomous, note_lis
                 size_t cap = l->cap ? 2 * l->cap : 8;
                 const char **grown = realloc(l->text, cap * sizeof *grown);
                 if (!grown) {
-                    pg->w.failed = 1;
+                    sj_buf_fail(pg->w);
                     return;
                 }
                 l->text = grown;
@@ -462,25 +475,21 @@ static void dif_notes(page *pg, const cJSON *items, int polytomous, const note_l
     for (size_t k = 0; k < notes->n; k++) {
         out(pg, "<li id=\"note-%ld\">", first_note + (long)k);
         text(pg, notes->text[k]);
-        size_t with = 0, of_type = 0;
+        size_t with = 0, n_typed = 0;
         const cJSON *it;
-        cJSON_ArrayForEach(it, items)
+        EACH_OF_TYPE(it, items, polytomous)
         {
-            rj_effect e;
-            rj_dif_effect(it, &e);
-            if (e.polytomous != polytomous)
-                continue;
-            of_type++;
+            n_typed++;
             const cJSON *n;
-            cJSON_ArrayForEach(n,
-                               rj_get(it, "notes")) if (cJSON_IsString(n) &&
-                                                        strcmp(n->valuestring, notes->text[k]) == 0)
+            cJSON_ArrayForEach(n, rj_get(it, "notes"))
             {
-                with++;
-                break;
+                if (cJSON_IsString(n) && strcmp(n->valuestring, notes->text[k]) == 0) {
+                    with++;
+                    break;
+                }
             }
         }
-        out(pg, " (%s)</li>\n", with == of_type ? "every item" : "items marked in the table");
+        out(pg, " (%s)</li>\n", with == n_typed ? "every item" : "items marked in the table");
     }
     out(pg, "</ol>\n");
 }
@@ -489,11 +498,9 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
 {
     size_t n = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, items)
+    EACH_OF_TYPE(it, items, polytomous)
     {
-        rj_effect e;
-        rj_dif_effect(it, &e);
-        n += e.polytomous == polytomous;
+        n++;
     }
     if (n == 0)
         return;
@@ -502,42 +509,34 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
     if (!names || !eff) {
         free(names);
         free(eff);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     size_t k = 0;
     double extent = polytomous ? 0.4 : 2.0;
-    cJSON_ArrayForEach(it, items)
+    EACH_OF_TYPE(it, items, polytomous)
     {
         rj_effect e;
         rj_dif_effect(it, &e);
-        if (e.polytomous != polytomous)
-            continue;
         names[k] = rj_str(it, "item");
         eff[k] = e;
-        double far = fmax(fabs(isnan(e.lo) ? e.value : e.lo), fabs(isnan(e.hi) ? e.value : e.hi));
+        double far = rj_effect_reach(&e);
         if (isfinite(far))
             extent = fmax(extent, far);
         k++;
     }
-    sj_plot *p = sj_plot_new(680, 70 + 22 * (double)n,
-                             polytomous ? "DIF effect sizes (SMD/SD) with 95% intervals"
-                                        : "DIF effect sizes (MH delta) with 95% intervals",
-                             "One row per item: the effect size as a point with its 95% "
-                             "interval, over shaded ETS class bands.");
+    sj_plot *p = rj_effect_chart(70 + 22 * (double)n,
+                                 polytomous ? "DIF effect sizes (SMD/SD) with 95% intervals"
+                                            : "DIF effect sizes (MH delta) with 95% intervals",
+                                 "One row per item: the effect size as a point with its 95% "
+                                 "interval, over shaded ETS class bands.",
+                                 polytomous, extent, n, names);
     if (!p) {
         free(names);
         free(eff);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
-    sj_plot_left_margin(p, 150);
-    sj_plot_axis(p, SJ_AXIS_X, -extent, extent,
-                 polytomous ? "SMD / SD (focal minus reference)"
-                            : "MH delta (negative: against focal)");
-    sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
-    rj_plot_class_bands(p, polytomous, extent);
-    sj_plot_refline(p, SJ_AXIS_X, 0, "");
     /* Series by class: A green circle, B orange triangle, C vermillion square. */
     static const size_t class_series[3] = {2, 3, 1};
     for (size_t i = 0; i < n; i++) {
@@ -591,12 +590,9 @@ static void section_dif(page *pg)
         note_no += (int)notes.n;
         dif_table_header(pg, poly, adjusted);
         const cJSON *it;
-        cJSON_ArrayForEach(it, items)
+        EACH_OF_TYPE(it, items, poly)
         {
-            rj_effect e;
-            rj_dif_effect(it, &e);
-            if (e.polytomous == poly)
-                dif_row(pg, it, adjusted, &notes, first_note);
+            dif_row(pg, it, adjusted, &notes, first_note);
         }
         out(pg, "</tbody></table>\n");
         dif_notes(pg, items, poly, &notes, first_note);
@@ -706,7 +702,7 @@ static void agreement_item_chart(page *pg, const cJSON *by_item)
         return;
     const char **names = calloc((size_t)n, sizeof *names);
     if (!names) {
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     double lo = 0;
@@ -722,7 +718,7 @@ static void agreement_item_chart(page *pg, const cJSON *by_item)
                              "scores for each item, with the .70 threshold.");
     if (!p) {
         free(names);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     sj_plot_categories(p, SJ_AXIS_X, (size_t)n, names, "Item");
@@ -985,6 +981,18 @@ static void section_truth(page *pg)
     out(pg, "</section>\n");
 }
 
+/* A string from the data between fixed markup: before, the escaped value,
+ * after. Nothing when the value is missing; returns whether it was written. */
+static int framed_text(page *pg, const char *before, const char *value, const char *after)
+{
+    if (!value)
+        return 0;
+    out(pg, "%s", before);
+    text(pg, value);
+    out(pg, "%s", after);
+    return 1;
+}
+
 static void section_methods(page *pg)
 {
     const cJSON *s = rj_get(pg->doc, "settings");
@@ -1055,13 +1063,8 @@ static void section_methods(page *pg)
             "within a group. SMD = (mean machine \xe2\x88\x92 mean human) / pooled SD. QWK in "
             "its moment form.</dd>\n");
     out(pg, "<dt>Human score</dt><dd>");
-    if (rj_str(s, "human_column")) {
-        out(pg, "column <code>");
-        text(pg, rj_str(s, "human_column"));
-        out(pg, "</code>");
-    } else {
+    if (!framed_text(pg, "column <code>", rj_str(s, "human_column"), "</code>"))
         out(pg, "none");
-    }
     out(pg, "</dd>\n</dl>\n</section>\n");
 }
 
@@ -1080,69 +1083,30 @@ static void section_provenance(page *pg)
     out(pg, "</dd>\n<dt>Command</dt><dd><code>");
     text(pg, rj_str(prov, "command"));
     out(pg, "</code></dd>\n<dt>Scoring model config</dt><dd>");
-    if (rj_str(prov, "model_config_sha256")) {
-        out(pg, "<code>");
-        text(pg, rj_str(prov, "model_config_sha256"));
-        out(pg, "</code> (SHA-256 of config.json)");
-        if (rj_str(prov, "model_stage")) {
-            out(pg, "; stage ");
-            text(pg, rj_str(prov, "model_stage"));
-        }
-        if (rj_str(prov, "model_path")) {
-            out(pg, "; model <code>");
-            text(pg, rj_str(prov, "model_path"));
-            out(pg, "</code>");
-        }
-        if (rj_str(prov, "model_weights_sha256")) {
-            out(pg, "</dd>\n<dt>Scoring model weights</dt><dd><code>");
-            text(pg, rj_str(prov, "model_weights_sha256"));
-            out(pg, "</code> (SHA-256 of model.safetensors)");
-        }
+    if (framed_text(pg, "<code>", rj_str(prov, "model_config_sha256"),
+                    "</code> (SHA-256 of config.json)")) {
+        framed_text(pg, "; stage ", rj_str(prov, "model_stage"), "");
+        framed_text(pg, "; model <code>", rj_str(prov, "model_path"), "</code>");
+        framed_text(pg, "</dd>\n<dt>Scoring model weights</dt><dd><code>",
+                    rj_str(prov, "model_weights_sha256"), "</code> (SHA-256 of model.safetensors)");
     } else {
         out(pg, "not recorded (no FILE.json from <code>sjtalign score</code> beside the scores)");
     }
-    out(pg, "</dd>\n</dl>\n<table><caption>Input files</caption><thead><tr><th "
-            "class=\"l\">Role</th><th class=\"l\">Path</th><th class=\"l\">SHA-256</th>"
-            "<th>Bytes</th></tr></thead><tbody>\n");
-    const cJSON *in;
-    cJSON_ArrayForEach(in, rj_get(prov, "inputs"))
-    {
-        out(pg, "<tr><td class=\"l\">");
-        text(pg, rj_str(in, "role"));
-        out(pg, "</td><td class=\"id\"><code>");
-        text(pg, rj_str(in, "path"));
-        out(pg, "</code></td><td class=\"l\"><code>");
-        text(pg, rj_str(in, "sha256"));
-        out(pg, "</code></td>");
-        number_cell(pg, rj_num(in, "bytes"), 0);
-        out(pg, "</tr>\n");
-    }
-    out(pg, "</tbody></table>\n</section>\n");
+    out(pg, "</dd>\n</dl>\n");
+    rj_input_files(pg->w, rj_get(prov, "inputs"), 1);
 }
 
 sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
 {
     const cJSON *settings = rj_get(audit, "settings");
-    page pg = {{b, 0},
-               audit,
-               rj_str(settings, "reference"),
-               rj_str(settings, "focal"),
+    page pg = {b, audit, rj_str(settings, "reference"), rj_str(settings, "focal"),
                cJSON_IsObject(rj_get(audit, "truth_agreement"))};
     if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
         return sj_error_set(err, SJ_ERR_INPUT,
                             "not an audit document: settings or dif.items missing");
-    const cJSON *ins = rj_get(audit, "instrument");
     const char *created = rj_str(rj_get(audit, "provenance"), "created");
-    sj_buf sub = {0};
-    int rc = sj_buf_printf(&sub, "Reference group ");
-    rc |= sj_html_text(&sub, pg.ref);
-    rc |= sj_buf_printf(&sub, ", focal group ");
-    rc |= sj_html_text(&sub, pg.focal);
-    rc |= sj_buf_printf(&sub, " \xc2\xb7 ");
-    rc |= sj_html_text(&sub, created ? created : "");
-    if (rc || sj_html_begin(b, "Bias audit:", rj_str(ins, "title"), sub.data) != 0)
-        pg.w.failed = 1;
-    sj_buf_free(&sub);
+    const char *date[1] = {created ? created : ""};
+    rj_page_begin(b, "Bias audit:", rj_get(audit, "instrument"), pg.ref, pg.focal, date, 1);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">Summary</a></li><li><a "
              "href=\"#data\">Data</a></li><li><a href=\"#distribution\">Score "
              "distributions</a></li><li><a href=\"#dif\">DIF per item</a></li><li><a "
@@ -1163,8 +1127,8 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
     section_methods(&pg);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)
-        pg.w.failed = 1;
-    if (pg.w.failed)
+        sj_buf_fail(b);
+    if (sj_buf_failed(b))
         return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the audit page");
     return SJ_OK;
 }

@@ -428,6 +428,8 @@ static void dif_line(sj_buf *b, const cJSON *doc, const char *before, const char
     sj_buf_printf(b, "DIF (%s -> %s): items flagged B/C %d -> %d; improved: %s; worsened: %s",
                   before, label, flagged_before, flagged_after,
                   improved.len ? improved.data : "none", worsened.len ? worsened.data : "none");
+    if (sj_buf_failed(&improved) || sj_buf_failed(&worsened))
+        sj_buf_fail(b); /* the line would name too few items */
     sj_buf_free(&improved);
     sj_buf_free(&worsened);
 }
@@ -553,44 +555,42 @@ static void training_line(sj_buf *b, const cJSON *log)
 }
 
 /* One plain-text line per finding, for terminals and readers of the JSON;
- * the page says the same with more detail. */
+ * the page says the same with more detail. NULL when out of memory. */
 static cJSON *summary_lines(const cJSON *doc)
 {
     cJSON *lines = cJSON_CreateArray();
+    if (!lines)
+        return NULL;
     const cJSON *audits = rj_get(doc, "audits");
     int n = cJSON_GetArraySize(audits);
     const char *before = rj_str(cJSON_GetArrayItem(audits, 0), "label");
+    int has_truth = cJSON_IsObject(rj_get(doc, "truth_agreement"));
+    int failed = 0;
+    sj_buf b = {0};
     for (int k = 1; k < n; k++) {
         const char *label = rj_str(cJSON_GetArrayItem(audits, k), "label");
-        int has_truth = cJSON_IsObject(rj_get(doc, "truth_agreement"));
-        for (int what = 0; what < 3 + has_truth; what++) {
-            sj_buf b = {0};
-            if (what == 0)
-                dif_line(&b, doc, before, label);
-            else if (what == 1)
-                parity_line(&b, doc, before, label, k);
-            else if (what == 2)
-                tax_line(&b, doc, before, label, k);
-            else
-                truth_line(&b, doc, before, label, k);
-            if (b.data)
-                cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
-            sj_buf_free(&b);
+        dif_line(&b, doc, before, label);
+        failed |= rj_take_line(lines, &b);
+        parity_line(&b, doc, before, label, k);
+        failed |= rj_take_line(lines, &b);
+        tax_line(&b, doc, before, label, k);
+        failed |= rj_take_line(lines, &b);
+        if (has_truth) {
+            truth_line(&b, doc, before, label, k);
+            failed |= rj_take_line(lines, &b);
         }
     }
-    if (cJSON_IsObject(rj_get(doc, "truth_agreement"))) {
-        sj_buf b = {0};
+    if (has_truth) {
         truth_best_line(&b, doc);
-        if (b.data)
-            cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
-        sj_buf_free(&b);
+        failed |= rj_take_line(lines, &b);
     }
     if (cJSON_IsObject(rj_get(doc, "training_log"))) {
-        sj_buf b = {0};
         training_line(&b, rj_get(doc, "training_log"));
-        if (b.data)
-            cJSON_AddItemToArray(lines, cJSON_CreateString(b.data));
-        sj_buf_free(&b);
+        failed |= rj_take_line(lines, &b);
+    }
+    if (failed) {
+        cJSON_Delete(lines);
+        return NULL;
     }
     return lines;
 }
@@ -630,6 +630,11 @@ cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
     if (o->training_log && !(log = training_log_json(o->training_log, err)))
         goto done;
     doc = cJSON_CreateObject();
+    if (!doc) {
+        cJSON_Delete(log);
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        goto done;
+    }
     cJSON_AddNumberToObject(doc, "schema_version", SJ_COMPARE_SCHEMA_VERSION);
     cJSON_AddStringToObject(doc, "kind", "sjtalign-compare");
     cJSON_AddItemToObject(doc, "instrument", cJSON_Duplicate(rj_get(audits[0], "instrument"), 1));
@@ -657,24 +662,29 @@ cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
         cJSON_AddItemToObject(doc, "training_log", log);
     else
         cJSON_AddNullToObject(doc, "training_log");
-    cJSON_AddItemToObject(doc, "summary", summary_lines(doc));
+    cJSON *summary = summary_lines(doc);
     cJSON *prov = sj_provenance_new(o->command_line);
+    cJSON_AddItemToObject(doc, "summary", summary);
     cJSON_AddItemToObject(doc, "provenance", prov);
-    for (size_t k = 0; k < o->n_audits && prov; k++) {
+    if (!summary || !prov) {
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        goto fail;
+    }
+    for (size_t k = 0; k < o->n_audits; k++) {
         char *path = sj_path_join(o->dirs[k], "audit.json");
-        sj_status st = path ? sj_provenance_add_file(prov, labels[k], path, err) : SJ_ERR_WORK;
+        sj_status st = path ? sj_provenance_add_file(prov, labels[k], path, err)
+                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
         free(path);
-        if (st != SJ_OK) {
-            cJSON_Delete(doc);
-            doc = NULL;
-            goto done;
-        }
+        if (st != SJ_OK)
+            goto fail;
     }
-    if (o->training_log && prov &&
-        sj_provenance_add_file(prov, "training log", o->training_log, err) != SJ_OK) {
-        cJSON_Delete(doc);
-        doc = NULL;
-    }
+    if (o->training_log &&
+        sj_provenance_add_file(prov, "training log", o->training_log, err) != SJ_OK)
+        goto fail;
+    goto done;
+fail:
+    cJSON_Delete(doc);
+    doc = NULL;
 done:
     for (size_t k = 0; audits && k < o->n_audits; k++)
         cJSON_Delete(audits[k]);
@@ -725,8 +735,8 @@ sj_status sj_compare_write(const cJSON *cmp, const char *out_dir, sj_error *err)
         char *csv = sj_report_dir_file(&dir, "changes.csv");
         char *json = sj_report_dir_file(&dir, "compare.json");
         char *page = sj_report_dir_file(&dir, "index.html");
-        st = csv && json && page ? rj_write_csv_objects(changes, csv, NULL, err)
-                                 : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        st = changes && csv && json && page ? rj_write_csv_objects(changes, csv, NULL, err)
+                                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
         if (st == SJ_OK)
             st = sj_json_write(json, cmp, err);
         if (st == SJ_OK)

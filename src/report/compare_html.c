@@ -11,7 +11,7 @@
 #define QWK_MIN SJ_AGREE_QWK_MIN
 
 typedef struct {
-    rj_page w; /* the page being written */
+    sj_buf *w; /* the page being written; its failure flag is checked once, at the end */
     const cJSON *doc;
     const char *ref, *focal;
     int n;               /* audits */
@@ -20,10 +20,10 @@ typedef struct {
 } page;
 
 /* The shared page writer (page.c), applied to this page's writer. */
-#define out(pg, ...) rj_out(&(pg)->w, __VA_ARGS__)
-#define text(pg, s) rj_text(&(pg)->w, (s))
-#define svg(pg, plot) rj_svg(&(pg)->w, (plot))
-#define badge(pg, cls) rj_badge(&(pg)->w, (cls))
+#define out(pg, ...) rj_out((pg)->w, __VA_ARGS__)
+#define text(pg, s) rj_text((pg)->w, (s))
+#define svg(pg, plot) rj_svg((pg)->w, (plot))
+#define badge(pg, cls) rj_badge((pg)->w, (cls))
 
 /* A change with an explicit sign: "+0.12" or "−0.12". */
 static const char *fmt_change(char *buf, size_t n, double v, int digits)
@@ -313,40 +313,47 @@ static void section_summary(page *pg)
 
 /* ---- DIF ------------------------------------------------------------------------------ */
 
-static size_t collect_rows(const page *pg, int polytomous, const cJSON **rows, size_t cap)
+/* The compare document's item rows of one type (by the first audit), in
+ * order, and their count in *n; the array (caller frees) has room for
+ * every item. NULL, with the page marked failed, when out of memory. */
+static const cJSON **rows_of_type(page *pg, int polytomous, size_t *n)
 {
-    size_t n = 0;
+    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
+    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
+    *n = 0;
+    if (!rows) {
+        sj_buf_fail(pg->w);
+        return NULL;
+    }
     const cJSON *row;
     cJSON_ArrayForEach(row, rj_get(pg->doc, "items"))
     {
         rj_effect e;
         rj_dif_effect(item_of(pg, row, 0), &e);
-        if (e.polytomous == polytomous && n < cap)
-            rows[n++] = row;
+        if (e.polytomous == polytomous)
+            rows[(*n)++] = row;
     }
-    return n;
+    return rows;
 }
 
 static void dumbbell_chart(page *pg, int polytomous, int figure_no)
 {
-    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
-    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
-    const char **names = calloc((size_t)(total ? total : 1), sizeof *names);
+    size_t n;
+    const cJSON **rows = rows_of_type(pg, polytomous, &n);
+    const char **names = calloc(n ? n : 1, sizeof *names);
     if (!rows || !names) {
         free(rows);
         free(names);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
-    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
     double extent = polytomous ? 0.4 : 2.0;
     for (size_t i = 0; i < n; i++) {
         names[i] = rj_str(rows[i], "item");
         for (int k = 0; k < pg->n; k++) {
             rj_effect e;
             rj_dif_effect(item_of(pg, rows[i], k), &e);
-            double far =
-                fmax(fabs(isnan(e.lo) ? e.value : e.lo), fabs(isnan(e.hi) ? e.value : e.hi));
+            double far = rj_effect_reach(&e);
             if (isfinite(far))
                 extent = fmax(extent, far);
         }
@@ -359,23 +366,17 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
     /* Several aligned scorers share an item's row: give each room. */
     double row_px = pg->n > 2 ? 22.0 * (pg->n - 1) : 26.0;
     sj_plot *p =
-        sj_plot_new(680, 80 + row_px * (double)n, "DIF effect sizes before and after alignment",
-                    "One row per item: a hollow marker at the effect before alignment, "
-                    "a line to a filled marker at the effect after, over the ETS "
-                    "class bands.");
+        rj_effect_chart(80 + row_px * (double)n, "DIF effect sizes before and after alignment",
+                        "One row per item: a hollow marker at the effect before "
+                        "alignment, a line to a filled marker at the effect after, "
+                        "over the ETS class bands.",
+                        polytomous, extent, n, names);
     if (!p) {
         free(rows);
         free(names);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
-    sj_plot_left_margin(p, 150);
-    sj_plot_axis(p, SJ_AXIS_X, -extent, extent,
-                 polytomous ? "SMD / SD (focal minus reference)"
-                            : "MH delta (negative: against focal)");
-    sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
-    rj_plot_class_bands(p, polytomous, extent);
-    sj_plot_refline(p, SJ_AXIS_X, 0, "");
     int afters = pg->n - 1;
     for (size_t i = 0; i < n; i++) {
         rj_effect b;
@@ -419,13 +420,10 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
 
 static void class_table(page *pg, int polytomous)
 {
-    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
-    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
-    if (!rows) {
-        pg->w.failed = 1;
+    size_t n;
+    const cJSON **rows = rows_of_type(pg, polytomous, &n);
+    if (!rows)
         return;
-    }
-    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
     out(pg, "<table><thead><tr><th class=\"l\">Item</th>");
     for (int k = 0; k < pg->n; k++) {
         out(pg, "<th class=\"l\">");
@@ -496,13 +494,10 @@ static void class_table(page *pg, int polytomous)
 static void transition_table(page *pg, int polytomous, int k)
 {
     int m[3][3] = {{0}};
-    int total = cJSON_GetArraySize(rj_get(pg->doc, "items"));
-    const cJSON **rows = calloc((size_t)(total ? total : 1), sizeof *rows);
-    if (!rows) {
-        pg->w.failed = 1;
+    size_t n;
+    const cJSON **rows = rows_of_type(pg, polytomous, &n);
+    if (!rows)
         return;
-    }
-    size_t n = collect_rows(pg, polytomous, rows, (size_t)total);
     for (size_t i = 0; i < n; i++) {
         const cJSON *ch = change_of(pg, rows[i], k);
         int b = rj_class_rank(rj_str(ch, "class_before")),
@@ -540,8 +535,9 @@ static void section_dif(page *pg)
     out(pg, "<section id=\"dif\"><h2>2. DIF per item, before and after</h2>\n");
     int figure_no = 1;
     for (int poly = 0; poly < 2; poly++) {
-        const cJSON *probe[1];
-        if (collect_rows(pg, poly, probe, 1) == 0)
+        size_t n;
+        free(rows_of_type(pg, poly, &n));
+        if (n == 0)
             continue;
         out(pg, "<h3>%s items</h3>\n", poly ? "Polytomous" : "Dichotomous");
         dumbbell_chart(pg, poly, figure_no++);
@@ -564,6 +560,16 @@ typedef struct {
     int percent;
 } measure_row;
 
+/* One header cell per audit, holding its label. */
+static void label_headers(page *pg)
+{
+    for (int k = 0; k < pg->n; k++) {
+        out(pg, "<th>");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+}
+
 static double measure(const page *pg, const char *section, int k, const measure_row *r)
 {
     const cJSON *part = part_of(pg, section, k);
@@ -581,11 +587,7 @@ static void measure_table(page *pg, const char *section, const measure_row *rows
 {
     char x[48];
     out(pg, "<table><thead><tr><th class=\"l\">Measure</th>");
-    for (int k = 0; k < pg->n; k++) {
-        out(pg, "<th>");
-        text(pg, pg->labels[k]);
-        out(pg, "</th>");
-    }
+    label_headers(pg);
     out(pg, "<th>Change (");
     text(pg, pg->labels[pg->n - 1]);
     out(pg, " \xe2\x88\x92 ");
@@ -619,7 +621,7 @@ static void across_chart(page *pg, const char *title, const char *ylabel, size_t
     if (!xs || !ys) {
         free(xs);
         free(ys);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     for (size_t s = 0; s < n_series; s++)
@@ -643,7 +645,7 @@ static void across_chart(page *pg, const char *title, const char *ylabel, size_t
     if (!p) {
         free(xs);
         free(ys);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     sj_plot_categories(p, SJ_AXIS_X, (size_t)pg->n, pg->labels, "");
@@ -678,12 +680,37 @@ static double group_mean(const page *pg, int k, size_t s)
     return rj_num(rj_path(part_of(pg, "parity", k), "groups", g), "mean");
 }
 
-static double qwk_value(const page *pg, int k, size_t s)
+/* QWK of audit k in an agreement part (with the human or the true scores):
+ * series 0 overall, 1 the reference group, 2 the focal group. */
+static double part_qwk(const page *pg, const char *part, int k, size_t s)
 {
-    const cJSON *a = part_of(pg, "agreement", k);
+    const cJSON *a = part_of(pg, part, k);
     if (s == 0)
         return rj_num(a, "qwk");
     return rj_num(rj_path(a, "by_group", s == 1 ? pg->ref : pg->focal), "qwk");
+}
+
+static double qwk_value(const page *pg, int k, size_t s)
+{
+    return part_qwk(pg, "agreement", k, s);
+}
+
+/* The measures of agreement per audit in an agreement part: overall, then
+ * QWK and SMD per group; smd_label names what SMD compares. */
+static void agreement_measures(page *pg, const char *part, const char *smd_label)
+{
+    const measure_row rows[] = {
+        {"Exact agreement (%)", "exact", NULL, 1, 1},
+        {"Exact + adjacent (%)", "adjacent", NULL, 1, 1},
+        {"QWK", "qwk", NULL, 3, 0},
+        {"Pearson r", "pearson_r", NULL, 3, 0},
+        {smd_label, "smd", NULL, 3, 0},
+        {"QWK", "qwk", pg->ref, 3, 0},
+        {"QWK", "qwk", pg->focal, 3, 0},
+        {"SMD", "smd", pg->ref, 3, 0},
+        {"SMD", "smd", pg->focal, 3, 0},
+    };
+    measure_table(pg, part, rows, sizeof rows / sizeof *rows);
 }
 
 static void section_parity(page *pg)
@@ -730,11 +757,7 @@ static void item_agreement_table(page *pg)
         return;
     char x[48];
     out(pg, "<table><caption>QWK per item</caption><thead><tr><th class=\"l\">Item</th>");
-    for (int k = 0; k < pg->n; k++) {
-        out(pg, "<th>");
-        text(pg, pg->labels[k]);
-        out(pg, "</th>");
-    }
+    label_headers(pg);
     out(pg, "<th>Change</th></tr></thead><tbody>\n");
     const cJSON *it;
     cJSON_ArrayForEach(it, first)
@@ -764,26 +787,11 @@ static void section_agreement(page *pg)
                     "agreement cannot be compared.</p></section>\n");
             return;
         }
-    const measure_row rows[] = {
-        {"Exact agreement (%)", "exact", NULL, 1, 1},
-        {"Exact + adjacent (%)", "adjacent", NULL, 1, 1},
-        {"QWK", "qwk", NULL, 3, 0},
-        {"Pearson r", "pearson_r", NULL, 3, 0},
-        {"SMD (machine \xe2\x88\x92 human)", "smd", NULL, 3, 0},
-        {"QWK", "qwk", pg->ref, 3, 0},
-        {"QWK", "qwk", pg->focal, 3, 0},
-        {"SMD", "smd", pg->ref, 3, 0},
-        {"SMD", "smd", pg->focal, 3, 0},
-    };
-    measure_table(pg, "agreement", rows, sizeof rows / sizeof *rows);
+    agreement_measures(pg, "agreement", "SMD (machine \xe2\x88\x92 human)");
     char x[48];
     out(pg, "<table><caption>Fairness of the machine\xe2\x80\x93human error (focal "
             "coefficient, p)</caption><thead><tr><th class=\"l\">Analysis</th>");
-    for (int k = 0; k < pg->n; k++) {
-        out(pg, "<th>");
-        text(pg, pg->labels[k]);
-        out(pg, "</th>");
-    }
+    label_headers(pg);
     out(pg, "</tr></thead><tbody>\n");
     static const char *const keys[3] = {"osa", "osd", "csd"};
     static const char *const names[3] = {"Overall score accuracy", "Overall score difference",
@@ -809,10 +817,7 @@ static void section_agreement(page *pg)
 
 static double truth_qwk(const page *pg, int k, size_t s)
 {
-    const cJSON *a = part_of(pg, "truth_agreement", k);
-    if (s == 0)
-        return rj_num(a, "qwk");
-    return rj_num(rj_path(a, "by_group", s == 1 ? pg->ref : pg->focal), "qwk");
+    return part_qwk(pg, "truth_agreement", k, s);
 }
 
 static void section_truth(page *pg)
@@ -823,18 +828,7 @@ static void section_truth(page *pg)
             "with the human scores, which carry the raters' bias, this is the accuracy "
             "alignment aims at. SMD is scored minus true.</p>\n");
     truth_verdict(pg);
-    const measure_row rows[] = {
-        {"Exact agreement (%)", "exact", NULL, 1, 1},
-        {"Exact + adjacent (%)", "adjacent", NULL, 1, 1},
-        {"QWK", "qwk", NULL, 3, 0},
-        {"Pearson r", "pearson_r", NULL, 3, 0},
-        {"SMD (machine \xe2\x88\x92 true)", "smd", NULL, 3, 0},
-        {"QWK", "qwk", pg->ref, 3, 0},
-        {"QWK", "qwk", pg->focal, 3, 0},
-        {"SMD", "smd", pg->ref, 3, 0},
-        {"SMD", "smd", pg->focal, 3, 0},
-    };
-    measure_table(pg, "truth_agreement", rows, sizeof rows / sizeof *rows);
+    agreement_measures(pg, "truth_agreement", "SMD (machine \xe2\x88\x92 true)");
     const cJSON *human = rj_path(pg->doc, "truth_agreement", "human");
     if (cJSON_IsObject(human)) {
         char x[48], y[48], z[48];
@@ -871,7 +865,7 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
         free(x);
         free(y);
         free(ids);
-        pg->w.failed = 1;
+        sj_buf_fail(pg->w);
         return;
     }
     double lo = INFINITY, hi = -INFINITY, x0 = INFINITY, x1 = -INFINITY;
@@ -897,7 +891,7 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
     if (isfinite(lo) && isfinite(x0)) {
         sj_plot *p = sj_plot_new(680, 240, title, "Training metrics over PPO steps.");
         if (!p) {
-            pg->w.failed = 1;
+            sj_buf_fail(pg->w);
         } else {
             sj_plot_axis(p, SJ_AXIS_X, x0, x1, "PPO step");
             sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
@@ -995,7 +989,7 @@ static void section_training(page *pg)
             curve_chart(pg, "Mean score by group over training", "Mean item score", steps, gs,
                         names, k);
         } else {
-            pg->w.failed = 1;
+            sj_buf_fail(pg->w);
         }
         for (size_t i = 0; owned && i < k; i++)
             free(owned[i]);
@@ -1045,21 +1039,8 @@ static void section_provenance(page *pg)
     text(pg, rj_str(prov, "created"));
     out(pg, "</dd><dt>Command</dt><dd><code>");
     text(pg, rj_str(prov, "command"));
-    out(pg, "</code></dd></dl>\n<table><caption>Input files</caption><thead><tr><th "
-            "class=\"l\">Role</th><th class=\"l\">Path</th><th class=\"l\">SHA-256</th></tr>"
-            "</thead><tbody>\n");
-    const cJSON *in;
-    cJSON_ArrayForEach(in, rj_get(prov, "inputs"))
-    {
-        out(pg, "<tr><td class=\"l\">");
-        text(pg, rj_str(in, "role"));
-        out(pg, "</td><td class=\"id\"><code>");
-        text(pg, rj_str(in, "path"));
-        out(pg, "</code></td><td class=\"l\"><code>");
-        text(pg, rj_str(in, "sha256"));
-        out(pg, "</code></td></tr>\n");
-    }
-    out(pg, "</tbody></table>\n</section>\n");
+    out(pg, "</code></dd></dl>\n");
+    rj_input_files(pg->w, rj_get(prov, "inputs"), 0);
 }
 
 sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
@@ -1076,27 +1057,15 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
         const char *l = rj_str(cJSON_GetArrayItem(audits, k), "label");
         labels[k] = l ? l : "?";
     }
-    page pg = {{b, 0},
+    page pg = {b,
                cmp,
                rj_str(cmp, "reference"),
                rj_str(cmp, "focal"),
                n,
                labels,
                cJSON_IsObject(rj_get(cmp, "truth_agreement"))};
-    const cJSON *ins = rj_get(cmp, "instrument");
-    sj_buf sub = {0};
-    int rc = sj_buf_printf(&sub, "Reference group ");
-    rc |= sj_html_text(&sub, pg.ref);
-    rc |= sj_buf_printf(&sub, ", focal group ");
-    rc |= sj_html_text(&sub, pg.focal);
-    rc |= sj_buf_printf(&sub, " \xc2\xb7 ");
-    for (int k = 0; k < n; k++) {
-        rc |= sj_buf_printf(&sub, "%s", k ? " \xe2\x86\x92 " : "");
-        rc |= sj_html_text(&sub, labels[k]);
-    }
-    if (rc || sj_html_begin(b, "Before and after alignment:", rj_str(ins, "title"), sub.data) != 0)
-        pg.w.failed = 1;
-    sj_buf_free(&sub);
+    rj_page_begin(b, "Before and after alignment:", rj_get(cmp, "instrument"), pg.ref, pg.focal,
+                  labels, (size_t)n);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "
              "href=\"#dif\">DIF per item</a></li><li><a href=\"#parity\">Group parity</a></li>"
              "<li><a href=\"#agreement\">Agreement and the alignment tax</a></li>");
@@ -1113,9 +1082,9 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
     section_training(&pg);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)
-        pg.w.failed = 1;
+        sj_buf_fail(b);
     free(labels);
-    if (pg.w.failed)
+    if (sj_buf_failed(b))
         return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the compare page");
     return SJ_OK;
 }

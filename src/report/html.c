@@ -57,13 +57,13 @@ static int escape_text(sj_buf *b, const char *text, int replace_bidi)
         }
         if (!ref)
             ref = REPLACEMENT;
-        if (sj_buf_append(b, run, (size_t)(c - run)) != 0 ||
-            sj_buf_append(b, ref, strlen(ref)) != 0)
-            return -1;
+        sj_buf_append(b, run, (size_t)(c - run));
+        sj_buf_append(b, ref, strlen(ref));
         c += skip;
         run = c;
     }
-    return sj_buf_append(b, run, strlen(run));
+    sj_buf_append(b, run, strlen(run));
+    return sj_buf_failed(b) ? -1 : 0;
 }
 
 int sj_html_escape(sj_buf *b, const char *text)
@@ -75,15 +75,18 @@ int sj_html_text(sj_buf *b, const char *text)
 {
     /* <bdi> ends any embedding or override the text opens and keeps the
      * text's direction from reordering what follows it. */
-    if (sj_buf_append(b, "<bdi>", 5) != 0 || escape_text(b, text ? text : "", 0) != 0)
-        return -1;
-    return sj_buf_append(b, "</bdi>", 6);
+    sj_buf_append(b, "<bdi>", 5);
+    escape_text(b, text ? text : "", 0);
+    sj_buf_append(b, "</bdi>", 6);
+    return sj_buf_failed(b) ? -1 : 0;
 }
 
 char *sj_html_escaped(const char *text)
 {
     sj_buf b = {0};
-    if (sj_html_escape(&b, text ? text : "") != 0 || sj_buf_append(&b, "", 0) != 0) {
+    sj_html_escape(&b, text ? text : "");
+    sj_buf_append(&b, "", 0); /* an empty text still gets its own string */
+    if (sj_buf_failed(&b)) {
         sj_buf_free(&b);
         return NULL;
     }
@@ -161,29 +164,28 @@ const char *sj_html_css(void)
 
 int sj_html_begin(sj_buf *b, const char *title, const char *name, const char *subtitle_html)
 {
-    int rc =
-        sj_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                         "<meta name=\"viewport\" content=\"width=device-width, "
-                         "initial-scale=1\">\n<title>");
-    rc |= sj_html_escape(b, title);
+    sj_buf_printf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width, "
+                     "initial-scale=1\">\n<title>");
+    sj_html_escape(b, title);
     if (name && *name) {
-        rc |= sj_buf_printf(b, " ");
-        rc |= sj_html_escape(b, name);
+        sj_buf_printf(b, " ");
+        sj_html_escape(b, name);
     }
-    rc |= sj_buf_printf(b,
-                        "</title>\n<style>\n%s</style>\n</head>\n<body>\n<header "
-                        "class=\"page\">\n<h1>",
-                        CSS);
-    rc |= sj_html_escape(b, title);
+    sj_buf_printf(b,
+                  "</title>\n<style>\n%s</style>\n</head>\n<body>\n<header "
+                  "class=\"page\">\n<h1>",
+                  CSS);
+    sj_html_escape(b, title);
     if (name && *name) {
-        rc |= sj_buf_printf(b, " ");
-        rc |= sj_html_text(b, name);
+        sj_buf_printf(b, " ");
+        sj_html_text(b, name);
     }
-    rc |= sj_buf_printf(b, "</h1>\n");
+    sj_buf_printf(b, "</h1>\n");
     if (subtitle_html && *subtitle_html)
-        rc |= sj_buf_printf(b, "<p class=\"sub\">%s</p>\n", subtitle_html);
-    rc |= sj_buf_printf(b, "</header>\n<main>\n");
-    return rc ? -1 : 0;
+        sj_buf_printf(b, "<p class=\"sub\">%s</p>\n", subtitle_html);
+    sj_buf_printf(b, "</header>\n<main>\n");
+    return sj_buf_failed(b) ? -1 : 0;
 }
 
 int sj_html_end(sj_buf *b)
@@ -192,21 +194,18 @@ int sj_html_end(sj_buf *b)
                          "</main>\n<footer class=\"page\"><p class=\"note\">Written by "
                          "sjtalign %s. This file is self-contained: it loads nothing from "
                          "anywhere.</p></footer>\n</body>\n</html>\n",
-                         SJ_VERSION) < 0
-               ? -1
-               : 0;
+                         SJ_VERSION);
 }
 
 int sj_html_element(sj_buf *b, const char *tag, const char *cls, const char *text)
 {
-    int rc;
     if (cls)
-        rc = sj_buf_printf(b, "<%s class=\"%s\">", tag, cls);
+        sj_buf_printf(b, "<%s class=\"%s\">", tag, cls);
     else
-        rc = sj_buf_printf(b, "<%s>", tag);
-    rc |= sj_html_text(b, text);
-    rc |= sj_buf_printf(b, "</%s>", tag);
-    return rc ? -1 : 0;
+        sj_buf_printf(b, "<%s>", tag);
+    sj_html_text(b, text);
+    sj_buf_printf(b, "</%s>", tag);
+    return sj_buf_failed(b) ? -1 : 0;
 }
 
 void sj_html_format_number(double value, int digits, char *out, size_t n)
@@ -252,6 +251,6 @@ int sj_html_number_cell(sj_buf *b, double value, int digits, const char *cls)
     char num[64];
     sj_html_format_number(value, digits, num, sizeof num);
     if (cls)
-        return sj_buf_printf(b, "<td class=\"%s\">%s</td>", cls, num) < 0 ? -1 : 0;
-    return sj_buf_printf(b, "<td>%s</td>", num) < 0 ? -1 : 0;
+        return sj_buf_printf(b, "<td class=\"%s\">%s</td>", cls, num);
+    return sj_buf_printf(b, "<td>%s</td>", num);
 }

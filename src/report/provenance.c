@@ -27,26 +27,29 @@ void sj_provenance_now(char *out, size_t n)
 char *sj_command_line(int argc, char **argv)
 {
     sj_buf b = {0};
-    int rc = sj_buf_append(&b, "sjtalign", 8);
-    for (int i = 0; i < argc && rc == 0; i++) {
+    sj_buf_append(&b, "sjtalign", 8);
+    for (int i = 0; i < argc && !sj_buf_failed(&b); i++) {
         const char *a = argv[i];
         int plain = *a != '\0';
         for (const char *c = a; *c; c++)
             if (!(strchr("-_./=:,+@%", *c) || (*c >= '0' && *c <= '9') ||
                   (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')))
                 plain = 0;
-        rc |= sj_buf_append(&b, " ", 1);
+        sj_buf_append(&b, " ", 1);
         if (plain) {
-            rc |= sj_buf_append(&b, a, strlen(a));
+            sj_buf_append(&b, a, strlen(a));
             continue;
         }
         /* Single quotes, with embedded ones as '\'' (POSIX shell). */
-        rc |= sj_buf_append(&b, "'", 1);
-        for (const char *c = a; *c && rc == 0; c++)
-            rc |= *c == '\'' ? sj_buf_append(&b, "'\\''", 4) : sj_buf_append(&b, c, 1);
-        rc |= sj_buf_append(&b, "'", 1);
+        sj_buf_append(&b, "'", 1);
+        for (const char *c = a; *c; c++)
+            if (*c == '\'')
+                sj_buf_append(&b, "'\\''", 4);
+            else
+                sj_buf_append(&b, c, 1);
+        sj_buf_append(&b, "'", 1);
     }
-    if (rc) {
+    if (sj_buf_failed(&b)) {
         sj_buf_free(&b);
         return NULL;
     }

@@ -13,10 +13,13 @@
 #define RJ_BAND_C "#f9dcd9"
 #define RJ_BELOW_THRESHOLD "#f9f0ef"
 
-/* Shades the ETS class regions of an effect-size axis (x) from -extent to
- * extent: A/AA around zero, then B/BB, then C/CC, with the stats module's
- * cut-offs (|delta| 1 and 1.5; |SMD/SD| .17 and .25). */
-void rj_plot_class_bands(sj_plot *p, int polytomous, double extent);
+/* A DIF effect chart of both pages: one row per item (n names, top to
+ * bottom) over an x axis of the effect on the items' ETS scale from
+ * -extent to extent, shaded by class (A/AA around zero, then B/BB, then
+ * C/CC, at the stats module's cut-offs: |delta| 1 and 1.5, |SMD/SD| .17
+ * and .25), with a line at zero. NULL when out of memory. */
+sj_plot *rj_effect_chart(double height, const char *title, const char *description, int polytomous,
+                         double extent, size_t n, const char *const *names);
 
 /* A number member, NaN when absent, null or not a number. */
 double rj_num(const cJSON *obj, const char *key);
@@ -63,25 +66,37 @@ typedef struct {
 } rj_effect;
 
 void rj_dif_effect(const cJSON *item, rj_effect *e);
+/* How far from zero an effect chart must reach to show e: the farther end
+ * of its interval, or the effect itself where an end is missing; NaN when
+ * there is no effect. */
+double rj_effect_reach(const rj_effect *e);
 
 /* Severity of an ETS class: 0 A/AA, 1 B/BB, 2 C/CC, -1 none. */
 int rj_class_rank(const char *cls);
 
-/* A page being written, shared by the audit and compare pages: fragments
- * append to b, and the first failure (out of memory, a fragment longer
- * than a page fragment should be) is remembered and reported once at the
- * end. */
-typedef struct {
-    sj_buf *b;
-    int failed;
-} rj_page;
-
-void rj_out(rj_page *pg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Fragments of a report page (audit and compare), appended to b. A
+ * failure sets b's sticky flag (sj_buf_fail), which the page's writer
+ * checks once at the end. */
+void rj_out(sj_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Escaped text. */
-void rj_text(rj_page *pg, const char *s);
+void rj_text(sj_buf *b, const char *s);
 /* Renders and frees a chart (a NULL chart marks the page failed). */
-void rj_svg(rj_page *pg, sj_plot *plot);
-void rj_badge(rj_page *pg, const char *cls);
+void rj_svg(sj_buf *b, sj_plot *plot);
+void rj_badge(sj_buf *b, const char *cls);
+/* Opens a report page (sj_html_begin) titled `title` and the instrument's
+ * title, under the subtitle "Reference group R, focal group F · " and the
+ * n strings of `tail` joined by " → " (the audit's date; the compare
+ * page's labels). */
+void rj_page_begin(sj_buf *b, const char *title, const cJSON *instrument, const char *reference,
+                   const char *focal, const char *const *tail, size_t n);
+/* The provenance table of input files (role, path, SHA-256 and, with
+ * with_bytes, the size), closing the page's last section. */
+void rj_input_files(sj_buf *b, const cJSON *inputs, int with_bytes);
+
+/* Moves a finished summary line from b into the array `lines` and empties
+ * b for the next line; an empty b adds nothing. Returns -1 when the line
+ * is incomplete (b failed) or could not be added (out of memory). */
+int rj_take_line(cJSON *lines, sj_buf *b);
 /* A number as the pages print it (sj_html_format_number); returns buf. */
 const char *rj_fmt(char *buf, size_t n, double v, int digits);
 

@@ -225,46 +225,26 @@ static double clamp_px(const sj_plot *p, sj_axis axis, double v)
     return v < a ? a : v > b ? b : v;
 }
 
-static void add(int *failed, sj_buf *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The plot's own writers: each append leaves a failure in b's sticky flag,
+ * which sj_plot_render checks once for every layer. */
+static void add(sj_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void add(int *failed, sj_buf *b, const char *fmt, ...)
+static void add(sj_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char small[512];
-    int needed = vsnprintf(small, sizeof small, fmt, ap);
+    sj_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (needed < 0) {
-        *failed = 1;
-        return;
-    }
-    if ((size_t)needed < sizeof small) {
-        if (sj_buf_append(b, small, (size_t)needed) != 0)
-            *failed = 1;
-        return;
-    }
-    char *big = malloc((size_t)needed + 1);
-    if (!big) {
-        *failed = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)needed + 1, fmt, ap);
-    va_end(ap);
-    if (sj_buf_append(b, big, (size_t)needed) != 0)
-        *failed = 1;
-    free(big);
 }
 
-static void add_text(int *failed, sj_buf *b, const char *text)
+static void add_text(sj_buf *b, const char *text)
 {
-    if (sj_html_escape(b, text) != 0)
-        *failed = 1;
+    sj_html_escape(b, text);
 }
 
 /* Long names are cut at a character boundary and end in an ellipsis; the
  * full name stays available as a tooltip. */
-static void add_short_text(int *failed, sj_buf *b, const char *text, size_t max_chars)
+static void add_short_text(sj_buf *b, const char *text, size_t max_chars)
 {
     size_t chars = 0, i = 0;
     while (text[i] && chars < max_chars) {
@@ -274,16 +254,16 @@ static void add_short_text(int *failed, sj_buf *b, const char *text, size_t max_
         chars++;
     }
     if (!text[i]) {
-        add_text(failed, b, text);
+        add_text(b, text);
         return;
     }
     char *cut = sj_strndup(text, i);
     if (!cut) {
-        *failed = 1;
+        sj_buf_fail(b);
         return;
     }
-    add_text(failed, b, cut);
-    add(failed, b, "\xe2\x80\xa6");
+    add_text(b, cut);
+    add(b, "\xe2\x80\xa6");
     free(cut);
 }
 
@@ -309,16 +289,15 @@ void sj_plot_band(sj_plot *p, sj_axis axis, double lo, double hi, const char *fi
         x0 = p->left;
         w = p->width - p->left - p->right;
     }
-    add(&p->failed, &p->under,
-        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x0, y0, w, h,
-        fill);
+    add(&p->under, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x0,
+        y0, w, h, fill);
     if (label && *label && w > 12) {
-        add(&p->failed, &p->under,
+        add(&p->under,
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
             "fill=\"#444\">",
             x0 + w / 2, y0 + FONT_PX + 2, FONT_PX - 1);
-        add_text(&p->failed, &p->under, label);
-        add(&p->failed, &p->under, "</text>\n");
+        add_text(&p->under, label);
+        add(&p->under, "</text>\n");
     }
 }
 
@@ -332,30 +311,30 @@ void sj_plot_refline(sj_plot *p, sj_axis axis, double value, const char *label)
         return;
     v = clamp_px(p, axis, v);
     if (axis == SJ_AXIS_X) {
-        add(&p->failed, &p->over,
+        add(&p->over,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
             "stroke-width=\"1\" stroke-dasharray=\"4 3\"/>\n",
             v, p->top, v, p->height - p->bottom);
         if (label && *label) {
-            add(&p->failed, &p->over,
+            add(&p->over,
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
                 "fill=\"#333\">",
                 v, p->top - 4, FONT_PX - 1);
-            add_text(&p->failed, &p->over, label);
-            add(&p->failed, &p->over, "</text>\n");
+            add_text(&p->over, label);
+            add(&p->over, "</text>\n");
         }
     } else {
-        add(&p->failed, &p->over,
+        add(&p->over,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
             "stroke-width=\"1\" stroke-dasharray=\"4 3\"/>\n",
             p->left, v, p->width - p->right, v);
         if (label && *label) {
-            add(&p->failed, &p->over,
+            add(&p->over,
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"%.0f\" "
                 "fill=\"#333\">",
                 p->width - p->right - 2, v - 3, FONT_PX - 1);
-            add_text(&p->failed, &p->over, label);
-            add(&p->failed, &p->over, "</text>\n");
+            add_text(&p->over, label);
+            add(&p->over, "</text>\n");
         }
     }
 }
@@ -368,7 +347,7 @@ void sj_plot_bar(sj_plot *p, size_t series, double x, double y, double width, do
     double x1 = sj_plot_px(p, SJ_AXIS_X, x + offset + width / 2);
     double y0 = sj_plot_px(p, SJ_AXIS_Y, p->ax[1].lo > 0 ? p->ax[1].lo : 0);
     double y1 = sj_plot_px(p, SJ_AXIS_Y, y);
-    add(&p->failed, &p->marks,
+    add(&p->marks,
         "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
         "stroke=\"#fff\" stroke-width=\"0.5\"/>\n",
         fmin(x0, x1), fmin(y0, y1), fabs(x1 - x0), fabs(y1 - y0), sj_plot_colour(series));
@@ -376,26 +355,26 @@ void sj_plot_bar(sj_plot *p, size_t series, double x, double y, double width, do
 
 /* Shapes differ by series as well as colours, so a chart still reads when
  * printed in grey. */
-static void marker(int *failed, sj_buf *b, size_t series, double cx, double cy, int hollow)
+static void marker(sj_buf *b, size_t series, double cx, double cy, int hollow)
 {
     const char *c = sj_plot_colour(series);
     char fill[32];
     snprintf(fill, sizeof fill, "%s", hollow ? "#fff" : c);
     switch (series % 3) {
     case 0:
-        add(failed, b,
+        add(b,
             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" stroke=\"%s\" "
             "stroke-width=\"1.5\"/>\n",
             cx, cy, fill, c);
         break;
     case 1:
-        add(failed, b,
+        add(b,
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"7.5\" height=\"7.5\" fill=\"%s\" stroke=\"%s\" "
             "stroke-width=\"1.5\"/>\n",
             cx - 3.75, cy - 3.75, fill, c);
         break;
     default:
-        add(failed, b,
+        add(b,
             "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" fill=\"%s\" stroke=\"%s\" "
             "stroke-width=\"1.5\"/>\n",
             cx, cy - 4.5, cx + 4.5, cy + 3.5, cx - 4.5, cy + 3.5, fill, c);
@@ -413,20 +392,20 @@ void sj_plot_point_ci(sj_plot *p, size_t series, double x, double y, double lo, 
         if (p->ax[1].categorical) {
             double a = clamp_px(p, SJ_AXIS_X, sj_plot_px(p, SJ_AXIS_X, lo));
             double b = clamp_px(p, SJ_AXIS_X, sj_plot_px(p, SJ_AXIS_X, hi));
-            add(&p->failed, &p->marks,
+            add(&p->marks,
                 "<path d=\"M%.1f %.1fH%.1fM%.1f %.1fv6M%.1f %.1fv6\" stroke=\"%s\" "
                 "stroke-width=\"1.5\" fill=\"none\"/>\n",
                 a, cy, b, a, cy - 3, b, cy - 3, c);
         } else {
             double a = clamp_px(p, SJ_AXIS_Y, sj_plot_px(p, SJ_AXIS_Y, lo));
             double b = clamp_px(p, SJ_AXIS_Y, sj_plot_px(p, SJ_AXIS_Y, hi));
-            add(&p->failed, &p->marks,
+            add(&p->marks,
                 "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fh6M%.1f %.1fh6\" stroke=\"%s\" "
                 "stroke-width=\"1.5\" fill=\"none\"/>\n",
                 cx, a, b, cx - 3, a, cx - 3, b, c);
         }
     }
-    marker(&p->failed, &p->marks, series, cx, cy, 0);
+    marker(&p->marks, series, cx, cy, 0);
 }
 
 void sj_plot_interval(sj_plot *p, size_t series, double row, double lo, double hi)
@@ -436,7 +415,7 @@ void sj_plot_interval(sj_plot *p, size_t series, double row, double lo, double h
     double cy = sj_plot_px(p, SJ_AXIS_Y, row);
     double a = clamp_px(p, SJ_AXIS_X, sj_plot_px(p, SJ_AXIS_X, lo));
     double b = clamp_px(p, SJ_AXIS_X, sj_plot_px(p, SJ_AXIS_X, hi));
-    add(&p->failed, &p->marks,
+    add(&p->marks,
         "<path d=\"M%.1f %.1fH%.1fM%.1f %.1fv5M%.1f %.1fv5\" stroke=\"%s\" stroke-width=\"1\" "
         "stroke-opacity=\"0.7\" fill=\"none\"/>\n",
         a, cy, b, a, cy - 2.5, b, cy - 2.5, sj_plot_colour(series));
@@ -448,12 +427,12 @@ void sj_plot_dumbbell(sj_plot *p, double row, double x0, double x1, size_t serie
         return;
     double cy = sj_plot_px(p, SJ_AXIS_Y, row);
     double a = sj_plot_px(p, SJ_AXIS_X, x0), b = sj_plot_px(p, SJ_AXIS_X, x1);
-    add(&p->failed, &p->marks,
+    add(&p->marks,
         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
         "stroke-width=\"2\"/>\n",
         a, cy, b, cy);
-    marker(&p->failed, &p->marks, series0, a, cy, 1);
-    marker(&p->failed, &p->marks, series1, b, cy, 0);
+    marker(&p->marks, series0, a, cy, 1);
+    marker(&p->marks, series1, b, cy, 0);
 }
 
 void sj_plot_line(sj_plot *p, size_t series, size_t n, const double *x, const double *y)
@@ -462,21 +441,20 @@ void sj_plot_line(sj_plot *p, size_t series, size_t n, const double *x, const do
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(x[i]) || !isfinite(y[i])) {
             if (open)
-                add(&p->failed, &p->marks,
-                    "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"/>\n",
+                add(&p->marks, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"/>\n",
                     sj_plot_colour(series));
             open = 0;
             continue;
         }
         double px = sj_plot_px(p, SJ_AXIS_X, x[i]), py = sj_plot_px(p, SJ_AXIS_Y, y[i]);
         if (!open)
-            add(&p->failed, &p->marks, "<path d=\"M%.1f %.1f", px, py);
+            add(&p->marks, "<path d=\"M%.1f %.1f", px, py);
         else
-            add(&p->failed, &p->marks, "L%.1f %.1f", px, py);
+            add(&p->marks, "L%.1f %.1f", px, py);
         open = 1;
     }
     if (open)
-        add(&p->failed, &p->marks, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s/>\n",
+        add(&p->marks, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s/>\n",
             sj_plot_colour(series), series % 2 ? " stroke-dasharray=\"6 3\"" : "");
 }
 
@@ -494,18 +472,17 @@ void sj_plot_legend(sj_plot *p, size_t n, const char *const *names, const size_t
             chars = LEGEND_CHARS + 1;
         /* DejaVu Sans averages about 0.66 em per character in labels. */
         double text_w = (double)chars * FONT_PX * 0.66;
-        add(&p->failed, &p->legend,
-            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"end\">", x, y + 4,
-            FONT_PX);
-        add_short_text(&p->failed, &p->legend, name, LEGEND_CHARS);
-        add(&p->failed, &p->legend, "</text>\n");
+        add(&p->legend, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"end\">", x,
+            y + 4, FONT_PX);
+        add_short_text(&p->legend, name, LEGEND_CHARS);
+        add(&p->legend, "</text>\n");
         x -= text_w + 8;
-        marker(&p->failed, &p->legend, series[k], x, y, 0);
+        marker(&p->legend, series[k], x, y, 0);
         x -= 16;
     }
 }
 
-static void render_numeric_axis(const sj_plot *q, int *failed, sj_buf *b, sj_axis axis)
+static void render_numeric_axis(const sj_plot *q, sj_buf *b, sj_axis axis)
 {
     const axis_state *a = &q->ax[axis];
     char num[64];
@@ -513,14 +490,14 @@ static void render_numeric_axis(const sj_plot *q, int *failed, sj_buf *b, sj_axi
         format_tick(a->ticks[i], a->step, num, sizeof num);
         double v = sj_plot_px(q, axis, a->ticks[i]);
         if (axis == SJ_AXIS_X) {
-            add(failed, b,
+            add(b,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>"
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\">%s</text>\n",
                 v, q->top, v, q->height - q->bottom, v, q->height - q->bottom, v,
                 q->height - q->bottom + 4, v, q->height - q->bottom + 6 + FONT_PX, FONT_PX, num);
         } else {
-            add(failed, b,
+            add(b,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>"
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"%.0f\">%s</text>\n",
@@ -530,7 +507,7 @@ static void render_numeric_axis(const sj_plot *q, int *failed, sj_buf *b, sj_axi
     }
 }
 
-static void render_categorical_axis(const sj_plot *q, int *failed, sj_buf *b, sj_axis axis)
+static void render_categorical_axis(const sj_plot *q, sj_buf *b, sj_axis axis)
 {
     const axis_state *a = &q->ax[axis];
     size_t max_chars =
@@ -550,78 +527,86 @@ static void render_categorical_axis(const sj_plot *q, int *failed, sj_buf *b, sj
     for (size_t i = 0; i < a->n_cat; i += every) {
         double v = sj_plot_px(q, axis, (double)i);
         if (axis == SJ_AXIS_X) {
-            add(failed, b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\">",
-                v, q->height - q->bottom + 6 + FONT_PX, FONT_PX);
+            add(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\">", v,
+                q->height - q->bottom + 6 + FONT_PX, FONT_PX);
         } else {
-            add(failed, b,
+            add(b,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"%.0f\">",
                 q->left, v, q->width - q->right, v, q->left - 6, v + FONT_PX / 3, FONT_PX);
         }
-        add(failed, b, "<title>");
-        add_text(failed, b, a->names[i]);
-        add(failed, b, "</title>");
-        add_short_text(failed, b, a->names[i], max_chars);
-        add(failed, b, "</text>\n");
+        add(b, "<title>");
+        add_text(b, a->names[i]);
+        add(b, "</title>");
+        add_short_text(b, a->names[i], max_chars);
+        add(b, "</text>\n");
     }
 }
 
-static void render_axis_labels(const sj_plot *q, int *failed, sj_buf *b)
+static void render_axis_labels(const sj_plot *q, sj_buf *b)
 {
     if (q->ax[0].label && *q->ax[0].label) {
-        add(failed, b,
+        add(b,
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
             "font-weight=\"600\">",
             (q->left + q->width - q->right) / 2, q->height - 8, FONT_PX + 1);
-        add_text(failed, b, q->ax[0].label);
-        add(failed, b, "</text>\n");
+        add_text(b, q->ax[0].label);
+        add(b, "</text>\n");
     }
     if (q->ax[1].label && *q->ax[1].label) {
         double cx = 14, cy = (q->top + q->height - q->bottom) / 2;
-        add(failed, b,
+        add(b,
             "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
             "font-weight=\"600\" transform=\"rotate(-90 %.1f %.1f)\">",
             cx, cy, FONT_PX + 1, cx, cy);
-        add_text(failed, b, q->ax[1].label);
-        add(failed, b, "</text>\n");
+        add_text(b, q->ax[1].label);
+        add(b, "</text>\n");
     }
 }
 
 int sj_plot_render(const sj_plot *p, sj_buf *out)
 {
-    if (p->failed || !p->ax[0].set || !p->ax[1].set)
+    /* One check for all that could fail while the plot was built: its own
+     * set-up (axes, names) and the appends to every layer. */
+    if (p->failed || !p->ax[0].set || !p->ax[1].set || sj_buf_failed(&p->under) ||
+        sj_buf_failed(&p->marks) || sj_buf_failed(&p->over) || sj_buf_failed(&p->legend)) {
+        sj_buf_fail(out);
         return -1;
-    int failed = 0;
+    }
     sj_buf body = {0};
-    add(&failed, &body,
+    add(&body,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
         "height=\"%.0f\" role=\"img\" font-family=\"DejaVu Sans, Helvetica, Arial, "
         "sans-serif\">\n<title>",
         p->width, p->height, p->width, p->height);
-    add_text(&failed, &body, p->title);
-    add(&failed, &body, "</title>\n<desc>");
-    add_text(&failed, &body, p->description);
-    add(&failed, &body, "</desc>\n");
+    add_text(&body, p->title);
+    add(&body, "</title>\n<desc>");
+    add_text(&body, p->description);
+    add(&body, "</desc>\n");
     const sj_buf *layers[] = {&p->under, NULL, &p->marks, &p->over, &p->legend};
     for (size_t l = 0; l < sizeof layers / sizeof *layers; l++) {
         if (!layers[l]) {
             for (int axis = 0; axis < 2; axis++) {
                 if (p->ax[axis].categorical)
-                    render_categorical_axis(p, &failed, &body, (sj_axis)axis);
+                    render_categorical_axis(p, &body, (sj_axis)axis);
                 else
-                    render_numeric_axis(p, &failed, &body, (sj_axis)axis);
+                    render_numeric_axis(p, &body, (sj_axis)axis);
             }
-            add(&failed, &body,
+            add(&body,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                 "stroke=\"#333\"/>\n",
                 p->left, p->top, p->width - p->left - p->right, p->height - p->top - p->bottom);
-        } else if (layers[l]->len && sj_buf_append(&body, layers[l]->data, layers[l]->len) != 0) {
-            failed = 1;
+        } else if (layers[l]->len) {
+            sj_buf_append(&body, layers[l]->data, layers[l]->len);
         }
     }
-    render_axis_labels(p, &failed, &body);
-    add(&failed, &body, "</svg>\n");
-    int rc = failed || !body.data ? -1 : sj_buf_append(out, body.data, body.len);
+    render_axis_labels(p, &body);
+    add(&body, "</svg>\n");
+    /* The chart goes into the page whole or not at all. */
+    if (sj_buf_failed(&body))
+        sj_buf_fail(out);
+    else
+        sj_buf_append(out, body.data, body.len);
     sj_buf_free(&body);
-    return rc;
+    return sj_buf_failed(out) ? -1 : 0;
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void rj_plot_class_bands(sj_plot *p, int polytomous, double extent)
+static void class_bands(sj_plot *p, int polytomous, double extent)
 {
     double b_edge = polytomous ? SJ_ETS_SMD_B : SJ_ETS_DELTA_B;
     double c_edge = polytomous ? SJ_ETS_SMD_C : SJ_ETS_DELTA_C;
@@ -18,6 +18,27 @@ void rj_plot_class_bands(sj_plot *p, int polytomous, double extent)
     sj_plot_band(p, SJ_AXIS_X, -b_edge, b_edge, RJ_BAND_A, a);
     sj_plot_band(p, SJ_AXIS_X, b_edge, c_edge, RJ_BAND_B, b);
     sj_plot_band(p, SJ_AXIS_X, c_edge, big, RJ_BAND_C, c);
+}
+
+sj_plot *rj_effect_chart(double height, const char *title, const char *description, int polytomous,
+                         double extent, size_t n, const char *const *names)
+{
+    sj_plot *p = sj_plot_new(680, height, title, description);
+    if (!p)
+        return NULL;
+    sj_plot_left_margin(p, 150);
+    sj_plot_axis(p, SJ_AXIS_X, -extent, extent,
+                 polytomous ? "SMD / SD (focal minus reference)"
+                            : "MH delta (negative: against focal)");
+    sj_plot_categories(p, SJ_AXIS_Y, n, names, "");
+    class_bands(p, polytomous, extent);
+    sj_plot_refline(p, SJ_AXIS_X, 0, "");
+    return p;
+}
+
+double rj_effect_reach(const rj_effect *e)
+{
+    return fmax(fabs(isnan(e->lo) ? e->value : e->lo), fabs(isnan(e->hi) ? e->value : e->hi));
 }
 
 const cJSON *rj_get(const cJSON *obj, const char *key)
@@ -73,13 +94,12 @@ int rj_class_badge(sj_buf *b, const char *cls)
     if (rj_class_rank(cls) < 0)
         return sj_buf_printf(b, "<span class=\"muted\">\xe2\x80\x94</span>");
     /* Only A/B/C letters reach the class attribute; the text is escaped. */
-    int rc = sj_buf_printf(b, "<span class=\"cls cls-%s\">",
-                           cls[0] == 'A'   ? (cls[1] ? "AA" : "A")
-                           : cls[0] == 'B' ? (cls[1] ? "BB" : "B")
-                                           : (cls[1] ? "CC" : "C"));
-    rc |= sj_html_escape(b, cls);
-    rc |= sj_buf_printf(b, "</span>");
-    return rc ? -1 : 0;
+    sj_buf_printf(b, "<span class=\"cls cls-%s\">",
+                  cls[0] == 'A'   ? (cls[1] ? "AA" : "A")
+                  : cls[0] == 'B' ? (cls[1] ? "BB" : "B")
+                                  : (cls[1] ? "CC" : "C"));
+    sj_html_escape(b, cls);
+    return sj_buf_printf(b, "</span>");
 }
 
 /* Dichotomous items: delta_mh with delta +- 1.96 se (Robins-Breslow-
@@ -164,7 +184,28 @@ fail:
     return NULL;
 }
 
-static void write_value(sj_csv_writer *w, const cJSON *v)
+/* An array of strings as one cell, joined with "; ". Returns -1 when the
+ * cell could not be built (out of memory). */
+static int write_joined(sj_csv_writer *w, const cJSON *array)
+{
+    sj_buf joined = {0};
+    const cJSON *e;
+    cJSON_ArrayForEach(e, array)
+    {
+        if (joined.len)
+            sj_buf_append(&joined, "; ", 2);
+        if (cJSON_IsString(e))
+            sj_buf_append(&joined, e->valuestring, strlen(e->valuestring));
+    }
+    int failed = sj_buf_failed(&joined);
+    if (!failed)
+        sj_csv_cell(w, joined.data ? joined.data : "");
+    sj_buf_free(&joined);
+    return failed ? -1 : 0;
+}
+
+/* Returns -1 when the cell could not be written (out of memory). */
+static int write_value(sj_csv_writer *w, const cJSON *v)
 {
     if (!v) {
         sj_csv_cell(w, "");
@@ -179,20 +220,11 @@ static void write_value(sj_csv_writer *w, const cJSON *v)
     } else if (cJSON_IsBool(v)) {
         sj_csv_cell(w, cJSON_IsTrue(v) ? "TRUE" : "FALSE");
     } else if (cJSON_IsArray(v)) {
-        sj_buf joined = {0};
-        const cJSON *e;
-        cJSON_ArrayForEach(e, v)
-        {
-            if (joined.len)
-                sj_buf_append(&joined, "; ", 2);
-            if (cJSON_IsString(e))
-                sj_buf_append(&joined, e->valuestring, strlen(e->valuestring));
-        }
-        sj_csv_cell(w, joined.data ? joined.data : "");
-        sj_buf_free(&joined);
+        return write_joined(w, v);
     } else {
         sj_csv_cell(w, "NA");
     }
+    return 0;
 }
 
 sj_status rj_write_csv_objects(const cJSON *array, const char *path, const char *const *lead,
@@ -210,8 +242,13 @@ sj_status rj_write_csv_objects(const cJSON *array, const char *path, const char 
     const cJSON *row;
     cJSON_ArrayForEach(row, array)
     {
-        for (size_t c = 0; c < n; c++)
-            write_value(&w, rj_get(row, names[c]));
+        for (size_t c = 0; c < n; c++) {
+            if (write_value(&w, rj_get(row, names[c])) != 0) {
+                free(names);
+                sj_csv_abort(&w);
+                return sj_error_set(err, SJ_ERR_WORK, "out of memory writing %s", path);
+            }
+        }
     }
     free(names);
     return sj_csv_close(&w, err);

@@ -182,21 +182,13 @@ static size_t collect(const rater_view *v, const char *group, size_t item, doubl
 
 static cJSON *agreement_object(const rater_view *v, const sj_agreement *a)
 {
+    /* The rater's scores take the machine's place, the true scores the
+     * human's. */
     char mean[32], sd[32];
     snprintf(mean, sizeof mean, "mean_%s", v->rater);
     snprintf(sd, sizeof sd, "sd_%s", v->rater);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "n", (double)a->n);
-    sj_json_add_number(o, "exact", a->exact);
-    sj_json_add_number(o, "adjacent", a->adjacent);
-    sj_json_add_number(o, "qwk", a->qwk);
-    sj_json_add_number(o, "pearson_r", a->pearson_r);
-    sj_json_add_number(o, "smd", a->smd);
-    sj_json_add_number(o, mean, a->mean_machine);
-    sj_json_add_number(o, "mean_true", a->mean_human);
-    sj_json_add_number(o, sd, a->sd_machine);
-    sj_json_add_number(o, "sd_true", a->sd_human);
-    return o;
+    const char *const names[4] = {mean, "mean_true", sd, "sd_true"};
+    return sj_agreement_to_json_named(a, names);
 }
 
 static cJSON *agreement_of(const rater_view *v, const char *group, size_t item, double *x,

@@ -95,16 +95,17 @@ static const char *pick(gsl_rng *rng, const char *const *list, size_t n)
 }
 
 /* "I" and "I'd" keep their capital inside a sentence; other words do not. */
-static int append_inner(sj_buf *b, const char *text)
+static void append_inner(sj_buf *b, const char *text)
 {
     int keep = text[0] == 'I' && (text[1] == ' ' || text[1] == '\'' || text[1] == '\0');
     char first = keep ? text[0] : (char)tolower((unsigned char)text[0]);
-    return sj_buf_append(b, &first, 1) | sj_buf_append(b, text + 1, strlen(text + 1));
+    sj_buf_append(b, &first, 1);
+    sj_buf_append(b, text + 1, strlen(text + 1));
 }
 
-static int append_text(sj_buf *b, const char *text)
+static void append_text(sj_buf *b, const char *text)
 {
-    return sj_buf_append(b, text, strlen(text));
+    sj_buf_append(b, text, strlen(text));
 }
 
 typedef struct {
@@ -112,37 +113,41 @@ typedef struct {
     int reason_first;
 } parts;
 
-/* Returns 0, or -1 when memory ran out. */
+/* Returns 0, or -1 when memory ran out (b's sticky flag, checked once). */
 static int assemble(sj_buf *b, const parts *p)
 {
-    int failed = 0;
     b->len = 0;
     int started = 0;
     if (p->opener) {
-        failed |= append_text(b, p->opener);
+        append_text(b, p->opener);
         started = 1;
     }
     if (p->reason && p->reason_first) {
-        if (started)
-            failed |= append_text(b, " ") | append_inner(b, p->reason);
-        else
-            failed |= append_text(b, p->reason);
-        failed |= append_text(b, ",");
+        if (started) {
+            append_text(b, " ");
+            append_inner(b, p->reason);
+        } else {
+            append_text(b, p->reason);
+        }
+        append_text(b, ",");
         started = 1;
     }
-    if (started)
-        failed |= append_text(b, " ") | append_inner(b, p->subject);
-    else
-        failed |= append_text(b, p->subject);
-    failed |= sj_buf_printf(b, " %s", p->phrasing);
+    if (started) {
+        append_text(b, " ");
+        append_inner(b, p->subject);
+    } else {
+        append_text(b, p->subject);
+    }
+    sj_buf_printf(b, " %s", p->phrasing);
     if (p->reason && !p->reason_first)
-        failed |= sj_buf_printf(b, ", %s", p->reason);
-    failed |= append_text(b, ".");
+        sj_buf_printf(b, ", %s", p->reason);
+    append_text(b, ".");
     if (p->closer)
-        failed |= sj_buf_printf(b, " %s", p->closer);
-    if (!failed)
-        b->data[0] = (char)toupper((unsigned char)b->data[0]);
-    return failed ? -1 : 0;
+        sj_buf_printf(b, " %s", p->closer);
+    if (sj_buf_failed(b))
+        return -1;
+    b->data[0] = (char)toupper((unsigned char)b->data[0]);
+    return 0;
 }
 
 char *sj_sim_compose(gsl_rng *rng, const char *phrasing, int focal)

@@ -2,7 +2,9 @@
 #include "sjtalign/stats.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *sj_ets_class(double delta, double se_delta, double p)
 {
@@ -53,24 +55,30 @@ static int by_p(const void *a, const void *b)
     return x->at < y->at ? -1 : (x->at > y->at);
 }
 
-void sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out)
+sj_status sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out, sj_error *err)
 {
-    ranked *r = malloc((n ? n : 1) * sizeof *r);
+    if (method == SJ_ADJUST_NONE) {
+        if (out != p)
+            memmove(out, p, n * sizeof *out);
+        return SJ_OK;
+    }
+    /* The ranks and the adjusted values of the m p-values that are not NaN;
+     * a count whose arrays cannot be sized is refused before any is read. */
+    int sized = n <= (size_t)PTRDIFF_MAX / sizeof(ranked);
+    ranked *r = sized ? malloc((n ? n : 1) * sizeof *r) : NULL;
+    double *adj = sized ? malloc((n ? n : 1) * sizeof *adj) : NULL;
+    if (!r || !adj) {
+        free(r);
+        free(adj);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory adjusting %zu p-values", n);
+    }
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (!isnan(p[i]) && r) {
+        if (!isnan(p[i])) {
             r[m].p = p[i];
             r[m].at = i;
             m++;
         }
-    double *adj = malloc((m ? m : 1) * sizeof *adj);
-    if (!r || !adj || method == SJ_ADJUST_NONE) {
-        for (size_t i = 0; i < n; i++)
-            out[i] = (r && adj) ? p[i] : NAN;
-        free(r);
-        free(adj);
-        return;
-    }
     qsort(r, m, sizeof *r, by_p);
     if (method == SJ_ADJUST_HOLM) {
         double running = 0;
@@ -91,4 +99,5 @@ void sj_p_adjust(const double *p, size_t n, sj_adjust method, double *out)
         out[r[i].at] = adj[i];
     free(r);
     free(adj);
+    return SJ_OK;
 }

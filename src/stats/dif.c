@@ -347,40 +347,43 @@ static int purify(comparison *cmp, sj_dif_item *rows, int *converged)
     return 10;
 }
 
-static void adjust_column(sj_dif_item *rows, size_t n, sj_adjust method, size_t p_off,
-                          size_t adj_off, sj_item_type type)
+static sj_status adjust_column(sj_dif_item *rows, size_t n, sj_adjust method, size_t p_off,
+                               size_t adj_off, sj_item_type type, sj_error *err)
 {
     double *p = calloc(n ? n : 1, sizeof *p);
     if (!p)
-        return;
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory adjusting the DIF p-values");
     for (size_t i = 0; i < n; i++) {
         double v;
         memcpy(&v, (const char *)&rows[i] + p_off, sizeof v);
         p[i] = rows[i].type == type ? v : NAN;
     }
-    sj_p_adjust(p, n, method, p);
-    for (size_t i = 0; i < n; i++)
+    sj_status st = sj_p_adjust(p, n, method, p, err);
+    for (size_t i = 0; i < n && st == SJ_OK; i++)
         if (rows[i].type == type)
             memcpy((char *)&rows[i] + adj_off, &p[i], sizeof p[i]);
     free(p);
+    return st;
 }
 
 #define ADJUST(field, type)                                                                        \
     adjust_column(rows, n, method, offsetof(sj_dif_item, field),                                   \
-                  offsetof(sj_dif_item, field##_adj), type)
+                  offsetof(sj_dif_item, field##_adj), type, err)
 
-static void adjust_all(sj_dif_item *rows, size_t n, sj_adjust method)
+static sj_status adjust_all(sj_dif_item *rows, size_t n, sj_adjust method, sj_error *err)
 {
     if (method == SJ_ADJUST_NONE)
-        return;
-    ADJUST(mh_p, SJ_ITEM_DICHOTOMOUS);
-    ADJUST(lr_p_uniform, SJ_ITEM_DICHOTOMOUS);
-    ADJUST(lr_p_nonuniform, SJ_ITEM_DICHOTOMOUS);
-    ADJUST(lr_p_joint, SJ_ITEM_DICHOTOMOUS);
-    ADJUST(mantel_p, SJ_ITEM_POLYTOMOUS);
-    ADJUST(olr_p_uniform, SJ_ITEM_POLYTOMOUS);
-    ADJUST(olr_p_nonuniform, SJ_ITEM_POLYTOMOUS);
-    ADJUST(olr_p_joint, SJ_ITEM_POLYTOMOUS);
+        return SJ_OK;
+    if (ADJUST(mh_p, SJ_ITEM_DICHOTOMOUS) != SJ_OK ||
+        ADJUST(lr_p_uniform, SJ_ITEM_DICHOTOMOUS) != SJ_OK ||
+        ADJUST(lr_p_nonuniform, SJ_ITEM_DICHOTOMOUS) != SJ_OK ||
+        ADJUST(lr_p_joint, SJ_ITEM_DICHOTOMOUS) != SJ_OK ||
+        ADJUST(mantel_p, SJ_ITEM_POLYTOMOUS) != SJ_OK ||
+        ADJUST(olr_p_uniform, SJ_ITEM_POLYTOMOUS) != SJ_OK ||
+        ADJUST(olr_p_nonuniform, SJ_ITEM_POLYTOMOUS) != SJ_OK ||
+        ADJUST(olr_p_joint, SJ_ITEM_POLYTOMOUS) != SJ_OK)
+        return SJ_ERR_WORK;
+    return SJ_OK;
 }
 
 /* ---- the whole run -------------------------------------------------------- */
@@ -549,8 +552,7 @@ static sj_status run_comparison(comparison *cmp, sj_dif_result *r, size_t f, sj_
             return sj_error_set(err, SJ_ERR_WORK, "out of memory in the DIF analysis");
         r->purify_rounds[f] = rounds;
     }
-    adjust_all(rows, n, cmp->opt->adjust);
-    return SJ_OK;
+    return adjust_all(rows, n, cmp->opt->adjust, err);
 }
 
 static void count_incomplete(const sj_score_data *d, int ref, const int *focal_idx, size_t n_focal,

@@ -219,7 +219,7 @@ sj_status sj_dif_write_csv(const sj_dif_result *r, const char *path, sj_error *e
 
 /* ---- agreement and parity -------------------------------------------------------- */
 
-cJSON *sj_agreement_to_json(const sj_agreement *a)
+cJSON *sj_agreement_to_json_named(const sj_agreement *a, const char *const spread_names[4])
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -230,11 +230,17 @@ cJSON *sj_agreement_to_json(const sj_agreement *a)
     sj_json_add_number(o, "qwk", a->qwk);
     sj_json_add_number(o, "pearson_r", a->pearson_r);
     sj_json_add_number(o, "smd", a->smd);
-    sj_json_add_number(o, "mean_machine", a->mean_machine);
-    sj_json_add_number(o, "mean_human", a->mean_human);
-    sj_json_add_number(o, "sd_machine", a->sd_machine);
-    sj_json_add_number(o, "sd_human", a->sd_human);
+    sj_json_add_number(o, spread_names[0], a->mean_machine);
+    sj_json_add_number(o, spread_names[1], a->mean_human);
+    sj_json_add_number(o, spread_names[2], a->sd_machine);
+    sj_json_add_number(o, spread_names[3], a->sd_human);
     return o;
+}
+
+cJSON *sj_agreement_to_json(const sj_agreement *a)
+{
+    static const char *const names[4] = {"mean_machine", "mean_human", "sd_machine", "sd_human"};
+    return sj_agreement_to_json_named(a, names);
 }
 
 static cJSON *fairness_model_json(const sj_fairness_model *m, const char *r2_name)

@@ -43,8 +43,12 @@ char *sj_asprintf(const char *fmt, ...)
     return out;
 }
 
+/* Makes room for `extra` more bytes and the terminating NUL. A size whose
+ * doubling would overflow is refused before it reaches realloc. */
 static int buf_reserve(sj_buf *b, size_t extra)
 {
+    if (extra >= SIZE_MAX / 2 - b->len)
+        return -1;
     if (b->len + extra + 1 <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 256;
@@ -60,8 +64,10 @@ static int buf_reserve(sj_buf *b, size_t extra)
 
 int sj_buf_append(sj_buf *b, const void *data, size_t len)
 {
-    if (buf_reserve(b, len) != 0)
+    if (b->failed || buf_reserve(b, len) != 0) {
+        b->failed = 1;
         return -1;
+    }
     if (len)
         memcpy(b->data + b->len, data, len);
     b->len += len;
@@ -69,19 +75,41 @@ int sj_buf_append(sj_buf *b, const void *data, size_t len)
     return 0;
 }
 
+int sj_buf_vprintf(sj_buf *b, const char *fmt, va_list ap)
+{
+    if (b->failed)
+        return -1;
+    va_list again;
+    va_copy(again, ap);
+    int needed = vsnprintf(NULL, 0, fmt, ap);
+    if (needed < 0 || buf_reserve(b, (size_t)needed) != 0) {
+        va_end(again);
+        b->failed = 1;
+        return -1;
+    }
+    vsnprintf(b->data + b->len, (size_t)needed + 1, fmt, again);
+    va_end(again);
+    b->len += (size_t)needed;
+    return 0;
+}
+
 int sj_buf_printf(sj_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int needed = vsnprintf(NULL, 0, fmt, ap);
+    int rc = sj_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (needed < 0 || buf_reserve(b, (size_t)needed) != 0)
-        return -1;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)needed + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)needed;
-    return 0;
+    return rc;
+}
+
+void sj_buf_fail(sj_buf *b)
+{
+    b->failed = 1;
+}
+
+int sj_buf_failed(const sj_buf *b)
+{
+    return b->failed;
 }
 
 void sj_buf_free(sj_buf *b)
@@ -89,4 +117,5 @@ void sj_buf_free(sj_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+    b->failed = 0;
 }

@@ -38,6 +38,35 @@ assert set(d) >= {'settings','provenance','data','instrument','distribution'}
 else
     fail "audit.json carries the schema names" "$(cat "$TMP/err")"
 fi
+# The figures, computed here from before.csv without sjtalign: person totals
+# of score_mode per group (mean, SD with n - 1, pass = total >= 9), exact and
+# adjacent agreement of score_mode and human_score over all rows, and the
+# histogram of totals.
+if python3 -c "
+import csv, json, math, sys
+from collections import Counter, defaultdict
+rows = list(csv.DictReader(open(sys.argv[2])))
+tot, grp = defaultdict(int), {}
+for r in rows:
+    tot[r['person_id']] += int(r['score_mode']); grp[r['person_id']] = r['group']
+d = json.load(open(sys.argv[1]))
+for g in ('ref', 'foc'):
+    t = [tot[p] for p in tot if grp[p] == g]
+    m = sum(t) / len(t)
+    sd = math.sqrt(sum((x - m) ** 2 for x in t) / (len(t) - 1))
+    got = d['parity']['groups'][g]
+    assert got['n'] == len(t) and abs(got['mean'] - m) < 1e-12 and abs(got['sd'] - sd) < 1e-12, got
+    assert abs(got['pass_rate'] - sum(x >= 9 for x in t) / len(t)) < 1e-12, got
+    hist = Counter(t)
+    assert d['distribution']['counts'][g] == [hist[v] for v in d['distribution']['values']], g
+pairs = [(int(r['score_mode']), int(r['human_score'])) for r in rows]
+assert abs(d['agreement']['exact'] - sum(a == b for a, b in pairs) / len(pairs)) < 1e-12
+assert abs(d['agreement']['adjacent'] - sum(abs(a - b) <= 1 for a, b in pairs) / len(pairs)) < 1e-12
+" "$TMP/before/audit.json" "$FIX/before.csv" 2>"$TMP/err"; then
+    pass "audit.json's parity, distribution and agreement match an independent computation"
+else
+    fail "audit.json's parity, distribution and agreement match an independent computation" "$(cat "$TMP/err")"
+fi
 grep -q '^sjt3,foc,polytomous' "$TMP/before/dif.csv" && pass "dif.csv has one row per item" || fail "dif.csv has one row per item"
 
 # Hostile strings in item ids, group labels, texts and the instrument title.

@@ -44,6 +44,34 @@ assert len(d['training_log']['series']['objective/kl']) == 40
 else
     fail "compare.json has items with before/after, parity and agreement" "$(cat "$TMP/err")"
 fi
+# The before/after figures, computed here from the two score files without
+# sjtalign: person totals of score_mode, pass = total >= 9 (the --cut of the
+# audits), exact agreement of score_mode and human_score over all rows.
+if python3 -c "
+import csv, json, sys
+from collections import defaultdict
+def figures(path):
+    tot, grp = defaultdict(int), {}
+    rows = list(csv.DictReader(open(path)))
+    for r in rows:
+        tot[r['person_id']] += int(r['score_mode']); grp[r['person_id']] = r['group']
+    g = {k: [tot[p] for p in tot if grp[p] == k] for k in ('ref', 'foc')}
+    mean = {k: sum(v) / len(v) for k, v in g.items()}
+    passing = {k: sum(x >= 9 for x in v) / len(v) for k, v in g.items()}
+    exact = sum(r['score_mode'] == r['human_score'] for r in rows) / len(rows)
+    return mean, passing, exact
+d = json.load(open(sys.argv[1]))
+for role, path in (('before', sys.argv[2]), ('after', sys.argv[3])):
+    mean, passing, exact = figures(path)
+    par = d['parity'][role]
+    assert abs(par['mean_diff'] - (mean['foc'] - mean['ref'])) < 1e-12, (role, par['mean_diff'])
+    assert abs(par['adverse_impact_ratio'] - passing['foc'] / passing['ref']) < 1e-12, role
+    assert abs(d['agreement'][role]['exact'] - exact) < 1e-12, (role, d['agreement'][role]['exact'])
+" "$TMP/cmp/compare.json" "$FIX/before.csv" "$FIX/after.csv" 2>"$TMP/err"; then
+    pass "compare.json's parity and agreement match an independent computation"
+else
+    fail "compare.json's parity and agreement match an independent computation" "$(cat "$TMP/err")"
+fi
 grep -q '^sjt3,SFT,PPO,CC,AA,' "$TMP/cmp/changes.csv" && pass "changes.csv lists the class change" || fail "changes.csv lists the class change" "$(cat "$TMP/cmp/changes.csv")"
 
 run_cmd compare --before "$TMP/before" --after "$TMP/after" --after "$TMP/dpo" --labels "SFT,PPO,DPO" --out "$TMP/cmp3"

@@ -26,6 +26,47 @@ assert set(a["fairness"]) >= {"osa", "osd", "csd"}
 print("ok")' "$TMP/p.json" 2>&1)
 [ "$check" = ok ] && pass "parity JSON has the README's keys" || fail "parity JSON" "$check"
 
+# The figures themselves, computed here from the fixture without sjtalign:
+# person totals of score and of human_score, pass = total >= 10, the pooled
+# SD for Cohen's d, Hedges' J = 1 - 3/(4(n1+n2)-9), Welch's t and
+# Welch-Satterthwaite df, and for agreement Pearson's r of the two totals
+# and SMD = (mean machine - mean human) / sqrt((var machine + var human)/2).
+check=$(python3 -c '
+import csv, json, math, sys
+from collections import defaultdict
+tot, hum, grp = defaultdict(float), defaultdict(float), {}
+for r in csv.DictReader(open(sys.argv[1])):
+    p = r["person_id"]
+    tot[p] += float(r["score"]); hum[p] += float(r["human_score"]); grp[p] = r["group"]
+def group(g):
+    t = [tot[p] for p in tot if grp[p] == g]
+    n = len(t); m = sum(t) / n
+    return n, m, sum((x - m) ** 2 for x in t) / (n - 1), sum(x >= 10 for x in t) / n
+na, ma, va, pa = group("A"); nb, mb, vb, pb = group("B")
+d = json.load(open(sys.argv[2]))
+def near(name, x, y):
+    assert abs(x - y) <= 1e-9 * max(1, abs(y)), (name, x, y)
+near("mean A", d["groups"]["A"]["mean"], ma); near("sd B", d["groups"]["B"]["sd"], math.sqrt(vb))
+near("pass A", d["groups"]["A"]["pass_rate"], pa); near("pass B", d["groups"]["B"]["pass_rate"], pb)
+near("mean_diff", d["mean_diff"], mb - ma)
+sp = math.sqrt(((na - 1) * va + (nb - 1) * vb) / (na + nb - 2))
+near("d", d["cohens_d"], (mb - ma) / sp)
+near("g", d["hedges_g"], (mb - ma) / sp * (1 - 3 / (4 * (na + nb) - 9)))
+se2 = va / na + vb / nb
+near("t", d["welch_t"], (mb - ma) / math.sqrt(se2))
+near("df", d["welch_df"], se2 ** 2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1)))
+near("air", d["adverse_impact_ratio"], pb / pa)
+assert d["four_fifths_flag"] is (pb / pa < 0.8)
+m = list(tot.values()); h = [hum[p] for p in tot]
+mm, mh = sum(m) / len(m), sum(h) / len(h)
+sxx = sum((x - mm) ** 2 for x in m); syy = sum((y - mh) ** 2 for y in h)
+sxy = sum((x - mm) * (y - mh) for x, y in zip(m, h))
+near("r", d["agreement"]["pearson_r"], sxy / math.sqrt(sxx * syy))
+near("smd", d["agreement"]["smd"], (mm - mh) / math.sqrt((sxx + syy) / (len(m) - 1) / 2))
+print("ok")' "$FIX/parity_scores.csv" "$TMP/p.json" 2>&1)
+[ "$check" = ok ] && pass "parity figures match an independent computation" ||
+    fail "parity figures" "$check"
+
 run_cmd parity --data "$FIX/parity_scores.csv" --score score --group group --reference A \
     --focal B --out -
 expect_exit 0 "parity to stdout without human or cut"

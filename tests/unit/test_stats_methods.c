@@ -157,22 +157,39 @@ static void p_adjust_hand_worked(void **state)
     (void)state;
     const double p[] = {0.01, 0.04, 0.03, NAN, 0.005};
     double out[5];
-    sj_p_adjust(p, 5, SJ_ADJUST_HOLM, out);
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_p_adjust(p, 5, SJ_ADJUST_HOLM, out, &err), SJ_OK);
     close_to(out[0], 0.03, 1e-15);
     close_to(out[1], 0.06, 1e-15);
     close_to(out[2], 0.06, 1e-15);
     assert_true(isnan(out[3]));
     close_to(out[4], 0.02, 1e-15);
-    sj_p_adjust(p, 5, SJ_ADJUST_BH, out);
+    assert_int_equal(sj_p_adjust(p, 5, SJ_ADJUST_BH, out, &err), SJ_OK);
     close_to(out[0], 0.02, 1e-15);
     close_to(out[1], 0.04, 1e-15);
     close_to(out[2], 0.04, 1e-15);
     assert_true(isnan(out[3]));
     close_to(out[4], 0.02, 1e-15);
     double big[] = {0.5, 0.9};
-    sj_p_adjust(big, 2, SJ_ADJUST_HOLM, big);
+    assert_int_equal(sj_p_adjust(big, 2, SJ_ADJUST_HOLM, big, &err), SJ_OK);
     close_to(big[0], 1.0, 0);
     close_to(big[1], 1.0, 0);
+}
+
+/* A count of p-values whose ranking arrays cannot be allocated (SIZE_MAX /
+ * 4 entries: more bytes than size_t holds) is reported as out of memory,
+ * and the output is left as it was instead of being filled with NaN. */
+static void p_adjust_reports_out_of_memory(void **state)
+{
+    (void)state;
+    double p[] = {0.01, 0.02};
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_p_adjust(p, SIZE_MAX / 4, SJ_ADJUST_BH, p, &err), SJ_ERR_WORK);
+    assert_non_null(strstr(err.msg, "out of memory adjusting"));
+    close_to(p[0], 0.01, 0);
+    close_to(p[1], 0.02, 0);
 }
 
 static sj_score_data *from_csv(const char *csv)
@@ -314,6 +331,7 @@ int main(void)
         cmocka_unit_test(mantel_and_smd_hand_worked),
         cmocka_unit_test(ets_boundaries),
         cmocka_unit_test(p_adjust_hand_worked),
+        cmocka_unit_test(p_adjust_reports_out_of_memory),
         cmocka_unit_test(sparse_strata_are_warned),
         cmocka_unit_test(separation_is_reported),
         cmocka_unit_test(logistic_saturated_closed_form),

@@ -1,4 +1,5 @@
-/* Atomic writes, checksums, error values and seeded random numbers. */
+/* Atomic writes, checksums, error values, seeded random numbers and the
+ * growable buffer's sticky failure flag. */
 #include "test_helpers.h"
 
 #include <cjson/cJSON.h>
@@ -527,10 +528,69 @@ static void outdir_cleans_up_after_a_crash(void **state)
     test_rmdir(root);
 }
 
+/* A failed append leaves the text as it was and turns every later append
+ * into a no-op, so a writer can check the flag once at the end. The failure
+ * is forced with a size that could never be allocated (SIZE_MAX / 2 bytes:
+ * the buffer refuses it before calling realloc, whose doubling would
+ * overflow). */
+static void buf_failure_is_sticky(void **state)
+{
+    (void)state;
+    sj_buf b = {0};
+    assert_false(sj_buf_failed(&b));
+    assert_int_equal(sj_buf_append(&b, "ab", 2), 0);
+    assert_int_equal(sj_buf_append(&b, "x", SIZE_MAX / 2), -1);
+    assert_true(sj_buf_failed(&b));
+    assert_int_equal(sj_buf_append(&b, "cd", 2), -1);
+    assert_int_equal(sj_buf_printf(&b, "%d", 42), -1);
+    assert_int_equal(b.len, 2);
+    assert_string_equal(b.data, "ab");
+    assert_true(sj_buf_failed(&b));
+    /* Freeing returns the buffer to its first state. */
+    sj_buf_free(&b);
+    assert_false(sj_buf_failed(&b));
+    assert_int_equal(sj_buf_printf(&b, "%s-%d", "ok", 7), 0);
+    assert_string_equal(b.data, "ok-7");
+    sj_buf_free(&b);
+}
+
+/* A length whose sum with the text already held would wrap around is
+ * refused too, not allocated as a small block. */
+static void buf_refuses_wrapping_length(void **state)
+{
+    (void)state;
+    sj_buf b = {0};
+    assert_int_equal(sj_buf_append(&b, "abc", 3), 0);
+    assert_int_equal(sj_buf_append(&b, "x", SIZE_MAX - 2), -1);
+    assert_true(sj_buf_failed(&b));
+    assert_string_equal(b.data, "abc");
+    sj_buf_free(&b);
+}
+
+/* sj_buf_fail marks a buffer failed for a writer's own failure; appends
+ * then do nothing. Growth past the first 256-byte block keeps the text. */
+static void buf_fail_by_hand_and_growth(void **state)
+{
+    (void)state;
+    sj_buf b = {0};
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(sj_buf_printf(&b, "%02d,", i), 0);
+    assert_int_equal(b.len, 300); /* 100 entries of 3 bytes */
+    assert_memory_equal(b.data, "00,01,02,", 9);
+    assert_string_equal(b.data + 297, "99,");
+    sj_buf_fail(&b);
+    assert_int_equal(sj_buf_append(&b, "z", 1), -1);
+    assert_int_equal(b.len, 300);
+    sj_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(atomic_write_replaces_target),
+        cmocka_unit_test(buf_failure_is_sticky),
+        cmocka_unit_test(buf_refuses_wrapping_length),
+        cmocka_unit_test(buf_fail_by_hand_and_growth),
         cmocka_unit_test(abort_leaves_nothing),
         cmocka_unit_test(abort_keeps_previous_version),
         cmocka_unit_test(write_into_missing_folder_fails_cleanly),

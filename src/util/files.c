@@ -48,7 +48,9 @@ static const char *file_kind_name(mode_t mode)
 
 static const char *kind_noun(sj_input_kind kind)
 {
-    return kind == SJ_INPUT_TABLE ? "table" : kind == SJ_INPUT_WEIGHTS ? "weights file" : "document";
+    return kind == SJ_INPUT_TABLE     ? "table"
+           : kind == SJ_INPUT_WEIGHTS ? "weights file"
+                                      : "document";
 }
 
 sj_status sj_input_check(const char *path, sj_input_kind kind, sj_error *err)

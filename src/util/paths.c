@@ -124,8 +124,8 @@ int sj_path_inside(const char *path, const char *dir)
     int inside = 0;
     if (rp && rd) {
         size_t n = strlen(rd);
-        inside = strncmp(rp, rd, n) == 0 &&
-                 (rp[n] == '\0' || rp[n] == '/' || (n == 1 && rd[0] == '/'));
+        inside =
+            strncmp(rp, rd, n) == 0 && (rp[n] == '\0' || rp[n] == '/' || (n == 1 && rd[0] == '/'));
     }
     free(rp);
     free(rd);

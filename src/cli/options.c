@@ -381,15 +381,6 @@ const char *cli_text(const cli_args *a, const char *name)
     return a->value[i] ? a->value[i] : a->option[i]->def;
 }
 
-long cli_int(const cli_args *a, const char *name)
-{
-    const char *v = cli_text(a, name);
-    double d = 0;
-    if (v)
-        sj_parse_number(v, &d);
-    return (long)d;
-}
-
 double cli_real(const cli_args *a, const char *name)
 {
     const char *v = cli_text(a, name);
@@ -397,6 +388,13 @@ double cli_real(const cli_args *a, const char *name)
     if (v)
         sj_parse_number(v, &d);
     return d;
+}
+
+/* The value was checked to be a whole number in the option's range when
+ * the command line was read, so the number read as real is exact. */
+long cli_int(const cli_args *a, const char *name)
+{
+    return (long)cli_real(a, name);
 }
 
 int cli_flag(const cli_args *a, const char *name)

@@ -403,8 +403,10 @@ static sj_status check_groups(const sj_score_data *d, const sj_dif_options *opt,
     if (!opt->reference || opt->n_focal == 0)
         return sj_error_set(err, SJ_ERR_INPUT, "DIF needs a reference group and a focal group");
     sj_buf present = {0};
-    for (size_t g = 0; g < d->n_groups; g++)
-        sj_buf_printf(&present, "%s'%s'", g ? ", " : "", d->group_names[g]);
+    if (sj_buf_quoted_list(&present, d->group_names, d->n_groups) != 0) {
+        sj_buf_free(&present);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
     sj_status st = SJ_OK;
     const char *absent = NULL;
     if (sj_score_data_group(d, opt->reference) < 0)

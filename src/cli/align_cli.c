@@ -125,25 +125,34 @@ int align_run_end(const char *command, int rc, long stopped_at, long steps, cons
     return rc ? rc : stop_rc;
 }
 
+void align_run_begin(align_run *r, sja_run_control *rc)
+{
+    sj_error_clear(&r->err);
+    r->summary = NULL;
+    align_run_start(rc, &r->stopped_at);
+}
+
+int align_run_close(align_run *r, const char *command, int rc, long steps, const char *out)
+{
+    if (rc < 0)
+        rc = cli_fail(&r->err);
+    return align_run_end(command, rc, r->stopped_at, steps, out, r->summary);
+}
+
 int align_train_on_pairs(const cli_args *c, const align_pairs_stage *stage)
 {
     const char *instrument = cli_text(c, "instrument"), *pairs_path = cli_text(c, "pairs");
     const char *out = cli_text(c, "out");
-    sj_error err;
-    sj_error_clear(&err);
     sja_pairs *pairs = NULL;
     sja_model *m = NULL;
-    cJSON *summary = NULL;
-    long stopped = 0;
-    align_run_start(stage->run, &stopped);
-    int rc = 0;
-    sj_instrument *ins = sj_instrument_load(instrument, &err);
-    if (!ins || !(pairs = sja_pairs_read(pairs_path, ins, &err)) ||
-        !(m = sja_model_load(cli_text(c, stage->model_option), ins, &err)) ||
-        stage->train(m, ins, instrument, pairs, pairs_path, stage->opts, out, &summary, &err) !=
-            SJ_OK)
-        rc = cli_fail(&err);
-    rc = align_run_end(c->spec->name, rc, stopped, stage->steps, out, summary);
+    align_run r;
+    align_run_begin(&r, stage->run);
+    sj_instrument *ins = sj_instrument_load(instrument, &r.err);
+    int failed = !ins || !(pairs = sja_pairs_read(pairs_path, ins, &r.err)) ||
+                 !(m = sja_model_load(cli_text(c, stage->model_option), ins, &r.err)) ||
+                 stage->train(m, ins, instrument, pairs, pairs_path, stage->opts, out, &r.summary,
+                              &r.err) != SJ_OK;
+    int rc = align_run_close(&r, c->spec->name, failed ? -1 : 0, stage->steps, out);
     sja_model_free(m);
     sja_pairs_free(pairs);
     sj_instrument_free(ins);

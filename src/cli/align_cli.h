@@ -114,6 +114,21 @@ int align_load_responses(const cli_args *c, int need, sj_instrument **ins, sj_re
  * control at the flag and at *stopped_at. */
 void align_run_start(sja_run_control *rc, long *stopped_at);
 
+/* What a training command carries from the start of its stage to the end:
+ * the error, the stage's summary and where a signal stopped it. */
+typedef struct {
+    sj_error err;
+    cJSON *summary;
+    long stopped_at;
+} align_run;
+
+/* Clears the run and starts it as align_run_start does. */
+void align_run_begin(align_run *r, sja_run_control *rc);
+
+/* align_run_end for the run: rc is the exit code so far, or -1 when the
+ * stage failed with r->err, which is then reported. */
+int align_run_close(align_run *r, const char *command, int rc, long steps, const char *out);
+
 /* The end of a training command: restores the signal handlers and, when
  * the stage stopped early, prints how to continue. Returns rc when the
  * stage failed, the interruption's code when it stopped early (130 after

@@ -110,22 +110,17 @@ static int align_by_ppo(const cli_args *c, sja_ppo_opts *o, const sj_instrument 
                         const sj_responses *data)
 {
     const char *truth_path = cli_text(c, "truth"), *out = cli_text(c, "out");
-    sj_error err;
-    sj_error_clear(&err);
     sja_model *m = NULL;
     sja_reward_model *rm = NULL;
     sja_truth *truth = NULL;
-    long stopped = 0;
-    align_run_start(&o->run, &stopped);
-    cJSON *summary = NULL;
-    int rc = 0;
-    if ((truth_path && !(truth = sja_truth_load(truth_path, ins, &err))) ||
-        !(m = sja_model_load(cli_text(c, "policy"), ins, &err)) ||
-        !(rm = sja_reward_load(cli_text(c, "reward"), ins, &err)) ||
-        sja_ppo(m, rm, ins, cli_text(c, "instrument"), data, cli_text(c, "data"), truth, o, out,
-                &summary, &err) != SJ_OK)
-        rc = cli_fail(&err);
-    rc = align_run_end("ppo", rc, stopped, o->steps, out, summary);
+    align_run r;
+    align_run_begin(&r, &o->run);
+    int failed = (truth_path && !(truth = sja_truth_load(truth_path, ins, &r.err))) ||
+                 !(m = sja_model_load(cli_text(c, "policy"), ins, &r.err)) ||
+                 !(rm = sja_reward_load(cli_text(c, "reward"), ins, &r.err)) ||
+                 sja_ppo(m, rm, ins, cli_text(c, "instrument"), data, cli_text(c, "data"), truth, o,
+                         out, &r.summary, &r.err) != SJ_OK;
+    int rc = align_run_close(&r, "ppo", failed ? -1 : 0, o->steps, out);
     sja_truth_free(truth);
     sja_reward_free(rm);
     sja_model_free(m);

@@ -142,26 +142,22 @@ static int fine_tune(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *po, c
     int rc = align_load_responses(c, SJ_NEED_TEXT | SJ_NEED_SCORE, &ins, &data);
     if (rc)
         return rc;
-    long stopped = 0;
     int pre_stopped = 0;
-    align_run_start(&o->run, &stopped);
+    align_run r;
+    align_run_begin(&r, &o->run);
     if (made)
         rc = pretrain_first(ins, data, po, made, o->run.resume, &pre_stopped);
-    sj_error err;
-    sj_error_clear(&err);
     sja_model *m = NULL;
-    cJSON *summary = NULL;
     if (!rc && pre_stopped) {
         /* a signal stops it; nothing else does (stop_after is not passed on) */
         cli_interrupt_release();
         rc = cli_interrupt_report("sft", cli_pretrain_steps_done(made), po->steps, made);
     } else {
-        if (!rc && !(m = sja_model_load(init, ins, &err)))
-            rc = cli_fail(&err);
-        if (!rc && sja_sft(m, ins, cli_text(c, "instrument"), data, cli_text(c, "data"), o, out,
-                           &summary, &err) != SJ_OK)
-            rc = cli_fail(&err);
-        rc = align_run_end("sft", rc, stopped, o->steps, out, summary);
+        if (!rc && (!(m = sja_model_load(init, ins, &r.err)) ||
+                    sja_sft(m, ins, cli_text(c, "instrument"), data, cli_text(c, "data"), o, out,
+                            &r.summary, &r.err) != SJ_OK))
+            rc = -1;
+        rc = align_run_close(&r, "sft", rc, o->steps, out);
     }
     sja_model_free(m);
     sj_responses_free(data);

@@ -80,29 +80,14 @@ void align_run_options(const cli_args *c, sja_run_control *rc);
         align_run_options(c, &(o)->run);                                                           \
     } while (0)
 
-/* ALIGN_READ_STAGE_OPTIONS and the options of a stage trained on judged
- * pairs (reward, dpo): val-fraction and min-pairs. */
-#define ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o)                                                       \
-    do {                                                                                           \
-        ALIGN_READ_STAGE_OPTIONS(c, o);                                                            \
-        (o)->val_fraction = cli_real(c, "val-fraction");                                           \
-        (o)->min_pairs = cli_int(c, "min-pairs");                                                  \
-    } while (0)
+/* The stages trained on judged pairs. */
+typedef enum { ALIGN_PAIRS_REWARD, ALIGN_PAIRS_DPO } align_pairs_kind;
 
-/* A stage trained on judged pairs (reward, dpo): what sets them apart. */
-typedef struct {
-    const char *model_option; /* the option naming the starting model */
-    sj_status (*train)(sja_model *m, const sj_instrument *ins, const char *instrument_path,
-                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
-                       const char *out, cJSON **summary, sj_error *err);
-    const void *opts;     /* the stage's options, passed to train */
-    sja_run_control *run; /* within opts */
-    long steps;
-} align_pairs_stage;
-
-/* Loads --instrument, --pairs and the starting model, trains by the stage
- * into --out and ends as align_run_end does. Returns the exit code. */
-int align_train_on_pairs(const cli_args *c, const align_pairs_stage *stage);
+/* The whole of a command that trains a stage on judged pairs (reward,
+ * dpo): reads the options of spec's table (defaults included), loads
+ * --instrument, --pairs and the starting model, trains into --out and ends
+ * as align_run_end does. Returns the exit code. */
+int align_pairs_command(const cli_command_spec *spec, align_pairs_kind kind, int argc, char **argv);
 
 /* Loads --instrument and the responses of --data by the command's column
  * options; without --score, a file that has no 'score' column but a

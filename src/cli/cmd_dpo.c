@@ -44,30 +44,7 @@ const cli_command_spec cli_spec_dpo = {
                 "    --pairs runs/demo/judged.csv --out runs/demo/dpo --steps 2000 --lr 0.0002",
 };
 
-/* The training options, from the table (defaults included). */
-static void read_options(const cli_args *c, sja_dpo_opts *o)
-{
-    ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o);
-    o->beta = cli_real(c, "beta");
-}
-
-static sj_status train(sja_model *m, const sj_instrument *ins, const char *instrument_path,
-                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
-                       const char *out, cJSON **summary, sj_error *err)
-{
-    return sja_dpo(m, ins, instrument_path, pairs, pairs_path, opts, out, summary, err);
-}
-
 int cmd_dpo(int argc, char **argv)
 {
-    cli_args c;
-    int rc = cli_begin(&cli_spec_dpo, argc, argv, &c);
-    if (rc >= 0)
-        return rc;
-    sja_dpo_opts o = sja_dpo_defaults();
-    read_options(&c, &o);
-    align_pairs_stage stage = {"policy", train, &o, &o.run, o.steps};
-    rc = align_train_on_pairs(&c, &stage);
-    cli_args_free(&c);
-    return rc;
+    return align_pairs_command(&cli_spec_dpo, ALIGN_PAIRS_DPO, argc, argv);
 }

@@ -46,31 +46,7 @@ const cli_command_spec cli_spec_reward = {
                 "    --pairs runs/demo/judged.csv --out runs/demo/reward --steps 1500 --lr 0.0005",
 };
 
-/* The training options, from the table (defaults included). */
-static void read_options(const cli_args *c, sja_reward_opts *o)
-{
-    ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o);
-    o->head_clip = cli_real(c, "head-clip");
-    o->margin = cli_real(c, "margin");
-}
-
-static sj_status train(sja_model *m, const sj_instrument *ins, const char *instrument_path,
-                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
-                       const char *out, cJSON **summary, sj_error *err)
-{
-    return sja_reward_train(m, ins, instrument_path, pairs, pairs_path, opts, out, summary, err);
-}
-
 int cmd_reward(int argc, char **argv)
 {
-    cli_args c;
-    int rc = cli_begin(&cli_spec_reward, argc, argv, &c);
-    if (rc >= 0)
-        return rc;
-    sja_reward_opts o = sja_reward_defaults();
-    read_options(&c, &o);
-    align_pairs_stage stage = {"init", train, &o, &o.run, o.steps};
-    rc = align_train_on_pairs(&c, &stage);
-    cli_args_free(&c);
-    return rc;
+    return align_pairs_command(&cli_spec_reward, ALIGN_PAIRS_REWARD, argc, argv);
 }

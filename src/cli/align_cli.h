@@ -28,6 +28,10 @@ int cmd_check_derived_output(const cli_args *c, const char *what, const char *pa
             "fewest usable judged pairs accepted"                                                  \
     }
 
+/* What the --help of a stage trained on judged pairs says of the file. */
+#define ALIGN_PAIRS_FILE_ABOUT                                                                     \
+    "The pairs file has fixed columns (the pairs format written by `pairs`)."
+
 /* The schedule of a stage with warm-up and cosine decay (sft, reward,
  * dpo): one range and one help text, each stage its own defaults. */
 #define ALIGN_OPT_STEPS(def)                                                                       \

@@ -36,8 +36,7 @@ const cli_command_spec cli_spec_dpo = {
         "SFT scorer) and log-probs are sums over completion tokens. train_log.jsonl\n"
         "records rewards/chosen, rewards/rejected (beta times the log-ratio),\n"
         "rewards/accuracies and rewards/margins per step, and the same for held-out\n"
-        "persons (val_ prefix) every --eval-every steps.\n"
-        "The pairs file has fixed columns (the pairs format written by `pairs`).",
+        "persons (val_ prefix) every --eval-every steps.\n" ALIGN_PAIRS_FILE_ABOUT,
     .options = DPO_OPTIONS,
     .notes = ALIGN_RUN_NOTES,
     .examples = "sjtalign dpo --policy runs/demo/sft --instrument data/demo/instrument.json \\\n"

@@ -38,8 +38,8 @@ const cli_command_spec cli_spec_reward = {
              "held out for pairwise accuracy (val_accuracy in train_log.jsonl). Afterwards\n"
              "the rewards are normalised to mean 0 and SD 1 on completions sampled from\n"
              "MODEL for the pairs' prompts; the normalisation is stored in the model\n"
-             "(tensor reward.norm and config.json provenance) and the model is frozen.\n"
-             "The pairs file has fixed columns (the pairs format written by `pairs`).",
+             "(tensor reward.norm and config.json provenance) and the model is "
+             "frozen.\n" ALIGN_PAIRS_FILE_ABOUT,
     .options = REWARD_OPTIONS,
     .notes = ALIGN_RUN_NOTES,
     .examples = "sjtalign reward --init runs/demo/sft --instrument data/demo/instrument.json \\\n"

@@ -238,6 +238,14 @@ static void add_input(builder *b, sj_stage *s, const char *path)
         push_string(b, &s->inputs, &s->n_inputs, path, 0);
 }
 
+/* An argument naming a file the stage reads: also one of its inputs, so
+ * that a change to the file makes the stage out of date. */
+static void add_input_pair(builder *b, sj_stage *s, const char *flag, const char *path)
+{
+    add_pair(b, s, flag, path);
+    add_input(b, s, path);
+}
+
 /* An output of the stage, recorded in its stamp and checked against every
  * input and every other output; `key` is the top-level key that placed it. */
 static void add_output(builder *b, sj_stage *s, const char *path, int is_dir, const char *key)
@@ -721,14 +729,11 @@ static sj_status build_score(builder *b, sj_pipeline *p, const char *model, int 
         return SJ_ERR_WORK;
     if (!(*scores = run_path(b, file)))
         return SJ_OK;
-    add_pair(b, s, "--model", model);
-    add_pair(b, s, "--instrument", b->instrument);
-    add_pair(b, s, "--data", b->data);
+    add_input_pair(b, s, "--model", model);
+    add_input_pair(b, s, "--instrument", b->instrument);
+    add_input_pair(b, s, "--data", b->data);
     add_columns(b, s, 0, 0);
     add_pair(b, s, "--out", *scores);
-    add_input(b, s, model);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->data);
     add_output(b, s, *scores, 0, "runs");
     return add_settings(b, s, "score");
 }
@@ -744,8 +749,8 @@ static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, int
         b->out_of_memory = 1;
         return SJ_OK;
     }
-    add_pair(b, s, "--data", scores);
-    add_pair(b, s, "--instrument", b->instrument);
+    add_input_pair(b, s, "--data", scores);
+    add_input_pair(b, s, "--instrument", b->instrument);
     add_if_accepted(b, s, "person", b->person);
     add_if_accepted(b, s, "item", b->item);
     add_pair(b, s, "--group", b->group);
@@ -756,11 +761,8 @@ static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, int
     /* A simulation's true scores show what alignment bought, beside what
      * it cost in agreement with the (biased) human scores. */
     if (b->truth)
-        add_pair(b, s, "--truth", b->truth);
+        add_input_pair(b, s, "--truth", b->truth);
     add_pair(b, s, "--out", *audit);
-    add_input(b, s, scores);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->truth);
     add_output(b, s, *audit, 1, "reports");
     return add_settings(b, s, "audit");
 }
@@ -770,22 +772,18 @@ static sj_status build_compare(builder *b, sj_pipeline *p, char *const audits[3]
     sj_stage *s = new_stage(b, p, "compare", "compare", "comparing the audits before and after");
     if (!s)
         return SJ_ERR_WORK;
-    add_pair(b, s, "--before", audits[0]);
-    add_input(b, s, audits[0]);
+    add_input_pair(b, s, "--before", audits[0]);
     sj_buf labels = {0};
     int failed = sj_buf_printf(&labels, "%s", COMPARE_LABELS[0]);
     for (int m = 1; m < 3; m++)
         if (audits[m]) {
-            add_pair(b, s, "--after", audits[m]);
-            add_input(b, s, audits[m]);
+            add_input_pair(b, s, "--after", audits[m]);
             failed |= sj_buf_printf(&labels, ",%s", COMPARE_LABELS[m]);
         }
     if (ppo) {
         char *log = sj_path_join(ppo, "train_log.jsonl");
-        if (log) {
-            add_pair(b, s, "--training-log", log);
-            add_input(b, s, log);
-        }
+        if (log)
+            add_input_pair(b, s, "--training-log", log);
         failed |= !log;
         free(log);
     }

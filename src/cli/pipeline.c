@@ -872,55 +872,68 @@ static void writer_name(const claim *cl, char *out, size_t size)
         snprintf(out, size, "the run itself (its stage stamps)");
 }
 
+/* How the places of two claims overlap: one path, or one inside the other,
+ * which is a folder that is replaced or read as a whole. */
+typedef enum { APART, SAME_PATH, FIRST_INSIDE_SECOND, SECOND_INSIDE_FIRST } overlap;
+
+static overlap claims_overlap(const claim *first, const claim *second)
+{
+    if (sj_path_same(first->path, second->path))
+        return SAME_PATH;
+    if (second->is_dir && sj_path_inside(first->path, second->path))
+        return FIRST_INSIDE_SECOND;
+    if (first->is_dir && sj_path_inside(second->path, first->path))
+        return SECOND_INSIDE_FIRST;
+    return APART;
+}
+
 /* An input the pipeline reads against an output a stage writes. */
 static sj_status input_against_output(builder *b, const claim *in, const claim *out)
 {
+    overlap o = claims_overlap(in, out);
+    if (o == APART)
+        return SJ_OK;
     char who[160], place[300];
     writer_name(out, who, sizeof who);
     claim_place(b->c, out, place, sizeof place);
-    if (sj_path_same(in->path, out->path))
+    if (o == SAME_PATH)
         return key_error(b->c, in->key, in->depth,
                          "%s is also written by %s (placed by %s); a pipeline never writes over "
                          "its own input",
                          in->path, who, place);
-    if (out->is_dir && sj_path_inside(in->path, out->path))
+    if (o == FIRST_INSIDE_SECOND)
         return key_error(b->c, in->key, in->depth,
                          "%s lies in %s, which %s replaces (placed by %s); a pipeline never "
                          "writes over its own input",
                          in->path, out->path, who, place);
-    if (in->is_dir && sj_path_inside(out->path, in->path))
-        return key_error(b->c, in->key, in->depth,
-                         "%s writes %s inside this input folder %s (placed by %s)", who, out->path,
-                         in->path, place);
-    return SJ_OK;
+    return key_error(b->c, in->key, in->depth,
+                     "%s writes %s inside this input folder %s (placed by %s)", who, out->path,
+                     in->path, place);
 }
 
 /* Two outputs: one path written by two stages, or one inside a folder
  * that another stage replaces. */
 static sj_status output_against_output(builder *b, const claim *first, const claim *second)
 {
+    overlap o = claims_overlap(first, second);
+    if (o == APART)
+        return SJ_OK;
     char who1[160], who2[160], place[300];
     writer_name(first, who1, sizeof who1);
     writer_name(second, who2, sizeof who2);
     claim_place(b->c, second, place, sizeof place);
-    if (sj_path_same(first->path, second->path))
+    if (o == SAME_PATH)
         return key_error(b->c, first->key, first->depth,
                          "%s is written by both %s and %s (placed by %s); every stage needs a "
                          "place of its own",
                          first->path, who1, who2, place);
-    const claim *outer = first->is_dir && sj_path_inside(second->path, first->path)    ? first
-                         : second->is_dir && sj_path_inside(first->path, second->path) ? second
-                                                                                       : NULL;
-    if (!outer)
-        return SJ_OK;
+    const claim *outer = o == SECOND_INSIDE_FIRST ? first : second;
     const claim *inner = outer == first ? second : first;
-    char in_who[160], out_who[160];
-    writer_name(inner, in_who, sizeof in_who);
-    writer_name(outer, out_who, sizeof out_who);
     return key_error(b->c, first->key, first->depth,
                      "%s writes %s inside %s, which %s replaces (placed by %s); every stage needs "
                      "a place of its own",
-                     in_who, inner->path, outer->path, out_who, place);
+                     outer == first ? who2 : who1, inner->path, outer->path,
+                     outer == first ? who1 : who2, place);
 }
 
 static sj_status check_clashes(builder *b)

@@ -49,6 +49,22 @@ int cmd_check_derived_output(const cli_args *c, const char *what, const char *pa
             "share of the steps with the warm-up"                                                  \
     }
 
+/* The schedule of a stage trained by sft, reward or dpo: steps, batch
+ * (what one holds: sequences or pairs), the peak learning rate and the
+ * warm-up, each stage its own defaults. */
+#define ALIGN_OPT_SCHEDULE(steps, batch, batch_holds, lr)                                          \
+    ALIGN_OPT_STEPS(steps), {"batch", CLI_INT, "N", batch, 1, 4096, NULL, 0, batch_holds},         \
+        ALIGN_OPT_PEAK_LR(lr), ALIGN_OPT_WARMUP
+
+/* --keep-best of a stage, by the held-out metric it keeps the best model
+ * by (its words as the help text breaks them). */
+#define ALIGN_OPT_KEEP_BEST(metric)                                                                \
+    {                                                                                              \
+        "keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,                                          \
+            "save the evaluated model with the best held-out " metric                              \
+            "(ties: lower val_loss) instead of the last"                                           \
+    }
+
 /* The last options of every alignment stage: threads, progress, and
  * stopping and continuing a run. */
 #define ALIGN_OPT_RUN_CONTROL                                                                      \

@@ -413,9 +413,8 @@ uint64_t cli_seed_value(const cli_args *a, const char *name)
 
 int cli_choice(const cli_args *a, const char *name)
 {
-    size_t i = index_of(a, name);
-    const char *v = a->value[i] ? a->value[i] : a->option[i]->def;
-    return v ? choice_index(a->option[i]->choices, v) : -1;
+    const char *v = cli_text(a, name);
+    return v ? choice_index(a->option[index_of(a, name)]->choices, v) : -1;
 }
 
 int cli_given(const cli_args *a, const char *name)

@@ -1,5 +1,6 @@
 /* sjtalign ppo: align the scorer with a frozen reward model by PPO with a
  * KL penalty to the starting policy. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,21 +89,30 @@ const cli_command_spec cli_spec_ppo = {
                 "    --lr 0.0002 --eval-every 20",
 };
 
+/* The options of PPO's own and the fields of sja_ppo_opts they set. */
+#define PPO_FIELD(option, type, field)                                                             \
+    {                                                                                              \
+        option, type, offsetof(sja_ppo_opts, field)                                                \
+    }
+static const cli_field PPO_FIELDS[] = {
+    PPO_FIELD("kl-coef", CLI_FIELD_DOUBLE, kl_coef),
+    PPO_FIELD("kl-target", CLI_FIELD_DOUBLE, kl_target),
+    PPO_FIELD("kl-horizon", CLI_FIELD_DOUBLE, kl_horizon),
+    PPO_FIELD("kl-stop", CLI_FIELD_DOUBLE, kl_stop),
+    PPO_FIELD("minibatch", CLI_FIELD_INT, minibatch),
+    PPO_FIELD("epochs", CLI_FIELD_INT, epochs),
+    PPO_FIELD("value-head-clip", CLI_FIELD_DOUBLE, value_head_clip),
+    PPO_FIELD("temperature", CLI_FIELD_DOUBLE, temperature),
+    PPO_FIELD("vf-coef", CLI_FIELD_DOUBLE, vf_coef),
+    PPO_FIELD("malformed-penalty", CLI_FIELD_DOUBLE, malformed_penalty),
+    PPO_FIELD("eval-size", CLI_FIELD_LONG, eval_size),
+};
+
 /* The training options, from the table (defaults included). */
 static void read_options(const cli_args *c, sja_ppo_opts *o)
 {
     ALIGN_READ_STAGE_OPTIONS(c, o);
-    o->kl_coef = cli_real(c, "kl-coef");
-    o->kl_target = cli_real(c, "kl-target");
-    o->kl_horizon = cli_real(c, "kl-horizon");
-    o->kl_stop = cli_real(c, "kl-stop");
-    o->minibatch = (int)cli_int(c, "minibatch");
-    o->epochs = (int)cli_int(c, "epochs");
-    o->value_head_clip = cli_real(c, "value-head-clip");
-    o->temperature = cli_real(c, "temperature");
-    o->vf_coef = cli_real(c, "vf-coef");
-    o->malformed_penalty = cli_real(c, "malformed-penalty");
-    o->eval_size = cli_int(c, "eval-size");
+    cli_read_fields(c, PPO_FIELDS, sizeof PPO_FIELDS / sizeof PPO_FIELDS[0], o);
 }
 
 /* The models and the optional true scores, then the training. */

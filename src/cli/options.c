@@ -397,6 +397,25 @@ long cli_int(const cli_args *a, const char *name)
     return (long)cli_real(a, name);
 }
 
+void cli_read_fields(const cli_args *a, const cli_field *fields, size_t n, void *settings)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *at = (char *)settings + fields[i].offset;
+        double v = cli_real(a, fields[i].option);
+        switch (fields[i].type) {
+        case CLI_FIELD_DOUBLE:
+            *(double *)at = v;
+            break;
+        case CLI_FIELD_INT:
+            *(int *)at = (int)v;
+            break;
+        case CLI_FIELD_LONG:
+            *(long *)at = (long)v;
+            break;
+        }
+    }
+}
+
 int cli_flag(const cli_args *a, const char *name)
 {
     return a->given[index_of(a, name)] > 0;

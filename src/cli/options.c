@@ -400,17 +400,20 @@ long cli_int(const cli_args *a, const char *name)
 void cli_read_fields(const cli_args *a, const cli_field *fields, size_t n, void *settings)
 {
     for (size_t i = 0; i < n; i++) {
-        char *at = (char *)settings + fields[i].offset;
+        unsigned char *at = (unsigned char *)settings + fields[i].offset;
         double v = cli_real(a, fields[i].option);
+        int as_int = (int)v;
+        long as_long = (long)v;
+        /* memcpy: the field's type is known only from the table */
         switch (fields[i].type) {
         case CLI_FIELD_DOUBLE:
-            *(double *)at = v;
+            memcpy(at, &v, sizeof v);
             break;
         case CLI_FIELD_INT:
-            *(int *)at = (int)v;
+            memcpy(at, &as_int, sizeof as_int);
             break;
         case CLI_FIELD_LONG:
-            *(long *)at = (long)v;
+            memcpy(at, &as_long, sizeof as_long);
             break;
         }
     }

@@ -71,6 +71,9 @@ typedef struct {
 int sj_buf_append(sj_buf *b, const void *data, size_t len);
 int sj_buf_printf(sj_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sj_buf_vprintf(sj_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Appends the names as a message lists them: 'a', 'b', 'c' (nothing for
+ * none). */
+int sj_buf_quoted_list(sj_buf *b, char *const *names, size_t n);
 /* Marks the buffer failed, for a writer whose own step failed (a chart that
  * could not be built) so that one check covers both. */
 void sj_buf_fail(sj_buf *b);

@@ -125,27 +125,86 @@ int align_run_end(const char *command, int rc, long stopped_at, long steps, cons
     return rc ? rc : stop_rc;
 }
 
-int align_train_on_pairs(const cli_args *c, const align_pairs_stage *stage)
+void align_run_begin(align_run *r, sja_run_control *rc)
+{
+    sj_error_clear(&r->err);
+    r->summary = NULL;
+    align_run_start(rc, &r->stopped_at);
+}
+
+int align_run_close(align_run *r, const char *command, int rc, long steps, const char *out)
+{
+    if (rc < 0)
+        rc = cli_fail(&r->err);
+    return align_run_end(command, rc, r->stopped_at, steps, out, r->summary);
+}
+
+/* The options of either pairs stage. */
+typedef union {
+    sja_reward_opts reward;
+    sja_dpo_opts dpo;
+} pairs_opts;
+
+/* ALIGN_READ_STAGE_OPTIONS, the options of every stage trained on judged
+ * pairs (val-fraction, min-pairs) and the stage's own. Returns the run
+ * control inside o. */
+#define READ_PAIRS_STAGE_OPTIONS(c, o)                                                             \
+    do {                                                                                           \
+        ALIGN_READ_STAGE_OPTIONS(c, o);                                                            \
+        (o)->val_fraction = cli_real(c, "val-fraction");                                           \
+        (o)->min_pairs = cli_int(c, "min-pairs");                                                  \
+    } while (0)
+
+static sja_run_control *read_pairs_options(const cli_args *c, align_pairs_kind kind, pairs_opts *o)
+{
+    if (kind == ALIGN_PAIRS_DPO) {
+        o->dpo = sja_dpo_defaults();
+        READ_PAIRS_STAGE_OPTIONS(c, &o->dpo);
+        o->dpo.beta = cli_real(c, "beta");
+        return &o->dpo.run;
+    }
+    o->reward = sja_reward_defaults();
+    READ_PAIRS_STAGE_OPTIONS(c, &o->reward);
+    o->reward.head_clip = cli_real(c, "head-clip");
+    o->reward.margin = cli_real(c, "margin");
+    return &o->reward.run;
+}
+
+/* Loads the inputs and trains the stage into --out; 0, or -1 with r->err. */
+static int train_on_pairs(const cli_args *c, align_pairs_kind kind, const pairs_opts *o,
+                          align_run *r)
 {
     const char *instrument = cli_text(c, "instrument"), *pairs_path = cli_text(c, "pairs");
     const char *out = cli_text(c, "out");
-    sj_error err;
-    sj_error_clear(&err);
+    const char *model = cli_text(c, kind == ALIGN_PAIRS_DPO ? "policy" : "init");
     sja_pairs *pairs = NULL;
     sja_model *m = NULL;
-    cJSON *summary = NULL;
-    long stopped = 0;
-    align_run_start(stage->run, &stopped);
-    int rc = 0;
-    sj_instrument *ins = sj_instrument_load(instrument, &err);
-    if (!ins || !(pairs = sja_pairs_read(pairs_path, ins, &err)) ||
-        !(m = sja_model_load(cli_text(c, stage->model_option), ins, &err)) ||
-        stage->train(m, ins, instrument, pairs, pairs_path, stage->opts, out, &summary, &err) !=
-            SJ_OK)
-        rc = cli_fail(&err);
-    rc = align_run_end(c->spec->name, rc, stopped, stage->steps, out, summary);
+    sj_status st = SJ_ERR_WORK;
+    sj_instrument *ins = sj_instrument_load(instrument, &r->err);
+    if (ins && (pairs = sja_pairs_read(pairs_path, ins, &r->err)) &&
+        (m = sja_model_load(model, ins, &r->err)))
+        st = kind == ALIGN_PAIRS_DPO ? sja_dpo(m, ins, instrument, pairs, pairs_path, &o->dpo, out,
+                                               &r->summary, &r->err)
+                                     : sja_reward_train(m, ins, instrument, pairs, pairs_path,
+                                                        &o->reward, out, &r->summary, &r->err);
     sja_model_free(m);
     sja_pairs_free(pairs);
     sj_instrument_free(ins);
+    return st == SJ_OK ? 0 : -1;
+}
+
+int align_pairs_command(const cli_command_spec *spec, align_pairs_kind kind, int argc, char **argv)
+{
+    cli_args c;
+    int rc = cli_begin(spec, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
+    pairs_opts o;
+    sja_run_control *run = read_pairs_options(&c, kind, &o);
+    align_run r;
+    align_run_begin(&r, run);
+    rc = train_on_pairs(&c, kind, &o, &r);
+    rc = align_run_close(&r, spec->name, rc, cli_int(&c, "steps"), cli_text(&c, "out"));
+    cli_args_free(&c);
     return rc;
 }

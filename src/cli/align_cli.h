@@ -28,6 +28,10 @@ int cmd_check_derived_output(const cli_args *c, const char *what, const char *pa
             "fewest usable judged pairs accepted"                                                  \
     }
 
+/* What the --help of a stage trained on judged pairs says of the file. */
+#define ALIGN_PAIRS_FILE_ABOUT                                                                     \
+    "The pairs file has fixed columns (the pairs format written by `pairs`)."
+
 /* The schedule of a stage with warm-up and cosine decay (sft, reward,
  * dpo): one range and one help text, each stage its own defaults. */
 #define ALIGN_OPT_STEPS(def)                                                                       \
@@ -43,6 +47,22 @@ int cmd_check_derived_output(const cli_args *c, const char *what, const char *pa
     {                                                                                              \
         "warmup-fraction", CLI_REAL, "X", "0.1", 0, 1, NULL, 0,                                    \
             "share of the steps with the warm-up"                                                  \
+    }
+
+/* The schedule of a stage trained by sft, reward or dpo: steps, batch
+ * (what one holds: sequences or pairs), the peak learning rate and the
+ * warm-up, each stage its own defaults. */
+#define ALIGN_OPT_SCHEDULE(steps, batch, batch_holds, lr)                                          \
+    ALIGN_OPT_STEPS(steps), {"batch", CLI_INT, "N", batch, 1, 4096, NULL, 0, batch_holds},         \
+        ALIGN_OPT_PEAK_LR(lr), ALIGN_OPT_WARMUP
+
+/* --keep-best of a stage, by the held-out metric it keeps the best model
+ * by (its words as the help text breaks them). */
+#define ALIGN_OPT_KEEP_BEST(metric)                                                                \
+    {                                                                                              \
+        "keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,                                          \
+            "save the evaluated model with the best held-out " metric                              \
+            "(ties: lower val_loss) instead of the last"                                           \
     }
 
 /* The last options of every alignment stage: threads, progress, and
@@ -80,29 +100,14 @@ void align_run_options(const cli_args *c, sja_run_control *rc);
         align_run_options(c, &(o)->run);                                                           \
     } while (0)
 
-/* ALIGN_READ_STAGE_OPTIONS and the options of a stage trained on judged
- * pairs (reward, dpo): val-fraction and min-pairs. */
-#define ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o)                                                       \
-    do {                                                                                           \
-        ALIGN_READ_STAGE_OPTIONS(c, o);                                                            \
-        (o)->val_fraction = cli_real(c, "val-fraction");                                           \
-        (o)->min_pairs = cli_int(c, "min-pairs");                                                  \
-    } while (0)
+/* The stages trained on judged pairs. */
+typedef enum { ALIGN_PAIRS_REWARD, ALIGN_PAIRS_DPO } align_pairs_kind;
 
-/* A stage trained on judged pairs (reward, dpo): what sets them apart. */
-typedef struct {
-    const char *model_option; /* the option naming the starting model */
-    sj_status (*train)(sja_model *m, const sj_instrument *ins, const char *instrument_path,
-                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
-                       const char *out, cJSON **summary, sj_error *err);
-    const void *opts;     /* the stage's options, passed to train */
-    sja_run_control *run; /* within opts */
-    long steps;
-} align_pairs_stage;
-
-/* Loads --instrument, --pairs and the starting model, trains by the stage
- * into --out and ends as align_run_end does. Returns the exit code. */
-int align_train_on_pairs(const cli_args *c, const align_pairs_stage *stage);
+/* The whole of a command that trains a stage on judged pairs (reward,
+ * dpo): reads the options of spec's table (defaults included), loads
+ * --instrument, --pairs and the starting model, trains into --out and ends
+ * as align_run_end does. Returns the exit code. */
+int align_pairs_command(const cli_command_spec *spec, align_pairs_kind kind, int argc, char **argv);
 
 /* Loads --instrument and the responses of --data by the command's column
  * options; without --score, a file that has no 'score' column but a
@@ -113,6 +118,21 @@ int align_load_responses(const cli_args *c, int need, sj_instrument **ins, sj_re
 /* Catches Ctrl-C and SIGTERM for a training stage and points the run
  * control at the flag and at *stopped_at. */
 void align_run_start(sja_run_control *rc, long *stopped_at);
+
+/* What a training command carries from the start of its stage to the end:
+ * the error, the stage's summary and where a signal stopped it. */
+typedef struct {
+    sj_error err;
+    cJSON *summary;
+    long stopped_at;
+} align_run;
+
+/* Clears the run and starts it as align_run_start does. */
+void align_run_begin(align_run *r, sja_run_control *rc);
+
+/* align_run_end for the run: rc is the exit code so far, or -1 when the
+ * stage failed with r->err, which is then reported. */
+int align_run_close(align_run *r, const char *command, int rc, long steps, const char *out);
 
 /* The end of a training command: restores the signal handlers and, when
  * the stage stopped early, prints how to continue. Returns rc when the

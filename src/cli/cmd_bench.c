@@ -8,11 +8,7 @@
 #include "lm_cli.h"
 
 static const cli_option BENCH_OPTIONS[] = {
-    LM_OPT_LAYERS("4", ""),
-    LM_OPT_HEADS("4", ""),
-    LM_OPT_EMBD("256", ""),
-    LM_OPT_CTX("256", ""),
-    LM_OPT_VOCAB("4096", ""),
+    LM_OPT_SHAPE("4", "4", "256", "256", "4096", ""),
     {"batch", CLI_INT, "N", "8", 1, 65536, NULL, 0, "sequences per step"},
     {"steps", CLI_INT, "N", "10", 1, 100000000, NULL, 0, "timed steps"},
     CLI_OPT_THREADS,

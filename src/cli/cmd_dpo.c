@@ -12,13 +12,8 @@ static const cli_option DPO_OPTIONS[] = {
     {"pairs", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "judged pairs CSV"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED, "output model directory"},
     {"beta", CLI_REAL, "X", "0.1", 1e-6, 1000, NULL, 0, "strength of the tie to the reference"},
-    ALIGN_OPT_STEPS("150"),
-    {"batch", CLI_INT, "N", "16", 1, 4096, NULL, 0, "pairs per step"},
-    ALIGN_OPT_PEAK_LR("0.0005"),
-    ALIGN_OPT_WARMUP,
-    {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
-     "save the evaluated model with the best held-out preference\naccuracy (ties: lower val_loss) "
-     "instead of the last"},
+    ALIGN_OPT_SCHEDULE("150", "16", "pairs per step", "0.0005"),
+    ALIGN_OPT_KEEP_BEST("preference\naccuracy "),
     ALIGN_OPT_VAL_FRACTION,
     {"eval-every", CLI_INT, "N", "50", 0, 10000000, NULL, 0, "held-out evaluation interval"},
     ALIGN_OPT_MIN_PAIRS,
@@ -36,38 +31,14 @@ const cli_command_spec cli_spec_dpo = {
         "SFT scorer) and log-probs are sums over completion tokens. train_log.jsonl\n"
         "records rewards/chosen, rewards/rejected (beta times the log-ratio),\n"
         "rewards/accuracies and rewards/margins per step, and the same for held-out\n"
-        "persons (val_ prefix) every --eval-every steps.\n"
-        "The pairs file has fixed columns (the pairs format written by `pairs`).",
+        "persons (val_ prefix) every --eval-every steps.\n" ALIGN_PAIRS_FILE_ABOUT,
     .options = DPO_OPTIONS,
     .notes = ALIGN_RUN_NOTES,
     .examples = "sjtalign dpo --policy runs/demo/sft --instrument data/demo/instrument.json \\\n"
                 "    --pairs runs/demo/judged.csv --out runs/demo/dpo --steps 2000 --lr 0.0002",
 };
 
-/* The training options, from the table (defaults included). */
-static void read_options(const cli_args *c, sja_dpo_opts *o)
-{
-    ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o);
-    o->beta = cli_real(c, "beta");
-}
-
-static sj_status train(sja_model *m, const sj_instrument *ins, const char *instrument_path,
-                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
-                       const char *out, cJSON **summary, sj_error *err)
-{
-    return sja_dpo(m, ins, instrument_path, pairs, pairs_path, opts, out, summary, err);
-}
-
 int cmd_dpo(int argc, char **argv)
 {
-    cli_args c;
-    int rc = cli_begin(&cli_spec_dpo, argc, argv, &c);
-    if (rc >= 0)
-        return rc;
-    sja_dpo_opts o = sja_dpo_defaults();
-    read_options(&c, &o);
-    align_pairs_stage stage = {"policy", train, &o, &o.run, o.steps};
-    rc = align_train_on_pairs(&c, &stage);
-    cli_args_free(&c);
-    return rc;
+    return align_pairs_command(&cli_spec_dpo, ALIGN_PAIRS_DPO, argc, argv);
 }

@@ -1,5 +1,6 @@
 /* sjtalign ppo: align the scorer with a frozen reward model by PPO with a
  * KL penalty to the starting policy. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,21 +89,30 @@ const cli_command_spec cli_spec_ppo = {
                 "    --lr 0.0002 --eval-every 20",
 };
 
+/* The options of PPO's own and the fields of sja_ppo_opts they set. */
+#define PPO_FIELD(option, type, field)                                                             \
+    {                                                                                              \
+        option, type, offsetof(sja_ppo_opts, field)                                                \
+    }
+static const cli_field PPO_FIELDS[] = {
+    PPO_FIELD("kl-coef", CLI_FIELD_DOUBLE, kl_coef),
+    PPO_FIELD("kl-target", CLI_FIELD_DOUBLE, kl_target),
+    PPO_FIELD("kl-horizon", CLI_FIELD_DOUBLE, kl_horizon),
+    PPO_FIELD("kl-stop", CLI_FIELD_DOUBLE, kl_stop),
+    PPO_FIELD("minibatch", CLI_FIELD_INT, minibatch),
+    PPO_FIELD("epochs", CLI_FIELD_INT, epochs),
+    PPO_FIELD("value-head-clip", CLI_FIELD_DOUBLE, value_head_clip),
+    PPO_FIELD("temperature", CLI_FIELD_DOUBLE, temperature),
+    PPO_FIELD("vf-coef", CLI_FIELD_DOUBLE, vf_coef),
+    PPO_FIELD("malformed-penalty", CLI_FIELD_DOUBLE, malformed_penalty),
+    PPO_FIELD("eval-size", CLI_FIELD_LONG, eval_size),
+};
+
 /* The training options, from the table (defaults included). */
 static void read_options(const cli_args *c, sja_ppo_opts *o)
 {
     ALIGN_READ_STAGE_OPTIONS(c, o);
-    o->kl_coef = cli_real(c, "kl-coef");
-    o->kl_target = cli_real(c, "kl-target");
-    o->kl_horizon = cli_real(c, "kl-horizon");
-    o->kl_stop = cli_real(c, "kl-stop");
-    o->minibatch = (int)cli_int(c, "minibatch");
-    o->epochs = (int)cli_int(c, "epochs");
-    o->value_head_clip = cli_real(c, "value-head-clip");
-    o->temperature = cli_real(c, "temperature");
-    o->vf_coef = cli_real(c, "vf-coef");
-    o->malformed_penalty = cli_real(c, "malformed-penalty");
-    o->eval_size = cli_int(c, "eval-size");
+    cli_read_fields(c, PPO_FIELDS, sizeof PPO_FIELDS / sizeof PPO_FIELDS[0], o);
 }
 
 /* The models and the optional true scores, then the training. */
@@ -110,22 +120,17 @@ static int align_by_ppo(const cli_args *c, sja_ppo_opts *o, const sj_instrument 
                         const sj_responses *data)
 {
     const char *truth_path = cli_text(c, "truth"), *out = cli_text(c, "out");
-    sj_error err;
-    sj_error_clear(&err);
     sja_model *m = NULL;
     sja_reward_model *rm = NULL;
     sja_truth *truth = NULL;
-    long stopped = 0;
-    align_run_start(&o->run, &stopped);
-    cJSON *summary = NULL;
-    int rc = 0;
-    if ((truth_path && !(truth = sja_truth_load(truth_path, ins, &err))) ||
-        !(m = sja_model_load(cli_text(c, "policy"), ins, &err)) ||
-        !(rm = sja_reward_load(cli_text(c, "reward"), ins, &err)) ||
-        sja_ppo(m, rm, ins, cli_text(c, "instrument"), data, cli_text(c, "data"), truth, o, out,
-                &summary, &err) != SJ_OK)
-        rc = cli_fail(&err);
-    rc = align_run_end("ppo", rc, stopped, o->steps, out, summary);
+    align_run r;
+    align_run_begin(&r, &o->run);
+    int failed = (truth_path && !(truth = sja_truth_load(truth_path, ins, &r.err))) ||
+                 !(m = sja_model_load(cli_text(c, "policy"), ins, &r.err)) ||
+                 !(rm = sja_reward_load(cli_text(c, "reward"), ins, &r.err)) ||
+                 sja_ppo(m, rm, ins, cli_text(c, "instrument"), data, cli_text(c, "data"), truth, o,
+                         out, &r.summary, &r.err) != SJ_OK;
+    int rc = align_run_close(&r, "ppo", failed ? -1 : 0, o->steps, out);
     sja_truth_free(truth);
     sja_reward_free(rm);
     sja_model_free(m);

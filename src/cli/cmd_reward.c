@@ -11,15 +11,10 @@ static const cli_option REWARD_OPTIONS[] = {
     ALIGN_OPT_INSTRUMENT,
     {"pairs", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "judged pairs CSV"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED, "output model directory"},
-    ALIGN_OPT_STEPS("300"),
-    {"batch", CLI_INT, "N", "16", 1, 4096, NULL, 0, "pairs per step"},
-    ALIGN_OPT_PEAK_LR("0.001"),
-    ALIGN_OPT_WARMUP,
+    ALIGN_OPT_SCHEDULE("300", "16", "pairs per step", "0.001"),
     {"head-clip", CLI_REAL, "X", "1", 0, 1e6, NULL, 0,
      "L2 bound on the reward head's gradient (0: none)"},
-    {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
-     "save the evaluated model with the best held-out pairwise\naccuracy (ties: lower val_loss) "
-     "instead of the last"},
+    ALIGN_OPT_KEEP_BEST("pairwise\naccuracy "),
     {"margin", CLI_REAL, "X", "0", -100, 100, NULL, 0, "Bradley-Terry margin"},
     ALIGN_OPT_VAL_FRACTION,
     {"eval-every", CLI_INT, "N", "50", 0, 10000000, NULL, 0, "held-out evaluation interval"},
@@ -38,39 +33,15 @@ const cli_command_spec cli_spec_reward = {
              "held out for pairwise accuracy (val_accuracy in train_log.jsonl). Afterwards\n"
              "the rewards are normalised to mean 0 and SD 1 on completions sampled from\n"
              "MODEL for the pairs' prompts; the normalisation is stored in the model\n"
-             "(tensor reward.norm and config.json provenance) and the model is frozen.\n"
-             "The pairs file has fixed columns (the pairs format written by `pairs`).",
+             "(tensor reward.norm and config.json provenance) and the model is "
+             "frozen.\n" ALIGN_PAIRS_FILE_ABOUT,
     .options = REWARD_OPTIONS,
     .notes = ALIGN_RUN_NOTES,
     .examples = "sjtalign reward --init runs/demo/sft --instrument data/demo/instrument.json \\\n"
                 "    --pairs runs/demo/judged.csv --out runs/demo/reward --steps 1500 --lr 0.0005",
 };
 
-/* The training options, from the table (defaults included). */
-static void read_options(const cli_args *c, sja_reward_opts *o)
-{
-    ALIGN_READ_PAIRS_STAGE_OPTIONS(c, o);
-    o->head_clip = cli_real(c, "head-clip");
-    o->margin = cli_real(c, "margin");
-}
-
-static sj_status train(sja_model *m, const sj_instrument *ins, const char *instrument_path,
-                       const sja_pairs *pairs, const char *pairs_path, const void *opts,
-                       const char *out, cJSON **summary, sj_error *err)
-{
-    return sja_reward_train(m, ins, instrument_path, pairs, pairs_path, opts, out, summary, err);
-}
-
 int cmd_reward(int argc, char **argv)
 {
-    cli_args c;
-    int rc = cli_begin(&cli_spec_reward, argc, argv, &c);
-    if (rc >= 0)
-        return rc;
-    sja_reward_opts o = sja_reward_defaults();
-    read_options(&c, &o);
-    align_pairs_stage stage = {"init", train, &o, &o.run, o.steps};
-    rc = align_train_on_pairs(&c, &stage);
-    cli_args_free(&c);
-    return rc;
+    return align_pairs_command(&cli_spec_reward, ALIGN_PAIRS_REWARD, argc, argv);
 }

@@ -295,41 +295,52 @@ static cJSON *audit_labels(const cJSON *doc)
 /* The lines a reader wants first: DIF on the flagged items before and
  * after, the gap between the groups, what alignment cost in agreement with
  * the human scores, and, in a simulation, what it bought in agreement with
- * the true scores. */
-static void print_compare_summary(const sj_pipeline *p)
+ * the true scores. Returns 0, or the exit code after reporting that memory
+ * ran out. */
+static int print_compare_summary(const sj_pipeline *p)
 {
     char *dir = sj_path_join(p->reports, "compare");
-    char *json = sj_path_join(dir, "compare.json");
-    char *html = sj_path_join(dir, "index.html");
-    cJSON *doc = sj_json_read(json, NULL);
-    if (doc) {
-        cJSON *labels = audit_labels(doc);
-        sj_buf line = {0};
-        summarise_dif(&line, doc, labels);
-        printf("\nreport: %s\n  %s\n", html, line.data);
-        line.len = 0;
-        summarise_number(&line, "Group gap in total score (focal - reference)",
+    char *json = dir ? sj_path_join(dir, "compare.json") : NULL;
+    char *html = dir ? sj_path_join(dir, "index.html") : NULL;
+    cJSON *doc = json ? sj_json_read(json, NULL) : NULL;
+    cJSON *labels = doc ? audit_labels(doc) : NULL;
+    sj_buf text = {0};
+    if (!html || (doc && !labels))
+        sj_buf_fail(&text);
+    else if (doc) {
+        sj_buf_printf(&text, "\nreport: %s\n  ", html);
+        summarise_dif(&text, doc, labels);
+        sj_buf_printf(&text, "\n  ");
+        summarise_number(&text, "Group gap in total score (focal - reference)",
                          cJSON_GetObjectItemCaseSensitive(doc, "parity"), labels, "mean_diff",
                          "%+.2f");
-        printf("  %s\n", line.data);
-        line.len = 0;
-        summarise_number(&line, "Agreement with the human scores (QWK; the alignment tax)",
+        sj_buf_printf(&text, "\n  ");
+        summarise_number(&text, "Agreement with the human scores (QWK; the alignment tax)",
                          cJSON_GetObjectItemCaseSensitive(doc, "agreement"), labels, "qwk", "%.3f");
-        printf("  %s\n", line.data);
+        sj_buf_printf(&text, "\n");
         const cJSON *truth = cJSON_GetObjectItemCaseSensitive(doc, "truth_agreement");
         if (cJSON_IsObject(truth)) {
-            line.len = 0;
-            summarise_number(&line, "Agreement with the true scores (QWK)", truth, labels, "qwk",
+            sj_buf_printf(&text, "  ");
+            summarise_number(&text, "Agreement with the true scores (QWK)", truth, labels, "qwk",
                              "%.3f");
-            printf("  %s\n", line.data);
+            sj_buf_printf(&text, "\n");
         }
-        sj_buf_free(&line);
-        cJSON_Delete(labels);
-        cJSON_Delete(doc);
     }
+    int rc = 0;
+    if (sj_buf_failed(&text)) {
+        sj_error err;
+        sj_error_clear(&err);
+        sj_error_set(&err, SJ_ERR_WORK, "out of memory while summarising the reports");
+        rc = cli_fail(&err);
+    } else if (text.data)
+        fputs(text.data, stdout);
+    sj_buf_free(&text);
+    cJSON_Delete(labels);
+    cJSON_Delete(doc);
     free(html);
     free(json);
     free(dir);
+    return rc;
 }
 
 /* Where this program is, so that stages run the same build. */
@@ -373,7 +384,7 @@ static int run_pipeline(const char *file, const char *from, int dry_run)
     if (rc == 0)
         rc = run_stages(p, self, start, dry_run);
     if (rc == 0 && !dry_run)
-        print_compare_summary(p);
+        rc = print_compare_summary(p);
     sj_pipeline_free(p);
     return rc;
 }

@@ -15,24 +15,15 @@ static const cli_option SFT_OPTIONS[] = {
      "responses CSV with a human score column"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED,
      "output model directory (replaced atomically)"},
-    ALIGN_OPT_STEPS("400"),
-    {"batch", CLI_INT, "N", "32", 1, 4096, NULL, 0, "sequences per step"},
-    ALIGN_OPT_PEAK_LR("0.002"),
-    ALIGN_OPT_WARMUP,
-    {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
-     "save the evaluated model with the best held-out val_qwk\n(ties: lower val_loss) instead of "
-     "the last"},
+    ALIGN_OPT_SCHEDULE("400", "32", "sequences per step", "0.002"),
+    ALIGN_OPT_KEEP_BEST("val_qwk\n"),
     ALIGN_OPT_VAL_FRACTION,
     {"eval-every", CLI_INT, "N", "100", 0, 10000000, NULL, 0,
      "held-out evaluation interval (and at the first\nand last step)"},
     {"rationale", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
      "completions add \" | <rubric anchor>\" after the score"},
     CLI_OPT_SEED,
-    LM_OPT_LAYERS(LM_STR(SJ_LM_DEFAULT_LAYERS), "without --init: "),
-    LM_OPT_HEADS(LM_STR(SJ_LM_DEFAULT_HEADS), "without --init: "),
-    LM_OPT_EMBD(LM_STR(SJ_LM_DEFAULT_EMBD), "without --init: "),
-    LM_OPT_CTX(LM_STR(SJ_LM_DEFAULT_CTX), "without --init: "),
-    LM_OPT_VOCAB(LM_STR(SJ_TOK_DEFAULT_VOCAB), "without --init: "),
+    LM_OPT_DEFAULT_SHAPE("without --init: "),
     {"pretrain-steps", CLI_INT, "N", "300", 1, 100000000, NULL, 0,
      "without --init: pre-training steps"},
     {"pretrain-lr", CLI_REAL, "X", "0.003", 1e-9, 10, NULL, 0,
@@ -142,26 +133,22 @@ static int fine_tune(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *po, c
     int rc = align_load_responses(c, SJ_NEED_TEXT | SJ_NEED_SCORE, &ins, &data);
     if (rc)
         return rc;
-    long stopped = 0;
     int pre_stopped = 0;
-    align_run_start(&o->run, &stopped);
+    align_run r;
+    align_run_begin(&r, &o->run);
     if (made)
         rc = pretrain_first(ins, data, po, made, o->run.resume, &pre_stopped);
-    sj_error err;
-    sj_error_clear(&err);
     sja_model *m = NULL;
-    cJSON *summary = NULL;
     if (!rc && pre_stopped) {
         /* a signal stops it; nothing else does (stop_after is not passed on) */
         cli_interrupt_release();
         rc = cli_interrupt_report("sft", cli_pretrain_steps_done(made), po->steps, made);
     } else {
-        if (!rc && !(m = sja_model_load(init, ins, &err)))
-            rc = cli_fail(&err);
-        if (!rc && sja_sft(m, ins, cli_text(c, "instrument"), data, cli_text(c, "data"), o, out,
-                           &summary, &err) != SJ_OK)
-            rc = cli_fail(&err);
-        rc = align_run_end("sft", rc, stopped, o->steps, out, summary);
+        if (!rc && (!(m = sja_model_load(init, ins, &r.err)) ||
+                    sja_sft(m, ins, cli_text(c, "instrument"), data, cli_text(c, "data"), o, out,
+                            &r.summary, &r.err) != SJ_OK))
+            rc = -1;
+        rc = align_run_close(&r, "sft", rc, o->steps, out);
     }
     sja_model_free(m);
     sj_responses_free(data);

@@ -381,15 +381,6 @@ const char *cli_text(const cli_args *a, const char *name)
     return a->value[i] ? a->value[i] : a->option[i]->def;
 }
 
-long cli_int(const cli_args *a, const char *name)
-{
-    const char *v = cli_text(a, name);
-    double d = 0;
-    if (v)
-        sj_parse_number(v, &d);
-    return (long)d;
-}
-
 double cli_real(const cli_args *a, const char *name)
 {
     const char *v = cli_text(a, name);
@@ -397,6 +388,35 @@ double cli_real(const cli_args *a, const char *name)
     if (v)
         sj_parse_number(v, &d);
     return d;
+}
+
+/* The value was checked to be a whole number in the option's range when
+ * the command line was read, so the number read as real is exact. */
+long cli_int(const cli_args *a, const char *name)
+{
+    return (long)cli_real(a, name);
+}
+
+void cli_read_fields(const cli_args *a, const cli_field *fields, size_t n, void *settings)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *at = (unsigned char *)settings + fields[i].offset;
+        double v = cli_real(a, fields[i].option);
+        int as_int = (int)v;
+        long as_long = (long)v;
+        /* memcpy: the field's type is known only from the table */
+        switch (fields[i].type) {
+        case CLI_FIELD_DOUBLE:
+            memcpy(at, &v, sizeof v);
+            break;
+        case CLI_FIELD_INT:
+            memcpy(at, &as_int, sizeof as_int);
+            break;
+        case CLI_FIELD_LONG:
+            memcpy(at, &as_long, sizeof as_long);
+            break;
+        }
+    }
 }
 
 int cli_flag(const cli_args *a, const char *name)
@@ -415,9 +435,8 @@ uint64_t cli_seed_value(const cli_args *a, const char *name)
 
 int cli_choice(const cli_args *a, const char *name)
 {
-    size_t i = index_of(a, name);
-    const char *v = a->value[i] ? a->value[i] : a->option[i]->def;
-    return v ? choice_index(a->option[i]->choices, v) : -1;
+    const char *v = cli_text(a, name);
+    return v ? choice_index(a->option[index_of(a, name)]->choices, v) : -1;
 }
 
 int cli_given(const cli_args *a, const char *name)

@@ -84,6 +84,19 @@ long cli_int(const cli_args *a, const char *name);
 double cli_real(const cli_args *a, const char *name);
 int cli_flag(const cli_args *a, const char *name);
 uint64_t cli_seed_value(const cli_args *a, const char *name);
+
+/* An option read into a field of a command's settings struct, for reading
+ * many at once by cli_read_fields: the field's C type and its offset. */
+typedef enum { CLI_FIELD_DOUBLE, CLI_FIELD_INT, CLI_FIELD_LONG } cli_field_type;
+typedef struct {
+    const char *option;
+    cli_field_type type;
+    size_t offset;
+} cli_field;
+
+/* Reads each of the n options (value or default) into its field of the
+ * struct at `settings`. */
+void cli_read_fields(const cli_args *a, const cli_field *fields, size_t n, void *settings);
 /* Index of the value within the option's choices. */
 int cli_choice(const cli_args *a, const char *name);
 int cli_given(const cli_args *a, const char *name);

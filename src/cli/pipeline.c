@@ -238,6 +238,14 @@ static void add_input(builder *b, sj_stage *s, const char *path)
         push_string(b, &s->inputs, &s->n_inputs, path, 0);
 }
 
+/* An argument naming a file the stage reads: also one of its inputs, so
+ * that a change to the file makes the stage out of date. */
+static void add_input_pair(builder *b, sj_stage *s, const char *flag, const char *path)
+{
+    add_pair(b, s, flag, path);
+    add_input(b, s, path);
+}
+
 /* An output of the stage, recorded in its stamp and checked against every
  * input and every other output; `key` is the top-level key that placed it. */
 static void add_output(builder *b, sj_stage *s, const char *path, int is_dir, const char *key)
@@ -721,14 +729,11 @@ static sj_status build_score(builder *b, sj_pipeline *p, const char *model, int 
         return SJ_ERR_WORK;
     if (!(*scores = run_path(b, file)))
         return SJ_OK;
-    add_pair(b, s, "--model", model);
-    add_pair(b, s, "--instrument", b->instrument);
-    add_pair(b, s, "--data", b->data);
+    add_input_pair(b, s, "--model", model);
+    add_input_pair(b, s, "--instrument", b->instrument);
+    add_input_pair(b, s, "--data", b->data);
     add_columns(b, s, 0, 0);
     add_pair(b, s, "--out", *scores);
-    add_input(b, s, model);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->data);
     add_output(b, s, *scores, 0, "runs");
     return add_settings(b, s, "score");
 }
@@ -744,8 +749,8 @@ static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, int
         b->out_of_memory = 1;
         return SJ_OK;
     }
-    add_pair(b, s, "--data", scores);
-    add_pair(b, s, "--instrument", b->instrument);
+    add_input_pair(b, s, "--data", scores);
+    add_input_pair(b, s, "--instrument", b->instrument);
     add_if_accepted(b, s, "person", b->person);
     add_if_accepted(b, s, "item", b->item);
     add_pair(b, s, "--group", b->group);
@@ -756,11 +761,8 @@ static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, int
     /* A simulation's true scores show what alignment bought, beside what
      * it cost in agreement with the (biased) human scores. */
     if (b->truth)
-        add_pair(b, s, "--truth", b->truth);
+        add_input_pair(b, s, "--truth", b->truth);
     add_pair(b, s, "--out", *audit);
-    add_input(b, s, scores);
-    add_input(b, s, b->instrument);
-    add_input(b, s, b->truth);
     add_output(b, s, *audit, 1, "reports");
     return add_settings(b, s, "audit");
 }
@@ -770,22 +772,18 @@ static sj_status build_compare(builder *b, sj_pipeline *p, char *const audits[3]
     sj_stage *s = new_stage(b, p, "compare", "compare", "comparing the audits before and after");
     if (!s)
         return SJ_ERR_WORK;
-    add_pair(b, s, "--before", audits[0]);
-    add_input(b, s, audits[0]);
+    add_input_pair(b, s, "--before", audits[0]);
     sj_buf labels = {0};
     int failed = sj_buf_printf(&labels, "%s", COMPARE_LABELS[0]);
     for (int m = 1; m < 3; m++)
         if (audits[m]) {
-            add_pair(b, s, "--after", audits[m]);
-            add_input(b, s, audits[m]);
+            add_input_pair(b, s, "--after", audits[m]);
             failed |= sj_buf_printf(&labels, ",%s", COMPARE_LABELS[m]);
         }
     if (ppo) {
         char *log = sj_path_join(ppo, "train_log.jsonl");
-        if (log) {
-            add_pair(b, s, "--training-log", log);
-            add_input(b, s, log);
-        }
+        if (log)
+            add_input_pair(b, s, "--training-log", log);
         failed |= !log;
         free(log);
     }
@@ -874,55 +872,68 @@ static void writer_name(const claim *cl, char *out, size_t size)
         snprintf(out, size, "the run itself (its stage stamps)");
 }
 
+/* How the places of two claims overlap: one path, or one inside the other,
+ * which is a folder that is replaced or read as a whole. */
+typedef enum { APART, SAME_PATH, FIRST_INSIDE_SECOND, SECOND_INSIDE_FIRST } overlap;
+
+static overlap claims_overlap(const claim *first, const claim *second)
+{
+    if (sj_path_same(first->path, second->path))
+        return SAME_PATH;
+    if (second->is_dir && sj_path_inside(first->path, second->path))
+        return FIRST_INSIDE_SECOND;
+    if (first->is_dir && sj_path_inside(second->path, first->path))
+        return SECOND_INSIDE_FIRST;
+    return APART;
+}
+
 /* An input the pipeline reads against an output a stage writes. */
 static sj_status input_against_output(builder *b, const claim *in, const claim *out)
 {
+    overlap o = claims_overlap(in, out);
+    if (o == APART)
+        return SJ_OK;
     char who[160], place[300];
     writer_name(out, who, sizeof who);
     claim_place(b->c, out, place, sizeof place);
-    if (sj_path_same(in->path, out->path))
+    if (o == SAME_PATH)
         return key_error(b->c, in->key, in->depth,
                          "%s is also written by %s (placed by %s); a pipeline never writes over "
                          "its own input",
                          in->path, who, place);
-    if (out->is_dir && sj_path_inside(in->path, out->path))
+    if (o == FIRST_INSIDE_SECOND)
         return key_error(b->c, in->key, in->depth,
                          "%s lies in %s, which %s replaces (placed by %s); a pipeline never "
                          "writes over its own input",
                          in->path, out->path, who, place);
-    if (in->is_dir && sj_path_inside(out->path, in->path))
-        return key_error(b->c, in->key, in->depth,
-                         "%s writes %s inside this input folder %s (placed by %s)", who, out->path,
-                         in->path, place);
-    return SJ_OK;
+    return key_error(b->c, in->key, in->depth,
+                     "%s writes %s inside this input folder %s (placed by %s)", who, out->path,
+                     in->path, place);
 }
 
 /* Two outputs: one path written by two stages, or one inside a folder
  * that another stage replaces. */
 static sj_status output_against_output(builder *b, const claim *first, const claim *second)
 {
+    overlap o = claims_overlap(first, second);
+    if (o == APART)
+        return SJ_OK;
     char who1[160], who2[160], place[300];
     writer_name(first, who1, sizeof who1);
     writer_name(second, who2, sizeof who2);
     claim_place(b->c, second, place, sizeof place);
-    if (sj_path_same(first->path, second->path))
+    if (o == SAME_PATH)
         return key_error(b->c, first->key, first->depth,
                          "%s is written by both %s and %s (placed by %s); every stage needs a "
                          "place of its own",
                          first->path, who1, who2, place);
-    const claim *outer = first->is_dir && sj_path_inside(second->path, first->path)    ? first
-                         : second->is_dir && sj_path_inside(first->path, second->path) ? second
-                                                                                       : NULL;
-    if (!outer)
-        return SJ_OK;
+    const claim *outer = o == SECOND_INSIDE_FIRST ? first : second;
     const claim *inner = outer == first ? second : first;
-    char in_who[160], out_who[160];
-    writer_name(inner, in_who, sizeof in_who);
-    writer_name(outer, out_who, sizeof out_who);
     return key_error(b->c, first->key, first->depth,
                      "%s writes %s inside %s, which %s replaces (placed by %s); every stage needs "
                      "a place of its own",
-                     in_who, inner->path, outer->path, out_who, place);
+                     outer == first ? who2 : who1, inner->path, outer->path,
+                     outer == first ? who1 : who2, place);
 }
 
 static sj_status check_clashes(builder *b)

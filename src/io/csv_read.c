@@ -623,10 +623,11 @@ long sj_table_column(const sj_table *t, const char *name, sj_error *err)
     if (col >= 0)
         return col;
     sj_buf have = {0};
-    for (size_t i = 0; i < t->n_cols; i++)
-        sj_buf_printf(&have, "%s'%s'", i ? ", " : "", t->names[i]);
-    sj_error_at(err, SJ_ERR_INPUT, t->path, 1, 0, "missing column '%s' (the header has %s)", name,
-                have.data ? have.data : "no columns");
+    if (sj_buf_quoted_list(&have, t->names, t->n_cols) != 0)
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    else
+        sj_error_at(err, SJ_ERR_INPUT, t->path, 1, 0, "missing column '%s' (the header has %s)",
+                    name, have.data ? have.data : "no columns");
     sj_buf_free(&have);
     return -1;
 }

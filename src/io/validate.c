@@ -281,7 +281,8 @@ static void check_person_group(checker *c, const entry *e, size_t n)
     }
 }
 
-static void add_missing_example(checker *c, const char *person, size_t missing)
+/* -1 when out of memory. */
+static int add_missing_example(checker *c, const char *person, size_t missing)
 {
     sj_validation *v = c->v;
     sj_buf b = {0};
@@ -292,13 +293,17 @@ static void add_missing_example(checker *c, const char *person, size_t missing)
             sj_buf_printf(&b, "%s%.60s", shown++ ? ", " : "", c->ins->items[i].id);
     if (missing > shown)
         sj_buf_printf(&b, " and %zu more", missing - shown);
-    if (b.data)
-        v->missing_examples[v->n_missing_examples++] = b.data;
+    if (sj_buf_failed(&b)) {
+        sj_buf_free(&b);
+        return -1;
+    }
+    v->missing_examples[v->n_missing_examples++] = b.data;
+    return 0;
 }
 
 /* Duplicates (rows are sorted by item, then row), the group and the items
- * the person did not answer. */
-static void check_person(checker *c, const entry *e, size_t n)
+ * the person did not answer. -1 when out of memory. */
+static int check_person(checker *c, const entry *e, size_t n)
 {
     memset(c->seen, 0, c->ins->n_items);
     size_t answered = 0, first = 0;
@@ -317,11 +322,12 @@ static void check_person(checker *c, const entry *e, size_t n)
     sj_validation *v = c->v;
     size_t missing = c->ins->n_items - answered;
     if (missing == 0)
-        return;
+        return 0;
     v->n_incomplete_persons++;
     v->n_missing_cells += missing;
     if (v->n_missing_examples < MISSING_EXAMPLES)
-        add_missing_example(c, e[0].person, missing);
+        return add_missing_example(c, e[0].person, missing);
+    return 0;
 }
 
 static int compare_labels(const void *a, const void *b)
@@ -368,7 +374,10 @@ static sj_status check_persons(checker *c)
     for (size_t k = 1; k <= n; k++) {
         if (k < n && strcmp(e[k].person, e[start].person) == 0)
             continue;
-        check_person(c, e + start, k - start);
+        if (check_person(c, e + start, k - start) != 0) {
+            free(e);
+            return SJ_ERR_WORK;
+        }
         c->v->n_persons++;
         start = k;
     }

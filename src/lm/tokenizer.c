@@ -515,31 +515,56 @@ static int json_int(const cJSON *obj, const char *name, long *out)
     return 0;
 }
 
-sj_tokenizer *sj_tokenizer_from_json(const char *name, const cJSON *doc, sj_error *err)
+/* A whole number a tokenizer file must hold with exactly this value. */
+typedef struct {
+    const char *name;
+    long value;
+} fixed_int;
+
+static const fixed_int FORMAT_INTS[] = {{"version", 1}};
+static const fixed_int LAYOUT_INTS[] = {{"byte_offset", SJ_TOK_BYTE0}};
+static const fixed_int SPECIAL_INTS[] = {
+    {"pad", SJ_TOK_PAD}, {"eos", SJ_TOK_EOS}, {"sep", SJ_TOK_SEP}, {"bos", SJ_TOK_BOS}};
+
+/* Whether obj holds every one of the n fixed integers with its value. */
+static int has_fixed_ints(const cJSON *obj, const fixed_int *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        long v;
+        if (json_int(obj, want[i].name, &v) != 0 || v != want[i].value)
+            return 0;
+    }
+    return 1;
+}
+
+#define N_FIXED(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The header of a tokenizer file: its type and version, then the layout
+ * this build was made for (vocab_size into *vocab). Reports the first
+ * that is off. */
+static sj_status check_header(const char *name, const cJSON *doc, long *vocab, sj_error *err)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc, "type");
-    long version, vocab, offset;
-    if (!cJSON_IsString(type) || strcmp(type->valuestring, "sjtalign-byte-bpe") != 0 ||
-        json_int(doc, "version", &version) != 0 || version != 1) {
-        sj_error_set(err, SJ_ERR_INPUT,
-                     "%s: not an sjtalign tokenizer (expected \"type\": \"sjtalign-byte-bpe\", "
-                     "\"version\": 1)",
-                     name);
-        return NULL;
-    }
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(doc, "specials");
-    long pad, eos, sep, bos;
-    if (json_int(doc, "vocab_size", &vocab) != 0 || json_int(doc, "byte_offset", &offset) != 0 ||
-        offset != SJ_TOK_BYTE0 || !cJSON_IsObject(sp) || json_int(sp, "pad", &pad) != 0 ||
-        json_int(sp, "eos", &eos) != 0 || json_int(sp, "sep", &sep) != 0 ||
-        json_int(sp, "bos", &bos) != 0 || pad != SJ_TOK_PAD || eos != SJ_TOK_EOS ||
-        sep != SJ_TOK_SEP || bos != SJ_TOK_BOS) {
-        sj_error_set(err, SJ_ERR_INPUT,
-                     "%s: vocab_size, byte_offset (4) or specials (pad 0, eos 1, sep 2, bos 3) "
-                     "missing or different",
-                     name);
+    int ours = cJSON_IsString(type) && strcmp(type->valuestring, "sjtalign-byte-bpe") == 0 &&
+               has_fixed_ints(doc, FORMAT_INTS, N_FIXED(FORMAT_INTS));
+    int same_layout = json_int(doc, "vocab_size", vocab) == 0 &&
+                      has_fixed_ints(doc, LAYOUT_INTS, N_FIXED(LAYOUT_INTS)) &&
+                      cJSON_IsObject(sp) && has_fixed_ints(sp, SPECIAL_INTS, N_FIXED(SPECIAL_INTS));
+    const char *why =
+        !ours          ? "not an sjtalign tokenizer (expected \"type\": \"sjtalign-byte-bpe\", "
+                         "\"version\": 1)"
+        : !same_layout ? "vocab_size, byte_offset (4) or specials (pad 0, eos 1, sep 2, "
+                         "bos 3) missing or different"
+                       : NULL;
+    return why ? sj_error_set(err, SJ_ERR_INPUT, "%s: %s", name, why) : SJ_OK;
+}
+
+sj_tokenizer *sj_tokenizer_from_json(const char *name, const cJSON *doc, sj_error *err)
+{
+    long vocab = 0;
+    if (check_header(name, doc, &vocab, err) != SJ_OK)
         return NULL;
-    }
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "merges");
     if (!cJSON_IsArray(arr) || SJ_TOK_N_BASE + cJSON_GetArraySize(arr) != vocab) {
         sj_error_set(err, SJ_ERR_INPUT, "%s: \"merges\" must hold vocab_size - 260 = %ld pairs",

@@ -197,6 +197,21 @@ static void count_sparse_strata(const sj_dif_counts *c, long min_cell, sj_dif_it
                  it->n_sparse_strata, it->n_strata, min_cell);
 }
 
+/* The figures of a likelihood-ratio DIF test (binary logistic or ordinal)
+ * that an item keeps, in this order: the uniform, non-uniform and joint
+ * statistics each with its p-value, and Nagelkerke's delta R squared. The
+ * item has one set of fields for each test; `to` names the set. */
+enum { LR_FIGURES = 7 };
+
+static void store_lr_test(const sj_lr_dif *lr, double *const to[LR_FIGURES])
+{
+    const double from[LR_FIGURES] = {lr->lr_uniform,   lr->p_uniform, lr->lr_nonuniform,
+                                     lr->p_nonuniform, lr->lr_joint,  lr->p_joint,
+                                     lr->dr2n};
+    for (size_t i = 0; i < LR_FIGURES; i++)
+        *to[i] = from[i];
+}
+
 static void analyse_dichotomous(const sj_dif_counts *c, int tarone, sj_dif_item *it)
 {
     sj_mh mh;
@@ -218,13 +233,10 @@ static void analyse_dichotomous(const sj_dif_counts *c, int tarone, sj_dif_item 
         add_note(it, "Breslow-Day: fewer than two strata with all margins non-zero; not tested");
     sj_lr_dif lr;
     sj_logistic_dif(c, &lr);
-    it->lr_uniform = lr.lr_uniform;
-    it->lr_p_uniform = lr.p_uniform;
-    it->lr_nonuniform = lr.lr_nonuniform;
-    it->lr_p_nonuniform = lr.p_nonuniform;
-    it->lr_joint = lr.lr_joint;
-    it->lr_p_joint = lr.p_joint;
-    it->lr_dr2n = lr.dr2n;
+    double *const to[LR_FIGURES] = {&it->lr_uniform,      &it->lr_p_uniform, &it->lr_nonuniform,
+                                    &it->lr_p_nonuniform, &it->lr_joint,     &it->lr_p_joint,
+                                    &it->lr_dr2n};
+    store_lr_test(&lr, to);
     it->zt_class = sj_r2_class(lr.dr2n, lr.p_joint, 0.13, 0.26);
     it->jg_class = sj_r2_class(lr.dr2n, lr.p_joint, 0.035, 0.070);
     if (lr.note)
@@ -245,13 +257,10 @@ static void analyse_polytomous(const sj_dif_counts *c, sj_dif_item *it)
         add_note(it, "Mantel: %s", mt.note);
     sj_lr_dif lr;
     sj_ordinal_dif(c, &lr);
-    it->olr_uniform = lr.lr_uniform;
-    it->olr_p_uniform = lr.p_uniform;
-    it->olr_nonuniform = lr.lr_nonuniform;
-    it->olr_p_nonuniform = lr.p_nonuniform;
-    it->olr_joint = lr.lr_joint;
-    it->olr_p_joint = lr.p_joint;
-    it->olr_dr2n = lr.dr2n;
+    double *const to[LR_FIGURES] = {&it->olr_uniform,      &it->olr_p_uniform, &it->olr_nonuniform,
+                                    &it->olr_p_nonuniform, &it->olr_joint,     &it->olr_p_joint,
+                                    &it->olr_dr2n};
+    store_lr_test(&lr, to);
     it->olr_dr2mcf = lr.dr2mcf;
     if (lr.note)
         add_note(it, "ordinal regression: %s", lr.note);
@@ -394,8 +403,10 @@ static sj_status check_groups(const sj_score_data *d, const sj_dif_options *opt,
     if (!opt->reference || opt->n_focal == 0)
         return sj_error_set(err, SJ_ERR_INPUT, "DIF needs a reference group and a focal group");
     sj_buf present = {0};
-    for (size_t g = 0; g < d->n_groups; g++)
-        sj_buf_printf(&present, "%s'%s'", g ? ", " : "", d->group_names[g]);
+    if (sj_buf_quoted_list(&present, d->group_names, d->n_groups) != 0) {
+        sj_buf_free(&present);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
     sj_status st = SJ_OK;
     const char *absent = NULL;
     if (sj_score_data_group(d, opt->reference) < 0)

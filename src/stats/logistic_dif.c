@@ -34,6 +34,14 @@ sj_score_scale sj_lr_score_scale(const sj_dif_counts *c)
     return sc;
 }
 
+void sj_lr_design_row(double x[3], const sj_dif_counts *c, sj_score_scale sc, size_t k, int g)
+{
+    double s = (c->stratum_score[k] - sc.mean) / sc.sd;
+    x[0] = s;
+    x[1] = g;
+    x[2] = s * g;
+}
+
 void sj_lr_record_fit(sj_lr_dif *out, int m, const sj_newton_result *fit, const double *slopes,
                       size_t n_slopes, sj_score_scale sc)
 {
@@ -156,11 +164,7 @@ static int build_binary_cells(const sj_dif_counts *c, sj_score_scale sc, binary_
             const double *cnt = c->count + (k * 2 + (size_t)g) * 2;
             if (cnt[0] + cnt[1] <= 0)
                 continue;
-            double s = (c->stratum_score[k] - sc.mean) / sc.sd;
-            double *x = bc->x + 3 * bc->n_cells;
-            x[0] = s;
-            x[1] = g;
-            x[2] = s * g;
+            sj_lr_design_row(bc->x + 3 * bc->n_cells, c, sc, k, g);
             bc->y0[bc->n_cells] = cnt[0];
             bc->y1[bc->n_cells] = cnt[1];
             bc->n_cells++;

@@ -16,6 +16,10 @@ typedef struct {
 
 sj_score_scale sj_lr_score_scale(const sj_dif_counts *c);
 
+/* The predictors of one cell (stratum k, group g: 0 reference, 1 focal)
+ * in both models: x = (s, g, s*g) with s the scaled matching score. */
+void sj_lr_design_row(double x[3], const sj_dif_counts *c, sj_score_scale sc, size_t k, int g);
+
 /* Coefficient whose size (per SD of the matching score, or for the group)
  * can only come from separated data: an odds ratio beyond e^30. */
 #define SJ_LR_SEPARATION_BETA 30.0

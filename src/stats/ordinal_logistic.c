@@ -137,11 +137,7 @@ static int build_ordinal_cells(const sj_dif_counts *c, sj_score_scale sc, ordina
                 total += cnt[j];
             if (total <= 0)
                 continue;
-            double s = (c->stratum_score[k] - sc.mean) / sc.sd;
-            double *x = oc->x + 3 * oc->n_cells;
-            x[0] = s;
-            x[1] = g;
-            x[2] = s * g;
+            sj_lr_design_row(oc->x + 3 * oc->n_cells, c, sc, k, g);
             memcpy(oc->count + oc->n_cells * J, cnt, J * sizeof *cnt);
             oc->n_cells++;
         }

@@ -475,13 +475,16 @@ static sj_status check_parity_groups(const sj_parity_data *d, const char *refere
                                      const char *focal, int *ref, int *foc, sj_error *err)
 {
     *ref = *foc = -1;
-    sj_buf present = {0};
     for (size_t g = 0; g < d->n_groups; g++) {
-        sj_buf_printf(&present, "%s'%s'", g ? ", " : "", d->group_names[g]);
         if (strcmp(d->group_names[g], reference) == 0)
             *ref = (int)g;
         if (strcmp(d->group_names[g], focal) == 0)
             *foc = (int)g;
+    }
+    sj_buf present = {0};
+    if (sj_buf_quoted_list(&present, d->group_names, d->n_groups) != 0) {
+        sj_buf_free(&present);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     }
     sj_status st = SJ_OK;
     if (strcmp(reference, focal) == 0)
@@ -502,8 +505,9 @@ sj_status sj_parity_run(const sj_parity_data *d, const char *reference, const ch
 {
     memset(out, 0, sizeof *out);
     int ref, foc;
-    if (check_parity_groups(d, reference, focal, &ref, &foc, err) != SJ_OK)
-        return SJ_ERR_INPUT;
+    sj_status st = check_parity_groups(d, reference, focal, &ref, &foc, err);
+    if (st != SJ_OK)
+        return st;
     size_t n = d->n ? d->n : 1, nR = 0, nF = 0;
     double *xr = malloc(n * sizeof *xr), *xf = malloc(n * sizeof *xf);
     if (!xr || !xf) {

@@ -165,7 +165,8 @@ static void csv_fields(sj_csv_writer *w, const sj_dif_item *it, const field *fie
     }
 }
 
-static void csv_row(sj_csv_writer *w, const sj_dif_item *it, int with_adj)
+/* Writes the item's row; -1 when out of memory (the notes cell is built). */
+static int csv_row(sj_csv_writer *w, const sj_dif_item *it, int with_adj)
 {
     int dich = it->type == SJ_ITEM_DICHOTOMOUS;
     sj_csv_cell(w, it->item);
@@ -187,8 +188,11 @@ static void csv_row(sj_csv_writer *w, const sj_dif_item *it, int with_adj)
     sj_buf notes = {0};
     for (size_t i = 0; i < it->n_notes; i++)
         sj_buf_printf(&notes, "%s%s", i ? "; " : "", it->notes[i]);
-    sj_csv_cell(w, notes.data ? notes.data : "");
+    int failed = sj_buf_failed(&notes);
+    if (!failed)
+        sj_csv_cell(w, notes.data ? notes.data : "");
     sj_buf_free(&notes);
+    return failed ? -1 : 0;
 }
 
 sj_status sj_dif_write_csv(const sj_dif_result *r, const char *path, sj_error *err)
@@ -213,7 +217,10 @@ sj_status sj_dif_write_csv(const sj_dif_result *r, const char *path, sj_error *e
     if (sj_csv_open(&w, path, header, n, err) != SJ_OK)
         return err ? err->status : SJ_ERR_WORK;
     for (size_t i = 0; i < r->n_rows; i++)
-        csv_row(&w, &r->rows[i], with_adj);
+        if (csv_row(&w, &r->rows[i], with_adj) != 0) {
+            sj_csv_abort(&w);
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        }
     return sj_csv_close(&w, err);
 }
 

@@ -107,6 +107,13 @@ void sj_buf_fail(sj_buf *b)
     b->failed = 1;
 }
 
+int sj_buf_quoted_list(sj_buf *b, char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sj_buf_printf(b, "%s'%s'", i ? ", " : "", names[i]);
+    return sj_buf_failed(b) ? -1 : 0;
+}
+
 int sj_buf_failed(const sj_buf *b)
 {
     return b->failed;

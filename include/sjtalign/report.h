@@ -173,7 +173,7 @@ typedef struct {
 void sj_audit_options_init(sj_audit_options *o);
 
 /* Loads the scores, runs DIF, parity and agreement and returns the audit
- * document (README, section Files, "Audit output"): {"schema_version", "kind":
+ * document (docs/OUTPUTS.md, "Audit output"): {"schema_version", "kind":
  * "sjtalign-audit", "instrument", "settings", "data", "distribution",
  * "dif": (sj_dif_to_json), "parity": (sj_parity_to_json of person totals),
  * "agreement": (per response: the sj_agreement keys, "by_group",

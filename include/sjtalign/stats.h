@@ -269,7 +269,7 @@ void sj_dif_result_free(sj_dif_result *r);
 
 /* {"items": [...], "reference", "focal": [...], "match", "purify",
  * "purify_rounds", "adjust", "min_cell", "ets_rule", "n_persons",
- * "n_excluded_incomplete"}; items carry the README's DIF output names (plus "focal",
+ * "n_excluded_incomplete"}; items carry the DIF names of docs/OUTPUTS.md (plus "focal",
  * "type", "notes", "bd_chi2", "bd_df", "bd_p", the *_adj names). */
 cJSON *sj_dif_to_json(const sj_dif_result *r);
 /* One item object as inside "items" (for before/after comparisons). */

@@ -33,7 +33,7 @@ enum {
 typedef struct {
     const char *name; /* long option without "--" */
     cli_type type;
-    const char *meta; /* value placeholder in --help ("N", "FILE") */
+    const char *meta; /* the value's name in --help ("N", "FILE") */
     const char *def;  /* default, as a user would write it; NULL: none */
     double min, max;  /* CLI_INT and CLI_REAL */
     const char *choices;

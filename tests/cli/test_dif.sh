@@ -22,7 +22,7 @@ for name in item n n_ref n_focal mh_chi2 mh_p mh_chi2_nocc mh_p_nocc alpha_mh de
         *) fail "CSV header lacks $name" "$header"; continue 2 ;;
     esac
 done
-pass "CSV header has every name of the README's DIF output"
+pass "CSV header has every DIF name of docs/OUTPUTS.md"
 rows=$(python3 -c "import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1]))))" "$TMP/v.csv")
 [ "$rows" = 24 ] && pass "one row per item" || fail "expected 24 rows, got $rows"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# sjtalign parity: JSON keys of the README (Files, parity output), person totals, and input errors.
+# sjtalign parity: JSON keys of docs/OUTPUTS.md (parity output), person totals, and input errors.
 . "$(dirname "$0")/lib.sh"
 FIX="$SJTALIGN_ROOT/tests/fixtures/stats"
 

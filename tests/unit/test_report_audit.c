@@ -102,7 +102,7 @@ static void test_document_values(void **state)
         sum += c->valuedouble;
     }
     assert_near(sum, 120, 0);
-    /* The planted DIF item is found, with the README's DIF names. */
+    /* The planted DIF item is found, with the DIF names of docs/OUTPUTS.md. */
     const cJSON *items = rj_path(doc, "dif", "items");
     assert_int_equal(cJSON_GetArraySize(items), 6);
     const cJSON *it3 = cJSON_GetArrayItem(items, 2);
@@ -212,7 +212,7 @@ static void test_write_and_round_trip(void **state)
     assert_int_equal(sj_sha256_file(FIX "before.csv", hex, &err), SJ_OK);
     const cJSON *in0 = cJSON_GetArrayItem(rj_path(back, "provenance", "inputs"), 0);
     assert_string_equal(rj_str(in0, "sha256"), hex);
-    /* Tables: dif.csv has one row per item with the README's DIF columns. */
+    /* Tables: dif.csv has one row per item with the DIF columns of docs/OUTPUTS.md. */
     char *dif_path = sj_path_join(out, "dif.csv");
     sj_table *t = sj_table_read(dif_path, &err);
     assert_non_null(t);

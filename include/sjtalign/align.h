@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "sjtalign/io.h"
+#include "sjtalign/lexical.h"
 #include "sjtalign/lm.h"
 #include "sjtalign/util.h"
 
@@ -137,6 +138,10 @@ typedef struct {
     int single_token_levels; /* every level one token, all distinct */
     int rationale;           /* completions carry " | <anchor>" after the score */
     int max_completion;      /* tokens of the longest plain completion incl. eos */
+    int32_t *level_tokens;   /* the level tokens in order (single-token levels only) */
+    /* The scorer's lexical channel (borrowed, may be NULL): when set (and the
+     * levels are single tokens), every encoded prompt carries its prior. */
+    const sj_lex_model *lex;
 } sja_codec;
 
 sj_status sja_codec_init(sja_codec *c, const sj_tokenizer *tok, int ctx, int score_min,
@@ -149,6 +154,15 @@ typedef struct {
     int32_t *tokens;
     int len;
     int prompt_len;
+    /* The lexical prior (NULL without one): log-probabilities of the n_prior
+     * score levels, added to the logits of prior_tokens at input position
+     * prior_pos, the position that predicts the score after "score: ". The
+     * scorer's distribution is then softmax(z + prior) over the levels, a
+     * product of the language model and the lexical model. */
+    float *prior;
+    int n_prior;
+    int prior_pos;
+    const int32_t *prior_tokens; /* borrowed from the codec */
 } sja_seq;
 
 void sja_seq_free(sja_seq *s);
@@ -163,7 +177,15 @@ sj_status sja_encode_prompt(const sja_codec *c, const sj_instrument *ins, size_t
 sj_status sja_encode_example(const sja_codec *c, const sj_instrument *ins, size_t item,
                              const char *response, const char *completion, sja_seq *out,
                              sj_error *err);
-/* Appends completion tokens to a prompt sequence (copying). */
+/* Sets the lexical prior of a sequence whose prompt ends at prompt_end
+ * (the sep token's index + 1) for the codec's lexical model; nothing when the
+ * codec has none. */
+sj_status sja_seq_set_prior(const sja_codec *c, const char *item_id, const char *response,
+                            int prompt_end, sja_seq *s, sj_error *err);
+/* Makes a generation apply the prompt's prior to the generated score
+ * token (nothing when the prompt has no prior). */
+void sja_sample_opts_prior(const sja_seq *prompt, sj_lm_sample_opts *so);
+/* Appends completion tokens to a prompt sequence (copying, prior included). */
 sj_status sja_seq_append(const sja_seq *prompt, const int32_t *tokens, int n, sja_seq *out,
                          sj_error *err);
 
@@ -194,6 +216,8 @@ typedef struct {
     sja_codec codec;
     char *path;
     char weights_sha256[65];
+    sj_lex_model *lex;         /* the scorer's lexical channel (lexical.json), or NULL */
+    const cJSON *lexical_json; /* that file as loaded (owned by ck), or NULL */
 } sja_model;
 
 sja_model *sja_model_load(const char *dir, const sj_instrument *ins, sj_error *err);
@@ -239,6 +263,7 @@ typedef struct {
     sja_run_control run;
     double warmup_fraction; /* share of the steps with a linear warm-up (0.1) */
     int keep_best;          /* save the evaluation with the best val_qwk, not the last (0) */
+    int lexical;            /* fit the lexical channel on the training persons (1) */
 } sja_sft_opts;
 
 sja_sft_opts sja_sft_defaults(void);

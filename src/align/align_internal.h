@@ -16,6 +16,15 @@ enum {
 sj_status sja_batch_build(const sja_seq *const *seqs, int n, int weights, int append_pad,
                           sj_lm_batch **out, int *hidden_pos, sj_error *err);
 
+/* Sets the batch's logit bias from the sequences' lexical priors (prior.c):
+ * the prior of sequence b at its prior_pos when that is an input position. */
+sj_status sja_batch_set_priors(sj_lm_batch *batch, const sja_seq *const *seqs, int n,
+                               sj_error *err);
+
+/* An aligned scorer keeps the lexical channel of the model it started
+ * from: lexical.json goes into the saved folder unchanged. */
+void sja_save_opts_lexical(const sja_model *from, sj_lm_save_opts *so);
+
 /* Sum of weight × logprob per sequence ([B x T] arrays). */
 void sja_sequence_logprobs(const sj_lm_batch *batch, const float *logprobs, double *out);
 

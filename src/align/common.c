@@ -35,6 +35,8 @@ sj_status sja_batch_build(const sja_seq *const *seqs, int n, int weights, int ap
     }
     free(tmp);
     free(wt);
+    if (st == SJ_OK)
+        st = sja_batch_set_priors(batch, seqs, n, err);
     if (st != SJ_OK) {
         sj_lm_batch_free(batch);
         return st;

@@ -226,7 +226,7 @@ static sj_status dpo_eval_hook(sja_stage *s, long done, int last, sj_train_line 
 static sj_status dpo_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
                             sj_error *err)
 {
-    (void)so;
+    sja_save_opts_lexical(s->init, so);
     (void)err;
     dpo_run *r = s->ctx;
     cJSON *res = cJSON_AddObjectToObject(prov, "held_out");

@@ -10,9 +10,27 @@ void sja_model_free(sja_model *m)
     if (!m)
         return;
     sja_codec_free(&m->codec);
+    sj_lex_free(m->lex);
     sj_lm_checkpoint_free(m->ck);
     free(m->path);
     free(m);
+}
+
+/* The lexical channel a scorer carries in lexical.json (sft writes it). */
+static sj_status load_lexical(sja_model *m, const char *dir, sj_error *err)
+{
+    m->lexical_json = sj_lm_checkpoint_json(m->ck, "lexical.json");
+    if (!m->lexical_json)
+        return SJ_OK;
+    char *path = sj_asprintf("%s/lexical.json", dir);
+    if (!path)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    m->lex = sj_lex_from_json(m->lexical_json, path, err);
+    free(path);
+    if (!m->lex)
+        return err ? err->status : SJ_ERR_INPUT;
+    m->codec.lex = m->lex;
+    return SJ_OK;
 }
 
 sja_model *sja_model_load(const char *dir, const sj_instrument *ins, sj_error *err)
@@ -39,6 +57,10 @@ sja_model *sja_model_load(const char *dir, const sj_instrument *ins, sj_error *e
     const cJSON *prov = cJSON_GetObjectItemCaseSensitive(m->ck->config, "provenance");
     const cJSON *rat = cJSON_GetObjectItemCaseSensitive(prov, "completion_rationale");
     m->codec.rationale = cJSON_IsTrue(rat);
+    if (load_lexical(m, dir, err) != SJ_OK) {
+        sja_model_free(m);
+        return NULL;
+    }
     return m;
 }
 

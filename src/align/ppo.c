@@ -132,6 +132,7 @@ static sj_status generate(ppo_ctx *c, gsl_rng *rng, rollouts *r, sj_error *err)
                                 .top_k = 0,
                                 .max_new = max_new,
                                 .stop = SJ_TOK_EOS};
+        sja_sample_opts_prior(&prompt, &so);
         int n_out = 0;
         st = sj_lm_generate(c->policy, prompt.tokens, prompt.len, &so, rng, gen, NULL, &n_out, err);
         if (st == SJ_OK && n_out < 1)
@@ -632,7 +633,7 @@ static void add_eval_result(cJSON *res, const char *when, const sja_ppo_eval_res
 static sj_status ppo_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
                             sj_error *err)
 {
-    (void)so;
+    sja_save_opts_lexical(s->init, so);
     (void)err;
     ppo_ctx *c = s->ctx;
     cJSON *rj = cJSON_AddObjectToObject(prov, "reward_model");

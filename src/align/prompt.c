@@ -78,6 +78,7 @@ void sja_codec_free(sja_codec *c)
     free(c->level);
     free(c->n_level);
     free(c->bar);
+    free(c->level_tokens);
     memset(c, 0, sizeof *c);
 }
 
@@ -119,6 +120,15 @@ sj_status sja_codec_init(sja_codec *c, const sj_tokenizer *tok, int ctx, int sco
             longest = c->n_level[k];
     }
     c->max_completion = (int)(c->n_prefix + longest + 1);
+    if (c->single_token_levels) {
+        c->level_tokens = malloc((size_t)c->n_levels * sizeof *c->level_tokens);
+        if (!c->level_tokens) {
+            sja_codec_free(c);
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        }
+        for (int k = 0; k < c->n_levels; k++)
+            c->level_tokens[k] = c->level[k][0];
+    }
     return SJ_OK;
 }
 
@@ -127,8 +137,10 @@ void sja_seq_free(sja_seq *s)
     if (!s)
         return;
     free(s->tokens);
+    free(s->prior);
     s->tokens = NULL;
-    s->len = s->prompt_len = 0;
+    s->prior = NULL;
+    s->len = s->prompt_len = s->n_prior = 0;
 }
 
 typedef struct {
@@ -190,6 +202,8 @@ sj_status sja_encode_prompt(const sja_codec *c, const sj_instrument *ins, size_t
             }
         }
     }
+    if (st == SJ_OK)
+        st = sja_seq_set_prior(c, it->id, response, out->len, out, err);
     for (int i = 0; i < 5; i++)
         free(p[i].ids);
     return st;
@@ -204,9 +218,22 @@ sj_status sja_seq_append(const sja_seq *prompt, const int32_t *tokens, int n, sj
     memcpy(t, prompt->tokens, (size_t)prompt->len * sizeof *t);
     if (n > 0)
         memcpy(t + prompt->len, tokens, (size_t)n * sizeof *t);
+    float *prior = NULL;
+    if (prompt->prior) {
+        prior = malloc((size_t)prompt->n_prior * sizeof *prior);
+        if (!prior) {
+            free(t);
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        }
+        memcpy(prior, prompt->prior, (size_t)prompt->n_prior * sizeof *prior);
+    }
     out->tokens = t;
     out->len = prompt->len + n;
     out->prompt_len = prompt->prompt_len;
+    out->prior = prior;
+    out->n_prior = prior ? prompt->n_prior : 0;
+    out->prior_pos = prompt->prior_pos;
+    out->prior_tokens = prompt->prior_tokens;
     return SJ_OK;
 }
 

@@ -234,6 +234,7 @@ static sj_status fit_normalisation(sj_lm *policy, sj_lm *rm, const float *head, 
         int max_new = c->rationale ? c->ctx - prompt.len : c->max_completion;
         sj_lm_sample_opts so = {
             .temperature = 1.0f, .top_k = 0, .max_new = max_new, .stop = SJ_TOK_EOS};
+        sja_sample_opts_prior(&prompt, &so);
         int n_out = 0;
         st = sj_lm_generate(policy, prompt.tokens, prompt.len, &so, rng, gen, NULL, &n_out, err);
         if (st == SJ_OK)

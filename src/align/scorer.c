@@ -1,5 +1,5 @@
 /* The probability of every score level for a batch of prompts. */
-#include "sjtalign/align.h"
+#include "align_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -54,7 +54,9 @@ static sj_status score_single_tokens(sj_lm *m, const sja_codec *c, const sja_seq
     float *logits = NULL;
     int32_t *seq = malloc((size_t)(m->cfg.ctx + 2) * sizeof *seq);
     int *pos = malloc((size_t)B * sizeof *pos);
-    sj_status st = (order && seq && pos) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    const sja_seq **rows = malloc((size_t)B * sizeof *rows);
+    sj_status st =
+        (order && seq && pos && rows) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     size_t logits_cap = 0;
     for (size_t start = 0; st == SJ_OK && start < n; start += (size_t)B) {
         int nb = (int)(n - start < (size_t)B ? n - start : (size_t)B);
@@ -88,7 +90,11 @@ static sj_status score_single_tokens(sj_lm *m, const sja_codec *c, const sja_seq
             seq[len - 1] = c->level[0][0]; /* any target: only the logits at pos[b] are read */
             st = sj_lm_batch_set(batch, b, seq, len, NULL, err);
             pos[b] = len - 2;
+            rows[b] = p;
         }
+        /* the lexical prior sits at pos[b]: the logits read below include it */
+        if (st == SJ_OK)
+            st = sja_batch_set_priors(batch, rows, nb, err);
         sj_lm_forward_io io = {.temperature = 1.0f, .logits = logits};
         if (st == SJ_OK)
             st = sj_lm_forward(m, batch, &io, err);
@@ -119,6 +125,7 @@ static sj_status score_single_tokens(sj_lm *m, const sja_codec *c, const sja_seq
     free(logits);
     free(seq);
     free(pos);
+    free(rows);
     return st;
 }
 

@@ -17,7 +17,8 @@ sja_sft_opts sja_sft_defaults(void)
                       .val_fraction = 0.1,
                       .eval_every = 100,
                       .with_rationale = 0,
-                      .warmup_fraction = 0.1};
+                      .warmup_fraction = 0.1,
+                      .lexical = 1};
     return o;
 }
 
@@ -26,6 +27,8 @@ typedef struct {
     sja_seq *full;   /* prompt + completion */
     sja_seq *prompt; /* prompt only, for agreement */
     double *human;
+    const char **item_id; /* borrowed from the instrument */
+    const char **text;    /* borrowed from the responses table */
     unsigned char *is_val;
 } sft_data;
 
@@ -38,6 +41,8 @@ static void sft_data_free(sft_data *d)
     free(d->full);
     free(d->prompt);
     free(d->human);
+    free(d->item_id);
+    free(d->text);
     free(d->is_val);
 }
 
@@ -53,8 +58,10 @@ static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, co
     d->prompt = sj_calloc(n ? n : 1, sizeof *d->prompt);
     d->human = sj_calloc(n ? n : 1, sizeof *d->human);
     d->is_val = sj_calloc(n ? n : 1, 1);
+    d->item_id = sj_calloc(n ? n : 1, sizeof *d->item_id);
+    d->text = sj_calloc(n ? n : 1, sizeof *d->text);
     *persons = sj_calloc(n ? n : 1, sizeof **persons);
-    if (!d->full || !d->prompt || !d->human || !d->is_val || !*persons)
+    if (!d->full || !d->prompt || !d->human || !d->is_val || !d->item_id || !d->text || !*persons)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (size_t i = 0; i < t->n_rows; i++) {
         if (isnan(r->score[i]))
@@ -73,6 +80,8 @@ static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, co
             return st;
         }
         d->human[d->n] = r->score[i];
+        d->item_id[d->n] = ins->items[item].id;
+        d->text[d->n] = text;
         (*persons)[d->n] = sj_table_cell(t, i, (size_t)r->col_person);
         d->n++;
     }
@@ -152,6 +161,8 @@ typedef struct {
     const sja_sft_opts *o;
     const sja_seq **seqs; /* the batch being built */
     double last[4];       /* the last evaluation, EVAL_NAMES */
+    sj_lex_model *lex;    /* the lexical channel fitted on the training persons, or NULL */
+    cJSON *lex_json;      /* it as saved in lexical.json */
 } sft_run;
 
 static sj_status sft_step(sja_stage *s, long step, sj_train_line *line, sj_error *err)
@@ -200,9 +211,17 @@ static sj_status sft_evaluate(sja_stage *s, long done, int last, sj_train_line *
 static sj_status sft_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
                             sj_error *err)
 {
-    (void)so;
-    (void)err;
+    static const char *const names[1] = {"lexical.json"};
     sft_run *r = s->ctx;
+    if (r->lex) {
+        r->lex_json = sj_lex_to_json(r->lex);
+        if (!r->lex_json)
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        so->json_names = names;
+        so->json_docs = (const cJSON *const *)&r->lex_json;
+        so->n_json = 1;
+    }
+    cJSON_AddBoolToObject(prov, "lexical_channel", r->lex != NULL);
     cJSON_AddNumberToObject(prov, "n_train_rows", (double)s->n_train);
     cJSON_AddNumberToObject(prov, "n_val_rows", (double)s->n_val);
     *result = cJSON_AddObjectToObject(prov, "held_out");
@@ -215,6 +234,7 @@ static cJSON *options_json(const sja_sft_opts *o)
 {
     cJSON *opt = cJSON_CreateObject();
     cJSON_AddNumberToObject(opt, "batch", o->batch);
+    cJSON_AddBoolToObject(opt, "lexical", o->lexical);
     return opt;
 }
 
@@ -239,6 +259,48 @@ static void describe(sja_stage *s, sft_run *r, sja_model *init, const char *inst
     s->ctx = r;
 }
 
+/* The lexical channel, fitted on the training persons only (the split is
+ * known once the stage is prepared), then every example's prior: training
+ * answers are scored by the channel as if unseen (lexical.h), so the
+ * language model learns what the channel misses. */
+static sj_status fit_lexical(sft_run *r, const sja_stage *s, sja_model *init,
+                             const sj_instrument *ins, sj_error *err)
+{
+    if (!r->o->lexical || !init->codec.single_token_levels)
+        return SJ_OK;
+    size_t n = s->n_train;
+    const char **items = malloc((n ? n : 1) * sizeof *items);
+    const char **texts = malloc((n ? n : 1) * sizeof *texts);
+    int *scores = malloc((n ? n : 1) * sizeof *scores);
+    sj_status st = items && texts && scores ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; i < n && st == SJ_OK; i++) {
+        size_t row = s->train[i];
+        items[i] = r->d.item_id[row];
+        texts[i] = r->d.text[row];
+        scores[i] = (int)lround(r->d.human[row]);
+    }
+    if (st == SJ_OK) {
+        sj_lex_opts lo = sj_lex_defaults();
+        r->lex = sj_lex_fit(ins, items, texts, scores, n, &lo, err);
+        if (!r->lex)
+            st = err ? err->status : SJ_ERR_WORK;
+    }
+    free(items);
+    free(texts);
+    free(scores);
+    if (st != SJ_OK)
+        return st;
+    init->codec.lex = r->lex;
+    for (size_t i = 0; i < r->d.n && st == SJ_OK; i++) {
+        st = sja_seq_set_prior(&init->codec, r->d.item_id[i], r->d.text[i],
+                               r->d.full[i].prompt_len, &r->d.full[i], err);
+        if (st == SJ_OK)
+            st = sja_seq_set_prior(&init->codec, r->d.item_id[i], r->d.text[i],
+                                   r->d.prompt[i].prompt_len, &r->d.prompt[i], err);
+    }
+    return st;
+}
+
 sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrument_path,
                   const sj_responses *data, const char *data_path, const sja_sft_opts *o,
                   const char *out, cJSON **summary, sj_error *err)
@@ -246,6 +308,9 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
     sft_run r = {.codec = &init->codec, .o = o, .last = {NAN, NAN, NAN, NAN}};
     sja_stage s;
     sja_stage_init(&s);
+    /* A channel the init model carries is not this model's: sft fits its own. */
+    const sj_lex_model *init_lex = init->codec.lex;
+    init->codec.lex = NULL;
     sj_status st =
         build_examples(&init->codec, ins, data, o->with_rationale, &r.d, &r.persons, err);
     if (st == SJ_OK && r.d.n < 2)
@@ -260,6 +325,8 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
     describe(&s, &r, init, instrument_path, data_path, o);
     if (st == SJ_OK)
         st = sja_stage_prepare(&s, err);
+    if (st == SJ_OK)
+        st = fit_lexical(&r, &s, init, ins, err);
     for (int k = 0; k < 4 && st == SJ_OK; k++)
         st = sja_stage_number(&s, EVAL_NAMES[k], &r.last[k], SJA_KEEP_BEST, err);
     if (st == SJ_OK)
@@ -270,5 +337,8 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
     free(r.seqs);
     free(r.persons);
     sft_data_free(&r.d);
+    init->codec.lex = init_lex;
+    sj_lex_free(r.lex);
+    cJSON_Delete(r.lex_json);
     return st;
 }

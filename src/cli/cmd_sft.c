@@ -22,6 +22,10 @@ static const cli_option SFT_OPTIONS[] = {
      "held-out evaluation interval (and at the first\nand last step)"},
     {"rationale", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
      "completions add \" | <rubric anchor>\" after the score"},
+    {"lexical", CLI_CHOICE, NULL, "on", 0, 0, "on|off", 0,
+     "the lexical channel: a word-overlap ordinal model\n(similarity to the rubric anchors and to "
+     "scored\ntraining answers) fitted on the training persons,\nwhose level "
+     "log-probabilities are added to the\nmodel's score logits (lexical.json in the model)"},
     CLI_OPT_SEED,
     LM_OPT_DEFAULT_SHAPE("without --init: "),
     {"pretrain-steps", CLI_INT, "N", "300", 1, 100000000, NULL, 0,
@@ -92,6 +96,7 @@ static void read_options(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *p
     ALIGN_READ_STAGE_OPTIONS(c, o);
     o->val_fraction = cli_real(c, "val-fraction");
     o->with_rationale = cli_flag(c, "rationale");
+    o->lexical = cli_choice(c, "lexical") == 0;
     lm_cli_model(c, &po->model);
     po->steps = cli_int(c, "pretrain-steps");
     po->lr = cli_real(c, "pretrain-lr");

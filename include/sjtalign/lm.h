@@ -192,27 +192,56 @@ void sj_lm_zero_grad(sj_lm *m);
 /* B sequences of up to T positions, right-padded. Position t of sequence b
  * reads tokens[b*T + t] and predicts targets[b*T + t] with weight
  * weights[b*T + t]. Positions >= lengths[b] are padding (token SJ_TOK_PAD,
- * weight 0). The causal mask keeps padding from affecting real positions. */
+ * weight 0). The causal mask keeps padding from affecting real positions.
+ *
+ * Logit bias (a product of experts: another model's log-probabilities of a
+ * few tokens added to the LM's logits where it predicts them): with n_bias >
+ * 0, the next-token logits z of sequence b at input position bias_pos[b]
+ * become z[bias_tokens[k]] += bias[b*n_bias + k] for every k, before the
+ * temperature division, so that position's distribution is
+ * softmax((z + bias) / tau). Everything downstream uses the biased logits:
+ * logprobs, entropy, the logits output, sj_lm_ce_loss/ce_step, and the
+ * gradients of sj_lm_backward/backward_all (those of log softmax((z +
+ * bias)/tau); the bias itself is a constant). bias_pos[b] = -1 leaves row b
+ * unbiased; n_bias = 0 leaves the whole batch exactly as without this
+ * feature. Bias token ids are checked against the vocabulary by the
+ * forward pass. */
 typedef struct {
     int B, T;
     int32_t *tokens;
     int32_t *targets;
     float *weights;
     int *lengths;
+    int n_bias;           /* number of biased vocabulary entries (0 = none) */
+    int32_t *bias_tokens; /* [n_bias] vocabulary ids, shared by every row */
+    int *bias_pos;        /* [B] input position whose next-token logits get the bias, -1 = none */
+    float *bias;          /* [B x n_bias] */
 } sj_lm_batch;
 
 /* T is the number of input positions and must not exceed the model's ctx:
- * a whole sequence of ctx + 1 tokens fills a batch row of T = ctx. */
+ * a whole sequence of ctx + 1 tokens fills a batch row of T = ctx. The new
+ * batch has no logit bias (n_bias 0, every bias_pos -1). */
 sj_lm_batch *sj_lm_batch_new(int B, int T);
 void sj_lm_batch_free(sj_lm_batch *batch);
-/* Clears every sequence to padding (length 0). */
+/* Clears every sequence to padding (length 0) and every bias_pos to -1
+ * (the bias tokens stay). */
 void sj_lm_batch_clear(sj_lm_batch *batch);
 /* Sets sequence b from a whole token sequence seq[0..len-1] (2 <= len <=
  * T + 1): inputs seq[0..len-2], targets seq[1..len-1], lengths[b] = len - 1.
  * target_weights (len - 1 values, weight of predicting seq[t+1]) may be NULL
- * for all ones. */
+ * for all ones. Row b's bias_pos becomes -1 (set the bias after the
+ * sequence). */
 sj_status sj_lm_batch_set(sj_lm_batch *batch, int b, const int32_t *seq, int len,
                           const float *target_weights, sj_error *err);
+/* Chooses the n biased vocabulary ids (distinct, >= 0; n = 0 removes the
+ * bias): allocates bias_tokens and bias [B x n] (zeros) and sets every
+ * bias_pos to -1. SJ_ERR_INPUT on a negative or repeated id. */
+sj_status sj_lm_batch_set_bias_tokens(sj_lm_batch *batch, const int32_t *tokens, int n,
+                                      sj_error *err);
+/* Biases the next-token logits of sequence b at input position pos (0 <=
+ * pos < lengths[b]) by bias[0..n_bias-1] (finite values, copied). */
+sj_status sj_lm_batch_set_bias(sj_lm_batch *batch, int b, int pos, const float *bias,
+                               sj_error *err);
 
 /* ---- forward and backward --------------------------------------------------- */
 
@@ -222,7 +251,8 @@ typedef struct {
     float temperature;     /* tau > 0 for logprobs and entropy (1 = plain) */
     float *logprobs;       /* out: log softmax(z/tau)[target] per position */
     float *entropy;        /* out: entropy of softmax(z/tau) per position */
-    float *logits;         /* out: [B x T x vocab] raw logits z */
+    float *logits;         /* out: [B x T x vocab] logits z (with the batch's logit bias
+                              added where it applies) */
     const int *hidden_pos; /* in: one position per sequence, or NULL */
     float *hidden;         /* out: [B x embd] final hidden state at hidden_pos */
     float *hidden_all;     /* out: [B x batch->T x embd] final hidden state at every
@@ -231,7 +261,9 @@ typedef struct {
 
 /* Runs the model on a batch (batch->T <= ctx) and keeps the activations for
  * sj_lm_backward(). Values at padding positions are computed but meaningless.
- * Fails with SJ_ERR_INPUT on a token outside the vocabulary. */
+ * Fails with SJ_ERR_INPUT on a token (or logit-bias token) outside the
+ * vocabulary, a bias_pos outside -1..lengths[b]-1 or a bias that is not
+ * finite. */
 sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err);
 
 /* Back-propagates through the last forward pass (same batch and
@@ -310,12 +342,22 @@ typedef struct {
     int top_k;         /* 0 = whole vocabulary */
     int max_new;       /* most tokens to generate */
     int32_t stop;      /* stop after emitting this id (usually SJ_TOK_EOS); < 0 = never */
+    /* Logit bias (see sj_lm_batch): the logits of the bias_step-th generated
+     * token (0 = the first new token) become z[bias_tokens[k]] += bias[k]
+     * before the temperature and top-k; n_bias 0 (zero-initialised opts) =
+     * none. Ids distinct and inside the vocabulary, values finite. */
+    const int32_t *bias_tokens; /* [n_bias] */
+    const float *bias;          /* [n_bias] */
+    int n_bias;
+    int bias_step;
 } sj_lm_sample_opts;
 
 /* Continues prompt[0..n_prompt-1] (n_prompt >= 1) token by token with a
  * key/value cache, so the prefix is processed once. Writes up to max_new
  * tokens to out_tokens and the log-probability of each under softmax(z/tau)
  * over the whole vocabulary (before top-k) to out_logprobs (may be NULL);
+ * at bias_step, z includes the logit bias, so that token's log-probability
+ * is the one sj_lm_forward() gives with the same bias at that position;
  * *n_out receives the count. Stops after the stop token, after max_new
  * tokens, or when the context is full. Deterministic given rng's state. */
 sj_status sj_lm_generate(sj_lm *m, const int32_t *prompt, int n_prompt,
@@ -364,6 +406,9 @@ sj_status sj_lm_log_load(sj_lm_log *log, const char *path, long max_step, sj_err
  *   optimizer.safetensors  (optional, for resuming) "adam.m", "adam.v" and
  *                      metadata "step"; its sha256 is in config.json
  *   train_log.jsonl    (optional) the training log
+ *   NAME.json          (optional) extra JSON documents (sj_lm_save_opts
+ *                      json_names), listed with their sha256 in config.json
+ *                      "extra_files"
  * The directory is built under a temporary name beside the target and
  * renamed into place only when complete; a previous model at that path is
  * replaced only then. */
@@ -377,6 +422,14 @@ typedef struct {
     /* optional: what continuing an interrupted training stage needs, copied
      * into config.json as "resume" (a finished model has none) */
     const cJSON *resume;
+    /* optional extra JSON documents saved as files of the folder (e.g. a
+     * lexical model beside the LM): plain file names of [A-Za-z0-9_.-], not
+     * starting with '.', ending ".json", other than config.json and
+     * tokenizer.json, each once; listed in config.json as "extra_files":
+     * {"NAME": "<sha256 of the file>", ...} */
+    const char *const *json_names;
+    const cJSON *const *json_docs;
+    size_t n_json;
 } sj_lm_save_opts;
 
 /* Saves atomically, as an output folder with a manifest (sj_outdir): an
@@ -403,6 +456,9 @@ typedef struct {
     size_t n_extras;
     sj_lm_tensor *extras; /* extra tensors (owned; names and data) */
     sj_adamw *opt;        /* optimizer state when present and requested */
+    size_t n_json;        /* extra JSON files listed in config.json "extra_files" */
+    char **json_names;    /* [n_json] file names (owned) */
+    cJSON **json_docs;    /* [n_json] their documents (owned) */
 } sj_lm_checkpoint;
 
 /* Loads and verifies a model directory: config.json is ours and valid,
@@ -413,11 +469,16 @@ typedef struct {
  * sj_lm_save_leftover) is SJ_ERR_INPUT naming that folder and the command
  * that restores it. With expect non-NULL,
  * an architecture that differs is SJ_ERR_INPUT too. with_optimizer loads
- * optimizer.safetensors (an error if absent). */
+ * optimizer.safetensors (an error if absent). Every extra JSON file that
+ * config.json lists in "extra_files" is read, checked against its sha256
+ * and parsed; a missing, changed or malformed one (or a bad listing) is
+ * SJ_ERR_INPUT naming it. */
 sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int with_optimizer,
                              sj_error *err);
 /* An extra tensor by name, or NULL. */
 const sj_lm_tensor *sj_lm_checkpoint_extra(const sj_lm_checkpoint *ck, const char *name);
+/* An extra JSON file by name (e.g. "lexical.json"), or NULL when absent. */
+const cJSON *sj_lm_checkpoint_json(const sj_lm_checkpoint *ck, const char *name);
 void sj_lm_checkpoint_free(sj_lm_checkpoint *ck);
 
 /* ---- the training loop of every training command ------------------------------------- */

@@ -340,7 +340,7 @@ static cJSON *tokenizer_json(const sj_tokenizer *tok)
 /* config.json: the format, the architecture, the files with their hashes,
  * the provenance and what --resume needs. */
 static cJSON *config_json(const sj_lm *m, const sj_lm_save_opts *o, const char *sha,
-                          const char *opt_sha)
+                          const char *opt_sha, cJSON *extra_files)
 {
     cJSON *cfg = cJSON_CreateObject();
     cJSON_AddStringToObject(cfg, "format", FORMAT_NAME);
@@ -353,6 +353,8 @@ static cJSON *config_json(const sj_lm *m, const sj_lm_save_opts *o, const char *
     cJSON *ex = cJSON_AddArrayToObject(cfg, "extra_tensors");
     for (size_t i = 0; i < o->n_extras; i++)
         cJSON_AddItemToArray(ex, cJSON_CreateString(o->extras[i].name));
+    if (extra_files)
+        cJSON_AddItemToObject(cfg, "extra_files", extra_files);
     if (o->opt) {
         cJSON *oj = cJSON_AddObjectToObject(cfg, "optimizer");
         cJSON_AddStringToObject(oj, "file", "optimizer.safetensors");
@@ -366,12 +368,89 @@ static cJSON *config_json(const sj_lm *m, const sj_lm_save_opts *o, const char *
     return cfg;
 }
 
+/* A file name an extra JSON document may have: a plain name of
+ * [A-Za-z0-9_.-] ending ".json", not hidden (the folder's manifest is
+ * ".sjtalign-manifest.json") and not one of the model's own files. */
+static int json_name_ok(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n <= 5 || n > 200 || name[0] == '.' || strcmp(name + n - 5, ".json") != 0 ||
+        strcmp(name, "config.json") == 0 || strcmp(name, "tokenizer.json") == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static sj_status check_json_opts(const sj_lm_save_opts *o, sj_error *err)
+{
+    if (o->n_json > 0 && (!o->json_names || !o->json_docs))
+        return sj_error_set(err, SJ_ERR_WORK, "%zu extra JSON files without names or documents",
+                            o->n_json);
+    for (size_t i = 0; i < o->n_json; i++) {
+        if (!json_name_ok(o->json_names[i]) || !o->json_docs[i])
+            return sj_error_set(err, SJ_ERR_WORK,
+                                "extra JSON file \"%s\": needs a document and a plain name of "
+                                "[A-Za-z0-9_.-] ending .json (not config.json or tokenizer.json)",
+                                o->json_names[i] ? o->json_names[i] : "(null)");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(o->json_names[i], o->json_names[j]) == 0)
+                return sj_error_set(err, SJ_ERR_WORK, "extra JSON file \"%s\" is given twice",
+                                    o->json_names[i]);
+    }
+    return SJ_OK;
+}
+
+/* Writes each extra JSON document as tmp/NAME (pretty-printed with a final
+ * newline, as sj_json_write does) and records NAME: sha256 in *files. */
+static sj_status write_json_files(const char *tmp, const sj_lm_save_opts *o, cJSON **files,
+                                  sj_error *err)
+{
+    *files = NULL;
+    if (o->n_json == 0)
+        return SJ_OK;
+    *files = cJSON_CreateObject();
+    if (!*files)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st = SJ_OK;
+    for (size_t i = 0; i < o->n_json && st == SJ_OK; i++) {
+        char *text = cJSON_Print(o->json_docs[i]);
+        char *with_newline = text ? sj_asprintf("%s\n", text) : NULL;
+        char *path = sj_path_join(tmp, o->json_names[i]);
+        char sha[65];
+        if (!with_newline || !path) {
+            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        } else {
+            size_t len = strlen(with_newline);
+            sj_sha256_hex(with_newline, len, sha);
+            st = sj_write_file_atomic(path, with_newline, len, err);
+            if (st == SJ_OK && !cJSON_AddStringToObject(*files, o->json_names[i], sha))
+                st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        }
+        free(text);
+        free(with_newline);
+        free(path);
+    }
+    if (st != SJ_OK) {
+        cJSON_Delete(*files);
+        *files = NULL;
+    }
+    return st;
+}
+
 static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_opts *o,
                             sj_error *err)
 {
     char sha[65], opt_sha[65] = "";
     char *path = NULL;
+    cJSON *json_files = NULL;
     sj_status st = write_weights(tmp, m, o, sha, err);
+    if (st == SJ_OK)
+        st = write_json_files(tmp, o, &json_files, err);
     if (st == SJ_OK && o->opt)
         st = write_optimizer(tmp, o, opt_sha, err);
     if (st == SJ_OK) {
@@ -385,12 +464,14 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
         free(path);
     }
     if (st == SJ_OK) {
-        cJSON *cfg = config_json(m, o, sha, opt_sha);
+        cJSON *cfg = config_json(m, o, sha, opt_sha, json_files);
+        json_files = NULL; /* config.json owns it */
         path = sj_path_join(tmp, "config.json");
         st = sj_json_write(path, cfg, err);
         free(path);
         cJSON_Delete(cfg);
     }
+    cJSON_Delete(json_files);
     return st;
 }
 
@@ -416,6 +497,8 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
     if (sj_tokenizer_vocab_size(opts->tok) > m->cfg.vocab)
         return sj_error_set(err, SJ_ERR_WORK, "tokenizer has %d tokens, the model only %d",
                             sj_tokenizer_vocab_size(opts->tok), m->cfg.vocab);
+    if (check_json_opts(opts, err) != SJ_OK)
+        return SJ_ERR_WORK;
     /* Built beside the target and swapped in whole; a previous model is
      * replaced only when the folder holds nothing but its manifest's files. */
     sj_outdir out;
@@ -446,7 +529,21 @@ void sj_lm_checkpoint_free(sj_lm_checkpoint *ck)
     }
     free(ck->extras);
     sj_adamw_free(ck->opt);
+    for (size_t i = 0; i < ck->n_json; i++) {
+        free(ck->json_names[i]);
+        cJSON_Delete(ck->json_docs[i]);
+    }
+    free(ck->json_names);
+    free(ck->json_docs);
     free(ck);
+}
+
+const cJSON *sj_lm_checkpoint_json(const sj_lm_checkpoint *ck, const char *name)
+{
+    for (size_t i = 0; i < ck->n_json; i++)
+        if (strcmp(ck->json_names[i], name) == 0)
+            return ck->json_docs[i];
+    return NULL;
 }
 
 const sj_lm_tensor *sj_lm_checkpoint_extra(const sj_lm_checkpoint *ck, const char *name)
@@ -501,11 +598,11 @@ static sj_status read_config(const char *dir, cJSON **doc, sj_lm_config *cfg, sj
     return st;
 }
 
-static sj_status read_verified(const char *dir, const char *file, const char *want_sha, char **data,
-                               size_t *len, sj_error *err)
+static sj_status read_verified_kind(const char *dir, const char *file, int kind,
+                                    const char *want_sha, char **data, size_t *len, sj_error *err)
 {
     char *path = sj_path_join(dir, file);
-    sj_status st = sj_read_file_kind(path, SJ_INPUT_WEIGHTS, data, len, err);
+    sj_status st = sj_read_file_kind(path, kind, data, len, err);
     if (st == SJ_OK) {
         char sha[65];
         sj_sha256_hex(*data, *len, sha);
@@ -522,6 +619,79 @@ static sj_status read_verified(const char *dir, const char *file, const char *wa
     }
     free(path);
     return st;
+}
+
+static sj_status read_verified(const char *dir, const char *file, const char *want_sha, char **data,
+                               size_t *len, sj_error *err)
+{
+    return read_verified_kind(dir, file, SJ_INPUT_WEIGHTS, want_sha, data, len, err);
+}
+
+/* One extra JSON file: its checksum, then the same parser (duplicate keys,
+ * nesting and size limits) as config.json. */
+static cJSON *load_json_file(const char *dir, const char *name, const char *sha, sj_error *err)
+{
+    char *text;
+    size_t len;
+    if (read_verified_kind(dir, name, SJ_INPUT_DOCUMENT, sha, &text, &len, err) != SJ_OK)
+        return NULL;
+    char *path = sj_path_join(dir, name);
+    cJSON *doc = NULL;
+    if (!path)
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    else if (strlen(text) != len)
+        sj_error_set(err, SJ_ERR_INPUT, "%s: a NUL byte in a JSON file", path);
+    else if (!(doc = sj_json_parse(path, text, err)))
+        err->status = SJ_ERR_INPUT;
+    free(path);
+    free(text);
+    return doc;
+}
+
+static int is_sha256_hex(const char *s)
+{
+    if (strlen(s) != 64)
+        return 0;
+    for (int i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* The files config.json lists in "extra_files" (none when absent). */
+static sj_status load_json_files(const char *dir, sj_lm_checkpoint *ck, sj_error *err)
+{
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(ck->config, "extra_files");
+    if (!files)
+        return SJ_OK;
+    if (!cJSON_IsObject(files))
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "%s/config.json: \"extra_files\" must be an object of file name: "
+                            "sha256",
+                            dir);
+    size_t n = (size_t)cJSON_GetArraySize(files);
+    ck->json_names = calloc(n ? n : 1, sizeof *ck->json_names);
+    ck->json_docs = calloc(n ? n : 1, sizeof *ck->json_docs);
+    if (!ck->json_names || !ck->json_docs)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, files)
+    {
+        if (!json_name_ok(f->string) || !cJSON_IsString(f) || !is_sha256_hex(f->valuestring))
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "%s/config.json: extra file \"%s\" needs a plain name ending "
+                                ".json and a sha256 of 64 hex digits",
+                                dir, f->string);
+        cJSON *doc = load_json_file(dir, f->string, f->valuestring, err);
+        if (!doc)
+            return SJ_ERR_INPUT;
+        ck->json_docs[ck->n_json] = doc;
+        ck->json_names[ck->n_json] = sj_strdup(f->string);
+        ck->n_json++;
+        if (!ck->json_names[ck->n_json - 1])
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    return SJ_OK;
 }
 
 static sj_status load_optimizer(const char *dir, sj_lm_checkpoint *ck, sj_error *err)
@@ -735,6 +905,8 @@ sj_lm_checkpoint *sj_lm_load(const char *dir, const sj_lm_config *expect, int wi
     if (!ck->model)
         goto fail;
     if (load_weights(dir, ck, err) != SJ_OK)
+        goto fail;
+    if (load_json_files(dir, ck, err) != SJ_OK)
         goto fail;
     if (with_optimizer && load_optimizer(dir, ck, err) != SJ_OK)
         goto fail;

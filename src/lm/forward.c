@@ -94,6 +94,49 @@ static void copy_hidden_all(float *out, const float *lnf, int B, int T, int T_ba
     }
 }
 
+/* The logit bias is public data a caller may have filled by hand, so the
+ * forward pass checks it as it checks the tokens. */
+static sj_status check_bias(const sj_lm *m, const sj_lm_batch *batch, sj_error *err)
+{
+    int n = batch->n_bias;
+    if (n <= 0)
+        return SJ_OK;
+    if (!batch->bias_tokens || !batch->bias || !batch->bias_pos)
+        return sj_error_set(err, SJ_ERR_INPUT, "a logit bias of %d tokens without its arrays", n);
+    for (int k = 0; k < n; k++)
+        if (batch->bias_tokens[k] < 0 || batch->bias_tokens[k] >= m->cfg.vocab)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "logit-bias token id %d is outside the vocabulary of %d",
+                                batch->bias_tokens[k], m->cfg.vocab);
+    for (int b = 0; b < batch->B; b++) {
+        int pos = batch->bias_pos[b];
+        if (pos < -1 || pos >= batch->lengths[b])
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "logit-bias position %d of sequence %d is outside -1..%d", pos, b,
+                                batch->lengths[b] - 1);
+        for (int k = 0; pos >= 0 && k < n; k++)
+            if (!isfinite(batch->bias[(size_t)b * n + k]))
+                return sj_error_set(err, SJ_ERR_INPUT, "logit bias %d of sequence %d is not finite",
+                                    k, b);
+    }
+    return SJ_OK;
+}
+
+/* Adds the batch's logit bias to the stored logits (rows of T positions),
+ * so the log-probs, the entropy and the backward pass all see z + bias. */
+static void add_logit_bias(float *logits, const sj_lm_batch *batch, int T, int V)
+{
+    int n = batch->n_bias;
+    for (int b = 0; b < batch->B && n > 0; b++) {
+        if (batch->bias_pos[b] < 0)
+            continue;
+        float *z = logits + ((size_t)b * T + batch->bias_pos[b]) * V;
+        const float *add = batch->bias + (size_t)b * n;
+        for (int k = 0; k < n; k++)
+            z[batch->bias_tokens[k]] += add[k];
+    }
+}
+
 static sj_status check_batch(const sj_lm *m, const sj_lm_batch *batch, int *t_eff, sj_error *err)
 {
     if (batch->T > m->cfg.ctx)
@@ -119,7 +162,7 @@ static sj_status check_batch(const sj_lm *m, const sj_lm_batch *batch, int *t_ef
                                     : batch->targets[i],
                                 i / batch->T, i % batch->T, m->cfg.vocab);
     *t_eff = longest;
-    return SJ_OK;
+    return check_bias(m, batch, err);
 }
 
 static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forward_io *io)
@@ -224,6 +267,7 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
             lm_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, residual, lm_lnf_w(m, m->params),
                              lm_lnf_b(m, m->params), N, C));
     LM_PROF(LM_PROF_OUTPUT, lm_linear_fwd(a->logits, a->lnf, wte, NULL, N, C, V));
+    add_logit_bias(a->logits, batch, T, V);
 
     a->temperature = io ? io->temperature : 1.0f;
     a->has_lse = 0;

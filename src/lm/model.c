@@ -391,10 +391,13 @@ sj_lm_batch *sj_lm_batch_new(int B, int T)
     b->targets = calloc(n, sizeof *b->targets);
     b->weights = calloc(n, sizeof *b->weights);
     b->lengths = calloc((size_t)B, sizeof *b->lengths);
-    if (!b->tokens || !b->targets || !b->weights || !b->lengths) {
+    b->bias_pos = malloc((size_t)B * sizeof *b->bias_pos);
+    if (!b->tokens || !b->targets || !b->weights || !b->lengths || !b->bias_pos) {
         sj_lm_batch_free(b);
         return NULL;
     }
+    for (int i = 0; i < B; i++)
+        b->bias_pos[i] = -1;
     return b;
 }
 
@@ -406,6 +409,9 @@ void sj_lm_batch_free(sj_lm_batch *b)
     free(b->targets);
     free(b->weights);
     free(b->lengths);
+    free(b->bias_pos);
+    free(b->bias_tokens);
+    free(b->bias);
     free(b);
 }
 
@@ -418,6 +424,8 @@ void sj_lm_batch_clear(sj_lm_batch *b)
         b->weights[i] = 0.0f;
     }
     memset(b->lengths, 0, (size_t)b->B * sizeof *b->lengths);
+    for (int i = 0; i < b->B; i++)
+        b->bias_pos[i] = -1;
 }
 
 sj_status sj_lm_batch_set(sj_lm_batch *batch, int b, const int32_t *seq, int len,
@@ -437,5 +445,63 @@ sj_status sj_lm_batch_set(sj_lm_batch *batch, int b, const int32_t *seq, int len
         batch->weights[row + t] = real ? (target_weights ? target_weights[t] : 1.0f) : 0.0f;
     }
     batch->lengths[b] = len - 1;
+    batch->bias_pos[b] = -1; /* a bias belongs to the sequence it was set for */
+    return SJ_OK;
+}
+
+sj_status sj_lm_batch_set_bias_tokens(sj_lm_batch *batch, const int32_t *tokens, int n,
+                                      sj_error *err)
+{
+    if (n < 0 || (n > 0 && !tokens))
+        return sj_error_set(err, SJ_ERR_INPUT, "a logit bias needs n >= 0 tokens, got %d", n);
+    for (int k = 0; k < n; k++) {
+        if (tokens[k] < 0)
+            return sj_error_set(err, SJ_ERR_INPUT, "logit-bias token %d is negative (%d)", k,
+                                tokens[k]);
+        for (int j = 0; j < k; j++)
+            if (tokens[j] == tokens[k])
+                return sj_error_set(err, SJ_ERR_INPUT,
+                                    "logit-bias token id %d is listed twice (entries %d and %d)",
+                                    tokens[k], j, k);
+    }
+    int32_t *ids = NULL;
+    float *bias = NULL;
+    if (n > 0) {
+        ids = malloc((size_t)n * sizeof *ids);
+        bias = calloc((size_t)batch->B * n, sizeof *bias);
+        if (!ids || !bias) {
+            free(ids);
+            free(bias);
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        }
+        memcpy(ids, tokens, (size_t)n * sizeof *ids);
+    }
+    free(batch->bias_tokens);
+    free(batch->bias);
+    batch->bias_tokens = ids;
+    batch->bias = bias;
+    batch->n_bias = n;
+    for (int i = 0; i < batch->B; i++)
+        batch->bias_pos[i] = -1;
+    return SJ_OK;
+}
+
+sj_status sj_lm_batch_set_bias(sj_lm_batch *batch, int b, int pos, const float *bias, sj_error *err)
+{
+    if (b < 0 || b >= batch->B)
+        return sj_error_set(err, SJ_ERR_INPUT, "batch row %d outside 0..%d", b, batch->B - 1);
+    if (batch->n_bias <= 0)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "a logit bias needs its tokens first (sj_lm_batch_set_bias_tokens)");
+    if (pos < 0 || pos >= batch->lengths[b])
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "logit-bias position %d of sequence %d is outside 0..%d", pos, b,
+                            batch->lengths[b] - 1);
+    for (int k = 0; k < batch->n_bias; k++)
+        if (!isfinite(bias[k]))
+            return sj_error_set(err, SJ_ERR_INPUT, "logit bias %d of sequence %d is not finite", k,
+                                b);
+    memcpy(batch->bias + (size_t)b * batch->n_bias, bias, (size_t)batch->n_bias * sizeof *bias);
+    batch->bias_pos[b] = pos;
     return SJ_OK;
 }

@@ -161,6 +161,29 @@ static int32_t sample(const float *z, int V, float tau, int top_k, gsl_rng *rng,
     return pick;
 }
 
+static sj_status check_sample_bias(const sj_lm *m, const sj_lm_sample_opts *o, sj_error *err)
+{
+    if (o->n_bias == 0)
+        return SJ_OK;
+    if (o->n_bias < 0 || !o->bias_tokens || !o->bias || o->bias_step < 0)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "a sampling logit bias needs n_bias >= 0, its tokens and values, and "
+                            "bias_step >= 0");
+    for (int k = 0; k < o->n_bias; k++) {
+        if (o->bias_tokens[k] < 0 || o->bias_tokens[k] >= m->cfg.vocab)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "logit-bias token id %d is outside the vocabulary of %d",
+                                o->bias_tokens[k], m->cfg.vocab);
+        if (!isfinite(o->bias[k]))
+            return sj_error_set(err, SJ_ERR_INPUT, "logit bias %d is not finite", k);
+        for (int j = 0; j < k; j++)
+            if (o->bias_tokens[j] == o->bias_tokens[k])
+                return sj_error_set(err, SJ_ERR_INPUT, "logit-bias token id %d is listed twice",
+                                    o->bias_tokens[k]);
+    }
+    return SJ_OK;
+}
+
 sj_status sj_lm_generate(sj_lm *m, const int32_t *prompt, int n_prompt,
                          const sj_lm_sample_opts *opts, gsl_rng *rng, int32_t *out_tokens,
                          float *out_logprobs, int *n_out, sj_error *err)
@@ -176,6 +199,8 @@ sj_status sj_lm_generate(sj_lm *m, const int32_t *prompt, int n_prompt,
         if (prompt[i] < 0 || prompt[i] >= m->cfg.vocab)
             return sj_error_set(err, SJ_ERR_INPUT, "prompt token %d is outside the vocabulary",
                                 prompt[i]);
+    if (check_sample_bias(m, opts, err) != SJ_OK)
+        return SJ_ERR_INPUT;
     kv_cache c;
     if (cache_alloc(&c, m) != 0)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory for the key/value cache");
@@ -188,6 +213,10 @@ sj_status sj_lm_generate(sj_lm *m, const int32_t *prompt, int n_prompt,
     int pos = n_prompt;
     for (int i = 0; i < opts->max_new; i++) {
         float lp;
+        /* the cache's logits are recomputed for every token, so the bias
+         * never outlives its step */
+        for (int k = 0; i == opts->bias_step && k < opts->n_bias; k++)
+            c.logits[opts->bias_tokens[k]] += opts->bias[k];
         int32_t tok =
             sample(c.logits, m->cfg.vocab, opts->temperature, opts->top_k, rng, scratch, &lp);
         out_tokens[i] = tok;

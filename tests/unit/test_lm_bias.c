@@ -291,7 +291,7 @@ static const float coef[B * T] = {0.3f,  -0.8f, 1.0f,  -1.2f, 0.6f, 0.9f,
 
 static double lp_objective(sj_lm *m, sj_lm_batch *bt)
 {
-    float lp[B * T];
+    float lp[B * T] = {0};
     sj_lm_forward_io io = {.temperature = 0.7f, .logprobs = lp};
     sj_error err;
     assert_int_equal(sj_lm_forward(m, bt, &io, &err), SJ_OK);

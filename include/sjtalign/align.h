@@ -230,6 +230,31 @@ int sja_same_tokenizer(const sja_model *a, const sja_model *b);
 cJSON *sja_provenance_new(const char *stage, const sja_model *from, const char *instrument_path);
 void sja_provenance_add_file(cJSON *prov, const char *key, const char *path);
 
+/* ---- what a scorer was trained on ------------------------------------------- */
+
+/* config.json provenance.training, written by sft (from its training rows,
+ * the held-out ones excluded) and copied by ppo and dpo from the model they
+ * start from: the items with at least one training row (sorted, no
+ * repeats), the number of training rows, and the longest training response
+ * in bytes and in words. */
+typedef struct {
+    char **items;
+    size_t n_items;
+    long n_rows;
+    long max_response_chars;
+    long max_response_words;
+} sja_training;
+
+/* Words in a text: maximal runs of bytes other than ASCII white space. */
+size_t sja_count_words(const char *text);
+/* Reads the model's provenance.training. *found is 0 when there is none (a
+ * model that is not a scorer, or one made before the block existed); a
+ * block of another shape is an input error naming config.json. */
+sj_status sja_training_read(const sja_model *m, sja_training *t, int *found, sj_error *err);
+/* 1 when the model was trained on the item id. */
+int sja_training_has_item(const sja_training *t, const char *item_id);
+void sja_training_free(sja_training *t);
+
 /* ---- stopping and resuming a training stage ------------------------------- */
 
 /* How a training stage (sft, reward, ppo, dpo) stops early and continues.

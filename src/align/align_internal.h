@@ -63,6 +63,15 @@ sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const s
                            sj_error *err);
 void sja_pair_seqs_free(sja_pair_seqs *p);
 
+/* The provenance.training block of an SFT run (training.c): the rows of
+ * `data` it trained on, merged with the block `init` carries (a scorer
+ * fine-tuned again was trained on both). NULL when out of memory. */
+cJSON *sja_training_block(const sj_instrument *ins, const sj_responses *data, const size_t *rows,
+                          size_t n, const sja_model *init);
+/* For the stages ppo and dpo: copies the training block of the model they
+ * start from into prov (nothing for other stages, or an init without one). */
+void sja_training_inherit(cJSON *prov, const char *stage, const sja_model *init);
+
 /* PPO's fixed evaluation set (ppo_eval.c): `size` prompts drawn once from
  * the data by the seed, with the reference policy's score distribution,
  * the reward of every level and the true score (NaN without a gold judge). */

@@ -30,6 +30,7 @@ typedef struct {
     const char **item_id; /* borrowed from the instrument */
     const char **text;    /* borrowed from the responses table */
     unsigned char *is_val;
+    size_t *row; /* the example's row in the data */
 } sft_data;
 
 static void sft_data_free(sft_data *d)
@@ -44,6 +45,7 @@ static void sft_data_free(sft_data *d)
     free(d->item_id);
     free(d->text);
     free(d->is_val);
+    free(d->row);
 }
 
 static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, const sj_responses *r,
@@ -60,8 +62,10 @@ static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, co
     d->is_val = sj_calloc(n ? n : 1, 1);
     d->item_id = sj_calloc(n ? n : 1, sizeof *d->item_id);
     d->text = sj_calloc(n ? n : 1, sizeof *d->text);
+    d->row = sj_calloc(n ? n : 1, sizeof *d->row);
     *persons = sj_calloc(n ? n : 1, sizeof **persons);
-    if (!d->full || !d->prompt || !d->human || !d->is_val || !d->item_id || !d->text || !*persons)
+    if (!d->full || !d->prompt || !d->human || !d->is_val || !d->item_id || !d->text || !d->row ||
+        !*persons)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (size_t i = 0; i < t->n_rows; i++) {
         if (isnan(r->score[i]))
@@ -82,6 +86,7 @@ static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, co
         d->human[d->n] = r->score[i];
         d->item_id[d->n] = ins->items[item].id;
         d->text[d->n] = text;
+        d->row[d->n] = i;
         (*persons)[d->n] = sj_table_cell(t, i, (size_t)r->col_person);
         d->n++;
     }
@@ -156,6 +161,8 @@ static const char *const EVAL_NAMES[4] = {"val_loss", "val_exact", "val_qwk", "v
 /* An SFT run as the stage driver sees it. */
 typedef struct {
     sft_data d;
+    const sj_instrument *ins;
+    const sj_responses *data;
     const char **persons;
     const sja_codec *codec;
     const sja_sft_opts *o;
@@ -208,6 +215,20 @@ static sj_status sft_evaluate(sja_stage *s, long done, int last, sj_train_line *
     return SJ_OK;
 }
 
+/* What the scorer was trained on, for `score` to check its inputs against. */
+static sj_status add_training(sja_stage *s, const sft_run *r, cJSON *prov, sj_error *err)
+{
+    size_t *rows = malloc((s->n_train ? s->n_train : 1) * sizeof *rows);
+    for (size_t i = 0; rows && i < s->n_train; i++)
+        rows[i] = r->d.row[s->train[i]];
+    cJSON *block = rows ? sja_training_block(r->ins, r->data, rows, s->n_train, s->init) : NULL;
+    free(rows);
+    if (!block)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    cJSON_AddItemToObject(prov, "training", block);
+    return SJ_OK;
+}
+
 static sj_status sft_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
                             sj_error *err)
 {
@@ -227,7 +248,7 @@ static sj_status sft_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_sav
     *result = cJSON_AddObjectToObject(prov, "held_out");
     for (int k = 0; k < 4; k++)
         sj_json_add_number(*result, EVAL_NAMES[k], r->last[k]);
-    return SJ_OK;
+    return add_training(s, r, prov, err);
 }
 
 static cJSON *options_json(const sja_sft_opts *o)
@@ -305,7 +326,8 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
                   const sj_responses *data, const char *data_path, const sja_sft_opts *o,
                   const char *out, cJSON **summary, sj_error *err)
 {
-    sft_run r = {.codec = &init->codec, .o = o, .last = {NAN, NAN, NAN, NAN}};
+    sft_run r = {
+        .ins = ins, .data = data, .codec = &init->codec, .o = o, .last = {NAN, NAN, NAN, NAN}};
     sja_stage s;
     sja_stage_init(&s);
     /* A channel the init model carries is not this model's: sft fits its own. */

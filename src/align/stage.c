@@ -413,6 +413,7 @@ static sj_status finish(sja_stage *s, cJSON **summary, sj_error *err)
         sja_provenance_add_file(prov, s->input_key, s->input_path);
     cJSON_AddBoolToObject(prov, "completion_rationale", s->rationale);
     cJSON_AddItemToObject(prov, "options", cJSON_Duplicate(s->options, 1));
+    sja_training_inherit(prov, s->name, s->init);
     sj_lm_save_opts so = {.tok = s->init->ck->tok, .provenance = prov, .log = &s->log};
     cJSON *result = NULL;
     sj_status st = s->hooks.finish(s, prov, &result, &so, err);

@@ -43,7 +43,7 @@ fi
 
 run_cmd score --model "$TMP/sft" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/scores.csv" $T
 expect_exit 0 "score"
-head -1 "$TMP/scores.csv" | grep -qx 'person_id,group,item_id,response,human_score,score,score_mode,p_0,p_1,p_2,p_3' &&
+head -1 "$TMP/scores.csv" | grep -qx 'person_id,group,item_id,response,human_score,score,score_mode,p_0,p_1,p_2,p_3,ood' &&
     pass "score columns" || fail "score columns" "$(head -1 "$TMP/scores.csv")"
 if python3 - "$TMP/scores.csv" <<'PY'
 import csv, sys, json

@@ -52,7 +52,7 @@ if [ -n "$done_at" ] && [ "$done_at" -ge 1 ] && [ "$done_at" -lt $STEPS ]; then
 else
     fail "SIGKILL left a checkpoint mid-run" "steps_done: '${done_at}'"
 fi
-run_cmd score --model "$TMP/killed" --instrument "$INS" --data "$TMP/one.csv" --out "$TMP/scores.csv" --threads 1
+run_cmd score --allow-any-model --model "$TMP/killed" --instrument "$INS" --data "$TMP/one.csv" --out "$TMP/scores.csv" --threads 1
 expect_exit 0 "the checkpoint left by SIGKILL loads (score)"
 # A save killed mid-way leaves a hidden temporary folder; the next save of
 # the model removes those of processes that no longer exist.
@@ -109,7 +109,7 @@ true &
 dead=$!
 wait $dead
 cp -r "$TMP/ref" "$TMP/.lost.old.$dead"
-run_cmd score --model "$TMP/lost" --instrument "$INS" --data "$TMP/one.csv" --out "$TMP/scores.csv" --threads 1
+run_cmd score --allow-any-model --model "$TMP/lost" --instrument "$INS" --data "$TMP/one.csv" --out "$TMP/scores.csv" --threads 1
 expect_exit 2 "loading a model whose save was killed between the renames"
 expect_err_contains "$TMP/lost is missing: a save to it was interrupted after moving the previous model aside to $TMP/.lost.old.$dead; restore that model with: mv '$TMP/.lost.old.$dead' '$TMP/lost'" \
     "the message names the folder left and how to restore it"
@@ -117,7 +117,7 @@ run_cmd pretrain --data "$data" --out "$TMP/lost" "${tiny[@]}" --steps $STEPS --
 expect_exit 2 "--resume does not start afresh beside a model moved aside"
 expect_err_contains "restore that model with: mv" "--resume: says how to restore it"
 mv "$TMP/.lost.old.$dead" "$TMP/lost"
-run_cmd score --model "$TMP/lost" --instrument "$INS" --data "$TMP/one.csv" --out "$TMP/scores.csv" --threads 1
+run_cmd score --allow-any-model --model "$TMP/lost" --instrument "$INS" --data "$TMP/one.csv" --out "$TMP/scores.csv" --threads 1
 expect_exit 0 "the restored model loads"
 # A new save to the path removes the superseded leftover once it succeeded.
 mv "$TMP/lost" "$TMP/.lost.old.$dead"
@@ -137,7 +137,7 @@ if mount -t tmpfs -o size=64k tmpfs "$full" 2>/dev/null; then
     if [ -z "$(ls -A "$full")" ]; then pass "full folder: nothing left behind"; else fail "full folder: nothing left behind" "$(ls -A "$full")"; fi
     # Fill the folder, then ask for small outputs.
     head -c 65536 /dev/zero >"$full/filler" 2>/dev/null
-    run_cmd score --model "$TMP/ref" --instrument "$INS" --data "$TMP/one.csv" --out "$full/scores.csv" --threads 1
+    run_cmd score --allow-any-model --model "$TMP/ref" --instrument "$INS" --data "$TMP/one.csv" --out "$full/scores.csv" --threads 1
     expect_exit 1 "score into a full folder"
     expect_err_contains "cannot write $full/scores.csv: No space left on device" "full folder: score names the file"
     printf 'person_id,item_id,group,score\np1,deadline,ref,1\np2,deadline,ref,2\np3,deadline,foc,0\np4,deadline,foc,1\n' >"$TMP/g.csv"

@@ -204,7 +204,7 @@ JSON
     echo "person_id,item_id,true_score"
     tail -n +2 "$TMP/neut_resp.csv" | awk -F, '{print $1","$2","$5}'
 } >"$TMP/neut_truth.csv"
-run_cmd score --model "$TMP/m1" --instrument "$TMP/neut.json" --data "$TMP/neut_resp.csv" --out "$TMP/neut_scores.csv" --threads 1
+run_cmd score --allow-any-model --model "$TMP/m1" --instrument "$TMP/neut.json" --data "$TMP/neut_resp.csv" --out "$TMP/neut_scores.csv" --threads 1
 expect_exit 0 "neutralised cells: score"
 if grep -q "^'@P0001,'=sum,'- bullet answer 1,ref," "$TMP/neut_scores.csv"; then
     pass "neutralised cells: scores.csv holds the quoted forms on disk"

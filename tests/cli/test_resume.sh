@@ -72,7 +72,7 @@ for stage in sft reward ppo dpo; do
     # step lines 1..stop (ppo's log also opens with its step-0 evaluation)
     lines=$(grep -vc '^{"step":0,' "$TMP/$stage-parts/train_log.jsonl")
     if [ "$lines" -eq $stop ]; then pass "$stage: checkpoint log has $stop lines"; else fail "$stage: checkpoint log has $lines lines, expected $stop"; fi
-    run_cmd score --model "$TMP/$stage-parts" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/s.csv" "${T[@]}"
+    run_cmd score --allow-any-model --model "$TMP/$stage-parts" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/s.csv" "${T[@]}"
     expect_exit 0 "$stage: the checkpoint loads for scoring"
     run_cmd "${args[@]}" --out "$TMP/$stage-parts" --steps $((steps + 1)) --resume "${T[@]}"
     expect_exit 2 "$stage: --resume with another --steps"
@@ -183,7 +183,7 @@ for stage in sft reward ppo dpo; do
         pass "$stage: Ctrl-C saved a checkpoint (step $at)"
     else fail "$stage: Ctrl-C saved a checkpoint" "step: '$at'" "$ERR"; fi
     expect_err_contains "after step $at of 100000" "$stage: the message gives the saved step"
-    run_cmd score --model "$TMP/$stage-int" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/s.csv" "${T[@]}"
+    run_cmd score --allow-any-model --model "$TMP/$stage-int" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/s.csv" "${T[@]}"
     expect_exit 0 "$stage: the Ctrl-C checkpoint loads for scoring"
 done
 # SIGTERM (a scheduler's or `kill`'s default) stops the same way.

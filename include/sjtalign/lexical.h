@@ -146,6 +146,8 @@ long sj_lex_words(const char *text, char ***words);
 void sj_lex_words_free(char **words, long n);
 /* 1 when the lower-case word is on the stop-word list. */
 int sj_lex_is_stop_word(const char *word);
+/* The stop-word list (sorted); returns its length. */
+size_t sj_lex_stop_words(const char *const **words);
 /* The stem of a lower-case word; caller frees. */
 char *sj_lex_stem(const char *word);
 

@@ -40,9 +40,7 @@ int sj_lex_is_stop_word(const char *word)
     return bsearch(word, STOP_WORDS, N_STOP_WORDS, sizeof STOP_WORDS[0], compare_word) != NULL;
 }
 
-/* For the unit test of the list's order. */
-size_t sj_lex_stop_word_count(const char *const **words);
-size_t sj_lex_stop_word_count(const char *const **words)
+size_t sj_lex_stop_words(const char *const **words)
 {
     *words = STOP_WORDS;
     return N_STOP_WORDS;

@@ -84,8 +84,8 @@ int sj_lex_score_min(const sj_lex_model *m);
 /* 1 when training answers of that item were seen. */
 int sj_lex_has_item(const sj_lex_model *m, const char *item_id);
 /* n_levels probabilities summing to 1 (levels score_min, score_min + 1, ...). */
-sj_status sj_lex_probs(const sj_lex_model *m, const char *item_id, const char *text,
-                       double *probs, sj_error *err);
+sj_status sj_lex_probs(const sj_lex_model *m, const char *item_id, const char *text, double *probs,
+                       sj_error *err);
 /* sum_k (score_min + k) probs[k]. */
 double sj_lex_expected(const sj_lex_model *m, const double *probs);
 /* The raw (not standardised) SJ_LEX_N_FEATURES features of a response. */
@@ -97,7 +97,10 @@ sj_status sj_lex_features(const sj_lex_model *m, const char *item_id, const char
  * "question", "anchors": [{"score", "words"}], "bank": [{"words", "n",
  * "score_sum"}]}], "features": [{"name", "mean", "sd", "coef"}], "levels",
  * "thresholds", "converged"}: everything scoring needs; "words" are
- * normalised texts (stemmed words separated by spaces). */
+ * normalised texts (stemmed words separated by spaces). Real numbers are
+ * raw cJSON items holding the digits that read back exactly (cJSON's own
+ * printing drops the last bits); sj_lex_from_json reads raw and parsed
+ * numbers alike. */
 cJSON *sj_lex_to_json(const sj_lex_model *m);
 /* Reads and validates a document of sj_lex_to_json; errors name `path`
  * and the key ("items[3].bank[0].n"). The model scores exactly as the one

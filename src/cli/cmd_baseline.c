@@ -36,28 +36,27 @@ static const cli_option BASELINE_OPTIONS[] = {
 const cli_command_spec cli_spec_baseline = {
     .name = "baseline",
     .synopsis = "--instrument FILE --train FILE --responses FILE --out FILE|- [options]",
-    .about =
-        "Fits a transparent scorer on the human scores of --train and scores every row of\n"
-        "--responses, writing the same CSV as `score`: the input columns, then score (the\n"
-        "expected score), score_mode (the most probable level) and p_<k> for every level.\n\n"
-        "--method ordinal (default): ten features per response against its item, each\n"
-        "standardised: idf-weighted cosine with the top rubric anchor, the same with the\n"
-        "question's words removed, recall and precision of the anchor's words, the level of\n"
-        "the most similar anchor, the mean score of the 3 most similar training answers,\n"
-        "the similarity-weighted mean score of all of them, the item's mean score, the\n"
-        "response's length and its length against the anchor's. A cumulative-logit\n"
-        "(proportional-odds) regression with a ridge of 1 on the standardised slopes gives\n"
-        "a probability per level; 1% of a uniform distribution is mixed in. A training\n"
-        "answer's own text (and any identical answer of its item) is left out of its\n"
-        "similarity features, so training answers are scored as if unseen.\n\n"
-        "--method knn: the word-overlap k-NN baseline, least squares of the score on the\n"
-        "cosine with the top anchor and the mean score of the 3 most similar training\n"
-        "answers, clipped to the scale. It has no distribution: score is the prediction,\n"
-        "score_mode the prediction rounded, and p_<k> puts all mass on that level.\n\n"
-        "Words are lower-cased letters and digits (with + and #), stop words dropped, a\n"
-        "light suffix stripper applied. Items of the instrument without training answers\n"
-        "use the anchors and the grand mean. Prints the fitted model (feature and\n"
-        "standardised coefficient) and the counts of rows fitted and scored.",
+    .about = "Fits a transparent scorer on the human scores of --train and scores every row of\n"
+             "--responses, writing the same CSV as `score`: the input columns, then score (the\n"
+             "expected score), score_mode (the most probable level) and p_<k> for every level.\n\n"
+             "--method ordinal (default): ten features per response against its item, each\n"
+             "standardised: idf-weighted cosine with the top rubric anchor, the same with the\n"
+             "question's words removed, recall and precision of the anchor's words, the level of\n"
+             "the most similar anchor, the mean score of the 3 most similar training answers,\n"
+             "the similarity-weighted mean score of all of them, the item's mean score, the\n"
+             "response's length and its length against the anchor's. A cumulative-logit\n"
+             "(proportional-odds) regression with a ridge of 1 on the standardised slopes gives\n"
+             "a probability per level; 1% of a uniform distribution is mixed in. A training\n"
+             "answer's own text (and any identical answer of its item) is left out of its\n"
+             "similarity features, so training answers are scored as if unseen.\n\n"
+             "--method knn: the word-overlap k-NN baseline, least squares of the score on the\n"
+             "cosine with the top anchor and the mean score of the 3 most similar training\n"
+             "answers, clipped to the scale. It has no distribution: score is the prediction,\n"
+             "score_mode the prediction rounded, and p_<k> puts all mass on that level.\n\n"
+             "Words are lower-cased letters and digits (with + and #), stop words dropped, a\n"
+             "light suffix stripper applied. Items of the instrument without training answers\n"
+             "use the anchors and the grand mean. Prints the fitted model (feature and\n"
+             "standardised coefficient) and the counts of rows fitted and scored.",
     .options = BASELINE_OPTIONS,
     .notes = NULL,
     .examples = "sjtalign baseline --instrument data/instrument.json --train train.csv \\\n"
@@ -104,8 +103,7 @@ static void train_rows_free(train_rows *t)
 
 static int load_train(const cli_args *c, const sj_instrument *ins, train_rows *t, sj_error *err)
 {
-    sj_columns cols = {cli_text(c, "person"), cli_text(c, "item"), cli_text(c, "text"), NULL,
-                       NULL};
+    sj_columns cols = {cli_text(c, "person"), cli_text(c, "item"), cli_text(c, "text"), NULL, NULL};
     int rc = score_column(c, &cols.score);
     if (rc)
         return rc;
@@ -232,8 +230,8 @@ static int score_all(const fitted *f, const sj_table *t, size_t col_item, size_t
 }
 
 /* The responses to score: every item must be in the instrument. */
-static int load_responses(const cli_args *c, const sj_instrument *ins, sj_table **t,
-                          long *col_item, long *col_text, sj_error *err)
+static int load_responses(const cli_args *c, const sj_instrument *ins, sj_table **t, long *col_item,
+                          long *col_text, sj_error *err)
 {
     if (!(*t = sj_table_read(cli_text(c, "responses"), err)) ||
         (*col_item = sj_table_column(*t, cli_text(c, "item"), err)) < 0 ||
@@ -320,15 +318,15 @@ static void print_model(FILE *to, const fitted *f, size_t n_fit, const sj_table 
     sj_lex_summary sum;
     sj_lex_explain(f->m, &sum);
     if (f->knn) {
-        fprintf(to, "word-overlap k-NN baseline: least squares on %zu training answers\n",
-                f->k.n);
+        fprintf(to, "word-overlap k-NN baseline: least squares on %zu training answers\n", f->k.n);
         fprintf(to, "  %-22s %10s\n", "term", "coef");
         const char *names[3] = {"intercept", "anchor_cosine", "knn_mean"};
         for (int j = 0; j < 3; j++)
             fprintf(to, "  %-22s %10.4f\n", names[j], f->k.coef[j]);
     } else {
-        fprintf(to, "lexical ordinal model: cumulative logit on %zu training answers, %zu items, "
-                    "%zu words\n",
+        fprintf(to,
+                "lexical ordinal model: cumulative logit on %zu training answers, %zu items, "
+                "%zu words\n",
                 sum.n_train, sum.n_items_trained, sum.n_terms);
         fprintf(to, "  %-22s %10s %10s %10s\n", "feature", "coef (SD)", "mean", "sd");
         for (size_t j = 0; j < sum.n_features; j++)
@@ -338,8 +336,9 @@ static void print_model(FILE *to, const fitted *f, size_t n_fit, const sj_table 
             fprintf(to, "  threshold %d|%d %*s %10.4f\n", sum.levels[k], sum.levels[k + 1], 9, "",
                     sum.thresholds[k]);
     }
-    fprintf(to, "fitted on %zu rows; scored %zu rows of %s (%zu of an item without training "
-                "answers)\n",
+    fprintf(to,
+            "fitted on %zu rows; scored %zu rows of %s (%zu of an item without training "
+            "answers)\n",
             n_fit, r->n_rows, r->path, n_new);
 }
 

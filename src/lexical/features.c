@@ -8,9 +8,8 @@
 #include "sjtalign/stats.h"
 
 const char *const LEX_FEATURE_NAMES[SJ_LEX_N_FEATURES] = {
-    "anchor_cosine", "anchor_cosine_qd", "anchor_recall", "anchor_precision",
-    "best_anchor_level", "knn_mean", "knn_weighted", "item_mean", "log_words",
-    "log_words_vs_anchor",
+    "anchor_cosine", "anchor_cosine_qd", "anchor_recall", "anchor_precision", "best_anchor_level",
+    "knn_mean",      "knn_weighted",     "item_mean",     "log_words",        "log_words_vs_anchor",
 };
 
 static double cosine(double dot, double norm_a, double norm_b)
@@ -51,8 +50,7 @@ static void question_demoted(const lex_item *it, const lex_vec *r, double *x)
     x[LEX_F_PRECISION] = (double)shared / (double)(distinct ? distinct : 1);
 }
 
-static void anchor_features(const sj_lex_model *m, const lex_item *it, const lex_vec *r,
-                            double *x)
+static void anchor_features(const sj_lex_model *m, const lex_item *it, const lex_vec *r, double *x)
 {
     x[LEX_F_ANCHOR_COS] = x[LEX_F_ANCHOR_COS_QD] = x[LEX_F_RECALL] = x[LEX_F_PRECISION] = 0;
     x[LEX_F_BEST_LEVEL] = 0;

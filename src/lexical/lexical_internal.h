@@ -15,10 +15,10 @@ typedef struct {
     int *id;
     int *tf;
     double *w;
-    double norm;        /* sqrt of the sum of squared weights, unknown words included */
-    long n_words;       /* words with repeats, unknown ones included */
-    size_t n_unknown;   /* distinct words outside the vocabulary */
-    double unknown_sq;  /* their squared weights */
+    double norm;       /* sqrt of the sum of squared weights, unknown words included */
+    long n_words;      /* words with repeats, unknown ones included */
+    size_t n_unknown;  /* distinct words outside the vocabulary */
+    double unknown_sq; /* their squared weights */
 } lex_vec;
 
 /* Training answers of one item with the same normalised text. */
@@ -59,8 +59,8 @@ struct sj_lex_model {
     double grand_mean;
     size_t n_train;
     double mean[SJ_LEX_N_FEATURES], sd[SJ_LEX_N_FEATURES], beta[SJ_LEX_N_FEATURES];
-    size_t n_seen;    /* levels seen in training */
-    int *seen_levels; /* increasing */
+    size_t n_seen;      /* levels seen in training */
+    int *seen_levels;   /* increasing */
     double *thresholds; /* n_seen - 1 */
     int converged;
 };

@@ -124,8 +124,8 @@ sj_status sj_lex_features(const sj_lex_model *m, const char *item_id, const char
     return rc ? sj_error_set(err, SJ_ERR_WORK, "out of memory") : SJ_OK;
 }
 
-sj_status sj_lex_probs(const sj_lex_model *m, const char *item_id, const char *text,
-                       double *probs, sj_error *err)
+sj_status sj_lex_probs(const sj_lex_model *m, const char *item_id, const char *text, double *probs,
+                       sj_error *err)
 {
     double x[SJ_LEX_N_FEATURES];
     sj_status st = sj_lex_features(m, item_id, text, x, err);

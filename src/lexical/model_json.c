@@ -13,6 +13,22 @@
 
 /* ---- writing ---- */
 
+/* cJSON prints 15 significant digits when they read back within a
+ * relative epsilon, which loses the last bits; a real number is written as
+ * raw text with the digits that read back exactly (sj_format_number). */
+static cJSON *exact_number(double v)
+{
+    char buf[64];
+    sj_format_number(v, buf, sizeof buf);
+    return cJSON_CreateRaw(buf);
+}
+
+static int add_exact(cJSON *obj, const char *key, double v)
+{
+    cJSON *n = exact_number(v);
+    return n && cJSON_AddItemToObject(obj, key, n);
+}
+
 static int add_vec_text(const sj_lex_model *m, cJSON *obj, const char *key, const lex_vec *v)
 {
     char *text = lex_vec_text(m, v);
@@ -77,9 +93,8 @@ static int add_fit(const sj_lex_model *m, cJSON *doc)
         cJSON *o = cJSON_CreateObject();
         ok = o && cJSON_AddItemToArray(f, o) &&
              cJSON_AddStringToObject(o, "name", LEX_FEATURE_NAMES[j]) &&
-             cJSON_AddNumberToObject(o, "mean", m->mean[j]) &&
-             cJSON_AddNumberToObject(o, "sd", m->sd[j]) &&
-             cJSON_AddNumberToObject(o, "coef", m->beta[j]);
+             add_exact(o, "mean", m->mean[j]) && add_exact(o, "sd", m->sd[j]) &&
+             add_exact(o, "coef", m->beta[j]);
     }
     cJSON *levels = cJSON_AddArrayToObject(doc, "levels");
     cJSON *th = cJSON_AddArrayToObject(doc, "thresholds");
@@ -87,7 +102,7 @@ static int add_fit(const sj_lex_model *m, cJSON *doc)
     for (size_t s = 0; ok && s < m->n_seen; s++) {
         ok = cJSON_AddItemToArray(levels, cJSON_CreateNumber(m->seen_levels[s]));
         if (ok && s + 1 < m->n_seen)
-            ok = cJSON_AddItemToArray(th, cJSON_CreateNumber(m->thresholds[s]));
+            ok = cJSON_AddItemToArray(th, exact_number(m->thresholds[s]));
     }
     return ok && cJSON_AddBoolToObject(doc, "converged", m->converged);
 }
@@ -100,11 +115,11 @@ cJSON *sj_lex_to_json(const sj_lex_model *m)
              cJSON_AddNumberToObject(doc, "score_min", m->score_min) &&
              cJSON_AddNumberToObject(doc, "score_max", m->score_max);
     cJSON *opts = ok ? cJSON_AddObjectToObject(doc, "opts") : NULL;
-    ok = opts && cJSON_AddNumberToObject(opts, "ridge", m->opts.ridge) &&
+    ok = opts && add_exact(opts, "ridge", m->opts.ridge) &&
          cJSON_AddNumberToObject(opts, "neighbours", m->opts.neighbours) &&
-         cJSON_AddNumberToObject(opts, "floor", m->opts.floor) &&
+         add_exact(opts, "floor", m->opts.floor) &&
          cJSON_AddNumberToObject(doc, "n_train", (double)m->n_train) &&
-         cJSON_AddNumberToObject(doc, "grand_mean", m->grand_mean) && add_vocabulary(m, doc);
+         add_exact(doc, "grand_mean", m->grand_mean) && add_vocabulary(m, doc);
     cJSON *items = ok ? cJSON_AddArrayToObject(doc, "items") : NULL;
     ok = ok && items;
     for (size_t i = 0; ok && i < m->n_items; i++)
@@ -135,6 +150,17 @@ static int bad(const reader *r, const char *key, const char *fmt, ...)
     return -1;
 }
 
+/* A number, parsed or as written by exact_number (a document that was
+ * never printed holds raw numbers). */
+static int number_value(const cJSON *v, double *out)
+{
+    if (cJSON_IsNumber(v)) {
+        *out = v->valuedouble;
+        return 1;
+    }
+    return cJSON_IsRaw(v) && sj_parse_number(v->valuestring, out) == 0;
+}
+
 static const cJSON *member(const cJSON *obj, const char *prefix, const char *name, char *key,
                            size_t key_len)
 {
@@ -147,10 +173,10 @@ static int get_number(const reader *r, const cJSON *obj, const char *prefix, con
 {
     char key[256];
     const cJSON *v = member(obj, prefix, name, key, sizeof key);
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo ||
-        v->valuedouble > hi)
+    double x;
+    if (!number_value(v, &x) || !isfinite(x) || x < lo || x > hi)
         return bad(r, key, "expected a number from %g to %g", lo, hi);
-    *out = v->valuedouble;
+    *out = x;
     return 0;
 }
 
@@ -159,10 +185,10 @@ static int get_whole(const reader *r, const cJSON *obj, const char *prefix, cons
 {
     char key[256];
     const cJSON *v = member(obj, prefix, name, key, sizeof key);
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
-        v->valuedouble > hi)
+    double x;
+    if (!number_value(v, &x) || x != floor(x) || x < lo || x > hi)
         return bad(r, key, "expected a whole number from %.0f to %.0f", lo, hi);
-    *out = v->valuedouble;
+    *out = x;
     return 0;
 }
 
@@ -287,7 +313,6 @@ static int read_words(const reader *r, const sj_lex_model *m, const cJSON *obj, 
     return 0;
 }
 
-
 static int read_anchors(const reader *r, const sj_lex_model *m, const cJSON *o, const char *prefix,
                         lex_item *it)
 {
@@ -351,8 +376,8 @@ static int read_bank(const reader *r, const sj_lex_model *m, const cJSON *o, con
     return 0;
 }
 
-static int read_question(const reader *r, const sj_lex_model *m, const cJSON *o,
-                         const char *prefix, lex_item *it)
+static int read_question(const reader *r, const sj_lex_model *m, const cJSON *o, const char *prefix,
+                         lex_item *it)
 {
     lex_vec q;
     if (read_words(r, m, o, prefix, "question", &q))
@@ -433,8 +458,8 @@ static int read_features(const reader *r, const cJSON *doc, sj_lex_model *m)
         if (!name)
             return -1;
         if (strcmp(name, LEX_FEATURE_NAMES[j]) != 0)
-            return bad(r, sub, "expected the feature \"%s\", got \"%.60s\"",
-                       LEX_FEATURE_NAMES[j], name);
+            return bad(r, sub, "expected the feature \"%s\", got \"%.60s\"", LEX_FEATURE_NAMES[j],
+                       name);
         if (get_number(r, o, sub, "mean", -1e300, 1e300, &m->mean[j]) ||
             get_number(r, o, sub, "sd", 0, 1e300, &m->sd[j]) ||
             get_number(r, o, sub, "coef", -1e300, 1e300, &m->beta[j]))
@@ -476,10 +501,10 @@ static int read_levels(const reader *r, const cJSON *doc, sj_lex_model *m)
         if (s + 1 == n)
             break;
         snprintf(key, sizeof key, "thresholds[%zu]", s);
-        if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) ||
-            (s > 0 && !(t->valuedouble > m->thresholds[s - 1])))
+        double x;
+        if (!number_value(t, &x) || !isfinite(x) || (s > 0 && !(x > m->thresholds[s - 1])))
             return bad(r, key, "expected increasing finite numbers");
-        m->thresholds[s] = t->valuedouble;
+        m->thresholds[s] = x;
         t = t->next;
     }
     return 0;

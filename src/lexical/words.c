@@ -10,23 +10,23 @@
 
 /* Sorted (strcmp order) for bsearch; a unit test checks the order. */
 static const char *const STOP_WORDS[] = {
-    "a",       "about",   "above",      "after",   "again",      "all",     "also",   "am",
-    "an",      "and",     "any",        "are",     "as",         "at",      "be",     "because",
-    "been",    "before",  "being",      "below",   "between",    "both",    "but",    "by",
-    "can",     "could",   "did",        "do",      "does",       "doing",   "don",    "down",
-    "during",  "each",    "few",        "for",     "from",       "further", "had",    "has",
-    "have",    "having",  "he",         "her",     "here",       "hers",    "herself", "him",
-    "himself", "his",     "how",        "i",       "if",         "in",      "into",   "is",
-    "it",      "its",     "itself",     "just",    "may",        "me",      "might",  "more",
-    "most",    "my",      "myself",     "no",      "nor",        "not",     "of",     "off",
-    "on",      "once",    "only",       "or",      "other",      "our",     "ours",   "ourselves",
-    "out",     "over",    "own",        "s",       "same",       "she",     "should", "so",
-    "some",    "such",    "t",          "than",    "that",       "the",     "their",  "theirs",
-    "them",    "themselves", "then",    "there",   "these",      "they",    "this",   "those",
-    "through", "to",      "too",        "under",   "until",      "up",      "use",    "used",
-    "using",   "very",    "was",        "we",      "were",       "what",    "when",   "where",
-    "which",   "while",   "who",        "whom",    "why",        "will",    "with",   "would",
-    "you",     "your",    "yours",      "yourself", "yourselves",
+    "a",       "about",      "above",  "after",    "again",      "all",     "also",    "am",
+    "an",      "and",        "any",    "are",      "as",         "at",      "be",      "because",
+    "been",    "before",     "being",  "below",    "between",    "both",    "but",     "by",
+    "can",     "could",      "did",    "do",       "does",       "doing",   "don",     "down",
+    "during",  "each",       "few",    "for",      "from",       "further", "had",     "has",
+    "have",    "having",     "he",     "her",      "here",       "hers",    "herself", "him",
+    "himself", "his",        "how",    "i",        "if",         "in",      "into",    "is",
+    "it",      "its",        "itself", "just",     "may",        "me",      "might",   "more",
+    "most",    "my",         "myself", "no",       "nor",        "not",     "of",      "off",
+    "on",      "once",       "only",   "or",       "other",      "our",     "ours",    "ourselves",
+    "out",     "over",       "own",    "s",        "same",       "she",     "should",  "so",
+    "some",    "such",       "t",      "than",     "that",       "the",     "their",   "theirs",
+    "them",    "themselves", "then",   "there",    "these",      "they",    "this",    "those",
+    "through", "to",         "too",    "under",    "until",      "up",      "use",     "used",
+    "using",   "very",       "was",    "we",       "were",       "what",    "when",    "where",
+    "which",   "while",      "who",    "whom",     "why",        "will",    "with",    "would",
+    "you",     "your",       "yours",  "yourself", "yourselves",
 };
 #define N_STOP_WORDS (sizeof STOP_WORDS / sizeof STOP_WORDS[0])
 
@@ -98,9 +98,8 @@ static size_t strip_ending(char *w, size_t len)
         const char *suffix;
         size_t min_stem;
         int verb; /* -ing/-ed: needs a vowel in the stem, undoubles */
-    } RULES[] = {{"ation", 3, 0}, {"ness", 3, 0}, {"ment", 3, 0}, {"ing", 3, 1},
-                 {"ied", 2, 0},   {"eed", 99, 0}, {"ed", 3, 1},   {"ly", 4, 0},
-                 {"er", 3, 0}};
+    } RULES[] = {{"ation", 3, 0}, {"ness", 3, 0}, {"ment", 3, 0}, {"ing", 3, 1}, {"ied", 2, 0},
+                 {"eed", 99, 0},  {"ed", 3, 1},   {"ly", 4, 0},   {"er", 3, 0}};
     for (size_t r = 0; r < sizeof RULES / sizeof RULES[0]; r++) {
         size_t n = strlen(RULES[r].suffix);
         if (!ends_with(w, len, RULES[r].suffix))

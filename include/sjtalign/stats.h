@@ -392,4 +392,42 @@ void sj_parity_free(sj_parity *p);
  * "osd", "csd": {"r2_adj", "p", "intercept", "coef_focal"}}}} */
 cJSON *sj_parity_to_json(const sj_parity *p);
 
+/* ==== the general ordinal (cumulative logit) regression ==================== */
+
+/* The proportional-odds model P(Y <= k | x) = logistic(theta_k - x.beta),
+ * k = 0..K-2, for n observations with covariates x (n x p, row-major) and
+ * categories y in 0..K-1, fitted by Newton's method (step halving) on the
+ * penalised log-likelihood
+ *     sum_i log P(Y = y_i | x_i) - ridge / 2 * sum_j beta_j^2
+ * (no penalty on the thresholds). Starts from beta = 0 and the thresholds
+ * of the covariate-free fit (logits of the cumulative proportions, its
+ * MLE). Every category must have an observation (a category without one
+ * has no finite estimate: merge it with a neighbour first) and K >= 2;
+ * p may be 0. With ridge > 0 the estimates exist even when a covariate
+ * separates the categories. */
+typedef struct {
+    size_t n_cats;      /* K */
+    size_t n_coef;      /* p */
+    double *thresholds; /* K - 1, increasing */
+    double *beta;       /* p */
+    double loglik;      /* log-likelihood at the estimates, without the penalty */
+    double penalised;   /* loglik - ridge / 2 * |beta|^2: what was maximised */
+    int converged;      /* 1 when Newton's method converged */
+    int iterations;
+} sj_ordinal_model;
+
+/* SJ_ERR_INPUT for K < 2, an empty category, y outside 0..K-1, ridge < 0
+ * or NaN, a covariate that is not finite, n == 0. A fit that does not
+ * converge is returned (converged = 0) with its last estimates. */
+sj_status sj_ordinal_fit(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
+                         double ridge, sj_ordinal_model *out, sj_error *err);
+void sj_ordinal_model_free(sj_ordinal_model *m);
+/* The penalised log-likelihood at params = (theta_0..theta_{K-2},
+ * beta_0..beta_{p-1}) and, when grad is not NULL, its gradient (K-1+p);
+ * -INFINITY when the thresholds are not increasing. */
+double sj_ordinal_objective(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
+                            double ridge, const double *params, double *grad);
+/* Category probabilities (K) at linear predictor eta = x.beta. */
+void sj_ordinal_probs(const double *thresholds, size_t n_cats, double eta, double *probs);
+
 #endif

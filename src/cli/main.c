@@ -22,6 +22,7 @@ static const command commands[] = {
     {"pretrain", cmd_pretrain, "train the tokenizer and the base language model"},
     {"sft", cmd_sft, "supervised fine-tuning of the scorer on human scores"},
     {"score", cmd_score, "score responses with a model"},
+    {"baseline", cmd_baseline, "fit and apply the transparent lexical (word-overlap) scorer"},
     {"pairs", cmd_pairs, "sample pairs of candidate scorings for experts to judge"},
     {"reward", cmd_reward, "train the reward model on judged pairs"},
     {"ppo", cmd_ppo, "align the scorer with the reward model by PPO"},

@@ -1,0 +1,427 @@
+/* sjtalign baseline: the transparent lexical scorer (word overlap with the
+ * rubric anchors and with scored training answers, length, the item's mean)
+ * fitted on human scores, writing the same scores CSV as `score`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "options.h"
+#include "sjtalign/io.h"
+#include "sjtalign/lexical.h"
+
+static const cli_option BASELINE_OPTIONS[] = {
+    {"instrument", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "instrument.json"},
+    {"train", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED,
+     "responses CSV with human scores to fit on (rows with an\nempty score are skipped)"},
+    {"score", CLI_TEXT, "COL", "score", 0, 0, NULL, 0,
+     "human score column of --train (when the file has no 'score'\ncolumn, 'human_score' is "
+     "used)"},
+    {"responses", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "responses CSV to score"},
+    {"out", CLI_OUT_FILE, "FILE|-", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_STDOUT,
+     "scores CSV, or - for standard output (the model's table then\ngoes to standard error)"},
+    {"method", CLI_CHOICE, NULL, "ordinal", 0, 0, "ordinal|knn", 0,
+     "ordinal: the lexical model (cumulative logit); knn: the\nword-overlap k-NN least-squares "
+     "baseline"},
+    {"coef-out", CLI_OUT_FILE, "FILE", NULL, 0, 0, NULL, 0,
+     "also write the fitted coefficients as CSV (name, coef, mean,\nsd)"},
+    CLI_OPT_PERSON,
+    CLI_OPT_ITEM,
+    CLI_OPT_TEXT,
+    CLI_OPT_THREADS,
+    CLI_OPT_MAX_INPUT,
+    CLI_END};
+
+const cli_command_spec cli_spec_baseline = {
+    .name = "baseline",
+    .synopsis = "--instrument FILE --train FILE --responses FILE --out FILE|- [options]",
+    .about = "Fits a transparent scorer on the human scores of --train and scores every row of\n"
+             "--responses, writing the same CSV as `score`: the input columns, then score (the\n"
+             "expected score), score_mode (the most probable level) and p_<k> for every level.\n\n"
+             "--method ordinal (default): ten features per response against its item, each\n"
+             "standardised: idf-weighted cosine with the top rubric anchor, the same with the\n"
+             "question's words removed, recall and precision of the anchor's words, the level of\n"
+             "the most similar anchor, the mean score of the 3 most similar training answers,\n"
+             "the similarity-weighted mean score of all of them, the item's mean score, the\n"
+             "response's length and its length against the anchor's. A cumulative-logit\n"
+             "(proportional-odds) regression with a ridge of 1 on the standardised slopes gives\n"
+             "a probability per level; 1% of a uniform distribution is mixed in. A training\n"
+             "answer's own text (and any identical answer of its item) is left out of its\n"
+             "similarity features, so training answers are scored as if unseen.\n\n"
+             "--method knn: the word-overlap k-NN baseline, least squares of the score on the\n"
+             "cosine with the top anchor and the mean score of the 3 most similar training\n"
+             "answers, clipped to the scale. It has no distribution: score is the prediction,\n"
+             "score_mode the prediction rounded, and p_<k> puts all mass on that level.\n\n"
+             "Words are lower-cased letters and digits (with + and #), stop words dropped, a\n"
+             "light suffix stripper applied. Items of the instrument without training answers\n"
+             "use the anchors and the grand mean. Prints the fitted model (feature and\n"
+             "standardised coefficient) and the counts of rows fitted and scored.",
+    .options = BASELINE_OPTIONS,
+    .notes = NULL,
+    .examples = "sjtalign baseline --instrument data/instrument.json --train train.csv \\\n"
+                "    --score rater1 --responses test.csv --out scores.csv --coef-out coef.csv\n"
+                "sjtalign baseline --instrument data/instrument.json --train train.csv \\\n"
+                "    --score rater1 --responses test.csv --method knn --out -",
+};
+
+/* "human_score" when --score was not given and the file has no 'score'
+ * column but has that one. */
+static int score_column(const cli_args *c, const char **score)
+{
+    *score = cli_text(c, "score");
+    if (cli_given(c, "score"))
+        return 0;
+    sj_error err;
+    sj_error_clear(&err);
+    sj_csv_stream *s = sj_csv_stream_open(cli_text(c, "train"), &err);
+    if (!s)
+        return cli_fail(&err);
+    const sj_table *t = sj_csv_stream_table(s);
+    if (sj_table_find_column(t, "score") < 0 && sj_table_find_column(t, "human_score") >= 0)
+        *score = "human_score";
+    sj_csv_stream_close(s);
+    return 0;
+}
+
+/* The scored rows of --train. */
+typedef struct {
+    sj_responses *r;
+    size_t n;
+    const char **items;
+    const char **texts;
+    int *scores;
+} train_rows;
+
+static void train_rows_free(train_rows *t)
+{
+    sj_responses_free(t->r);
+    free(t->items);
+    free(t->texts);
+    free(t->scores);
+}
+
+static int load_train(const cli_args *c, const sj_instrument *ins, train_rows *t, sj_error *err)
+{
+    sj_columns cols = {cli_text(c, "person"), cli_text(c, "item"), cli_text(c, "text"), NULL, NULL};
+    int rc = score_column(c, &cols.score);
+    if (rc)
+        return rc;
+    sj_columns_defaults(&cols);
+    if (!(t->r = sj_responses_load(cli_text(c, "train"), &cols, ins, SJ_NEED_TEXT | SJ_NEED_SCORE,
+                                   err)))
+        return cli_fail(err);
+    const sj_table *tab = t->r->table;
+    size_t n = tab->n_rows;
+    t->items = malloc(n * sizeof *t->items);
+    t->texts = malloc(n * sizeof *t->texts);
+    t->scores = malloc(n * sizeof *t->scores);
+    if (!t->items || !t->texts || !t->scores) {
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        return cli_fail(err);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(t->r->score[i]))
+            continue;
+        t->items[t->n] = sj_table_cell(tab, i, (size_t)t->r->col_item);
+        t->texts[t->n] = sj_table_cell(tab, i, (size_t)t->r->col_text);
+        t->scores[t->n] = (int)t->r->score[i];
+        t->n++;
+    }
+    if (t->n == 0) {
+        sj_error_at(err, SJ_ERR_INPUT, tab->path, 0, 0, "no row has a score in column '%s'",
+                    cols.score);
+        return cli_fail(err);
+    }
+    return 0;
+}
+
+/* What the command fitted: the lexical model, and the k-NN coefficients
+ * with --method knn. */
+typedef struct {
+    sj_lex_model *m;
+    int knn;
+    sj_lex_knn k;
+} fitted;
+
+static int fit_model(const cli_args *c, const sj_instrument *ins, const train_rows *t, fitted *f,
+                     sj_error *err)
+{
+    f->knn = cli_choice(c, "method") == 1;
+    sj_lex_opts o = sj_lex_defaults();
+    f->m = sj_lex_fit(ins, t->items, t->texts, t->scores, t->n, &o, err);
+    if (!f->m)
+        return cli_fail(err);
+    if (f->knn && sj_lex_knn_fit(f->m, t->items, t->texts, t->scores, t->n, &f->k, err) != SJ_OK)
+        return cli_fail(err);
+    return 0;
+}
+
+/* Each response's probabilities (levels), expected score and mode. */
+typedef struct {
+    size_t n;
+    int n_levels;
+    double *probs; /* n x n_levels */
+    double *expected;
+    int *mode;
+} scored_rows;
+
+static void scored_rows_free(scored_rows *s)
+{
+    free(s->probs);
+    free(s->expected);
+    free(s->mode);
+}
+
+/* The most probable level (the lowest of ties), as an index. */
+static int mode_level(const double *p, int L)
+{
+    int best = 0;
+    for (int k = 1; k < L; k++)
+        if (p[k] > p[best])
+            best = k;
+    return best;
+}
+
+static int score_one(const fitted *f, const char *item, const char *text, double *p,
+                     double *expected, int *mode)
+{
+    int L = sj_lex_n_levels(f->m), min = sj_lex_score_min(f->m);
+    sj_error local;
+    sj_error_clear(&local);
+    if (!f->knn) {
+        if (sj_lex_probs(f->m, item, text, p, &local) != SJ_OK)
+            return -1;
+        *expected = sj_lex_expected(f->m, p);
+        *mode = min + mode_level(p, L);
+        return 0;
+    }
+    double x[SJ_LEX_N_FEATURES];
+    if (sj_lex_features(f->m, item, text, x, &local) != SJ_OK)
+        return -1;
+    /* k-NN has no distribution: the prediction is the score and its
+     * rounding (half up) carries all the mass. */
+    *expected = sj_lex_knn_predict(f->m, &f->k, x);
+    int at = (int)floor(*expected - min + 0.5);
+    for (int k = 0; k < L; k++)
+        p[k] = k == at ? 1 : 0;
+    *mode = min + at;
+    return 0;
+}
+
+static int score_all(const fitted *f, const sj_table *t, size_t col_item, size_t col_text,
+                     scored_rows *s, sj_error *err)
+{
+    s->n = t->n_rows;
+    s->n_levels = sj_lex_n_levels(f->m);
+    s->probs = malloc((s->n ? s->n : 1) * (size_t)s->n_levels * sizeof *s->probs);
+    s->expected = malloc((s->n ? s->n : 1) * sizeof *s->expected);
+    s->mode = malloc((s->n ? s->n : 1) * sizeof *s->mode);
+    int failed = !s->probs || !s->expected || !s->mode;
+#pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
+    for (size_t i = 0; i < (failed ? 0 : s->n); i++)
+        failed |= score_one(f, sj_table_cell(t, i, col_item), sj_table_cell(t, i, col_text),
+                            s->probs + i * (size_t)s->n_levels, &s->expected[i], &s->mode[i]) != 0;
+    if (failed) {
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        return cli_fail(err);
+    }
+    return 0;
+}
+
+/* The responses to score: every item must be in the instrument. */
+static int load_responses(const cli_args *c, const sj_instrument *ins, sj_table **t, long *col_item,
+                          long *col_text, sj_error *err)
+{
+    if (!(*t = sj_table_read(cli_text(c, "responses"), err)) ||
+        (*col_item = sj_table_column(*t, cli_text(c, "item"), err)) < 0 ||
+        (*col_text = sj_table_column(*t, cli_text(c, "text"), err)) < 0)
+        return cli_fail(err);
+    if ((*t)->n_rows == 0) {
+        sj_error_at(err, SJ_ERR_INPUT, (*t)->path, 2, 0, "no data rows after the header");
+        return cli_fail(err);
+    }
+    for (size_t i = 0; i < (*t)->n_rows; i++) {
+        const char *item = sj_table_cell(*t, i, (size_t)*col_item);
+        if (sj_instrument_find_item(ins, item) < 0) {
+            sj_error_at(err, SJ_ERR_INPUT, (*t)->path, (*t)->row_line[i], *col_item + 1,
+                        "unknown item '%.60s': the instrument %s has no such item", item, ins->id);
+            return cli_fail(err);
+        }
+    }
+    return 0;
+}
+
+/* The header: the input columns, score, score_mode, p_<k>; an input column
+ * with one of the added names is an input error (as in `score`). */
+static char **output_names(const sj_table *t, int min, int L, size_t *n, sj_error *err)
+{
+    *n = t->n_cols + 2 + (size_t)L;
+    char **names = calloc(*n, sizeof *names);
+    if (!names)
+        return NULL;
+    for (size_t i = 0; i < t->n_cols; i++)
+        names[i] = sj_strdup(t->names[i]);
+    names[t->n_cols] = sj_strdup("score");
+    names[t->n_cols + 1] = sj_strdup("score_mode");
+    for (int k = 0; k < L; k++)
+        names[t->n_cols + 2 + (size_t)k] = sj_asprintf("p_%d", min + k);
+    for (size_t i = t->n_cols; i < *n; i++)
+        for (size_t j = 0; j < t->n_cols; j++)
+            if (names[i] && strcmp(names[i], t->names[j]) == 0) {
+                sj_error_at(err, SJ_ERR_INPUT, t->path, 1, (long)j + 1,
+                            "input column '%s' has the name of an output column; rename it",
+                            t->names[j]);
+                for (size_t k = 0; k < *n; k++)
+                    free(names[k]);
+                free(names);
+                return NULL;
+            }
+    return names;
+}
+
+static int write_scores(const char *out, const sj_table *t, const scored_rows *s, int min,
+                        sj_error *err)
+{
+    size_t n_names;
+    sj_error_clear(err);
+    char **names = output_names(t, min, s->n_levels, &n_names, err);
+    if (!names) {
+        if (err->status == SJ_OK)
+            sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        return cli_fail(err);
+    }
+    sj_csv_writer w;
+    int rc = 0;
+    if (sj_csv_open(&w, out, (const char *const *)names, n_names, err) != SJ_OK) {
+        rc = cli_fail(err);
+    } else {
+        for (size_t i = 0; i < s->n; i++) {
+            for (size_t j = 0; j < t->n_cols; j++)
+                sj_csv_cell(&w, sj_table_cell(t, i, j));
+            sj_csv_cell_number(&w, s->expected[i]);
+            sj_csv_cell_integer(&w, s->mode[i]);
+            for (int k = 0; k < s->n_levels; k++)
+                sj_csv_cell_number(&w, s->probs[i * (size_t)s->n_levels + (size_t)k]);
+        }
+        if (sj_csv_close(&w, err) != SJ_OK)
+            rc = cli_fail(err);
+    }
+    for (size_t k = 0; k < n_names; k++)
+        free(names[k]);
+    free(names);
+    return rc;
+}
+
+static void print_model(FILE *to, const fitted *f, size_t n_fit, const sj_table *r, size_t n_new)
+{
+    sj_lex_summary sum;
+    sj_lex_explain(f->m, &sum);
+    if (f->knn) {
+        fprintf(to, "word-overlap k-NN baseline: least squares on %zu training answers\n", f->k.n);
+        fprintf(to, "  %-22s %10s\n", "term", "coef");
+        const char *names[3] = {"intercept", "anchor_cosine", "knn_mean"};
+        for (int j = 0; j < 3; j++)
+            fprintf(to, "  %-22s %10.4f\n", names[j], f->k.coef[j]);
+    } else {
+        fprintf(to,
+                "lexical ordinal model: cumulative logit on %zu training answers, %zu items, "
+                "%zu words\n",
+                sum.n_train, sum.n_items_trained, sum.n_terms);
+        fprintf(to, "  %-22s %10s %10s %10s\n", "feature", "coef (SD)", "mean", "sd");
+        for (size_t j = 0; j < sum.n_features; j++)
+            fprintf(to, "  %-22s %10.4f %10.4f %10.4f\n", sum.names[j], sum.coef[j], sum.mean[j],
+                    sum.sd[j]);
+        for (size_t k = 0; k < sum.n_thresholds; k++)
+            fprintf(to, "  threshold %d|%d %*s %10.4f\n", sum.levels[k], sum.levels[k + 1], 9, "",
+                    sum.thresholds[k]);
+    }
+    fprintf(to,
+            "fitted on %zu rows; scored %zu rows of %s (%zu of an item without training "
+            "answers)\n",
+            n_fit, r->n_rows, r->path, n_new);
+}
+
+static int write_coef(const char *path, const fitted *f, sj_error *err)
+{
+    const char *header[] = {"name", "coef", "mean", "sd"};
+    sj_csv_writer w;
+    if (sj_csv_open(&w, path, header, 4, err) != SJ_OK)
+        return cli_fail(err);
+    if (f->knn) {
+        const char *names[3] = {"intercept", "anchor_cosine", "knn_mean"};
+        for (int j = 0; j < 3; j++) {
+            sj_csv_cell(&w, names[j]);
+            sj_csv_cell_number(&w, f->k.coef[j]);
+            sj_csv_cell_number(&w, NAN);
+            sj_csv_cell_number(&w, NAN);
+        }
+    } else {
+        sj_lex_summary sum;
+        sj_lex_explain(f->m, &sum);
+        for (size_t j = 0; j < sum.n_features; j++) {
+            sj_csv_cell(&w, sum.names[j]);
+            sj_csv_cell_number(&w, sum.coef[j]);
+            sj_csv_cell_number(&w, sum.mean[j]);
+            sj_csv_cell_number(&w, sum.sd[j]);
+        }
+        for (size_t k = 0; k < sum.n_thresholds; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "threshold_%d_%d", sum.levels[k], sum.levels[k + 1]);
+            sj_csv_cell(&w, name);
+            sj_csv_cell_number(&w, sum.thresholds[k]);
+            sj_csv_cell_number(&w, NAN);
+            sj_csv_cell_number(&w, NAN);
+        }
+    }
+    return sj_csv_close(&w, err) == SJ_OK ? 0 : cli_fail(err);
+}
+
+static int run_baseline(const cli_args *c, sj_error *err)
+{
+    sj_instrument *ins = sj_instrument_load(cli_text(c, "instrument"), err);
+    if (!ins)
+        return cli_fail(err);
+    train_rows train = {0};
+    fitted f = {0};
+    sj_table *r = NULL;
+    scored_rows s = {0};
+    long col_item = -1, col_text = -1;
+    int rc = load_train(c, ins, &train, err);
+    if (!rc)
+        rc = load_responses(c, ins, &r, &col_item, &col_text, err);
+    if (!rc)
+        rc = fit_model(c, ins, &train, &f, err);
+    if (!rc)
+        rc = score_all(&f, r, (size_t)col_item, (size_t)col_text, &s, err);
+    const char *out = cli_text(c, "out");
+    if (!rc)
+        rc = write_scores(out, r, &s, sj_lex_score_min(f.m), err);
+    if (!rc && cli_text(c, "coef-out"))
+        rc = write_coef(cli_text(c, "coef-out"), &f, err);
+    if (!rc) {
+        size_t n_new = 0;
+        for (size_t i = 0; i < r->n_rows; i++)
+            n_new += !sj_lex_has_item(f.m, sj_table_cell(r, i, (size_t)col_item));
+        print_model(strcmp(out, "-") == 0 ? stderr : stdout, &f, train.n, r, n_new);
+    }
+    scored_rows_free(&s);
+    sj_table_free(r);
+    sj_lex_free(f.m);
+    train_rows_free(&train);
+    sj_instrument_free(ins);
+    return rc;
+}
+
+int cmd_baseline(int argc, char **argv)
+{
+    cli_args c;
+    int rc = cli_begin(&cli_spec_baseline, argc, argv, &c);
+    if (rc >= 0)
+        return rc;
+    sj_error err;
+    sj_error_clear(&err);
+    rc = run_baseline(&c, &err);
+    cli_args_free(&c);
+    return rc;
+}

@@ -41,28 +41,28 @@ static void expect_stem(const char *word, const char *want)
 static void test_stemmer(void **state)
 {
     (void)state;
-    expect_stem("classes", "class");        /* -sses -> -ss */
-    expect_stem("queries", "query");        /* -ies -> -y */
-    expect_stem("ties", "tie");             /* too short for -ies: -s only */
-    expect_stem("glass", "glass");          /* -ss stays */
-    expect_stem("bus", "bus");              /* -us stays */
-    expect_stem("analysis", "analysis");    /* -is stays */
-    expect_stem("running", "run");          /* -ing, then nn -> n */
-    expect_stem("setting", "set");          /* -s? no; -ing, tt -> t */
-    expect_stem("called", "call");          /* ll is not undoubled */
-    expect_stem("added", "add");            /* "ad" would be too short */
-    expect_stem("string", "string");        /* "str" has no vowel */
-    expect_stem("needed", "need");          /* -ed */
-    expect_stem("speed", "speed");          /* -eed stays */
-    expect_stem("applied", "apply");        /* -ied -> -y */
-    expect_stem("apply", "apply");          /* -ly needs a 4-letter stem */
-    expect_stem("quickly", "quick");        /* -ly */
+    expect_stem("classes", "class");            /* -sses -> -ss */
+    expect_stem("queries", "query");            /* -ies -> -y */
+    expect_stem("ties", "tie");                 /* too short for -ies: -s only */
+    expect_stem("glass", "glass");              /* -ss stays */
+    expect_stem("bus", "bus");                  /* -us stays */
+    expect_stem("analysis", "analysis");        /* -is stays */
+    expect_stem("running", "run");              /* -ing, then nn -> n */
+    expect_stem("setting", "set");              /* -s? no; -ing, tt -> t */
+    expect_stem("called", "call");              /* ll is not undoubled */
+    expect_stem("added", "add");                /* "ad" would be too short */
+    expect_stem("string", "string");            /* "str" has no vowel */
+    expect_stem("needed", "need");              /* -ed */
+    expect_stem("speed", "speed");              /* -eed stays */
+    expect_stem("applied", "apply");            /* -ied -> -y */
+    expect_stem("apply", "apply");              /* -ly needs a 4-letter stem */
+    expect_stem("quickly", "quick");            /* -ly */
     expect_stem("implementation", "implement"); /* -ation */
-    expect_stem("happiness", "happi");      /* -ness */
-    expect_stem("pointers", "point");       /* -s, then -er */
-    expect_stem("store", "stor");           /* final e */
-    expect_stem("uses", "use");             /* -s; "us" would be too short for -e */
-    expect_stem("c++", "c++");              /* not letters: untouched */
+    expect_stem("happiness", "happi");          /* -ness */
+    expect_stem("pointers", "point");           /* -s, then -er */
+    expect_stem("store", "stor");               /* final e */
+    expect_stem("uses", "use");                 /* -s; "us" would be too short for -e */
+    expect_stem("c++", "c++");                  /* not letters: untouched */
     expect_stem("x86s", "x86s");
 }
 

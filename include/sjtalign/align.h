@@ -217,7 +217,7 @@ typedef struct {
     char *path;
     char weights_sha256[65];
     sj_lex_model *lex;         /* the scorer's lexical channel (lexical.json), or NULL */
-    const cJSON *lexical_json; /* that file as loaded (owned by ck), or NULL */
+    cJSON *lexical_json;       /* it again, with exact numbers, for saving (owned), or NULL */
 } sja_model;
 
 sja_model *sja_model_load(const char *dir, const sj_instrument *ins, sj_error *err);

@@ -11,6 +11,7 @@ void sja_model_free(sja_model *m)
         return;
     sja_codec_free(&m->codec);
     sj_lex_free(m->lex);
+    cJSON_Delete(m->lexical_json);
     sj_lm_checkpoint_free(m->ck);
     free(m->path);
     free(m);
@@ -19,16 +20,21 @@ void sja_model_free(sja_model *m)
 /* The lexical channel a scorer carries in lexical.json (sft writes it). */
 static sj_status load_lexical(sja_model *m, const char *dir, sj_error *err)
 {
-    m->lexical_json = sj_lm_checkpoint_json(m->ck, "lexical.json");
-    if (!m->lexical_json)
+    const cJSON *doc = sj_lm_checkpoint_json(m->ck, "lexical.json");
+    if (!doc)
         return SJ_OK;
     char *path = sj_asprintf("%s/lexical.json", dir);
     if (!path)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    m->lex = sj_lex_from_json(m->lexical_json, path, err);
+    m->lex = sj_lex_from_json(doc, path, err);
     free(path);
     if (!m->lex)
         return err ? err->status : SJ_ERR_INPUT;
+    /* re-serialised rather than copied: the document as parsed holds its
+     * reals at cJSON's printing precision, sj_lex_to_json exactly */
+    m->lexical_json = sj_lex_to_json(m->lex);
+    if (!m->lexical_json)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     m->codec.lex = m->lex;
     return SJ_OK;
 }

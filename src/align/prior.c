@@ -74,6 +74,6 @@ void sja_save_opts_lexical(const sja_model *from, sj_lm_save_opts *so)
     if (!from->lexical_json)
         return;
     so->json_names = names;
-    so->json_docs = &from->lexical_json;
+    so->json_docs = (const cJSON *const *)&from->lexical_json;
     so->n_json = 1;
 }

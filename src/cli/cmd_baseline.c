@@ -18,7 +18,7 @@ static const cli_option BASELINE_OPTIONS[] = {
     {"score", CLI_TEXT, "COL", "score", 0, 0, NULL, 0,
      "human score column of --train (when the file has no 'score'\ncolumn, 'human_score' is "
      "used)"},
-    {"responses", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "responses CSV to score"},
+    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "responses CSV to score"},
     {"out", CLI_OUT_FILE, "FILE|-", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_STDOUT,
      "scores CSV, or - for standard output (the model's table then\ngoes to standard error)"},
     {"method", CLI_CHOICE, NULL, "ordinal", 0, 0, "ordinal|knn", 0,
@@ -35,9 +35,9 @@ static const cli_option BASELINE_OPTIONS[] = {
 
 const cli_command_spec cli_spec_baseline = {
     .name = "baseline",
-    .synopsis = "--instrument FILE --train FILE --responses FILE --out FILE|- [options]",
+    .synopsis = "--instrument FILE --train FILE --data FILE --out FILE|- [options]",
     .about = "Fits a transparent scorer on the human scores of --train and scores every row of\n"
-             "--responses, writing the same CSV as `score`: the input columns, then score (the\n"
+             "--data, writing the same CSV as `score`: the input columns, then score (the\n"
              "expected score), score_mode (the most probable level) and p_<k> for every level.\n\n"
              "--method ordinal (default): ten features per response against its item, each\n"
              "standardised: idf-weighted cosine with the top rubric anchor, the same with the\n"
@@ -60,9 +60,9 @@ const cli_command_spec cli_spec_baseline = {
     .options = BASELINE_OPTIONS,
     .notes = NULL,
     .examples = "sjtalign baseline --instrument data/instrument.json --train train.csv \\\n"
-                "    --score rater1 --responses test.csv --out scores.csv --coef-out coef.csv\n"
+                "    --score rater1 --data test.csv --out scores.csv --coef-out coef.csv\n"
                 "sjtalign baseline --instrument data/instrument.json --train train.csv \\\n"
-                "    --score rater1 --responses test.csv --method knn --out -",
+                "    --score rater1 --data test.csv --method knn --out -",
 };
 
 /* "human_score" when --score was not given and the file has no 'score'
@@ -233,7 +233,7 @@ static int score_all(const fitted *f, const sj_table *t, size_t col_item, size_t
 static int load_responses(const cli_args *c, const sj_instrument *ins, sj_table **t, long *col_item,
                           long *col_text, sj_error *err)
 {
-    if (!(*t = sj_table_read(cli_text(c, "responses"), err)) ||
+    if (!(*t = sj_table_read(cli_text(c, "data"), err)) ||
         (*col_item = sj_table_column(*t, cli_text(c, "item"), err)) < 0 ||
         (*col_text = sj_table_column(*t, cli_text(c, "text"), err)) < 0)
         return cli_fail(err);

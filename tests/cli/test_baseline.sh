@@ -26,7 +26,7 @@ run_cmd baseline --help
 expect_exit 0 "baseline --help"
 expect_out_contains "--method ordinal|knn" "help lists the methods"
 
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --responses "$TMP/new.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$TMP/new.csv" \
     --method knn --out "$TMP/knn.csv" --coef-out "$TMP/coef.csv"
 expect_exit 0 "knn baseline"
 expect_out_contains "fitted on 4 rows; scored 4 rows" "counts of rows fitted (empty score skipped) and scored"
@@ -49,7 +49,7 @@ EOF
 [ "$check" = ok ] && pass "knn predictions and coefficients equal the hand-solved least squares" \
     || fail "knn predictions" "$check"
 
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --responses "$TMP/new.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$TMP/new.csv" \
     --out "$TMP/ord.csv" --coef-out "$TMP/ocoef.csv"
 expect_exit 0 "ordinal baseline"
 expect_out_contains "knn_weighted" "the model's table names its features"
@@ -77,7 +77,7 @@ EOF
 [ "$check" = ok ] && pass "probabilities sum to 1, score is their mean, mode the most probable" \
     || fail "ordinal scores" "$check"
 
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --responses "$TMP/new.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$TMP/new.csv" \
     --out -
 expect_exit 0 "scores to standard output"
 case "$OUT" in person_id,item_id,response,note,score,*) pass "CSV on stdout" ;; *) fail "stdout" "$OUT" ;; esac
@@ -85,7 +85,7 @@ expect_err_contains "lexical ordinal model" "the model's table goes to stderr wi
 
 # ---- bad input: exit 2, file:line:col, no output -------------------------------
 printf 'person_id,item_id,response,score\np1,Q1,alpha,2\np2,Q1,beta,3\n' >"$TMP/high.csv"
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/high.csv" --responses "$TMP/new.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/high.csv" --data "$TMP/new.csv" \
     --out "$TMP/o1.csv"
 expect_exit 2 "training score outside the range"
 expect_err_contains "high.csv:3:4: score 3 is outside the instrument's range 0..2" \
@@ -93,34 +93,34 @@ expect_err_contains "high.csv:3:4: score 3 is outside the instrument's range 0..
 expect_no_file "$TMP/o1.csv" "no output after a bad training score"
 
 printf 'person_id,item_id,response,score\np1,Q1,alpha,2.5\n' >"$TMP/frac.csv"
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/frac.csv" --responses "$TMP/new.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/frac.csv" --data "$TMP/new.csv" \
     --out "$TMP/o2.csv"
 expect_exit 2 "fractional training score"
 expect_err_contains "frac.csv:2:4:" "fractional score named by file:line:col"
 
 printf 'person_id,item_id,response,score\np1,Q1,alpha,\n' >"$TMP/none.csv"
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/none.csv" --responses "$TMP/new.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/none.csv" --data "$TMP/new.csv" \
     --out "$TMP/o3.csv"
 expect_exit 2 "no scored training row"
 expect_err_contains "no row has a score in column 'score'" "says that nothing is scored"
 
 printf 'person_id,item_id,response\nr1,Q9,alpha\n' >"$TMP/unknown.csv"
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --responses "$TMP/unknown.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$TMP/unknown.csv" \
     --out "$TMP/o4.csv"
 expect_exit 2 "unknown item in the responses"
 expect_err_contains "unknown.csv:2:2: unknown item 'Q9'" "unknown item named by file:line:col"
 expect_no_file "$TMP/o4.csv" "no output after an unknown item"
 
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --responses "$TMP/train.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$TMP/train.csv" \
     --out "$TMP/o5.csv"
 expect_exit 2 "responses with a 'score' column"
 expect_err_contains "input column 'score' has the name of an output column" "clash named"
 
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --responses "$TMP/new.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$TMP/new.csv" \
     --out "$TMP/new.csv"
 expect_exit 2 "output that is an input"
 
-run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --responses "$TMP/new.csv" \
+run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$TMP/new.csv" \
     --text answer --out "$TMP/o6.csv"
 expect_exit 2 "missing text column"
 expect_err_contains "answer" "the missing column is named"

@@ -293,6 +293,12 @@ typedef struct {
 
 sja_sft_opts sja_sft_defaults(void);
 
+/* The default length of SFT (steps <= 0 asks for it): four passes over the
+ * rows with a score that the held-out share leaves for training, at least
+ * 100 and at most 400 steps. Measured on real answers (bench/bench_real.sh),
+ * longer runs on a few thousand rows fit the noise of the human scores. */
+long sja_sft_auto_steps(const sj_responses *data, double val_fraction, int batch);
+
 /* Fine-tunes `init` (modified in place) on the responses with a human
  * score; writes the model with train_log.jsonl to `out`. `summary` (may be
  * NULL) receives {"val_loss", "val_exact", "val_qwk", ...} of the last

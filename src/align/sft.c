@@ -10,7 +10,7 @@
 
 sja_sft_opts sja_sft_defaults(void)
 {
-    sja_sft_opts o = {.steps = 400,
+    sja_sft_opts o = {.steps = 0,
                       .batch = 32,
                       .lr = 2e-3,
                       .seed = 1,
@@ -20,6 +20,16 @@ sja_sft_opts sja_sft_defaults(void)
                       .warmup_fraction = 0.1,
                       .lexical = 1};
     return o;
+}
+
+long sja_sft_auto_steps(const sj_responses *data, double val_fraction, int batch)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < data->table->n_rows; i++)
+        n += !isnan(data->score[i]);
+    double passes = 4.0 * (double)n * (1.0 - val_fraction) / (double)(batch > 0 ? batch : 1);
+    long steps = (long)ceil(passes);
+    return steps < 100 ? 100 : steps > 400 ? 400 : steps;
 }
 
 typedef struct {
@@ -326,6 +336,10 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
                   const sj_responses *data, const char *data_path, const sja_sft_opts *o,
                   const char *out, cJSON **summary, sj_error *err)
 {
+    sja_sft_opts eff = *o;
+    if (eff.steps <= 0)
+        eff.steps = sja_sft_auto_steps(data, eff.val_fraction, eff.batch);
+    o = &eff;
     sft_run r = {
         .ins = ins, .data = data, .codec = &init->codec, .o = o, .last = {NAN, NAN, NAN, NAN}};
     sja_stage s;

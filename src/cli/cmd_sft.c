@@ -15,7 +15,11 @@ static const cli_option SFT_OPTIONS[] = {
      "responses CSV with a human score column"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED,
      "output model directory (replaced atomically)"},
-    ALIGN_OPT_SCHEDULE("400", "32", "sequences per step", "0.002"),
+    {"steps", CLI_INT, "N", NULL, 1, 10000000, NULL, 0,
+     "optimiser steps (default: four passes over the\ntraining rows, at least 100 and at most 400)"},
+    {"batch", CLI_INT, "N", "32", 1, 4096, NULL, 0, "sequences per step"},
+    ALIGN_OPT_PEAK_LR("0.002"),
+    ALIGN_OPT_WARMUP,
     ALIGN_OPT_KEEP_BEST("val_qwk\n"),
     ALIGN_OPT_VAL_FRACTION,
     {"eval-every", CLI_INT, "N", "100", 0, 10000000, NULL, 0,
@@ -138,6 +142,8 @@ static int fine_tune(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *po, c
     int rc = align_load_responses(c, SJ_NEED_TEXT | SJ_NEED_SCORE, &ins, &data);
     if (rc)
         return rc;
+    if (o->steps <= 0)
+        o->steps = sja_sft_auto_steps(data, o->val_fraction, o->batch);
     int pre_stopped = 0;
     align_run r;
     align_run_begin(&r, &o->run);

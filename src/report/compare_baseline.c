@@ -93,12 +93,10 @@ static void scorers_qwk(sj_buf *b, const cJSON *cmp, const char *key, double bas
     if (isnan(baseline_qwk) || defined == 0)
         return;
     sj_buf_printf(b, " (%s)",
-                  above == defined ? "each agrees more closely than the baseline"
-                  : below == defined
-                      ? "none agrees more closely than the baseline: here the language model adds "
-                        "nothing to word overlap"
-                  : defined == 2 ? "the baseline lies between them"
-                                 : "the baseline lies among them");
+                  above == defined   ? "each agrees more closely than the baseline"
+                  : below == defined ? "none agrees more closely than the baseline"
+                  : defined == 2     ? "the baseline lies between them"
+                                     : "the baseline lies among them");
 }
 
 static void agreement_line(sj_buf *b, const cJSON *cmp, const cJSON *audit)

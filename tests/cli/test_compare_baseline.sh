@@ -87,8 +87,8 @@ q = [x["agreement"]["qwk"] for x in (sft, ppo, base)]
 above = sum(v > q[2] + 0.0005 for v in q[:2])
 below = sum(v < q[2] - 0.0005 for v in q[:2])
 where = ("each agrees more closely than the baseline" if above == 2 else
-         "none agrees more closely than the baseline: here the language model adds nothing to "
-         "word overlap" if below == 2 else "the baseline lies between them")
+         "none agrees more closely than the baseline" if below == 2 else
+         "the baseline lies between them")
 line = ("The transparent word-overlap baseline agrees with the human scores at QWK %.3f; "
         "SFT at %.3f, PPO at %.3f (%s)" % (q[2], q[0], q[1], where))
 assert line in d["summary"], (line, d["summary"])

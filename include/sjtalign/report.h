@@ -215,6 +215,19 @@ typedef struct {
  * with "change_by_label" per item. An audit folder without audit.json,
  * audits of different instruments or groups are input errors. */
 cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err);
+/* Adds the audit in `dir` of the transparent baseline scorer (`sjtalign
+ * baseline`) to a document of sj_compare_build as a reference beside the
+ * compared scorers, never as a before or an after: "baseline" becomes
+ * {"label": "baseline", "dir", "settings", "provenance", "parity",
+ * "agreement", "truth_agreement" (null unless the document and the audit
+ * both have it), "flagged": [item ids of class B/C or BB/CC],
+ * "summary": [plain-text lines]}, every item row gets "baseline" (the
+ * audit's DIF object of the item, or null), the summary lines are appended
+ * to the document's "summary", settings that differ from the first audit's
+ * and another truth file to its "warnings", and dir/audit.json to its
+ * provenance inputs (role "baseline"). A folder without audit.json, or an
+ * audit of another instrument or other groups, is an input error. */
+sj_status sj_compare_add_baseline(cJSON *cmp, const char *dir, sj_error *err);
 sj_status sj_compare_html(const cJSON *cmp, sj_buf *out, sj_error *err);
 /* Writes index.html and compare.json (and changes.csv) into out_dir. */
 sj_status sj_compare_write(const cJSON *cmp, const char *out_dir, sj_error *err);

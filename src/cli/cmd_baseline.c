@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "sjtalign/align.h"
 #include "sjtalign/io.h"
 #include "sjtalign/lexical.h"
 
@@ -38,7 +39,11 @@ const cli_command_spec cli_spec_baseline = {
     .synopsis = "--instrument FILE --train FILE --data FILE --out FILE|- [options]",
     .about = "Fits a transparent scorer on the human scores of --train and scores every row of\n"
              "--data, writing the same CSV as `score`: the input columns, then score (the\n"
-             "expected score), score_mode (the most probable level) and p_<k> for every level.\n\n"
+             "expected score), score_mode (the most probable level), p_<k> for every level\n"
+             "and ood: empty for a response like the training answers, else the reasons it\n"
+             "is not, joined by ';': unknown_item (its item has no scored training answer)\n"
+             "and long (more words than 1.5 times the longest training answer). The model\n"
+             "has no context limit, so nothing is ever truncated.\n\n"
              "--method ordinal (default): ten features per response against its item, each\n"
              "standardised: idf-weighted cosine with the top rubric anchor, the same with the\n"
              "question's words removed, recall and precision of the anchor's words, the level of\n"
@@ -88,6 +93,7 @@ static int score_column(const cli_args *c, const char **score)
 typedef struct {
     sj_responses *r;
     size_t n;
+    size_t max_words; /* of the longest scored answer: above 1.5 times it is "long" */
     const char **items;
     const char **texts;
     int *scores;
@@ -126,6 +132,9 @@ static int load_train(const cli_args *c, const sj_instrument *ins, train_rows *t
         t->items[t->n] = sj_table_cell(tab, i, (size_t)t->r->col_item);
         t->texts[t->n] = sj_table_cell(tab, i, (size_t)t->r->col_text);
         t->scores[t->n] = (int)t->r->score[i];
+        size_t words = sja_count_words(t->texts[t->n]);
+        if (words > t->max_words)
+            t->max_words = words;
         t->n++;
     }
     if (t->n == 0) {
@@ -157,13 +166,21 @@ static int fit_model(const cli_args *c, const sj_instrument *ins, const train_ro
     return 0;
 }
 
-/* Each response's probabilities (levels), expected score and mode. */
+/* The ood reasons, as `score` names them (without truncated: this model
+ * reads a response whole). */
+enum { OOD_UNKNOWN_ITEM = 1, OOD_LONG = 2, N_OOD_REASONS = 2 };
+static const char *const OOD_REASONS[N_OOD_REASONS] = {"unknown_item", "long"};
+
+/* Each response's probabilities (levels), expected score, mode and ood
+ * reasons. */
 typedef struct {
     size_t n;
     int n_levels;
     double *probs; /* n x n_levels */
     double *expected;
     int *mode;
+    unsigned char *ood;
+    size_t n_reason[N_OOD_REASONS];
 } scored_rows;
 
 static void scored_rows_free(scored_rows *s)
@@ -171,6 +188,20 @@ static void scored_rows_free(scored_rows *s)
     free(s->probs);
     free(s->expected);
     free(s->mode);
+    free(s->ood);
+}
+
+/* Why a response is unlike the training answers: its item has none, or
+ * it has more than 1.5 times the words of the longest of them. */
+static unsigned char response_ood(const fitted *f, size_t max_words, const char *item,
+                                  const char *text)
+{
+    unsigned char flags = 0;
+    if (!sj_lex_has_item(f->m, item))
+        flags |= OOD_UNKNOWN_ITEM;
+    if (2 * (double)sja_count_words(text) > 3 * (double)max_words)
+        flags |= OOD_LONG;
+    return flags;
 }
 
 /* The most probable level (the lowest of ties), as an index. */
@@ -209,15 +240,16 @@ static int score_one(const fitted *f, const char *item, const char *text, double
     return 0;
 }
 
-static int score_all(const fitted *f, const sj_table *t, size_t col_item, size_t col_text,
-                     scored_rows *s, sj_error *err)
+static int score_all(const fitted *f, size_t max_words, const sj_table *t, size_t col_item,
+                     size_t col_text, scored_rows *s, sj_error *err)
 {
     s->n = t->n_rows;
     s->n_levels = sj_lex_n_levels(f->m);
     s->probs = malloc((s->n ? s->n : 1) * (size_t)s->n_levels * sizeof *s->probs);
     s->expected = malloc((s->n ? s->n : 1) * sizeof *s->expected);
     s->mode = malloc((s->n ? s->n : 1) * sizeof *s->mode);
-    int failed = !s->probs || !s->expected || !s->mode;
+    s->ood = malloc((s->n ? s->n : 1) * sizeof *s->ood);
+    int failed = !s->probs || !s->expected || !s->mode || !s->ood;
 #pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
     for (size_t i = 0; i < (failed ? 0 : s->n); i++)
         failed |= score_one(f, sj_table_cell(t, i, col_item), sj_table_cell(t, i, col_text),
@@ -225,6 +257,12 @@ static int score_all(const fitted *f, const sj_table *t, size_t col_item, size_t
     if (failed) {
         sj_error_set(err, SJ_ERR_WORK, "out of memory");
         return cli_fail(err);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        s->ood[i] = response_ood(f, max_words, sj_table_cell(t, i, col_item),
+                                 sj_table_cell(t, i, col_text));
+        for (int k = 0; k < N_OOD_REASONS; k++)
+            s->n_reason[k] += (s->ood[i] >> k) & 1u;
     }
     return 0;
 }
@@ -252,11 +290,11 @@ static int load_responses(const cli_args *c, const sj_instrument *ins, sj_table 
     return 0;
 }
 
-/* The header: the input columns, score, score_mode, p_<k>; an input column
- * with one of the added names is an input error (as in `score`). */
+/* The header: the input columns, score, score_mode, p_<k>, ood; an input
+ * column with one of the added names is an input error (as in `score`). */
 static char **output_names(const sj_table *t, int min, int L, size_t *n, sj_error *err)
 {
-    *n = t->n_cols + 2 + (size_t)L;
+    *n = t->n_cols + 3 + (size_t)L;
     char **names = calloc(*n, sizeof *names);
     if (!names)
         return NULL;
@@ -266,6 +304,7 @@ static char **output_names(const sj_table *t, int min, int L, size_t *n, sj_erro
     names[t->n_cols + 1] = sj_strdup("score_mode");
     for (int k = 0; k < L; k++)
         names[t->n_cols + 2 + (size_t)k] = sj_asprintf("p_%d", min + k);
+    names[*n - 1] = sj_strdup("ood");
     for (size_t i = t->n_cols; i < *n; i++)
         for (size_t j = 0; j < t->n_cols; j++)
             if (names[i] && strcmp(names[i], t->names[j]) == 0) {
@@ -278,6 +317,18 @@ static char **output_names(const sj_table *t, int min, int L, size_t *n, sj_erro
                 return NULL;
             }
     return names;
+}
+
+/* The ood cell: the reasons joined by ';', empty when there are none. */
+static void write_ood_cell(sj_csv_writer *w, unsigned char flags)
+{
+    char cell[64] = "";
+    size_t used = 0;
+    for (int k = 0; k < N_OOD_REASONS; k++)
+        if (flags & (1u << k))
+            used += (size_t)snprintf(cell + used, sizeof cell - used, "%s%s", used ? ";" : "",
+                                     OOD_REASONS[k]);
+    sj_csv_cell(w, cell);
 }
 
 static int write_scores(const char *out, const sj_table *t, const scored_rows *s, int min,
@@ -303,6 +354,7 @@ static int write_scores(const char *out, const sj_table *t, const scored_rows *s
             sj_csv_cell_integer(&w, s->mode[i]);
             for (int k = 0; k < s->n_levels; k++)
                 sj_csv_cell_number(&w, s->probs[i * (size_t)s->n_levels + (size_t)k]);
+            write_ood_cell(&w, s->ood[i]);
         }
         if (sj_csv_close(&w, err) != SJ_OK)
             rc = cli_fail(err);
@@ -313,7 +365,8 @@ static int write_scores(const char *out, const sj_table *t, const scored_rows *s
     return rc;
 }
 
-static void print_model(FILE *to, const fitted *f, size_t n_fit, const sj_table *r, size_t n_new)
+static void print_model(FILE *to, const fitted *f, const train_rows *train, const sj_table *r,
+                        const scored_rows *s)
 {
     sj_lex_summary sum;
     sj_lex_explain(f->m, &sum);
@@ -337,9 +390,9 @@ static void print_model(FILE *to, const fitted *f, size_t n_fit, const sj_table 
                     sum.thresholds[k]);
     }
     fprintf(to,
-            "fitted on %zu rows; scored %zu rows of %s (%zu of an item without training "
-            "answers)\n",
-            n_fit, r->n_rows, r->path, n_new);
+            "fitted on %zu rows; scored %zu rows of %s (ood: %zu of an item without training "
+            "answers, %zu longer than 1.5 x the longest training answer, %zu words)\n",
+            train->n, r->n_rows, r->path, s->n_reason[0], s->n_reason[1], train->max_words);
 }
 
 static int write_coef(const char *path, const fitted *f, sj_error *err)
@@ -393,18 +446,14 @@ static int run_baseline(const cli_args *c, sj_error *err)
     if (!rc)
         rc = fit_model(c, ins, &train, &f, err);
     if (!rc)
-        rc = score_all(&f, r, (size_t)col_item, (size_t)col_text, &s, err);
+        rc = score_all(&f, train.max_words, r, (size_t)col_item, (size_t)col_text, &s, err);
     const char *out = cli_text(c, "out");
     if (!rc)
         rc = write_scores(out, r, &s, sj_lex_score_min(f.m), err);
     if (!rc && cli_text(c, "coef-out"))
         rc = write_coef(cli_text(c, "coef-out"), &f, err);
-    if (!rc) {
-        size_t n_new = 0;
-        for (size_t i = 0; i < r->n_rows; i++)
-            n_new += !sj_lex_has_item(f.m, sj_table_cell(r, i, (size_t)col_item));
-        print_model(strcmp(out, "-") == 0 ? stderr : stdout, &f, train.n, r, n_new);
-    }
+    if (!rc)
+        print_model(strcmp(out, "-") == 0 ? stderr : stdout, &f, &train, r, &s);
     scored_rows_free(&s);
     sj_table_free(r);
     sj_lex_free(f.m);

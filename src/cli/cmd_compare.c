@@ -17,6 +17,9 @@ static const cli_option COMPARE_OPTIONS[] = {
      "(at most\n15)"},
     {"training-log", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0,
      "train_log.jsonl of the PPO run (TRL metric names)"},
+    {"baseline", CLI_IN_DIR, "DIR", NULL, 0, 0, NULL, 0,
+     "audit of the transparent baseline scorer (sjtalign\nbaseline), shown beside the others as "
+     "a reference"},
     {"labels", CLI_TEXT, "L1,L2,...", NULL, 0, 0, NULL, 0,
      "one label per audit, before first (default before,\nafter or after 1, after 2, ...)"},
     {"out", CLI_OUT_DIR, "DIR", NULL, 0, 0, NULL, CLI_REQUIRED, "report folder"},
@@ -25,9 +28,9 @@ static const cli_option COMPARE_OPTIONS[] = {
 
 const cli_command_spec cli_spec_compare = {
     .name = "compare",
-    .synopsis =
-        "--before DIR --after DIR [--after DIR2 ...]\n"
-        "                        [--training-log FILE] [--labels \"SFT,PPO,DPO\"] --out DIR",
+    .synopsis = "--before DIR --after DIR [--after DIR2 ...]\n"
+                "                        [--training-log FILE] [--baseline DIR]\n"
+                "                        [--labels \"SFT,PPO,DPO\"] --out DIR",
     .about = "Sets audits written by `sjtalign audit` side by side: the audit of the scorer\n"
              "before alignment and of one or more aligned scorers (e.g. PPO and DPO) of the\n"
              "same instrument and groups. Shows per-item DIF before and after (a dumbbell\n"
@@ -35,6 +38,12 @@ const cli_command_spec cli_spec_compare = {
              "group parity and agreement with human scores before and after (the alignment\n"
              "tax, in plain words) and, given a PPO training log, the reward, gold reward,\n"
              "KL and each group's mean score over the steps.\n\n"
+             "With --baseline, the audit of `sjtalign baseline`'s scores (the transparent\n"
+             "word-overlap scorer fitted on the same human scores) is shown as a reference\n"
+             "column beside them: its agreement with the human (and true) scores, its\n"
+             "parity and its DIF class and effect per item, and summary lines saying how\n"
+             "the language-model scorers compare with it. It is no before or after: no\n"
+             "change is computed against it.\n\n"
              "Writes into DIR (replacing an earlier report there, never anything else):\n"
              "  index.html     the report (self-contained; prints to A4 or Letter)\n"
              "  compare.json   {\"items\": [{\"item\", \"before\", \"after\", \"change\"}], "
@@ -42,13 +51,19 @@ const cli_command_spec cli_spec_compare = {
              "                 {\"before\", \"after\"}, \"agreement\": {\"before\", \"after\"},\n"
              "                 \"audits\": [labels...], ...}; with more than one --after,\n"
              "                 \"after\" is the first and \"by_label\" holds every audit\n"
-             "  changes.csv    one row per item and aligned scorer: classes and effects",
+             "  changes.csv    one row per item and aligned scorer: classes and effects\n"
+             "                 (and baseline_class, baseline_effect with --baseline)\n"
+             "  agreement.csv  one row per scorer (the baseline last): agreement with\n"
+             "                 the human scores and, where known, the true scores",
     .options = COMPARE_OPTIONS,
-    .notes = "Exit 2: a folder without audit.json, audits of different instruments or groups.",
+    .notes = "Exit 2: a folder (--baseline too) without audit.json, audits of different\n"
+             "instruments or groups.",
     .examples = "sjtalign compare --before reports/before --after reports/after \\\n"
                 "    --training-log runs/ppo/train_log.jsonl --out reports/compare\n"
                 "sjtalign compare --before reports/sft --after reports/ppo,reports/dpo \\\n"
-                "    --labels SFT,PPO,DPO --out reports/compare",
+                "    --labels SFT,PPO,DPO --out reports/compare\n"
+                "sjtalign compare --before reports/sft --after reports/ppo \\\n"
+                "    --baseline reports/baseline --labels SFT,PPO --out reports/compare",
 };
 
 /* Splits the --after list into dirs[1..]; returns the number of audits
@@ -88,12 +103,19 @@ static int run_compare(const cli_args *c, const char **dirs, size_t n, char *com
                             command};
     cJSON *cmp = sj_compare_build(&o, &err);
     sj_labels_free(labels, n);
+    const char *baseline = cli_text(c, "baseline");
+    if (cmp && baseline && sj_compare_add_baseline(cmp, baseline, &err) != SJ_OK) {
+        cJSON_Delete(cmp);
+        return cli_fail(&err);
+    }
     const char *out_dir = cli_text(c, "out");
     sj_status st = cmp ? sj_compare_write(cmp, out_dir, &err) : SJ_ERR_WORK;
     cJSON_Delete(cmp);
     if (st != SJ_OK)
         return cli_fail(&err);
-    fprintf(stderr, "comparison written to %s (index.html, compare.json, changes.csv)\n", out_dir);
+    fprintf(stderr,
+            "comparison written to %s (index.html, compare.json, changes.csv, agreement.csv)\n",
+            out_dir);
     return 0;
 }
 

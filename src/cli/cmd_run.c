@@ -26,9 +26,9 @@ const cli_command_spec cli_spec_run = {
     .name = "run",
     .synopsis = "PIPELINE.json [--from STAGE] [--dry-run]",
     .about = "Runs the stages a pipeline file names, in order: simulate, pretrain, sft,\n"
-             "pairs, judge, reward, ppo, dpo, score (one per model), audit (before, after,\n"
-             "after-dpo) and compare. A stage whose inputs, settings and outputs are\n"
-             "unchanged since it last finished (content hashes recorded in\n"
+             "baseline, pairs, judge, reward, ppo, dpo, score (one per model), audit (before,\n"
+             "after, after-dpo, baseline) and compare. A stage whose inputs, settings and\n"
+             "outputs are unchanged since it last finished (content hashes recorded in\n"
              "<runs>/stamps/) is skipped, so a re-run after an interruption continues where\n"
              "it stopped. Ctrl-C stops the running stage (a training stage saves a\n"
              "checkpoint) and exits with 130; the next run continues that stage's training\n"
@@ -324,6 +324,14 @@ static int print_compare_summary(const sj_pipeline *p)
             summarise_number(&text, "Agreement with the true scores (QWK)", truth, labels, "qwk",
                              "%.3f");
             sj_buf_printf(&text, "\n");
+        }
+        /* The transparent baseline's own lines, when the pipeline has one. */
+        const cJSON *line;
+        cJSON_ArrayForEach(line, cJSON_GetObjectItemCaseSensitive(
+                                     cJSON_GetObjectItemCaseSensitive(doc, "baseline"), "summary"))
+        {
+            if (cJSON_IsString(line))
+                sj_buf_printf(&text, "  %s\n", line->valuestring);
         }
     }
     int rc = 0;

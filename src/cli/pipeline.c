@@ -479,11 +479,13 @@ static sj_status add_settings(builder *b, sj_stage *s, const char *key)
 /* Paths under <runs> that several stages share. */
 typedef struct {
     char *pretrain, *sft, *pairs, *reward;
-    char *models[3]; /* the scorers to score and audit: sft, ppo, dpo */
+    char *models[3];       /* the scorers to score and audit: sft, ppo, dpo */
+    char *baseline_scores; /* the baseline stage's scores file, or NULL */
 } run_paths;
 
 static void run_paths_free(run_paths *r)
 {
+    free(r->baseline_scores);
     free(r->pretrain);
     free(r->sft);
     free(r->pairs);
@@ -700,6 +702,36 @@ static sj_status build_training_stage(builder *b, sj_pipeline *p, run_paths *r,
     return st;
 }
 
+/* The transparent baseline scorer, fitted on the human scores of the
+ * pipeline's data (the rows sft trains on) and scoring every response into
+ * <runs>/scores/baseline.csv, as the score stages name their files; its
+ * coefficients go to <runs>/baseline-coef.csv. */
+static sj_status build_baseline_stage(builder *b, sj_pipeline *p, run_paths *r)
+{
+    if (!has_stage(b, "baseline"))
+        return SJ_OK;
+    sj_stage *s =
+        new_stage(b, p, "baseline", "baseline",
+                  "fitting the transparent word-overlap scorer and scoring every response");
+    if (!s)
+        return SJ_ERR_WORK;
+    char *coef = run_path(b, "baseline-coef.csv");
+    if (!(r->baseline_scores = run_path(b, "scores/baseline.csv")) || !coef) {
+        free(coef);
+        return SJ_OK;
+    }
+    add_input_pair(b, s, "--instrument", b->instrument);
+    add_input_pair(b, s, "--train", b->data);
+    add_pair(b, s, "--data", b->data);
+    add_columns(b, s, 0, 1);
+    add_pair(b, s, "--out", r->baseline_scores);
+    add_pair(b, s, "--coef-out", coef);
+    add_output(b, s, r->baseline_scores, 0, "runs");
+    add_output(b, s, coef, 0, "runs");
+    free(coef);
+    return add_settings(b, s, "baseline");
+}
+
 static sj_status build_training_stages(builder *b, sj_pipeline *p, run_paths *r)
 {
     r->pretrain = run_path(b, "pretrain");
@@ -710,8 +742,13 @@ static sj_status build_training_stages(builder *b, sj_pipeline *p, run_paths *r)
         return SJ_OK;
     sj_status st = SJ_OK;
     size_t n = sizeof TRAINING_STAGES / sizeof TRAINING_STAGES[0];
-    for (size_t i = 0; i < n && st == SJ_OK; i++)
+    for (size_t i = 0; i < n && st == SJ_OK; i++) {
         st = build_training_stage(b, p, r, &TRAINING_STAGES[i]);
+        /* The baseline comes right after sft, the other scorer of the human
+         * scores. */
+        if (st == SJ_OK && strcmp(TRAINING_STAGES[i].name, "sft") == 0)
+            st = build_baseline_stage(b, p, r);
+    }
     return st;
 }
 
@@ -738,14 +775,17 @@ static sj_status build_score(builder *b, sj_pipeline *p, const char *model, int 
     return add_settings(b, s, "score");
 }
 
-static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, int m, char **audit)
+/* The audit of one scores file into reports/<folder>, as stage
+ * audit-<folder>. */
+static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, const char *folder,
+                             char **audit)
 {
     char name[32];
-    snprintf(name, sizeof name, "audit-%s", AUDIT_NAMES[m]);
+    snprintf(name, sizeof name, "audit-%s", folder);
     sj_stage *s = new_stage(b, p, name, "audit", "auditing the scores for DIF and parity");
     if (!s)
         return SJ_ERR_WORK;
-    if (!(*audit = sj_path_join(b->reports, AUDIT_NAMES[m]))) {
+    if (!(*audit = sj_path_join(b->reports, folder))) {
         b->out_of_memory = 1;
         return SJ_OK;
     }
@@ -767,7 +807,8 @@ static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, int
     return add_settings(b, s, "audit");
 }
 
-static sj_status build_compare(builder *b, sj_pipeline *p, char *const audits[3], const char *ppo)
+static sj_status build_compare(builder *b, sj_pipeline *p, char *const audits[3], const char *ppo,
+                               const char *baseline)
 {
     sj_stage *s = new_stage(b, p, "compare", "compare", "comparing the audits before and after");
     if (!s)
@@ -787,6 +828,8 @@ static sj_status build_compare(builder *b, sj_pipeline *p, char *const audits[3]
         failed |= !log;
         free(log);
     }
+    if (baseline)
+        add_input_pair(b, s, "--baseline", baseline);
     char *out = sj_path_join(b->reports, "compare");
     if (failed || !out) {
         b->out_of_memory = 1;
@@ -800,22 +843,25 @@ static sj_status build_compare(builder *b, sj_pipeline *p, char *const audits[3]
     return add_settings(b, s, "compare");
 }
 
-static sj_status build_report_stages(builder *b, sj_pipeline *p, char *const models[3])
+static sj_status build_report_stages(builder *b, sj_pipeline *p, const run_paths *r)
 {
     sj_status st = SJ_OK;
-    char *scores[3] = {0}, *audits[3] = {0};
+    char *scores[3] = {0}, *audits[3] = {0}, *baseline_audit = NULL;
     for (int m = 0; m < 3 && st == SJ_OK; m++)
-        if (models[m] && has_stage(b, "score"))
-            st = build_score(b, p, models[m], m, &scores[m]);
+        if (r->models[m] && has_stage(b, "score"))
+            st = build_score(b, p, r->models[m], m, &scores[m]);
     for (int m = 0; m < 3 && st == SJ_OK; m++)
         if (scores[m] && has_stage(b, "audit"))
-            st = build_audit(b, p, scores[m], m, &audits[m]);
+            st = build_audit(b, p, scores[m], AUDIT_NAMES[m], &audits[m]);
+    if (st == SJ_OK && r->baseline_scores && has_stage(b, "audit"))
+        st = build_audit(b, p, r->baseline_scores, "baseline", &baseline_audit);
     if (st == SJ_OK && has_stage(b, "compare") && audits[0] && (audits[1] || audits[2]))
-        st = build_compare(b, p, audits, models[1]);
+        st = build_compare(b, p, audits, r->models[1], baseline_audit);
     for (int m = 0; m < 3; m++) {
         free(scores[m]);
         free(audits[m]);
     }
+    free(baseline_audit);
     return st;
 }
 
@@ -1106,9 +1152,9 @@ static sj_status check_plan(builder *b, const sj_pipeline *p)
 static const char *const TOP_KEYS[] = {"name",    "base",    "seed",         "instrument",  "data",
                                        "truth",   "columns", "reference",    "focal",       "runs",
                                        "reports", "stages",  "judged_pairs", "description", NULL};
-static const char *const STAGE_KEYS[] = {"simulate", "pretrain", "sft",     "pairs",
-                                         "judge",    "reward",   "ppo",     "dpo",
-                                         "score",    "audit",    "compare", NULL};
+static const char *const STAGE_KEYS[] = {"simulate", "pretrain", "sft", "baseline", "pairs",
+                                         "judge",    "reward",   "ppo", "dpo",      "score",
+                                         "audit",    "compare",  NULL};
 static const char *const COLUMN_KEYS[] = {"person", "item", "text", "group", "human", NULL};
 
 static int in_list(const char *const *list, const char *key)
@@ -1216,9 +1262,14 @@ static sj_status check_dependencies(builder *b)
                          "reward and dpo need judged pairs: add a judge stage or a top-level "
                          "judged_pairs file");
     }
+    /* audit reads the scores of the score stages or of the baseline. */
+    if (has_stage(b, "audit") && !has_stage(b, "score") && !has_stage(b, "baseline")) {
+        const char *path[2] = {"stages", "audit"};
+        return key_error(c, path, 2, "the audit stage needs a score or a baseline stage");
+    }
     static const char *const needs[][2] = {
-        {"pairs", "sft"}, {"judge", "pairs"},   {"reward", "sft"},  {"ppo", "reward"},
-        {"dpo", "sft"},   {"compare", "audit"}, {"audit", "score"}, {"score", "sft"}};
+        {"pairs", "sft"}, {"judge", "pairs"},   {"reward", "sft"}, {"ppo", "reward"},
+        {"dpo", "sft"},   {"compare", "audit"}, {"score", "sft"}};
     for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++)
         if (has_stage(b, needs[i][0]) && !has_stage(b, needs[i][1])) {
             const char *path[2] = {"stages", needs[i][0]};
@@ -1299,7 +1350,7 @@ static sj_status build_stages(builder *b, sj_pipeline *p)
     if (st == SJ_OK)
         st = build_training_stages(b, p, &r);
     if (st == SJ_OK && !b->out_of_memory)
-        st = build_report_stages(b, p, r.models);
+        st = build_report_stages(b, p, &r);
     run_paths_free(&r);
     return st;
 }

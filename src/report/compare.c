@@ -4,6 +4,7 @@
 #include "report_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +60,7 @@ void sj_labels_free(char **labels, size_t n)
 
 /* ---- reading audits ----------------------------------------------------------- */
 
-static cJSON *load_audit(const char *dir, sj_error *err)
+cJSON *rj_load_audit(const char *dir, sj_error *err)
 {
     char *path = sj_path_join(dir, "audit.json");
     if (!path) {
@@ -134,26 +135,30 @@ static sj_status check_comparable(cJSON *const *audits, const sj_compare_options
     return SJ_OK;
 }
 
-/* Settings that change what a number means; a difference is reported. */
-static cJSON *settings_warnings(cJSON *const *audits, char **labels, size_t n)
+void rj_settings_warnings_add(cJSON *warnings, const cJSON *set0, const cJSON *set,
+                              const char *label0, const char *label)
 {
     static const char *const keys[] = {"match",        "purify",       "adjust",  "cut",
                                        "human_column", "score_column", "min_cell"};
-    cJSON *w = cJSON_CreateArray();
-    const cJSON *set0 = rj_get(audits[0], "settings");
-    for (size_t k = 1; k < n; k++) {
-        const cJSON *set = rj_get(audits[k], "settings");
-        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-            const cJSON *a = rj_get(set0, keys[i]), *b = rj_get(set, keys[i]);
-            if ((a || b) && !(a && b && cJSON_Compare(a, b, 1))) {
-                char *msg = sj_asprintf("setting '%s' differs between %s and %s", keys[i],
-                                        labels[0], labels[k]);
-                if (msg)
-                    cJSON_AddItemToArray(w, cJSON_CreateString(msg));
-                free(msg);
-            }
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const cJSON *a = rj_get(set0, keys[i]), *b = rj_get(set, keys[i]);
+        if ((a || b) && !(a && b && cJSON_Compare(a, b, 1))) {
+            char *msg =
+                sj_asprintf("setting '%s' differs between %s and %s", keys[i], label0, label);
+            if (msg)
+                cJSON_AddItemToArray(warnings, cJSON_CreateString(msg));
+            free(msg);
         }
     }
+}
+
+/* Settings that change what a number means; a difference is reported. */
+static cJSON *settings_warnings(cJSON *const *audits, char **labels, size_t n)
+{
+    cJSON *w = cJSON_CreateArray();
+    const cJSON *set0 = rj_get(audits[0], "settings");
+    for (size_t k = 1; k < n; k++)
+        rj_settings_warnings_add(w, set0, rj_get(audits[k], "settings"), labels[0], labels[k]);
     return w;
 }
 
@@ -243,8 +248,7 @@ static cJSON *before_after(cJSON *const *audits, char **labels, size_t n, const 
     return o;
 }
 
-/* The audit's checksum of its truth file, or NULL. */
-static const char *truth_checksum(const cJSON *audit)
+const char *rj_truth_checksum(const cJSON *audit)
 {
     const cJSON *in;
     cJSON_ArrayForEach(in, rj_path(audit, "provenance", "inputs"))
@@ -289,9 +293,9 @@ static cJSON *truth_json(cJSON *const *audits, char **labels, size_t n)
  * incomparable. */
 static void truth_warnings(cJSON *warnings, cJSON *const *audits, char **labels, size_t n)
 {
-    const char *first = truth_checksum(audits[0]);
+    const char *first = rj_truth_checksum(audits[0]);
     for (size_t k = 1; k < n; k++) {
-        const char *c = truth_checksum(audits[k]);
+        const char *c = rj_truth_checksum(audits[k]);
         if (!first || !c || strcmp(first, c) == 0)
             continue;
         char *msg = sj_asprintf("the truth file differs between %s and %s (other checksum)",
@@ -620,7 +624,7 @@ cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
                 sj_error_set(err, SJ_ERR_INPUT, "--labels names '%s' twice", labels[k]);
                 goto done;
             }
-        audits[k] = load_audit(o->dirs[k], err);
+        audits[k] = rj_load_audit(o->dirs[k], err);
         if (!audits[k])
             goto done;
     }
@@ -662,6 +666,7 @@ cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
         cJSON_AddItemToObject(doc, "training_log", log);
     else
         cJSON_AddNullToObject(doc, "training_log");
+    cJSON_AddNullToObject(doc, "baseline"); /* sj_compare_add_baseline fills it */
     cJSON *summary = summary_lines(doc);
     cJSON *prov = sj_provenance_new(o->command_line);
     cJSON_AddItemToObject(doc, "summary", summary);
@@ -695,6 +700,58 @@ done:
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+/* The baseline's class and effect of the item, beside the change. */
+static void add_baseline_cells(cJSON *row, const cJSON *item)
+{
+    rj_effect e;
+    rj_dif_effect(item, &e);
+    if (e.cls)
+        cJSON_AddStringToObject(row, "baseline_class", e.cls);
+    else
+        cJSON_AddNullToObject(row, "baseline_class");
+    sj_json_add_number(row, "baseline_effect", e.value);
+}
+
+/* One agreement row per scorer (the compared audits, then the baseline):
+ * the figures with the human scores and, where known, the true scores. */
+static cJSON *agreement_row(const char *label, const char *role, const cJSON *human,
+                            const cJSON *truth)
+{
+    static const char *const keys[] = {"n", "qwk", "exact", "adjacent", "pearson_r", "smd"};
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "label", label ? label : "");
+    cJSON_AddStringToObject(row, "role", role);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        sj_json_add_number(row, keys[i], rj_num(human, keys[i]));
+    for (size_t i = 1; i < sizeof keys / sizeof *keys; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "truth_%s", keys[i]);
+        sj_json_add_number(row, name, rj_num(truth, keys[i]));
+    }
+    return row;
+}
+
+static cJSON *agreement_rows(const cJSON *cmp)
+{
+    cJSON *rows = cJSON_CreateArray();
+    const cJSON *audits = rj_get(cmp, "audits");
+    int n = cJSON_GetArraySize(audits);
+    for (int k = 0; k < n; k++) {
+        const char *label = rj_str(cJSON_GetArrayItem(audits, k), "label");
+        const char *part = n > 2 ? "by_label" : k == 0 ? "before" : "after";
+        const char *key = n > 2 ? label : NULL;
+        cJSON_AddItemToArray(rows, agreement_row(label, k == 0 ? "before" : "after",
+                                                 rj_path(cmp, "agreement", part, key),
+                                                 rj_path(cmp, "truth_agreement", part, key)));
+    }
+    const cJSON *base = rj_get(cmp, "baseline");
+    if (cJSON_IsObject(base))
+        cJSON_AddItemToArray(rows, agreement_row(rj_str(base, "label"), "baseline",
+                                                 rj_get(base, "agreement"),
+                                                 rj_get(base, "truth_agreement")));
+    return rows;
+}
+
 static cJSON *change_rows(const cJSON *cmp)
 {
     cJSON *rows = cJSON_CreateArray();
@@ -715,6 +772,8 @@ static cJSON *change_rows(const cJSON *cmp)
             {
                 cJSON_AddItemToObject(row, v->string, cJSON_Duplicate(v, 1));
             }
+            if (cJSON_IsObject(rj_get(cmp, "baseline")))
+                add_baseline_cells(row, rj_get(it, "baseline"));
             cJSON_AddItemToArray(rows, row);
         }
     }
@@ -729,19 +788,25 @@ sj_status sj_compare_write(const cJSON *cmp, const char *out_dir, sj_error *err)
         return err->status ? err->status : SJ_ERR_WORK;
     }
     cJSON *changes = change_rows(cmp);
+    cJSON *agreement = agreement_rows(cmp);
     sj_report_dir dir;
     sj_status st = sj_report_dir_open(&dir, out_dir, err);
     if (st == SJ_OK) {
         char *csv = sj_report_dir_file(&dir, "changes.csv");
+        char *agree = sj_report_dir_file(&dir, "agreement.csv");
         char *json = sj_report_dir_file(&dir, "compare.json");
         char *page = sj_report_dir_file(&dir, "index.html");
-        st = changes && csv && json && page ? rj_write_csv_objects(changes, csv, NULL, err)
-                                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        st = changes && agreement && csv && agree && json && page
+                 ? rj_write_csv_objects(changes, csv, NULL, err)
+                 : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        if (st == SJ_OK)
+            st = rj_write_csv_objects(agreement, agree, NULL, err);
         if (st == SJ_OK)
             st = sj_json_write(json, cmp, err);
         if (st == SJ_OK)
             st = sj_write_file_atomic(page, html.data, html.len, err);
         free(csv);
+        free(agree);
         free(json);
         free(page);
         if (st == SJ_OK)
@@ -750,6 +815,7 @@ sj_status sj_compare_write(const cJSON *cmp, const char *out_dir, sj_error *err)
             sj_report_dir_abort(&dir);
     }
     cJSON_Delete(changes);
+    cJSON_Delete(agreement);
     sj_buf_free(&html);
     return st;
 }

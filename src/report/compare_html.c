@@ -17,7 +17,14 @@ typedef struct {
     int n;               /* audits */
     const char **labels; /* n labels, before first */
     int has_truth;       /* every audit has agreement with the true scores */
+    int has_baseline;    /* the document has the transparent baseline scorer */
 } page;
+
+/* The index that stands for the baseline in item_of and part_of. */
+#define BASELINE (-1)
+/* A reference column (the baseline) is set apart from the compared
+ * scorers by a rule on its left. */
+#define REF_STYLE " style=\"border-left:2px solid #5a5a5a\""
 
 /* The shared page writer (page.c), applied to this page's writer. */
 #define out(pg, ...) rj_out((pg)->w, __VA_ARGS__)
@@ -43,6 +50,8 @@ static const char *fmt_change(char *buf, size_t n, double v, int digits)
 /* The item object of audit k (0 = before). */
 static const cJSON *item_of(const page *pg, const cJSON *row, int k)
 {
+    if (k == BASELINE)
+        return rj_get(row, "baseline");
     if (pg->n > 2)
         return rj_path(row, "by_label", pg->labels[k]);
     return rj_get(row, k == 0 ? "before" : "after");
@@ -51,6 +60,8 @@ static const cJSON *item_of(const page *pg, const cJSON *row, int k)
 /* The parity or agreement object of audit k. */
 static const cJSON *part_of(const page *pg, const char *key, int k)
 {
+    if (k == BASELINE)
+        return rj_path(pg->doc, "baseline", key);
     const cJSON *part = rj_get(pg->doc, key);
     if (pg->n > 2)
         return rj_path(part, "by_label", pg->labels[k]);
@@ -275,6 +286,31 @@ static void summary_training(page *pg)
         out(pg, ".</li>\n");
 }
 
+/* The baseline's own lines of the document (its agreement with the human
+ * and the true scores, and its DIF), beside the scorers compared: a
+ * reference, so neither improved nor worsened. */
+static void summary_baseline(page *pg)
+{
+    const cJSON *base = rj_get(pg->doc, "baseline");
+    out(pg, "<h3>Beside the transparent word-overlap baseline</h3>\n<div "
+            "class=\"summary\"><ul>\n");
+    const cJSON *line;
+    cJSON_ArrayForEach(line, rj_get(base, "summary"))
+    {
+        out(pg, "<li>");
+        text(pg, cJSON_IsString(line) ? line->valuestring : "");
+        out(pg, ".</li>\n");
+    }
+    out(pg, "</ul></div>\n<p class=\"note\">The baseline (<code>sjtalign baseline</code>) "
+            "scores a response by its word overlap with the rubric anchors and with scored "
+            "training answers, its length and its item's mean, in a model whose every "
+            "coefficient can be read. It is fitted on the same human scores, so it carries "
+            "their bias too. A language-model scorer that does not agree more closely than "
+            "it has learned no more than the answers' words. It is a reference, not a step of "
+            "alignment: the Baseline columns below stand apart and no change is computed "
+            "against them.</p>\n");
+}
+
 static void section_summary(page *pg)
 {
     out(pg, "<section id=\"summary\"><h2>1. What changed</h2>\n");
@@ -292,6 +328,8 @@ static void section_summary(page *pg)
     }
     if (pg->has_truth)
         truth_verdict(pg);
+    if (pg->has_baseline)
+        summary_baseline(pg);
     if (cJSON_IsObject(rj_get(pg->doc, "training_log"))) {
         out(pg, "<h3>Training</h3>\n<div class=\"summary\"><ul>\n");
         summary_training(pg);
@@ -440,7 +478,11 @@ static void class_table(page *pg, int polytomous)
     text(pg, pg->labels[0]);
     out(pg, "</th><th>p ");
     text(pg, pg->labels[pg->n - 1]);
-    out(pg, "</th></tr></thead><tbody>\n");
+    out(pg, "</th>");
+    if (pg->has_baseline)
+        out(pg, "<th class=\"l\"%s>Baseline</th><th>%s baseline</th>", REF_STYLE,
+            polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>");
+    out(pg, "</tr></thead><tbody>\n");
     char x[48];
     for (size_t i = 0; i < n; i++) {
         out(pg, "<tr><td class=\"id\">");
@@ -483,6 +525,13 @@ static void class_table(page *pg, int polytomous)
             double p = rj_num(item_of(pg, rows[i], k), pkey);
             sj_html_format_p(p, x, sizeof x);
             out(pg, "<td>%s</td>", x);
+        }
+        if (pg->has_baseline) {
+            rj_effect e;
+            rj_dif_effect(item_of(pg, rows[i], BASELINE), &e);
+            out(pg, "<td class=\"l\"%s>", REF_STYLE);
+            badge(pg, e.cls);
+            out(pg, "</td><td>%s</td>", rj_fmt(x, sizeof x, e.value, polytomous ? 3 : 2));
         }
         out(pg, "</tr>\n");
     }
@@ -570,6 +619,16 @@ static void label_headers(page *pg)
     }
 }
 
+/* The baseline's header cell, when the document has it. */
+static void baseline_header(page *pg)
+{
+    if (pg->has_baseline)
+        out(pg,
+            "<th%s title=\"the transparent word-overlap scorer (sjtalign baseline), a "
+            "reference\">Baseline</th>",
+            REF_STYLE);
+}
+
 static double measure(const page *pg, const char *section, int k, const measure_row *r)
 {
     const cJSON *part = part_of(pg, section, k);
@@ -592,7 +651,9 @@ static void measure_table(page *pg, const char *section, const measure_row *rows
     text(pg, pg->labels[pg->n - 1]);
     out(pg, " \xe2\x88\x92 ");
     text(pg, pg->labels[0]);
-    out(pg, ")</th></tr></thead><tbody>\n");
+    out(pg, ")</th>");
+    baseline_header(pg);
+    out(pg, "</tr></thead><tbody>\n");
     for (size_t r = 0; r < n_rows; r++) {
         out(pg, "<tr><th class=\"l\">%s", rows[r].label);
         if (rows[r].group) {
@@ -605,7 +666,11 @@ static void measure_table(page *pg, const char *section, const measure_row *rows
                 rj_fmt(x, sizeof x, measure(pg, section, k, &rows[r]), rows[r].digits));
         double change =
             measure(pg, section, pg->n - 1, &rows[r]) - measure(pg, section, 0, &rows[r]);
-        out(pg, "<td>%s</td></tr>\n", fmt_change(x, sizeof x, change, rows[r].digits));
+        out(pg, "<td>%s</td>", fmt_change(x, sizeof x, change, rows[r].digits));
+        if (pg->has_baseline)
+            out(pg, "<td%s>%s</td>", REF_STYLE,
+                rj_fmt(x, sizeof x, measure(pg, section, BASELINE, &rows[r]), rows[r].digits));
+        out(pg, "</tr>\n");
     }
     out(pg, "</tbody></table>\n");
 }
@@ -758,7 +823,9 @@ static void item_agreement_table(page *pg)
     char x[48];
     out(pg, "<table><caption>QWK per item</caption><thead><tr><th class=\"l\">Item</th>");
     label_headers(pg);
-    out(pg, "<th>Change</th></tr></thead><tbody>\n");
+    out(pg, "<th>Change</th>");
+    baseline_header(pg);
+    out(pg, "</tr></thead><tbody>\n");
     const cJSON *it;
     cJSON_ArrayForEach(it, first)
     {
@@ -772,9 +839,28 @@ static void item_agreement_table(page *pg)
                 rj_fmt(x, sizeof x, q, 3));
         }
         double change = rj_num(item_agreement(pg, pg->n - 1, id), "qwk") - rj_num(it, "qwk");
-        out(pg, "<td>%s</td></tr>\n", fmt_change(x, sizeof x, change, 3));
+        out(pg, "<td>%s</td>", fmt_change(x, sizeof x, change, 3));
+        if (pg->has_baseline) {
+            double q = rj_num(item_agreement(pg, BASELINE, id), "qwk");
+            out(pg, "<td%s class=\"%s\">%s</td>", REF_STYLE, !isnan(q) && q < QWK_MIN ? "bad" : "",
+                rj_fmt(x, sizeof x, q, 3));
+        }
+        out(pg, "</tr>\n");
     }
     out(pg, "</tbody></table>\n");
+}
+
+/* One analysis of the machine-human error for audit k: the focal
+ * group's coefficient and its p. */
+static void fairness_cell(page *pg, int k, const char *key)
+{
+    char x[48], pbuf[32];
+    const cJSON *f = rj_path(part_of(pg, "agreement", k), "fairness", key);
+    double p = rj_num(f, "p");
+    sj_html_format_p(p, pbuf, sizeof pbuf);
+    out(pg, "<td%s%s>%s (p %s)</td>", k == BASELINE ? REF_STYLE : "",
+        !isnan(p) && p < 0.05 ? " class=\"warn\"" : "",
+        rj_fmt(x, sizeof x, rj_num(f, "coef_focal"), 3), pbuf);
 }
 
 static void section_agreement(page *pg)
@@ -787,25 +873,25 @@ static void section_agreement(page *pg)
                     "agreement cannot be compared.</p></section>\n");
             return;
         }
+    if (pg->has_baseline)
+        out(pg, "<p class=\"note\">The Baseline column is the transparent word-overlap scorer "
+                "fitted on the same human scores: a reference for what word overlap alone "
+                "reaches, left out of the Change column.</p>\n");
     agreement_measures(pg, "agreement", "SMD (machine \xe2\x88\x92 human)");
-    char x[48];
     out(pg, "<table><caption>Fairness of the machine\xe2\x80\x93human error (focal "
             "coefficient, p)</caption><thead><tr><th class=\"l\">Analysis</th>");
     label_headers(pg);
+    baseline_header(pg);
     out(pg, "</tr></thead><tbody>\n");
     static const char *const keys[3] = {"osa", "osd", "csd"};
     static const char *const names[3] = {"Overall score accuracy", "Overall score difference",
                                          "Conditional score difference"};
     for (int m = 0; m < 3; m++) {
         out(pg, "<tr><th class=\"l\">%s</th>", names[m]);
-        for (int k = 0; k < pg->n; k++) {
-            const cJSON *f = rj_path(part_of(pg, "agreement", k), "fairness", keys[m]);
-            double p = rj_num(f, "p");
-            char pbuf[32];
-            sj_html_format_p(p, pbuf, sizeof pbuf);
-            out(pg, "<td%s>%s (p %s)</td>", !isnan(p) && p < 0.05 ? " class=\"warn\"" : "",
-                rj_fmt(x, sizeof x, rj_num(f, "coef_focal"), 3), pbuf);
-        }
+        for (int k = 0; k < pg->n; k++)
+            fairness_cell(pg, k, keys[m]);
+        if (pg->has_baseline)
+            fairness_cell(pg, BASELINE, keys[m]);
         out(pg, "</tr>\n");
     }
     out(pg, "</tbody></table>\n");
@@ -1002,6 +1088,27 @@ static void section_training(page *pg)
 
 /* ---- audits and provenance ------------------------------------------------------------------ */
 
+/* One row of the table of audits: label, folder, date, model, settings. */
+static void audit_row(page *pg, const cJSON *a, const char *label)
+{
+    const cJSON *set = rj_get(a, "settings");
+    out(pg, "<tr><td class=\"l\">");
+    text(pg, label);
+    out(pg, "</td><td class=\"id\"><code>");
+    text(pg, rj_str(a, "dir"));
+    out(pg, "</code></td><td class=\"l\">");
+    text(pg, rj_str(rj_get(a, "provenance"), "created"));
+    out(pg, "</td><td class=\"id\"><code>");
+    text(pg, rj_str(rj_get(a, "provenance"), "model_config_sha256")
+                 ? rj_str(rj_get(a, "provenance"), "model_config_sha256")
+                 : "not recorded");
+    out(pg, "</code></td><td class=\"l\">match ");
+    text(pg, rj_str(set, "match"));
+    out(pg, ", purify %s, adjust ", cJSON_IsTrue(rj_get(set, "purify")) ? "yes" : "no");
+    text(pg, rj_str(set, "adjust"));
+    out(pg, "</td></tr>\n");
+}
+
 static void section_provenance(page *pg)
 {
     out(pg,
@@ -1013,23 +1120,10 @@ static void section_provenance(page *pg)
     const cJSON *a;
     cJSON_ArrayForEach(a, rj_get(pg->doc, "audits"))
     {
-        const cJSON *set = rj_get(a, "settings");
-        out(pg, "<tr><td class=\"l\">");
-        text(pg, rj_str(a, "label"));
-        out(pg, "</td><td class=\"id\"><code>");
-        text(pg, rj_str(a, "dir"));
-        out(pg, "</code></td><td class=\"l\">");
-        text(pg, rj_str(rj_get(a, "provenance"), "created"));
-        out(pg, "</td><td class=\"id\"><code>");
-        text(pg, rj_str(rj_get(a, "provenance"), "model_config_sha256")
-                     ? rj_str(rj_get(a, "provenance"), "model_config_sha256")
-                     : "not recorded");
-        out(pg, "</code></td><td class=\"l\">match ");
-        text(pg, rj_str(set, "match"));
-        out(pg, ", purify %s, adjust ", cJSON_IsTrue(rj_get(set, "purify")) ? "yes" : "no");
-        text(pg, rj_str(set, "adjust"));
-        out(pg, "</td></tr>\n");
+        audit_row(pg, a, rj_str(a, "label"));
     }
+    if (pg->has_baseline)
+        audit_row(pg, rj_get(pg->doc, "baseline"), "baseline (reference)");
     const cJSON *prov = rj_get(pg->doc, "provenance");
     out(pg, "</tbody></table>\n<dl class=\"kv\"><dt>Tool</dt><dd>");
     text(pg, rj_str(prov, "tool"));
@@ -1063,7 +1157,8 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
                rj_str(cmp, "focal"),
                n,
                labels,
-               cJSON_IsObject(rj_get(cmp, "truth_agreement"))};
+               cJSON_IsObject(rj_get(cmp, "truth_agreement")),
+               cJSON_IsObject(rj_get(cmp, "baseline"))};
     rj_page_begin(b, "Before and after alignment:", rj_get(cmp, "instrument"), pg.ref, pg.focal,
                   labels, (size_t)n);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "

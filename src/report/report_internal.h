@@ -21,6 +21,19 @@
 sj_plot *rj_effect_chart(double height, const char *title, const char *description, int polytomous,
                          double extent, size_t n, const char *const *names);
 
+/* The audit document in an audit folder (dir/audit.json of the schema
+ * version this build reads), or NULL with an input error naming it. */
+cJSON *rj_load_audit(const char *dir, sj_error *err);
+
+/* Adds to `warnings` one line per setting that changes what a number
+ * means (match, purify, adjust, cut, human_column, score_column,
+ * min_cell) and differs between two audits' settings. */
+void rj_settings_warnings_add(cJSON *warnings, const cJSON *set0, const cJSON *set,
+                              const char *label0, const char *label);
+/* The checksum an audit (or a compare document's audit entry) recorded of
+ * its truth file, or NULL. */
+const char *rj_truth_checksum(const cJSON *audit);
+
 /* A number member, NaN when absent, null or not a number. */
 double rj_num(const cJSON *obj, const char *key);
 /* A string member, or NULL. */

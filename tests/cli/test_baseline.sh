@@ -54,8 +54,8 @@ run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$
 expect_exit 0 "ordinal baseline"
 expect_out_contains "knn_weighted" "the model's table names its features"
 header=$(head -1 "$TMP/ord.csv")
-[ "$header" = "person_id,item_id,response,note,score,score_mode,p_0,p_1,p_2" ] \
-    && pass "scores file: input columns, score, score_mode, p_<k>" || fail "header" "$header"
+[ "$header" = "person_id,item_id,response,note,score,score_mode,p_0,p_1,p_2,ood" ] \
+    && pass "scores file: input columns, score, score_mode, p_<k>, ood" || fail "header" "$header"
 grep -q "^r1,Q1,alpha,'=x," "$TMP/ord.csv" && pass "formula-like cells neutralised" \
     || fail "neutralised cell" "$(sed -n 2p "$TMP/ord.csv")"
 check=$(python3 - "$TMP/ord.csv" "$TMP/ocoef.csv" <<'EOF'
@@ -82,6 +82,42 @@ run_cmd baseline --instrument "$TMP/ins.json" --train "$TMP/train.csv" --data "$
 expect_exit 0 "scores to standard output"
 case "$OUT" in person_id,item_id,response,note,score,*) pass "CSV on stdout" ;; *) fail "stdout" "$OUT" ;; esac
 expect_err_contains "lexical ordinal model" "the model's table goes to stderr with --out -"
+
+# ---- the ood column, as `score` writes it ----------------------------------------
+# Q2 has no training answer. The longest scored training answer has 4 words
+# (the unscored one of 9 words does not count), so more than 6 words is
+# long: 1.5 x 4 = 6. Words are runs of characters other than white space,
+# so "one  two<TAB>three" is 3 words.
+cat >"$TMP/ins2.json" <<'EOF'
+{"id": "toy2", "title": "Toy", "score_min": 0, "score_max": 2, "items": [
+ {"id": "Q1", "scenario": "s", "question": "Explain it.", "rubric": [{"score": 2, "anchor": "alpha"}]},
+ {"id": "Q2", "scenario": "s", "question": "And this?", "rubric": [{"score": 2, "anchor": "beta"}]}]}
+EOF
+printf 'person_id,item_id,response,score\np1,Q1,alpha beta gamma delta,2\np2,Q1,beta,1\np4,Q1,gamma,0\np3,Q1,a b c d e f g h i,\n' >"$TMP/train2.csv"
+printf 'person_id,item_id,response\nr1,Q1,a b c d e f\nr2,Q1,a b c d e f g\nr3,Q2,beta\nr4,Q2,a b c d e f g\nr5,Q1,one  two\tthree\n' >"$TMP/new2.csv"
+run_cmd baseline --instrument "$TMP/ins2.json" --train "$TMP/train2.csv" --data "$TMP/new2.csv" \
+    --out "$TMP/ood.csv"
+expect_exit 0 "baseline with an untrained item and long answers"
+ood_of() { python3 -c 'import csv,sys; print("|".join(r["ood"] for r in csv.DictReader(open(sys.argv[1], newline=""))))' "$1"; }
+ood=$(ood_of "$TMP/ood.csv")
+[ "$ood" = "|long|unknown_item|unknown_item;long|" ] \
+    && pass "ood: 6 words fine, 7 long, Q2 unknown_item, both joined by ';'" \
+    || fail "ood column" "$ood"
+expect_out_contains "(ood: 2 of an item without training answers, 2 longer than 1.5 x the longest training answer, 4 words)" \
+    "the counts of each ood reason are printed"
+run_cmd baseline --instrument "$TMP/ins2.json" --train "$TMP/train2.csv" --data "$TMP/new2.csv" \
+    --method knn --out "$TMP/ood_knn.csv"
+ood=$(ood_of "$TMP/ood_knn.csv")
+[ "$ood" = "|long|unknown_item|unknown_item;long|" ] && pass "ood: the same with --method knn" \
+    || fail "ood column (knn)" "$ood"
+printf 'person_id,item_id,response,ood\nr1,Q1,alpha,\n' >"$TMP/oodcol.csv"
+run_cmd baseline --instrument "$TMP/ins2.json" --train "$TMP/train2.csv" --data "$TMP/oodcol.csv" \
+    --out "$TMP/o_ood.csv"
+expect_exit 2 "responses with an 'ood' column"
+expect_err_contains "input column 'ood' has the name of an output column" "ood clash named"
+run_cmd baseline --help
+expect_out_contains "unknown_item" "help names the ood reasons"
+expect_out_contains "nothing is ever truncated" "help says there is no truncated reason"
 
 # ---- bad input: exit 2, file:line:col, no output -------------------------------
 printf 'person_id,item_id,response,score\np1,Q1,alpha,2\np2,Q1,beta,3\n' >"$TMP/high.csv"

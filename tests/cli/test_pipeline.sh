@@ -22,6 +22,7 @@ cat >"$TMP/study/pipeline.json" <<'JSON'
     "pretrain": {"steps": 8, "layers": 1, "heads": 2, "embd": 32, "ctx": 128, "vocab": 300,
                  "batch": 8},
     "sft": {"steps": 8, "batch": 8},
+    "baseline": {},
     "pairs": {"n": 40},
     "judge": {"panel_size": 3},
     "reward": {"steps": 6, "batch": 8},
@@ -38,7 +39,17 @@ cd "$TMP/study" || exit 1
 run_cmd run --dry-run pipeline.json
 expect_exit 0 "dry run"
 n_stages=$(grep -c '^\[[0-9]*/[0-9]*\]' "$TMP/.stdout")
-if [ "$n_stages" -eq 15 ]; then pass "dry run lists 15 stages"; else fail "dry run lists 15 stages" "$OUT"; fi
+if [ "$n_stages" -eq 17 ]; then pass "dry run lists 17 stages"; else fail "dry run lists 17 stages" "$OUT"; fi
+case "$OUT" in
+    *"[3/17] sft:"*"[4/17] baseline:"*"sjtalign baseline --instrument data/instrument.json --train data/responses.csv --data data/responses.csv --person person_id --item item_id --text response --score human_score --out runs/scores/baseline.csv --coef-out runs/baseline-coef.csv"*)
+        pass "dry run: the baseline after sft, fitted on the human scores of the data" ;;
+    *) fail "dry run: the baseline after sft, fitted on the human scores of the data" "$OUT" ;;
+esac
+case "$OUT" in
+    *"[16/17] audit-baseline:"*"sjtalign audit --data runs/scores/baseline.csv"*"--out reports/baseline"*"[17/17] compare:"*"--baseline reports/baseline"*)
+        pass "dry run: the baseline's scores audited and passed to compare" ;;
+    *) fail "dry run: the baseline's scores audited and passed to compare" "$OUT" ;;
+esac
 expect_out_contains "sjtalign ppo --policy runs/sft --reward runs/reward" "dry run shows the ppo command line"
 case "$OUT" in
     *"sjtalign audit --data runs/scores/ppo.csv"*"--human human_score --truth data/truth.csv --out reports/after"*)
@@ -48,8 +59,8 @@ esac
 
 run_cmd run pipeline.json
 expect_exit 0 "first run"
-for stage in simulate pretrain sft pairs judge reward ppo dpo score-sft score-ppo score-dpo \
-    audit-before audit-after audit-after-dpo compare; do
+for stage in simulate pretrain sft baseline pairs judge reward ppo dpo score-sft score-ppo score-dpo \
+    audit-before audit-after audit-after-dpo audit-baseline compare; do
     if grep -q "\] $stage: done in" "$TMP/.stdout"; then pass "stage $stage ran"; else fail "stage $stage ran" "$OUT" "$ERR"; fi
 done
 
@@ -74,9 +85,45 @@ assert d['truth_agreement']['best'][0] in labels
 else
     fail "the closing summary has the parity, human and truth agreement lines" "$(cat "$TMP/err")" "$OUT"
 fi
+# The baseline: every response scored (the ood column as score writes it),
+# audited, and in compare.json with its audit's own figures.
+if python3 - <<'EOF' 2>"$TMP/err"
+import csv, json
+rows = list(csv.DictReader(open("runs/scores/baseline.csv", newline="")))
+assert len(rows) == 450, len(rows)
+assert list(rows[0])[-7:] == ["score", "score_mode", "p_0", "p_1", "p_2", "p_3", "ood"], list(rows[0])
+# the simulation's own data: no unknown item, nothing much longer
+assert all(r["ood"] in ("", "long") for r in rows)
+coef = [r["name"] for r in csv.DictReader(open("runs/baseline-coef.csv", newline=""))]
+assert coef[0] == "anchor_cosine" and coef[-1].startswith("threshold_"), coef
+a = json.load(open("reports/baseline/audit.json"))
+d = json.load(open("reports/compare/compare.json"))
+b = d["baseline"]
+assert b["dir"] == "reports/baseline", b["dir"]
+assert b["agreement"] == a["agreement"] and b["truth_agreement"] == a["truth_agreement"]
+assert b["parity"] == a["parity"]
+items = {i["item"]: i for i in a["dif"]["items"]}
+for r in d["items"]:
+    assert r["baseline"] == items[r["item"]], r["item"]
+# exact agreement with the human scores, counted here from the scores file
+exact = sum(r["score_mode"] == r["human_score"] for r in rows) / len(rows)
+assert abs(b["agreement"]["exact"] - exact) < 1e-12, (b["agreement"]["exact"], exact)
+line = "The transparent word-overlap baseline agrees with the human scores at QWK %.3f; SFT at %.3f" % (
+    a["agreement"]["qwk"], d["agreement"]["by_label"]["SFT"]["qwk"])
+assert any(l.startswith(line) for l in d["summary"]), (line, d["summary"])
+EOF
+then
+    pass "baseline: scores with ood, coefficients, audit, and compare.json with the audit's figures"
+else
+    fail "baseline: scores with ood, coefficients, audit, and compare.json with the audit's figures" "$(cat "$TMP/err")"
+fi
+case "$OUT" in
+    *"  The transparent word-overlap baseline agrees with the human scores at QWK "*) pass "the closing summary has the baseline line" ;;
+    *) fail "the closing summary has the baseline line" "$OUT" ;;
+esac
 for f in data/simulation.json runs/pretrain/config.json runs/sft/config.json runs/reward/config.json \
     runs/ppo/config.json runs/dpo/config.json reports/before/audit.json reports/after/audit.json \
-    reports/after-dpo/audit.json reports/compare/compare.json; do
+    reports/after-dpo/audit.json reports/baseline/audit.json reports/compare/compare.json; do
     if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$f" 2>/dev/null; then
         pass "$f parses as JSON"
     else
@@ -96,7 +143,7 @@ for f in runs/pairs.csv runs/judged.csv runs/scores/sft.csv runs/scores/ppo.csv 
 done
 rows=$(python3 -c 'import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' runs/scores/ppo.csv)
 if [ "$rows" = 450 ]; then pass "every response scored (150 x 3)"; else fail "every response scored" "got $rows"; fi
-for d in before after after-dpo compare; do
+for d in before after after-dpo baseline compare; do
     if python3 "$SJTALIGN_ROOT/tests/report/check_html.py" "reports/$d/index.html" >/dev/null 2>&1; then
         pass "reports/$d/index.html is well-formed"
     else
@@ -108,7 +155,7 @@ done
 run_cmd run pipeline.json
 expect_exit 0 "second run"
 skipped=$(grep -c 'up to date, skipped' "$TMP/.stdout")
-if [ "$skipped" -eq 15 ]; then pass "second run skips all 15 stages"; else fail "second run skips all 15 stages" "$OUT"; fi
+if [ "$skipped" -eq 17 ]; then pass "second run skips all 17 stages"; else fail "second run skips all 17 stages" "$OUT"; fi
 
 # An output edited by hand is never replaced: the run stops with exit 2
 # before any stage starts, naming the file and the key that placed it, and
@@ -137,7 +184,7 @@ fi
 run_cmd run pipeline.json --from audit-after
 expect_exit 0 "--from audit-after"
 ran=$(grep -c ': done in' "$TMP/.stdout")
-if [ "$ran" -eq 3 ]; then pass "--from re-runs the stage and the later ones (3)"; else fail "--from re-runs 3 stages" "$OUT"; fi
+if [ "$ran" -eq 4 ]; then pass "--from re-runs the stage and the later ones (4)"; else fail "--from re-runs 4 stages" "$OUT"; fi
 run_cmd run pipeline.json --from polish
 expect_exit 2 "--from an unknown stage"
 expect_err_contains "no stage 'polish'" "--from names the unknown stage"
@@ -146,15 +193,17 @@ expect_err_contains "no stage 'polish'" "--from names the unknown stage"
 sed 's/"pairs": {"n": 40}/"pairs": {"n": 40, "colour": "blue"}/' pipeline.json >bad.json
 run_cmd run bad.json
 expect_exit 2 "unknown stage setting"
-expect_err_contains "bad.json:18:" "unknown setting: line of the key"
+expect_err_contains "bad.json:19:" "unknown setting: line of the key"
 expect_err_contains "stages.pairs.colour: the pairs command has no option --colour" "unknown setting named"
 
 # The shipped pipelines parse and expand as documented (a dry run only).
 cd "$SJTALIGN_ROOT" || exit 1
 run_cmd run --dry-run instruments/demo/pipeline.json
 expect_exit 0 "demo pipeline: dry run"
-n=$(grep -c '^\[[0-9]*/15\]' "$TMP/.stdout")
-if [ "$n" -eq 15 ]; then pass "demo pipeline: 15 stages"; else fail "demo pipeline: 15 stages" "$OUT"; fi
+n=$(grep -c '^\[[0-9]*/17\]' "$TMP/.stdout")
+if [ "$n" -eq 17 ]; then pass "demo pipeline: 17 stages"; else fail "demo pipeline: 17 stages" "$OUT"; fi
+expect_out_contains "--baseline reports/demo/baseline --labels SFT,PPO,DPO --out reports/demo/compare" \
+    "demo pipeline: compare shows the baseline"
 expect_out_contains "sjtalign simulate --out data/demo --seed 20261126 --persons 2000 --items 8" "demo pipeline: simulate regenerates data/demo"
 run_cmd run --dry-run instruments/example/pipeline.json
 expect_exit 0 "own-data pipeline: dry run"

@@ -148,7 +148,7 @@ static void test_write_round_trip(void **state)
     assert_true(cJSON_IsNull(rj_get(cmp, "training_log")));
     char *out = sj_path_join(a->root, "cmp");
     assert_int_equal(sj_compare_write(cmp, out, &err), SJ_OK);
-    assert_int_equal(test_count_entries(out), 4); /* 3 files and their manifest */
+    assert_int_equal(test_count_entries(out), 5); /* 4 files and their manifest */
     char *json = sj_path_join(out, "compare.json");
     cJSON *back = sj_json_read(json, &err);
     assert_non_null(back);

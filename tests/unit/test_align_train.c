@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "sjtalign/align.h"
+#include "../../src/align/align_internal.h"
 
 static const char *INSTRUMENT =
     "{\"id\": \"t\", \"title\": \"T\", \"score_min\": 0, \"score_max\": 3, \"items\": ["
@@ -274,6 +275,80 @@ static void sft_learns_planted_scores(void **state)
                          p[k][j]);
 }
 
+/* The scorer with a lexical channel is a product of experts: its level
+ * distribution equals the language model's alone times the lexical model's,
+ * renormalised (computed here from the two parts separately). */
+static void scorer_is_product_of_lm_and_lexical_channel(void **state)
+{
+    (void)state;
+    sj_error err;
+    sja_model *m = sja_model_load(S.sft_planted, S.f.ins, &err);
+    assert_non_null(m);
+    assert_non_null(m->lex);
+    assert_ptr_equal(m->codec.lex, m->lex);
+    for (int k = 0; k < 4; k++) {
+        char resp[64];
+        snprintf(resp, sizeof resp, "I would %s help.", WORDS[k]);
+        sja_seq with, without;
+        assert_int_equal(
+            sja_encode_prompt(&m->codec, S.f.ins, 0, resp, m->codec.max_completion, &with, &err),
+            SJ_OK);
+        m->codec.lex = NULL;
+        assert_int_equal(sja_encode_prompt(&m->codec, S.f.ins, 0, resp, m->codec.max_completion,
+                                           &without, &err),
+                         SJ_OK);
+        m->codec.lex = m->lex;
+        assert_non_null(with.prior);
+        assert_null(without.prior);
+        assert_int_equal(with.prior_pos, with.len + (int)m->codec.n_prefix - 1);
+        double both[4], lm[4], lex[4], product[4], total = 0;
+        assert_int_equal(sja_score_levels(m->ck->model, &m->codec, &with, 1, 1, both, NULL, NULL,
+                                          &err),
+                         SJ_OK);
+        assert_int_equal(sja_score_levels(m->ck->model, &m->codec, &without, 1, 1, lm, NULL, NULL,
+                                          &err),
+                         SJ_OK);
+        assert_int_equal(sj_lex_probs(m->lex, "A", resp, lex, &err), SJ_OK);
+        for (int j = 0; j < 4; j++)
+            total += product[j] = lm[j] * lex[j];
+        for (int j = 0; j < 4; j++) {
+            assert_float_equal(with.prior[j], log(lex[j]), 1e-6);
+            assert_float_equal(both[j], product[j] / total, 1e-5);
+        }
+        sja_seq_free(&with);
+        sja_seq_free(&without);
+    }
+    sja_model_free(m);
+}
+
+/* Training batches carry the prior at the position that predicts the score
+ * token, and only there. */
+static void training_batch_biases_the_score_position(void **state)
+{
+    (void)state;
+    sj_error err;
+    sja_model *m = sja_model_load(S.sft_planted, S.f.ins, &err);
+    assert_non_null(m);
+    sja_seq ex;
+    assert_int_equal(
+        sja_encode_example(&m->codec, S.f.ins, 1, "I would often help.", "score: 2", &ex, &err),
+        SJ_OK);
+    const sja_seq *seqs[1] = {&ex};
+    sj_lm_batch *batch = NULL;
+    assert_int_equal(sja_batch_build(seqs, 1, SJA_W_COMPLETION, 0, &batch, NULL, &err), SJ_OK);
+    assert_int_equal(batch->n_bias, 4);
+    assert_int_equal(batch->bias_pos[0], ex.prompt_len + (int)m->codec.n_prefix - 1);
+    /* the target at that position is the score's token */
+    assert_int_equal(batch->targets[batch->bias_pos[0]], m->codec.level[2][0]);
+    for (int j = 0; j < 4; j++) {
+        assert_int_equal(batch->bias_tokens[j], m->codec.level[j][0]);
+        assert_float_equal(batch->bias[j], ex.prior[j], 0);
+    }
+    sj_lm_batch_free(batch);
+    sja_seq_free(&ex);
+    sja_model_free(m);
+}
+
 static void reward_model_ranks_planted_preference(void **state)
 {
     (void)state;
@@ -419,6 +494,17 @@ static void dpo_moves_toward_preferred(void **state)
     double before = mean_expected_score(&f, sft, NULL), after = mean_expected_score(&f, out, NULL);
     if (!(after > before + 0.5))
         fail_msg("DPO moved the mean expected score from %.3f to %.3f only", before, after);
+    /* the aligned scorer keeps the SFT scorer's lexical channel, byte for byte */
+    char *a = sj_path_join(sft, "lexical.json"), *b = sj_path_join(out, "lexical.json");
+    char *da = NULL, *db = NULL;
+    size_t na = 0, nb = 0;
+    assert_int_equal(sj_read_file(a, &da, &na, &err), SJ_OK);
+    assert_int_equal(sj_read_file(b, &db, &nb, &err), SJ_OK);
+    assert_true(na == nb && memcmp(da, db, na) == 0);
+    free(a);
+    free(b);
+    free(da);
+    free(db);
     cJSON_Delete(summary);
     sja_pairs_free(pairs);
     sja_model_free(m);
@@ -460,6 +546,8 @@ int main(void)
     sj_lm_set_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sft_learns_planted_scores),
+        cmocka_unit_test(scorer_is_product_of_lm_and_lexical_channel),
+        cmocka_unit_test(training_batch_biases_the_score_position),
         cmocka_unit_test(reward_model_ranks_planted_preference),
         cmocka_unit_test(ppo_moves_toward_optimum_with_bounded_kl),
         cmocka_unit_test(dpo_moves_toward_preferred),

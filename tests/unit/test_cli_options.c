@@ -373,7 +373,10 @@ static void pretrain_and_sft_defaults_are_the_library_defaults(void **state)
     model_defaults("sft", p.model);
     ASSERT_DEFAULT("sft", "pretrain-steps", p.steps);
     ASSERT_DEFAULT("sft", "pretrain-lr", p.lr);
-    ASSERT_DEFAULT("sft", "steps", s.steps);
+    /* no table default: both mean "four passes over the training rows" */
+    assert_null(option_of("sft", "steps")->def);
+    assert_int_equal(s.steps, 0);
+    assert_int_equal(s.lexical, 1);
     ASSERT_DEFAULT("sft", "batch", s.batch);
     ASSERT_DEFAULT("sft", "lr", s.lr);
     ASSERT_DEFAULT("sft", "val-fraction", s.val_fraction);

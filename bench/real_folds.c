@@ -127,8 +127,7 @@ static int push(pooled *p, double a, double b, double c, double d)
     return 0;
 }
 
-static sj_status read_scored(const char *path, const char *const cols[4], pooled *p,
-                             sj_error *err)
+static sj_status read_scored(const char *path, const char *const cols[4], pooled *p, sj_error *err)
 {
     sj_table *t = sj_table_read(path, err);
     if (!t)

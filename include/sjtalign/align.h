@@ -216,8 +216,8 @@ typedef struct {
     sja_codec codec;
     char *path;
     char weights_sha256[65];
-    sj_lex_model *lex;         /* the scorer's lexical channel (lexical.json), or NULL */
-    cJSON *lexical_json;       /* it again, with exact numbers, for saving (owned), or NULL */
+    sj_lex_model *lex;   /* the scorer's lexical channel (lexical.json), or NULL */
+    cJSON *lexical_json; /* it again, with exact numbers, for saving (owned), or NULL */
 } sja_model;
 
 sja_model *sja_model_load(const char *dir, const sj_instrument *ins, sj_error *err);

@@ -52,8 +52,7 @@ void sja_sample_opts_prior(const sja_seq *prompt, sj_lm_sample_opts *so)
     so->bias_step = prompt->prior_pos - (prompt->len - 1);
 }
 
-sj_status sja_batch_set_priors(sj_lm_batch *batch, const sja_seq *const *seqs, int n,
-                               sj_error *err)
+sj_status sja_batch_set_priors(sj_lm_batch *batch, const sja_seq *const *seqs, int n, sj_error *err)
 {
     const sja_seq *first = NULL;
     for (int b = 0; b < n && !first; b++)

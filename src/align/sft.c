@@ -303,7 +303,8 @@ static sj_status fit_lexical(sft_run *r, const sja_stage *s, sja_model *init,
     const char **items = malloc((n ? n : 1) * sizeof *items);
     const char **texts = malloc((n ? n : 1) * sizeof *texts);
     int *scores = malloc((n ? n : 1) * sizeof *scores);
-    sj_status st = items && texts && scores ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st =
+        items && texts && scores ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (size_t i = 0; i < n && st == SJ_OK; i++) {
         size_t row = s->train[i];
         items[i] = r->d.item_id[row];
@@ -323,8 +324,8 @@ static sj_status fit_lexical(sft_run *r, const sja_stage *s, sja_model *init,
         return st;
     init->codec.lex = r->lex;
     for (size_t i = 0; i < r->d.n && st == SJ_OK; i++) {
-        st = sja_seq_set_prior(&init->codec, r->d.item_id[i], r->d.text[i],
-                               r->d.full[i].prompt_len, &r->d.full[i], err);
+        st = sja_seq_set_prior(&init->codec, r->d.item_id[i], r->d.text[i], r->d.full[i].prompt_len,
+                               &r->d.full[i], err);
         if (st == SJ_OK)
             st = sja_seq_set_prior(&init->codec, r->d.item_id[i], r->d.text[i],
                                    r->d.prompt[i].prompt_len, &r->d.prompt[i], err);

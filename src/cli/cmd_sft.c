@@ -16,7 +16,8 @@ static const cli_option SFT_OPTIONS[] = {
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED,
      "output model directory (replaced atomically)"},
     {"steps", CLI_INT, "N", NULL, 1, 10000000, NULL, 0,
-     "optimiser steps (default: four passes over the\ntraining rows, at least 100 and at most 400)"},
+     "optimiser steps (default: four passes over the\ntraining rows, at least 100 and at most "
+     "400)"},
     {"batch", CLI_INT, "N", "32", 1, 4096, NULL, 0, "sequences per step"},
     ALIGN_OPT_PEAK_LR("0.002"),
     ALIGN_OPT_WARMUP,

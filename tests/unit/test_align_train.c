@@ -294,20 +294,18 @@ static void scorer_is_product_of_lm_and_lexical_channel(void **state)
             sja_encode_prompt(&m->codec, S.f.ins, 0, resp, m->codec.max_completion, &with, &err),
             SJ_OK);
         m->codec.lex = NULL;
-        assert_int_equal(sja_encode_prompt(&m->codec, S.f.ins, 0, resp, m->codec.max_completion,
-                                           &without, &err),
-                         SJ_OK);
+        assert_int_equal(
+            sja_encode_prompt(&m->codec, S.f.ins, 0, resp, m->codec.max_completion, &without, &err),
+            SJ_OK);
         m->codec.lex = m->lex;
         assert_non_null(with.prior);
         assert_null(without.prior);
         assert_int_equal(with.prior_pos, with.len + (int)m->codec.n_prefix - 1);
         double both[4], lm[4], lex[4], product[4], total = 0;
-        assert_int_equal(sja_score_levels(m->ck->model, &m->codec, &with, 1, 1, both, NULL, NULL,
-                                          &err),
-                         SJ_OK);
-        assert_int_equal(sja_score_levels(m->ck->model, &m->codec, &without, 1, 1, lm, NULL, NULL,
-                                          &err),
-                         SJ_OK);
+        assert_int_equal(
+            sja_score_levels(m->ck->model, &m->codec, &with, 1, 1, both, NULL, NULL, &err), SJ_OK);
+        assert_int_equal(
+            sja_score_levels(m->ck->model, &m->codec, &without, 1, 1, lm, NULL, NULL, &err), SJ_OK);
         assert_int_equal(sj_lex_probs(m->lex, "A", resp, lex, &err), SJ_OK);
         for (int j = 0; j < 4; j++)
             total += product[j] = lm[j] * lex[j];

@@ -182,6 +182,10 @@ sj_status sja_encode_example(const sja_codec *c, const sj_instrument *ins, size_
  * codec has none. */
 sj_status sja_seq_set_prior(const sja_codec *c, const char *item_id, const char *response,
                             int prompt_end, sja_seq *s, sj_error *err);
+/* The prior's log-probability of the score a completed sequence gives (the
+ * token after "score: "): 0 without a prior, the smallest level's value
+ * when that token is not a score. */
+double sja_seq_level_prior(const sja_seq *s);
 /* Makes a generation apply the prompt's prior to the generated score
  * token (nothing when the prompt has no prior). */
 void sja_sample_opts_prior(const sja_seq *prompt, sj_lm_sample_opts *so);
@@ -322,11 +326,13 @@ sj_status sja_make_pairs(sja_model *policy, const sj_instrument *ins, const sj_r
 
 /* ---- reward model -------------------------------------------------------------- */
 
-/* The backbone with a scalar head r = w·h + b on the last token, and the
- * normalisation (mean, sd) fitted on policy samples: reward = (r − mean)/sd. */
+/* The backbone with a scalar head r = w·h + b + v·l on the last token, l
+ * the scorer's lexical log-probability of the completion's score (0 without
+ * a lexical channel; sja_seq_level_prior), and the normalisation (mean, sd)
+ * fitted on policy samples: reward = (r − mean)/sd. */
 typedef struct {
     sja_model *base;
-    float *head; /* embd weights, then the bias */
+    float *head; /* embd weights, then the bias b, then the lexical weight v */
     double norm_mean, norm_sd;
 } sja_reward_model;
 

@@ -76,3 +76,19 @@ void sja_save_opts_lexical(const sja_model *from, sj_lm_save_opts *so)
     so->json_docs = (const cJSON *const *)&from->lexical_json;
     so->n_json = 1;
 }
+
+double sja_seq_level_prior(const sja_seq *s)
+{
+    if (!s->prior || s->n_prior < 1)
+        return 0.0;
+    double lowest = s->prior[0];
+    for (int k = 1; k < s->n_prior; k++)
+        lowest = s->prior[k] < lowest ? s->prior[k] : lowest;
+    int at = s->prior_pos + 1;
+    if (at < 0 || at >= s->len)
+        return lowest;
+    for (int k = 0; k < s->n_prior; k++)
+        if (s->tokens[at] == s->prior_tokens[k])
+            return s->prior[k];
+    return lowest;
+}

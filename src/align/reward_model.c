@@ -68,7 +68,9 @@ sja_reward_model *sja_reward_load(const char *dir, const sj_instrument *ins, sj_
         sja_reward_free(rm);
         return NULL;
     }
-    rm->head = malloc((size_t)(embd + 1) * sizeof *rm->head);
+    /* reward models from before the lexical weight have none: 0 */
+    const sj_lm_tensor *lx = sj_lm_checkpoint_extra(rm->base->ck, "head.lexical");
+    rm->head = malloc((size_t)(embd + 2) * sizeof *rm->head);
     if (!rm->head) {
         sj_error_set(err, SJ_ERR_WORK, "out of memory");
         sja_reward_free(rm);
@@ -76,6 +78,7 @@ sja_reward_model *sja_reward_load(const char *dir, const sj_instrument *ins, sj_
     }
     memcpy(rm->head, w->data, (size_t)embd * sizeof *rm->head);
     rm->head[embd] = b->data[0];
+    rm->head[embd + 1] = lx && lx->rows * lx->cols == 1 ? lx->data[0] : 0.0f;
     rm->norm_mean = nm->data[0];
     rm->norm_sd = nm->data[1] > 0 ? nm->data[1] : 1.0;
     return rm;
@@ -98,7 +101,8 @@ static sj_status raw_rewards(sj_lm *m, const float *head, const sja_seq *const *
     }
     if (st == SJ_OK)
         for (int b = 0; b < n; b++)
-            r[b] = sja_head_apply(head, hidden + (size_t)b * embd, embd);
+            r[b] = sja_head_apply(head, hidden + (size_t)b * embd, embd) +
+                   (double)head[embd + 1] * sja_seq_level_prior(seqs[b]);
     free(pos);
     if (!hidden_out)
         free(hidden);
@@ -183,7 +187,7 @@ static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair
     if (st == SJ_OK) {
         double total = 0.0;
         size_t correct = 0;
-        memset(head_grad, 0, (size_t)(embd + 1) * sizeof *head_grad);
+        memset(head_grad, 0, (size_t)(embd + 2) * sizeof *head_grad);
         for (int b = 0; b < B; b++) {
             double dc, dr;
             total += sja_bt_loss(r[b], r[B + b], margin, &dc, &dr);
@@ -197,6 +201,8 @@ static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair
                 dh[(size_t)(B + b) * embd + i] = (float)(dr * head[i]);
             }
             head_grad[embd] += (float)(dc + dr);
+            head_grad[embd + 1] +=
+                (float)(dc * sja_seq_level_prior(seqs[b]) + dr * sja_seq_level_prior(seqs[B + b]));
         }
         *loss = total / B;
         *acc = (double)correct / B;
@@ -291,8 +297,8 @@ typedef struct {
     sj_adamw *head_opt;
     size_t *pick;
     rm_eval last;
-    float norm[2], bias; /* the saved normalisation and head bias */
-    sj_lm_tensor extras[3];
+    float norm[2], bias, lexical; /* the saved normalisation, head bias, lexical weight */
+    sj_lm_tensor extras[4];
 } reward_run;
 
 static sj_status reward_step(sja_stage *s, long step, sj_train_line *line, sj_error *err)
@@ -356,8 +362,13 @@ static sj_status reward_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_
     r->extras[0] = (sj_lm_tensor){"head.weight", 1, (size_t)embd, 1, r->head};
     r->extras[1] = (sj_lm_tensor){"head.bias", 1, 1, 0, &r->bias};
     r->extras[2] = (sj_lm_tensor){"reward.norm", 1, 2, 0, r->norm};
+    r->lexical = r->head[embd + 1];
+    r->extras[3] = (sj_lm_tensor){"head.lexical", 1, 1, 0, &r->lexical};
     so->extras = r->extras;
-    so->n_extras = 3;
+    so->n_extras = 4;
+    /* its lexical term reads the scorer's channel, so the channel goes along */
+    sja_save_opts_lexical(s->init, so);
+    cJSON_AddNumberToObject(prov, "lexical_weight", (double)r->lexical);
     cJSON *res = cJSON_AddObjectToObject(prov, "held_out");
     cJSON_AddNumberToObject(res, "n_pairs", (double)s->n_val);
     sj_json_add_number(res, "val_loss", r->last.loss);
@@ -368,7 +379,8 @@ static sj_status reward_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_
     cJSON_AddNumberToObject(nj, "sd", (double)r->norm[1]);
     cJSON_AddNumberToObject(nj, "n_policy_samples", (double)n_norm);
     cJSON_AddStringToObject(nj, "tensor",
-                            "reward.norm = [mean, sd]; reward = (w.h + b - mean) / sd");
+                            "reward.norm = [mean, sd]; reward = (w.h + b + v.l - mean) / sd, l the "
+                            "lexical log-probability of the score");
     cJSON_AddBoolToObject(prov, "frozen", 1);
     *result = res;
     return SJ_OK;
@@ -394,7 +406,7 @@ static void describe(sja_stage *s, reward_run *r, sja_model *init, const char *i
  * state beyond the backbone. */
 static sj_status register_state(sja_stage *s, reward_run *r, sj_error *err)
 {
-    size_t n = (size_t)s->model->cfg.embd + 1;
+    size_t n = (size_t)s->model->cfg.embd + 2;
     r->head_opt = sja_stage_optimizer(s, "resume.head", n, 0, err);
     sj_status st = r->head_opt ? SJ_OK : SJ_ERR_WORK;
     if (st == SJ_OK)
@@ -411,7 +423,7 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
                            const char *out, cJSON **summary, sj_error *err)
 {
     sj_lm *m = init->ck->model;
-    size_t n_head = (size_t)m->cfg.embd + 1;
+    size_t n_head = (size_t)m->cfg.embd + 2;
     reward_run r = {.o = o, .ins = ins, .pairs = pairs, .last = {NAN, NAN}};
     r.head = sj_calloc(n_head, sizeof *r.head);
     r.head_grad = sj_calloc(n_head, sizeof *r.head_grad);
@@ -420,6 +432,11 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
     sja_stage_init(&s);
     sj_status st =
         (r.head && r.head_grad && r.pick) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    /* With a lexical channel the reward starts as its log-probability of
+     * the scoring (the channel's plausibility of the score); the head and
+     * the backbone learn from the panel where it is wrong. */
+    if (st == SJ_OK && init->codec.lex)
+        r.head[n_head - 1] = 1.0f;
     if (st == SJ_OK)
         st = sja_pairs_encode(&init->codec, ins, pairs, o->min_pairs, pairs_path,
                               "the reward model", &r.d, err);

@@ -347,6 +347,42 @@ static void training_batch_biases_the_score_position(void **state)
     sja_model_free(m);
 }
 
+/* The reward model's lexical term reads the prior of the score the
+ * completion gives; a completion that gives no score gets the lowest. */
+static void level_prior_of_a_completion(void **state)
+{
+    (void)state;
+    sj_error err;
+    sja_model *m = sja_model_load(S.sft_planted, S.f.ins, &err);
+    assert_non_null(m);
+    for (int k = 0; k < 4; k++) {
+        char completion[16];
+        snprintf(completion, sizeof completion, "score: %d", k);
+        sja_seq ex;
+        assert_int_equal(sja_encode_example(&m->codec, S.f.ins, 0, "I would rarely help.",
+                                            completion, &ex, &err),
+                         SJ_OK);
+        assert_float_equal(sja_seq_level_prior(&ex), ex.prior[k], 0);
+        sja_seq_free(&ex);
+    }
+    sja_seq ex;
+    assert_int_equal(sja_encode_example(&m->codec, S.f.ins, 0, "I would rarely help.",
+                                        "no score here", &ex, &err),
+                     SJ_OK);
+    double lowest = ex.prior[0];
+    for (int k = 1; k < 4; k++)
+        lowest = ex.prior[k] < lowest ? ex.prior[k] : lowest;
+    assert_float_equal(sja_seq_level_prior(&ex), lowest, 0);
+    sja_seq_free(&ex);
+    m->codec.lex = NULL;
+    assert_int_equal(
+        sja_encode_example(&m->codec, S.f.ins, 0, "I would rarely help.", "score: 1", &ex, &err),
+        SJ_OK);
+    assert_float_equal(sja_seq_level_prior(&ex), 0.0, 0);
+    sja_seq_free(&ex);
+    sja_model_free(m);
+}
+
 static void reward_model_ranks_planted_preference(void **state)
 {
     (void)state;
@@ -362,6 +398,9 @@ static void reward_model_ranks_planted_preference(void **state)
     sj_error err;
     sja_reward_model *rm = sja_reward_load(rm_dir, f.ins, &err);
     assert_non_null(rm);
+    /* the reward model carries the scorer's lexical channel and its weight */
+    assert_non_null(rm->base->lex);
+    assert_non_null(sj_lm_checkpoint_extra(rm->base->ck, "head.lexical"));
     int words_ranked_first = 0;
     for (int w = 0; w < 4; w++) {
         sja_seq seqs[4];
@@ -546,6 +585,7 @@ int main(void)
         cmocka_unit_test(sft_learns_planted_scores),
         cmocka_unit_test(scorer_is_product_of_lm_and_lexical_channel),
         cmocka_unit_test(training_batch_biases_the_score_position),
+        cmocka_unit_test(level_prior_of_a_completion),
         cmocka_unit_test(reward_model_ranks_planted_preference),
         cmocka_unit_test(ppo_moves_toward_optimum_with_bounded_kl),
         cmocka_unit_test(dpo_moves_toward_preferred),

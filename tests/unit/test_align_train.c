@@ -356,7 +356,7 @@ static void level_prior_of_a_completion(void **state)
     sja_model *m = sja_model_load(S.sft_planted, S.f.ins, &err);
     assert_non_null(m);
     for (int k = 0; k < 4; k++) {
-        char completion[16];
+        char completion[32];
         snprintf(completion, sizeof completion, "score: %d", k);
         sja_seq ex;
         assert_int_equal(sja_encode_example(&m->codec, S.f.ins, 0, "I would rarely help.",

@@ -96,35 +96,34 @@ static int split(const char *in, int k, uint64_t seed, const char *outdir)
     return st == SJ_OK ? 0 : fail(&err);
 }
 
+/* Four pooled columns: prediction, avg, mode, rater1. */
 typedef struct {
     size_t n, cap;
-    double *a, *b, *c, *d; /* prediction, avg, mode, rater1 */
+    double *col[4];
 } pooled;
 
-static int push(pooled *p, double a, double b, double c, double d)
+static int push(pooled *p, const double v[4])
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 1024;
-        double *v[4] = {realloc(p->a, cap * sizeof(double)), NULL, NULL, NULL};
-        if (!v[0])
-            return -1;
-        p->a = v[0];
-        if (!(v[1] = realloc(p->b, cap * sizeof(double))))
-            return -1;
-        p->b = v[1];
-        if (!(v[2] = realloc(p->c, cap * sizeof(double))))
-            return -1;
-        p->c = v[2];
-        if (!(v[3] = realloc(p->d, cap * sizeof(double))))
-            return -1;
-        p->d = v[3];
+        for (int k = 0; k < 4; k++) {
+            double *grown = realloc(p->col[k], cap * sizeof *grown);
+            if (!grown)
+                return -1;
+            p->col[k] = grown;
+        }
         p->cap = cap;
     }
-    p->a[p->n] = a;
-    p->b[p->n] = b;
-    p->c[p->n] = c;
-    p->d[p->n++] = d;
+    for (int k = 0; k < 4; k++)
+        p->col[k][p->n] = v[k];
+    p->n++;
     return 0;
+}
+
+static void pooled_free(pooled *p)
+{
+    for (int k = 0; k < 4; k++)
+        free(p->col[k]);
 }
 
 static sj_status read_scored(const char *path, const char *const cols[4], pooled *p, sj_error *err)
@@ -141,7 +140,7 @@ static sj_status read_scored(const char *path, const char *const cols[4], pooled
         double v[4];
         for (int k = 0; k < 4 && st == SJ_OK; k++)
             st = sj_table_number(t, i, (size_t)at[k], &v[k], err);
-        if (st == SJ_OK && push(p, v[0], v[1], v[2], v[3]))
+        if (st == SJ_OK && push(p, v))
             st = sj_error_set(err, SJ_ERR_WORK, "no memory");
     }
     sj_table_free(t);
@@ -159,17 +158,15 @@ static int eval(const char *pred, const char *mode, int n_files, char **files)
         st = read_scored(files[f], cols, &p, &err);
     if (st == SJ_OK) {
         double sq = 0.0;
+        const double *pred = p.col[0], *avg = p.col[1], *mode = p.col[2], *r1 = p.col[3];
         for (size_t i = 0; i < p.n; i++)
-            sq += (p.a[i] - p.b[i]) * (p.a[i] - p.b[i]);
+            sq += (pred[i] - avg[i]) * (pred[i] - avg[i]);
         printf("\"r_avg\":%.4f,\"rmse_avg\":%.4f,\"qwk_rater1\":%.4f,\"exact_rater1\":%.4f,"
                "\"n\":%zu\n",
-               sj_pearson_r(p.a, p.b, p.n), sqrt(sq / (double)p.n), sj_qwk(p.c, p.d, p.n),
-               sj_exact_agreement(p.c, p.d, p.n), p.n);
+               sj_pearson_r(pred, avg, p.n), sqrt(sq / (double)p.n), sj_qwk(mode, r1, p.n),
+               sj_exact_agreement(mode, r1, p.n), p.n);
     }
-    free(p.a);
-    free(p.b);
-    free(p.c);
-    free(p.d);
+    pooled_free(&p);
     return st == SJ_OK ? 0 : fail(&err);
 }
 
@@ -182,12 +179,9 @@ static int humans(const char *in)
     sj_status st = read_scored(in, cols, &p, &err);
     if (st == SJ_OK)
         printf("\"human_r\":%.4f,\"human_qwk\":%.4f,\"human_exact\":%.4f\n",
-               sj_pearson_r(p.a, p.b, p.n), sj_qwk(p.c, p.d, p.n),
-               sj_exact_agreement(p.c, p.d, p.n));
-    free(p.a);
-    free(p.b);
-    free(p.c);
-    free(p.d);
+               sj_pearson_r(p.col[0], p.col[1], p.n), sj_qwk(p.col[2], p.col[3], p.n),
+               sj_exact_agreement(p.col[2], p.col[3], p.n));
+    pooled_free(&p);
     return st == SJ_OK ? 0 : fail(&err);
 }
 

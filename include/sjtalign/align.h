@@ -154,6 +154,7 @@ typedef struct {
     int32_t *tokens;
     int len;
     int prompt_len;
+    int shortened; /* the encoder shortened the question or the response to fit ctx */
     /* The lexical prior (NULL without one): log-probabilities of the n_prior
      * score levels, added to the logits of prior_tokens at input position
      * prior_pos, the position that predicts the score after "score: ". The
@@ -186,6 +187,9 @@ sj_status sja_seq_set_prior(const sja_codec *c, const char *item_id, const char 
  * token after "score: "): 0 without a prior, the smallest level's value
  * when that token is not a score. */
 double sja_seq_level_prior(const sja_seq *s);
+/* Gives `to` the prior of `from` (a copy) for the same response: its
+ * position is the same distance past to's prompt_len as past from's. */
+sj_status sja_seq_copy_prior(const sja_seq *from, sja_seq *to, sj_error *err);
 /* Makes a generation apply the prompt's prior to the generated score
  * token (nothing when the prompt has no prior). */
 void sja_sample_opts_prior(const sja_seq *prompt, sj_lm_sample_opts *so);

@@ -24,6 +24,9 @@ sj_status sja_batch_set_priors(sj_lm_batch *batch, const sja_seq *const *seqs, i
 /* An aligned scorer keeps the lexical channel of the model it started
  * from: lexical.json goes into the saved folder unchanged. */
 void sja_save_opts_lexical(const sja_model *from, sj_lm_save_opts *so);
+/* The same for a channel document of one's own (*doc NULL: none); *doc must
+ * outlive the save. */
+void sja_save_opts_lexical_json(sj_lm_save_opts *so, cJSON *const *doc);
 
 /* Sum of weight × logprob per sequence ([B x T] arrays). */
 void sja_sequence_logprobs(const sj_lm_batch *batch, const float *logprobs, double *out);

@@ -67,14 +67,19 @@ sj_status sja_batch_set_priors(sj_lm_batch *batch, const sja_seq *const *seqs, i
     return st;
 }
 
-void sja_save_opts_lexical(const sja_model *from, sj_lm_save_opts *so)
+void sja_save_opts_lexical_json(sj_lm_save_opts *so, cJSON *const *doc)
 {
     static const char *const names[1] = {"lexical.json"};
-    if (!from->lexical_json)
+    if (!*doc)
         return;
     so->json_names = names;
-    so->json_docs = (const cJSON *const *)&from->lexical_json;
+    so->json_docs = (const cJSON *const *)doc;
     so->n_json = 1;
+}
+
+void sja_save_opts_lexical(const sja_model *from, sj_lm_save_opts *so)
+{
+    sja_save_opts_lexical_json(so, &from->lexical_json);
 }
 
 double sja_seq_level_prior(const sja_seq *s)

@@ -173,7 +173,7 @@ sj_status sja_encode_prompt(const sja_codec *c, const sj_instrument *ins, size_t
                               "completion",
                               c->ctx, it->id);
         } else {
-            size_t keep_resp = p[3].n;
+            size_t keep_resp = p[3].n, question_n = p[1].n;
             if ((long)(p[1].n + p[3].n) > room) {
                 /* Shorten the question first, keeping its beginning. */
                 long q = room - (long)p[3].n;
@@ -184,6 +184,7 @@ sj_status sja_encode_prompt(const sja_codec *c, const sj_instrument *ins, size_t
                     keep_resp = (size_t)(room - (long)p[1].n);
             }
             size_t drop = p[3].n - keep_resp;
+            out->shortened = drop > 0 || p[1].n < question_n;
             size_t total = 2 + p[0].n + p[1].n + p[2].n + keep_resp + p[4].n;
             out->tokens = malloc((total + (size_t)reserve + 1) * sizeof *out->tokens);
             if (!out->tokens) {
@@ -209,6 +210,24 @@ sj_status sja_encode_prompt(const sja_codec *c, const sj_instrument *ins, size_t
     return st;
 }
 
+sj_status sja_seq_copy_prior(const sja_seq *from, sja_seq *to, sj_error *err)
+{
+    float *prior = NULL;
+    if (from->prior) {
+        prior = malloc((size_t)from->n_prior * sizeof *prior);
+        if (!prior)
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        memcpy(prior, from->prior, (size_t)from->n_prior * sizeof *prior);
+    }
+    free(to->prior);
+    to->prior = prior;
+    to->n_prior = prior ? from->n_prior : 0;
+    /* counted from the end of the prompt, which may differ in length */
+    to->prior_pos = from->prior_pos - from->prompt_len + to->prompt_len;
+    to->prior_tokens = from->prior_tokens;
+    return SJ_OK;
+}
+
 sj_status sja_seq_append(const sja_seq *prompt, const int32_t *tokens, int n, sja_seq *out,
                          sj_error *err)
 {
@@ -218,23 +237,17 @@ sj_status sja_seq_append(const sja_seq *prompt, const int32_t *tokens, int n, sj
     memcpy(t, prompt->tokens, (size_t)prompt->len * sizeof *t);
     if (n > 0)
         memcpy(t + prompt->len, tokens, (size_t)n * sizeof *t);
-    float *prior = NULL;
-    if (prompt->prior) {
-        prior = malloc((size_t)prompt->n_prior * sizeof *prior);
-        if (!prior) {
-            free(t);
-            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        }
-        memcpy(prior, prompt->prior, (size_t)prompt->n_prior * sizeof *prior);
-    }
     out->tokens = t;
     out->len = prompt->len + n;
     out->prompt_len = prompt->prompt_len;
-    out->prior = prior;
-    out->n_prior = prior ? prompt->n_prior : 0;
-    out->prior_pos = prompt->prior_pos;
-    out->prior_tokens = prompt->prior_tokens;
-    return SJ_OK;
+    out->shortened = prompt->shortened;
+    out->prior = NULL;
+    sj_status st = sja_seq_copy_prior(prompt, out, err);
+    if (st != SJ_OK) {
+        free(t);
+        out->tokens = NULL;
+    }
+    return st;
 }
 
 /* Completion tokens of a text: "score: k[ | rest]" piece by piece (so the

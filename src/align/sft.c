@@ -37,8 +37,6 @@ typedef struct {
     sja_seq *full;   /* prompt + completion */
     sja_seq *prompt; /* prompt only, for agreement */
     double *human;
-    const char **item_id; /* borrowed from the instrument */
-    const char **text;    /* borrowed from the responses table */
     unsigned char *is_val;
     size_t *row; /* the example's row in the data */
 } sft_data;
@@ -52,8 +50,6 @@ static void sft_data_free(sft_data *d)
     free(d->full);
     free(d->prompt);
     free(d->human);
-    free(d->item_id);
-    free(d->text);
     free(d->is_val);
     free(d->row);
 }
@@ -70,12 +66,9 @@ static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, co
     d->prompt = sj_calloc(n ? n : 1, sizeof *d->prompt);
     d->human = sj_calloc(n ? n : 1, sizeof *d->human);
     d->is_val = sj_calloc(n ? n : 1, 1);
-    d->item_id = sj_calloc(n ? n : 1, sizeof *d->item_id);
-    d->text = sj_calloc(n ? n : 1, sizeof *d->text);
     d->row = sj_calloc(n ? n : 1, sizeof *d->row);
     *persons = sj_calloc(n ? n : 1, sizeof **persons);
-    if (!d->full || !d->prompt || !d->human || !d->is_val || !d->item_id || !d->text || !d->row ||
-        !*persons)
+    if (!d->full || !d->prompt || !d->human || !d->is_val || !d->row || !*persons)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (size_t i = 0; i < t->n_rows; i++) {
         if (isnan(r->score[i]))
@@ -94,8 +87,6 @@ static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, co
             return st;
         }
         d->human[d->n] = r->score[i];
-        d->item_id[d->n] = ins->items[item].id;
-        d->text[d->n] = text;
         d->row[d->n] = i;
         (*persons)[d->n] = sj_table_cell(t, i, (size_t)r->col_person);
         d->n++;
@@ -242,16 +233,10 @@ static sj_status add_training(sja_stage *s, const sft_run *r, cJSON *prov, sj_er
 static sj_status sft_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
                             sj_error *err)
 {
-    static const char *const names[1] = {"lexical.json"};
     sft_run *r = s->ctx;
-    if (r->lex) {
-        r->lex_json = sj_lex_to_json(r->lex);
-        if (!r->lex_json)
-            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        so->json_names = names;
-        so->json_docs = (const cJSON *const *)&r->lex_json;
-        so->n_json = 1;
-    }
+    if (r->lex && !(r->lex_json = sj_lex_to_json(r->lex)))
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sja_save_opts_lexical_json(so, &r->lex_json);
     cJSON_AddBoolToObject(prov, "lexical_channel", r->lex != NULL);
     cJSON_AddNumberToObject(prov, "n_train_rows", (double)s->n_train);
     cJSON_AddNumberToObject(prov, "n_val_rows", (double)s->n_val);
@@ -290,6 +275,17 @@ static void describe(sja_stage *s, sft_run *r, sja_model *init, const char *inst
     s->ctx = r;
 }
 
+/* Example i's item id and response text, from its row of the data. */
+static const char *example_item(const sft_run *r, size_t i)
+{
+    return r->ins->items[r->data->item_index[r->d.row[i]]].id;
+}
+
+static const char *example_text(const sft_run *r, size_t i)
+{
+    return sj_table_cell(r->data->table, r->d.row[i], (size_t)r->data->col_text);
+}
+
 /* The lexical channel, fitted on the training persons only (the split is
  * known once the stage is prepared), then every example's prior: training
  * answers are scored by the channel as if unseen (lexical.h), so the
@@ -306,10 +302,10 @@ static sj_status fit_lexical(sft_run *r, const sja_stage *s, sja_model *init,
     sj_status st =
         items && texts && scores ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (size_t i = 0; i < n && st == SJ_OK; i++) {
-        size_t row = s->train[i];
-        items[i] = r->d.item_id[row];
-        texts[i] = r->d.text[row];
-        scores[i] = (int)lround(r->d.human[row]);
+        size_t ex = s->train[i];
+        items[i] = example_item(r, ex);
+        texts[i] = example_text(r, ex);
+        scores[i] = (int)lround(r->d.human[ex]);
     }
     if (st == SJ_OK) {
         sj_lex_opts lo = sj_lex_defaults();
@@ -323,12 +319,12 @@ static sj_status fit_lexical(sft_run *r, const sja_stage *s, sja_model *init,
     if (st != SJ_OK)
         return st;
     init->codec.lex = r->lex;
+    /* the example and its prompt share the prompt, hence the prior */
     for (size_t i = 0; i < r->d.n && st == SJ_OK; i++) {
-        st = sja_seq_set_prior(&init->codec, r->d.item_id[i], r->d.text[i], r->d.full[i].prompt_len,
-                               &r->d.full[i], err);
+        st = sja_seq_set_prior(&init->codec, example_item(r, i), example_text(r, i),
+                               r->d.full[i].prompt_len, &r->d.full[i], err);
         if (st == SJ_OK)
-            st = sja_seq_set_prior(&init->codec, r->d.item_id[i], r->d.text[i],
-                                   r->d.prompt[i].prompt_len, &r->d.prompt[i], err);
+            st = sja_seq_copy_prior(&r->d.full[i], &r->d.prompt[i], err);
     }
     return st;
 }

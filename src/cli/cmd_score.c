@@ -144,42 +144,20 @@ static void join_ids(const char *const *ids, size_t n, char *buf, size_t cap)
         snprintf(buf + used, cap - used, " and %zu more", n - shown);
 }
 
-/* Whether the prompt encoder shortened the prompt to fit the context. It
- * only ever shortens a prompt to fill the room left exactly, so only a
- * prompt of that length may have been shortened, and was if one more token
- * of room makes it longer. */
-static sj_status prompt_truncated(const sja_codec *codec, const sj_instrument *ins, size_t item,
-                                  const char *text, const sja_seq *prompt, int *truncated,
-                                  sj_error *err)
-{
-    int reserve = codec->max_completion;
-    *truncated = 0;
-    if (prompt->len < codec->ctx + 1 - reserve)
-        return SJ_OK;
-    sja_seq roomier = {0};
-    sj_status st = sja_encode_prompt(codec, ins, item, text, reserve - 1, &roomier, err);
-    *truncated = st == SJ_OK && roomier.len > prompt->len;
-    sja_seq_free(&roomier);
-    return st;
-}
-
 /* The ood reasons of a response the model is scoring. */
-static sj_status response_ood(const ood_check *o, const sja_codec *codec, const sj_instrument *ins,
-                              size_t item, const char *text, const sja_seq *prompt,
-                              unsigned char *flags, sj_error *err)
+static unsigned char response_ood(const ood_check *o, const sj_instrument *ins, size_t item,
+                                  const char *text, const sja_seq *prompt)
 {
-    int truncated = 0;
-    *flags = 0;
+    unsigned char flags = 0;
     if (o->checked && !sja_training_has_item(&o->training, ins->items[item].id))
-        *flags |= OOD_UNKNOWN_ITEM;
+        flags |= OOD_UNKNOWN_ITEM;
     /* more than 1.5 x the longest training response's words */
     if (o->checked &&
         2 * (double)sja_count_words(text) > 3 * (double)o->training.max_response_words)
-        *flags |= OOD_LONG;
-    sj_status st = prompt_truncated(codec, ins, item, text, prompt, &truncated, err);
-    if (truncated)
-        *flags |= OOD_TRUNCATED;
-    return st;
+        flags |= OOD_LONG;
+    if (prompt->shortened)
+        flags |= OOD_TRUNCATED;
+    return flags;
 }
 
 /* The ood cell: the reasons joined by ';', empty when there are none. */
@@ -364,8 +342,7 @@ static int chunk_add(score_chunk *c, score_inputs *s, size_t row, sj_error *err)
     sj_status st = sja_encode_prompt(&s->m->codec, s->ins, (size_t)idx, text,
                                      s->m->codec.max_completion, &c->prompts[at], err);
     if (st == SJ_OK)
-        st = response_ood(&s->ood, &s->m->codec, s->ins, (size_t)idx, text, &c->prompts[at],
-                          &c->ood[at], err);
+        c->ood[at] = response_ood(&s->ood, s->ins, (size_t)idx, text, &c->prompts[at]);
     c->n++; /* so that chunk_clear frees the prompt */
     if (st != SJ_OK) {
         sj_error_prefix(err, "%s:%ld: ", t->path, t->row_line[row]);

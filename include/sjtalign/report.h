@@ -199,6 +199,7 @@ typedef struct {
     const char *const *labels; /* n_audits labels, or NULL for defaults */
     const char *training_log;  /* PPO train_log.jsonl, or NULL */
     const char *command_line;
+    const char *panel; /* panel.json of the reward model (sjtalign reward), or NULL */
 } sj_compare_options;
 
 /* Reads the audits and builds the comparison document:

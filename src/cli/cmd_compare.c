@@ -20,6 +20,9 @@ static const cli_option COMPARE_OPTIONS[] = {
     {"baseline", CLI_IN_DIR, "DIR", NULL, 0, 0, NULL, 0,
      "audit of the transparent baseline scorer (sjtalign\nbaseline), shown beside the others as "
      "a reference"},
+    {"panel", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0,
+     "panel.json of the reward model (sjtalign reward): the\nexpert panel's agreement and each "
+     "judge's figures"},
     {"labels", CLI_TEXT, "L1,L2,...", NULL, 0, 0, NULL, 0,
      "one label per audit, before first (default before,\nafter or after 1, after 2, ...)"},
     {"out", CLI_OUT_DIR, "DIR", NULL, 0, 0, NULL, CLI_REQUIRED, "report folder"},
@@ -29,7 +32,7 @@ static const cli_option COMPARE_OPTIONS[] = {
 const cli_command_spec cli_spec_compare = {
     .name = "compare",
     .synopsis = "--before DIR --after DIR [--after DIR2 ...]\n"
-                "                        [--training-log FILE] [--baseline DIR]\n"
+                "                        [--training-log FILE] [--baseline DIR] [--panel FILE]\n"
                 "                        [--labels \"SFT,PPO,DPO\"] --out DIR",
     .about = "Sets audits written by `sjtalign audit` side by side: the audit of the scorer\n"
              "before alignment and of one or more aligned scorers (e.g. PPO and DPO) of the\n"
@@ -99,8 +102,12 @@ static int run_compare(const cli_args *c, const char **dirs, size_t n, char *com
     const char *labels_text = cli_text(c, "labels");
     if (labels_text && !(labels = sj_split_labels(labels_text, n, &err)))
         return cli_fail(&err);
-    sj_compare_options o = {n, dirs, (const char *const *)labels, cli_text(c, "training-log"),
-                            command};
+    sj_compare_options o = {n,
+                            dirs,
+                            (const char *const *)labels,
+                            cli_text(c, "training-log"),
+                            command,
+                            cli_text(c, "panel")};
     cJSON *cmp = sj_compare_build(&o, &err);
     sj_labels_free(labels, n);
     const char *baseline = cli_text(c, "baseline");

@@ -178,35 +178,10 @@ static cJSON *dup_or_null(const cJSON *v)
     return v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
 }
 
-/* What happened to one item between the first audit and audit k. */
-static cJSON *item_change(const cJSON *before, const cJSON *after)
-{
-    rj_effect b, a;
-    rj_dif_effect(before, &b);
-    rj_dif_effect(after, &a);
-    cJSON *c = cJSON_CreateObject();
-    if (b.cls)
-        cJSON_AddStringToObject(c, "class_before", b.cls);
-    else
-        cJSON_AddNullToObject(c, "class_before");
-    if (a.cls)
-        cJSON_AddStringToObject(c, "class_after", a.cls);
-    else
-        cJSON_AddNullToObject(c, "class_after");
-    cJSON_AddStringToObject(c, "effect", b.polytomous ? "smd_over_sd" : "delta_mh");
-    sj_json_add_number(c, "effect_before", b.value);
-    sj_json_add_number(c, "effect_after", a.value);
-    sj_json_add_number(c, "abs_effect_change", fabs(a.value) - fabs(b.value));
-    int rb = rj_class_rank(b.cls), ra = rj_class_rank(a.cls);
-    const char *verdict = rb < 0 || ra < 0 ? "not comparable"
-                          : ra < rb        ? "improved"
-                          : ra > rb        ? "worsened"
-                                           : "same class";
-    cJSON_AddStringToObject(c, "verdict", verdict);
-    return c;
-}
-
-static cJSON *items_json(cJSON *const *audits, char **labels, size_t n)
+/* One row per item: its DIF object in every audit and its change from
+ * the first audit to each other one (with the change interval where the
+ * two audits' bootstraps pair: boots[k], else NULL). */
+static cJSON *items_json(cJSON *const *audits, char **labels, size_t n, rj_boot *const *boots)
 {
     cJSON *items = cJSON_CreateArray();
     const cJSON *it0;
@@ -219,7 +194,7 @@ static cJSON *items_json(cJSON *const *audits, char **labels, size_t n)
         const cJSON *after = find_item(audits[1], id);
         cJSON_AddItemToObject(row, "before", cJSON_Duplicate(it0, 1));
         cJSON_AddItemToObject(row, "after", dup_or_null(after));
-        cJSON_AddItemToObject(row, "change", item_change(it0, after));
+        cJSON_AddItemToObject(row, "change", rj_item_change(it0, after, boots[0], boots[1]));
         if (n > 2) {
             cJSON *by = cJSON_AddObjectToObject(row, "by_label");
             cJSON *changes = cJSON_AddObjectToObject(row, "change_by_label");
@@ -227,12 +202,28 @@ static cJSON *items_json(cJSON *const *audits, char **labels, size_t n)
                 const cJSON *x = k == 0 ? it0 : find_item(audits[k], id);
                 cJSON_AddItemToObject(by, labels[k], dup_or_null(x));
                 if (k > 0)
-                    cJSON_AddItemToObject(changes, labels[k], item_change(it0, x));
+                    cJSON_AddItemToObject(changes, labels[k],
+                                          rj_item_change(it0, x, boots[0], boots[k]));
             }
         }
         cJSON_AddItemToArray(items, row);
     }
     return items;
+}
+
+/* The changes of the other statistics: "changes" from the first audit to
+ * the second and, with several afters, "changes_by_label" for each. */
+static void add_statistic_changes(cJSON *doc, cJSON *const *audits, char **labels, size_t n,
+                                  rj_boot *const *boots)
+{
+    cJSON_AddItemToObject(doc, "changes",
+                          rj_statistic_changes(audits[0], audits[1], boots[0], boots[1]));
+    if (n <= 2)
+        return;
+    cJSON *by = cJSON_AddObjectToObject(doc, "changes_by_label");
+    for (size_t k = 1; k < n; k++)
+        cJSON_AddItemToObject(by, labels[k],
+                              rj_statistic_changes(audits[0], audits[k], boots[0], boots[k]));
 }
 
 static cJSON *before_after(cJSON *const *audits, char **labels, size_t n, const char *key)
@@ -304,6 +295,115 @@ static void truth_warnings(cJSON *warnings, cJSON *const *audits, char **labels,
             cJSON_AddItemToArray(warnings, cJSON_CreateString(msg));
         free(msg);
     }
+}
+
+/* ---- on which persons the audits were evaluated ----------------------------------- */
+
+/* Two audits were evaluated on different persons when their held-out
+ * splits differ (split_sha256), when only one used a split, or when their
+ * bootstraps resampled different persons (persons_sha256). */
+static const char *persons_differ(const cJSON *a, const cJSON *b)
+{
+    const cJSON *ea = rj_get(a, "evaluation"), *eb = rj_get(b, "evaluation");
+    int ha = cJSON_IsObject(ea), hb = cJSON_IsObject(eb);
+    if (ha != hb)
+        return "one of them on held-out persons, the other on every person in its scores";
+    if (ha && !same_string(rj_str(ea, "split_sha256"), rj_str(eb, "split_sha256")))
+        return "their held-out splits differ (split_sha256)";
+    const char *pa = rj_str(rj_get(a, "bootstrap"), "persons_sha256");
+    const char *pb = rj_str(rj_get(b, "bootstrap"), "persons_sha256");
+    if (pa && pb && strcmp(pa, pb) != 0)
+        return "their bootstraps resampled different persons (persons_sha256)";
+    return NULL;
+}
+
+static void evaluation_warnings(cJSON *warnings, cJSON *const *audits, char **labels, size_t n)
+{
+    for (size_t k = 1; k < n; k++) {
+        const char *why = persons_differ(audits[0], audits[k]);
+        if (!why)
+            continue;
+        char *msg = sj_asprintf("%s and %s were evaluated on different persons: %s", labels[0],
+                                labels[k], why);
+        if (msg)
+            cJSON_AddItemToArray(warnings, cJSON_CreateString(msg));
+        free(msg);
+    }
+}
+
+/* "120 held-out persons of 400 (30% held out; split seed 7)". */
+static void held_out_words(sj_buf *b, const cJSON *e)
+{
+    double held = rj_num(e, "persons_heldout"), total = rj_num(e, "persons_total");
+    double fraction = rj_num(e, "fraction"), seed = rj_num(e, "seed");
+    if (!isnan(held))
+        sj_buf_printf(b, "%.0f held-out persons", held);
+    else
+        sj_buf_printf(b, "held-out persons");
+    if (!isnan(total))
+        sj_buf_printf(b, " of %.0f", total);
+    if (!isnan(fraction) || !isnan(seed)) {
+        sj_buf_printf(b, " (");
+        if (!isnan(fraction))
+            sj_buf_printf(b, "%.0f%% held out%s", 100 * fraction, isnan(seed) ? "" : "; ");
+        if (!isnan(seed))
+            sj_buf_printf(b, "split seed %.0f", seed);
+        sj_buf_printf(b, ")");
+    }
+}
+
+/* One plain sentence: on which persons the audits were evaluated. */
+static void evaluation_sentence(sj_buf *b, cJSON *const *audits, char **labels, size_t n)
+{
+    int with = 0, differ = 0;
+    for (size_t k = 0; k < n; k++) {
+        with += cJSON_IsObject(rj_get(audits[k], "evaluation"));
+        differ |= k > 0 && persons_differ(audits[0], audits[k]) != NULL;
+    }
+    if (with == 0) {
+        sj_buf_printf(b, "Evaluated on every person in the scores: the audits record no held-out "
+                         "split, so the persons may include those the models were trained on");
+        return;
+    }
+    if (!differ) {
+        sj_buf_printf(b, "Evaluated on ");
+        held_out_words(b, rj_get(audits[0], "evaluation"));
+        sj_buf_printf(b, ", the same persons in every audit: persons no training stage saw");
+        return;
+    }
+    sj_buf_printf(b, "Evaluated on different persons (see the warnings): ");
+    for (size_t k = 0; k < n; k++) {
+        const cJSON *e = rj_get(audits[k], "evaluation");
+        sj_buf_printf(b, "%s%s on ", k ? "; " : "", labels[k]);
+        if (cJSON_IsObject(e))
+            held_out_words(b, e);
+        else
+            sj_buf_printf(b, "every person in its scores");
+    }
+}
+
+/* {"note": the sentence, "same_persons": bool, "by_label": {label: the
+ * audit's "evaluation" object or null}}; NULL when out of memory. */
+static cJSON *evaluation_json(cJSON *const *audits, char **labels, size_t n)
+{
+    cJSON *o = cJSON_CreateObject();
+    sj_buf b = {0};
+    evaluation_sentence(&b, audits, labels, n);
+    int same = 1;
+    for (size_t k = 1; k < n; k++)
+        same &= persons_differ(audits[0], audits[k]) == NULL;
+    if (!o || sj_buf_failed(&b) || !b.data) {
+        cJSON_Delete(o);
+        sj_buf_free(&b);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "note", b.data);
+    cJSON_AddBoolToObject(o, "same_persons", same);
+    cJSON *by = cJSON_AddObjectToObject(o, "by_label");
+    for (size_t k = 0; k < n; k++)
+        cJSON_AddItemToObject(by, labels[k], dup_or_null(rj_get(audits[k], "evaluation")));
+    sj_buf_free(&b);
+    return o;
 }
 
 /* ---- the training log ------------------------------------------------------------- */
@@ -394,212 +494,150 @@ static cJSON *training_log_json(const char *path, sj_error *err)
     return log;
 }
 
-/* ---- plain-language summary ----------------------------------------------------------- */
-
-/* The item, parity or agreement object of audit k inside the document. */
-static const cJSON *audit_part(const cJSON *doc, const char *key, const char *label, int k)
-{
-    const cJSON *part = rj_get(doc, key);
-    if (rj_get(part, "by_label"))
-        return rj_path(part, "by_label", label);
-    return rj_get(part, k == 0 ? "before" : "after");
-}
-
-static const cJSON *change_for(const cJSON *row, const char *label)
-{
-    const cJSON *by = rj_get(row, "change_by_label");
-    return by ? rj_get(by, label) : rj_get(row, "change");
-}
-
-static void dif_line(sj_buf *b, const cJSON *doc, const char *before, const char *label)
-{
-    int flagged_before = 0, flagged_after = 0;
-    sj_buf improved = {0}, worsened = {0};
-    const cJSON *row;
-    cJSON_ArrayForEach(row, rj_get(doc, "items"))
-    {
-        const cJSON *ch = change_for(row, label);
-        const char *v = rj_str(ch, "verdict");
-        const char *cb = rj_str(ch, "class_before"), *ca = rj_str(ch, "class_after");
-        flagged_before += rj_class_rank(cb) > 0;
-        flagged_after += rj_class_rank(ca) > 0;
-        sj_buf *list = v && strcmp(v, "improved") == 0   ? &improved
-                       : v && strcmp(v, "worsened") == 0 ? &worsened
-                                                         : NULL;
-        if (list)
-            sj_buf_printf(list, "%s%s %s->%s", list->len ? ", " : "", rj_str(row, "item"), cb, ca);
-    }
-    sj_buf_printf(b, "DIF (%s -> %s): items flagged B/C %d -> %d; improved: %s; worsened: %s",
-                  before, label, flagged_before, flagged_after,
-                  improved.len ? improved.data : "none", worsened.len ? worsened.data : "none");
-    if (sj_buf_failed(&improved) || sj_buf_failed(&worsened))
-        sj_buf_fail(b); /* the line would name too few items */
-    sj_buf_free(&improved);
-    sj_buf_free(&worsened);
-}
-
-static void parity_line(sj_buf *b, const cJSON *doc, const char *before, const char *label, int k)
-{
-    const cJSON *pb = audit_part(doc, "parity", before, 0),
-                *pa = audit_part(doc, "parity", label, k);
-    sj_buf_printf(b, "Parity (%s -> %s): focal minus reference %.2f -> %.2f points, d %.2f -> %.2f",
-                  before, label, rj_num(pb, "mean_diff"), rj_num(pa, "mean_diff"),
-                  rj_num(pb, "cohens_d"), rj_num(pa, "cohens_d"));
-    if (!isnan(rj_num(pa, "adverse_impact_ratio")))
-        sj_buf_printf(b, ", adverse impact ratio %.2f -> %.2f%s",
-                      rj_num(pb, "adverse_impact_ratio"), rj_num(pa, "adverse_impact_ratio"),
-                      cJSON_IsTrue(rj_get(pa, "four_fifths_flag")) ? " (below four-fifths)" : "");
-}
-
-static void tax_line(sj_buf *b, const cJSON *doc, const char *before, const char *label, int k)
-{
-    const cJSON *ab = audit_part(doc, "agreement", before, 0);
-    const cJSON *aa = audit_part(doc, "agreement", label, k);
-    if (!cJSON_IsObject(ab) || !cJSON_IsObject(aa)) {
-        sj_buf_printf(b, "Alignment tax (%s -> %s): not assessed (no human scores)", before, label);
-        return;
-    }
-    double qb = rj_num(ab, "qwk"), qa = rj_num(aa, "qwk");
-    double eb = rj_num(ab, "exact"), ea = rj_num(aa, "exact");
-    const char *verdict = qa - qb < -0.005 || ea - eb < -0.005 ? "agreement with human scores fell"
-                                                               : "none, agreement held or rose";
-    sj_buf_printf(
-        b, "Alignment tax (%s -> %s): %s: QWK %.3f -> %.3f, exact agreement %.1f%% -> %.1f%%",
-        before, label, verdict, qb, qa, 100 * eb, 100 * ea);
-}
-
-static void truth_line(sj_buf *b, const cJSON *doc, const char *before, const char *label, int k)
-{
-    const cJSON *tb = audit_part(doc, "truth_agreement", before, 0);
-    const cJSON *ta = audit_part(doc, "truth_agreement", label, k);
-    const cJSON *ab = audit_part(doc, "agreement", before, 0);
-    const cJSON *aa = audit_part(doc, "agreement", label, k);
-    double qb = rj_num(tb, "qwk"), qa = rj_num(ta, "qwk");
-    sj_buf_printf(b,
-                  "Agreement with the true scores (%s -> %s): %s: QWK %.3f -> %.3f, exact "
-                  "agreement %.1f%% -> %.1f%%",
-                  before, label,
-                  qa - qb > 0.0005    ? "rose"
-                  : qa - qb < -0.0005 ? "fell"
-                                      : "held",
-                  qb, qa, 100 * rj_num(tb, "exact"), 100 * rj_num(ta, "exact"));
-    if (cJSON_IsObject(ab) && cJSON_IsObject(aa))
-        sj_buf_printf(b, "; with the human scores QWK %.3f -> %.3f", rj_num(ab, "qwk"),
-                      rj_num(aa, "qwk"));
-}
-
-/* Which scorer is closest to the truth, beside the human raters. */
-static void truth_best_line(sj_buf *b, const cJSON *doc)
-{
-    const cJSON *truth = rj_get(doc, "truth_agreement");
-    const cJSON *best = rj_get(truth, "best");
-    int n = cJSON_GetArraySize(best);
-    if (n == 0) {
-        sj_buf_printf(b, "Agreement with the true scores: no audit has a defined QWK");
-        return;
-    }
-    for (int i = 0; i < n; i++)
-        sj_buf_printf(b, "%s%s",
-                      i == 0       ? ""
-                      : i == n - 1 ? " and "
-                                   : ", ",
-                      cJSON_GetArrayItem(best, i)->valuestring);
-    sj_buf_printf(b, " %s best with the true scores (QWK %.3f)", n > 1 ? "agree equally" : "agrees",
-                  rj_num(truth, "best_qwk"));
-    const cJSON *human = rj_get(truth, "human");
-    if (cJSON_IsObject(human))
-        sj_buf_printf(b, "; the human scores reach QWK %.3f", rj_num(human, "qwk"));
-}
-
-int rj_training_trend(const cJSON *log, const char *fixed_key, const char *batch_key, rj_trend *t)
-{
-    const cJSON *steps = rj_get(log, "steps");
-    const cJSON *series = fixed_key ? rj_path(log, "series", fixed_key) : NULL;
-    t->fixed_set = series != NULL;
-    if (!series)
-        series = rj_path(log, "series", batch_key);
-    t->first = t->last = t->peak_step = NAN;
-    t->peak = -INFINITY;
-    t->fell = 0;
-    if (!series)
-        return 0;
-    int n = cJSON_GetArraySize(steps);
-    for (int i = 0; i < n; i++) {
-        const cJSON *v = cJSON_GetArrayItem(series, i);
-        if (!cJSON_IsNumber(v))
-            continue;
-        if (isnan(t->first))
-            t->first = v->valuedouble;
-        t->last = v->valuedouble;
-        if (v->valuedouble > t->peak) {
-            t->peak = v->valuedouble;
-            t->peak_step = cJSON_GetArrayItem(steps, i)->valuedouble;
-        }
-    }
-    double rise = t->peak - t->first;
-    t->fell = isfinite(t->peak) && rise > 0 && t->peak - t->last > 0.25 * rise;
-    return 1;
-}
-
-static void training_line(sj_buf *b, const cJSON *log)
-{
-    rj_trend rew, gold;
-    rj_training_trend(log, "eval/reward", "objective/scores", &rew);
-    int has_gold = rj_training_trend(log, "gold/eval", "gold/scores", &gold);
-    sj_buf_printf(b, "PPO training (%d logged steps): %s %.3f -> %.3f",
-                  cJSON_GetArraySize(rj_get(log, "steps")),
-                  rew.fixed_set ? "reward on the fixed set" : "reward", rew.first, rew.last);
-    if (has_gold && !isnan(gold.first)) {
-        sj_buf_printf(b, ", %s %.3f -> %.3f", gold.fixed_set ? "gold on the fixed set" : "gold",
-                      gold.first, gold.last);
-        if (gold.fell)
-            sj_buf_printf(b, " (gold peaked at step %.0f and fell: possible reward hacking)",
-                          gold.peak_step);
-    }
-}
-
-/* One plain-text line per finding, for terminals and readers of the JSON;
- * the page says the same with more detail. NULL when out of memory. */
-static cJSON *summary_lines(const cJSON *doc)
-{
-    cJSON *lines = cJSON_CreateArray();
-    if (!lines)
-        return NULL;
-    const cJSON *audits = rj_get(doc, "audits");
-    int n = cJSON_GetArraySize(audits);
-    const char *before = rj_str(cJSON_GetArrayItem(audits, 0), "label");
-    int has_truth = cJSON_IsObject(rj_get(doc, "truth_agreement"));
-    int failed = 0;
-    sj_buf b = {0};
-    for (int k = 1; k < n; k++) {
-        const char *label = rj_str(cJSON_GetArrayItem(audits, k), "label");
-        dif_line(&b, doc, before, label);
-        failed |= rj_take_line(lines, &b);
-        parity_line(&b, doc, before, label, k);
-        failed |= rj_take_line(lines, &b);
-        tax_line(&b, doc, before, label, k);
-        failed |= rj_take_line(lines, &b);
-        if (has_truth) {
-            truth_line(&b, doc, before, label, k);
-            failed |= rj_take_line(lines, &b);
-        }
-    }
-    if (has_truth) {
-        truth_best_line(&b, doc);
-        failed |= rj_take_line(lines, &b);
-    }
-    if (cJSON_IsObject(rj_get(doc, "training_log"))) {
-        training_line(&b, rj_get(doc, "training_log"));
-        failed |= rj_take_line(lines, &b);
-    }
-    if (failed) {
-        cJSON_Delete(lines);
-        return NULL;
-    }
-    return lines;
-}
-
 /* ---- the document ----------------------------------------------------------------- */
+
+/* Reads every audit, with its default label where --labels gave none. */
+static sj_status load_audits(const sj_compare_options *o, cJSON **audits, char **labels,
+                             sj_error *err)
+{
+    for (size_t k = 0; k < o->n_audits; k++) {
+        labels[k] = o->labels          ? sj_strdup(o->labels[k])
+                    : k == 0           ? sj_strdup("before")
+                    : o->n_audits == 2 ? sj_strdup("after")
+                                       : sj_asprintf("after %zu", k);
+        if (!labels[k])
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(labels[k], labels[j]) == 0)
+                return sj_error_set(err, SJ_ERR_INPUT, "--labels names '%s' twice", labels[k]);
+        audits[k] = rj_load_audit(o->dirs[k], err);
+        if (!audits[k])
+            return err->status ? err->status : SJ_ERR_INPUT;
+    }
+    return SJ_OK;
+}
+
+static cJSON *audits_json(cJSON *const *audits, char **labels, const sj_compare_options *o)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t k = 0; k < o->n_audits; k++) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "label", labels[k]);
+        cJSON_AddStringToObject(a, "role", k == 0 ? "before" : "after");
+        cJSON_AddStringToObject(a, "dir", o->dirs[k]);
+        cJSON_AddItemToObject(a, "settings", cJSON_Duplicate(rj_get(audits[k], "settings"), 1));
+        cJSON_AddItemToObject(a, "evaluation", dup_or_null(rj_get(audits[k], "evaluation")));
+        cJSON_AddItemToObject(a, "bootstrap", dup_or_null(rj_get(audits[k], "bootstrap")));
+        cJSON_AddItemToObject(a, "provenance", dup_or_null(rj_get(audits[k], "provenance")));
+        cJSON_AddItemToArray(list, a);
+    }
+    return list;
+}
+
+/* Whether any audit has a section (the raters' statistics are optional). */
+static int any_has(cJSON *const *audits, size_t n, const char *key)
+{
+    for (size_t k = 0; k < n; k++)
+        if (cJSON_IsObject(rj_get(audits[k], key)))
+            return 1;
+    return 0;
+}
+
+/* What the comparison builds from, besides the audits; the document
+ * takes each part over. */
+typedef struct {
+    cJSON *log, *panel, *bootstrap, *warnings;
+} compare_parts;
+
+static void parts_free(compare_parts *p)
+{
+    cJSON_Delete(p->log);
+    cJSON_Delete(p->panel);
+    cJSON_Delete(p->bootstrap);
+    cJSON_Delete(p->warnings);
+    memset(p, 0, sizeof *p);
+}
+
+static void add_part(cJSON *doc, const char *key, cJSON **part)
+{
+    cJSON_AddItemToObject(doc, key, *part ? *part : cJSON_CreateNull());
+    *part = NULL;
+}
+
+static cJSON *assemble(const sj_compare_options *o, cJSON *const *audits, char **labels,
+                       rj_boot *const *boots, compare_parts *p)
+{
+    size_t n = o->n_audits;
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return NULL;
+    cJSON_AddNumberToObject(doc, "schema_version", SJ_COMPARE_SCHEMA_VERSION);
+    cJSON_AddStringToObject(doc, "kind", "sjtalign-compare");
+    cJSON_AddItemToObject(doc, "instrument", cJSON_Duplicate(rj_get(audits[0], "instrument"), 1));
+    const cJSON *set0 = rj_get(audits[0], "settings");
+    cJSON_AddStringToObject(doc, "reference", rj_str(set0, "reference"));
+    cJSON_AddStringToObject(doc, "focal", rj_str(set0, "focal"));
+    cJSON_AddItemToObject(doc, "evaluation", evaluation_json(audits, labels, n));
+    cJSON_AddItemToObject(doc, "audits", audits_json(audits, labels, o));
+    cJSON_AddItemToObject(doc, "items", items_json(audits, labels, n, boots));
+    add_statistic_changes(doc, audits, labels, n, boots);
+    add_part(doc, "bootstrap", &p->bootstrap);
+    cJSON_AddItemToObject(doc, "parity", before_after(audits, labels, n, "parity"));
+    cJSON_AddItemToObject(doc, "agreement", before_after(audits, labels, n, "agreement"));
+    cJSON_AddItemToObject(doc, "truth_agreement", truth_json(audits, labels, n));
+    if (any_has(audits, n, "raters"))
+        cJSON_AddItemToObject(doc, "raters", before_after(audits, labels, n, "raters"));
+    add_part(doc, "warnings", &p->warnings);
+    add_part(doc, "training_log", &p->log);
+    add_part(doc, "panel", &p->panel);
+    cJSON_AddNullToObject(doc, "baseline"); /* sj_compare_add_baseline fills it */
+    return doc;
+}
+
+/* The summary and the provenance, with every input file's checksum. */
+static sj_status finish(cJSON *doc, const sj_compare_options *o, char **labels, sj_error *err)
+{
+    cJSON *summary = rj_compare_summary(doc);
+    cJSON *prov = sj_provenance_new(o->command_line);
+    cJSON_AddItemToObject(doc, "summary", summary);
+    cJSON_AddItemToObject(doc, "provenance", prov);
+    if (!summary || !prov || !rj_get(doc, "evaluation"))
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t k = 0; k < o->n_audits; k++) {
+        char *path = sj_path_join(o->dirs[k], "audit.json");
+        sj_status st = path ? sj_provenance_add_file(prov, labels[k], path, err)
+                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        free(path);
+        if (st != SJ_OK)
+            return st;
+    }
+    if (o->training_log &&
+        sj_provenance_add_file(prov, "training log", o->training_log, err) != SJ_OK)
+        return err->status;
+    if (o->panel && sj_provenance_add_file(prov, "panel", o->panel, err) != SJ_OK)
+        return err->status;
+    return SJ_OK;
+}
+
+/* The parts besides the audits: training log, panel, warnings and the
+ * bootstraps (read into boots). */
+static sj_status gather_parts(const sj_compare_options *o, cJSON *const *audits, char **labels,
+                              rj_boot **boots, compare_parts *p, sj_error *err)
+{
+    if (o->training_log && !(p->log = training_log_json(o->training_log, err)))
+        return err->status ? err->status : SJ_ERR_INPUT;
+    if (o->panel && !(p->panel = rj_panel_load(o->panel, err)))
+        return err->status ? err->status : SJ_ERR_INPUT;
+    p->warnings = settings_warnings(audits, labels, o->n_audits);
+    if (!p->warnings)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    rj_compare_audits c = {o->n_audits, audits, o->dirs, labels};
+    if (!(p->bootstrap = rj_compare_bootstraps(&c, boots, p->warnings, err)))
+        return err->status ? err->status : SJ_ERR_WORK;
+    truth_warnings(p->warnings, audits, labels, o->n_audits);
+    evaluation_warnings(p->warnings, audits, labels, o->n_audits);
+    return SJ_OK;
+}
 
 cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
 {
@@ -607,94 +645,35 @@ cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
         sj_error_set(err, SJ_ERR_INPUT, "compare needs a --before and at least one --after");
         return NULL;
     }
-    cJSON **audits = calloc(o->n_audits, sizeof *audits);
-    char **labels = calloc(o->n_audits, sizeof *labels);
+    size_t n = o->n_audits;
+    cJSON **audits = calloc(n, sizeof *audits);
+    char **labels = calloc(n, sizeof *labels);
+    rj_boot **boots = calloc(n, sizeof *boots);
+    compare_parts parts = {0};
     cJSON *doc = NULL;
-    if (!audits || !labels) {
+    if (!audits || !labels || !boots)
         sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        goto done;
+    else if (load_audits(o, audits, labels, err) == SJ_OK &&
+             check_comparable(audits, o, err) == SJ_OK &&
+             gather_parts(o, audits, labels, boots, &parts, err) == SJ_OK) {
+        doc = assemble(o, audits, labels, boots, &parts);
+        if (!doc)
+            sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        else if (finish(doc, o, labels, err) != SJ_OK) {
+            cJSON_Delete(doc);
+            doc = NULL;
+        }
     }
-    for (size_t k = 0; k < o->n_audits; k++) {
-        labels[k] = o->labels          ? sj_strdup(o->labels[k])
-                    : k == 0           ? sj_strdup("before")
-                    : o->n_audits == 2 ? sj_strdup("after")
-                                       : sj_asprintf("after %zu", k);
-        for (size_t j = 0; j < k; j++)
-            if (labels[k] && labels[j] && strcmp(labels[k], labels[j]) == 0) {
-                sj_error_set(err, SJ_ERR_INPUT, "--labels names '%s' twice", labels[k]);
-                goto done;
-            }
-        audits[k] = rj_load_audit(o->dirs[k], err);
-        if (!audits[k])
-            goto done;
+    parts_free(&parts);
+    for (size_t k = 0; k < n; k++) {
+        if (audits)
+            cJSON_Delete(audits[k]);
+        if (boots)
+            rj_boot_free(boots[k]);
     }
-    if (check_comparable(audits, o, err) != SJ_OK)
-        goto done;
-    cJSON *log = NULL;
-    if (o->training_log && !(log = training_log_json(o->training_log, err)))
-        goto done;
-    doc = cJSON_CreateObject();
-    if (!doc) {
-        cJSON_Delete(log);
-        sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        goto done;
-    }
-    cJSON_AddNumberToObject(doc, "schema_version", SJ_COMPARE_SCHEMA_VERSION);
-    cJSON_AddStringToObject(doc, "kind", "sjtalign-compare");
-    cJSON_AddItemToObject(doc, "instrument", cJSON_Duplicate(rj_get(audits[0], "instrument"), 1));
-    const cJSON *set0 = rj_get(audits[0], "settings");
-    cJSON_AddStringToObject(doc, "reference", rj_str(set0, "reference"));
-    cJSON_AddStringToObject(doc, "focal", rj_str(set0, "focal"));
-    cJSON *list = cJSON_AddArrayToObject(doc, "audits");
-    for (size_t k = 0; k < o->n_audits; k++) {
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddStringToObject(a, "label", labels[k]);
-        cJSON_AddStringToObject(a, "role", k == 0 ? "before" : "after");
-        cJSON_AddStringToObject(a, "dir", o->dirs[k]);
-        cJSON_AddItemToObject(a, "settings", cJSON_Duplicate(rj_get(audits[k], "settings"), 1));
-        cJSON_AddItemToObject(a, "provenance", dup_or_null(rj_get(audits[k], "provenance")));
-        cJSON_AddItemToArray(list, a);
-    }
-    cJSON_AddItemToObject(doc, "items", items_json(audits, labels, o->n_audits));
-    cJSON_AddItemToObject(doc, "parity", before_after(audits, labels, o->n_audits, "parity"));
-    cJSON_AddItemToObject(doc, "agreement", before_after(audits, labels, o->n_audits, "agreement"));
-    cJSON_AddItemToObject(doc, "truth_agreement", truth_json(audits, labels, o->n_audits));
-    cJSON *warnings = settings_warnings(audits, labels, o->n_audits);
-    truth_warnings(warnings, audits, labels, o->n_audits);
-    cJSON_AddItemToObject(doc, "warnings", warnings);
-    if (log)
-        cJSON_AddItemToObject(doc, "training_log", log);
-    else
-        cJSON_AddNullToObject(doc, "training_log");
-    cJSON_AddNullToObject(doc, "baseline"); /* sj_compare_add_baseline fills it */
-    cJSON *summary = summary_lines(doc);
-    cJSON *prov = sj_provenance_new(o->command_line);
-    cJSON_AddItemToObject(doc, "summary", summary);
-    cJSON_AddItemToObject(doc, "provenance", prov);
-    if (!summary || !prov) {
-        sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        goto fail;
-    }
-    for (size_t k = 0; k < o->n_audits; k++) {
-        char *path = sj_path_join(o->dirs[k], "audit.json");
-        sj_status st = path ? sj_provenance_add_file(prov, labels[k], path, err)
-                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        free(path);
-        if (st != SJ_OK)
-            goto fail;
-    }
-    if (o->training_log &&
-        sj_provenance_add_file(prov, "training log", o->training_log, err) != SJ_OK)
-        goto fail;
-    goto done;
-fail:
-    cJSON_Delete(doc);
-    doc = NULL;
-done:
-    for (size_t k = 0; audits && k < o->n_audits; k++)
-        cJSON_Delete(audits[k]);
     free(audits);
-    sj_labels_free(labels, o->n_audits);
+    free(boots);
+    sj_labels_free(labels, n);
     return doc;
 }
 
@@ -752,32 +731,117 @@ static cJSON *agreement_rows(const cJSON *cmp)
     return rows;
 }
 
+/* The start of a changes.csv row: the two labels compared. */
+static cJSON *change_row(const char *before, const char *after)
+{
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "before", before ? before : "");
+    cJSON_AddStringToObject(row, "after", after ? after : "");
+    return row;
+}
+
+/* "[lo, hi]" as two columns <prefix>_ci_low, <prefix>_ci_high. */
+static void add_ci_cells(cJSON *row, const cJSON *ci)
+{
+    int ok = cJSON_GetArraySize(ci) == 2;
+    sj_json_add_number(row, "change_ci_low", ok ? cJSON_GetArrayItem(ci, 0)->valuedouble : NAN);
+    sj_json_add_number(row, "change_ci_high", ok ? cJSON_GetArrayItem(ci, 1)->valuedouble : NAN);
+}
+
+/* An item's change as a row: the statistic is its ETS effect, compared as
+ * the change of the absolute value. */
+static cJSON *item_change_row(const cJSON *cmp, const cJSON *it, const cJSON *ch,
+                              const char *before, const char *after)
+{
+    cJSON *row = change_row(before, after);
+    int dich = rj_str(ch, "effect") && strcmp(rj_str(ch, "effect"), "delta_mh") == 0;
+    rj_stat_info info = rj_stat_lookup(dich ? "dif.delta_mh" : "dif.smd_over_sd");
+    const char *id = rj_str(it, "item") ? rj_str(it, "item") : "";
+    char *label = sj_asprintf("%s, item %s", info.label, id);
+    cJSON_AddStringToObject(row, "statistic", info.statistic);
+    cJSON_AddStringToObject(row, "scope", id);
+    cJSON_AddStringToObject(row, "label", label ? label : info.statistic);
+    free(label);
+    cJSON_AddStringToObject(row, "compared", "absolute value");
+    sj_json_add_number(row, "value_before", rj_num(ch, "effect_before"));
+    sj_json_add_number(row, "value_after", rj_num(ch, "effect_after"));
+    sj_json_add_number(row, "change", rj_num(ch, "abs_effect_change"));
+    add_ci_cells(row, rj_get(ch, "abs_effect_change_ci"));
+    cJSON_AddItemToObject(row, "verdict", dup_or_null(rj_get(ch, "verdict")));
+    cJSON_AddItemToObject(row, "class_before", dup_or_null(rj_get(ch, "class_before")));
+    cJSON_AddItemToObject(row, "class_after", dup_or_null(rj_get(ch, "class_after")));
+    if (cJSON_IsObject(rj_get(cmp, "baseline")))
+        add_baseline_cells(row, rj_get(it, "baseline"));
+    return row;
+}
+
+static cJSON *statistic_change_row(const cJSON *ch, const char *before, const char *after)
+{
+    cJSON *row = change_row(before, after);
+    static const char *const text[] = {"statistic", "scope", "label", "compared"};
+    for (size_t i = 0; i < sizeof text / sizeof *text; i++)
+        cJSON_AddItemToObject(row, text[i], dup_or_null(rj_get(ch, text[i])));
+    sj_json_add_number(row, "value_before", rj_num(ch, "before"));
+    sj_json_add_number(row, "value_after", rj_num(ch, "after"));
+    sj_json_add_number(row, "change", rj_num(ch, "change"));
+    add_ci_cells(row, rj_get(ch, "change_ci"));
+    cJSON_AddItemToObject(row, "verdict", dup_or_null(rj_get(ch, "verdict")));
+    return row;
+}
+
+/* changes.csv: per aligned scorer, one row per item (its ETS effect),
+ * then one per other statistic compared. */
 static cJSON *change_rows(const cJSON *cmp)
 {
     cJSON *rows = cJSON_CreateArray();
     const cJSON *audits = rj_get(cmp, "audits");
     int n = cJSON_GetArraySize(audits);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, rj_get(cmp, "items"))
-    {
-        for (int k = 1; k < n; k++) {
-            const char *label = rj_str(cJSON_GetArrayItem(audits, k), "label");
-            const cJSON *ch = n > 2 ? rj_path(it, "change_by_label", label) : rj_get(it, "change");
-            cJSON *row = cJSON_CreateObject();
-            cJSON_AddStringToObject(row, "item", rj_str(it, "item") ? rj_str(it, "item") : "");
-            cJSON_AddStringToObject(row, "before", rj_str(cJSON_GetArrayItem(audits, 0), "label"));
-            cJSON_AddStringToObject(row, "after", label ? label : "");
-            const cJSON *v;
-            cJSON_ArrayForEach(v, ch)
-            {
-                cJSON_AddItemToObject(row, v->string, cJSON_Duplicate(v, 1));
-            }
-            if (cJSON_IsObject(rj_get(cmp, "baseline")))
-                add_baseline_cells(row, rj_get(it, "baseline"));
-            cJSON_AddItemToArray(rows, row);
+    const char *before = rj_str(cJSON_GetArrayItem(audits, 0), "label");
+    for (int k = 1; k < n; k++) {
+        const char *label = rj_str(cJSON_GetArrayItem(audits, k), "label");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, rj_get(cmp, "items"))
+        {
+            cJSON_AddItemToArray(
+                rows, item_change_row(cmp, it, rj_item_change_of(it, label), before, label));
+        }
+        const cJSON *ch;
+        cJSON_ArrayForEach(ch, rj_changes_of(cmp, label))
+        {
+            cJSON_AddItemToArray(rows, statistic_change_row(ch, before, label));
         }
     }
     return rows;
+}
+
+/* The CSV tables: changes, agreement and (with a panel) the judges. */
+static sj_status write_tables(const cJSON *cmp, sj_report_dir *dir, sj_error *err)
+{
+    static const char *const change_lead[] = {
+        "before",         "after",        "statistic",    "scope",       "label",
+        "compared",       "value_before", "value_after",  "change",      "change_ci_low",
+        "change_ci_high", "verdict",      "class_before", "class_after", NULL};
+    cJSON *changes = change_rows(cmp);
+    cJSON *agreement = agreement_rows(cmp);
+    const cJSON *panel = rj_get(cmp, "panel");
+    cJSON *judges = cJSON_IsObject(panel) ? rj_panel_judge_rows(panel) : NULL;
+    char *csv = sj_report_dir_file(dir, "changes.csv");
+    char *agree = sj_report_dir_file(dir, "agreement.csv");
+    char *judge_csv = judges ? sj_report_dir_file(dir, "panel_judges.csv") : NULL;
+    sj_status st = changes && agreement && csv && agree && (!cJSON_IsObject(panel) || judge_csv)
+                       ? rj_write_csv_objects(changes, csv, change_lead, err)
+                       : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK)
+        st = rj_write_csv_objects(agreement, agree, NULL, err);
+    if (st == SJ_OK && judges)
+        st = rj_write_csv_objects(judges, judge_csv, NULL, err);
+    free(csv);
+    free(agree);
+    free(judge_csv);
+    cJSON_Delete(changes);
+    cJSON_Delete(agreement);
+    cJSON_Delete(judges);
+    return st;
 }
 
 sj_status sj_compare_write(const cJSON *cmp, const char *out_dir, sj_error *err)
@@ -787,26 +851,17 @@ sj_status sj_compare_write(const cJSON *cmp, const char *out_dir, sj_error *err)
         sj_buf_free(&html);
         return err->status ? err->status : SJ_ERR_WORK;
     }
-    cJSON *changes = change_rows(cmp);
-    cJSON *agreement = agreement_rows(cmp);
     sj_report_dir dir;
     sj_status st = sj_report_dir_open(&dir, out_dir, err);
     if (st == SJ_OK) {
-        char *csv = sj_report_dir_file(&dir, "changes.csv");
-        char *agree = sj_report_dir_file(&dir, "agreement.csv");
         char *json = sj_report_dir_file(&dir, "compare.json");
         char *page = sj_report_dir_file(&dir, "index.html");
-        st = changes && agreement && csv && agree && json && page
-                 ? rj_write_csv_objects(changes, csv, NULL, err)
-                 : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        if (st == SJ_OK)
-            st = rj_write_csv_objects(agreement, agree, NULL, err);
+        st = json && page ? write_tables(cmp, &dir, err)
+                          : sj_error_set(err, SJ_ERR_WORK, "out of memory");
         if (st == SJ_OK)
             st = sj_json_write(json, cmp, err);
         if (st == SJ_OK)
             st = sj_write_file_atomic(page, html.data, html.len, err);
-        free(csv);
-        free(agree);
         free(json);
         free(page);
         if (st == SJ_OK)
@@ -814,8 +869,6 @@ sj_status sj_compare_write(const cJSON *cmp, const char *out_dir, sj_error *err)
         else
             sj_report_dir_abort(&dir);
     }
-    cJSON_Delete(changes);
-    cJSON_Delete(agreement);
     sj_buf_free(&html);
     return st;
 }

@@ -132,4 +132,132 @@ typedef struct {
 
 cJSON *rj_truth_agreement(const rj_truth_request *q, sj_error *err);
 
+/* ---- before/after changes with bootstrap intervals (compare_changes.c) ---- */
+
+/* The level of every change interval. */
+#define RJ_CHANGE_LEVEL 0.95
+
+/* Which way a statistic is better. */
+enum { RJ_BETTER_NONE = 0, RJ_BETTER_HIGHER = 1, RJ_BETTER_LOWER = 2 };
+
+/* A statistic of bootstrap.csv: its name, its words on the page, which
+ * way is better and whether its change is that of the absolute value
+ * (signed effects whose best value is zero: DIF, SMD, parity gaps). */
+typedef struct {
+    const char *statistic;
+    const char *label;
+    int better;
+    int absolute;
+} rj_stat_info;
+
+/* The known statistic's meaning; an unknown one is named by itself, with
+ * no better direction. */
+rj_stat_info rj_stat_lookup(const char *statistic);
+/* "higher", "lower", "closer to zero" (lower and absolute) or "none". */
+const char *rj_better_name(int better, int absolute);
+
+/* The replicates of an audit's bootstrap.csv (columns statistic, scope,
+ * replicate, value): per (statistic, scope) one row for each of the
+ * `replicates` replicates, numbered from 1 (or from 0 when the first row
+ * says 0), value a number or NA/empty (NaN). A missing column, a bad
+ * number, a replicate out of range or twice, or a series with another
+ * number of rows is an input error naming file, line and column. */
+typedef struct rj_boot rj_boot;
+
+rj_boot *rj_boot_read(const char *path, size_t replicates, sj_error *err);
+void rj_boot_free(rj_boot *b);
+/* The replicates of (statistic, scope), or NULL (b may be NULL). */
+const double *rj_boot_values(const rj_boot *b, const char *statistic, const char *scope);
+size_t rj_boot_replicates(const rj_boot *b);
+/* The series in file order (their first rows). */
+size_t rj_boot_count(const rj_boot *b);
+void rj_boot_series_name(const rj_boot *b, size_t k, const char **statistic, const char **scope);
+/* The replicates an audit's "bootstrap" object records; 0 without. */
+size_t rj_boot_recorded(const cJSON *boot);
+/* NULL when two audits' "bootstrap" objects resample the same persons
+ * (same replicates, seed and persons_sha256), so that a change can be
+ * taken replicate by replicate; else why not (caller frees). */
+char *rj_boot_unpaired(const cJSON *before, const cJSON *after, const char *label_before,
+                       const char *label_after);
+
+/* The RJ_CHANGE_LEVEL percentile interval (type 7) of after - before, or
+ * of |after| - |before| with `absolute`, over n paired replicates; NaN
+ * changes are left out. Returns the number of finite changes. */
+size_t rj_change_interval(const double *before, const double *after, size_t n, int absolute,
+                          double *lo, double *hi);
+/* "improved" or "worse" only when the interval [lo, hi] of the change lies
+ * wholly on one side of zero (which side is better: `better`); "within
+ * noise" when it holds zero; "higher"/"lower" for a statistic without a
+ * better direction; "not comparable" for a NaN end. */
+const char *rj_change_verdict(double lo, double hi, int better);
+
+/* A statistic's value in an audit document (scope "all", a group or an
+ * item), NaN where the audit does not have it. */
+double rj_stat_value(const cJSON *audit, const char *statistic, const char *scope);
+
+/* The change of one item between two audit DIF objects (after may be
+ * NULL): {"class_before", "class_after", "effect", "effect_before",
+ * "effect_after", "abs_effect_change", "abs_effect_change_ci": [lo, hi] or
+ * null, "replicates", "verdict", "basis": "interval" | "class"}. With both
+ * bootstraps (paired; NULL otherwise) the verdict comes from the interval
+ * of the change in |effect|; without, from the class rule, marked
+ * "(no interval)". */
+cJSON *rj_item_change(const cJSON *before, const cJSON *after, const rj_boot *bb,
+                      const rj_boot *ba);
+/* The changes of every other statistic between two audits: the catalogue
+ * (agreement, fairness, parity, truth, raters) where both audits have a
+ * value, then every further series the two bootstraps share: [{"statistic",
+ * "scope", "label", "compared", "better", "before", "after", "change",
+ * "change_ci", "replicates", "verdict", "basis": "interval" | "point"}]. */
+cJSON *rj_statistic_changes(const cJSON *ab, const cJSON *aa, const rj_boot *bb, const rj_boot *ba);
+
+/* The audits of a comparison: n documents, their folders and labels. */
+typedef struct {
+    size_t n;
+    cJSON *const *audits;
+    const char *const *dirs;
+    char *const *labels;
+} rj_compare_audits;
+
+/* Reads the bootstrap file of every audit whose replicates pair with the
+ * first audit's (boots[k], NULL elsewhere; boots has n slots, zeroed) and
+ * returns the document's "bootstrap" object: {"level", "method",
+ * "by_label": {after label: {"paired", "replicates", "seed",
+ * "persons_sha256", "reason"}}}. Pairs that do not match, and missing
+ * files, add a warning saying why no change interval is given; a bad
+ * bootstrap file is an input error (NULL). */
+cJSON *rj_compare_bootstraps(const rj_compare_audits *c, rj_boot **boots, cJSON *warnings,
+                             sj_error *err);
+
+/* An item row's change to the audit labelled `label` (an after). */
+const cJSON *rj_item_change_of(const cJSON *row, const char *label);
+/* The document's list of statistic changes to the audit `label`. */
+const cJSON *rj_changes_of(const cJSON *doc, const char *label);
+/* The change of (statistic, scope) in such a list, or NULL. */
+const cJSON *rj_find_change(const cJSON *changes, const char *statistic, const char *scope);
+
+/* The summary lines of a compare document (compare_summary.c); NULL when
+ * out of memory. */
+cJSON *rj_compare_summary(const cJSON *doc);
+
+/* ---- the expert panel (compare_panel.c) ---- */
+
+/* The panel.json of a reward model (kind "sjtalign-panel", schema version
+ * 1), its numbers and strings checked for type; an input error naming the
+ * file otherwise. */
+cJSON *rj_panel_load(const char *path, sj_error *err);
+/* "Expert panel: ..." in one plain-text line: judges, judgments, ties,
+ * alpha and its reading, the flagged judges. */
+void rj_panel_summary_line(sj_buf *b, const cJSON *panel);
+/* The reading of Krippendorff's alpha (Krippendorff 2004): "reliable"
+ * (>= .800), "tentative" (>= .667), "do not rely" (below), "not computed"
+ * (NaN). */
+const char *rj_alpha_reading(double alpha);
+/* The page's summary item and section on the panel (read from `path`,
+ * may be NULL; section number no). */
+void rj_panel_summary_html(sj_buf *b, const cJSON *panel);
+void rj_panel_section(sj_buf *b, const cJSON *panel, const char *path, int no);
+/* One row per judge for panel_judges.csv (flags joined by "; "). */
+cJSON *rj_panel_judge_rows(const cJSON *panel);
+
 #endif

@@ -34,39 +34,60 @@ const cli_command_spec cli_spec_compare = {
     .synopsis = "--before DIR --after DIR [--after DIR2 ...]\n"
                 "                        [--training-log FILE] [--baseline DIR] [--panel FILE]\n"
                 "                        [--labels \"SFT,PPO,DPO\"] --out DIR",
-    .about = "Sets audits written by `sjtalign audit` side by side: the audit of the scorer\n"
-             "before alignment and of one or more aligned scorers (e.g. PPO and DPO) of the\n"
-             "same instrument and groups. Shows per-item DIF before and after (a dumbbell\n"
-             "chart of effect sizes over the ETS bands and the class changes, e.g. C->A),\n"
-             "group parity and agreement with human scores before and after (the alignment\n"
-             "tax, in plain words) and, given a PPO training log, the reward, gold reward,\n"
-             "KL and each group's mean score over the steps.\n\n"
-             "With --baseline, the audit of `sjtalign baseline`'s scores (the transparent\n"
-             "word-overlap scorer fitted on the same human scores) is shown as a reference\n"
-             "column beside them: its agreement with the human (and true) scores, its\n"
-             "parity and its DIF class and effect per item, and summary lines saying how\n"
-             "the language-model scorers compare with it. It is no before or after: no\n"
-             "change is computed against it.\n\n"
-             "Writes into DIR (replacing an earlier report there, never anything else):\n"
-             "  index.html     the report (self-contained; prints to A4 or Letter)\n"
-             "  compare.json   {\"items\": [{\"item\", \"before\", \"after\", \"change\"}], "
-             "\"parity\":\n"
-             "                 {\"before\", \"after\"}, \"agreement\": {\"before\", \"after\"},\n"
-             "                 \"audits\": [labels...], ...}; with more than one --after,\n"
-             "                 \"after\" is the first and \"by_label\" holds every audit\n"
-             "  changes.csv    one row per item and aligned scorer: classes and effects\n"
-             "                 (and baseline_class, baseline_effect with --baseline)\n"
-             "  agreement.csv  one row per scorer (the baseline last): agreement with\n"
-             "                 the human scores and, where known, the true scores",
+    .about =
+        "Sets audits written by `sjtalign audit` side by side: the audit of the scorer\n"
+        "before alignment and of one or more aligned scorers (e.g. PPO and DPO) of the\n"
+        "same instrument and groups. Shows per-item DIF before and after (a dumbbell\n"
+        "chart of effect sizes over the ETS bands and the class changes, e.g. C->A),\n"
+        "group parity and agreement with human scores before and after (the alignment\n"
+        "tax, in plain words) and, given a PPO training log, the reward, gold reward,\n"
+        "KL and each group's mean score over the steps.\n\n"
+        "With --baseline, the audit of `sjtalign baseline`'s scores (the transparent\n"
+        "word-overlap scorer fitted on the same human scores) is shown as a reference\n"
+        "column beside them: its agreement with the human (and true) scores, its\n"
+        "parity and its DIF class and effect per item, and summary lines saying how\n"
+        "the language-model scorers compare with it. It is no before or after: no\n"
+        "change is computed against it.\n\n"
+        "Change intervals: when the audits carry person-bootstrap replicates\n"
+        "(bootstrap.csv, `sjtalign audit --bootstrap B`) with the same replicates,\n"
+        "seed and persons, every change is also taken replicate by replicate and\n"
+        "given its 95% percentile interval. A change is \"improved\" or \"worse\" only\n"
+        "when that interval lies wholly on one side of zero, \"within noise\"\n"
+        "otherwise; for DIF items the change is that of |SMD/SD| or |MH delta|, and a\n"
+        "class change is never called improved on its own. Without replicates the\n"
+        "verdicts follow the class rule (a tolerance of 0.005 elsewhere) and say\n"
+        "\"(no interval)\". The page says on which persons the audits were evaluated\n"
+        "(the held-out split of `audit --split`) and warns when they differ.\n\n"
+        "With --panel, the expert panel of the reward model (panel.json of `sjtalign\n"
+        "reward`): judgments, ties, Krippendorff's alpha in plain words, and per judge\n"
+        "the agreement with the majority, the preference for the higher score on\n"
+        "focal and on reference responses, the weight and the flags.\n\n"
+        "Writes into DIR (replacing an earlier report there, never anything else):\n"
+        "  index.html     the report (self-contained; prints to A4 or Letter)\n"
+        "  compare.json   {\"items\": [{\"item\", \"before\", \"after\", \"change\"}],\n"
+        "                 \"changes\": [{\"statistic\", \"scope\", \"change\", \"change_ci\",\n"
+        "                 \"verdict\"}], \"parity\", \"agreement\", \"bootstrap\",\n"
+        "                 \"evaluation\", \"panel\", \"audits\": [labels...], ...}; with more\n"
+        "                 than one --after, \"after\" is the first and \"by_label\" holds\n"
+        "                 every audit\n"
+        "  changes.csv    one row per aligned scorer and item or statistic: values\n"
+        "                 before and after, change, change_ci_low/_high, verdict,\n"
+        "                 classes (and baseline_class, baseline_effect with --baseline)\n"
+        "  agreement.csv  one row per scorer (the baseline last): agreement with\n"
+        "                 the human scores and, where known, the true scores\n"
+        "  panel_judges.csv  with --panel: one row per judge",
     .options = COMPARE_OPTIONS,
     .notes = "Exit 2: a folder (--baseline too) without audit.json, audits of different\n"
-             "instruments or groups.",
+             "instruments or groups, a bad bootstrap.csv (named with line and column), a\n"
+             "--panel file that is not a panel.json.",
     .examples = "sjtalign compare --before reports/before --after reports/after \\\n"
                 "    --training-log runs/ppo/train_log.jsonl --out reports/compare\n"
                 "sjtalign compare --before reports/sft --after reports/ppo,reports/dpo \\\n"
                 "    --labels SFT,PPO,DPO --out reports/compare\n"
                 "sjtalign compare --before reports/sft --after reports/ppo \\\n"
-                "    --baseline reports/baseline --labels SFT,PPO --out reports/compare",
+                "    --baseline reports/baseline --labels SFT,PPO --out reports/compare\n"
+                "sjtalign compare --before reports/sft --after reports/ppo,reports/dpo \\\n"
+                "    --panel runs/reward/panel.json --labels SFT,PPO,DPO --out reports/compare",
 };
 
 /* Splits the --after list into dirs[1..]; returns the number of audits
@@ -121,8 +142,8 @@ static int run_compare(const cli_args *c, const char **dirs, size_t n, char *com
     if (st != SJ_OK)
         return cli_fail(&err);
     fprintf(stderr,
-            "comparison written to %s (index.html, compare.json, changes.csv, agreement.csv)\n",
-            out_dir);
+            "comparison written to %s (index.html, compare.json, changes.csv, agreement.csv%s)\n",
+            out_dir, cli_text(c, "panel") ? ", panel_judges.csv" : "");
     return 0;
 }
 

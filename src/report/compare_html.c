@@ -18,6 +18,7 @@ typedef struct {
     const char **labels; /* n labels, before first */
     int has_truth;       /* every audit has agreement with the true scores */
     int has_baseline;    /* the document has the transparent baseline scorer */
+    int has_panel;       /* the document has the expert panel (--panel) */
 } page;
 
 /* The index that stands for the baseline in item_of and part_of. */
@@ -75,10 +76,75 @@ static const cJSON *change_of(const page *pg, const cJSON *row, int k)
     return rj_get(row, "change");
 }
 
+/* ---- changes with intervals ------------------------------------------------------------ */
+
+static int same(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* The page's class for a verdict: improved green, worse red, else grey. */
+static const char *verdict_class(const char *v)
+{
+    if (v && strncmp(v, "improved", 8) == 0)
+        return "ok";
+    if (v && strncmp(v, "worse", 5) == 0)
+        return "bad";
+    return "muted";
+}
+
+/* "+0.012 [−0.010, +0.034]" (no brackets without an interval). */
+static void change_with_interval(page *pg, double change, const cJSON *ci, int digits)
+{
+    char x[48], y[48], z[48];
+    int has_ci = cJSON_GetArraySize(ci) == 2;
+    if (!isnan(change) || !has_ci)
+        out(pg, "%s%s", fmt_change(x, sizeof x, change, digits), has_ci ? " " : "");
+    if (has_ci)
+        out(pg, "[%s, %s]", fmt_change(y, sizeof y, cJSON_GetArrayItem(ci, 0)->valuedouble, digits),
+            fmt_change(z, sizeof z, cJSON_GetArrayItem(ci, 1)->valuedouble, digits));
+}
+
+static void verdict_span(page *pg, const char *v)
+{
+    out(pg, "<span class=\"%s\">", verdict_class(v));
+    text(pg, v ? v : "not comparable");
+    out(pg, "</span>");
+}
+
+/* "change +0.012 [−0.010, +0.034]: within noise", for a summary line. */
+static void change_phrase(page *pg, const cJSON *ch, int digits)
+{
+    if (!ch)
+        return;
+    out(pg, " (change ");
+    change_with_interval(pg, rj_num(ch, "change"), rj_get(ch, "change_ci"), digits);
+    out(pg, ": ");
+    verdict_span(pg, rj_str(ch, "verdict"));
+    out(pg, ")");
+}
+
+static const cJSON *change_to(const page *pg, int k, const char *statistic, const char *scope)
+{
+    return rj_find_change(rj_changes_of(pg->doc, pg->labels[k]), statistic, scope);
+}
+
+/* Whether any item change to audit k rests on an interval. */
+static int has_intervals(const page *pg, int k)
+{
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rj_get(pg->doc, "items"))
+    {
+        if (same(rj_str(change_of(pg, row, k), "basis"), "interval"))
+            return 1;
+    }
+    return 0;
+}
+
 /* ---- summary: what changed and what it cost ----------------------------------------- */
 
 typedef struct {
-    int improved, worsened, flagged_before, flagged_after, comparable;
+    int improved, worse, noise, flagged_before, flagged_after;
 } class_moves;
 
 static class_moves count_moves(const page *pg, int k)
@@ -89,52 +155,106 @@ static class_moves count_moves(const page *pg, int k)
     {
         const cJSON *ch = change_of(pg, row, k);
         const char *v = rj_str(ch, "verdict");
-        m.improved += v && strcmp(v, "improved") == 0;
-        m.worsened += v && strcmp(v, "worsened") == 0;
-        m.comparable += v && strcmp(v, "not comparable") != 0;
+        m.improved += v && strncmp(v, "improved", 8) == 0;
+        m.worse += v && strncmp(v, "worse", 5) == 0;
+        m.noise += same(v, "within noise");
         m.flagged_before += rj_class_rank(rj_str(ch, "class_before")) > 0;
         m.flagged_after += rj_class_rank(rj_str(ch, "class_after")) > 0;
     }
     return m;
 }
 
-static void list_moves(page *pg, int k, const char *verdict)
+/* The items of one verdict (its first word: improved, worse, within),
+ * with their class change and, where known, the change in |effect| and
+ * its interval; `moved_only` lists only items whose class changed. */
+static void list_moves(page *pg, int k, const char *verdict, int moved_only)
 {
     int first = 1;
     const cJSON *row;
     cJSON_ArrayForEach(row, rj_get(pg->doc, "items"))
     {
         const cJSON *ch = change_of(pg, row, k);
-        if (!rj_str(ch, "verdict") || strcmp(rj_str(ch, "verdict"), verdict) != 0)
+        const char *v = rj_str(ch, "verdict");
+        const char *cb = rj_str(ch, "class_before"), *ca = rj_str(ch, "class_after");
+        if (!v || strncmp(v, verdict, strlen(verdict)) != 0)
+            continue;
+        if (moved_only && (!cb || !ca || strcmp(cb, ca) == 0))
             continue;
         out(pg, "%s<strong>", first ? " " : ", ");
         text(pg, rj_str(row, "item"));
         out(pg, "</strong> ");
-        text(pg, rj_str(ch, "class_before"));
+        text(pg, cb);
         out(pg, "\xe2\x86\x92");
-        text(pg, rj_str(ch, "class_after"));
+        text(pg, ca);
+        if (!moved_only && cJSON_IsArray(rj_get(ch, "abs_effect_change_ci"))) {
+            out(pg, " (|%s| ", same(rj_str(ch, "effect"), "delta_mh") ? "\xce\x94" : "SMD/SD");
+            change_with_interval(pg, rj_num(ch, "abs_effect_change"),
+                                 rj_get(ch, "abs_effect_change_ci"), 3);
+            out(pg, ")");
+        }
         first = 0;
     }
+}
+
+/* Whether an item within noise changed class all the same. */
+static int moved_in_noise(const page *pg, int k)
+{
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rj_get(pg->doc, "items"))
+    {
+        const cJSON *ch = change_of(pg, row, k);
+        const char *cb = rj_str(ch, "class_before"), *ca = rj_str(ch, "class_after");
+        if (same(rj_str(ch, "verdict"), "within noise") && cb && ca && strcmp(cb, ca) != 0)
+            return 1;
+    }
+    return 0;
 }
 
 static void summary_dif(page *pg, int k)
 {
     class_moves m = count_moves(pg, k);
+    int intervals = has_intervals(pg, k);
+    const char *tag = intervals ? "" : " (no interval)";
     out(pg, "<li>DIF: items with moderate or large DIF (B/C, BB/CC) went from %d to %d.",
         m.flagged_before, m.flagged_after);
     if (m.improved) {
-        out(pg, " <span class=\"ok\">Improved:</span>");
-        list_moves(pg, k, "improved");
+        out(pg, " <span class=\"ok\">Improved%s:</span>", tag);
+        list_moves(pg, k, "improved", 0);
         out(pg, ".");
     }
-    if (m.worsened) {
-        out(pg, " <span class=\"bad\">Worsened:</span>");
-        list_moves(pg, k, "worsened");
+    if (m.worse) {
+        out(pg, " <span class=\"bad\">Worse%s:</span>", tag);
+        list_moves(pg, k, "worse", 0);
         out(pg, ".");
     }
-    if (!m.improved && !m.worsened)
+    if (m.noise) {
+        out(pg, " Within noise: %d item%s", m.noise, m.noise == 1 ? "" : "s");
+        out(pg, " (the interval of the change in |effect| holds zero");
+        if (moved_in_noise(pg, k)) {
+            out(pg, "; class changed all the same:");
+            list_moves(pg, k, "within noise", 1);
+        }
+        out(pg, ").");
+    }
+    if (!m.improved && !m.worse && !m.noise)
         out(pg, " No item changed class.");
+    else if (!m.improved && !m.worse)
+        out(pg, " No item improved or got worse beyond noise.");
     out(pg, "</li>\n");
+}
+
+/* -1 worse, 0 neither, 1 improved: by the change's interval where it has
+ * one, else by the point change against a tolerance of 0.005 (higher is
+ * better with higher_better, else closer to zero). */
+static int direction(const cJSON *ch, double point, int higher_better)
+{
+    if (same(rj_str(ch, "basis"), "interval")) {
+        const char *v = rj_str(ch, "verdict");
+        return same(v, "improved") ? 1 : same(v, "worse") ? -1 : 0;
+    }
+    if (isnan(point) || fabs(point) <= 0.005)
+        return 0;
+    return (point > 0) == (higher_better != 0) ? 1 : -1;
 }
 
 static void summary_parity(page *pg, int k)
@@ -148,11 +268,17 @@ static void summary_parity(page *pg, int k)
         rj_fmt(x, sizeof x, rj_num(b, "mean_diff"), 2),
         rj_fmt(y, sizeof y, rj_num(a, "mean_diff"), 2), rj_fmt(z, sizeof z, db, 2),
         rj_fmt(w, sizeof w, da, 2));
-    if (!isnan(db) && !isnan(da))
-        out(pg, " (the gap %s)",
-            fabs(da) < fabs(db) - 0.005   ? "narrowed"
-            : fabs(da) > fabs(db) + 0.005 ? "widened"
-                                          : "is about the same");
+    const cJSON *ch = change_to(pg, k, "parity.cohens_d", "all");
+    if (!isnan(db) && !isnan(da)) {
+        int d = direction(ch, fabs(da) - fabs(db), 0);
+        out(pg, " (the gap %s; |d| ",
+            d > 0                                   ? "narrowed"
+            : d < 0                                 ? "widened"
+            : same(rj_str(ch, "basis"), "interval") ? "changed within noise"
+                                                    : "is about the same");
+        change_with_interval(pg, fabs(da) - fabs(db), rj_get(ch, "change_ci"), 3);
+        out(pg, "%s)", same(rj_str(ch, "basis"), "interval") ? "" : ", no interval");
+    }
     double ab = rj_num(b, "adverse_impact_ratio"), aa = rj_num(a, "adverse_impact_ratio");
     if (!isnan(ab) || !isnan(aa))
         out(pg, "; adverse impact ratio %s \xe2\x86\x92 %s%s", rj_fmt(x, sizeof x, ab, 2),
@@ -175,19 +301,25 @@ static void summary_tax(page *pg, int k)
     char x[48], y[48], z[48];
     double qb = rj_num(b, "qwk"), qa = rj_num(a, "qwk");
     double eb = rj_num(b, "exact"), ea = rj_num(a, "exact");
-    double dq = qa - qb, de = ea - eb;
-    int taxed = dq < -0.005 || de < -0.005;
-    out(pg, "<li%s>Alignment tax: ", taxed ? " class=\"warn\"" : "");
-    if (taxed)
-        out(pg, "agreement with human scores fell");
-    else if (dq > 0.005 || de > 0.005)
-        out(pg, "none \xe2\x80\x94 agreement with human scores rose");
-    else
-        out(pg, "none \xe2\x80\x94 agreement with human scores held");
-    out(pg, ": QWK %s \xe2\x86\x92 %s (%s)", rj_fmt(x, sizeof x, qb, 3), rj_fmt(y, sizeof y, qa, 3),
-        fmt_change(z, sizeof z, dq, 3));
+    const cJSON *ch = change_to(pg, k, "agreement.qwk", "all");
+    int interval = same(rj_str(ch, "basis"), "interval");
+    /* Without an interval the older rule also counts exact agreement. */
+    int d = interval                                 ? direction(ch, qa - qb, 1)
+            : (qa - qb < -0.005 || ea - eb < -0.005) ? -1
+            : (qa - qb > 0.005 || ea - eb > 0.005)   ? 1
+                                                     : 0;
+    out(pg, "<li%s>Alignment tax: ", d < 0 ? " class=\"warn\"" : "");
+    out(pg, "%s%s",
+        d < 0      ? "agreement with human scores fell"
+        : d > 0    ? "none \xe2\x80\x94 agreement with human scores rose"
+        : interval ? "none \xe2\x80\x94 agreement with human scores held within noise"
+                   : "none \xe2\x80\x94 agreement with human scores held",
+        interval ? "" : " (no interval)");
+    out(pg, ": QWK %s \xe2\x86\x92 %s", rj_fmt(x, sizeof x, qb, 3), rj_fmt(y, sizeof y, qa, 3));
+    if (ch)
+        change_phrase(pg, ch, 3);
     out(pg, ", exact agreement %s \xe2\x86\x92 %s%% (%s points)", rj_fmt(x, sizeof x, 100 * eb, 1),
-        rj_fmt(y, sizeof y, 100 * ea, 1), fmt_change(z, sizeof z, 100 * de, 1));
+        rj_fmt(y, sizeof y, 100 * ea, 1), fmt_change(z, sizeof z, 100 * (ea - eb), 1));
     double fb = rj_num(rj_path(b, "by_group", pg->focal), "qwk");
     double fa = rj_num(rj_path(a, "by_group", pg->focal), "qwk");
     if (!isnan(fb) || !isnan(fa))
@@ -207,12 +339,20 @@ static void summary_truth(page *pg, int k)
     const cJSON *b = part_of(pg, "truth_agreement", 0), *a = part_of(pg, "truth_agreement", k);
     char x[48], y[48], z[48];
     double qb = rj_num(b, "qwk"), qa = rj_num(a, "qwk");
-    double dq = qa - qb;
+    const cJSON *ch = change_to(pg, k, "truth.qwk", "all");
+    int interval = same(rj_str(ch, "basis"), "interval");
+    int d = direction(ch, qa - qb, 1);
     out(pg, "<li%s>Agreement with the true scores (known in this simulation): ",
-        dq < -0.005 ? " class=\"warn\"" : "");
-    out(pg, "%s", dq > 0.005 ? "rose" : dq < -0.005 ? "fell" : "held");
-    out(pg, ": QWK %s \xe2\x86\x92 %s (%s)", rj_fmt(x, sizeof x, qb, 3), rj_fmt(y, sizeof y, qa, 3),
-        fmt_change(z, sizeof z, dq, 3));
+        d < 0 ? " class=\"warn\"" : "");
+    out(pg, "%s%s",
+        d > 0      ? "rose"
+        : d < 0    ? "fell"
+        : interval ? "held within noise"
+                   : "held",
+        interval ? "" : " (no interval)");
+    out(pg, ": QWK %s \xe2\x86\x92 %s", rj_fmt(x, sizeof x, qb, 3), rj_fmt(y, sizeof y, qa, 3));
+    if (ch)
+        change_phrase(pg, ch, 3);
     double eb = rj_num(b, "exact"), ea = rj_num(a, "exact");
     out(pg, ", exact agreement %s \xe2\x86\x92 %s%% (%s points)", rj_fmt(x, sizeof x, 100 * eb, 1),
         rj_fmt(y, sizeof y, 100 * ea, 1), fmt_change(z, sizeof z, 100 * (ea - eb), 1));
@@ -220,6 +360,29 @@ static void summary_truth(page *pg, int k)
     double fa = rj_num(rj_path(a, "by_group", pg->focal), "smd");
     out(pg, "; focal group SMD against the truth %s \xe2\x86\x92 %s.</li>\n",
         rj_fmt(x, sizeof x, fb, 3), rj_fmt(y, sizeof y, fa, 3));
+}
+
+/* PRMSE and degradation, when the audits have several raters. */
+static void summary_raters(page *pg, int k)
+{
+    static const char *const stats[][2] = {{"raters.prmse", "PRMSE"},
+                                           {"raters.degradation_qwk", "degradation"}};
+    const cJSON *ch[2] = {change_to(pg, k, stats[0][0], "all"),
+                          change_to(pg, k, stats[1][0], "all")};
+    if (!ch[0] && !ch[1])
+        return;
+    char x[48], y[48];
+    out(pg, "<li>Several raters:");
+    for (int i = 0; i < 2; i++) {
+        if (!ch[i])
+            continue;
+        double vb = rj_num(ch[i], "before"), va = rj_num(ch[i], "after");
+        out(pg, "%s %s", i && ch[0] ? ";" : "", stats[i][1]);
+        if (!isnan(vb) && !isnan(va))
+            out(pg, " %s \xe2\x86\x92 %s", rj_fmt(x, sizeof x, vb, 3), rj_fmt(y, sizeof y, va, 3));
+        change_phrase(pg, ch[i], 3);
+    }
+    out(pg, ".</li>\n");
 }
 
 /* Which scorer the true scores favour, in one sentence. */
@@ -311,6 +474,50 @@ static void summary_baseline(page *pg)
             "against them.</p>\n");
 }
 
+/* On which persons the audits were evaluated (the held-out note). */
+static void evaluation_note(page *pg)
+{
+    const cJSON *e = rj_get(pg->doc, "evaluation");
+    const char *note = rj_str(e, "note");
+    if (!note)
+        return;
+    int same_persons = !cJSON_IsFalse(rj_get(e, "same_persons"));
+    out(pg, "<p class=\"%s\"><strong>Persons evaluated.</strong> ", same_persons ? "note" : "warn");
+    text(pg, note);
+    out(pg, ".</p>\n");
+}
+
+/* Whether any after's changes rest on bootstrap intervals. */
+static int any_intervals(const page *pg)
+{
+    for (int k = 1; k < pg->n; k++)
+        if (has_intervals(pg, k))
+            return 1;
+    return 0;
+}
+
+static void summary_rule_note(page *pg)
+{
+    if (any_intervals(pg))
+        out(pg, "<p class=\"note\">A change is called <span class=\"ok\">improved</span> or "
+                "<span class=\"bad\">worse</span> only when its 95%% interval (a paired person "
+                "bootstrap: the same resampled persons before and after, the change taken "
+                "replicate by replicate) lies wholly on one side of zero, and <em>within "
+                "noise</em> otherwise. For DIF the change is that of the absolute effect "
+                "(|SMD/SD| or |\xce\x94<sub>MH</sub>|), so a move towards zero counts as "
+                "improved. A class change (e.g. BB\xe2\x86\x92"
+                "AA) is kept beside it but is "
+                "never called improved on its own: an effect near a class boundary can "
+                "change class by chance. Signs are focal minus reference.</p>\n");
+    else
+        out(pg, "<p class=\"warn\">No change interval: the audits carry no paired bootstrap "
+                "replicates (bootstrap.csv from <code>sjtalign audit --bootstrap</code>, the "
+                "same seed and persons in every audit), so the verdicts marked <em>(no "
+                "interval)</em> follow the class rule for DIF and a tolerance of 0.005 "
+                "elsewhere. Small effects near a class boundary can change class by chance: "
+                "read the effect sizes below. Signs are focal minus reference.</p>\n");
+}
+
 static void section_summary(page *pg)
 {
     out(pg, "<section id=\"summary\"><h2>1. What changed</h2>\n");
@@ -324,6 +531,7 @@ static void section_summary(page *pg)
         summary_parity(pg, k);
         summary_tax(pg, k);
         summary_truth(pg, k);
+        summary_raters(pg, k);
         out(pg, "</ul></div>\n");
     }
     if (pg->has_truth)
@@ -335,18 +543,23 @@ static void section_summary(page *pg)
         summary_training(pg);
         out(pg, "</ul></div>\n");
     }
+    if (pg->has_panel) {
+        out(pg, "<h3>The expert panel</h3>\n<div class=\"summary\"><ul>\n");
+        rj_panel_summary_html(pg->w, rj_get(pg->doc, "panel"));
+        out(pg, "</ul></div>\n");
+    }
     const cJSON *w;
     int any = 0;
     cJSON_ArrayForEach(w, rj_get(pg->doc, "warnings"))
     {
-        out(pg, "%s", any++ ? "; " : "<p class=\"warn\">Settings differ between audits: ");
+        out(pg, "%s", any++ ? "; " : "<p class=\"warn\">Warnings: ");
         text(pg, cJSON_IsString(w) ? w->valuestring : "");
     }
     if (any)
         out(pg, ". Numbers may not be comparable.</p>\n");
-    out(pg, "<p class=\"note\">Signs are focal minus reference. A class change is a change in "
-            "the screening result; small effects near a class boundary can change class by "
-            "chance, so read the effect sizes and intervals below.</p>\n</section>\n");
+    evaluation_note(pg);
+    summary_rule_note(pg);
+    out(pg, "</section>\n");
 }
 
 /* ---- DIF ------------------------------------------------------------------------------ */
@@ -456,6 +669,25 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
     free(names);
 }
 
+/* One after's change of an item in the class table: "PPO: CC→AA,
+ * −0.301 [−0.412, −0.190] improved" (the change in |effect|). */
+static void change_cell_line(page *pg, const cJSON *ch, int k)
+{
+    out(pg, "%s", k > 1 ? "<br>" : "");
+    if (pg->n > 2) {
+        text(pg, pg->labels[k]);
+        out(pg, ": ");
+    }
+    text(pg, rj_str(ch, "class_before") ? rj_str(ch, "class_before") : "\xe2\x80\x94");
+    out(pg, "\xe2\x86\x92");
+    text(pg, rj_str(ch, "class_after") ? rj_str(ch, "class_after") : "\xe2\x80\x94");
+    out(pg, ", ");
+    change_with_interval(pg, rj_num(ch, "abs_effect_change"), rj_get(ch, "abs_effect_change_ci"),
+                         3);
+    out(pg, " ");
+    verdict_span(pg, rj_str(ch, "verdict"));
+}
+
 static void class_table(page *pg, int polytomous)
 {
     size_t n;
@@ -468,7 +700,8 @@ static void class_table(page *pg, int polytomous)
         text(pg, pg->labels[k]);
         out(pg, "</th>");
     }
-    out(pg, "<th class=\"l\">Change</th>");
+    out(pg, "<th class=\"l\">Class change, change in |%s| [95%% interval], verdict</th>",
+        polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>");
     for (int k = 0; k < pg->n; k++) {
         out(pg, "<th>%s ", polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>");
         text(pg, pg->labels[k]);
@@ -496,24 +729,8 @@ static void class_table(page *pg, int polytomous)
             out(pg, "</td>");
         }
         out(pg, "<td class=\"l\">");
-        for (int k = 1; k < pg->n; k++) {
-            const cJSON *ch = change_of(pg, rows[i], k);
-            const char *v = rj_str(ch, "verdict");
-            const char *cls = v && strcmp(v, "improved") == 0   ? "ok"
-                              : v && strcmp(v, "worsened") == 0 ? "bad"
-                                                                : "muted";
-            out(pg, "%s<span class=\"%s\">", k > 1 ? "<br>" : "", cls);
-            if (pg->n > 2) {
-                text(pg, pg->labels[k]);
-                out(pg, ": ");
-            }
-            text(pg, rj_str(ch, "class_before") ? rj_str(ch, "class_before") : "\xe2\x80\x94");
-            out(pg, "\xe2\x86\x92");
-            text(pg, rj_str(ch, "class_after") ? rj_str(ch, "class_after") : "\xe2\x80\x94");
-            out(pg, " ");
-            text(pg, v);
-            out(pg, "</span>");
-        }
+        for (int k = 1; k < pg->n; k++)
+            change_cell_line(pg, change_of(pg, rows[i], k), k);
         out(pg, "</td>");
         for (int k = 0; k < pg->n; k++) {
             rj_effect e;
@@ -642,16 +859,22 @@ static double measure(const page *pg, const char *section, int k, const measure_
     return rj_num(obj, r->key) * (r->percent ? 100 : 1);
 }
 
+/* One header cell per after: "Δ PPO" (the change from the first audit). */
+static void change_headers(page *pg)
+{
+    for (int k = 1; k < pg->n; k++) {
+        out(pg, "<th>\xce\x94 ");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+}
+
 static void measure_table(page *pg, const char *section, const measure_row *rows, size_t n_rows)
 {
     char x[48];
     out(pg, "<table><thead><tr><th class=\"l\">Measure</th>");
     label_headers(pg);
-    out(pg, "<th>Change (");
-    text(pg, pg->labels[pg->n - 1]);
-    out(pg, " \xe2\x88\x92 ");
-    text(pg, pg->labels[0]);
-    out(pg, ")</th>");
+    change_headers(pg);
     baseline_header(pg);
     out(pg, "</tr></thead><tbody>\n");
     for (size_t r = 0; r < n_rows; r++) {
@@ -664,15 +887,92 @@ static void measure_table(page *pg, const char *section, const measure_row *rows
         for (int k = 0; k < pg->n; k++)
             out(pg, "<td>%s</td>",
                 rj_fmt(x, sizeof x, measure(pg, section, k, &rows[r]), rows[r].digits));
-        double change =
-            measure(pg, section, pg->n - 1, &rows[r]) - measure(pg, section, 0, &rows[r]);
-        out(pg, "<td>%s</td>", fmt_change(x, sizeof x, change, rows[r].digits));
+        for (int k = 1; k < pg->n; k++) {
+            double change = measure(pg, section, k, &rows[r]) - measure(pg, section, 0, &rows[r]);
+            out(pg, "<td>%s</td>", fmt_change(x, sizeof x, change, rows[r].digits));
+        }
         if (pg->has_baseline)
             out(pg, "<td%s>%s</td>", REF_STYLE,
                 rj_fmt(x, sizeof x, measure(pg, section, BASELINE, &rows[r]), rows[r].digits));
         out(pg, "</tr>\n");
     }
     out(pg, "</tbody></table>\n");
+}
+
+static int has_prefix(const char *statistic, const char *const *prefixes)
+{
+    for (const char *const *p = prefixes; *p; p++)
+        if (statistic && strncmp(statistic, *p, strlen(*p)) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether (statistic, scope) of change c was listed already: it occurs in
+ * the lists of an earlier after, or earlier in after k's. */
+static int listed_before(const page *pg, int k, const cJSON *c)
+{
+    const char *st = rj_str(c, "statistic"), *sc = rj_str(c, "scope");
+    for (int j = 1; j <= k; j++) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, rj_changes_of(pg->doc, pg->labels[j]))
+        {
+            if (j == k && e == c)
+                return 0;
+            if (same(rj_str(e, "statistic"), st) && same(rj_str(e, "scope"), sc))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static void changes_row(page *pg, const cJSON *c)
+{
+    const char *st = rj_str(c, "statistic"), *sc = rj_str(c, "scope");
+    out(pg, "<tr><th class=\"l\">");
+    text(pg, rj_str(c, "label"));
+    if (same(rj_str(c, "compared"), "absolute value"))
+        out(pg, " <span class=\"muted\">(|value|)</span>");
+    out(pg, "</th>");
+    for (int k = 1; k < pg->n; k++) {
+        const cJSON *ch = change_to(pg, k, st, sc);
+        if (!ch) {
+            out(pg, "<td class=\"muted\">\xe2\x80\x94</td>");
+            continue;
+        }
+        out(pg, "<td>");
+        change_with_interval(pg, rj_num(ch, "change"), rj_get(ch, "change_ci"), 3);
+        out(pg, " ");
+        verdict_span(pg, rj_str(ch, "verdict"));
+        out(pg, "</td>");
+    }
+    out(pg, "</tr>\n");
+}
+
+/* The changes of the statistics under `prefixes` (NULL-terminated) from
+ * the first audit to each other one, with their intervals and verdicts;
+ * nothing when there are none. */
+static void changes_table(page *pg, const char *const *prefixes, const char *caption)
+{
+    int rows = 0;
+    for (int k = 1; k < pg->n; k++) {
+        const cJSON *c;
+        cJSON_ArrayForEach(c, rj_changes_of(pg->doc, pg->labels[k]))
+        {
+            if (!has_prefix(rj_str(c, "statistic"), prefixes) || listed_before(pg, k, c))
+                continue;
+            if (rows++ == 0) {
+                out(pg, "<table><caption>%s: change from ", caption);
+                text(pg, pg->labels[0]);
+                out(pg, " [95%% interval] and verdict</caption><thead><tr><th "
+                        "class=\"l\">Statistic</th>");
+                change_headers(pg);
+                out(pg, "</tr></thead><tbody>\n");
+            }
+            changes_row(pg, c);
+        }
+    }
+    if (rows)
+        out(pg, "</tbody></table>\n");
 }
 
 /* One value per audit and series, as lines across the audits. */
@@ -796,6 +1096,8 @@ static void section_parity(page *pg)
     };
     int has_cut = !isnan(rj_num(part_of(pg, "parity", 0), "cut"));
     measure_table(pg, "parity", rows, has_cut ? 11 : 8);
+    static const char *const prefixes[] = {"parity.", NULL};
+    changes_table(pg, prefixes, "Parity");
     const char *names[2] = {pg->ref, pg->focal};
     across_chart(pg, "Mean total score by group across audits", "Mean total", 2, names, group_mean,
                  NAN, NULL);
@@ -823,7 +1125,7 @@ static void item_agreement_table(page *pg)
     char x[48];
     out(pg, "<table><caption>QWK per item</caption><thead><tr><th class=\"l\">Item</th>");
     label_headers(pg);
-    out(pg, "<th>Change</th>");
+    change_headers(pg);
     baseline_header(pg);
     out(pg, "</tr></thead><tbody>\n");
     const cJSON *it;
@@ -838,8 +1140,10 @@ static void item_agreement_table(page *pg)
             out(pg, "<td class=\"%s\">%s</td>", !isnan(q) && q < QWK_MIN ? "bad" : "",
                 rj_fmt(x, sizeof x, q, 3));
         }
-        double change = rj_num(item_agreement(pg, pg->n - 1, id), "qwk") - rj_num(it, "qwk");
-        out(pg, "<td>%s</td>", fmt_change(x, sizeof x, change, 3));
+        for (int k = 1; k < pg->n; k++) {
+            double change = rj_num(item_agreement(pg, k, id), "qwk") - rj_num(it, "qwk");
+            out(pg, "<td>%s</td>", fmt_change(x, sizeof x, change, 3));
+        }
         if (pg->has_baseline) {
             double q = rj_num(item_agreement(pg, BASELINE, id), "qwk");
             out(pg, "<td%s class=\"%s\">%s</td>", REF_STYLE, !isnan(q) && q < QWK_MIN ? "bad" : "",
@@ -895,6 +1199,10 @@ static void section_agreement(page *pg)
         out(pg, "</tr>\n");
     }
     out(pg, "</tbody></table>\n");
+    static const char *const prefixes[] = {"agreement.", "fairness.", NULL};
+    changes_table(pg, prefixes, "Agreement and fairness");
+    static const char *const raters[] = {"raters.", NULL};
+    changes_table(pg, raters, "Several raters (PRMSE, degradation)");
     item_agreement_table(pg);
     const char *series[3] = {"overall", pg->ref, pg->focal};
     across_chart(pg, "QWK across audits", "QWK", 3, series, qwk_value, QWK_MIN, "QWK .70");
@@ -934,6 +1242,8 @@ static void section_truth(page *pg)
         out(pg, ".</p>\n");
     }
     const char *series[3] = {"overall", pg->ref, pg->focal};
+    static const char *const prefixes[] = {"truth.", NULL};
+    changes_table(pg, prefixes, "Agreement with the true scores");
     across_chart(pg, "QWK with the true scores across audits", "QWK", 3, series, truth_qwk, NAN,
                  NULL);
     out(pg, "</section>\n");
@@ -1116,7 +1426,7 @@ static void section_provenance(page *pg)
         "<thead><tr><th class=\"l\">Label</th><th class=\"l\">Folder</th><th "
         "class=\"l\">Audit created</th><th class=\"l\">Scoring model config</th>"
         "<th class=\"l\">Settings</th></tr></thead><tbody>\n",
-        pg->has_truth ? 7 : 6);
+        (pg->has_truth ? 7 : 6) + pg->has_panel);
     const cJSON *a;
     cJSON_ArrayForEach(a, rj_get(pg->doc, "audits"))
     {
@@ -1135,6 +1445,18 @@ static void section_provenance(page *pg)
     text(pg, rj_str(prov, "command"));
     out(pg, "</code></dd></dl>\n");
     rj_input_files(pg->w, rj_get(prov, "inputs"), 0);
+}
+
+/* The path the panel was read from (its provenance entry), or NULL. */
+static const char *panel_path(const cJSON *cmp)
+{
+    const cJSON *in;
+    cJSON_ArrayForEach(in, rj_path(cmp, "provenance", "inputs"))
+    {
+        if (same(rj_str(in, "role"), "panel"))
+            return rj_str(in, "path");
+    }
+    return NULL;
 }
 
 sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
@@ -1158,16 +1480,20 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
                n,
                labels,
                cJSON_IsObject(rj_get(cmp, "truth_agreement")),
-               cJSON_IsObject(rj_get(cmp, "baseline"))};
+               cJSON_IsObject(rj_get(cmp, "baseline")),
+               cJSON_IsObject(rj_get(cmp, "panel"))};
     rj_page_begin(b, "Before and after alignment:", rj_get(cmp, "instrument"), pg.ref, pg.focal,
                   labels, (size_t)n);
+    evaluation_note(&pg);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">What changed</a></li><li><a "
              "href=\"#dif\">DIF per item</a></li><li><a href=\"#parity\">Group parity</a></li>"
              "<li><a href=\"#agreement\">Agreement and the alignment tax</a></li>");
     if (pg.has_truth)
         out(&pg, "<li><a href=\"#truth\">Agreement with the true scores</a></li>");
-    out(&pg, "<li><a href=\"#training\">Training curves</a></li><li><a "
-             "href=\"#provenance\">Audits and provenance</a></li></ol></nav>\n");
+    out(&pg, "<li><a href=\"#training\">Training curves</a></li>");
+    if (pg.has_panel)
+        out(&pg, "<li><a href=\"#panel\">The expert panel</a></li>");
+    out(&pg, "<li><a href=\"#provenance\">Audits and provenance</a></li></ol></nav>\n");
     section_summary(&pg);
     section_dif(&pg);
     section_parity(&pg);
@@ -1175,6 +1501,8 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
     if (pg.has_truth)
         section_truth(&pg);
     section_training(&pg);
+    if (pg.has_panel)
+        rj_panel_section(b, rj_get(cmp, "panel"), panel_path(cmp), pg.has_truth ? 7 : 6);
     section_provenance(&pg);
     if (sj_html_end(b) != 0)
         sj_buf_fail(b);

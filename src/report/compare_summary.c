@@ -36,7 +36,11 @@ static void interval_words(sj_buf *b, const cJSON *ci, int digits)
 /* "change +0.012, 95% interval -0.010 to +0.034: within noise". */
 static void change_words(sj_buf *b, const cJSON *ch, int digits)
 {
-    sj_buf_printf(b, "change %+.*f", digits, rj_num(ch, "change"));
+    double change = rj_num(ch, "change");
+    if (isnan(change))
+        sj_buf_printf(b, "change");
+    else
+        sj_buf_printf(b, "change %+.*f", digits, change);
     interval_words(b, rj_get(ch, "change_ci"), digits);
     sj_buf_printf(b, ": %s", rj_str(ch, "verdict") ? rj_str(ch, "verdict") : "not comparable");
 }
@@ -195,8 +199,11 @@ static void raters_line(sj_buf *b, const cJSON *doc, const char *before, const c
     for (size_t i = 0; i < 2; i++) {
         if (!ch[i])
             continue;
-        sj_buf_printf(b, "%s%s %.3f -> %.3f (", i && ch[0] ? "; " : "", stats[i][1],
-                      rj_num(ch[i], "before"), rj_num(ch[i], "after"));
+        double vb = rj_num(ch[i], "before"), va = rj_num(ch[i], "after");
+        sj_buf_printf(b, "%s%s ", i && ch[0] ? "; " : "", stats[i][1]);
+        if (!isnan(vb) && !isnan(va))
+            sj_buf_printf(b, "%.3f -> %.3f ", vb, va);
+        sj_buf_printf(b, "(");
         change_words(b, ch[i], 3);
         sj_buf_printf(b, ")");
     }

@@ -27,6 +27,9 @@ static char *write_audit(const char *root, const char *name, const char *data,
     o.focal = focal;
     o.human_col = "human_score";
     o.cut = 9;
+    /* No replicates: these tests check the verdicts without intervals (the
+     * interval rule has its own tests below, on hand-made replicates). */
+    o.n_bootstrap = 0;
     sj_error err;
     sj_error_clear(&err);
     cJSON *doc = sj_audit_compute(&o, &err);
@@ -70,7 +73,7 @@ static int teardown(void **state)
 static cJSON *build(const char *const *dirs, size_t n, const char *const *labels, const char *log,
                     sj_error *err)
 {
-    sj_compare_options o = {n, dirs, labels, log, "sjtalign compare (test)"};
+    sj_compare_options o = {n, dirs, labels, log, "sjtalign compare (test)", NULL};
     sj_error_clear(err);
     return sj_compare_build(&o, err);
 }
@@ -105,7 +108,10 @@ static void test_before_after(void **state)
     const cJSON *ch = rj_get(sjt3, "change");
     assert_string_equal(rj_str(ch, "class_before"), "CC");
     assert_string_equal(rj_str(ch, "class_after"), "AA");
-    assert_string_equal(rj_str(ch, "verdict"), "improved");
+    /* The audits carry no replicates: the class rule, marked as such. */
+    assert_string_equal(rj_str(ch, "verdict"), "improved (no interval)");
+    assert_string_equal(rj_str(ch, "basis"), "class");
+    assert_true(cJSON_IsNull(rj_get(ch, "abs_effect_change_ci")));
     assert_string_equal(rj_str(ch, "effect"), "smd_over_sd");
     assert_true(rj_num(ch, "abs_effect_change") < 0);
     /* The same numbers as in the audits compared. */
@@ -130,10 +136,14 @@ static void test_before_after(void **state)
     assert_null(rj_path(log, "series", "loss/policy_avg"));
     assert_string_equal(rj_str(cJSON_GetArrayItem(rj_get(cmp, "audits"), 1), "label"), "PPO");
     /* Plain-language lines for `sjtalign run` and readers of the JSON. */
-    const char *dif_line = cJSON_GetArrayItem(rj_get(cmp, "summary"), 0)->valuestring;
-    assert_non_null(strstr(dif_line, "DIF (SFT -> PPO)"));
-    assert_non_null(strstr(dif_line, "sjt3 CC->AA"));
-    assert_non_null(strstr(dif_line, "worsened: none"));
+    const char *persons = cJSON_GetArrayItem(rj_get(cmp, "summary"), 0)->valuestring;
+    assert_string_equal(persons, "Evaluated on every person in the scores: the audits record no "
+                                 "held-out split, so the persons may include those the models "
+                                 "were trained on");
+    const char *dif_line = cJSON_GetArrayItem(rj_get(cmp, "summary"), 1)->valuestring;
+    /* Classes of the two audits: sjt3 CC -> AA and sjt5 CC -> BB, the rest AA. */
+    assert_string_equal(dif_line, "DIF (SFT -> PPO): items flagged B/C 2 -> 1; improved (no "
+                                  "interval): sjt3 CC->AA, sjt5 CC->BB; worse (no interval): none");
     cJSON_Delete(cmp);
 }
 
@@ -169,14 +179,20 @@ static void test_write_round_trip(void **state)
     assert_true(fabs(rj_num(rj_path(back, "agreement", "before"), "exact") - 1204.0 / 1440) <
                 1e-12);
     assert_true(fabs(rj_num(rj_path(back, "agreement", "after"), "exact") - 1262.0 / 1440) < 1e-12);
-    assert_string_equal(rj_str(rj_path(item_named(back, "sjt3"), "change"), "verdict"), "improved");
+    assert_string_equal(rj_str(rj_path(item_named(back, "sjt3"), "change"), "verdict"),
+                        "improved (no interval)");
     char *csv = sj_path_join(out, "changes.csv");
     sj_table *t = sj_table_read(csv, &err);
     assert_non_null(t);
-    assert_int_equal(t->n_rows, 6);
+    /* 6 items, then QWK, Pearson r and SMD overall and per group (9), the
+     * three fairness analyses and two parity statistics. */
+    assert_int_equal(t->n_rows, 6 + 9 + 3 + 2);
     long verdict = sj_table_find_column(t, "verdict");
-    assert_true(verdict >= 0);
-    assert_string_equal(sj_table_cell(t, 2, (size_t)verdict), "improved");
+    long scope = sj_table_find_column(t, "scope");
+    assert_true(verdict >= 0 && scope >= 0);
+    assert_string_equal(sj_table_cell(t, 2, (size_t)scope), "sjt3");
+    assert_string_equal(sj_table_cell(t, 2, (size_t)verdict), "improved (no interval)");
+    assert_string_equal(sj_table_cell(t, 6, (size_t)scope), "all");
     sj_table_free(t);
     sj_buf page = {0};
     assert_int_equal(sj_compare_html(back, &page, &err), SJ_OK);

@@ -167,7 +167,7 @@ static void test_compare_names_the_best_scorer(void **state)
     assert_int_equal(stat(csv, &st), 0);
     const char *dirs[2] = {before, after};
     const char *labels[2] = {"SFT", "PPO"};
-    sj_compare_options o = {2, dirs, labels, NULL, "sjtalign compare (test)"};
+    sj_compare_options o = {2, dirs, labels, NULL, "sjtalign compare (test)", NULL};
     sj_error err;
     sj_error_clear(&err);
     cJSON *cmp = sj_compare_build(&o, &err);

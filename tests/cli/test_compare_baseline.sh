@@ -126,8 +126,10 @@ for k in ("qwk", "exact", "adjacent", "pearson_r", "smd"):
     assert abs(float(last[k]) - a["agreement"][k]) < 1e-12, k
 assert last["truth_qwk"] == "NA"
 by_item = {i["item"]: i for i in a["dif"]["items"]}
-for r in changes:
-    i = by_item[r["item"]]
+item_rows = [r for r in changes if r["statistic"] == "dif.smd_over_sd"]
+assert len(item_rows) == len(by_item), item_rows
+for r in item_rows:
+    i = by_item[r["scope"]]
     assert r["baseline_class"] == i["ets_poly_class"], r
     assert abs(float(r["baseline_effect"]) - i["smd_over_sd"]) < 1e-12, r
 EOF

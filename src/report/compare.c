@@ -302,10 +302,18 @@ static void truth_warnings(cJSON *warnings, cJSON *const *audits, char **labels,
 /* Two audits were evaluated on different persons when their held-out
  * splits differ (split_sha256), when only one used a split, or when their
  * bootstraps resampled different persons (persons_sha256). */
+/* An audit's "evaluation" object when it records a held-out split (an
+ * audit without --split records only the sample), else NULL. */
+static const cJSON *held_out(const cJSON *audit)
+{
+    const cJSON *e = rj_get(audit, "evaluation");
+    return cJSON_IsObject(e) && rj_str(e, "split_sha256") ? e : NULL;
+}
+
 static const char *persons_differ(const cJSON *a, const cJSON *b)
 {
-    const cJSON *ea = rj_get(a, "evaluation"), *eb = rj_get(b, "evaluation");
-    int ha = cJSON_IsObject(ea), hb = cJSON_IsObject(eb);
+    const cJSON *ea = held_out(a), *eb = held_out(b);
+    int ha = ea != NULL, hb = eb != NULL;
     if (ha != hb)
         return "one of them on held-out persons, the other on every person in its scores";
     if (ha && !same_string(rj_str(ea, "split_sha256"), rj_str(eb, "split_sha256")))
@@ -350,6 +358,9 @@ static void held_out_words(sj_buf *b, const cJSON *e)
             sj_buf_printf(b, "split seed %.0f", seed);
         sj_buf_printf(b, ")");
     }
+    double audited = rj_num(e, "persons_audited");
+    if (!isnan(audited) && audited != held)
+        sj_buf_printf(b, ", %.0f of them in the scores", audited);
 }
 
 /* One plain sentence: on which persons the audits were evaluated. */
@@ -357,7 +368,7 @@ static void evaluation_sentence(sj_buf *b, cJSON *const *audits, char **labels, 
 {
     int with = 0, differ = 0;
     for (size_t k = 0; k < n; k++) {
-        with += cJSON_IsObject(rj_get(audits[k], "evaluation"));
+        with += held_out(audits[k]) != NULL;
         differ |= k > 0 && persons_differ(audits[0], audits[k]) != NULL;
     }
     if (with == 0) {
@@ -367,15 +378,15 @@ static void evaluation_sentence(sj_buf *b, cJSON *const *audits, char **labels, 
     }
     if (!differ) {
         sj_buf_printf(b, "Evaluated on ");
-        held_out_words(b, rj_get(audits[0], "evaluation"));
+        held_out_words(b, held_out(audits[0]));
         sj_buf_printf(b, ", the same persons in every audit: persons no training stage saw");
         return;
     }
     sj_buf_printf(b, "Evaluated on different persons (see the warnings): ");
     for (size_t k = 0; k < n; k++) {
-        const cJSON *e = rj_get(audits[k], "evaluation");
+        const cJSON *e = held_out(audits[k]);
         sj_buf_printf(b, "%s%s on ", k ? "; " : "", labels[k]);
-        if (cJSON_IsObject(e))
+        if (e)
             held_out_words(b, e);
         else
             sj_buf_printf(b, "every person in its scores");

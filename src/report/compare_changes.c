@@ -389,11 +389,14 @@ static const cJSON *element_named(const cJSON *array, const char *id)
 }
 
 /* The part of a statistic's section that a scope names: "all" the section
- * itself, else a group (by_group or groups) or an item (by_item or items). */
+ * itself (or its "overall" object), else a group (by_group or groups) or
+ * an item (by_item or items, or the section when it is a list of items). */
 static const cJSON *scope_object(const cJSON *root, const char *scope)
 {
     if (strcmp(scope, "all") == 0)
-        return root;
+        return cJSON_IsObject(rj_get(root, "overall")) ? rj_get(root, "overall") : root;
+    if (cJSON_IsArray(root))
+        return element_named(root, scope);
     const cJSON *o = rj_path(root, "by_group", scope);
     if (!o)
         o = rj_path(root, "groups", scope);

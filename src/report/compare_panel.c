@@ -50,6 +50,8 @@ static const char *judge_defect(const cJSON *j)
     static const char *const numbers[] = {"judgments",
                                           "ties",
                                           "overlap_judgments",
+                                          "majority_compared",
+                                          "group_p_holm",
                                           "majority_agreement",
                                           "higher_pref_focal",
                                           "n_focal",
@@ -156,6 +158,17 @@ static const char *alpha_meaning(double alpha)
     return "the judges agree too little to rely on the panel's preferences";
 }
 
+/* A flag in plain words: the codes panel.json writes, else the text as
+ * given. */
+static const char *flag_words(const char *flag)
+{
+    if (strcmp(flag, "disagrees_with_majority") == 0)
+        return "disagrees with the majority";
+    if (strcmp(flag, "group_preference") == 0)
+        return "prefers the higher score for one group's responses";
+    return flag;
+}
+
 static int flag_count(const cJSON *judge)
 {
     return cJSON_GetArraySize(rj_get(judge, "flags"));
@@ -186,7 +199,7 @@ static void flagged_list(sj_buf *b, const cJSON *panel)
         int k = 0;
         cJSON_ArrayForEach(f, rj_get(j, "flags"))
         {
-            sj_buf_printf(b, "%s%s", k++ ? "; " : "", f->valuestring);
+            sj_buf_printf(b, "%s%s", k++ ? "; " : "", flag_words(f->valuestring));
         }
         sj_buf_printf(b, ")");
         first = 0;
@@ -279,7 +292,10 @@ static void judge_row(sj_buf *b, const cJSON *j)
     rj_text(b, rj_str(j, "judge"));
     rj_out(b, "</td><td>%s</td><td>%s</td>", rj_fmt(x, sizeof x, rj_num(j, "judgments"), 0),
            rj_fmt(y, sizeof y, rj_num(j, "ties"), 0));
-    share_cell(b, rj_num(j, "majority_agreement"), rj_num(j, "overlap_judgments"));
+    /* The judgments compared with a majority of the others, where written. */
+    double compared = rj_get(j, "majority_compared") ? rj_num(j, "majority_compared")
+                                                     : rj_num(j, "overlap_judgments");
+    share_cell(b, rj_num(j, "majority_agreement"), compared);
     share_cell(b, rj_num(j, "higher_pref_focal"), rj_num(j, "n_focal"));
     share_cell(b, rj_num(j, "higher_pref_reference"), rj_num(j, "n_reference"));
     const cJSON *ci = rj_get(j, "group_difference_ci");
@@ -288,14 +304,18 @@ static void judge_row(sj_buf *b, const cJSON *j)
     rj_out(b, "<td>%s [%s, %s]</td>", rj_fmt(x, sizeof x, rj_num(j, "group_difference"), 3),
            rj_fmt(y, sizeof y, lo, 3), rj_fmt(z, sizeof z, hi, 3));
     sj_html_format_p(rj_num(j, "group_p"), x, sizeof x);
-    rj_out(b, "<td>%s</td><td>%s</td><td class=\"l\">", x,
-           rj_fmt(y, sizeof y, rj_num(j, "weight"), 3));
+    rj_out(b, "<td>%s", x);
+    if (rj_get(j, "group_p_holm")) {
+        sj_html_format_p(rj_num(j, "group_p_holm"), x, sizeof x);
+        rj_out(b, " <span class=\"muted\">(Holm %s)</span>", x);
+    }
+    rj_out(b, "</td><td>%s</td><td class=\"l\">", rj_fmt(y, sizeof y, rj_num(j, "weight"), 3));
     const cJSON *f;
     int k = 0;
     cJSON_ArrayForEach(f, rj_get(j, "flags"))
     {
         rj_out(b, "%s", k++ ? "; " : "");
-        rj_text(b, f->valuestring);
+        rj_text(b, flag_words(f->valuestring));
     }
     if (!k)
         rj_out(b, "<span class=\"muted\">\xe2\x80\x94</span>");
@@ -305,7 +325,7 @@ static void judge_row(sj_buf *b, const cJSON *j)
 static void judge_table(sj_buf *b, const cJSON *panel)
 {
     rj_out(b, "<table><caption>The judges</caption><thead><tr><th class=\"l\">Judge</th>"
-              "<th>Judgments</th><th>Ties</th><th>Agreement with the majority (n)</th>"
+              "<th>Judgments</th><th>Ties</th><th>Agreement with the majority (n compared)</th>"
               "<th>Prefers the higher score: focal (n)</th><th>reference (n)</th>"
               "<th>Focal \xe2\x88\x92 reference [95%% interval]</th><th>p</th><th>Weight</th>"
               "<th class=\"l\">Flags</th></tr></thead><tbody>\n");
@@ -370,6 +390,7 @@ cJSON *rj_panel_judge_rows(const cJSON *panel)
                                        "judgments",
                                        "ties",
                                        "overlap_judgments",
+                                       "majority_compared",
                                        "majority_agreement",
                                        "higher_pref_focal",
                                        "n_focal",
@@ -379,6 +400,7 @@ cJSON *rj_panel_judge_rows(const cJSON *panel)
                                        "group_difference_ci_low",
                                        "group_difference_ci_high",
                                        "group_p",
+                                       "group_p_holm",
                                        "weight",
                                        "flags"};
     cJSON *rows = cJSON_CreateArray();

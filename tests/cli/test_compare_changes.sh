@@ -104,7 +104,7 @@ assert s[1] == ("DIF (SFT -> PPO): items flagged B/C 2 -> 1; improved: sjt3 CC->
 assert any(l.startswith("Several raters (SFT -> PPO): PRMSE (change, 95% interval +0.022 to +0.087: improved)") for l in s), s
 assert any(l.startswith("Alignment tax (SFT -> PPO): none, agreement held within noise") for l in s), s
 assert s[-1].startswith("Expert panel: 200 judgments of 120 pairs by 3 judges, 14 ties; Krippendorff's alpha 0.712 (tentative"), s[-1]
-assert s[-1].endswith("flagged judges: <script>alert(1)</script> (=HYPERLINK(\"x\"); prefers the higher score for reference responses)"), s[-1]
+assert s[-1].endswith("flagged judges: <script>alert(1)</script> (=HYPERLINK(\"x\"); prefers the higher score for one group's responses)"), s[-1]
 assert d["panel"]["kind"] == "sjtalign-panel" and len(d["panel"]["judges"]) == 3
 assert [i["role"] for i in d["provenance"]["inputs"]][-1] == "panel"
 EOF
@@ -135,6 +135,7 @@ assert [j["judge"] for j in judges] == ["expert_1", "<script>alert(1)</script>",
 # A cell that a spreadsheet would run as a formula is neutralised.
 assert judges[1]["flags"].startswith("'=HYPERLINK"), judges[1]
 assert judges[1]["group_difference_ci_low"] == "-0.61" and judges[2]["majority_agreement"] == "NA"
+assert judges[1]["group_p_holm"] == "0.003" and judges[0]["group_p_holm"] == "NA"
 EOF
 then
     pass "changes.csv has the intervals; panel_judges.csv one neutralised row per judge"
@@ -145,7 +146,7 @@ fi
 if python3 "$CHECK" "$TMP/cmp/index.html" --forbid "<script>alert(1)" --forbid "<b>2</b>" \
     --expect "within noise" --expect "Persons evaluated." --expect "6. The expert panel" \
     --expect "Krippendorff's alpha 0.712" --expect "<script>alert(1)</script>" \
-    --expect "Judge <b>2</b> disagrees with the majority" \
+    --expect "Judge <b>2</b> disagrees with the majority" --expect ".001 (Holm .003)" \
     --expect "Within noise: 3 items (the interval of the change in |effect| holds zero; class changed all the same: sjt5 CC→BB)" \
     --expect "Several raters (PRMSE, degradation): change from SFT" \
     --expect "CC→BB, −0.083 [−0.125, +0.037] within noise" >"$TMP/check" 2>&1; then
@@ -203,3 +204,24 @@ expect_err_contains "short/bootstrap.csv:9: statistic 'raters.prmse', scope 'all
 run_cmd compare --before "$TMP/before" --after "$TMP/after" --panel "$TMP/before/audit.json" --out "$TMP/bad3"
 expect_exit 2 "--panel with an audit.json"
 expect_err_contains "not a panel document" "the panel file is refused by kind"
+
+# An audit without --split records only its sample: not held-out persons.
+cp -r "$TMP/before" "$TMP/nosplit"
+python3 - "$TMP/nosplit/audit.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["evaluation"] = {"sample": "all responses in the scores file"}
+json.dump(d, open(sys.argv[1], "w"))
+EOF
+run_cmd compare --before "$TMP/nosplit" --after "$TMP/after" --labels SFT,PPO --out "$TMP/cmp4"
+expect_exit 0 "compare an audit without a split with one on held-out persons"
+if python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert 'SFT and PPO were evaluated on different persons: one of them on held-out persons, the other on every person in its scores' in d['warnings'], d['warnings']
+assert d['summary'][0].startswith('Evaluated on different persons (see the warnings): SFT on every person in its scores; PPO on 240 held-out persons of 800'), d['summary'][0]
+" "$TMP/cmp4/compare.json" 2>"$TMP/err"; then
+    pass "a split in one audit only: warned"
+else
+    fail "a split in one audit only: warned" "$(cat "$TMP/err")"
+fi

@@ -181,7 +181,7 @@ static cJSON *dup_or_null(const cJSON *v)
 /* One row per item: its DIF object in every audit and its change from
  * the first audit to each other one (with the change interval where the
  * two audits' bootstraps pair: boots[k], else NULL). */
-static cJSON *items_json(cJSON *const *audits, char **labels, size_t n, rj_boot *const *boots)
+static cJSON *items_json(cJSON *const *audits, char **labels, size_t n, rj_reps *const *boots)
 {
     cJSON *items = cJSON_CreateArray();
     const cJSON *it0;
@@ -214,7 +214,7 @@ static cJSON *items_json(cJSON *const *audits, char **labels, size_t n, rj_boot 
 /* The changes of the other statistics: "changes" from the first audit to
  * the second and, with several afters, "changes_by_label" for each. */
 static void add_statistic_changes(cJSON *doc, cJSON *const *audits, char **labels, size_t n,
-                                  rj_boot *const *boots)
+                                  rj_reps *const *boots)
 {
     cJSON_AddItemToObject(doc, "changes",
                           rj_statistic_changes(audits[0], audits[1], boots[0], boots[1]));
@@ -576,7 +576,7 @@ static void add_part(cJSON *doc, const char *key, cJSON **part)
 }
 
 static cJSON *assemble(const sj_compare_options *o, cJSON *const *audits, char **labels,
-                       rj_boot *const *boots, compare_parts *p)
+                       rj_reps *const *boots, compare_parts *p)
 {
     size_t n = o->n_audits;
     cJSON *doc = cJSON_CreateObject();
@@ -633,7 +633,7 @@ static sj_status finish(cJSON *doc, const sj_compare_options *o, char **labels, 
 /* The parts besides the audits: training log, panel, warnings and the
  * bootstraps (read into boots). */
 static sj_status gather_parts(const sj_compare_options *o, cJSON *const *audits, char **labels,
-                              rj_boot **boots, compare_parts *p, sj_error *err)
+                              rj_reps **boots, compare_parts *p, sj_error *err)
 {
     if (o->training_log && !(p->log = training_log_json(o->training_log, err)))
         return err->status ? err->status : SJ_ERR_INPUT;
@@ -659,7 +659,7 @@ cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
     size_t n = o->n_audits;
     cJSON **audits = calloc(n, sizeof *audits);
     char **labels = calloc(n, sizeof *labels);
-    rj_boot **boots = calloc(n, sizeof *boots);
+    rj_reps **boots = calloc(n, sizeof *boots);
     compare_parts parts = {0};
     cJSON *doc = NULL;
     if (!audits || !labels || !boots)
@@ -680,7 +680,7 @@ cJSON *sj_compare_build(const sj_compare_options *o, sj_error *err)
         if (audits)
             cJSON_Delete(audits[k]);
         if (boots)
-            rj_boot_free(boots[k]);
+            rj_reps_free(boots[k]);
     }
     free(audits);
     free(boots);

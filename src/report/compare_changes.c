@@ -22,7 +22,7 @@ typedef struct {
     long line; /* of the series' first row, for messages */
 } boot_series;
 
-struct rj_boot {
+struct rj_reps {
     char *path;
     size_t replicates;
     size_t n, cap;
@@ -51,7 +51,7 @@ static int series_is(const boot_series *s, const char *statistic, const char *sc
 
 /* The hash slot holding (statistic, scope), or the empty slot where it
  * would go. The table is kept at most half full. */
-static size_t *slot_of(const rj_boot *b, const char *statistic, const char *scope)
+static size_t *slot_of(const rj_reps *b, const char *statistic, const char *scope)
 {
     size_t i = (size_t)(series_hash(statistic, scope) & (b->n_slots - 1));
     while (b->slots[i] && !series_is(&b->series[b->slots[i] - 1], statistic, scope))
@@ -59,7 +59,7 @@ static size_t *slot_of(const rj_boot *b, const char *statistic, const char *scop
     return &b->slots[i];
 }
 
-static int rehash(rj_boot *b)
+static int rehash(rj_reps *b)
 {
     size_t n_slots = b->n_slots ? 2 * b->n_slots : 64;
     size_t *slots = calloc(n_slots, sizeof *slots);
@@ -75,7 +75,7 @@ static int rehash(rj_boot *b)
 
 /* The series of (statistic, scope), made on its first row; NULL when out
  * of memory. */
-static boot_series *series_for(rj_boot *b, const char *statistic, const char *scope, long line)
+static boot_series *series_for(rj_reps *b, const char *statistic, const char *scope, long line)
 {
     if (b->n_slots) {
         size_t *slot = slot_of(b, statistic, scope);
@@ -99,7 +99,7 @@ static boot_series *series_for(rj_boot *b, const char *statistic, const char *sc
     s->values = malloc(b->replicates * sizeof *s->values);
     s->seen = calloc(b->replicates, 1);
     s->line = line;
-    b->n++; /* counted before any check, so rj_boot_free releases it */
+    b->n++; /* counted before any check, so rj_reps_free releases it */
     if (!s->statistic || !s->scope || !s->values || !s->seen)
         return NULL;
     for (size_t r = 0; r < b->replicates; r++)
@@ -108,7 +108,7 @@ static boot_series *series_for(rj_boot *b, const char *statistic, const char *sc
     return s;
 }
 
-void rj_boot_free(rj_boot *b)
+void rj_reps_free(rj_reps *b)
 {
     if (!b)
         return;
@@ -140,7 +140,7 @@ static sj_status find_columns(const sj_table *t, boot_columns *c, sj_error *err)
 
 /* One row: its series, replicate number (numbered from `base`, fixed by
  * the file's first row: 1, or 0) and value (NA or empty: no value). */
-static sj_status read_row(rj_boot *b, const sj_table *t, size_t row, const boot_columns *c,
+static sj_status read_row(rj_reps *b, const sj_table *t, size_t row, const boot_columns *c,
                           long *base, sj_error *err)
 {
     long line = t->row_line[row];
@@ -181,7 +181,7 @@ static sj_status read_row(rj_boot *b, const sj_table *t, size_t row, const boot_
 }
 
 /* Every series must have a row for each replicate. */
-static sj_status check_complete(const rj_boot *b, sj_error *err)
+static sj_status check_complete(const rj_reps *b, sj_error *err)
 {
     for (size_t k = 0; k < b->n; k++)
         if (b->series[k].rows != b->replicates)
@@ -193,9 +193,9 @@ static sj_status check_complete(const rj_boot *b, sj_error *err)
     return SJ_OK;
 }
 
-rj_boot *rj_boot_read(const char *path, size_t replicates, sj_error *err)
+rj_reps *rj_reps_read(const char *path, size_t replicates, sj_error *err)
 {
-    rj_boot *b = calloc(1, sizeof *b);
+    rj_reps *b = calloc(1, sizeof *b);
     if (!b || !(b->path = sj_strdup(path))) {
         free(b);
         sj_error_set(err, SJ_ERR_WORK, "out of memory");
@@ -204,7 +204,7 @@ rj_boot *rj_boot_read(const char *path, size_t replicates, sj_error *err)
     b->replicates = replicates;
     sj_csv_stream *s = sj_csv_stream_open(path, err);
     if (!s) {
-        rj_boot_free(b);
+        rj_reps_free(b);
         return NULL;
     }
     const sj_table *t = sj_csv_stream_table(s);
@@ -221,13 +221,13 @@ rj_boot *rj_boot_read(const char *path, size_t replicates, sj_error *err)
         st = check_complete(b, err);
     sj_csv_stream_close(s);
     if (st != SJ_OK) {
-        rj_boot_free(b);
+        rj_reps_free(b);
         return NULL;
     }
     return b;
 }
 
-const double *rj_boot_values(const rj_boot *b, const char *statistic, const char *scope)
+const double *rj_reps_values(const rj_reps *b, const char *statistic, const char *scope)
 {
     if (!b || !b->n_slots || !statistic || !scope)
         return NULL;
@@ -235,17 +235,17 @@ const double *rj_boot_values(const rj_boot *b, const char *statistic, const char
     return *slot ? b->series[*slot - 1].values : NULL;
 }
 
-size_t rj_boot_count(const rj_boot *b)
+size_t rj_reps_count(const rj_reps *b)
 {
     return b ? b->n : 0;
 }
 
-size_t rj_boot_replicates(const rj_boot *b)
+size_t rj_reps_replicates(const rj_reps *b)
 {
     return b ? b->replicates : 0;
 }
 
-void rj_boot_series_name(const rj_boot *b, size_t k, const char **statistic, const char **scope)
+void rj_reps_series_name(const rj_reps *b, size_t k, const char **statistic, const char **scope)
 {
     *statistic = b->series[k].statistic;
     *scope = b->series[k].scope;
@@ -254,16 +254,16 @@ void rj_boot_series_name(const rj_boot *b, size_t k, const char **statistic, con
 /* ---- pairing ------------------------------------------------------------------- */
 
 /* The number of replicates an audit's "bootstrap" object records (0: none). */
-size_t rj_boot_recorded(const cJSON *boot)
+size_t rj_reps_recorded(const cJSON *boot)
 {
     double r = rj_num(boot, "replicates");
     return isfinite(r) && r >= 1 && r <= 1e7 && r == floor(r) ? (size_t)r : 0;
 }
 
-char *rj_boot_unpaired(const cJSON *before, const cJSON *after, const char *label_before,
+char *rj_reps_unpaired(const cJSON *before, const cJSON *after, const char *label_before,
                        const char *label_after)
 {
-    size_t rb = rj_boot_recorded(before), ra = rj_boot_recorded(after);
+    size_t rb = rj_reps_recorded(before), ra = rj_reps_recorded(after);
     if (!rb || !ra)
         return sj_asprintf("%s has no bootstrap replicates", !rb ? label_before : label_after);
     if (rb != ra)
@@ -488,7 +488,7 @@ static const char *class_verdict(const char *before, const char *after)
                             : "same class (no interval)";
 }
 
-cJSON *rj_item_change(const cJSON *before, const cJSON *after, const rj_boot *bb, const rj_boot *ba)
+cJSON *rj_item_change(const cJSON *before, const cJSON *after, const rj_reps *bb, const rj_reps *ba)
 {
     rj_effect b, a;
     rj_dif_effect(before, &b);
@@ -502,11 +502,11 @@ cJSON *rj_item_change(const cJSON *before, const cJSON *after, const rj_boot *bb
     sj_json_add_number(c, "effect_after", a.value);
     sj_json_add_number(c, "abs_effect_change", fabs(a.value) - fabs(b.value));
     const char *id = rj_str(before, "item");
-    const double *xb = rj_boot_values(bb, statistic, id), *xa = rj_boot_values(ba, statistic, id);
+    const double *xb = rj_reps_values(bb, statistic, id), *xa = rj_reps_values(ba, statistic, id);
     double lo = NAN, hi = NAN;
     size_t m = 0;
     if (xb && xa && after)
-        m = rj_change_interval(xb, xa, rj_boot_replicates(bb), 1, &lo, &hi);
+        m = rj_change_interval(xb, xa, rj_reps_replicates(bb), 1, &lo, &hi);
     add_interval(c, "abs_effect_change_ci", lo, hi, m);
     int has_interval = m > 0 && !isnan(lo);
     cJSON_AddStringToObject(c, "verdict",
@@ -526,8 +526,8 @@ static char *scope_label(const cJSON *audit, const char *scope)
     return sj_asprintf("group %s", scope);
 }
 
-static cJSON *statistic_change(const cJSON *ab, const cJSON *aa, const rj_boot *bb,
-                               const rj_boot *ba, const char *statistic, const char *scope)
+static cJSON *statistic_change(const cJSON *ab, const cJSON *aa, const rj_reps *bb,
+                               const rj_reps *ba, const char *statistic, const char *scope)
 {
     rj_stat_info info = rj_stat_lookup(statistic);
     double vb = rj_stat_value(ab, statistic, scope), va = rj_stat_value(aa, statistic, scope);
@@ -545,12 +545,12 @@ static cJSON *statistic_change(const cJSON *ab, const cJSON *aa, const rj_boot *
     sj_json_add_number(c, "before", vb);
     sj_json_add_number(c, "after", va);
     sj_json_add_number(c, "change", change);
-    const double *xb = rj_boot_values(bb, statistic, scope),
-                 *xa = rj_boot_values(ba, statistic, scope);
+    const double *xb = rj_reps_values(bb, statistic, scope),
+                 *xa = rj_reps_values(ba, statistic, scope);
     double lo = NAN, hi = NAN;
     size_t m = 0;
     if (xb && xa)
-        m = rj_change_interval(xb, xa, rj_boot_replicates(bb), info.absolute, &lo, &hi);
+        m = rj_change_interval(xb, xa, rj_reps_replicates(bb), info.absolute, &lo, &hi);
     add_interval(c, "change_ci", lo, hi, m);
     int has_interval = m > 0 && !isnan(lo);
     cJSON_AddStringToObject(c, "verdict",
@@ -597,16 +597,16 @@ static int item_effect(const char *statistic)
     return strcmp(statistic, "dif.smd_over_sd") == 0 || strcmp(statistic, "dif.delta_mh") == 0;
 }
 
-static int comparable(const cJSON *ab, const cJSON *aa, const rj_boot *bb, const rj_boot *ba,
+static int comparable(const cJSON *ab, const cJSON *aa, const rj_reps *bb, const rj_reps *ba,
                       const char *statistic, const char *scope)
 {
-    if (rj_boot_values(bb, statistic, scope) && rj_boot_values(ba, statistic, scope))
+    if (rj_reps_values(bb, statistic, scope) && rj_reps_values(ba, statistic, scope))
         return 1;
     return !isnan(rj_stat_value(ab, statistic, scope)) &&
            !isnan(rj_stat_value(aa, statistic, scope));
 }
 
-cJSON *rj_statistic_changes(const cJSON *ab, const cJSON *aa, const rj_boot *bb, const rj_boot *ba)
+cJSON *rj_statistic_changes(const cJSON *ab, const cJSON *aa, const rj_reps *bb, const rj_reps *ba)
 {
     cJSON *list = cJSON_CreateArray();
     const char *ref = rj_str(rj_get(ab, "settings"), "reference");
@@ -618,11 +618,11 @@ cJSON *rj_statistic_changes(const cJSON *ab, const cJSON *aa, const rj_boot *bb,
                 cJSON_AddItemToArray(
                     list, statistic_change(ab, aa, bb, ba, CATALOGUE[i].statistic, scopes[s]));
     }
-    for (size_t k = 0; bb && ba && k < rj_boot_count(bb); k++) {
+    for (size_t k = 0; bb && ba && k < rj_reps_count(bb); k++) {
         const char *statistic, *scope;
-        rj_boot_series_name(bb, k, &statistic, &scope);
+        rj_reps_series_name(bb, k, &statistic, &scope);
         if (item_effect(statistic) || in_catalogue(statistic, scope, ref, focal) ||
-            !rj_boot_values(ba, statistic, scope))
+            !rj_reps_values(ba, statistic, scope))
             continue;
         cJSON_AddItemToArray(list, statistic_change(ab, aa, bb, ba, statistic, scope));
     }
@@ -659,7 +659,7 @@ static int file_present(const char *path)
 
 /* Reads the bootstrap file of audit k; a missing file is a warning (no
  * interval), a bad one an input error. */
-static sj_status load_boot(const rj_compare_audits *c, size_t k, rj_boot **out, cJSON *warnings,
+static sj_status load_boot(const rj_compare_audits *c, size_t k, rj_reps **out, cJSON *warnings,
                            sj_error *err)
 {
     const cJSON *boot = rj_get(c->audits[k], "bootstrap");
@@ -671,7 +671,7 @@ static sj_status load_boot(const rj_compare_audits *c, size_t k, rj_boot **out, 
         add_warning(warnings, sj_asprintf("the audit of %s records a bootstrap, but %s is missing: "
                                           "no change interval for %s",
                                           c->labels[k], path, c->labels[k]));
-    else if (!(*out = rj_boot_read(path, rj_boot_recorded(boot), err)))
+    else if (!(*out = rj_reps_read(path, rj_reps_recorded(boot), err)))
         st = err->status ? err->status : SJ_ERR_INPUT;
     free(path);
     return st;
@@ -681,14 +681,14 @@ static cJSON *pairing_entry(const cJSON *boot, int paired, const char *reason)
 {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddBoolToObject(e, "paired", paired);
-    cJSON_AddNumberToObject(e, "replicates", (double)rj_boot_recorded(boot));
+    cJSON_AddNumberToObject(e, "replicates", (double)rj_reps_recorded(boot));
     sj_json_add_number(e, "seed", rj_num(boot, "seed"));
     add_string_or_null(e, "persons_sha256", rj_str(boot, "persons_sha256"));
     add_string_or_null(e, "reason", paired ? NULL : reason);
     return e;
 }
 
-cJSON *rj_compare_bootstraps(const rj_compare_audits *c, rj_boot **boots, cJSON *warnings,
+cJSON *rj_compare_bootstraps(const rj_compare_audits *c, rj_reps **boots, cJSON *warnings,
                              sj_error *err)
 {
     char **reasons = calloc(c->n, sizeof *reasons);
@@ -703,11 +703,11 @@ cJSON *rj_compare_bootstraps(const rj_compare_audits *c, rj_boot **boots, cJSON 
     int any = 0;
     for (size_t k = 1; k < c->n; k++) {
         const cJSON *bk = rj_get(c->audits[k], "bootstrap");
-        reasons[k] = rj_boot_unpaired(b0, bk, c->labels[0], c->labels[k]);
+        reasons[k] = rj_reps_unpaired(b0, bk, c->labels[0], c->labels[k]);
         any |= !reasons[k];
         /* Two audits without any bootstrap need no warning: the page says
          * "(no interval)" throughout. */
-        if (reasons[k] && (rj_boot_recorded(b0) || rj_boot_recorded(bk)))
+        if (reasons[k] && (rj_reps_recorded(b0) || rj_reps_recorded(bk)))
             add_warning(warnings, sj_asprintf("no change interval for %s \xe2\x86\x92 %s: %s",
                                               c->labels[0], c->labels[k], reasons[k]));
     }

@@ -162,22 +162,22 @@ const char *rj_better_name(int better, int absolute);
  * says 0), value a number or NA/empty (NaN). A missing column, a bad
  * number, a replicate out of range or twice, or a series with another
  * number of rows is an input error naming file, line and column. */
-typedef struct rj_boot rj_boot;
+typedef struct rj_reps rj_reps;
 
-rj_boot *rj_boot_read(const char *path, size_t replicates, sj_error *err);
-void rj_boot_free(rj_boot *b);
+rj_reps *rj_reps_read(const char *path, size_t replicates, sj_error *err);
+void rj_reps_free(rj_reps *b);
 /* The replicates of (statistic, scope), or NULL (b may be NULL). */
-const double *rj_boot_values(const rj_boot *b, const char *statistic, const char *scope);
-size_t rj_boot_replicates(const rj_boot *b);
+const double *rj_reps_values(const rj_reps *b, const char *statistic, const char *scope);
+size_t rj_reps_replicates(const rj_reps *b);
 /* The series in file order (their first rows). */
-size_t rj_boot_count(const rj_boot *b);
-void rj_boot_series_name(const rj_boot *b, size_t k, const char **statistic, const char **scope);
+size_t rj_reps_count(const rj_reps *b);
+void rj_reps_series_name(const rj_reps *b, size_t k, const char **statistic, const char **scope);
 /* The replicates an audit's "bootstrap" object records; 0 without. */
-size_t rj_boot_recorded(const cJSON *boot);
+size_t rj_reps_recorded(const cJSON *boot);
 /* NULL when two audits' "bootstrap" objects resample the same persons
  * (same replicates, seed and persons_sha256), so that a change can be
  * taken replicate by replicate; else why not (caller frees). */
-char *rj_boot_unpaired(const cJSON *before, const cJSON *after, const char *label_before,
+char *rj_reps_unpaired(const cJSON *before, const cJSON *after, const char *label_before,
                        const char *label_after);
 
 /* The RJ_CHANGE_LEVEL percentile interval (type 7) of after - before, or
@@ -202,14 +202,14 @@ double rj_stat_value(const cJSON *audit, const char *statistic, const char *scop
  * bootstraps (paired; NULL otherwise) the verdict comes from the interval
  * of the change in |effect|; without, from the class rule, marked
  * "(no interval)". */
-cJSON *rj_item_change(const cJSON *before, const cJSON *after, const rj_boot *bb,
-                      const rj_boot *ba);
+cJSON *rj_item_change(const cJSON *before, const cJSON *after, const rj_reps *bb,
+                      const rj_reps *ba);
 /* The changes of every other statistic between two audits: the catalogue
  * (agreement, fairness, parity, truth, raters) where both audits have a
  * value, then every further series the two bootstraps share: [{"statistic",
  * "scope", "label", "compared", "better", "before", "after", "change",
  * "change_ci", "replicates", "verdict", "basis": "interval" | "point"}]. */
-cJSON *rj_statistic_changes(const cJSON *ab, const cJSON *aa, const rj_boot *bb, const rj_boot *ba);
+cJSON *rj_statistic_changes(const cJSON *ab, const cJSON *aa, const rj_reps *bb, const rj_reps *ba);
 
 /* The audits of a comparison: n documents, their folders and labels. */
 typedef struct {
@@ -226,7 +226,7 @@ typedef struct {
  * "persons_sha256", "reason"}}}. Pairs that do not match, and missing
  * files, add a warning saying why no change interval is given; a bad
  * bootstrap file is an input error (NULL). */
-cJSON *rj_compare_bootstraps(const rj_compare_audits *c, rj_boot **boots, cJSON *warnings,
+cJSON *rj_compare_bootstraps(const rj_compare_audits *c, rj_reps **boots, cJSON *warnings,
                              sj_error *err);
 
 /* An item row's change to the audit labelled `label` (an after). */

@@ -125,7 +125,7 @@ static void test_item_verdicts(void **state)
                           "dif.delta_mh,d,4,-1.0\ndif.delta_mh,d,5,-1.5\n");
     sj_error err;
     sj_error_clear(&err);
-    rj_boot *bb = rj_boot_read(pb, 5, &err), *ba = rj_boot_read(pa, 5, &err);
+    rj_reps *bb = rj_reps_read(pb, 5, &err), *ba = rj_reps_read(pa, 5, &err);
     assert_non_null(bb);
     assert_non_null(ba);
     cJSON *xb = item("{\"item\":\"x\",\"type\":\"polytomous\",\"smd_over_sd\":-0.30,"
@@ -172,8 +172,8 @@ static void test_item_verdicts(void **state)
     cJSON_Delete(da);
     cJSON_Delete(xb);
     cJSON_Delete(xa);
-    rj_boot_free(bb);
-    rj_boot_free(ba);
+    rj_reps_free(bb);
+    rj_reps_free(ba);
     free(pb);
     free(pa);
 }
@@ -185,7 +185,7 @@ static void expect_bad(const fixture *f, const char *text, const char *expected)
     char *path = write_file(f, "bad.csv", text);
     sj_error err;
     sj_error_clear(&err);
-    assert_null(rj_boot_read(path, 3, &err));
+    assert_null(rj_reps_read(path, 3, &err));
     assert_int_equal(err.status, SJ_ERR_INPUT);
     char *want = sj_asprintf("%s:%s", path, expected);
     if (strcmp(err.msg, want) != 0)
@@ -220,13 +220,13 @@ static void test_boot_read_checks(void **state)
                             "parity.cohens_d,all,1,NA\nparity.cohens_d,all,2,\n");
     sj_error err;
     sj_error_clear(&err);
-    rj_boot *b = rj_boot_read(path, 3, &err);
+    rj_reps *b = rj_reps_read(path, 3, &err);
     assert_non_null(b);
-    const double *v = rj_boot_values(b, "parity.cohens_d", "all");
+    const double *v = rj_reps_values(b, "parity.cohens_d", "all");
     assert_non_null(v);
     assert_true(v[0] == 0.1 && isnan(v[1]) && isnan(v[2]));
-    assert_null(rj_boot_values(b, "parity.cohens_d", "ref"));
-    rj_boot_free(b);
+    assert_null(rj_reps_values(b, "parity.cohens_d", "ref"));
+    rj_reps_free(b);
     free(path);
 }
 
@@ -237,20 +237,20 @@ static void test_pairing(void **state)
     cJSON *b = item("{\"replicates\":5,\"seed\":2,\"persons_sha256\":\"ab\"}");
     cJSON *c = item("{\"replicates\":5,\"seed\":1,\"persons_sha256\":\"cd\"}");
     cJSON *d = item("{\"replicates\":4,\"seed\":1,\"persons_sha256\":\"ab\"}");
-    assert_null(rj_boot_unpaired(a, a, "SFT", "PPO"));
-    char *why = rj_boot_unpaired(a, b, "SFT", "PPO");
+    assert_null(rj_reps_unpaired(a, a, "SFT", "PPO"));
+    char *why = rj_reps_unpaired(a, b, "SFT", "PPO");
     assert_string_equal(why, "the audits of SFT and PPO used different bootstrap seeds (1 and "
                              "2), so their replicates resample different persons");
     free(why);
-    why = rj_boot_unpaired(a, c, "SFT", "PPO");
+    why = rj_reps_unpaired(a, c, "SFT", "PPO");
     assert_string_equal(why, "the audits of SFT and PPO resampled different persons "
                              "(persons_sha256 differs or is missing)");
     free(why);
-    why = rj_boot_unpaired(a, d, "SFT", "PPO");
+    why = rj_reps_unpaired(a, d, "SFT", "PPO");
     assert_string_equal(why, "the audits of SFT and PPO have different numbers of bootstrap "
                              "replicates (5 and 4)");
     free(why);
-    why = rj_boot_unpaired(a, NULL, "SFT", "PPO");
+    why = rj_reps_unpaired(a, NULL, "SFT", "PPO");
     assert_string_equal(why, "PPO has no bootstrap replicates");
     free(why);
     cJSON_Delete(a);

@@ -355,7 +355,8 @@ typedef struct {
  *     MSE  = (sum_i n_i (hbar_i - m_i)^2 - N V_e) / M
  *     PRMSE = 1 - MSE / V_T
  *   as RSMTool's prmse_utils; NaN without a response rated twice or when
- *   V_T <= 0.
+ *   V_T <= 0 (or below 1e-9 of sum_i n_i (hbar_i - mu)^2 / (M - sum_i
+ *   n_i^2 / M), zero but for rounding).
  * - degradation_qwk = qwk_machine_human - qwk_human_human; degradation_r
  *   the same with Pearson r. */
 typedef struct {

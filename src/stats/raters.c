@@ -141,6 +141,8 @@ static rating_sums sum_ratings(const sj_raters_input *in, long group)
     return t;
 }
 
+#define PRMSE_RELATIVE_FLOOR 1e-9
+
 static void true_score_statistics(const sj_raters_input *in, long group, sj_raters_scope *s)
 {
     rating_sums t = sum_ratings(in, group);
@@ -163,7 +165,11 @@ static void true_score_statistics(const sj_raters_input *in, long group, sj_rate
     s->error_variance = v_e;
     s->true_score_variance = denom > 0 ? (between - (t.n_resp - 1) * v_e) / denom : NAN;
     s->mse_true = t.n_ratings > 0 ? (error - t.n_resp * v_e) / t.n_ratings : NAN;
-    s->prmse = s->true_score_variance > 0 ? 1 - s->mse_true / s->true_score_variance : NAN;
+    /* A true-score variance that is zero but for rounding (all of the
+     * spread is rater error) would make PRMSE a huge number: undefined. */
+    double spread = denom > 0 ? between / denom : 0;
+    int positive = s->true_score_variance > PRMSE_RELATIVE_FLOOR * spread;
+    s->prmse = positive ? 1 - s->mse_true / s->true_score_variance : NAN;
 }
 
 static void machine_mean_statistics(const sj_raters_input *in, long group, scratch *w,

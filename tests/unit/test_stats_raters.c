@@ -222,6 +222,13 @@ static void test_groups_and_thresholds(void **state)
     NEAR(g1->machine_rater[1].qwk, -1.0);
     NEAR(g1->pearson_machine_human, -1.0);
     NEAR(g1->smd_machine_human, -0.5);
+    /* PRMSE in group 1: hbar = 3, 2.5, mu = 11/4, sum n_i (hbar_i - mu)^2 =
+     * 2 (1/16) + 2 (1/16) = 0.25; V_e = (0 + 0.5) / 2 = 0.25; V_T = (0.25 -
+     * 1 * 0.25) / (4 - 8/4) = 0: all the spread is rater error, PRMSE is
+     * undefined (not a huge number from rounding). */
+    NEAR(g1->error_variance, 0.25);
+    NEAR(g1->true_score_variance, 0.0);
+    assert_true(isnan(g1->prmse));
     sj_raters_threshold t[SJ_RATERS_N_CHECKS];
     sj_raters_thresholds(g1, 1, t);
     assert_string_equal(t[SJ_RATERS_SMD].name, "smd");

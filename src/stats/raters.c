@@ -73,27 +73,38 @@ static void machine_rater_statistics(const sj_raters_input *in, long group, size
     sj_agreement_compute(w->x, w->y, n, out);
 }
 
+/* Field f of a pair: exact, adjacent, qwk, pearson_r. */
+static double pair_field(const sj_rater_pair *p, size_t f)
+{
+    return f == 0 ? p->exact : f == 1 ? p->adjacent : f == 2 ? p->qwk : p->pearson_r;
+}
+
+/* Field f of an agreement: exact, adjacent, qwk, pearson_r, smd. */
+static double agreement_field(const sj_agreement *a, size_t f)
+{
+    return f == 0   ? a->exact
+           : f == 1 ? a->adjacent
+           : f == 2 ? a->qwk
+           : f == 3 ? a->pearson_r
+                    : a->smd;
+}
+
 /* The means over pairs and over raters of the pairwise statistics. */
 static void average_pairs(size_t n_pairs, size_t n_raters, sj_raters_scope *s, scratch *w)
 {
-    const size_t offsets[4] = {offsetof(sj_rater_pair, exact), offsetof(sj_rater_pair, adjacent),
-                               offsetof(sj_rater_pair, qwk), offsetof(sj_rater_pair, pearson_r)};
     double *pair_means[4] = {&s->exact_human_human, &s->adjacent_human_human, &s->qwk_human_human,
                              &s->pearson_human_human};
     for (size_t f = 0; f < 4; f++) {
         for (size_t p = 0; p < n_pairs; p++)
-            w->x[p] = *(const double *)((const char *)&s->pairs[p] + offsets[f]);
+            w->x[p] = pair_field(&s->pairs[p], f);
         *pair_means[f] = mean_finite(w->x, n_pairs);
     }
-    const size_t a_offsets[5] = {offsetof(sj_agreement, exact), offsetof(sj_agreement, adjacent),
-                                 offsetof(sj_agreement, qwk), offsetof(sj_agreement, pearson_r),
-                                 offsetof(sj_agreement, smd)};
     double *rater_means[5] = {&s->exact_machine_human, &s->adjacent_machine_human,
                               &s->qwk_machine_human, &s->pearson_machine_human,
                               &s->smd_machine_human};
     for (size_t f = 0; f < 5; f++) {
         for (size_t k = 0; k < n_raters; k++)
-            w->x[k] = *(const double *)((const char *)&s->machine_rater[k] + a_offsets[f]);
+            w->x[k] = agreement_field(&s->machine_rater[k], f);
         *rater_means[f] = mean_finite(w->x, n_raters);
     }
     s->degradation_qwk = s->qwk_machine_human - s->qwk_human_human;

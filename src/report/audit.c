@@ -527,7 +527,10 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
         sj_error_set(err, SJ_ERR_INPUT, "audit needs data, instrument, reference and focal");
         return NULL;
     }
-    if (load_inputs(&w, o, err) != SJ_OK || run_statistics(&w, o, err) != SJ_OK)
+    /* Scores of a training person are refused before any statistic. */
+    if (load_inputs(&w, o, err) != SJ_OK ||
+        rj_evaluation_check(o->split_path, w.resp->table, w.resp->col_person, err) != SJ_OK ||
+        run_statistics(&w, o, err) != SJ_OK)
         goto done;
     doc = cJSON_CreateObject();
     cJSON *prov = sj_provenance_new(o->command_line);

@@ -196,6 +196,20 @@ static cJSON *evaluation_of_split(const split_doc *s, double n_audited, sj_error
     return e;
 }
 
+sj_status rj_evaluation_check(const char *split_path, const sj_table *t, long col_person,
+                              sj_error *err)
+{
+    if (!split_path)
+        return SJ_OK;
+    split_doc s = {0};
+    double n_audited = 0;
+    sj_status st = read_split(split_path, &s, err);
+    if (st == SJ_OK)
+        st = check_persons(&s, t, col_person, &n_audited, err);
+    split_doc_free(&s);
+    return st;
+}
+
 cJSON *rj_evaluation_json(const char *split_path, const sj_table *t, long col_person, sj_error *err)
 {
     if (!split_path) {
@@ -280,7 +294,7 @@ void rj_evaluation_html(sj_buf *b, const cJSON *evaluation)
     if (sentence) {
         const char *sha = rj_str(evaluation, "split_sha256");
         rj_out(b, "<p class=\"summary\" id=\"evaluation\"><strong>");
-        rj_text(b, sentence);
+        sj_html_escape(b, sentence); /* our own words and numbers, no data */
         rj_out(b, ".</strong> Every model was trained on the other persons of the split");
         if (sha && strlen(sha) >= 12)
             rj_out(b, " (split.json SHA-256 <code>%.12s</code>\xe2\x80\xa6)", sha);

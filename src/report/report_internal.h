@@ -142,6 +142,10 @@ cJSON *rj_truth_agreement(const rj_truth_request *q, sj_error *err);
  * scores file, line and column. */
 cJSON *rj_evaluation_json(const char *split_path, const sj_table *t, long col_person,
                           sj_error *err);
+/* The checks of rj_evaluation_json alone (SJ_OK without a split file), so
+ * an audit refuses a training person's scores before any statistic. */
+sj_status rj_evaluation_check(const char *split_path, const sj_table *t, long col_person,
+                              sj_error *err);
 /* Puts "Evaluated on N held-out persons (X% of M) whom no model trained
  * on." first among an audit's summary lines (nothing without a split);
  * -1 when out of memory. */

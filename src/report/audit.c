@@ -512,6 +512,7 @@ static cJSON *summary_lines(const cJSON *doc)
         truth_summary(&b, truth, rj_str(par, "focal"));
         failed |= rj_take_line(lines, &b);
     }
+    failed |= rj_evaluation_summary(lines, rj_get(doc, "evaluation"));
     if (failed) {
         cJSON_Delete(lines);
         return NULL;
@@ -536,7 +537,10 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
     sj_audit_options first_rater = *o;
     first_rater.human_col = raters.n ? raters.names[0] : NULL;
     o = &first_rater;
-    if (load_inputs(&w, o, err) != SJ_OK || run_statistics(&w, o, err) != SJ_OK)
+    /* Scores of a training person are refused before any statistic. */
+    if (load_inputs(&w, o, err) != SJ_OK ||
+        rj_evaluation_check(o->split_path, w.resp->table, w.resp->col_person, err) != SJ_OK ||
+        run_statistics(&w, o, err) != SJ_OK)
         goto done;
     doc = cJSON_CreateObject();
     cJSON *prov = sj_provenance_new(o->command_line);
@@ -550,6 +554,12 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
     cJSON_AddItemToObject(doc, "instrument", instrument_json(w.ins));
     cJSON_AddItemToObject(doc, "settings", settings_json(o, &w));
     cJSON_AddItemToObject(doc, "data", data_json(&w));
+    cJSON *evaluation = rj_evaluation_json(o->split_path, w.resp->table, w.resp->col_person, err);
+    if (!evaluation) {
+        cJSON_Delete(prov);
+        goto fail;
+    }
+    cJSON_AddItemToObject(doc, "evaluation", evaluation);
     cJSON_AddItemToObject(doc, "distribution", distribution_json(w.totals, o->reference, o->focal));
     cJSON_AddItemToObject(doc, "dif", sj_dif_to_json(w.dif));
     cJSON_AddItemToObject(doc, "parity", sj_parity_to_json(&w.parity));
@@ -582,7 +592,8 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
         goto fail;
     if (sj_provenance_add_file(prov, "scores", o->data_path, err) != SJ_OK ||
         sj_provenance_add_file(prov, "instrument", o->instrument_path, err) != SJ_OK ||
-        (o->truth_path && sj_provenance_add_file(prov, "truth", o->truth_path, err) != SJ_OK))
+        (o->truth_path && sj_provenance_add_file(prov, "truth", o->truth_path, err) != SJ_OK) ||
+        (o->split_path && sj_provenance_add_file(prov, "split", o->split_path, err) != SJ_OK))
         goto fail;
     add_model_checksum(prov, w.resp->table, o->data_path);
     goto done;

@@ -174,4 +174,26 @@ extern const char *const rj_raters_csv_lead[];
  * doc["raters"]). */
 void rj_raters_html(sj_buf *b, const cJSON *doc);
 
+/* The audit's "evaluation" object (evaluation.c). Without a split file:
+ * {"sample": "all responses in the scores file"}. With split.json of
+ * `sjtalign split` (checked: kind, schema version, fraction, seed, counts
+ * and both person lists): {"sample": "held-out persons", "fraction",
+ * "persons_heldout", "persons_total", "seed", "split_sha256", "split_file",
+ * "persons_audited"}; a person of the scores table (column col_person)
+ * that is not a held-out person of the split is an input error naming the
+ * scores file, line and column. */
+cJSON *rj_evaluation_json(const char *split_path, const sj_table *t, long col_person,
+                          sj_error *err);
+/* The checks of rj_evaluation_json alone (SJ_OK without a split file), so
+ * an audit refuses a training person's scores before any statistic. */
+sj_status rj_evaluation_check(const char *split_path, const sj_table *t, long col_person,
+                              sj_error *err);
+/* Puts "Evaluated on N held-out persons (X% of M) whom no model trained
+ * on." first among an audit's summary lines (nothing without a split);
+ * -1 when out of memory. */
+int rj_evaluation_summary(cJSON *lines, const cJSON *evaluation);
+/* The same sentence as a paragraph under the page's header, or a note that
+ * every response in the scores file was evaluated. */
+void rj_evaluation_html(sj_buf *b, const cJSON *evaluation);
+
 #endif

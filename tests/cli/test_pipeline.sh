@@ -262,7 +262,7 @@ n=$(grep -c '^\[[0-9]*/18\]' "$TMP/.stdout")
 if [ "$n" -eq 18 ]; then pass "demo pipeline: 18 stages"; else fail "demo pipeline: 18 stages" "$OUT"; fi
 expect_out_contains "sjtalign split --data data/demo/responses.csv --train-out runs/demo/split/train.csv --heldout-out runs/demo/split/heldout.csv --split-out runs/demo/split/split.json --fraction 0.3" \
     "demo pipeline: 30% of the persons held out by default"
-expect_out_contains "--baseline reports/demo/baseline --labels SFT,PPO,DPO --out reports/demo/compare" \
+expect_out_contains "--baseline reports/demo/baseline --panel runs/demo/reward/panel.json --labels SFT,PPO,DPO --out reports/demo/compare" \
     "demo pipeline: compare shows the baseline"
 expect_out_contains "sjtalign simulate --out data/demo --seed 20261126 --persons 2000 --items 8" "demo pipeline: simulate regenerates data/demo"
 run_cmd run --dry-run instruments/example/pipeline.json

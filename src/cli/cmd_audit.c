@@ -15,8 +15,10 @@ static const cli_option AUDIT_OPTIONS[] = {
     {"group", CLI_TEXT, "COL", NULL, 0, 0, NULL, CLI_REQUIRED, "group column"},
     {"reference", CLI_TEXT, "R", NULL, 0, 0, NULL, CLI_REQUIRED, "reference group label"},
     {"focal", CLI_TEXT, "F", NULL, 0, 0, NULL, CLI_REQUIRED, "focal group label"},
-    {"human", CLI_TEXT, "COL", NULL, 0, 0, NULL, 0,
-     "human score column: adds agreement and fairness analyses"},
+    {"human", CLI_TEXT, "COL[,COL...]", NULL, 0, 0, NULL, 0,
+     "human score column: adds agreement and fairness analyses;\nwith several raters (A,B,...) "
+     "the first is the score of\nrecord, and \"raters\" adds human-human agreement,\nPRMSE and "
+     "degradation (raters.csv)"},
     {"truth", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0,
      "true scores of a simulation (truth.csv of `sjtalign\nsimulate`; columns named as --person "
      "and --item, and\ntrue_score): adds agreement of the machine scores, and of\nthe human "
@@ -55,6 +57,7 @@ const cli_command_spec cli_spec_audit = {
              "                    settings, provenance), read by `sjtalign compare`\n"
              "  dif.csv, parity.csv, distribution.csv, agreement.csv, fairness.csv\n"
              "  truth_agreement.csv  with --truth: agreement with the true scores\n"
+             "  raters.csv        with --human A,B,...: the several-raters statistics\n"
              "The folder appears whole or not at all.",
     .options = AUDIT_OPTIONS,
     .notes = NULL,

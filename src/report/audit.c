@@ -16,6 +16,8 @@ void sj_audit_options_init(sj_audit_options *o)
     o->cut = NAN;
     o->match = SJ_MATCH_TOTAL;
     o->adjust = SJ_ADJUST_NONE;
+    o->n_bootstrap = 1000;
+    o->seed = 1;
 }
 
 static const char *match_name(sj_match m)
@@ -526,6 +528,14 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
         sj_error_set(err, SJ_ERR_INPUT, "audit needs data, instrument, reference and focal");
         return NULL;
     }
+    /* --human A,B,...: the first rater is the score of record everywhere
+     * but the "raters" object (audit_raters.c). */
+    rj_rater_columns raters;
+    if (rj_rater_columns_split(o->human_col, &raters, err) != SJ_OK)
+        return NULL;
+    sj_audit_options first_rater = *o;
+    first_rater.human_col = raters.n ? raters.names[0] : NULL;
+    o = &first_rater;
     if (load_inputs(&w, o, err) != SJ_OK || run_statistics(&w, o, err) != SJ_OK)
         goto done;
     doc = cJSON_CreateObject();
@@ -566,6 +576,10 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
     }
     cJSON_AddItemToObject(doc, "summary", summary);
     cJSON_AddItemToObject(doc, "provenance", prov);
+    rj_raters_request rq = {w.resp,   w.ins,          &raters, o->reference,
+                            o->focal, o->n_bootstrap, o->seed};
+    if (rj_audit_raters(doc, &rq, err) != SJ_OK)
+        goto fail;
     if (sj_provenance_add_file(prov, "scores", o->data_path, err) != SJ_OK ||
         sj_provenance_add_file(prov, "instrument", o->instrument_path, err) != SJ_OK ||
         (o->truth_path && sj_provenance_add_file(prov, "truth", o->truth_path, err) != SJ_OK))
@@ -577,6 +591,7 @@ fail:
     doc = NULL;
 done:
     work_free(&w);
+    rj_rater_columns_free(&raters);
     return doc;
 }
 
@@ -747,6 +762,8 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
     const cJSON *agr = rj_get(audit, "agreement");
     const cJSON *truth = rj_get(audit, "truth_agreement");
     int has_agr = cJSON_IsObject(agr), has_truth = cJSON_IsObject(truth);
+    const cJSON *raters = rj_get(audit, "raters");
+    int has_raters = cJSON_IsObject(raters);
     csv_table tables[] = {
         {"dif.csv", 1, cJSON_Duplicate(rj_path(audit, "dif", "items"), 1), dif_lead},
         {"parity.csv", 1, parity_rows(rj_get(audit, "parity")), parity_lead},
@@ -754,6 +771,7 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
         {"agreement.csv", has_agr, has_agr ? agreement_rows(agr) : NULL, NULL},
         {"fairness.csv", has_agr, has_agr ? fairness_rows(agr) : NULL, NULL},
         {"truth_agreement.csv", has_truth, has_truth ? truth_rows(truth) : NULL, NULL},
+        {"raters.csv", has_raters, has_raters ? rj_raters_rows(raters) : NULL, rj_raters_csv_lead},
     };
     const size_t n_tables = sizeof tables / sizeof *tables;
     sj_report_dir dir;

@@ -852,6 +852,7 @@ static void section_agreement(page *pg)
         }
         out(pg, "</tbody></table>\n");
     }
+    rj_raters_html(pg->w, pg->doc);
     out(pg, "</section>\n");
 }
 

@@ -132,4 +132,46 @@ typedef struct {
 
 cJSON *rj_truth_agreement(const rj_truth_request *q, sj_error *err);
 
+/* ---- several raters (audit --human A,B,...; audit_raters.c) ---------------- */
+
+/* The columns of --human, split at commas: the first is the score of
+ * record (RSMTool's h1) of the agreement, fairness and truth sections.
+ * NULL gives n = 0. An empty name or a name listed twice is an input
+ * error. */
+typedef struct {
+    size_t n;
+    char **names; /* into copy */
+    char *copy;
+} rj_rater_columns;
+
+sj_status rj_rater_columns_split(const char *human_col, rj_rater_columns *out, sj_error *err);
+void rj_rater_columns_free(rj_rater_columns *c);
+
+typedef struct {
+    const sj_responses *resp; /* the scores, machine score in resp->score */
+    const sj_instrument *ins;
+    const rj_rater_columns *columns;
+    const char *reference, *focal;
+    size_t n_bootstrap; /* 0: no intervals */
+    uint64_t seed;
+} rj_raters_request;
+
+/* With two or more rater columns: checks every column (present, whole
+ * scores on the instrument's scale: input errors naming it), adds
+ * doc["raters"] (sj_raters_to_json over the responses of the two compared
+ * groups, plus "score_of_record", "unit", "thresholds_source",
+ * "bootstrap_replicates" and, with a bootstrap, "<key>_ci": [lo, hi]
+ * beside prmse, qwk_machine_human, qwk_human_human, degradation_qwk and
+ * pearson_machine_mean in every scope), their person-bootstrap replicates
+ * under doc["bootstrap"]["replicates"]["raters.<key>"][all|GROUP], and one
+ * line to doc["summary"]. Nothing with fewer than two columns. */
+sj_status rj_audit_raters(cJSON *doc, const rj_raters_request *q, sj_error *err);
+/* raters.csv: one row per comparison and scope (rj_raters_csv_lead names
+ * the columns in order). NULL when out of memory. */
+cJSON *rj_raters_rows(const cJSON *raters);
+extern const char *const rj_raters_csv_lead[];
+/* The "Several raters" part of the audit page (nothing without
+ * doc["raters"]). */
+void rj_raters_html(sj_buf *b, const cJSON *doc);
+
 #endif

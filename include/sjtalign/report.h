@@ -167,6 +167,8 @@ typedef struct {
     int purify;
     sj_adjust adjust;
     long min_cell;            /* 0: the stats module's default */
+    size_t n_bootstrap;       /* person-bootstrap replicates (default 1000); 0: none */
+    uint64_t seed;            /* of the bootstrap (default 1) */
     const char *command_line; /* for provenance; may be NULL */
 } sj_audit_options;
 

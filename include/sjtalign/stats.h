@@ -444,4 +444,35 @@ double sj_ordinal_objective_weighted(const double *x, size_t n, size_t p, const 
 /* Category probabilities (K) at linear predictor eta = x.beta. */
 void sj_ordinal_probs(const double *thresholds, size_t n_cats, double eta, double *probs);
 
+
+/* ==== the person-level bootstrap =========================================== */
+
+/* Resamples persons (never single responses) with replacement. Replicate
+ * r draws n persons from the persons sorted by id, with a random stream
+ * derived from (seed, r) alone: two data sets holding the same persons
+ * (in any order) resample identical persons with the same seed, which
+ * makes a difference between two audits a paired bootstrap. Nothing per
+ * replicate is stored; a replicate is regenerated on demand. */
+typedef struct sj_bootstrap sj_bootstrap;
+
+/* person_ids: n_persons distinct ids (duplicates are an input error), at
+ * least 2; the ids are not kept. */
+sj_bootstrap *sj_bootstrap_new(const char *const *person_ids, size_t n_persons,
+                               size_t n_replicates, uint64_t seed, sj_error *err);
+void sj_bootstrap_free(sj_bootstrap *b);
+size_t sj_bootstrap_persons(const sj_bootstrap *b);
+size_t sj_bootstrap_replicates(const sj_bootstrap *b);
+uint64_t sj_bootstrap_seed(const sj_bootstrap *b);
+/* SHA-256 of the sorted ids joined by newlines (each followed by one). */
+const char *sj_bootstrap_persons_sha256(const sj_bootstrap *b);
+/* Replicate r (0-based): n_persons indices into the caller's person
+ * order, with repeats. */
+sj_status sj_bootstrap_draw(const sj_bootstrap *b, size_t r, size_t *out, sj_error *err);
+/* Replicate r as a count per person (caller's order), summing to n. */
+sj_status sj_bootstrap_counts(const sj_bootstrap *b, size_t r, unsigned *counts, sj_error *err);
+/* Percentile interval at `level` (0.95) of the finite values: R's type-7
+ * quantiles at (1 - level) / 2 and (1 + level) / 2. Returns the number of
+ * finite values; with none, lo and hi are NaN. */
+size_t sj_bootstrap_interval(const double *values, size_t n, double level, double *lo, double *hi);
+
 #endif

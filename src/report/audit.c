@@ -16,6 +16,8 @@ void sj_audit_options_init(sj_audit_options *o)
     o->cut = NAN;
     o->match = SJ_MATCH_TOTAL;
     o->adjust = SJ_ADJUST_NONE;
+    o->n_bootstrap = 1000;
+    o->seed = 1;
 }
 
 static const char *match_name(sj_match m)

@@ -191,14 +191,17 @@ static int train(const cli_args *c, const sj_instrument *ins, const sj_responses
     return rc;
 }
 
-/* A signal stopped cross-fitting, which does not resume. */
+/* A signal stopped cross-fitting (fold 0: in the pre-training; K + 1: the
+ * final model's training), which does not resume. */
 static int report_crossfit_stop(const cli_args *c, int fold)
 {
     int folds = (int)cli_int(c, "folds");
     cli_interrupt_release();
     int sig = cli_interrupted;
     char what[64];
-    if (fold > folds)
+    if (fold == 0)
+        snprintf(what, sizeof what, "the pre-training");
+    else if (fold > folds)
         snprintf(what, sizeof what, "the final model's training");
     else
         snprintf(what, sizeof what, "the training of fold %d of %d", fold, folds);
@@ -228,7 +231,9 @@ static int fine_tune(const cli_args *c, sja_sft_opts *o, sj_pretrain_opts *po, c
     align_run_begin(&r, &o->run);
     if (made)
         rc = pretrain_first(ins, data, po, made, o->run.resume, &pre_stopped);
-    if (!rc && pre_stopped) {
+    if (!rc && pre_stopped && cli_given(c, "folds")) {
+        rc = report_crossfit_stop(c, 0);
+    } else if (!rc && pre_stopped) {
         /* a signal stops it; nothing else does (stop_after is not passed on) */
         cli_interrupt_release();
         rc = cli_interrupt_report("sft", cli_pretrain_steps_done(made), po->steps, made);

@@ -518,7 +518,8 @@ typedef struct {
 } sj_ordinal_model;
 
 /* SJ_ERR_INPUT for K < 2, an empty category, y outside 0..K-1, ridge < 0
- * or NaN, a covariate that is not finite, n == 0. A fit that does not
+ * or NaN, a covariate that is not finite, n == 0 (and, weighted, a weight
+ * that is not a finite number > 0). A fit that does not
  * converge is returned (converged = 0) with its last estimates. */
 sj_status sj_ordinal_fit(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
                          double ridge, sj_ordinal_model *out, sj_error *err);
@@ -528,6 +529,19 @@ void sj_ordinal_model_free(sj_ordinal_model *m);
  * -INFINITY when the thresholds are not increasing. */
 double sj_ordinal_objective(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
                             double ridge, const double *params, double *grad);
+/* The same with observation weights w (NULL: 1 each; else finite and > 0):
+ * the log-likelihood is sum_i w_i log P(y_i | x_i), so a weight of 2 is a
+ * row counted twice, and the starting thresholds use weighted proportions.
+ * Several raters of one response become one observation per rater score,
+ * each weighted 1 / (the response's number of scores). */
+sj_status sj_ordinal_fit_weighted(const double *x, size_t n, size_t p, const int *y,
+                                  const double *w, size_t n_cats, double ridge,
+                                  sj_ordinal_model *out, sj_error *err);
+/* The weighted objective with its gradient and, when hess is not NULL,
+ * its Hessian (P x P row-major, P = K-1+p); grad may be NULL. */
+double sj_ordinal_objective_weighted(const double *x, size_t n, size_t p, const int *y,
+                                     const double *w, size_t n_cats, double ridge,
+                                     const double *params, double *grad, double *hess);
 /* Category probabilities (K) at linear predictor eta = x.beta. */
 void sj_ordinal_probs(const double *thresholds, size_t n_cats, double eta, double *probs);
 

@@ -147,15 +147,11 @@ static const char *cohen_words(double d)
 
 /* ---- sections ------------------------------------------------------------------ */
 
-static void section_summary(page *pg)
+/* The summary's DIF lines: flagged items by class, the machine against
+ * the human scores, untested items. */
+static void summary_dif(page *pg, const cJSON *items, const dif_counts *cp)
 {
-    const cJSON *items = rj_path(pg->doc, "dif", "items");
-    const cJSON *par = rj_get(pg->doc, "parity");
-    const cJSON *agr = rj_get(pg->doc, "agreement");
-    dif_counts c = count_dif(items);
-    char a[48], b[48], d[48];
-    out(pg, "<section id=\"summary\"><h2>1. Summary</h2>\n<div class=\"summary\"><ul>\n");
-    /* DIF */
+    dif_counts c = *cp;
     if (c.by_rank[2] + c.by_rank[1] == 0) {
         out(pg,
             "<li class=\"ok\">No item shows moderate or large DIF: all %zu tested items are "
@@ -191,6 +187,17 @@ static void section_summary(page *pg)
             "<li class=\"warn\">%zu item%s could not be tested (too few persons or a "
             "constant score); see the notes under the DIF table.</li>\n",
             c.n_items - c.n_tested, c.n_items - c.n_tested == 1 ? "" : "s");
+}
+
+static void section_summary(page *pg)
+{
+    const cJSON *items = rj_path(pg->doc, "dif", "items");
+    const cJSON *par = rj_get(pg->doc, "parity");
+    const cJSON *agr = rj_get(pg->doc, "agreement");
+    dif_counts c = count_dif(items);
+    char a[48], b[48], d[48];
+    out(pg, "<section id=\"summary\"><h2>1. Summary</h2>\n<div class=\"summary\"><ul>\n");
+    summary_dif(pg, items, &c);
     /* Parity */
     double diff = rj_num(par, "mean_diff"), dd = rj_num(par, "cohens_d");
     double wp = rj_num(par, "welch_p");

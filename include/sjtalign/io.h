@@ -4,6 +4,7 @@
 #define SJTALIGN_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -218,6 +219,56 @@ typedef struct {
 sj_responses *sj_responses_load(const char *path, const sj_columns *cols, const sj_instrument *ins,
                                 int need, sj_error *err);
 void sj_responses_free(sj_responses *r);
+
+/* ---- a held-out person split (sjtalign split) ------------------------------ */
+
+/* One stratum of a split: the persons of one group and how many of them
+ * are held out. */
+typedef struct {
+    char *name;
+    size_t n_persons;
+    size_t n_heldout;
+} sj_split_group;
+
+/* A person-level split of a long-format table into training and held-out
+ * persons, stratified by group. Every row of a person goes to the same
+ * side, so no model trained on the training rows has seen any answer of a
+ * held-out person. */
+typedef struct {
+    double fraction;
+    uint64_t seed;
+    size_t n_persons;
+    char **persons;                /* every person id, sorted by strcmp */
+    size_t *person_group;          /* per person: index into groups */
+    unsigned char *person_heldout; /* per person: 1 when held out */
+    size_t n_heldout;              /* held-out persons */
+    size_t n_groups;
+    sj_split_group *groups; /* sorted by name */
+    size_t n_rows;
+    unsigned char *row_heldout; /* per table row: 1 when its person is held out */
+    size_t n_rows_heldout;
+} sj_split;
+
+/* How many of a group's n persons are held out: round(fraction * n)
+ * (halves away from zero), but at least 1 and at most n - 1 when n >= 2,
+ * so that both sides see every group; a group of one person is held out
+ * only when fraction >= 0.5. */
+size_t sj_split_heldout_size(size_t n, double fraction);
+
+/* Splits the persons of t (column col_person) stratified by col_group:
+ * within each group the persons, sorted by id, are shuffled by
+ * gsl_ran_shuffle with an MT19937 generator seeded from
+ * sj_seed_derive(seed, "split:" + group name), and the first
+ * sj_split_heldout_size of them are held out. A group's held-out persons
+ * therefore depend only on the seed, the group's name and its persons.
+ * fraction must lie strictly between 0 and 1. An empty person id or group
+ * label, or a person whose rows name different groups, is an input error
+ * naming file, line and column. */
+sj_split *sj_split_persons(const sj_table *t, long col_person, long col_group, double fraction,
+                           uint64_t seed, sj_error *err);
+/* Index of a person in s->persons, or -1. */
+long sj_split_find_person(const sj_split *s, const char *id);
+void sj_split_free(sj_split *s);
 
 /* ---- validating a responses file (sjtalign validate) ------------------------- */
 

@@ -170,6 +170,9 @@ typedef struct {
     size_t n_bootstrap;       /* person-bootstrap replicates (default 1000); 0: none */
     uint64_t seed;            /* of the bootstrap (default 1) */
     const char *command_line; /* for provenance; may be NULL */
+    /* split.json of `sjtalign split`, or NULL: every person in the scores
+     * must be one of its held-out persons (audit.json "evaluation") */
+    const char *split_path;
 } sj_audit_options;
 
 void sj_audit_options_init(sj_audit_options *o);
@@ -183,8 +186,8 @@ void sj_audit_options_init(sj_audit_options *o);
  * a truth file: the sj_agreement keys of the modal machine score against
  * the true score, mean_true and sd_true in place of the human mean and SD,
  * "by_group", "by_item", and "human": the same for the human score, or
- * null; absent without a truth file), "summary": [plain-text lines],
- * "provenance"}. */
+ * null; absent without a truth file), "evaluation" (on which persons:
+ * see split_path), "summary": [plain-text lines], "provenance"}. */
 cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err);
 /* The report page of an audit document. */
 sj_status sj_audit_html(const cJSON *audit, sj_buf *out, sj_error *err);

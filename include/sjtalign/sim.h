@@ -13,6 +13,12 @@
  *   up or down (equally likely), clamped to 0..3 (a move past an end is
  *   lost). Then, on a biased item, a focal-phrased response is marked down
  *   one point with probability SIZE (never below 0).
+ * - Several raters (n_raters R >= 2): each rater scores every response by
+ *   the rule above with their own independent draws (error and bias alike),
+ *   so two raters' errors are independent given the true score and every
+ *   rater carries the same bias. Rater 1 draws from the stream of the
+ *   single rater, so rater_1 equals the human_score of a one-rater run with
+ *   the same seed.
  * - Every focal person writes in the focal register, every reference person
  *   in the reference register; the register carries no information about
  *   the score.
@@ -30,6 +36,8 @@
 #define SJ_SIM_LEVELS (SJ_SIM_SCORE_MAX - SJ_SIM_SCORE_MIN + 1)
 #define SJ_SIM_REFERENCE "reference"
 #define SJ_SIM_FOCAL "focal"
+/* Most raters per response (simulate --raters). */
+#define SJ_SIM_MAX_RATERS 20
 /* Guard against runs that would not fit in memory (persons × items). */
 #define SJ_SIM_MAX_CELLS 10000000UL
 
@@ -46,12 +54,14 @@ typedef struct {
     double focal_share; /* P, in (0, 1) */
     double impact;      /* D: the focal θ mean is −D */
     double rater_noise; /* E, in [0, 1] */
+    size_t n_raters;    /* R raters per response, 1..SJ_SIM_MAX_RATERS */
     size_t n_bias;
     sj_sim_bias *bias; /* owned */
     uint64_t seed;
 } sj_sim_config;
 
-/* Defaults: 2000 persons, 8 items, P = 0.3, D = 0, E = 0.1, no bias, seed 1. */
+/* Defaults: 2000 persons, 8 items, P = 0.3, D = 0, E = 0.1, 1 rater, no
+ * bias, seed 1. */
 void sj_sim_config_defaults(sj_sim_config *cfg);
 void sj_sim_config_free(sj_sim_config *cfg);
 
@@ -59,7 +69,7 @@ void sj_sim_config_free(sj_sim_config *cfg);
  * Messages name --bias and say what is wrong. */
 sj_status sj_sim_parse_bias(const char *spec, sj_sim_config *cfg, sj_error *err);
 /* Checks every setting (messages name the flag): persons and items > 0,
- * share in (0, 1), noise in [0, 1], bias items among the K items with a size
+ * share in (0, 1), noise in [0, 1], raters in 1..SJ_SIM_MAX_RATERS, bias items among the K items with a size
  * in [0, 1] and listed once. */
 sj_status sj_sim_config_check(const sj_sim_config *cfg, sj_error *err);
 
@@ -102,7 +112,11 @@ typedef struct {
     sj_sim_grm *grm;      /* n_items */
     double *bias_size;    /* n_items: 0 on unbiased items */
     int *true_score;      /* n_persons × n_items, person-major */
-    int *human_score;     /* same layout */
+    int *human_score;     /* same layout; rater 1 */
+    size_t n_raters;      /* R */
+    /* Raters 2..R: rater k's score of cell c at more_raters[(k - 2) * cells
+     * + c] (cells = n_persons × n_items); NULL with one rater. */
+    int *more_raters;
     /* Only after sj_sim_add_texts: */
     sj_instrument *instrument;
     const char **intent; /* intent label per cell (static strings) */
@@ -119,7 +133,11 @@ sj_status sj_sim_add_texts(sj_sim_data *d, uint64_t seed, sj_error *err);
 sj_sim_data *sj_sim_run(const sj_sim_config *cfg, sj_error *err);
 void sj_sim_data_free(sj_sim_data *d);
 
-/* Writes instrument.json, responses.csv, truth.csv, simulation.json and
+/* Rater k's (1-based) score of cell c. */
+int sj_sim_rater_score(const sj_sim_data *d, size_t k, size_t c);
+
+/* Writes instrument.json, responses.csv (human_score with one rater,
+ * rater_1..rater_R with several), truth.csv, simulation.json and
  * their manifest (.sjtalign-manifest.json, command "simulate") as the
  * folder dir, built beside it and swapped in whole (sj_outdir). An existing
  * dir is replaced only when it holds nothing but the unchanged files its

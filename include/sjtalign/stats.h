@@ -345,6 +345,107 @@ cJSON *sj_agreement_to_json(const sj_agreement *a);
  * sd_true). NULL when out of memory. */
 cJSON *sj_agreement_to_json_named(const sj_agreement *a, const char *const spread_names[4]);
 
+/* ==== several raters ========================================================= */
+
+/* Responses scored by a machine and by several human raters (RSMTool's h1,
+ * h2, ...): the raters' agreement with one another, the machine's with
+ * each rater and with their mean, PRMSE (Loukina et al. 2020) and the
+ * degradation of Williamson, Xi & Breyer (2012). A response without a
+ * machine score (NaN) or without any rating is left out of everything;
+ * a pair of raters is compared on the responses both scored. */
+typedef struct {
+    size_t n;                   /* responses */
+    const double *machine;      /* n machine scores; NaN: left out */
+    size_t n_raters;            /* R >= 2 */
+    const double *const *rater; /* R arrays of n ratings; NaN: not rated by that rater */
+    const int *group;           /* n indices in 0..n_groups - 1, or NULL (no groups) */
+    size_t n_groups;
+} sj_raters_input;
+
+typedef struct {
+    long n; /* responses scored by both raters */
+    double exact, adjacent, qwk, pearson_r;
+} sj_rater_pair;
+
+/* The statistics over one set of responses (all, or one group).
+ * - pairs: every pair of raters a < b in the order (1,2), (1,3), ...,
+ *   (1,R), (2,3), ...: sj_exact_agreement etc. with rater a as the first
+ *   argument; *_human_human are their means over the pairs where defined.
+ * - machine_rater: sj_agreement_compute(machine, rater k) over the
+ *   responses rater k scored; *_machine_human are the means over raters.
+ * - machine against each response's mean rating hbar_i (over the ratings
+ *   it has): Pearson r, QWK in its moment form (sj_qwk) and RMSE =
+ *   sqrt(mean (m_i - hbar_i)^2).
+ * - PRMSE of the machine score against the true score, with n_i ratings of
+ *   response i, N responses, M = sum n_i ratings, mu = the mean of all M
+ *   ratings:
+ *     V_e  = sum_i sum_j (h_ij - hbar_i)^2 / sum_{n_i >= 2} (n_i - 1)
+ *            (the raters' error variance, pooled over the responses with
+ *            two ratings or more)
+ *     V_T  = (sum_i n_i (hbar_i - mu)^2 - (N - 1) V_e) / (M - sum_i n_i^2 / M)
+ *     MSE  = (sum_i n_i (hbar_i - m_i)^2 - N V_e) / M
+ *     PRMSE = 1 - MSE / V_T
+ *   as RSMTool's prmse_utils; NaN without a response rated twice or when
+ *   V_T <= 0 (or below 1e-9 of sum_i n_i (hbar_i - mu)^2 / (M - sum_i
+ *   n_i^2 / M), zero but for rounding).
+ * - degradation_qwk = qwk_machine_human - qwk_human_human; degradation_r
+ *   the same with Pearson r. */
+typedef struct {
+    long n_responses;            /* with a machine score and at least one rating */
+    long n_multiple;             /* of those, rated at least twice */
+    long n_ratings;              /* M */
+    sj_rater_pair *pairs;        /* R (R - 1) / 2 */
+    sj_agreement *machine_rater; /* R */
+    double exact_human_human, adjacent_human_human, qwk_human_human, pearson_human_human;
+    double exact_machine_human, adjacent_machine_human, qwk_machine_human, pearson_machine_human,
+        smd_machine_human;
+    double pearson_machine_mean, qwk_machine_mean, rmse_machine_mean;
+    double error_variance, true_score_variance, mse_true, prmse;
+    double degradation_qwk, degradation_r;
+} sj_raters_scope;
+
+typedef struct {
+    size_t n_raters, n_pairs, n_groups;
+    sj_raters_scope overall;
+    sj_raters_scope *by_group; /* n_groups */
+} sj_raters_result;
+
+/* Input errors: fewer than 2 raters, a group index out of range. */
+sj_status sj_raters_compute(const sj_raters_input *in, sj_raters_result *out, sj_error *err);
+void sj_raters_free(sj_raters_result *r);
+
+/* Williamson, Xi & Breyer (2012), on the machine-rater statistics averaged
+ * over raters: QWK >= .70, r >= .70, degradation of QWK >= -.10, |SMD| <=
+ * .15 overall and <= .10 within a group. A value within 1e-9 of its
+ * threshold counts as meeting it (so -0.1 computed as 0.7 - 0.8 passes).
+ * pass is -1 when the value is NaN. */
+#define SJ_AGREE_DEGRADATION_MIN (-0.10) /* machine-human minus human-human QWK at least */
+typedef enum {
+    SJ_RATERS_QWK = 0,
+    SJ_RATERS_R,
+    SJ_RATERS_DEGRADATION,
+    SJ_RATERS_SMD
+} sj_raters_check;
+#define SJ_RATERS_N_CHECKS 4
+typedef struct {
+    const char *name; /* "qwk", "pearson_r", "degradation_qwk", "smd" */
+    double value, threshold;
+    int pass; /* 1, 0, or -1 (no value) */
+} sj_raters_threshold;
+
+void sj_raters_thresholds(const sj_raters_scope *s, int within_group,
+                          sj_raters_threshold out[SJ_RATERS_N_CHECKS]);
+
+/* {"n_raters", "raters": [names], "overall": SCOPE, "by_group": {NAME:
+ * SCOPE}} with SCOPE = {"n_responses", "n_multiple", "n_ratings", the
+ * headline numbers under their field names above, "human_human": [{"rater_a",
+ * "rater_b", "n", "exact", "adjacent", "qwk", "pearson_r"}],
+ * "machine_rater": [{"rater", the sj_agreement keys}], "thresholds":
+ * {NAME: {"value", "threshold", "pass"}}} (NaN as null, pass null without a
+ * value). group_names may be NULL when there are no groups. */
+cJSON *sj_raters_to_json(const sj_raters_result *r, const char *const *rater_names,
+                         const char *const *group_names);
+
 /* ==== group parity ============================================================= */
 
 /* One score per observation (a response, or a person's total), with an

@@ -15,6 +15,7 @@
 SJ_CLI_COMMAND(simulate)
 SJ_CLI_COMMAND(judge)
 SJ_CLI_COMMAND(validate)
+SJ_CLI_COMMAND(split)
 SJ_CLI_COMMAND(pretrain)
 SJ_CLI_COMMAND(sft)
 SJ_CLI_COMMAND(score)

@@ -15,13 +15,18 @@ static const cli_option AUDIT_OPTIONS[] = {
     {"group", CLI_TEXT, "COL", NULL, 0, 0, NULL, CLI_REQUIRED, "group column"},
     {"reference", CLI_TEXT, "R", NULL, 0, 0, NULL, CLI_REQUIRED, "reference group label"},
     {"focal", CLI_TEXT, "F", NULL, 0, 0, NULL, CLI_REQUIRED, "focal group label"},
-    {"human", CLI_TEXT, "COL", NULL, 0, 0, NULL, 0,
-     "human score column: adds agreement and fairness analyses"},
+    {"human", CLI_TEXT, "COL[,COL...]", NULL, 0, 0, NULL, 0,
+     "human score column: adds agreement and fairness analyses;\nwith several raters (A,B,...) "
+     "the first is the score of\nrecord, and \"raters\" adds human-human agreement,\nPRMSE and "
+     "degradation (raters.csv)"},
     {"truth", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0,
      "true scores of a simulation (truth.csv of `sjtalign\nsimulate`; columns named as --person "
      "and --item, and\ntrue_score): adds agreement of the machine scores, and of\nthe human "
      "scores, with the true scores (audit.json\n\"truth_agreement\"). Every response needs a true "
      "score;\ntruth rows of responses not in the scores are ignored."},
+    {"split", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0,
+     "split.json of `sjtalign split`: every person in the scores\nmust be one of its held-out "
+     "persons; audit.json gets\n\"evaluation\" and the page says on whom it was evaluated"},
     {"cut", CLI_REAL, "X", NULL, -1e300, 1e300, NULL, 0,
      "cut score on the total: pass rates and adverse impact\nratio"},
     {"match", CLI_CHOICE, NULL, "total", 0, 0, "total|rest", 0, "DIF matching score"},
@@ -47,6 +52,7 @@ const cli_command_spec cli_spec_audit = {
     .name = "audit",
     .synopsis = "--data scores.csv --instrument FILE --group COL\n"
                 "                      --reference R --focal F [--human COL] [--truth FILE]\n"
+                "                      [--split FILE]\n"
                 "                      [--cut X] [--match total|rest] [--purify]\n"
                 "                      [--adjust none|holm|bh] [--min-cell N]\n"
                 "                      [--bootstrap B] [--seed S]\n"
@@ -65,6 +71,7 @@ const cli_command_spec cli_spec_audit = {
              "                    statistic (statistic, scope, replicate, value)\n"
              "  human_dif.csv     with --human: DIF of the human scores beside the machine's\n"
              "  truth_agreement.csv  with --truth: agreement with the true scores\n"
+             "  raters.csv        with --human A,B,...: the several-raters statistics\n"
              "The folder appears whole or not at all.",
     .options = AUDIT_OPTIONS,
     .notes = NULL,
@@ -86,6 +93,7 @@ static void read_options(const cli_args *c, sj_audit_options *o)
     o->focal = cli_text(c, "focal");
     o->human_col = cli_text(c, "human");
     o->truth_path = cli_text(c, "truth");
+    o->split_path = cli_text(c, "split");
     o->score_col = cli_text(c, "score");
     o->purify = cli_flag(c, "purify");
     if (cli_given(c, "cut"))

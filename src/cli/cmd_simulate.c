@@ -23,6 +23,9 @@ static const cli_option SIMULATE_OPTIONS[] = {
     {"bias", CLI_TEXT, "ITEM:SIZE,...", NULL, 0, 0, NULL, 0,
      "items with rater bias against the focal group, e.g.\nS03:0.6,S06:0.6"},
     {"rater-noise", CLI_REAL, "E", "0.1", 0, 1, NULL, 0, "probability of a one-step rater error"},
+    {"raters", CLI_INT, "N", "1", 1, SJ_SIM_MAX_RATERS, NULL, 0,
+     "raters per response: 1 writes human_score; N >= 2 writes\nrater_1..rater_N, each with "
+     "independent errors and the\nbias"},
     {"seed", CLI_SEED, "S", "1", 0, 0, NULL, 0, "random seed; same seed, identical files"},
     CLI_END};
 
@@ -30,12 +33,13 @@ const cli_command_spec cli_spec_simulate = {
     .name = "simulate",
     .synopsis = "--out DIR [--persons N] [--items K] [--focal-share P]\n"
                 "                         [--impact D] [--bias ITEM:SIZE,...] [--rater-noise E]\n"
-                "                         [--seed S]",
+                "                         [--raters N] [--seed S]",
     .about = "Simulates situational judgment test data where the truth is known, and writes\n"
              "into DIR:\n"
              "  instrument.json  K work-place items (S01, S02, ...) scored 0..3 with\n"
              "                   rubric anchors\n"
              "  responses.csv    person_id, group, item_id, response, human_score\n"
+             "                   (with --raters N >= 2: rater_1 .. rater_N in its place)\n"
              "  truth.csv        person_id, item_id, theta, intent, true_score\n"
              "  simulation.json  every parameter, the seed, reference_group, focal_group,\n"
              "                   biased_items and the item parameters\n\n"
@@ -45,12 +49,16 @@ const cli_command_spec cli_spec_simulate = {
              "score, in the reference register (direct) or the focal register (collective,\n"
              "indirect). Human scores: with probability E one step up or down (clamped to\n"
              "0..3); on a biased item a focal response is then marked down one point with\n"
-             "probability SIZE (never below 0).",
+             "probability SIZE (never below 0). With --raters N >= 2 each rater applies this\n"
+             "rule to every response with draws of their own: the raters' errors are\n"
+             "independent given the true score, every rater carries the bias, and rater_1\n"
+             "equals the human_score of a one-rater run with the same seed.",
     .options = SIMULATE_OPTIONS,
     .notes = NULL,
     .examples = "sjtalign simulate --out data/sim --persons 500 --seed 7\n"
                 "sjtalign simulate --out data/demo --persons 2000 --items 8 --impact 0.3 \\\n"
-                "    --bias S03:0.6,S06:0.6 --seed 20261126",
+                "    --bias S03:0.6,S06:0.6 --seed 20261126\n"
+                "sjtalign simulate --out data/two --persons 500 --raters 2 --seed 7",
 };
 
 /* Fills the configuration from the parsed options; a bad --bias or an
@@ -64,6 +72,7 @@ static int read_config(const cli_args *c, sj_sim_config *cfg)
     cfg->focal_share = cli_real(c, "focal-share");
     cfg->impact = cli_real(c, "impact");
     cfg->rater_noise = cli_real(c, "rater-noise");
+    cfg->n_raters = (size_t)cli_int(c, "raters");
     cfg->seed = cli_seed_value(c, "seed");
     const char *bias = cli_text(c, "bias");
     if (bias && sj_sim_parse_bias(bias, cfg, &err) != SJ_OK)

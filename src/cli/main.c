@@ -19,6 +19,7 @@ static const command commands[] = {
     {"simulate", cmd_simulate, "simulate an SJT data set with known truth and rater bias"},
     {"judge", cmd_judge, "fill in pairs with a simulated expert panel"},
     {"validate", cmd_validate, "check a responses file against an instrument"},
+    {"split", cmd_split, "split the persons into training and held-out persons"},
     {"pretrain", cmd_pretrain, "train the tokenizer and the base language model"},
     {"sft", cmd_sft, "supervised fine-tuning of the scorer on human scores"},
     {"score", cmd_score, "score responses with a model"},

@@ -93,6 +93,10 @@ static void claims_free(claim_list *l)
 
 /* ---- building stage invocations ------------------------------------------- */
 
+/* The share of persons the split stage holds out when "heldout" is not
+ * given. */
+#define DEFAULT_HELDOUT 0.3
+
 typedef struct {
     char *base; /* folder that relative paths are resolved against */
     const cJSON *doc;
@@ -101,8 +105,14 @@ typedef struct {
     char *seed;
     const char *person, *item, *text, *group, *human, *reference, *focal;
     char *instrument, *data, *truth, *judged, *runs, *reports;
-    char *sim_dir;     /* the simulate stage's folder, or NULL */
-    int judged_given;  /* judged_pairs is a user's file */
+    char *sim_dir; /* the simulate stage's folder, or NULL */
+    /* The held-out split: the share of persons held out (0: no split), and
+     * the files the stages read. Without a split both are `data`. */
+    double heldout;
+    const char *train_data;                         /* what every training stage reads */
+    const char *heldout_data;                       /* what every score stage reads */
+    char *split_train, *split_heldout, *split_json; /* the split stage's files, or NULL */
+    int judged_given;                               /* judged_pairs is a user's file */
     claim_list inputs; /* the user's files: data, instrument, truth, path settings */
     claim_list outputs;
     int out_of_memory; /* an allocation failed while expanding: reported once */
@@ -243,6 +253,16 @@ static void add_input(builder *b, sj_stage *s, const char *path)
 static void add_input_pair(builder *b, sj_stage *s, const char *flag, const char *path)
 {
     add_pair(b, s, flag, path);
+    add_input(b, s, path);
+}
+
+/* add_if_accepted for a file the stage reads: also one of its inputs when
+ * the command takes it. */
+static void add_input_if_accepted(builder *b, sj_stage *s, const char *name, const char *path)
+{
+    if (!path || !cli_find_option(cli_spec_of(s->command), name))
+        return;
+    add_if_accepted(b, s, name, path);
     add_input(b, s, path);
 }
 
@@ -612,7 +632,7 @@ static const char *source_path(const builder *b, const run_paths *r, arg_source 
 {
     switch (source) {
     case FROM_DATA:
-        return b->data;
+        return b->train_data;
     case FROM_INSTRUMENT:
         return b->instrument;
     case FROM_TRUTH:
@@ -681,6 +701,22 @@ static void claim_implied_pretrain(builder *b, const sj_stage *s)
     free(implied);
 }
 
+/* With "folds" among its settings, sft cross-fits and also writes the
+ * out-of-fold scores of its training rows to <runs>/scores/sft-crossfit.csv. */
+static void add_crossfit_output(builder *b, sj_stage *s)
+{
+    const cJSON *sft = cJSON_GetObjectItemCaseSensitive(b->stages, "sft");
+    if (!cJSON_GetObjectItemCaseSensitive(sft, "folds") ||
+        !cli_find_option(cli_spec_of(s->command), "crossfit-out"))
+        return;
+    char *path = run_path(b, "scores/sft-crossfit.csv");
+    if (!path)
+        return;
+    add_if_accepted(b, s, "crossfit-out", path);
+    add_output(b, s, path, 0, "runs");
+    free(path);
+}
+
 static sj_status build_training_stage(builder *b, sj_pipeline *p, run_paths *r,
                                       const training_stage *t)
 {
@@ -696,23 +732,28 @@ static sj_status build_training_stage(builder *b, sj_pipeline *p, run_paths *r,
         add_stage_arg(b, s, r, a, out);
     add_if_accepted(b, s, "seed", b->seed);
     add_output(b, s, out, t->output.is_dir, "runs");
+    if (strcmp(t->name, "sft") == 0)
+        add_crossfit_output(b, s);
     sj_status st = add_settings(b, s, t->name);
     if (st == SJ_OK && t->output.implies_pretrain)
         claim_implied_pretrain(b, s);
     return st;
 }
 
-/* The transparent baseline scorer, fitted on the human scores of the
- * pipeline's data (the rows sft trains on) and scoring every response into
- * <runs>/scores/baseline.csv, as the score stages name their files; its
- * coefficients go to <runs>/baseline-coef.csv. */
+/* The transparent baseline scorer, fitted on the human scores of the rows
+ * sft trains on and scoring every response the score stages score (the
+ * held-out persons' with a split) into <runs>/scores/baseline.csv, as the
+ * score stages name their files; its coefficients go to
+ * <runs>/baseline-coef.csv. */
 static sj_status build_baseline_stage(builder *b, sj_pipeline *p, run_paths *r)
 {
     if (!has_stage(b, "baseline"))
         return SJ_OK;
-    sj_stage *s =
-        new_stage(b, p, "baseline", "baseline",
-                  "fitting the transparent word-overlap scorer and scoring every response");
+    sj_stage *s = new_stage(b, p, "baseline", "baseline",
+                            b->split_json ? "fitting the transparent word-overlap scorer on the "
+                                            "training persons and scoring the held-out ones"
+                                          : "fitting the transparent word-overlap scorer and "
+                                            "scoring every response");
     if (!s)
         return SJ_ERR_WORK;
     char *coef = run_path(b, "baseline-coef.csv");
@@ -721,8 +762,11 @@ static sj_status build_baseline_stage(builder *b, sj_pipeline *p, run_paths *r)
         return SJ_OK;
     }
     add_input_pair(b, s, "--instrument", b->instrument);
-    add_input_pair(b, s, "--train", b->data);
-    add_pair(b, s, "--data", b->data);
+    add_input_pair(b, s, "--train", b->train_data);
+    if (b->heldout_data == b->train_data)
+        add_pair(b, s, "--data", b->heldout_data);
+    else
+        add_input_pair(b, s, "--data", b->heldout_data);
     add_columns(b, s, 0, 1);
     add_pair(b, s, "--out", r->baseline_scores);
     add_pair(b, s, "--coef-out", coef);
@@ -761,14 +805,16 @@ static sj_status build_score(builder *b, sj_pipeline *p, const char *model, int 
     char name[32], file[64];
     snprintf(name, sizeof name, "score-%s", MODEL_LABELS[m]);
     snprintf(file, sizeof file, "scores/%s.csv", MODEL_LABELS[m]);
-    sj_stage *s = new_stage(b, p, name, "score", "scoring every response");
+    sj_stage *s = new_stage(b, p, name, "score",
+                            b->split_json ? "scoring the held-out persons' responses"
+                                          : "scoring every response");
     if (!s)
         return SJ_ERR_WORK;
     if (!(*scores = run_path(b, file)))
         return SJ_OK;
     add_input_pair(b, s, "--model", model);
     add_input_pair(b, s, "--instrument", b->instrument);
-    add_input_pair(b, s, "--data", b->data);
+    add_input_pair(b, s, "--data", b->heldout_data);
     add_columns(b, s, 0, 0);
     add_pair(b, s, "--out", *scores);
     add_output(b, s, *scores, 0, "runs");
@@ -802,6 +848,7 @@ static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, con
      * it cost in agreement with the (biased) human scores. */
     if (b->truth)
         add_input_pair(b, s, "--truth", b->truth);
+    add_input_if_accepted(b, s, "split", b->split_json);
     add_pair(b, s, "--out", *audit);
     add_output(b, s, *audit, 1, "reports");
     return add_settings(b, s, "audit");
@@ -830,6 +877,12 @@ static sj_status build_compare(builder *b, sj_pipeline *p, char *const audits[3]
     }
     if (baseline)
         add_input_pair(b, s, "--baseline", baseline);
+    /* The expert panel's checks, written by the reward stage. */
+    if (has_stage(b, "reward")) {
+        char *panel = run_path(b, "reward/panel.json");
+        add_input_if_accepted(b, s, "panel", panel);
+        free(panel);
+    }
     char *out = sj_path_join(b->reports, "compare");
     if (failed || !out) {
         b->out_of_memory = 1;
@@ -895,6 +948,52 @@ static sj_status build_simulate_stage(builder *b, sj_pipeline *p)
     const char *key[1] = {"data"};
     add_claim(b, &b->outputs, b->sim_dir, key, 1, 1, s->name);
     return add_settings(b, s, "simulate");
+}
+
+/* The stages that read the responses file: a split is made only for them. */
+static int reads_responses(const builder *b)
+{
+    static const char *const readers[] = {"pretrain", "sft", "baseline", "pairs", "ppo", "score"};
+    for (size_t i = 0; i < sizeof readers / sizeof *readers; i++)
+        if (has_stage(b, readers[i]))
+            return 1;
+    return 0;
+}
+
+/* With "heldout" above 0, the split stage divides the persons of `data`
+ * into <runs>/split/train.csv, which every training stage reads, and
+ * heldout.csv, which the score stages read (so every audit and the compare
+ * report see only persons no model trained on); the audits get its
+ * split.json. With "heldout": 0 every stage reads `data`, as before. */
+static sj_status build_split_stage(builder *b, sj_pipeline *p)
+{
+    b->train_data = b->heldout_data = b->data;
+    if (b->heldout <= 0 || !reads_responses(b))
+        return SJ_OK;
+    sj_stage *s = new_stage(b, p, "split", "split", "holding out persons for evaluation");
+    if (!s)
+        return SJ_ERR_WORK;
+    b->split_train = run_path(b, "split/train.csv");
+    b->split_heldout = run_path(b, "split/heldout.csv");
+    b->split_json = run_path(b, "split/split.json");
+    if (!b->split_train || !b->split_heldout || !b->split_json)
+        return SJ_OK; /* out of memory, reported after the expansion */
+    char fraction[64];
+    sj_format_number(b->heldout, fraction, sizeof fraction);
+    add_input_pair(b, s, "--data", b->data);
+    add_pair(b, s, "--train-out", b->split_train);
+    add_pair(b, s, "--heldout-out", b->split_heldout);
+    add_pair(b, s, "--split-out", b->split_json);
+    add_pair(b, s, "--fraction", fraction);
+    add_if_accepted(b, s, "person", b->person);
+    add_if_accepted(b, s, "group", b->group);
+    add_if_accepted(b, s, "seed", b->seed);
+    add_output(b, s, b->split_train, 0, "runs");
+    add_output(b, s, b->split_heldout, 0, "runs");
+    add_output(b, s, b->split_json, 0, "runs");
+    b->train_data = b->split_train;
+    b->heldout_data = b->split_heldout;
+    return SJ_OK;
 }
 
 /* ---- checking the whole plan before any stage runs ---------------------------- */
@@ -1149,9 +1248,9 @@ static sj_status check_plan(builder *b, const sj_pipeline *p)
 
 /* ---- checking the document --------------------------------------------------- */
 
-static const char *const TOP_KEYS[] = {"name",    "base",    "seed",         "instrument",  "data",
-                                       "truth",   "columns", "reference",    "focal",       "runs",
-                                       "reports", "stages",  "judged_pairs", "description", NULL};
+static const char *const TOP_KEYS[] = {
+    "name",  "base", "seed",    "instrument", "data",         "truth",       "columns", "reference",
+    "focal", "runs", "reports", "stages",     "judged_pairs", "description", "heldout", NULL};
 static const char *const STAGE_KEYS[] = {"simulate", "pretrain", "sft", "baseline", "pairs",
                                          "judge",    "reward",   "ppo", "dpo",      "score",
                                          "audit",    "compare",  NULL};
@@ -1209,6 +1308,27 @@ static const char *string_key(checker *c, const cJSON *obj, const char *parent, 
     return v->valuestring;
 }
 
+/* The share of persons held out for evaluation (DEFAULT_HELDOUT when the
+ * key is absent; 0 turns the split off). */
+static sj_status read_heldout(builder *b)
+{
+    b->heldout = DEFAULT_HELDOUT;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(b->doc, "heldout");
+    if (!v)
+        return SJ_OK;
+    const char *path[1] = {"heldout"};
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 1)) {
+        char got[128];
+        describe_value(v, got, sizeof got);
+        return key_error(b->c, path, 1,
+                         "expected the share of persons held out for evaluation, a number from 0 "
+                         "(no split) up to but not including 1, got %s",
+                         got);
+    }
+    b->heldout = v->valuedouble;
+    return SJ_OK;
+}
+
 static sj_status check_shape(builder *b)
 {
     checker *c = b->c;
@@ -1239,7 +1359,7 @@ static sj_status check_shape(builder *b)
         if (!(b->seed = sj_asprintf("%lld", (long long)seed->valuedouble)))
             return sj_error_set(c->err, SJ_ERR_WORK, "out of memory");
     }
-    return SJ_OK;
+    return read_heldout(b);
 }
 
 /* Stages that need another stage or a top-level key. */
@@ -1339,6 +1459,9 @@ static void builder_free(builder *b)
     free(b->runs);
     free(b->reports);
     free(b->sim_dir);
+    free(b->split_train);
+    free(b->split_heldout);
+    free(b->split_json);
     claims_free(&b->inputs);
     claims_free(&b->outputs);
 }
@@ -1347,6 +1470,8 @@ static sj_status build_stages(builder *b, sj_pipeline *p)
 {
     run_paths r = {0};
     sj_status st = build_simulate_stage(b, p);
+    if (st == SJ_OK)
+        st = build_split_stage(b, p);
     if (st == SJ_OK)
         st = build_training_stages(b, p, &r);
     if (st == SJ_OK && !b->out_of_memory)

@@ -566,6 +566,7 @@ static cJSON *summary_lines(const cJSON *doc)
         bootstrap_summary(&b, rj_get(doc, "bootstrap"));
         failed |= rj_take_line(lines, &b);
     }
+    failed |= rj_evaluation_summary(lines, rj_get(doc, "evaluation"));
     if (failed) {
         cJSON_Delete(lines);
         return NULL;
@@ -582,7 +583,18 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
         sj_error_set(err, SJ_ERR_INPUT, "audit needs data, instrument, reference and focal");
         return NULL;
     }
-    if (load_inputs(&w, o, err) != SJ_OK || run_statistics(&w, o, err) != SJ_OK)
+    /* --human A,B,...: the first rater is the score of record everywhere
+     * but the "raters" object (audit_raters.c). */
+    rj_rater_columns raters;
+    if (rj_rater_columns_split(o->human_col, &raters, err) != SJ_OK)
+        return NULL;
+    sj_audit_options first_rater = *o;
+    first_rater.human_col = raters.n ? raters.names[0] : NULL;
+    o = &first_rater;
+    /* Scores of a training person are refused before any statistic. */
+    if (load_inputs(&w, o, err) != SJ_OK ||
+        rj_evaluation_check(o->split_path, w.resp->table, w.resp->col_person, err) != SJ_OK ||
+        run_statistics(&w, o, err) != SJ_OK)
         goto done;
     doc = cJSON_CreateObject();
     cJSON *prov = sj_provenance_new(o->command_line);
@@ -596,6 +608,12 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
     cJSON_AddItemToObject(doc, "instrument", instrument_json(w.ins));
     cJSON_AddItemToObject(doc, "settings", settings_json(o, &w));
     cJSON_AddItemToObject(doc, "data", data_json(&w));
+    cJSON *evaluation = rj_evaluation_json(o->split_path, w.resp->table, w.resp->col_person, err);
+    if (!evaluation) {
+        cJSON_Delete(prov);
+        goto fail;
+    }
+    cJSON_AddItemToObject(doc, "evaluation", evaluation);
     cJSON_AddItemToObject(doc, "distribution", distribution_json(w.totals, o->reference, o->focal));
     cJSON_AddItemToObject(doc, "dif", sj_dif_to_json(w.dif));
     cJSON_AddItemToObject(doc, "parity", sj_parity_to_json(&w.parity));
@@ -626,9 +644,14 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
     }
     cJSON_AddItemToObject(doc, "summary", summary);
     cJSON_AddItemToObject(doc, "provenance", prov);
+    rj_raters_request rq = {w.resp,   w.ins,          &raters, o->reference,
+                            o->focal, o->n_bootstrap, o->seed};
+    if (rj_audit_raters(doc, &rq, err) != SJ_OK)
+        goto fail;
     if (sj_provenance_add_file(prov, "scores", o->data_path, err) != SJ_OK ||
         sj_provenance_add_file(prov, "instrument", o->instrument_path, err) != SJ_OK ||
-        (o->truth_path && sj_provenance_add_file(prov, "truth", o->truth_path, err) != SJ_OK))
+        (o->truth_path && sj_provenance_add_file(prov, "truth", o->truth_path, err) != SJ_OK) ||
+        (o->split_path && sj_provenance_add_file(prov, "split", o->split_path, err) != SJ_OK))
         goto fail;
     add_model_checksum(prov, w.resp->table, o->data_path);
     goto done;
@@ -637,6 +660,7 @@ fail:
     doc = NULL;
 done:
     work_free(&w);
+    rj_rater_columns_free(&raters);
     return doc;
 }
 
@@ -859,6 +883,8 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
     const cJSON *truth = rj_get(audit, "truth_agreement");
     int has_agr = cJSON_IsObject(agr), has_truth = cJSON_IsObject(truth);
     int has_human_dif = cJSON_IsArray(rj_path(audit, "human_dif", "items"));
+    const cJSON *raters = rj_get(audit, "raters");
+    int has_raters = cJSON_IsObject(raters);
     csv_table tables[] = {
         {"dif.csv", 1, cJSON_Duplicate(rj_path(audit, "dif", "items"), 1), dif_lead},
         {"parity.csv", 1, parity_rows(rj_get(audit, "parity")), parity_lead},
@@ -867,6 +893,7 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
         {"fairness.csv", has_agr, has_agr ? fairness_rows(agr) : NULL, NULL},
         {"truth_agreement.csv", has_truth, has_truth ? truth_rows(truth) : NULL, NULL},
         {"human_dif.csv", has_human_dif, has_human_dif ? human_dif_rows(audit) : NULL, dif_lead},
+        {"raters.csv", has_raters, has_raters ? rj_raters_rows(raters) : NULL, rj_raters_csv_lead},
     };
     const size_t n_tables = sizeof tables / sizeof *tables;
     sj_report_dir dir;

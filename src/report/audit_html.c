@@ -946,6 +946,7 @@ static void section_agreement(page *pg)
         }
         out(pg, "</tbody></table>\n");
     }
+    rj_raters_html(pg->w, pg->doc);
     out(pg, "</section>\n");
 }
 
@@ -1226,6 +1227,7 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
         out(&pg, "<li><a href=\"#truth\">Agreement with the true scores</a></li>");
     out(&pg, "<li><a href=\"#methods\">Methods and settings</a></li><li><a "
              "href=\"#provenance\">Provenance</a></li></ol></nav>\n");
+    rj_evaluation_html(b, rj_get(audit, "evaluation"));
     section_summary(&pg);
     section_data(&pg);
     section_distribution(&pg);

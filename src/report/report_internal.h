@@ -249,4 +249,68 @@ int rj_dif_vs_human_summary(sj_buf *b, const cJSON *doc, int html);
 void rj_dif_vs_human_head(sj_buf *b, int polytomous);
 void rj_dif_vs_human_cells(sj_buf *b, const cJSON *doc, const char *item);
 
+/* ---- several raters (audit --human A,B,...; audit_raters.c) ---------------- */
+
+/* The columns of --human, split at commas: the first is the score of
+ * record (RSMTool's h1) of the agreement, fairness and truth sections.
+ * NULL gives n = 0. An empty name or a name listed twice is an input
+ * error. */
+typedef struct {
+    size_t n;
+    char **names; /* into copy */
+    char *copy;
+} rj_rater_columns;
+
+sj_status rj_rater_columns_split(const char *human_col, rj_rater_columns *out, sj_error *err);
+void rj_rater_columns_free(rj_rater_columns *c);
+
+typedef struct {
+    const sj_responses *resp; /* the scores, machine score in resp->score */
+    const sj_instrument *ins;
+    const rj_rater_columns *columns;
+    const char *reference, *focal;
+    size_t n_bootstrap; /* 0: no intervals */
+    uint64_t seed;
+} rj_raters_request;
+
+/* With two or more rater columns: checks every column (present, whole
+ * scores on the instrument's scale: input errors naming it), adds
+ * doc["raters"] (sj_raters_to_json over the responses of the two compared
+ * groups, plus "score_of_record", "unit", "thresholds_source",
+ * "bootstrap_replicates" and, with a bootstrap, "<key>_ci": [lo, hi]
+ * beside prmse, qwk_machine_human, qwk_human_human, degradation_qwk and
+ * pearson_machine_mean in every scope), their person-bootstrap replicates
+ * under doc["bootstrap"]["replicates"]["raters.<key>"][all|GROUP], and one
+ * line to doc["summary"]. Nothing with fewer than two columns. */
+sj_status rj_audit_raters(cJSON *doc, const rj_raters_request *q, sj_error *err);
+/* raters.csv: one row per comparison and scope (rj_raters_csv_lead names
+ * the columns in order). NULL when out of memory. */
+cJSON *rj_raters_rows(const cJSON *raters);
+extern const char *const rj_raters_csv_lead[];
+/* The "Several raters" part of the audit page (nothing without
+ * doc["raters"]). */
+void rj_raters_html(sj_buf *b, const cJSON *doc);
+
+/* The audit's "evaluation" object (evaluation.c). Without a split file:
+ * {"sample": "all responses in the scores file"}. With split.json of
+ * `sjtalign split` (checked: kind, schema version, fraction, seed, counts
+ * and both person lists): {"sample": "held-out persons", "fraction",
+ * "persons_heldout", "persons_total", "seed", "split_sha256", "split_file",
+ * "persons_audited"}; a person of the scores table (column col_person)
+ * that is not a held-out person of the split is an input error naming the
+ * scores file, line and column. */
+cJSON *rj_evaluation_json(const char *split_path, const sj_table *t, long col_person,
+                          sj_error *err);
+/* The checks of rj_evaluation_json alone (SJ_OK without a split file), so
+ * an audit refuses a training person's scores before any statistic. */
+sj_status rj_evaluation_check(const char *split_path, const sj_table *t, long col_person,
+                              sj_error *err);
+/* Puts "Evaluated on N held-out persons (X% of M) whom no model trained
+ * on." first among an audit's summary lines (nothing without a split);
+ * -1 when out of memory. */
+int rj_evaluation_summary(cJSON *lines, const cJSON *evaluation);
+/* The same sentence as a paragraph under the page's header, or a note that
+ * every response in the scores file was evaluated. */
+void rj_evaluation_html(sj_buf *b, const cJSON *evaluation);
+
 #endif

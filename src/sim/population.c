@@ -3,6 +3,7 @@
 #include "sjtalign/sim.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ void sj_sim_config_defaults(sj_sim_config *cfg)
     cfg->focal_share = 0.3;
     cfg->impact = 0.0;
     cfg->rater_noise = 0.1;
+    cfg->n_raters = 1;
     cfg->seed = 1;
 }
 
@@ -131,6 +133,9 @@ sj_status sj_sim_config_check(const sj_sim_config *cfg, sj_error *err)
         return sj_error_set(err, SJ_ERR_INPUT,
                             "--rater-noise must be a probability between 0 and 1, got %g",
                             cfg->rater_noise);
+    if (cfg->n_raters < 1 || cfg->n_raters > SJ_SIM_MAX_RATERS)
+        return sj_error_set(err, SJ_ERR_INPUT, "--raters must be between 1 and %d, got %zu",
+                            SJ_SIM_MAX_RATERS, cfg->n_raters);
     for (size_t i = 0; i < cfg->n_bias; i++) {
         const sj_sim_bias *b = &cfg->bias[i];
         if (bias_item_index(cfg, b->item) < 0) {
@@ -221,7 +226,7 @@ static void draw_thetas(gsl_rng *rng, double *theta, const unsigned char *focal,
     }
 }
 
-static sj_sim_data *data_alloc(size_t n_persons, size_t n_items)
+static sj_sim_data *data_alloc(size_t n_persons, size_t n_items, size_t n_raters)
 {
     sj_sim_data *d = sj_calloc(1, sizeof *d);
     if (!d)
@@ -235,51 +240,94 @@ static sj_sim_data *data_alloc(size_t n_persons, size_t n_items)
     d->bias_size = sj_calloc(n_items, sizeof *d->bias_size);
     d->true_score = sj_calloc(cells, sizeof *d->true_score);
     d->human_score = sj_calloc(cells, sizeof *d->human_score);
-    if (!d->theta || !d->focal || !d->grm || !d->bias_size || !d->true_score || !d->human_score) {
+    d->n_raters = n_raters;
+    if (n_raters > 1)
+        d->more_raters = sj_calloc((n_raters - 1) * cells, sizeof *d->more_raters);
+    if (!d->theta || !d->focal || !d->grm || !d->bias_size || !d->true_score || !d->human_score ||
+        (n_raters > 1 && !d->more_raters)) {
         sj_sim_data_free(d);
         return NULL;
     }
     return d;
 }
 
+int sj_sim_rater_score(const sj_sim_data *d, size_t k, size_t c)
+{
+    if (k <= 1)
+        return d->human_score[c];
+    return d->more_raters[(k - 2) * d->n_persons * d->n_items + c];
+}
+
+/* One rater's scores of every cell, from the rater's own stream: three
+ * uniforms per cell in cell order, whatever the scores turn out to be, so
+ * rater 1 stays the single rater of earlier versions. */
+static int rate_all(sj_sim_data *d, const sj_sim_config *cfg, size_t k, int *out)
+{
+    char stream[32];
+    if (k == 1)
+        snprintf(stream, sizeof stream, "sim/rater");
+    else
+        snprintf(stream, sizeof stream, "sim/rater/%zu", k);
+    gsl_rng *rng = sj_rng_new(sj_seed_derive(cfg->seed, stream));
+    if (!rng)
+        return -1;
+    for (size_t p = 0; p < d->n_persons; p++) {
+        for (size_t i = 0; i < d->n_items; i++) {
+            size_t c = p * d->n_items + i;
+            double u_noise = gsl_rng_uniform(rng);
+            double u_dir = gsl_rng_uniform(rng);
+            double u_bias = gsl_rng_uniform(rng);
+            out[c] = sj_sim_rate(d->true_score[c], d->focal[p], d->bias_size[i], cfg->rater_noise,
+                                 u_noise, u_dir, u_bias);
+        }
+    }
+    sj_rng_free(rng);
+    return 0;
+}
+
+static int rate_every_rater(sj_sim_data *d, const sj_sim_config *cfg)
+{
+    size_t cells = d->n_persons * d->n_items;
+    if (rate_all(d, cfg, 1, d->human_score) != 0)
+        return -1;
+    for (size_t k = 2; k <= d->n_raters; k++)
+        if (rate_all(d, cfg, k, d->more_raters + (k - 2) * cells) != 0)
+            return -1;
+    return 0;
+}
+
 sj_sim_data *sj_sim_scores(const sj_sim_config *cfg, sj_error *err)
 {
     if (sj_sim_config_check(cfg, err) != SJ_OK)
         return NULL;
-    sj_sim_data *d = data_alloc(cfg->n_persons, cfg->n_items);
+    sj_sim_data *d = data_alloc(cfg->n_persons, cfg->n_items, cfg->n_raters);
     gsl_rng *r_items = sj_rng_new(sj_seed_derive(cfg->seed, "sim/items"));
     gsl_rng *r_groups = sj_rng_new(sj_seed_derive(cfg->seed, "sim/groups"));
     gsl_rng *r_theta = sj_rng_new(sj_seed_derive(cfg->seed, "sim/theta"));
     gsl_rng *r_true = sj_rng_new(sj_seed_derive(cfg->seed, "sim/true"));
-    gsl_rng *r_rater = sj_rng_new(sj_seed_derive(cfg->seed, "sim/rater"));
-    if (!d || !r_items || !r_groups || !r_theta || !r_true || !r_rater ||
-        assign_groups(r_groups, d->focal, d->n_persons, cfg->focal_share) != 0) {
-        sj_error_set(err, SJ_ERR_WORK, "out of memory simulating %zu persons × %zu items",
-                     cfg->n_persons, cfg->n_items);
-        sj_sim_data_free(d);
-        d = NULL;
-        goto done;
-    }
+    if (!d || !r_items || !r_groups || !r_theta || !r_true ||
+        assign_groups(r_groups, d->focal, d->n_persons, cfg->focal_share) != 0)
+        goto fail;
     draw_item_parameters(r_items, d->grm, d->n_items);
     for (size_t i = 0; i < cfg->n_bias; i++)
         d->bias_size[bias_item_index(cfg, cfg->bias[i].item)] = cfg->bias[i].size;
     draw_thetas(r_theta, d->theta, d->focal, d->n_persons, cfg->impact);
-    for (size_t p = 0; p < d->n_persons; p++) {
-        for (size_t k = 0; k < d->n_items; k++) {
-            size_t c = p * d->n_items + k;
-            d->true_score[c] = sj_sim_grm_draw(&d->grm[k], d->theta[p], gsl_rng_uniform(r_true));
-            double u_noise = gsl_rng_uniform(r_rater);
-            double u_dir = gsl_rng_uniform(r_rater);
-            double u_bias = gsl_rng_uniform(r_rater);
-            d->human_score[c] = sj_sim_rate(d->true_score[c], d->focal[p], d->bias_size[k],
-                                            cfg->rater_noise, u_noise, u_dir, u_bias);
-        }
-    }
+    for (size_t p = 0; p < d->n_persons; p++)
+        for (size_t k = 0; k < d->n_items; k++)
+            d->true_score[p * d->n_items + k] =
+                sj_sim_grm_draw(&d->grm[k], d->theta[p], gsl_rng_uniform(r_true));
+    if (rate_every_rater(d, cfg) != 0)
+        goto fail;
+    goto done;
+fail:
+    sj_error_set(err, SJ_ERR_WORK, "out of memory simulating %zu persons × %zu items",
+                 cfg->n_persons, cfg->n_items);
+    sj_sim_data_free(d);
+    d = NULL;
 done:
     sj_rng_free(r_items);
     sj_rng_free(r_groups);
     sj_rng_free(r_theta);
     sj_rng_free(r_true);
-    sj_rng_free(r_rater);
     return d;
 }

@@ -23,6 +23,7 @@ void sj_sim_data_free(sj_sim_data *d)
     free(d->bias_size);
     free(d->true_score);
     free(d->human_score);
+    free(d->more_raters);
     free(d);
 }
 
@@ -84,7 +85,7 @@ static void add_seed(cJSON *doc, uint64_t seed)
     }
 }
 
-static cJSON *describe_models(void)
+static cJSON *describe_models(size_t n_raters)
 {
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "theta",
@@ -102,6 +103,15 @@ static cJSON *describe_models(void)
                             "up (equally likely), clamped to 0..3 so a move past an end is lost; "
                             "then on a biased item a focal-register response is marked down one "
                             "point with probability bias size, never below 0");
+    /* Only with several raters, so a one-rater simulation.json is as before. */
+    if (n_raters > 1)
+        cJSON_AddStringToObject(
+            m, "raters",
+            "with raters >= 2 each rater scores every response by the human_score "
+            "rule with independent draws of its own (rater_k uses the stream "
+            "sim/rater/k, rater_1 the single rater's stream sim/rater): the "
+            "raters' errors are independent given the true score, and the bias "
+            "is applied by each rater independently");
     cJSON_AddStringToObject(m, "register",
                             "every focal person writes in the focal register (collective, "
                             "indirect phrasing), every reference person in the reference "
@@ -150,6 +160,9 @@ cJSON *sj_sim_describe(const sj_sim_config *cfg, const sj_sim_data *d)
     cJSON_AddNumberToObject(doc, "focal_share", cfg->focal_share);
     cJSON_AddNumberToObject(doc, "impact", cfg->impact);
     cJSON_AddNumberToObject(doc, "rater_noise", cfg->rater_noise);
+    /* Only with several raters, so a one-rater simulation.json is as before. */
+    if (cfg->n_raters > 1)
+        cJSON_AddNumberToObject(doc, "raters", (double)cfg->n_raters);
     cJSON_AddNumberToObject(doc, "score_min", SJ_SIM_SCORE_MIN);
     cJSON_AddNumberToObject(doc, "score_max", SJ_SIM_SCORE_MAX);
     cJSON_AddStringToObject(doc, "reference_group", SJ_SIM_REFERENCE);
@@ -170,11 +183,16 @@ cJSON *sj_sim_describe(const sj_sim_config *cfg, const sj_sim_data *d)
         cJSON_AddItemToArray(bias, o);
     }
     cJSON_AddItemToObject(doc, "item_parameters", describe_items(d));
-    cJSON_AddItemToObject(doc, "models", describe_models());
+    cJSON_AddItemToObject(doc, "models", describe_models(cfg->n_raters));
     cJSON *files = cJSON_AddObjectToObject(doc, "files");
     cJSON_AddStringToObject(files, "instrument", "instrument.json");
-    cJSON_AddStringToObject(files, "responses",
-                            "responses.csv: person_id, group, item_id, response, human_score");
+    if (cfg->n_raters > 1)
+        cJSON_AddStringToObject(files, "responses",
+                                "responses.csv: person_id, group, item_id, response, rater_1 .. "
+                                "rater_R");
+    else
+        cJSON_AddStringToObject(files, "responses",
+                                "responses.csv: person_id, group, item_id, response, human_score");
     cJSON_AddStringToObject(files, "truth",
                             "truth.csv: person_id, item_id, theta, intent, true_score");
     return doc;
@@ -210,7 +228,8 @@ static void write_rows(sj_csv_writer *responses, sj_csv_writer *truth, const sj_
             sj_csv_cell(responses, d->focal[p] ? SJ_SIM_FOCAL : SJ_SIM_REFERENCE);
             sj_csv_cell(responses, item);
             sj_csv_cell(responses, d->response[c]);
-            sj_csv_cell_integer(responses, d->human_score[c]);
+            for (size_t r = 1; r <= d->n_raters; r++)
+                sj_csv_cell_integer(responses, sj_sim_rater_score(d, r, c));
             sj_csv_cell(truth, pid);
             sj_csv_cell(truth, item);
             sj_csv_cell_number(truth, d->theta[p]);
@@ -230,14 +249,35 @@ static sj_status write_json(const char *dir, const char *name, cJSON *doc, sj_er
     return st;
 }
 
+/* The header of responses.csv: human_score with one rater (as always),
+ * rater_1..rater_R with several. Returns the number of columns. */
+static size_t responses_columns(size_t n_raters, const char **cols,
+                                char names[SJ_SIM_MAX_RATERS][16])
+{
+    static const char *const lead[] = {"person_id", "group", "item_id", "response"};
+    size_t n = 0;
+    for (; n < 4; n++)
+        cols[n] = lead[n];
+    if (n_raters <= 1) {
+        cols[n++] = "human_score";
+        return n;
+    }
+    for (size_t r = 0; r < n_raters && r < SJ_SIM_MAX_RATERS; r++) {
+        snprintf(names[r], 16, "rater_%zu", r + 1);
+        cols[n++] = names[r];
+    }
+    return n;
+}
+
 /* The four files, written into the folder being built. */
 static sj_status write_files(const char *dir, const sj_sim_config *cfg, const sj_sim_data *d,
                              sj_error *err)
 {
-    static const char *const responses_cols[] = {"person_id", "group", "item_id", "response",
-                                                 "human_score"};
     static const char *const truth_cols[] = {"person_id", "item_id", "theta", "intent",
                                              "true_score"};
+    const char *responses_cols[4 + SJ_SIM_MAX_RATERS];
+    char rater_names[SJ_SIM_MAX_RATERS][16];
+    size_t n_cols = responses_columns(d->n_raters, responses_cols, rater_names);
     char *responses_path = sj_path_join(dir, "responses.csv");
     char *truth_path = sj_path_join(dir, "truth.csv");
     sj_csv_writer responses, truth;
@@ -246,7 +286,7 @@ static sj_status write_files(const char *dir, const sj_sim_config *cfg, const sj
         sj_error_set(err, SJ_ERR_WORK, "out of memory");
         goto done;
     }
-    if (sj_csv_open(&responses, responses_path, responses_cols, 5, err) != SJ_OK)
+    if (sj_csv_open(&responses, responses_path, responses_cols, n_cols, err) != SJ_OK)
         goto done;
     if (sj_csv_open(&truth, truth_path, truth_cols, 5, err) != SJ_OK) {
         sj_csv_abort(&responses);

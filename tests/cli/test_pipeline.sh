@@ -39,27 +39,51 @@ cd "$TMP/study" || exit 1
 run_cmd run --dry-run pipeline.json
 expect_exit 0 "dry run"
 n_stages=$(grep -c '^\[[0-9]*/[0-9]*\]' "$TMP/.stdout")
-if [ "$n_stages" -eq 17 ]; then pass "dry run lists 17 stages"; else fail "dry run lists 17 stages" "$OUT"; fi
+if [ "$n_stages" -eq 18 ]; then pass "dry run lists 18 stages"; else fail "dry run lists 18 stages" "$OUT"; fi
+# The held-out split (default 0.3) right after simulate: every training
+# stage reads the training persons' rows, every score stage the held-out
+# persons' rows, every audit gets the split.
 case "$OUT" in
-    *"[3/17] sft:"*"[4/17] baseline:"*"sjtalign baseline --instrument data/instrument.json --train data/responses.csv --data data/responses.csv --person person_id --item item_id --text response --score human_score --out runs/scores/baseline.csv --coef-out runs/baseline-coef.csv"*)
-        pass "dry run: the baseline after sft, fitted on the human scores of the data" ;;
-    *) fail "dry run: the baseline after sft, fitted on the human scores of the data" "$OUT" ;;
+    *"[1/18] simulate:"*"[2/18] split: holding out persons for evaluation"*"    sjtalign split --data data/responses.csv --train-out runs/split/train.csv --heldout-out runs/split/heldout.csv --split-out runs/split/split.json --fraction 0.3 --person person_id --group group --seed 11"*"[3/18] pretrain:"*)
+        pass "dry run: the split stage after simulate" ;;
+    *) fail "dry run: the split stage after simulate" "$OUT" ;;
+esac
+for stage in pretrain sft pairs ppo; do
+    line=$(grep "^    sjtalign $stage " "$TMP/.stdout")
+    case "$line" in
+        *" --data runs/split/train.csv "*) pass "dry run: $stage reads train.csv" ;;
+        *) fail "dry run: $stage reads train.csv" "$line" ;;
+    esac
+done
+n=$(grep -c '^    sjtalign score .* --data runs/split/heldout.csv ' "$TMP/.stdout")
+if [ "$n" -eq 3 ]; then pass "dry run: the three score stages read heldout.csv"; else fail "dry run: the three score stages read heldout.csv" "$OUT"; fi
+n=$(grep -c '^    sjtalign audit .* --split runs/split/split.json --out ' "$TMP/.stdout")
+if [ "$n" -eq 4 ]; then pass "dry run: the four audits get split.json"; else fail "dry run: the four audits get split.json" "$OUT"; fi
+if grep '^    sjtalign' "$TMP/.stdout" | grep -v '^    sjtalign split ' | grep -q 'responses\.csv'; then
+    fail "dry run: no stage but split reads the whole data file" "$OUT"
+else
+    pass "dry run: no stage but split reads the whole data file"
+fi
+case "$OUT" in
+    *"[4/18] sft:"*"[5/18] baseline:"*"sjtalign baseline --instrument data/instrument.json --train runs/split/train.csv --data runs/split/heldout.csv --person person_id --item item_id --text response --score human_score --out runs/scores/baseline.csv --coef-out runs/baseline-coef.csv"*)
+        pass "dry run: the baseline after sft, fitted on the training persons, scoring the held-out ones" ;;
+    *) fail "dry run: the baseline after sft, fitted on the training persons, scoring the held-out ones" "$OUT" ;;
 esac
 case "$OUT" in
-    *"[16/17] audit-baseline:"*"sjtalign audit --data runs/scores/baseline.csv"*"--out reports/baseline"*"[17/17] compare:"*"--baseline reports/baseline"*)
+    *"[17/18] audit-baseline:"*"sjtalign audit --data runs/scores/baseline.csv"*"--out reports/baseline"*"[18/18] compare:"*"--baseline reports/baseline"*)
         pass "dry run: the baseline's scores audited and passed to compare" ;;
     *) fail "dry run: the baseline's scores audited and passed to compare" "$OUT" ;;
 esac
 expect_out_contains "sjtalign ppo --policy runs/sft --reward runs/reward" "dry run shows the ppo command line"
 case "$OUT" in
-    *"sjtalign audit --data runs/scores/ppo.csv"*"--human human_score --truth data/truth.csv --out reports/after"*)
+    *"sjtalign audit --data runs/scores/ppo.csv"*"--human human_score --truth data/truth.csv --split runs/split/split.json --out reports/after"*)
         pass "dry run: the audits get the pipeline's truth file" ;;
     *) fail "dry run: the audits get the pipeline's truth file" "$OUT" ;;
 esac
 
 run_cmd run pipeline.json
 expect_exit 0 "first run"
-for stage in simulate pretrain sft baseline pairs judge reward ppo dpo score-sft score-ppo score-dpo \
+for stage in simulate split pretrain sft baseline pairs judge reward ppo dpo score-sft score-ppo score-dpo \
     audit-before audit-after audit-after-dpo audit-baseline compare; do
     if grep -q "\] $stage: done in" "$TMP/.stdout"; then pass "stage $stage ran"; else fail "stage $stage ran" "$OUT" "$ERR"; fi
 done
@@ -90,7 +114,8 @@ fi
 if python3 - <<'EOF' 2>"$TMP/err"
 import csv, json
 rows = list(csv.DictReader(open("runs/scores/baseline.csv", newline="")))
-assert len(rows) == 450, len(rows)
+held = list(csv.DictReader(open("runs/split/heldout.csv", newline="")))
+assert [r["response"] for r in rows] == [r["response"] for r in held], len(rows)
 assert list(rows[0])[-7:] == ["score", "score_mode", "p_0", "p_1", "p_2", "p_3", "ood"], list(rows[0])
 # the simulation's own data: no unknown item, nothing much longer
 assert all(r["ood"] in ("", "long") for r in rows)
@@ -141,8 +166,41 @@ for f in runs/pairs.csv runs/judged.csv runs/scores/sft.csv runs/scores/ppo.csv 
     rows=$(python3 -c 'import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' "$f" 2>/dev/null)
     if [ -n "$rows" ] && [ "$rows" -gt 0 ]; then pass "$f parses as CSV ($rows rows)"; else fail "$f parses as CSV"; fi
 done
-rows=$(python3 -c 'import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1], newline=""))))' runs/scores/ppo.csv)
-if [ "$rows" = 450 ]; then pass "every response scored (150 x 3)"; else fail "every response scored" "got $rows"; fi
+# Held out: 30% of each group's persons, counted here from the data; the
+# models were trained on the others (the pairs, and so the judgments, the
+# reward model and DPO, are of training persons only); every score file and
+# audit has exactly the held-out persons.
+if python3 - <<'EOF' 2>"$TMP/err"
+import csv, json
+rows = lambda p: list(csv.DictReader(open(p, newline="")))
+data = rows("data/responses.csv")
+group = {r["person_id"]: r["group"] for r in data}
+s = json.load(open("runs/split/split.json"))
+out = set(s["heldout_persons"])
+for g in ("focal", "reference"):
+    n = sum(1 for p in group if group[p] == g)
+    k = min(max(int(0.3 * n + 0.5), 1), n - 1)
+    assert s["by_group"][g]["heldout"] == k, (g, n, s["by_group"])
+    assert sum(1 for p in out if group[p] == g) == k
+assert s["persons"]["total"] == 150 == len(group)
+train = {r["person_id"] for r in rows("runs/split/train.csv")}
+assert train == set(group) - out
+for f in ("runs/pairs.csv", "runs/judged.csv"):
+    assert {r["person_id"] for r in rows(f)} <= train, f
+for m in ("sft", "ppo", "dpo", "baseline"):
+    got = rows("runs/scores/%s.csv" % m)
+    assert len(got) == 3 * len(out) and {r["person_id"] for r in got} == out, m
+for d in ("before", "after", "after-dpo", "baseline"):
+    a = json.load(open("reports/%s/audit.json" % d))
+    e = a["evaluation"]
+    assert e["sample"] == "held-out persons" and e["persons_audited"] == len(out), (d, e)
+    assert a["summary"][0].startswith("Evaluated on %d held-out persons (30%% of 150)" % len(out)), a["summary"]
+EOF
+then
+    pass "held-out persons: 30% of each group scored and audited; pairs and judgments of training persons"
+else
+    fail "held-out persons: 30% of each group scored and audited; pairs and judgments of training persons" "$(cat "$TMP/err")"
+fi
 for d in before after after-dpo baseline compare; do
     if python3 "$SJTALIGN_ROOT/tests/report/check_html.py" "reports/$d/index.html" >/dev/null 2>&1; then
         pass "reports/$d/index.html is well-formed"
@@ -155,7 +213,7 @@ done
 run_cmd run pipeline.json
 expect_exit 0 "second run"
 skipped=$(grep -c 'up to date, skipped' "$TMP/.stdout")
-if [ "$skipped" -eq 17 ]; then pass "second run skips all 17 stages"; else fail "second run skips all 17 stages" "$OUT"; fi
+if [ "$skipped" -eq 18 ]; then pass "second run skips all 18 stages"; else fail "second run skips all 18 stages" "$OUT"; fi
 
 # An output edited by hand is never replaced: the run stops with exit 2
 # before any stage starts, naming the file and the key that placed it, and
@@ -200,15 +258,17 @@ expect_err_contains "stages.pairs.colour: the pairs command has no option --colo
 cd "$SJTALIGN_ROOT" || exit 1
 run_cmd run --dry-run instruments/demo/pipeline.json
 expect_exit 0 "demo pipeline: dry run"
-n=$(grep -c '^\[[0-9]*/17\]' "$TMP/.stdout")
-if [ "$n" -eq 17 ]; then pass "demo pipeline: 17 stages"; else fail "demo pipeline: 17 stages" "$OUT"; fi
+n=$(grep -c '^\[[0-9]*/18\]' "$TMP/.stdout")
+if [ "$n" -eq 18 ]; then pass "demo pipeline: 18 stages"; else fail "demo pipeline: 18 stages" "$OUT"; fi
+expect_out_contains "sjtalign split --data data/demo/responses.csv --train-out runs/demo/split/train.csv --heldout-out runs/demo/split/heldout.csv --split-out runs/demo/split/split.json --fraction 0.3" \
+    "demo pipeline: 30% of the persons held out by default"
 expect_out_contains "--baseline reports/demo/baseline --labels SFT,PPO,DPO --out reports/demo/compare" \
     "demo pipeline: compare shows the baseline"
 expect_out_contains "sjtalign simulate --out data/demo --seed 20261126 --persons 2000 --items 8" "demo pipeline: simulate regenerates data/demo"
 run_cmd run --dry-run instruments/example/pipeline.json
 expect_exit 0 "own-data pipeline: dry run"
-n=$(grep -c '^\[[0-9]*/12\]' "$TMP/.stdout")
-if [ "$n" -eq 12 ]; then pass "own-data pipeline: 12 stages, no simulate, pairs or judge"; else fail "own-data pipeline: 12 stages" "$OUT"; fi
+n=$(grep -c '^\[[0-9]*/13\]' "$TMP/.stdout")
+if [ "$n" -eq 13 ]; then pass "own-data pipeline: 13 stages (the split first), no simulate, pairs or judge"; else fail "own-data pipeline: 13 stages" "$OUT"; fi
 expect_out_contains "sjtalign reward --init runs/example/sft --instrument data/demo/instrument.json --pairs data/example/expert_pairs.csv" "own-data pipeline: reward learns from the experts' pairs"
 case "$OUT" in
     *"--truth"*) fail "own-data pipeline: no gold truth anywhere" "$OUT" ;;

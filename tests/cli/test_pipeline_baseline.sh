@@ -7,11 +7,13 @@
 . "$(dirname "$0")/lib.sh"
 
 # Line 14 is the baseline stage (its first setting at column 18), line 15
-# the audit stage.
+# the audit stage. "heldout": 0 turns the held-out split off: the baseline
+# fits on and scores the whole data file, as before the split existed
+# (the split itself is tested at the end).
 write_pipeline() { # FILE
     cat >"$1" <<'JSON'
 {
-  "name": "bl",
+  "name": "bl", "heldout": 0,
   "seed": 5,
   "instrument": "data/instrument.json",
   "data": "data/responses.csv",
@@ -127,3 +129,62 @@ refused "an audit without a score or a baseline stage" 's/"baseline": {"method":
 refused "data that the baseline stage writes" \
     '/"simulate":/d; /"truth":/d; s|"data": "data/responses.csv"|"data": "runs/scores/baseline.csv"|' \
     'p.json:5:3: data: runs/scores/baseline.csv is also written by the baseline stage (placed by "runs" at 9:3); a pipeline never writes over its own input'
+
+# ---- the held-out split (the default "heldout" 0.3) ------------------------------
+
+# Without the "heldout" key the split stage runs after simulate: the
+# baseline fits on the training persons' rows and scores the held-out
+# persons' rows, and the audit gets the split and sees only those persons.
+mkdir -p "$TMP/split"
+cd "$TMP/split" || exit 1
+write_pipeline base.json
+sed 's/"name": "bl", "heldout": 0,/"name": "bl",/' base.json >p.json
+run_cmd run --dry-run p.json
+expect_exit 0 "split: dry run"
+case "$OUT" in
+    *"[2/4] split: holding out persons for evaluation"*"    sjtalign split --data data/responses.csv --train-out runs/split/train.csv --heldout-out runs/split/heldout.csv --split-out runs/split/split.json --fraction 0.3 --person person_id --group group --seed 5"*"[3/4] baseline: "*"sjtalign baseline --instrument data/instrument.json --train runs/split/train.csv --data runs/split/heldout.csv "*"[4/4] audit-baseline: "*"--truth data/truth.csv --split runs/split/split.json --out reports/baseline"*)
+        pass "split: after simulate; baseline trains on train.csv, scores heldout.csv; the audit gets split.json" ;;
+    *) fail "split: after simulate; baseline trains on train.csv, scores heldout.csv; the audit gets split.json" "$OUT" ;;
+esac
+sed 's/"name": "bl", "heldout": 0,/"name": "bl", "heldout": 0.5,/' base.json >half.json
+run_cmd run --dry-run half.json
+expect_out_contains "--split-out runs/split/split.json --fraction 0.5 " "split: the heldout setting is the fraction"
+run_cmd run p.json
+expect_exit 0 "split: run"
+# 60 persons, 3 items: the persons of each group, counted here from the
+# data, 30% held out (rounded); the rows of each side are their persons'.
+if python3 - "$OUT" <<'EOF2' 2>"$TMP/err"
+import csv, json, sys
+data = list(csv.DictReader(open("data/responses.csv", newline="")))
+train = list(csv.DictReader(open("runs/split/train.csv", newline="")))
+held = list(csv.DictReader(open("runs/split/heldout.csv", newline="")))
+s = json.load(open("runs/split/split.json"))
+group = {r["person_id"]: r["group"] for r in data}
+for g in set(group.values()):
+    n = sum(1 for p in group if group[p] == g)
+    k = min(max(int(0.3 * n + 0.5), 1), n - 1)
+    assert s["by_group"][g] == {"total": n, "train": n - k, "heldout": k}, (g, s["by_group"])
+out = set(s["heldout_persons"])
+assert {r["person_id"] for r in held} == out
+assert not out & {r["person_id"] for r in train}
+assert [r for r in data if r["person_id"] in out] == held
+assert [r for r in data if r["person_id"] not in out] == train
+# the baseline fitted on every training row and scored every held-out row
+assert ("least squares on %d training answers" % len(train)) in sys.argv[1], sys.argv[1]
+scores = list(csv.DictReader(open("runs/scores/baseline.csv", newline="")))
+assert [r["person_id"] for r in scores] == [r["person_id"] for r in held]
+a = json.load(open("reports/baseline/audit.json"))
+e = a["evaluation"]
+assert e["sample"] == "held-out persons" and e["persons_heldout"] == len(out) == e["persons_audited"]
+assert e["persons_total"] == 60 and e["fraction"] == 0.3 and e["seed"] == 5
+assert a["data"]["n_persons"] == len(out)
+assert a["summary"][0] == "Evaluated on %d held-out persons (30%% of 60) whom no model trained on." % len(out)
+EOF2
+then
+    pass "split: sides by person, 30% of each group; baseline fitted on train.csv, scored and audited on heldout.csv"
+else
+    fail "split: sides by person, 30% of each group; baseline fitted on train.csv, scored and audited on heldout.csv" "$(cat "$TMP/err")"
+fi
+run_cmd run p.json
+skipped=$(grep -c 'up to date, skipped' "$TMP/.stdout")
+if [ "$skipped" -eq 4 ]; then pass "split: a second run skips all 4 stages"; else fail "split: a second run skips all 4 stages" "$OUT"; fi

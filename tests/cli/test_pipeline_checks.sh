@@ -99,6 +99,18 @@ study out_setting 's/"score": {}/"score": {"out": "mine.csv"}/'
 refused "an output as a setting" \
     'p.json:16:15: stages.score.out: --out names an output; the pipeline places every output itself (under runs and reports)'
 
+# ---- the held-out share ------------------------------------------------------------
+
+study heldout_one 's/"seed": 3,/"seed": 3, "heldout": 1,/'
+refused "heldout 1" \
+    'p.json:3:14: heldout: expected the share of persons held out for evaluation, a number from 0 (no split) up to but not including 1, got the number 1'
+study heldout_text 's/"seed": 3,/"seed": 3, "heldout": "0.3",/'
+refused "heldout as text" \
+    'p.json:3:14: heldout: expected the share of persons held out for evaluation, a number from 0 (no split) up to but not including 1, got the string "0.3"'
+study heldout_negative 's/"seed": 3,/"seed": 3, "heldout": -0.1,/'
+refused "heldout below 0" \
+    'p.json:3:14: heldout: expected the share of persons held out for evaluation, a number from 0 (no split) up to but not including 1, got the number -0.1'
+
 # ---- runs and reports ------------------------------------------------------------
 
 study reports_file 's/"reports": "reports"/"reports": "notes.txt"/'
@@ -121,6 +133,10 @@ KEEP=blocker refused "runs below a file" \
 study data_is_output '/"simulate":/d; s|"data": "data/responses.csv"|"data": "runs/scores/sft.csv"|'
 refused "data is the score stage's output" \
     'p.json:5:3: data: runs/scores/sft.csv is also written by the score-sft stage (placed by "runs" at 10:3); a pipeline never writes over its own input'
+
+study data_is_split '/"simulate":/d; s|"data": "data/responses.csv"|"data": "runs/split/heldout.csv"|'
+refused "data is the split stage's output" \
+    'p.json:5:3: data: runs/split/heldout.csv is also written by the split stage (placed by "runs" at 10:3); a pipeline never writes over its own input'
 
 study data_in_report '/"simulate":/d; s|"data": "data/responses.csv"|"data": "reports/before/scores.csv"|'
 refused "data inside an audit folder" \
@@ -168,13 +184,13 @@ sed 's|"pretrain": {"steps": 2|"pretrain": {"corpus": "corpus.txt", "steps": 2|'
 printf 'the first corpus\n' >study/corpus.txt
 run_cmd run --dry-run study/p.json
 expect_exit 0 "corpus setting: dry run"
-expect_out_contains "sjtalign pretrain --data study/data/responses.csv --text response --out study/runs/pretrain --seed 3 --corpus study/corpus.txt --steps 2" \
+expect_out_contains "sjtalign pretrain --data study/runs/split/train.csv --text response --out study/runs/pretrain --seed 3 --corpus study/corpus.txt --steps 2" \
     "corpus setting: resolved against the pipeline's folder"
 run_cmd run study/p.json
 expect_exit 0 "corpus setting: first run"
 run_cmd run --dry-run study/p.json
 case "$OUT" in
-    *"[2/5] pretrain: training the tokenizer and the base model (up to date)"*) pass "corpus setting: pretrain up to date after the run" ;;
+    *"[3/6] pretrain: training the tokenizer and the base model (up to date)"*) pass "corpus setting: pretrain up to date after the run" ;;
     *) fail "corpus setting: pretrain up to date after the run" "$OUT" ;;
 esac
 if python3 -c '
@@ -186,9 +202,9 @@ printf 'a changed corpus\n' >study/corpus.txt
 run_cmd run --dry-run study/p.json
 expect_exit 0 "corpus changed: dry run"
 case "$OUT" in
-    *"[1/5] simulate: simulating the data set (up to date)"*"[2/5] pretrain: training the tokenizer and the base model (would run)"*)
-        pass "corpus changed: pretrain would run again, simulate would not" ;;
-    *) fail "corpus changed: pretrain would run again, simulate would not" "$OUT" ;;
+    *"[1/6] simulate: simulating the data set (up to date)"*"[2/6] split: holding out persons for evaluation (up to date)"*"[3/6] pretrain: training the tokenizer and the base model (would run)"*)
+        pass "corpus changed: pretrain would run again, simulate and split would not" ;;
+    *) fail "corpus changed: pretrain would run again, simulate and split would not" "$OUT" ;;
 esac
 run_cmd run study/p.json
 expect_exit 0 "corpus changed: run"

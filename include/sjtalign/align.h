@@ -9,6 +9,7 @@
 #include "sjtalign/io.h"
 #include "sjtalign/lexical.h"
 #include "sjtalign/lm.h"
+#include "sjtalign/stats.h"
 #include "sjtalign/util.h"
 
 /* ---- prompt and completion format ---------------------------------------- */
@@ -36,7 +37,8 @@ int sja_parse_completion(const char *text, int score_min, int score_max, int *sc
 
 /* ---- judged pairs ---------------------------------------------------------- */
 
-enum { SJA_PREF_NONE = 0, SJA_PREF_A = 1, SJA_PREF_B = 2 };
+/* A judgment: none yet, a, b, or a tie (both candidates equally good). */
+enum { SJA_PREF_NONE = 0, SJA_PREF_A = 1, SJA_PREF_B = 2, SJA_PREF_TIE = 3 };
 
 typedef struct {
     char *pair_id;
@@ -46,6 +48,7 @@ typedef struct {
     char *completion_a;
     char *completion_b;
     char *judge_id; /* "" when the column is absent or empty */
+    char *group;    /* the response's group; "" when the column is absent */
     size_t item;    /* index in the instrument */
     int preferred;  /* SJA_PREF_* */
     int score_a, score_b;
@@ -56,15 +59,20 @@ typedef struct {
     size_t n;
     sja_pair *pairs;
     size_t n_judged;
+    int has_group; /* the file has a group column */
 } sja_pairs;
 
 /* The pairs columns, in the order `pairs` writes them. */
 extern const char *const SJA_PAIRS_HEADER[8];
 
-/* Reads a pairs file (README, section Files): pair_id, item_id, person_id, response,
- * completion_a, completion_b, preferred (a, b or empty; case and surrounding
- * blanks ignored), judge_id optional. Unknown items, unparseable completions
- * and bad `preferred` values are input errors naming file:line:column. */
+/* Reads a pairs file (docs/OUTPUTS.md): pair_id, item_id, person_id, response,
+ * completion_a, completion_b, preferred (a, b, tie or empty; case and
+ * surrounding blanks ignored), judge_id and group optional. A pair judged by
+ * several experts has one row per judgment with the same pair_id; those rows
+ * must agree on item, person, response, completions and group, and name
+ * different judges (a non-empty judge_id). Unknown items, unparseable
+ * completions, bad `preferred` values and such disagreements are input
+ * errors naming file:line:column. */
 sja_pairs *sja_pairs_read(const char *path, const sj_instrument *ins, sj_error *err);
 void sja_pairs_free(sja_pairs *p);
 
@@ -77,10 +85,30 @@ double sja_log_sigmoid(double x);
 double sja_bt_loss(double r_chosen, double r_rejected, double margin, double *d_chosen,
                    double *d_rejected);
 
+/* A tie between candidates a and b with rewards r_a, r_b: half a win each
+ * way, −½[log σ(d) + log σ(−d)] with d = r_a − r_b. Smallest (log 2) at
+ * d = 0; its gradient σ(d) − ½ pulls the two rewards together and is
+ * bounded by ½ like a win's. Writes ∂/∂r_a and ∂/∂r_b. */
+double sja_bt_tie_loss(double r_a, double r_b, double *d_a, double *d_b);
+
+/* The mean Bradley–Terry loss of n pairs weighted by w (NULL: all 1):
+ * Σ w_i l_i / n with l_i the tie loss where tie[i] (tie may be NULL), else
+ * the win loss of `first` over `second` with the margin. Writes the
+ * gradients with respect to each r_first[i] and r_second[i] (may be NULL). */
+double sja_bt_batch_loss(const double *r_first, const double *r_second, const unsigned char *tie,
+                         const double *w, size_t n, double margin, double *d_first,
+                         double *d_second);
+
 /* DPO loss −log σ(β[(π_c − ref_c) − (π_r − ref_r)]) on sequence log-probs;
  * writes ∂/∂π_c and ∂/∂π_r (the reference is frozen). */
 double sja_dpo_loss(double beta, double logp_chosen, double ref_chosen, double logp_rejected,
                     double ref_rejected, double *d_chosen, double *d_rejected);
+
+/* A tie in DPO: the tie loss above on the implicit reward margin
+ * z = β[(π_a − ref_a) − (π_b − ref_b)], −½[log σ(z) + log σ(−z)]; writes
+ * ∂/∂π_a = β(σ(z) − ½) and ∂/∂π_b = −∂/∂π_a. */
+double sja_dpo_tie_loss(double beta, double logp_a, double ref_a, double logp_b, double ref_b,
+                        double *d_a, double *d_b);
 
 /* Clipped PPO policy loss of one token, max(−A·ρ, −A·clip(ρ, 1−ε, 1+ε)) with
  * ρ = exp(logp − old_logp); writes ∂/∂logp and whether the clipped branch
@@ -363,9 +391,41 @@ typedef struct {
     double warmup_fraction; /* share of the steps with a linear warm-up (0.1) */
     double head_clip;       /* L2 bound on the head's gradient; <= 0 = none (1.0) */
     int keep_best;          /* save the evaluation with the best val_accuracy, not the last (0) */
+    int judge_weights;      /* SJA_WEIGHTS_NONE or SJA_WEIGHTS_AGREEMENT (sja_panel_check) */
+    const char *focal;      /* the group labels of the panel check ("focal", "reference") */
+    const char *reference;
 } sja_reward_opts;
 
 sja_reward_opts sja_reward_defaults(void);
+
+/* ---- the expert panel checked (pairs_panel.c) -------------------------------------- */
+
+enum { SJA_WEIGHTS_NONE = 0, SJA_WEIGHTS_AGREEMENT = 1 };
+
+/* The panel statistics of a judged pairs file (sj_panel_stats_compute over
+ * its judged rows; judges are the non-empty judge_ids, a row's side its
+ * group compared with focal and reference) with what the reward stage
+ * saves: panel.json (docs/OUTPUTS.md), panel.csv (a row per judge) and a
+ * few summary lines. With SJA_WEIGHTS_AGREEMENT every judged row weighs its
+ * judge's sj_panel_judge_weights; otherwise 1. */
+typedef struct {
+    sj_panel_stats stats;
+    size_t n_judges;
+    char **judges;        /* judge ids, sorted (borrowed from the pairs) */
+    double *judge_weight; /* per judge */
+    double *row_weight;   /* per row of the pairs file (0 for unjudged rows) */
+    size_t n_unnamed;     /* judged rows without a judge_id */
+    cJSON *doc;           /* panel.json */
+    char *csv;            /* panel.csv */
+    char **summary;       /* plain-text lines */
+    size_t n_summary;
+} sja_panel;
+
+extern const char *const SJA_PANEL_CSV_HEADER[17];
+
+sja_panel *sja_panel_check(const sja_pairs *pairs, const char *focal, const char *reference,
+                           int weighting, sj_error *err);
+void sja_panel_free(sja_panel *p);
 
 sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char *instrument_path,
                            const sja_pairs *pairs, const char *pairs_path,

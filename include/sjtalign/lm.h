@@ -409,6 +409,9 @@ sj_status sj_lm_log_load(sj_lm_log *log, const char *path, long max_step, sj_err
  *   NAME.json          (optional) extra JSON documents (sj_lm_save_opts
  *                      json_names), listed with their sha256 in config.json
  *                      "extra_files"
+ *   NAME.csv           (optional) extra text tables (sj_lm_save_opts
+ *                      csv_names), listed with their sha256 in config.json
+ *                      "extra_tables"; loading does not read them
  * The directory is built under a temporary name beside the target and
  * renamed into place only when complete; a previous model at that path is
  * replaced only then. */
@@ -430,6 +433,11 @@ typedef struct {
     const char *const *json_names;
     const cJSON *const *json_docs;
     size_t n_json;
+    /* optional extra CSV texts saved as files of the folder (e.g. a table
+     * beside a JSON document): the same name rule ending ".csv" */
+    const char *const *csv_names;
+    const char *const *csv_texts;
+    size_t n_csv;
 } sj_lm_save_opts;
 
 /* Saves atomically, as an output folder with a manifest (sj_outdir): an

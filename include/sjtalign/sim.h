@@ -164,17 +164,38 @@ char *sj_sim_compose(gsl_rng *rng, const char *phrasing, int focal);
 
 /* ---- simulated expert panel --------------------------------------------------- */
 
+/* An expert who, on focal-group responses, leans `logits` toward the
+ * candidate with the higher score (negative: toward the lower). */
+typedef struct {
+    size_t expert; /* 1-based: expert_01 is 1 */
+    double logits;
+} sj_panel_bias;
+
+/* A zero-initialised config (besides panel_size and sharpness) is the
+ * panel as it always was: one expert per pair, a coin at equal distance. */
 typedef struct {
     size_t panel_size; /* J experts */
     double sharpness;  /* K */
     uint64_t seed;
+    double overlap;         /* share of pairs judged by several experts, in [0, 1] */
+    size_t judges_per_pair; /* experts per such pair, 2..J */
+    int ties;               /* at equal distance record a tie, not a coin's choice */
+    const char *focal;      /* focal label of the pairs' group column (NULL: "focal") */
+    size_t n_bias;
+    sj_panel_bias *bias; /* owned (sj_panel_config_free) */
 } sj_panel_config;
 
 typedef struct {
     size_t n_pairs;
-    size_t n_decisive; /* pairs whose candidates differ in distance to the truth */
-    size_t n_agree;    /* decisive pairs where the nearer candidate was preferred */
+    size_t n_judgments;     /* rows written: a pair judged by K experts gives K */
+    size_t n_overlap_pairs; /* pairs judged by more than one expert */
+    size_t n_ties;          /* judgments recorded as a tie */
+    size_t n_decisive;      /* judgments whose candidates differ in distance to the truth */
+    size_t n_agree;         /* decisive judgments where the nearer candidate was preferred */
 } sj_panel_summary;
+
+/* An expert's choice (SJ_PANEL_A, _B or _TIE). */
+enum { SJ_PANEL_A = 0, SJ_PANEL_B = 1, SJ_PANEL_TIE = 2 };
 
 /* Reads the integer after the first "score:" (case-insensitive, spaces
  * allowed) in a completion; a rationale may follow ("score: 2 - matched the
@@ -183,9 +204,25 @@ typedef struct {
 int sj_panel_parse_score(const char *completion, long *score);
 /* P(expert prefers a) = σ(K·(|s_b − t| − |s_a − t|)). */
 double sj_panel_prefer_a(double sharpness, long score_a, long score_b, double truth);
+/* One expert's choice with uniform draw u in [0, 1) for candidates scored
+ * score_a, score_b and true score t: with gap = |s_b − t| − |s_a − t| and
+ * the expert's lean L (0 unless biased and the response focal) signed
+ * toward the higher score, P(a) = σ(K·gap ± L). At gap 0 without a lean:
+ * a tie when cfg->ties, else a fair coin (u < ½: a). */
+int sj_panel_decide(const sj_panel_config *cfg, double u, long score_a, long score_b, double truth,
+                    double lean);
+/* Parses --judge-bias "ID:X[,ID:X...]" (ID expert_02 or 2, within the
+ * panel of cfg->panel_size) into cfg->bias, replacing any list there. */
+sj_status sj_panel_parse_bias(const char *spec, sj_panel_config *cfg, sj_error *err);
+void sj_panel_config_free(sj_panel_config *cfg);
 /* Fills `preferred` and `judge_id` of every pair (pair i, in file order, goes
- * to expert (i mod J) + 1, named expert_01, expert_02, ...). Keeps all other
- * columns; appends preferred/judge_id when the input lacks them. */
+ * to expert (i mod J) + 1, named expert_01, expert_02, ...). With overlap X,
+ * exactly round(X·n) pairs chosen at random also go to K − 1 more experts
+ * drawn at random, each judgment a row of its own right after the first
+ * (same columns; the added experts in ascending order); the input must then
+ * have one
+ * row per pair_id. Keeps all other columns; appends preferred/judge_id when
+ * the input lacks them. */
 sj_status sj_panel_judge_files(const char *truth_path, const char *pairs_path, const char *out_path,
                                const sj_panel_config *cfg, sj_panel_summary *summary,
                                sj_error *err);

@@ -592,4 +592,97 @@ sj_status sj_bootstrap_counts(const sj_bootstrap *b, size_t r, unsigned *counts,
  * finite values; with none, lo and hi are NaN. */
 size_t sj_bootstrap_interval(const double *values, size_t n, double level, double *lo, double *hi);
 
+/* ==== the expert panel checked (judges.c) =================================== */
+
+/* A judgment of a pair of candidate scorings: a, b or a tie. */
+enum { SJ_CHOICE_A = 0, SJ_CHOICE_B = 1, SJ_CHOICE_TIE = 2, SJ_N_CHOICES = 3 };
+/* The group of the response judged. */
+enum { SJ_SIDE_NONE = -1, SJ_SIDE_REFERENCE = 0, SJ_SIDE_FOCAL = 1 };
+
+/* Krippendorff's alpha for nominal data: n values value[i] in
+ * 0..n_categories-1, value i given to unit unit[i]. Only units with two or
+ * more values count (*n_units receives how many; may be NULL). With the
+ * coincidences o_ck = sum over units of (c-k pairs of values in the unit) /
+ * (m_u - 1), n_c = sum_k o_ck and n = sum_c n_c,
+ *     alpha = 1 - (n - 1) * sum_{c != k} o_ck / sum_{c != k} n_c n_k.
+ * NaN when no unit has two values or every value is in one category (no
+ * expected disagreement: alpha is undefined), or a value is out of range. */
+double sj_alpha_nominal(const size_t *unit, const int *value, size_t n, int n_categories,
+                        size_t *n_units);
+
+/* Newcombe's hybrid score interval (Newcombe 1998, method 10) for p1 - p2:
+ * Wilson intervals [l1, u1], [l2, u2] of each proportion at z, then
+ * [d - sqrt((p1 - l1)^2 + (u2 - p2)^2), d + sqrt((u1 - p1)^2 + (p2 - l2)^2)].
+ * The proportions may come from non-integer counts (ties as halves). NaN
+ * bounds when n1 or n2 is 0. */
+void sj_newcombe_interval(double p1, double n1, double p2, double n2, double z, double *lo,
+                          double *hi);
+/* Two-sided p of the pooled two-proportion z test of p1 = p2; 1 when the
+ * pooled proportion is 0 or 1 (the two rates are then equal), NaN when n1 or
+ * n2 is 0. */
+double sj_two_proportion_p(double p1, double n1, double p2, double n2);
+
+typedef struct {
+    size_t pair; /* the pair judged (the judgments of one pair share it), < n_pairs */
+    long judge;  /* the judge's index, < n_judges; -1 when the judgment names no judge */
+    int choice;  /* SJ_CHOICE_* */
+    int higher;  /* the candidate with the higher score (SJ_CHOICE_A or _B); -1 when equal */
+    int side;    /* SJ_SIDE_* of the response */
+} sj_judgment;
+
+/* The flags (sj_judge_stats): majority agreement below
+ * SJ_PANEL_MIN_AGREEMENT on at least SJ_PANEL_MIN_COMPARED judgments
+ * compared with a majority; a difference between the groups with a
+ * Holm-adjusted p (over the judges with a p) below SJ_PANEL_GROUP_P. */
+#define SJ_PANEL_MIN_AGREEMENT 0.6
+#define SJ_PANEL_MIN_COMPARED 10
+#define SJ_PANEL_GROUP_P 0.05
+
+typedef struct {
+    size_t judgments, ties;
+    size_t overlap_judgments; /* on pairs with two judgments or more */
+    /* Leave-one-out: a judgment on an overlap pair is compared with the
+     * choice most of the other judgments of the pair made (skipped when two
+     * choices tie for most). */
+    size_t majority_compared, majority_agreed;
+    double majority_agreement; /* agreed / compared; NaN when none compared */
+    /* The rate of preferring the candidate with the higher score, over
+     * judgments whose candidates' scores differ (a tie counts 1/2), on
+     * focal and on reference responses; NaN without any. */
+    double higher_pref_focal, higher_pref_reference;
+    size_t n_focal, n_reference;
+    double group_difference; /* focal - reference */
+    double group_ci[2];      /* Newcombe hybrid score, 95% */
+    double group_p;          /* pooled two-proportion z test, unadjusted */
+    double group_p_holm;     /* Holm-adjusted over the judges with a group_p */
+    int flag_disagrees;      /* agreement below SJ_PANEL_MIN_AGREEMENT (enough compared) */
+    int flag_group;          /* group_p_holm < SJ_PANEL_GROUP_P */
+} sj_judge_stats;
+
+typedef struct {
+    size_t n_pairs, n_judgments, n_ties;
+    size_t n_overlap_pairs; /* pairs with two judgments or more */
+    double alpha;           /* Krippendorff's alpha over the overlap pairs (NaN: none) */
+    size_t alpha_pairs;
+    size_t n_judges;
+    sj_judge_stats *judges; /* n_judges */
+} sj_panel_stats;
+
+/* The panel statistics of n judgments of n_pairs pairs by n_judges judges.
+ * SJ_ERR_INPUT for a judgment out of range (pair, judge, choice, higher or
+ * side); SJ_ERR_WORK when out of memory. */
+sj_status sj_panel_stats_compute(const sj_judgment *j, size_t n, size_t n_pairs, size_t n_judges,
+                                 sj_panel_stats *out, sj_error *err);
+void sj_panel_stats_free(sj_panel_stats *s);
+
+/* Judge weights from the majority agreement a: max(0, 2a - 1) (a judge at
+ * chance level for two choices weighs 0, one always with the majority 1);
+ * a judge without a compared judgment, and judgments naming no judge, 1.
+ * Then all are scaled so that the weights average 1 over the n judgments.
+ * weights[n_judges] receives each judge's weight, *unnamed that of
+ * judgments without a judge (may be NULL). SJ_ERR_INPUT when every weight
+ * is 0. */
+sj_status sj_panel_judge_weights(const sj_panel_stats *s, const sj_judgment *j, size_t n,
+                                 double *weights, double *unnamed, sj_error *err);
+
 #endif

@@ -52,18 +52,22 @@ void sja_head_update(sj_adamw *opt, float *head, float *grad, double clip, doubl
 void sja_progress_start(sj_progress *p, const char *label, long total, int quiet);
 
 /* Judged pairs encoded for training: the chosen and the rejected sequence
- * and the person (for the held-out split) of each pair. */
+ * (for a tie: a and b), whether it is a tie, its weight and the person (for
+ * the held-out split) of each judgment. */
 typedef struct {
     size_t n;
     sja_seq *chosen, *rejected;
+    unsigned char *tie;
+    double *weight;
     const char **person;
 } sja_pair_seqs;
 
-/* Encodes the judged pairs whose two completions differ; fewer than
- * min_pairs of them is an input error naming `path` and `who` needs them. */
+/* Encodes the judged rows whose two completions differ, each with the
+ * weight row_weight[row] (NULL: 1); fewer than min_pairs of them is an
+ * input error naming `path` and `who` needs them. */
 sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const sja_pairs *pairs,
-                           long min_pairs, const char *path, const char *who, sja_pair_seqs *out,
-                           sj_error *err);
+                           const double *row_weight, long min_pairs, const char *path,
+                           const char *who, sja_pair_seqs *out, sj_error *err);
 void sja_pair_seqs_free(sja_pair_seqs *p);
 
 /* The provenance.training block of an SFT run (training.c): the rows of

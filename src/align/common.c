@@ -132,27 +132,32 @@ void sja_pair_seqs_free(sja_pair_seqs *p)
     }
     free(p->chosen);
     free(p->rejected);
+    free(p->tie);
+    free(p->weight);
     free(p->person);
     memset(p, 0, sizeof *p);
 }
 
 sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const sja_pairs *pairs,
-                           long min_pairs, const char *path, const char *who, sja_pair_seqs *out,
-                           sj_error *err)
+                           const double *row_weight, long min_pairs, const char *path,
+                           const char *who, sja_pair_seqs *out, sj_error *err)
 {
     size_t cap = pairs->n ? pairs->n : 1;
     out->n = 0;
     out->chosen = sj_calloc(cap, sizeof *out->chosen);
     out->rejected = sj_calloc(cap, sizeof *out->rejected);
     out->person = sj_calloc(cap, sizeof *out->person);
-    if (!out->chosen || !out->rejected || !out->person)
+    out->tie = sj_calloc(cap, sizeof *out->tie);
+    out->weight = sj_calloc(cap, sizeof *out->weight);
+    if (!out->chosen || !out->rejected || !out->person || !out->tie || !out->weight)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (size_t i = 0; i < pairs->n; i++) {
         const sja_pair *q = &pairs->pairs[i];
         if (q->preferred == SJA_PREF_NONE || strcmp(q->completion_a, q->completion_b) == 0)
             continue;
-        const char *ch = q->preferred == SJA_PREF_A ? q->completion_a : q->completion_b;
-        const char *rj = q->preferred == SJA_PREF_A ? q->completion_b : q->completion_a;
+        /* a tie keeps a first, b second */
+        const char *ch = q->preferred == SJA_PREF_B ? q->completion_b : q->completion_a;
+        const char *rj = q->preferred == SJA_PREF_B ? q->completion_a : q->completion_b;
         size_t k = out->n;
         sj_status st = sja_encode_example(c, ins, q->item, q->response, ch, &out->chosen[k], err);
         if (st == SJ_OK)
@@ -162,6 +167,8 @@ sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const s
             return st;
         }
         out->person[k] = q->person_id;
+        out->tie[k] = q->preferred == SJA_PREF_TIE;
+        out->weight[k] = row_weight ? row_weight[i] : 1.0;
         out->n++;
     }
     if ((long)out->n < min_pairs)

@@ -70,20 +70,40 @@ static sj_status pair_logprobs(sj_lm *m, const dpo_data *d, const size_t *idx, i
     return st;
 }
 
+/* The loss is the mean over judgments (ties included); the implicit
+ * rewards of chosen and rejected, the accuracy and the margin are means
+ * over the decisive judgments (a tie has neither). */
 typedef struct {
     double loss, chosen, rejected, accuracy, margin;
+    size_t n, n_decisive;
 } dpo_stats;
 
-static void add_pair(dpo_stats *s, double beta, double lc, double rc, double lr, double rr,
-                     double *dc, double *dr, double scale)
+static void add_pair(dpo_stats *s, double beta, double lc, double rc, double lr, double rr, int tie,
+                     double weight, double *dc, double *dr)
 {
-    double loss = sja_dpo_loss(beta, lc, rc, lr, rr, dc, dr);
+    double loss = tie ? sja_dpo_tie_loss(beta, lc, rc, lr, rr, dc, dr)
+                      : sja_dpo_loss(beta, lc, rc, lr, rr, dc, dr);
+    s->loss += weight * loss;
+    s->n++;
+    if (tie)
+        return;
     double rw_c = beta * (lc - rc), rw_r = beta * (lr - rr);
-    s->loss += loss * scale;
-    s->chosen += rw_c * scale;
-    s->rejected += rw_r * scale;
-    s->accuracy += (rw_c > rw_r) * scale;
-    s->margin += (rw_c - rw_r) * scale;
+    s->chosen += rw_c;
+    s->rejected += rw_r;
+    s->accuracy += rw_c > rw_r;
+    s->margin += rw_c - rw_r;
+    s->n_decisive++;
+}
+
+/* Sums to means (NaN without any). */
+static void finish_stats(dpo_stats *s)
+{
+    double n = (double)s->n, nd = (double)s->n_decisive;
+    s->loss = n > 0 ? s->loss / n : NAN;
+    s->chosen = nd > 0 ? s->chosen / nd : NAN;
+    s->rejected = nd > 0 ? s->rejected / nd : NAN;
+    s->accuracy = nd > 0 ? s->accuracy / nd : NAN;
+    s->margin = nd > 0 ? s->margin / nd : NAN;
 }
 
 static sj_status dpo_evaluate(sj_lm *m, const dpo_data *d, const size_t *val, size_t n_val,
@@ -98,10 +118,11 @@ static sj_status dpo_evaluate(sj_lm *m, const dpo_data *d, const size_t *val, si
         st = pair_logprobs(m, d, val + k, nb, lc, lr, NULL, err);
         for (int b = 0; b < nb && st == SJ_OK; b++) {
             size_t i = val[k + (size_t)b];
-            add_pair(s, beta, lc[b], d->ref_c[i], lr[b], d->ref_r[i], NULL, NULL,
-                     1.0 / (double)n_val);
+            add_pair(s, beta, lc[b], d->ref_c[i], lr[b], d->ref_r[i], d->seqs.tie[i],
+                     d->seqs.weight[i], NULL, NULL);
         }
     }
+    finish_stats(s);
     return st;
 }
 
@@ -161,11 +182,11 @@ static void dpo_gradient(dpo_run *r, const sj_lm_batch *batch, float *dlp, dpo_s
     for (int b = 0; b < B; b++) {
         double dc, dr;
         size_t i = r->pick[b];
-        add_pair(s, r->o->beta, r->lc[b], r->d.ref_c[i], r->lr[b], r->d.ref_r[i], &dc, &dr,
-                 1.0 / B);
+        add_pair(s, r->o->beta, r->lc[b], r->d.ref_c[i], r->lr[b], r->d.ref_r[i], r->d.seqs.tie[i],
+                 r->d.seqs.weight[i], &dc, &dr);
         for (int half = 0; half < 2; half++) {
             size_t row = (size_t)(half * B + b) * (size_t)batch->T;
-            double g = (half ? dr : dc) / B;
+            double g = (half ? dr : dc) * r->d.seqs.weight[i] / B;
             for (int t = 0; t < batch->lengths[half * B + b]; t++)
                 dlp[row + (size_t)t] = (float)(g * batch->weights[row + (size_t)t]);
         }
@@ -188,6 +209,7 @@ static sj_status dpo_step(sja_stage *s, long step, sj_train_line *line, sj_error
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK) {
         dpo_gradient(r, batch, dlp, &stats);
+        finish_stats(&stats);
         sj_lm_zero_grad(s->model);
         st = sj_lm_backward(s->model, batch, dlp, NULL, err);
     }
@@ -267,7 +289,7 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
     sja_stage_init(&s);
     sj_status st = r.pick && r.lc && r.lr ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK)
-        st = sja_pairs_encode(&policy->codec, ins, pairs, o->min_pairs, pairs_path, "DPO",
+        st = sja_pairs_encode(&policy->codec, ins, pairs, NULL, o->min_pairs, pairs_path, "DPO",
                               &r.d.seqs, err);
     /* The frozen reference is the starting policy: its log-probs are fixed,
      * so they are computed once before any update (and before resuming

@@ -33,6 +33,53 @@ double sja_bt_loss(double r_chosen, double r_rejected, double margin, double *d_
     return -sja_log_sigmoid(z);
 }
 
+/* A tie is read as half a win of a over b and half a win of b over a:
+ * the Bradley–Terry likelihood of one observation split evenly between the
+ * two outcomes. It needs no tie parameter (unlike Rao–Kupper or Davidson),
+ * keeps the loss on the same scale as a win, and is smallest where the two
+ * rewards are equal. */
+double sja_bt_tie_loss(double r_a, double r_b, double *d_a, double *d_b)
+{
+    double d = r_a - r_b;
+    /* d/dd of −½[log σ(d) + log σ(−d)] is −½[σ(−d) − σ(d)] = σ(d) − ½. */
+    double g = sigmoid(d) - 0.5;
+    if (d_a)
+        *d_a = g;
+    if (d_b)
+        *d_b = -g;
+    return -0.5 * (sja_log_sigmoid(d) + sja_log_sigmoid(-d));
+}
+
+double sja_bt_batch_loss(const double *r_first, const double *r_second, const unsigned char *tie,
+                         const double *w, size_t n, double margin, double *d_first,
+                         double *d_second)
+{
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double weight = w ? w[i] : 1.0, da, db;
+        double loss = tie && tie[i] ? sja_bt_tie_loss(r_first[i], r_second[i], &da, &db)
+                                    : sja_bt_loss(r_first[i], r_second[i], margin, &da, &db);
+        total += weight * loss;
+        if (d_first)
+            d_first[i] = weight * da / (double)n;
+        if (d_second)
+            d_second[i] = weight * db / (double)n;
+    }
+    return n ? total / (double)n : 0.0;
+}
+
+double sja_dpo_tie_loss(double beta, double logp_a, double ref_a, double logp_b, double ref_b,
+                        double *d_a, double *d_b)
+{
+    double z = beta * ((logp_a - ref_a) - (logp_b - ref_b));
+    double g = (sigmoid(z) - 0.5) * beta;
+    if (d_a)
+        *d_a = g;
+    if (d_b)
+        *d_b = -g;
+    return -0.5 * (sja_log_sigmoid(z) + sja_log_sigmoid(-z));
+}
+
 double sja_dpo_loss(double beta, double logp_chosen, double ref_chosen, double logp_rejected,
                     double ref_rejected, double *d_chosen, double *d_rejected)
 {

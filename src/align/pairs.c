@@ -76,9 +76,15 @@ sj_status sja_make_pairs(sja_model *policy, const sj_instrument *ins, const sj_r
     if (st == SJ_OK)
         st = sja_score_levels(policy->ck->model, c, prompts, n, 64, probs, NULL, &bar, err);
     sj_progress_finish(&bar, NULL);
+    /* The response's group goes along, so the panel check can compare how
+     * judges treat each group's responses. */
+    int with_group = data->col_group >= 0;
+    const char *header[9];
+    memcpy(header, SJA_PAIRS_HEADER, sizeof SJA_PAIRS_HEADER);
+    header[8] = "group";
     sj_csv_writer w;
     if (st == SJ_OK)
-        st = sj_csv_open(&w, out, SJA_PAIRS_HEADER, 8, err);
+        st = sj_csv_open(&w, out, header, with_group ? 9 : 8, err);
     if (st == SJ_OK) {
         for (size_t i = 0; i < n; i++) {
             size_t r = rows[i], item = data->item_index[r];
@@ -102,6 +108,8 @@ sj_status sja_make_pairs(sja_model *policy, const sj_instrument *ins, const sj_r
             sj_csv_cell(&w, cb ? cb : "");
             sj_csv_cell(&w, "");
             sj_csv_cell(&w, "");
+            if (with_group)
+                sj_csv_cell(&w, sj_table_cell(t, r, (size_t)data->col_group));
             free(ca);
             free(cb);
         }

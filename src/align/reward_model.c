@@ -18,7 +18,10 @@ sja_reward_opts sja_reward_defaults(void)
                          .eval_every = 50,
                          .min_pairs = 20,
                          .warmup_fraction = 0.1,
-                         .head_clip = 1.0};
+                         .head_clip = 1.0,
+                         .judge_weights = SJA_WEIGHTS_NONE,
+                         .focal = "focal",
+                         .reference = "reference"};
     return o;
 }
 
@@ -140,13 +143,15 @@ typedef struct {
     double loss, accuracy;
 } rm_eval;
 
+/* Held-out loss (weighted, ties included) and the accuracy over the
+ * decisive judgments (a tie has no right order). */
 static sj_status rm_evaluate(sj_lm *m, const float *head, const sja_pair_seqs *d, const size_t *idx,
                              size_t n, double margin, rm_eval *out, sj_error *err)
 {
     enum { EB = 32 };
     const sja_seq *seqs[2 * EB];
     double r[2 * EB], loss = 0.0;
-    size_t correct = 0;
+    size_t correct = 0, decisive = 0;
     sj_status st = SJ_OK;
     for (size_t s = 0; s < n && st == SJ_OK; s += EB) {
         int nb = (int)(n - s < EB ? n - s : EB);
@@ -156,12 +161,15 @@ static sj_status rm_evaluate(sj_lm *m, const float *head, const sja_pair_seqs *d
         }
         st = raw_rewards(m, head, seqs, 2 * nb, r, NULL, NULL, err);
         for (int b = 0; b < nb && st == SJ_OK; b++) {
-            loss += sja_bt_loss(r[b], r[nb + b], margin, NULL, NULL);
-            correct += r[b] > r[nb + b];
+            size_t i = idx[s + (size_t)b];
+            loss += sja_bt_batch_loss(&r[b], &r[nb + b], &d->tie[i], &d->weight[i], 1, margin, NULL,
+                                      NULL);
+            decisive += !d->tie[i];
+            correct += !d->tie[i] && r[b] > r[nb + b];
         }
     }
     out->loss = n ? loss / (double)n : NAN;
-    out->accuracy = n ? (double)correct / (double)n : NAN;
+    out->accuracy = decisive ? (double)correct / (double)decisive : NAN;
     return st;
 }
 
@@ -171,29 +179,32 @@ static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair
 {
     int embd = m->cfg.embd;
     const sja_seq **seqs = malloc((size_t)2 * B * sizeof *seqs);
-    double *r = malloc((size_t)2 * B * sizeof *r);
+    double *r = malloc((size_t)4 * B * sizeof *r), *grad = r ? r + 2 * B : NULL;
+    double *w = malloc((size_t)B * sizeof *w);
+    unsigned char *tie = malloc((size_t)B);
     float *hidden = malloc((size_t)2 * B * embd * sizeof *hidden);
     float *dh = sj_calloc((size_t)2 * B * embd, sizeof *dh);
     sj_lm_batch *batch = NULL;
-    sj_status st =
-        (seqs && r && hidden && dh) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st = (seqs && r && w && tie && hidden && dh)
+                       ? SJ_OK
+                       : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK) {
         for (int b = 0; b < B; b++) {
             seqs[b] = &d->chosen[pick[b]];
             seqs[B + b] = &d->rejected[pick[b]];
+            tie[b] = d->tie[pick[b]];
+            w[b] = d->weight[pick[b]];
         }
         st = raw_rewards(m, head, seqs, 2 * B, r, hidden, &batch, err);
     }
     if (st == SJ_OK) {
-        double total = 0.0;
-        size_t correct = 0;
+        size_t correct = 0, decisive = 0;
         memset(head_grad, 0, (size_t)(embd + 2) * sizeof *head_grad);
+        *loss = sja_bt_batch_loss(r, r + B, tie, w, (size_t)B, margin, grad, grad + B);
         for (int b = 0; b < B; b++) {
-            double dc, dr;
-            total += sja_bt_loss(r[b], r[B + b], margin, &dc, &dr);
-            correct += r[b] > r[B + b];
-            dc /= B;
-            dr /= B;
+            double dc = grad[b], dr = grad[B + b];
+            decisive += !tie[b];
+            correct += !tie[b] && r[b] > r[B + b];
             const float *hc = hidden + (size_t)b * embd, *hr = hidden + (size_t)(B + b) * embd;
             for (int i = 0; i < embd; i++) {
                 head_grad[i] += (float)(dc * hc[i] + dr * hr[i]);
@@ -204,14 +215,15 @@ static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair
             head_grad[embd + 1] +=
                 (float)(dc * sja_seq_level_prior(seqs[b]) + dr * sja_seq_level_prior(seqs[B + b]));
         }
-        *loss = total / B;
-        *acc = (double)correct / B;
+        *acc = decisive ? (double)correct / (double)decisive : NAN;
         sj_lm_zero_grad(m);
         st = sj_lm_backward(m, batch, NULL, dh, err);
     }
     sj_lm_batch_free(batch);
     free(seqs);
     free(r);
+    free(w);
+    free(tie);
     free(hidden);
     free(dh);
     return st;
@@ -283,6 +295,10 @@ static cJSON *options_json(const sja_reward_opts *o)
     cJSON_AddNumberToObject(opt_j, "batch", o->batch);
     cJSON_AddNumberToObject(opt_j, "margin", o->margin);
     cJSON_AddNumberToObject(opt_j, "head_clip", o->head_clip);
+    cJSON_AddStringToObject(opt_j, "judge_weights",
+                            o->judge_weights == SJA_WEIGHTS_AGREEMENT ? "agreement" : "none");
+    cJSON_AddStringToObject(opt_j, "focal", o->focal ? o->focal : "focal");
+    cJSON_AddStringToObject(opt_j, "reference", o->reference ? o->reference : "reference");
     return opt_j;
 }
 
@@ -299,6 +315,11 @@ typedef struct {
     rm_eval last;
     float norm[2], bias, lexical; /* the saved normalisation, head bias, lexical weight */
     sj_lm_tensor extras[4];
+    sja_panel *panel;          /* the panel check, saved as panel.json and panel.csv */
+    const char *json_names[2]; /* panel.json [, lexical.json] */
+    const cJSON *json_docs[2];
+    const char *csv_names[1];
+    const char *csv_texts[1];
 } reward_run;
 
 static sj_status reward_step(sja_stage *s, long step, sj_train_line *line, sj_error *err)
@@ -343,6 +364,31 @@ static sj_status reward_evaluate(sja_stage *s, long done, int last, sj_train_lin
     return st;
 }
 
+/* panel.json and panel.csv go into the model folder, and (its lexical term
+ * reads the scorer's channel) the channel goes along. */
+static void save_panel(reward_run *r, const sja_model *init, sj_lm_save_opts *so, cJSON *prov)
+{
+    so->n_json = 0;
+    r->json_names[so->n_json] = "panel.json";
+    r->json_docs[so->n_json++] = r->panel->doc;
+    if (init->lexical_json) {
+        r->json_names[so->n_json] = "lexical.json";
+        r->json_docs[so->n_json++] = init->lexical_json;
+    }
+    so->json_names = r->json_names;
+    so->json_docs = r->json_docs;
+    r->csv_names[0] = "panel.csv";
+    r->csv_texts[0] = r->panel->csv;
+    so->csv_names = r->csv_names;
+    so->csv_texts = r->csv_texts;
+    so->n_csv = 1;
+    cJSON *pj = cJSON_AddObjectToObject(prov, "panel");
+    cJSON_AddStringToObject(pj, "file", "panel.json");
+    cJSON_AddStringToObject(pj, "weighting",
+                            r->o->judge_weights == SJA_WEIGHTS_AGREEMENT ? "agreement" : "none");
+    sj_json_add_number(pj, "alpha", r->panel->stats.alpha);
+}
+
 /* Normalisation on policy samples, then the head and the normalisation as
  * the model's extra tensors. */
 static sj_status reward_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
@@ -366,8 +412,7 @@ static sj_status reward_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_
     r->extras[3] = (sj_lm_tensor){"head.lexical", 1, 1, 0, &r->lexical};
     so->extras = r->extras;
     so->n_extras = 4;
-    /* its lexical term reads the scorer's channel, so the channel goes along */
-    sja_save_opts_lexical(s->init, so);
+    save_panel(r, s->init, so, prov);
     cJSON_AddNumberToObject(prov, "lexical_weight", (double)r->lexical);
     cJSON *res = cJSON_AddObjectToObject(prov, "held_out");
     cJSON_AddNumberToObject(res, "n_pairs", (double)s->n_val);
@@ -418,6 +463,21 @@ static sj_status register_state(sja_stage *s, reward_run *r, sj_error *err)
     return st;
 }
 
+/* What the command prints: alpha, the flagged judges and the summary lines. */
+static void add_panel_summary(cJSON *summary, const sja_panel *p)
+{
+    cJSON *pj = cJSON_AddObjectToObject(summary, "panel");
+    sj_json_add_number(pj, "alpha", p->stats.alpha);
+    cJSON_AddNumberToObject(pj, "overlap_pairs", (double)p->stats.n_overlap_pairs);
+    cJSON *flagged = cJSON_AddArrayToObject(pj, "flagged");
+    for (size_t k = 0; k < p->n_judges; k++)
+        if (p->stats.judges[k].flag_disagrees || p->stats.judges[k].flag_group)
+            cJSON_AddItemToArray(flagged, cJSON_CreateString(p->judges[k]));
+    cJSON *lines = cJSON_AddArrayToObject(pj, "summary");
+    for (size_t i = 0; i < p->n_summary; i++)
+        cJSON_AddItemToArray(lines, cJSON_CreateString(p->summary[i]));
+}
+
 sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char *instrument_path,
                            const sja_pairs *pairs, const char *pairs_path, const sja_reward_opts *o,
                            const char *out, cJSON **summary, sj_error *err)
@@ -437,9 +497,12 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
      * the backbone learn from the panel where it is wrong. */
     if (st == SJ_OK && init->codec.lex)
         r.head[n_head - 1] = 1.0f;
+    if (st == SJ_OK &&
+        !(r.panel = sja_panel_check(pairs, o->focal, o->reference, o->judge_weights, err)))
+        st = err ? err->status : SJ_ERR_WORK;
     if (st == SJ_OK)
-        st = sja_pairs_encode(&init->codec, ins, pairs, o->min_pairs, pairs_path,
-                              "the reward model", &r.d, err);
+        st = sja_pairs_encode(&init->codec, ins, pairs, r.panel->row_weight, o->min_pairs,
+                              pairs_path, "the reward model", &r.d, err);
     if (st == SJ_OK && !(r.policy = sj_lm_copy(m, err)))
         st = SJ_ERR_WORK;
     describe(&s, &r, init, instrument_path, pairs_path, o);
@@ -451,7 +514,10 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
         st = sja_stage_run(&s, out, summary, err);
     else if (o->run.stopped_at)
         *o->run.stopped_at = 0;
+    if (st == SJ_OK && s.stopped == 0 && summary && *summary)
+        add_panel_summary(*summary, r.panel);
     sja_stage_free(&s);
+    sja_panel_free(r.panel);
     sj_lm_free(r.policy);
     free(r.head);
     free(r.head_grad);

@@ -167,7 +167,26 @@ static sja_run_control *read_pairs_options(const cli_args *c, align_pairs_kind k
     READ_PAIRS_STAGE_OPTIONS(c, &o->reward);
     o->reward.head_clip = cli_real(c, "head-clip");
     o->reward.margin = cli_real(c, "margin");
+    o->reward.judge_weights =
+        cli_choice(c, "judge-weights") == 1 ? SJA_WEIGHTS_AGREEMENT : SJA_WEIGHTS_NONE;
+    o->reward.focal = cli_text(c, "focal");
+    o->reward.reference = cli_text(c, "reference");
     return &o->reward.run;
+}
+
+/* The reward stage's panel check: its summary lines go to standard error
+ * (and leave the summary printed on standard output). */
+static void print_panel_summary(cJSON *summary)
+{
+    cJSON *panel = cJSON_GetObjectItemCaseSensitive(summary, "panel");
+    cJSON *lines = cJSON_DetachItemFromObjectCaseSensitive(panel, "summary");
+    const cJSON *line;
+    cJSON_ArrayForEach(line, lines)
+    {
+        if (cJSON_IsString(line))
+            fprintf(stderr, "reward: panel: %s\n", line->valuestring);
+    }
+    cJSON_Delete(lines);
 }
 
 /* Loads the inputs and trains the stage into --out; 0, or -1 with r->err. */
@@ -190,6 +209,7 @@ static int train_on_pairs(const cli_args *c, align_pairs_kind kind, const pairs_
     sja_model_free(m);
     sja_pairs_free(pairs);
     sj_instrument_free(ins);
+    print_panel_summary(r->summary);
     return st == SJ_OK ? 0 : -1;
 }
 

@@ -28,10 +28,14 @@ const cli_command_spec cli_spec_dpo = {
         "Direct preference optimisation: minimises\n"
         "  -log sigmoid(beta [(log pi - log pi_ref)(chosen) - (log pi - log pi_ref)(rejected)])\n"
         "over judged pairs, where pi_ref is a frozen copy of the starting policy (the\n"
-        "SFT scorer) and log-probs are sums over completion tokens. train_log.jsonl\n"
-        "records rewards/chosen, rewards/rejected (beta times the log-ratio),\n"
-        "rewards/accuracies and rewards/margins per step, and the same for held-out\n"
-        "persons (val_ prefix) every --eval-every steps.\n" ALIGN_PAIRS_FILE_ABOUT,
+        "SFT scorer) and log-probs are sums over completion tokens. Every judged row is\n"
+        "one judgment (a pair judged by several experts has a row per judge); a tie\n"
+        "counts half a win each way, -1/2 [log sigmoid(z) + log sigmoid(-z)] with z the\n"
+        "implicit reward margin of a over b. train_log.jsonl records rewards/chosen,\n"
+        "rewards/rejected (beta times the log-ratio), rewards/accuracies and\n"
+        "rewards/margins per step over the decisive judgments (the loss over all), and\n"
+        "the same for held-out persons (val_ prefix) every --eval-every "
+        "steps.\n" ALIGN_PAIRS_FILE_ABOUT,
     .options = DPO_OPTIONS,
     .notes = ALIGN_RUN_NOTES,
     .examples = "sjtalign dpo --policy runs/demo/sft --instrument data/demo/instrument.json \\\n"

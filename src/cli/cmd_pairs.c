@@ -31,7 +31,9 @@ const cli_command_spec cli_spec_pairs = {
              "distribution at temperature T, the second from the same distribution with\n"
              "the first level left out; their order is then randomised. Writes the pairs\n"
              "format: pair_id, item_id, person_id, response, completion_a, completion_b,\n"
-             "preferred (empty, for the experts: a, b or empty) and judge_id (empty).\n"
+             "preferred (empty, for the experts: a, b, tie or empty), judge_id (empty) and,\n"
+             "when the responses have a group column (--group), group: the response's group,\n"
+             "which lets `reward` compare how each judge treats each group's responses.\n"
              "The responses file is checked as sft checks it: a group or score column, when\n"
              "present, must hold valid labels and scores.",
     .options = PAIRS_OPTIONS,

@@ -340,7 +340,7 @@ static cJSON *tokenizer_json(const sj_tokenizer *tok)
 /* config.json: the format, the architecture, the files with their hashes,
  * the provenance and what --resume needs. */
 static cJSON *config_json(const sj_lm *m, const sj_lm_save_opts *o, const char *sha,
-                          const char *opt_sha, cJSON *extra_files)
+                          const char *opt_sha, cJSON *extra_files, cJSON *extra_tables)
 {
     cJSON *cfg = cJSON_CreateObject();
     cJSON_AddStringToObject(cfg, "format", FORMAT_NAME);
@@ -355,6 +355,8 @@ static cJSON *config_json(const sj_lm *m, const sj_lm_save_opts *o, const char *
         cJSON_AddItemToArray(ex, cJSON_CreateString(o->extras[i].name));
     if (extra_files)
         cJSON_AddItemToObject(cfg, "extra_files", extra_files);
+    if (extra_tables)
+        cJSON_AddItemToObject(cfg, "extra_tables", extra_tables);
     if (o->opt) {
         cJSON *oj = cJSON_AddObjectToObject(cfg, "optimizer");
         cJSON_AddStringToObject(oj, "file", "optimizer.safetensors");
@@ -371,10 +373,10 @@ static cJSON *config_json(const sj_lm *m, const sj_lm_save_opts *o, const char *
 /* A file name an extra JSON document may have: a plain name of
  * [A-Za-z0-9_.-] ending ".json", not hidden (the folder's manifest is
  * ".sjtalign-manifest.json") and not one of the model's own files. */
-static int json_name_ok(const char *name)
+static int extra_name_ok(const char *name, const char *ending)
 {
-    size_t n = name ? strlen(name) : 0;
-    if (n <= 5 || n > 200 || name[0] == '.' || strcmp(name + n - 5, ".json") != 0 ||
+    size_t n = name ? strlen(name) : 0, n_end = strlen(ending);
+    if (n <= n_end || n > 200 || name[0] == '.' || strcmp(name + n - n_end, ending) != 0 ||
         strcmp(name, "config.json") == 0 || strcmp(name, "tokenizer.json") == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
@@ -384,6 +386,11 @@ static int json_name_ok(const char *name)
             return 0;
     }
     return 1;
+}
+
+static int json_name_ok(const char *name)
+{
+    return extra_name_ok(name, ".json");
 }
 
 static sj_status check_json_opts(const sj_lm_save_opts *o, sj_error *err)
@@ -402,7 +409,50 @@ static sj_status check_json_opts(const sj_lm_save_opts *o, sj_error *err)
                 return sj_error_set(err, SJ_ERR_WORK, "extra JSON file \"%s\" is given twice",
                                     o->json_names[i]);
     }
+    if (o->n_csv > 0 && (!o->csv_names || !o->csv_texts))
+        return sj_error_set(err, SJ_ERR_WORK, "%zu extra CSV files without names or texts",
+                            o->n_csv);
+    for (size_t i = 0; i < o->n_csv; i++) {
+        if (!extra_name_ok(o->csv_names[i], ".csv") || !o->csv_texts[i])
+            return sj_error_set(err, SJ_ERR_WORK,
+                                "extra CSV file \"%s\": needs a text and a plain name of "
+                                "[A-Za-z0-9_.-] ending .csv",
+                                o->csv_names[i] ? o->csv_names[i] : "(null)");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(o->csv_names[i], o->csv_names[j]) == 0)
+                return sj_error_set(err, SJ_ERR_WORK, "extra CSV file \"%s\" is given twice",
+                                    o->csv_names[i]);
+    }
     return SJ_OK;
+}
+
+/* Writes each extra CSV text as tmp/NAME and records NAME: sha256 in *files. */
+static sj_status write_csv_files(const char *tmp, const sj_lm_save_opts *o, cJSON **files,
+                                 sj_error *err)
+{
+    *files = NULL;
+    if (o->n_csv == 0)
+        return SJ_OK;
+    *files = cJSON_CreateObject();
+    if (!*files)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st = SJ_OK;
+    for (size_t i = 0; i < o->n_csv && st == SJ_OK; i++) {
+        char *path = sj_path_join(tmp, o->csv_names[i]);
+        size_t len = strlen(o->csv_texts[i]);
+        char sha[65];
+        sj_sha256_hex(o->csv_texts[i], len, sha);
+        st = path ? sj_write_file_atomic(path, o->csv_texts[i], len, err)
+                  : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        if (st == SJ_OK && !cJSON_AddStringToObject(*files, o->csv_names[i], sha))
+            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        free(path);
+    }
+    if (st != SJ_OK) {
+        cJSON_Delete(*files);
+        *files = NULL;
+    }
+    return st;
 }
 
 /* Writes each extra JSON document as tmp/NAME (pretty-printed with a final
@@ -447,10 +497,12 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
 {
     char sha[65], opt_sha[65] = "";
     char *path = NULL;
-    cJSON *json_files = NULL;
+    cJSON *json_files = NULL, *csv_files = NULL;
     sj_status st = write_weights(tmp, m, o, sha, err);
     if (st == SJ_OK)
         st = write_json_files(tmp, o, &json_files, err);
+    if (st == SJ_OK)
+        st = write_csv_files(tmp, o, &csv_files, err);
     if (st == SJ_OK && o->opt)
         st = write_optimizer(tmp, o, opt_sha, err);
     if (st == SJ_OK) {
@@ -464,14 +516,15 @@ static sj_status write_into(const char *tmp, const sj_lm *m, const sj_lm_save_op
         free(path);
     }
     if (st == SJ_OK) {
-        cJSON *cfg = config_json(m, o, sha, opt_sha, json_files);
-        json_files = NULL; /* config.json owns it */
+        cJSON *cfg = config_json(m, o, sha, opt_sha, json_files, csv_files);
+        json_files = csv_files = NULL; /* config.json owns them */
         path = sj_path_join(tmp, "config.json");
         st = sj_json_write(path, cfg, err);
         free(path);
         cJSON_Delete(cfg);
     }
     cJSON_Delete(json_files);
+    cJSON_Delete(csv_files);
     return st;
 }
 

@@ -65,11 +65,12 @@ if python3 - "$TMP/pairs.csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 assert len(rows) == 40
-assert list(rows[0]) == ['pair_id','item_id','person_id','response','completion_a','completion_b','preferred','judge_id']
+assert list(rows[0]) == ['pair_id','item_id','person_id','response','completion_a','completion_b','preferred','judge_id','group']
 for r in rows:
     assert r['completion_a'] != r['completion_b'] and r['preferred'] == ''
+    assert r['group'] == ('ref' if int(r['person_id'][1:]) % 2 == 0 else 'foc'), r
 PY
-then pass "pairs: 40 pairs of two different scorings"; else fail "pairs content"; fi
+then pass "pairs: 40 pairs of two different scorings with the response's group"; else fail "pairs content"; fi
 
 run_cmd judge --truth "$TMP/truth.csv" --pairs "$TMP/pairs.csv" --out "$TMP/judged.csv" --seed 1
 expect_exit 0 "judge fills the pairs"
@@ -130,7 +131,7 @@ grep -q '"rewards/margins"' "$TMP/dpo/train_log.jsonl" && pass "dpo log has rewa
 # ---- bad input ----------------------------------------------------------
 sed '3s/,a,/,maybe,/; 3s/,b,/,maybe,/' "$TMP/judged.csv" >"$TMP/bad_pref.csv"
 run_cmd reward --init "$TMP/sft" --instrument "$INS" --pairs "$TMP/bad_pref.csv" --out "$TMP/rm_bad" $T
-expect_exit 2 "preferred outside {a, b, empty}"
+expect_exit 2 "preferred outside {a, b, tie, empty}"
 expect_err_contains "bad_pref.csv:3:7:" "names file, line and column"
 expect_no_file "$TMP/rm_bad" "no model written"
 

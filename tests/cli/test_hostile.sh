@@ -166,7 +166,7 @@ sft_with "sft --init: config and weights disagree on the vocabulary" "the config
 PH='pair_id,item_id,person_id,response,completion_a,completion_b,preferred,judge_id'
 pairs_file() { printf '%s\nq1,deadline,p1,I would talk to them.,score: 2,score: 0,a,J1\n%s\n' "$PH" "$2" >"$TMP/$1"; }
 pairs_file pref.csv 'q2,deadline,p2,I would do it myself.,score: 1,score: 2,maybe,J1'
-hostile "reward: preferred is not a, b or empty" 2 "$TMP/pref.csv:3:7: preferred must be 'a', 'b' or empty, got 'maybe'" \
+hostile "reward: preferred is not a, b, tie or empty" 2 "$TMP/pref.csv:3:7: preferred must be 'a', 'b', 'tie' or empty, got 'maybe'" \
     reward --init "$TMP/m1" --instrument "$INS" --pairs "$TMP/pref.csv" --out "$TMP/out/rm"
 pairs_file range.csv 'q2,deadline,p2,I would do it myself.,score: 9,score: 2,b,J1'
 hostile "dpo: completion score outside the range" 2 "$TMP/range.csv:3:5: expected a completion 'score: k' with k in 0..2, got 'score: 9'" \
@@ -217,7 +217,7 @@ if grep -q "^'=sum," "$TMP/neut_audit/dif.csv" && grep -q "^'-minus," "$TMP/neut
 else fail "neutralised cells: audit names both items" "$(cat "$TMP/neut_audit/dif.csv")"; fi
 run_cmd pairs --model "$TMP/m1" --instrument "$TMP/neut.json" --data "$TMP/neut_resp.csv" --n 24 --out "$TMP/neut_pairs.csv" --seed 3 --threads 1
 expect_exit 0 "neutralised cells: pairs"
-run_cmd judge --truth "$TMP/neut_truth.csv" --pairs "$TMP/neut_pairs.csv" --out "$TMP/neut_judged.csv" --seed 1
+run_cmd judge --truth "$TMP/neut_truth.csv" --pairs "$TMP/neut_pairs.csv" --out "$TMP/neut_judged.csv" --seed 1 --overlap 0
 expect_exit 0 "neutralised cells: judge finds every person and item of the pairs in the truth"
 # Judge reads the pairs and writes them again: a reader that kept the quote
 # would make the writer add a second one.

@@ -2,6 +2,8 @@
  * reader, and which tokens SFT trains on. */
 #include "test_helpers.h"
 
+#include <math.h>
+
 #include "../../src/align/align_internal.h"
 #include "sjtalign/align.h"
 
@@ -123,13 +125,122 @@ static void pairs_reader_rejects_bad_values(void **state)
 {
     (void)state;
     expect_pairs_error(HEADER "p1,A1,P1,x,score: 1,score: 3,a,\np2,A1,P2,x,score: 1,score: 3,c,\n",
-                       "pairs.csv:3:7:", "preferred must be 'a', 'b' or empty");
+                       "pairs.csv:3:7:", "preferred must be 'a', 'b', 'tie' or empty, got 'c'");
+    expect_pairs_error(HEADER "p1,A1,P1,x,score: 1,score: 3,ties,\n",
+                       "pairs.csv:2:7:", "preferred must be 'a', 'b', 'tie' or empty");
     expect_pairs_error(HEADER "p1,Z9,P1,x,score: 1,score: 3,a,\n",
                        "pairs.csv:2:2:", "item 'Z9' is not in instrument");
     expect_pairs_error(HEADER "p1,A1,P1,x,score: 1,score: 7,a,\n",
                        "pairs.csv:2:6:", "expected a completion");
     expect_pairs_error("pair_id,item_id,person_id,response,completion_a,completion_b\n",
                        "pairs.csv", "preferred");
+}
+
+#define GROUP_HEADER                                                                               \
+    "pair_id,item_id,person_id,response,completion_a,completion_b,preferred,judge_id,group\n"
+
+/* Ties (any case), a group column, and a pair judged by three judges on
+ * three rows. */
+static void pairs_reader_accepts_ties_groups_and_panels(void **state)
+{
+    (void)state;
+    sj_instrument *ins = load_instrument();
+    char *dir = test_mkdtemp();
+    char *path = write_pairs(dir, GROUP_HEADER "p1,A1,P1,x,score: 1,score: 3,tie,e1,focal\n"
+                                               "p1,A1,P1,x,score: 1,score: 3, TIE ,e2,focal\n"
+                                               "p1,A1,P1,x,score: 1,score: 3,b,e3,focal\n"
+                                               "p2,B2,P2,y,score: 0,score: 2,a,e1,reference\n");
+    sj_error err;
+    sj_error_clear(&err);
+    sja_pairs *p = sja_pairs_read(path, ins, &err);
+    assert_non_null(p);
+    assert_int_equal(p->n, 4);
+    assert_int_equal(p->n_judged, 4);
+    assert_true(p->has_group);
+    assert_int_equal(p->pairs[0].preferred, SJA_PREF_TIE);
+    assert_int_equal(p->pairs[1].preferred, SJA_PREF_TIE);
+    assert_int_equal(p->pairs[2].preferred, SJA_PREF_B);
+    assert_string_equal(p->pairs[3].group, "reference");
+    sja_pairs_free(p);
+    free(path);
+    test_rmdir(dir);
+    sj_instrument_free(ins);
+}
+
+/* Rows of one pair_id must describe one pair and name different judges. */
+static void pairs_reader_rejects_inconsistent_repeats(void **state)
+{
+    (void)state;
+    expect_pairs_error(GROUP_HEADER "p1,A1,P1,x,score: 1,score: 3,a,e1,focal\n"
+                                    "p1,A1,P1,x,score: 1,score: 2,a,e2,focal\n",
+                       "pairs.csv:3:6:", "pair 'p1' is given on line 2 with other candidates");
+    expect_pairs_error(GROUP_HEADER "p1,A1,P1,x,score: 1,score: 3,a,e1,focal\n"
+                                    "p1,A1,P1,x,score: 1,score: 3,b,e2,reference\n",
+                       "pairs.csv:3:9:", "rows of one pair_id must agree");
+    expect_pairs_error(GROUP_HEADER "p1,A1,P1,x,score: 1,score: 3,a,e1,focal\n"
+                                    "p2,A1,P2,x,score: 1,score: 3,a,e1,focal\n"
+                                    "p1,A1,P1,x,score: 1,score: 3,b,e1,focal\n",
+                       "pairs.csv:4:8:", "judge 'e1' judged pair 'p1' already on line 2");
+}
+
+/* The panel check of a pairs file: judges sorted, rows mapped to pairs and
+ * judges, weights by agreement on the rows, the documents. Pairs p1, p2
+ * judged by e1, e2, e3; e3 goes against e1 and e2 on both (agreement 0,
+ * weight 0); e1 and e2 each see the other two split and are never compared
+ * (raw weight 1); the unjudged row weighs 0. Raw weights sum to 4 over 6
+ * judgments: scaled by 6/4. Alpha: units {a, a, b} and {b, b, a}: per unit
+ * the same-choice pair counts 2 x 1/2 and the four mixed orders 4 x 1/2, so
+ * o_aa = o_bb = 1, o_ab = o_ba = 2; n_a = n_b = 3, n = 6; alpha =
+ * 1 - 5 x 4 / (2 x 3 x 3) = -1/9. */
+static void panel_check_of_a_pairs_file(void **state)
+{
+    (void)state;
+    sj_instrument *ins = load_instrument();
+    char *dir = test_mkdtemp();
+    char *path = write_pairs(dir, GROUP_HEADER "p1,A1,P1,x,score: 1,score: 3,a,e2,focal\n"
+                                               "p1,A1,P1,x,score: 1,score: 3,a,e1,focal\n"
+                                               "p1,A1,P1,x,score: 1,score: 3,b,e3,focal\n"
+                                               "p2,B2,P2,y,score: 0,score: 2,b,e1,reference\n"
+                                               "p2,B2,P2,y,score: 0,score: 2,b,e2,reference\n"
+                                               "p2,B2,P2,y,score: 0,score: 2,a,e3,reference\n"
+                                               "p3,B2,P3,z,score: 0,score: 2,,,reference\n");
+    sj_error err;
+    sj_error_clear(&err);
+    sja_pairs *p = sja_pairs_read(path, ins, &err);
+    assert_non_null(p);
+    sja_panel *panel = sja_panel_check(p, "focal", "reference", SJA_WEIGHTS_AGREEMENT, &err);
+    assert_non_null(panel);
+    assert_int_equal(panel->n_judges, 3);
+    assert_string_equal(panel->judges[0], "e1");
+    assert_string_equal(panel->judges[2], "e3");
+    assert_int_equal(panel->stats.n_pairs, 2);
+    assert_int_equal(panel->stats.n_judgments, 6);
+    assert_true(fabs(panel->stats.alpha - -1.0 / 9.0) < 1e-15);
+    assert_true(fabs(panel->judge_weight[0] - 1.5) < 1e-15);
+    assert_true(fabs(panel->judge_weight[2]) == 0.0);
+    const double row_weight[7] = {1.5, 1.5, 0, 1.5, 1.5, 0, 0};
+    for (int r = 0; r < 7; r++)
+        assert_true(fabs(panel->row_weight[r] - row_weight[r]) < 1e-15);
+    /* b is the higher candidate in both pairs: e1 chose a on the focal
+     * response (0 of 1) and b on the reference one (1 of 1) */
+    assert_true(panel->stats.judges[0].higher_pref_focal == 0.0);
+    assert_true(panel->stats.judges[0].higher_pref_reference == 1.0);
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(panel->doc, "kind");
+    assert_string_equal(kind->valuestring, "sjtalign-panel");
+    const cJSON *weighting = cJSON_GetObjectItemCaseSensitive(panel->doc, "weighting");
+    assert_string_equal(weighting->valuestring, "agreement");
+    assert_non_null(strstr(panel->csv, "\ne3,2,0,2,2,0,1,1,0,1,1,"));
+    sja_panel_free(panel);
+    /* without a group column's labels matching: group fields undefined */
+    panel = sja_panel_check(p, "foc", "ref", SJA_WEIGHTS_NONE, &err);
+    assert_non_null(panel);
+    assert_int_equal(panel->stats.judges[0].n_focal, 0);
+    assert_true(panel->row_weight[2] == 1.0);
+    sja_panel_free(panel);
+    sja_pairs_free(p);
+    free(path);
+    test_rmdir(dir);
+    sj_instrument_free(ins);
 }
 
 /* A tokenizer trained on a few texts: enough merges that words become
@@ -256,6 +367,9 @@ int main(void)
         cmocka_unit_test(parsing_completions),
         cmocka_unit_test(pairs_reader_accepts_good_file),
         cmocka_unit_test(pairs_reader_rejects_bad_values),
+        cmocka_unit_test(pairs_reader_accepts_ties_groups_and_panels),
+        cmocka_unit_test(pairs_reader_rejects_inconsistent_repeats),
+        cmocka_unit_test(panel_check_of_a_pairs_file),
         cmocka_unit_test(sft_weights_cover_completion_only),
         cmocka_unit_test(long_prompts_are_shortened_to_fit),
         cmocka_unit_test(split_by_person_keeps_persons_together),

@@ -170,6 +170,55 @@ static void adaptive_kl_controller(void **state)
     assert_double_equal(c.value, 0.1 * (1 + 0.1 * 0.0256), TOL);
 }
 
+/* A tie: half a win each way. At d = r_a − r_b = 1 the loss is
+ * ½[log(1 + e^−1) + log(1 + e)] = ½[0.31326168751822286 + 1.3132616875182228]
+ * and its gradient σ(1) − ½ = 0.7310585786300049 − ½. */
+static void tie_loss_by_hand(void **state)
+{
+    (void)state;
+    double da, db;
+    double loss = sja_bt_tie_loss(1.0, 0.0, &da, &db);
+    assert_double_equal(loss, 0.8132616875182228, TOL);
+    assert_double_equal(da, 0.2310585786300049, TOL);
+    assert_double_equal(db, -0.2310585786300049, TOL);
+    /* equal rewards: log 2, the smallest the tie loss gets, and no pull */
+    loss = sja_bt_tie_loss(0.3, 0.3, &da, &db);
+    assert_double_equal(loss, log(2.0), TOL);
+    assert_double_equal(da, 0.0, TOL);
+    /* symmetric in the two candidates */
+    assert_double_equal(sja_bt_tie_loss(-2.0, 1.5, NULL, NULL),
+                        sja_bt_tie_loss(1.5, -2.0, NULL, NULL), TOL);
+    /* DPO: β = 0.1, log-ratios +1 (a) and −1 (b), z = 0.2: the loss is
+     * ½[log(1 + e^−0.2) + log(1 + e^0.2)] = ½[0.5981388693815918 +
+     * 0.7981388693815918], ∂/∂π_a = 0.1 (σ(0.2) − ½) = 0.1 × 0.049833997312478. */
+    loss = sja_dpo_tie_loss(0.1, -1.0, -2.0, -3.0, -2.0, &da, &db);
+    assert_double_equal(loss, 0.6981388693815918, TOL);
+    assert_double_equal(da, 0.004983399731247795, TOL);
+    assert_double_equal(db, -0.004983399731247795, TOL);
+}
+
+/* Two judgments: a win (1 over 0, weight 2) and a tie (0.3 and 0.3,
+ * weight 0.5). Mean loss [2 log(1 + e^−1) + 0.5 log 2] / 2; the margin
+ * shifts the win only: [2 log(1 + e^−0.5) + 0.5 log 2] / 2. */
+static void weighted_batch_loss_by_hand(void **state)
+{
+    (void)state;
+    const double first[2] = {1.0, 0.3}, second[2] = {0.0, 0.3}, w[2] = {2.0, 0.5};
+    const unsigned char tie[2] = {0, 1};
+    double df[2], ds[2];
+    double loss = sja_bt_batch_loss(first, second, tie, w, 2, 0.0, df, ds);
+    assert_double_equal(loss, 0.48654848265820916, TOL);
+    /* 2 × (−σ(−1)) / 2 */
+    assert_double_equal(df[0], -0.2689414213699951, TOL);
+    assert_double_equal(ds[0], 0.2689414213699951, TOL);
+    assert_double_equal(df[1], 0.0, TOL);
+    loss = sja_bt_batch_loss(first, second, tie, w, 2, 0.5, NULL, NULL);
+    assert_double_equal(loss, 0.647363779320093, TOL);
+    /* without weights and ties: the plain mean of the win losses */
+    loss = sja_bt_batch_loss(first, second, NULL, NULL, 2, 0.0, NULL, NULL);
+    assert_double_equal(loss, (0.31326168751822286 + log(2.0)) / 2, TOL);
+}
+
 /* Central differences of each loss agree with its analytic gradient. */
 static double fd(double (*f)(double, const double *), double x, const double *p)
 {
@@ -195,6 +244,60 @@ static double ppo_of_logp(double x, const double *p)
 static double value_of_v(double x, const double *p)
 {
     return sja_ppo_value_loss(x, p[0], p[1], 0.2, NULL, NULL);
+}
+
+static double tie_of_a(double x, const double *p)
+{
+    return sja_bt_tie_loss(x, p[0], NULL, NULL);
+}
+
+static double tie_of_b(double x, const double *p)
+{
+    return sja_bt_tie_loss(p[0], x, NULL, NULL);
+}
+
+static double dpo_tie_of_a(double x, const double *p)
+{
+    return sja_dpo_tie_loss(p[0], x, p[1], p[2], p[3], NULL, NULL);
+}
+
+static double dpo_tie_of_b(double x, const double *p)
+{
+    return sja_dpo_tie_loss(p[0], p[1], p[2], x, p[3], NULL, NULL);
+}
+
+/* the weighted batch loss as a function of r_second[k] (p[0] = k) */
+static double batch_of_second(double x, const double *p)
+{
+    double first[3] = {0.4, -1.2, 2.0}, second[3] = {1.1, -0.2, 0.5};
+    const double w[3] = {0.7, 1.6, 0.2};
+    const unsigned char tie[3] = {1, 0, 1};
+    second[(int)p[0]] = x;
+    return sja_bt_batch_loss(first, second, tie, w, 3, 0.25, NULL, NULL);
+}
+
+static void tie_gradients_match_finite_differences(void **state)
+{
+    (void)state;
+    double da, db;
+    const double pa[1] = {-0.9};
+    sja_bt_tie_loss(1.4, pa[0], &da, &db);
+    assert_double_equal(da, fd(tie_of_a, 1.4, pa), 1e-8);
+    const double pb[1] = {1.4};
+    assert_double_equal(db, fd(tie_of_b, -0.9, pb), 1e-8);
+    const double pd[4] = {0.5, -3.0, -2.5, -4.0};
+    sja_dpo_tie_loss(pd[0], -2.2, pd[1], pd[2], pd[3], &da, &db);
+    assert_double_equal(da, fd(dpo_tie_of_a, -2.2, pd), 1e-8);
+    const double pe[4] = {0.5, -2.2, -3.0, -4.0};
+    assert_double_equal(db, fd(dpo_tie_of_b, -2.5, pe), 1e-8);
+    double first[3] = {0.4, -1.2, 2.0}, second[3] = {1.1, -0.2, 0.5}, df[3], ds[3];
+    const double w[3] = {0.7, 1.6, 0.2};
+    const unsigned char tie[3] = {1, 0, 1};
+    sja_bt_batch_loss(first, second, tie, w, 3, 0.25, df, ds);
+    for (int k = 0; k < 3; k++) {
+        const double pk[1] = {k};
+        assert_double_equal(ds[k], fd(batch_of_second, second[k], pk), 1e-8);
+    }
 }
 
 static void gradients_match_finite_differences(void **state)
@@ -230,6 +333,9 @@ int main(void)
         cmocka_unit_test(whitening_as_trl),
         cmocka_unit_test(adaptive_kl_controller),
         cmocka_unit_test(gradients_match_finite_differences),
+        cmocka_unit_test(tie_loss_by_hand),
+        cmocka_unit_test(weighted_batch_loss_by_hand),
+        cmocka_unit_test(tie_gradients_match_finite_differences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,6 +210,127 @@ static void bad_rows_are_named(void **state)
     test_rmdir(dir);
 }
 
+/* One expert's choice: Bradley–Terry in the distance gap, a lean toward
+ * the higher score, and ties or a coin at equal distance. */
+static void decisions_with_lean_and_ties(void **state)
+{
+    (void)state;
+    sj_panel_config cfg = {.panel_size = 3, .sharpness = 2};
+    /* truth 1, a = 1, b = 3: gap 2, P(a) = σ(4) = 0.98201379 */
+    assert_int_equal(sj_panel_decide(&cfg, 0.982, 1, 3, 1.0, 0.0), SJ_PANEL_A);
+    assert_int_equal(sj_panel_decide(&cfg, 0.9821, 1, 3, 1.0, 0.0), SJ_PANEL_B);
+    /* a lean of 4 toward the higher b: P(a) = σ(4 − 4) = ½ */
+    assert_int_equal(sj_panel_decide(&cfg, 0.4999, 1, 3, 1.0, 4.0), SJ_PANEL_A);
+    assert_int_equal(sj_panel_decide(&cfg, 0.5001, 1, 3, 1.0, 4.0), SJ_PANEL_B);
+    /* the lean goes with the higher candidate whichever side it is on:
+     * a = 3, b = 1, truth 1: P(a) = σ(−4 + 4) = ½ */
+    assert_int_equal(sj_panel_decide(&cfg, 0.5001, 3, 1, 1.0, 4.0), SJ_PANEL_B);
+    /* equal distance (truth 2, a = 1, b = 3): a coin, or a tie when asked */
+    assert_int_equal(sj_panel_decide(&cfg, 0.49, 1, 3, 2.0, 0.0), SJ_PANEL_A);
+    assert_int_equal(sj_panel_decide(&cfg, 0.51, 1, 3, 2.0, 0.0), SJ_PANEL_B);
+    cfg.ties = 1;
+    assert_int_equal(sj_panel_decide(&cfg, 0.49, 1, 3, 2.0, 0.0), SJ_PANEL_TIE);
+    assert_int_equal(sj_panel_decide(&cfg, 0.49, 2, 2, 0.0, 0.0), SJ_PANEL_TIE);
+    /* a biased expert at equal distance leans: P(a) = σ(−1) = 0.26894 */
+    assert_int_equal(sj_panel_decide(&cfg, 0.2689, 1, 3, 2.0, 1.0), SJ_PANEL_A);
+    assert_int_equal(sj_panel_decide(&cfg, 0.2690, 1, 3, 2.0, 1.0), SJ_PANEL_B);
+}
+
+static void judge_bias_is_parsed(void **state)
+{
+    (void)state;
+    sj_panel_config cfg = {.panel_size = 12};
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_panel_parse_bias("expert_02:1.5,7:-2", &cfg, &err), SJ_OK);
+    assert_int_equal(cfg.n_bias, 2);
+    assert_int_equal(cfg.bias[0].expert, 2);
+    assert_true(cfg.bias[0].logits == 1.5);
+    assert_int_equal(cfg.bias[1].expert, 7);
+    assert_true(cfg.bias[1].logits == -2.0);
+    const char *bad[] = {"expert_13:1", "0:1", "expert_2", "2:x", "2:1,2:3", "ex_2:1", "2:inf"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (sj_panel_parse_bias(bad[i], &cfg, &err) != SJ_ERR_INPUT)
+            fail_msg("'%s' accepted", bad[i]);
+        assert_non_null(strstr(err.msg, "--judge-bias"));
+        assert_int_equal(cfg.n_bias, 0);
+    }
+    sj_panel_config_free(&cfg);
+}
+
+/* Overlap 0.25 of 40 pairs with 3 judges each in a panel of 5: exactly 10
+ * pairs get three rows (their own expert first, two others after it in
+ * ascending order, all different), the other 30 one row; 60 rows. Every
+ * row keeps its pair's columns. With --ties every equal-distance judgment
+ * is a tie. */
+static void overlap_gives_several_judges_per_pair(void **state)
+{
+    (void)state;
+    char *dir = test_mkdtemp();
+    write_inputs(dir, 40, 0);
+    char truth[512], pairs[512], out[512];
+    snprintf(truth, sizeof truth, "%s/truth.csv", dir);
+    snprintf(pairs, sizeof pairs, "%s/pairs.csv", dir);
+    snprintf(out, sizeof out, "%s/judged.csv", dir);
+    sj_panel_config cfg = {.panel_size = 5,
+                           .sharpness = 3,
+                           .seed = 4,
+                           .overlap = 0.25,
+                           .judges_per_pair = 3,
+                           .ties = 1};
+    sj_panel_summary s;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_panel_judge_files(truth, pairs, out, &cfg, &s, &err), SJ_OK);
+    assert_int_equal(s.n_pairs, 40);
+    assert_int_equal(s.n_overlap_pairs, 10);
+    assert_int_equal(s.n_judgments, 60);
+    sj_table *t = sj_table_read(out, &err);
+    assert_non_null(t);
+    assert_int_equal(t->n_rows, 60);
+    size_t r = 0, multi = 0, ties = 0;
+    for (size_t pair = 1; pair <= 40; pair++) {
+        char id[16];
+        snprintf(id, sizeof id, "q%zu", pair);
+        size_t m = 0, experts[3] = {0, 0, 0};
+        while (r < t->n_rows && strcmp(sj_table_cell(t, r, 0), id) == 0) {
+            assert_true(m < 3);
+            const char *judge = sj_table_cell(t, r, 7);
+            assert_true(strncmp(judge, "expert_0", 8) == 0);
+            experts[m++] = (size_t)atoi(judge + 7);
+            const char *pref = sj_table_cell(t, r, 6);
+            double truth_score = (double)(pair % 4);
+            double gap = fabs(cand_b(pair) - truth_score) - fabs(cand_a(pair) - truth_score);
+            assert_true(gap == 0 ? strcmp(pref, "tie") == 0 : strcmp(pref, "tie") != 0);
+            ties += gap == 0;
+            r++;
+        }
+        assert_true(m == 1 || m == 3);
+        assert_int_equal(experts[0], (pair - 1) % 5 + 1);
+        if (m == 3) {
+            multi++;
+            assert_true(experts[1] < experts[2]);
+            assert_true(experts[1] != experts[0] && experts[2] != experts[0]);
+        }
+    }
+    assert_int_equal(multi, 10);
+    assert_int_equal(s.n_ties, ties);
+    sj_table_free(t);
+    /* a panel too small for three judges per pair, and repeated pair ids */
+    cfg.panel_size = 2;
+    assert_int_equal(sj_panel_judge_files(truth, pairs, out, &cfg, &s, &err), SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "--judges-per-pair 3 needs a panel of at least 3"));
+    cfg.panel_size = 5;
+    assert_int_equal(sj_panel_judge_files(truth, out, pairs, &cfg, &s, &err), SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "is on more than one row"));
+    /* a biased judge needs the group column */
+    assert_int_equal(sj_panel_parse_bias("2:1", &cfg, &err), SJ_OK);
+    assert_int_equal(sj_panel_judge_files(truth, pairs, out, &cfg, &s, &err), SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "no group column"));
+    sj_panel_config_free(&cfg);
+    test_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +339,9 @@ int main(void)
         cmocka_unit_test(sharp_experts_agree_with_truth_and_blunt_ones_do_not),
         cmocka_unit_test(columns_are_kept_and_filled),
         cmocka_unit_test(bad_rows_are_named),
+        cmocka_unit_test(decisions_with_lean_and_ties),
+        cmocka_unit_test(judge_bias_is_parsed),
+        cmocka_unit_test(overlap_gives_several_judges_per_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

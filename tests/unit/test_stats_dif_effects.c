@@ -27,7 +27,7 @@ static sj_score_data *make_data(size_t n_persons, size_t n_items, const char *co
     d->group_names[0] = strdup("R");
     d->group_names[1] = strdup("F");
     for (size_t j = 0; j < n_items; j++) {
-        char id[16];
+        char id[32];
         snprintf(id, sizeof id, "I%zu", j + 1);
         d->item_ids[j] = strdup(id);
     }

@@ -291,6 +291,61 @@ sj_status sja_training_read(const sja_model *m, sja_training *t, int *found, sj_
 int sja_training_has_item(const sja_training *t, const char *item_id);
 void sja_training_free(sja_training *t);
 
+/* ---- the scores CSV (scoring.c): what `score` and cross-fitting write ------ */
+
+/* Why a response lies outside what the scorer was trained on. */
+enum {
+    SJA_OOD_UNKNOWN_ITEM = 1, /* the model never trained on its item */
+    SJA_OOD_LONG = 2,         /* more words than 1.5 x the longest training response */
+    SJA_OOD_TRUNCATED = 4,    /* the prompt was shortened to fit the context */
+    SJA_N_OOD_REASONS = 3
+};
+/* "unknown_item", "long", "truncated" (bit k is reason k). */
+extern const char *const SJA_OOD_REASONS[SJA_N_OOD_REASONS];
+
+/* The header of a scores CSV: the input columns, then score (the expected
+ * score), score_mode, p_<k> for every level, ood, then `extra`. An input
+ * column with one of the added names is an input error naming the file.
+ * NULL with err set on failure; free with sja_score_header_free. */
+char **sja_score_header(const sj_table *t, const sja_codec *c, const char *const *extra,
+                        size_t n_extra, size_t *n, sj_error *err);
+void sja_score_header_free(char **names, size_t n);
+/* The ood reasons of a response with its encoded prompt; training NULL
+ * when the model does not record what it was trained on. */
+unsigned char sja_response_ood(const sja_training *training, const sj_instrument *ins, size_t item,
+                               const char *text, const sja_seq *prompt);
+/* The ood cell: the reasons joined by ';', "" for none. */
+void sja_ood_cell(unsigned char flags, char *cell, size_t cap);
+/* A row's score cells from its level probabilities: score, score_mode,
+ * p_<k> ..., ood. */
+void sja_score_cells(sj_csv_writer *w, const sja_codec *c, const double *p, unsigned char ood);
+
+/* ---- several raters (training.c) ------------------------------------------ */
+
+/* The training examples of a responses file: one per rater score of each
+ * row, in row order and then rater order, each weighted 1/(the row's number
+ * of scores), so that every response weighs the same and the target is the
+ * raters' score distribution (its expected score is the raters' mean).
+ * Rows without a score are left out; a row some raters left empty uses the
+ * scores it has. Without data->raters: one example per row with a score,
+ * weight 1. use_rows (NULL: every row) limits the rows. */
+typedef struct {
+    size_t n;       /* examples */
+    size_t *row;    /* the example's row of the data */
+    int *score;     /* its rater's score */
+    double *weight; /* 1 / (scores of its row) */
+    size_t n_rows;  /* rows with at least one score */
+    size_t max_per_row;
+} sja_rater_examples;
+
+sj_status sja_rater_examples_build(const sj_responses *data, const unsigned char *use_rows,
+                                   sja_rater_examples *out, sj_error *err);
+void sja_rater_examples_free(sja_rater_examples *e);
+/* {"columns": [names], "rule": "one rater" | "mean of the raters", "how":
+ * text}: what a model was trained on, for its provenance. NULL when out of
+ * memory. */
+cJSON *sja_rater_rule_json(const sj_responses *data);
+
 /* ---- stopping and resuming a training stage ------------------------------- */
 
 /* How a training stage (sft, reward, ppo, dpo) stops early and continues.
@@ -325,6 +380,12 @@ typedef struct {
     double warmup_fraction; /* share of the steps with a linear warm-up (0.1) */
     int keep_best;          /* save the evaluation with the best val_qwk, not the last (0) */
     int lexical;            /* fit the lexical channel on the training persons (1) */
+    /* per row of the data: 1 to train on it (NULL: every row); cross-fitting
+     * trains each fold's model on the other folds' rows this way, exactly as
+     * on a file holding only those rows */
+    const unsigned char *use_rows;
+    /* copied into the provenance as "crossfit" (NULL: nothing) */
+    const cJSON *crossfit;
 } sja_sft_opts;
 
 sja_sft_opts sja_sft_defaults(void);
@@ -334,14 +395,64 @@ sja_sft_opts sja_sft_defaults(void);
  * 100 and at most 400 steps. Measured on real answers (bench/bench_real.sh),
  * longer runs on a few thousand rows fit the noise of the human scores. */
 long sja_sft_auto_steps(const sj_responses *data, double val_fraction, int batch);
+/* The same over the rows use_rows marks (NULL: every row). */
+long sja_sft_auto_steps_rows(const sj_responses *data, const unsigned char *use_rows,
+                             double val_fraction, int batch);
 
 /* Fine-tunes `init` (modified in place) on the responses with a human
- * score; writes the model with train_log.jsonl to `out`. `summary` (may be
+ * score (several raters: sja_rater_examples, each response weighing the
+ * same; the held-out agreement is against the raters' mean, exact
+ * agreement against that mean rounded half away from zero); writes the
+ * model with train_log.jsonl to `out`; its provenance records the score
+ * columns and the rule ("human_scores", sja_rater_rule_json). `summary` (may be
  * NULL) receives {"val_loss", "val_exact", "val_qwk", ...} of the last
  * evaluation. */
 sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrument_path,
                   const sj_responses *data, const char *data_path, const sja_sft_opts *opts,
                   const char *out, cJSON **summary, sj_error *err);
+
+/* ---- cross-fitting (crossfit.c) -------------------------------------------------- */
+
+/* The fold (1..k) of every row: the distinct persons, each in the group of
+ * its first row (one stratum without a group column), are dealt to the
+ * folds stratum by stratum (strata in label order, persons shuffled within
+ * a stratum by the stream sj_seed_derive(seed, "crossfit-folds") from id
+ * order), the deal going on from one stratum to the next, so the folds'
+ * sizes differ by at most one person overall and within each group. The
+ * same persons and seed give the same folds whatever the row order.
+ * SJ_ERR_INPUT for k < 2 or fewer than k persons. */
+sj_status sja_crossfit_folds(const sj_responses *data, int k, uint64_t seed, int *fold_of_row,
+                             sj_error *err);
+
+/* "OUT-fold<k>" for --out OUT (a trailing '/' left out). Caller frees. */
+char *sja_crossfit_model_dir(const char *out, int fold);
+
+typedef struct {
+    int folds;              /* K >= 2 */
+    const char *scores_out; /* the cross-fitted scores CSV */
+    int batch;              /* responses per forward pass when scoring (64, as score) */
+} sja_crossfit_opts;
+
+/* For each fold k: loads the model at init_dir afresh and trains it with
+ * sja_sft (opts o) on the rows of the other folds' persons, exactly as on a
+ * file holding only those rows (its own held-out split, lexical channel
+ * and, with o->steps <= 0, its own default length), into
+ * sja_crossfit_model_dir(out, k); loads that model back and scores every
+ * row of fold k's persons (rows without a human score too) as `sjtalign
+ * score` does (an item the fold model never trained on is scored and
+ * flagged unknown_item). Then writes co->scores_out atomically: every input
+ * row once, in input order, with the columns of `score` and "fold", and
+ * reads it back. Last, trains the final model on every row into `out`,
+ * exactly as sja_sft without folds (model.safetensors and lexical.json
+ * byte for byte), its provenance adding "crossfit": {"role", "folds",
+ * "seed", "stratified_by", "file", "sha256", "rows", "fold_models": [{"fold",
+ * "path", "weights_sha256"}]}; *summary as sja_sft's plus "crossfit".
+ * A signal stopping a fold's training sets *stopped_fold to the fold (K + 1:
+ * the final model's) and stops there (cross-fitting does not resume). */
+sj_status sja_crossfit(const char *init_dir, const sj_instrument *ins, const char *instrument_path,
+                       const sj_responses *data, const char *data_path, const sja_sft_opts *o,
+                       const sja_crossfit_opts *co, const char *out, cJSON **summary,
+                       int *stopped_fold, sj_error *err);
 
 /* ---- candidate pairs --------------------------------------------------------- */
 

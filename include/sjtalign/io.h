@@ -202,14 +202,42 @@ enum {
     SJ_NEED_TEXT = 1,
     SJ_NEED_GROUP = 2,
     SJ_NEED_SCORE = 4,
+    /* cols.score may name several raters' columns, "A,B,..." (sj_rater_scores):
+     * score is then their mean and raters holds each rater's score */
+    SJ_ALLOW_RATERS = 8,
 };
+
+/* The human scores of one or several raters, from a comma list of column
+ * names ("rater_1,rater_2"; blanks around a name are dropped). Every named
+ * column must exist (no empty name, none named twice); every non-empty
+ * cell is a whole number within the instrument's range; an empty cell is a
+ * response that rater did not score. */
+typedef struct {
+    size_t n_rows, n_raters;
+    char **names; /* the columns, in the order given */
+    long *cols;
+    double *score; /* n_rows x n_raters, row-major; NaN where a cell is empty */
+} sj_rater_scores;
+
+/* Reads the columns of `spec` from t (ins NULL: no range check); errors
+ * name file:line:column, or the list and what is wrong with it. */
+sj_rater_scores *sj_rater_scores_read(const sj_table *t, const char *spec, const sj_instrument *ins,
+                                      sj_error *err);
+/* The scores a row has, and their mean (NaN when it has none). */
+size_t sj_rater_count(const sj_rater_scores *r, size_t row);
+double sj_rater_mean(const sj_rater_scores *r, size_t row);
+void sj_rater_scores_free(sj_rater_scores *r);
 
 /* A responses file checked against an instrument. Rows keep file order. */
 typedef struct {
     sj_table *table;
     long col_person, col_item, col_text, col_group, col_score; /* -1 when absent */
     size_t *item_index; /* per row: index of the item in the instrument */
-    double *score;      /* per row: the score, NaN where the cell is empty */
+    double *score;      /* per row: the score, NaN where the cell is empty (with
+                           raters: their mean, NaN when none scored the row) */
+    /* With SJ_ALLOW_RATERS and a score column present: the rater columns of
+     * cols.score (one or several; col_score is the first), else NULL. */
+    sj_rater_scores *raters;
 } sj_responses;
 
 /* Loads and checks: required columns present; every item known to the

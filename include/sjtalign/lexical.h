@@ -79,6 +79,17 @@ sj_lex_opts sj_lex_defaults(void);
 sj_lex_model *sj_lex_fit(const sj_instrument *ins, const char *const *item_ids,
                          const char *const *texts, const int *scores, size_t n,
                          const sj_lex_opts *opts, sj_error *err);
+/* The same with a weight per answer (NULL: 1 each; else finite and > 0)
+ * in the ordinal regression's log-likelihood and in the standardisation's
+ * means and SDs. The vocabulary, the banks and the item means count every
+ * answer once: a response scored by two raters is passed as two answers
+ * with the same text (one per rater score, each weighted 1/2), so its bank
+ * entry holds both scores and its mean is the raters' mean, while in the
+ * regression it weighs as much as a response with one score. */
+sj_lex_model *sj_lex_fit_weighted(const sj_instrument *ins, const char *const *item_ids,
+                                  const char *const *texts, const int *scores,
+                                  const double *weights, size_t n, const sj_lex_opts *opts,
+                                  sj_error *err);
 int sj_lex_n_levels(const sj_lex_model *m);
 int sj_lex_score_min(const sj_lex_model *m);
 /* 1 when training answers of that item were seen. */
@@ -137,6 +148,12 @@ typedef struct {
 sj_status sj_lex_knn_fit(const sj_lex_model *m, const char *const *item_ids,
                          const char *const *texts, const int *scores, size_t n, sj_lex_knn *out,
                          sj_error *err);
+/* Weighted least squares with a weight per answer (NULL: 1 each; else
+ * finite and > 0): answers expanded per rater score with weights 1/(number
+ * of scores) give the least squares of the raters' mean. */
+sj_status sj_lex_knn_fit_weighted(const sj_lex_model *m, const char *const *item_ids,
+                                  const char *const *texts, const int *scores,
+                                  const double *weights, size_t n, sj_lex_knn *out, sj_error *err);
 /* The prediction from raw features (sj_lex_features), clipped to the scale. */
 double sj_lex_knn_predict(const sj_lex_model *m, const sj_lex_knn *k, const double *features);
 

@@ -98,10 +98,18 @@ void sj_mh_compute(const sj_dif_counts *c, int tarone, sj_mh *out);
  * correction) on the sum of focal scores with the hypergeometric variance;
  * strata with fewer than 2 persons dropped. SMD = sum_k w_k (mean_F,k -
  * mean_R,k) with w_k = n_F,k / sum n_F over strata holding both groups;
- * smd_over_sd divides by the item's SD over all persons counted (n - 1). */
+ * smd_over_sd divides by the item's SD over all persons counted (n - 1).
+ * se_smd and se_smd_over_sd are delta-method standard errors with the
+ * persons as the sampling unit: each person falls into one cell (stratum,
+ * group, score), the cell counts are multinomial, and with g_c the
+ * derivative of the statistic by the count of cell c,
+ *     Var = sum_c n_c g_c^2 - (sum_c n_c g_c)^2 / N
+ * (the infinitesimal jackknife; the person bootstrap approximates the same
+ * variance). Unlike the test-based SE they stay finite near zero. */
 typedef struct {
     double chi2, p;
     double smd, smd_over_sd, item_sd;
+    double se_smd, se_smd_over_sd; /* delta method, see below */
     size_t n_strata_used;
     const char *note;
 } sj_mantel;
@@ -219,6 +227,7 @@ typedef struct {
     const char *zt_class, *jg_class;
     /* polytomous */
     double mantel_chi2, mantel_p, smd, smd_over_sd;
+    double se_smd, se_smd_over_sd; /* delta method (sj_mantel) */
     const char *ets_poly_class;
     double olr_uniform, olr_p_uniform, olr_nonuniform, olr_p_nonuniform, olr_joint, olr_p_joint;
     double olr_dr2n, olr_dr2mcf;
@@ -245,6 +254,11 @@ typedef struct {
     int *purify_converged; /* per focal group: the flagged set repeated within 10 rounds */
     long n_persons_used;   /* complete cases in the reference or a focal group */
     long n_excluded_incomplete;
+    /* n_focal * n_items: 1 where the item counted towards the matching
+     * score of the analysis reported (after purification, the anchor set
+     * of the last round run); the other items are left out of it, apart
+     * from the studied item itself under match total */
+    int *matching;
 } sj_dif_result;
 
 /* Runs every DIF method on every item for each focal group against the
@@ -266,6 +280,23 @@ typedef struct {
  * the compared groups, a group with no complete person. */
 sj_dif_result *sj_dif_run(const sj_score_data *d, const sj_dif_options *opt, sj_error *err);
 void sj_dif_result_free(sj_dif_result *r);
+
+/* The effect sizes of a DIF result recomputed on reweighted persons, for
+ * resampling: weight[p] copies of person p of d (the data the result came
+ * from; NULL: one each), every other setting as in r, with the matching
+ * score built from the same items as r's (r->matching: a purified anchor
+ * set stays fixed, no purification is rerun) and each item's type as in
+ * r. Only the Mantel-Haenszel and Mantel statistics are computed, not the
+ * regressions. out has r->n_rows entries; an item r did not test, or whose
+ * effect is undefined in the reweighted data, gets NaN. Out of memory is
+ * SJ_ERR_WORK. */
+typedef struct {
+    double smd, smd_over_sd; /* polytomous items, else NaN */
+    double delta_mh;         /* dichotomous items, else NaN */
+} sj_dif_effect;
+
+sj_status sj_dif_effects(const sj_score_data *d, const sj_dif_result *r, const unsigned *weight,
+                         sj_dif_effect *out, sj_error *err);
 
 /* {"items": [...], "reference", "focal": [...], "match", "purify",
  * "purify_rounds", "adjust", "min_cell", "ets_rule", "n_persons",
@@ -518,7 +549,8 @@ typedef struct {
 } sj_ordinal_model;
 
 /* SJ_ERR_INPUT for K < 2, an empty category, y outside 0..K-1, ridge < 0
- * or NaN, a covariate that is not finite, n == 0. A fit that does not
+ * or NaN, a covariate that is not finite, n == 0 (and, weighted, a weight
+ * that is not a finite number > 0). A fit that does not
  * converge is returned (converged = 0) with its last estimates. */
 sj_status sj_ordinal_fit(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
                          double ridge, sj_ordinal_model *out, sj_error *err);
@@ -528,6 +560,19 @@ void sj_ordinal_model_free(sj_ordinal_model *m);
  * -INFINITY when the thresholds are not increasing. */
 double sj_ordinal_objective(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
                             double ridge, const double *params, double *grad);
+/* The same with observation weights w (NULL: 1 each; else finite and > 0):
+ * the log-likelihood is sum_i w_i log P(y_i | x_i), so a weight of 2 is a
+ * row counted twice, and the starting thresholds use weighted proportions.
+ * Several raters of one response become one observation per rater score,
+ * each weighted 1 / (the response's number of scores). */
+sj_status sj_ordinal_fit_weighted(const double *x, size_t n, size_t p, const int *y,
+                                  const double *w, size_t n_cats, double ridge,
+                                  sj_ordinal_model *out, sj_error *err);
+/* The weighted objective with its gradient and, when hess is not NULL,
+ * its Hessian (P x P row-major, P = K-1+p); grad may be NULL. */
+double sj_ordinal_objective_weighted(const double *x, size_t n, size_t p, const int *y,
+                                     const double *w, size_t n_cats, double ridge,
+                                     const double *params, double *grad, double *hess);
 /* Category probabilities (K) at linear predictor eta = x.beta. */
 void sj_ordinal_probs(const double *thresholds, size_t n_cats, double eta, double *probs);
 

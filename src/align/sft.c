@@ -22,23 +22,40 @@ sja_sft_opts sja_sft_defaults(void)
     return o;
 }
 
-long sja_sft_auto_steps(const sj_responses *data, double val_fraction, int batch)
+/* The default length for n rows with a score. */
+static long auto_steps(size_t n, double val_fraction, int batch)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < data->table->n_rows; i++)
-        n += !isnan(data->score[i]);
     double passes = 4.0 * (double)n * (1.0 - val_fraction) / (double)(batch > 0 ? batch : 1);
     long steps = (long)ceil(passes);
     return steps < 100 ? 100 : steps > 400 ? 400 : steps;
 }
 
+long sja_sft_auto_steps_rows(const sj_responses *data, const unsigned char *use_rows,
+                             double val_fraction, int batch)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < data->table->n_rows; i++)
+        n += !isnan(data->score[i]) && (!use_rows || use_rows[i]);
+    return auto_steps(n, val_fraction, batch);
+}
+
+long sja_sft_auto_steps(const sj_responses *data, double val_fraction, int batch)
+{
+    return sja_sft_auto_steps_rows(data, NULL, val_fraction, batch);
+}
+
+/* One example per rater score of a response (sja_rater_examples). */
 typedef struct {
     size_t n;
-    sja_seq *full;   /* prompt + completion */
-    sja_seq *prompt; /* prompt only, for agreement */
-    double *human;
-    unsigned char *is_val;
-    size_t *row; /* the example's row in the data */
+    sja_seq *full;        /* prompt + completion */
+    sja_seq *prompt;      /* prompt only, for agreement */
+    double *human;        /* the example's rater score */
+    double *mean;         /* its response's human score: the raters' mean */
+    double *weight;       /* 1 / (scores of its response) */
+    unsigned char *first; /* the first example of its response */
+    size_t *row;          /* the example's row in the data */
+    size_t n_rows;        /* responses with a score */
+    size_t max_per_row;   /* the most scores of one response */
 } sft_data;
 
 static void sft_data_free(sft_data *d)
@@ -50,54 +67,94 @@ static void sft_data_free(sft_data *d)
     free(d->full);
     free(d->prompt);
     free(d->human);
-    free(d->is_val);
+    free(d->mean);
+    free(d->weight);
+    free(d->first);
     free(d->row);
 }
 
-static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, const sj_responses *r,
-                                int with_rationale, sft_data *d, const char ***persons,
-                                sj_error *err)
+static sj_status alloc_examples(size_t n, sft_data *d, const char ***persons, sj_error *err)
 {
-    const sj_table *t = r->table;
-    size_t n = 0;
-    for (size_t i = 0; i < t->n_rows; i++)
-        n += !isnan(r->score[i]);
     d->full = sj_calloc(n ? n : 1, sizeof *d->full);
     d->prompt = sj_calloc(n ? n : 1, sizeof *d->prompt);
     d->human = sj_calloc(n ? n : 1, sizeof *d->human);
-    d->is_val = sj_calloc(n ? n : 1, 1);
+    d->mean = sj_calloc(n ? n : 1, sizeof *d->mean);
+    d->weight = sj_calloc(n ? n : 1, sizeof *d->weight);
+    d->first = sj_calloc(n ? n : 1, 1);
     d->row = sj_calloc(n ? n : 1, sizeof *d->row);
     *persons = sj_calloc(n ? n : 1, sizeof **persons);
-    if (!d->full || !d->prompt || !d->human || !d->is_val || !d->row || !*persons)
+    if (!d->full || !d->prompt || !d->human || !d->mean || !d->weight || !d->first || !d->row ||
+        !*persons)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (size_t i = 0; i < t->n_rows; i++) {
-        if (isnan(r->score[i]))
-            continue;
-        size_t item = r->item_index[i];
-        const char *text = sj_table_cell(t, i, (size_t)r->col_text);
-        char *completion = sja_completion_text(ins, item, (int)r->score[i], with_rationale);
-        if (!completion)
-            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        sj_status st = sja_encode_example(c, ins, item, text, completion, &d->full[d->n], err);
-        free(completion);
-        if (st == SJ_OK)
-            st = sja_encode_prompt(c, ins, item, text, c->max_completion, &d->prompt[d->n], err);
-        if (st != SJ_OK) {
-            sj_error_prefix(err, "%s:%ld: ", t->path, t->row_line[i]);
-            return st;
-        }
-        d->human[d->n] = r->score[i];
-        d->row[d->n] = i;
-        (*persons)[d->n] = sj_table_cell(t, i, (size_t)r->col_person);
-        d->n++;
-    }
     return SJ_OK;
 }
 
-/* Held-out loss (nats per completion token) and agreement of the modal
- * and expected scores with the human scores. */
-static sj_status evaluate(sj_lm *m, const sja_codec *c, const sft_data *d, const size_t *val,
-                          size_t n_val, double out[4], sj_error *err)
+/* Encodes example e (its row's prompt and its rater's completion). */
+static sj_status encode_example(const sja_codec *c, const sj_instrument *ins, const sj_responses *r,
+                                int with_rationale, const sja_rater_examples *ex, size_t e,
+                                sft_data *d, sj_error *err)
+{
+    const sj_table *t = r->table;
+    size_t i = ex->row[e], item = r->item_index[i];
+    const char *text = sj_table_cell(t, i, (size_t)r->col_text);
+    char *completion = sja_completion_text(ins, item, ex->score[e], with_rationale);
+    if (!completion)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st = sja_encode_example(c, ins, item, text, completion, &d->full[d->n], err);
+    free(completion);
+    if (st == SJ_OK)
+        st = sja_encode_prompt(c, ins, item, text, c->max_completion, &d->prompt[d->n], err);
+    if (st != SJ_OK)
+        sj_error_prefix(err, "%s:%ld: ", t->path, t->row_line[i]);
+    return st;
+}
+
+static sj_status build_examples(const sja_codec *c, const sj_instrument *ins, const sj_responses *r,
+                                const sja_sft_opts *o, sft_data *d, const char ***persons,
+                                sj_error *err)
+{
+    sja_rater_examples ex;
+    sj_status st = sja_rater_examples_build(r, o->use_rows, &ex, err);
+    if (st == SJ_OK)
+        st = alloc_examples(ex.n, d, persons, err);
+    d->n_rows = ex.n_rows;
+    d->max_per_row = ex.max_per_row;
+    for (size_t e = 0; e < ex.n && st == SJ_OK; e++) {
+        st = encode_example(c, ins, r, o->with_rationale, &ex, e, d, err);
+        if (st != SJ_OK)
+            break;
+        size_t i = ex.row[e];
+        d->human[d->n] = ex.score[e];
+        d->mean[d->n] = r->score[i];
+        d->weight[d->n] = ex.weight[e];
+        d->first[d->n] = e == 0 || ex.row[e - 1] != i;
+        d->row[d->n] = i;
+        (*persons)[d->n] = sj_table_cell(r->table, i, (size_t)r->col_person);
+        d->n++;
+    }
+    sja_rater_examples_free(&ex);
+    return st;
+}
+
+/* Scales each sequence's target weights by its example's weight (1 with
+ * one rater: the batch is unchanged). */
+static void weigh_batch(sj_lm_batch *batch, const sft_data *d, const size_t *examples)
+{
+    for (int b = 0; b < batch->B; b++) {
+        float w = (float)d->weight[examples[b]];
+        if (w == 1.0f)
+            continue;
+        float *row = batch->weights + (size_t)b * (size_t)batch->T;
+        for (int t = 0; t < batch->T; t++)
+            row[t] *= w;
+    }
+}
+
+/* Held-out loss: nats per completion token, each example's tokens weighted
+ * as in training (so with several raters, the cross-entropy against the
+ * raters' score distribution). */
+static sj_status held_out_loss(sj_lm *m, const sft_data *d, const size_t *val, size_t n_val,
+                               double *out, sj_error *err)
 {
     enum { EB = 64 };
     double loss_sum = 0.0, weight_sum = 0.0;
@@ -110,8 +167,10 @@ static sj_status evaluate(sj_lm *m, const sja_codec *c, const sft_data *d, const
         sj_lm_batch *batch = NULL;
         double loss = 0.0;
         st = sja_batch_build(seqs, nb, SJA_W_COMPLETION, 0, &batch, NULL, err);
-        if (st == SJ_OK)
+        if (st == SJ_OK) {
+            weigh_batch(batch, d, val + s);
             st = sj_lm_ce_loss(m, batch, &loss, err);
+        }
         if (st == SJ_OK) {
             double w = 0.0;
             for (size_t k = 0; k < (size_t)batch->B * (size_t)batch->T; k++)
@@ -121,36 +180,67 @@ static sj_status evaluate(sj_lm *m, const sja_codec *c, const sft_data *d, const
         }
         sj_lm_batch_free(batch);
     }
+    *out = weight_sum > 0 ? loss_sum / weight_sum : NAN;
+    return st;
+}
+
+/* The human score agreement is measured against: the raters' mean; for
+ * exact agreement that mean rounded half away from zero. */
+static double exact_target(double mean)
+{
+    return round(mean);
+}
+
+/* Agreement of the modal and expected scores with the human scores of the
+ * held-out responses (each response once, however many raters it has). */
+static sj_status held_out_agreement(sj_lm *m, const sja_codec *c, const sft_data *d,
+                                    const size_t *val, size_t n_val, double out[3], sj_error *err)
+{
+    size_t n = 0;
     sja_seq *prompts = malloc((n_val ? n_val : 1) * sizeof *prompts);
     double *probs = malloc((n_val ? n_val : 1) * (size_t)c->n_levels * sizeof *probs);
     double *mode = malloc((n_val ? n_val : 1) * sizeof *mode);
     double *expect = malloc((n_val ? n_val : 1) * sizeof *expect);
     double *human = malloc((n_val ? n_val : 1) * sizeof *human);
-    if (!prompts || !probs || !mode || !expect || !human)
-        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    double *rounded = malloc((n_val ? n_val : 1) * sizeof *rounded);
+    sj_status st = prompts && probs && mode && expect && human && rounded
+                       ? SJ_OK
+                       : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; i < n_val && st == SJ_OK; i++)
+        if (d->first[val[i]]) {
+            prompts[n] = d->prompt[val[i]];
+            human[n] = d->mean[val[i]];
+            rounded[n] = exact_target(human[n]);
+            n++;
+        }
+    if (st == SJ_OK)
+        st = sja_score_levels(m, c, prompts, n, 64, probs, NULL, NULL, err);
     if (st == SJ_OK) {
-        for (size_t i = 0; i < n_val; i++)
-            prompts[i] = d->prompt[val[i]];
-        st = sja_score_levels(m, c, prompts, n_val, 64, probs, NULL, NULL, err);
-    }
-    if (st == SJ_OK) {
-        for (size_t i = 0; i < n_val; i++) {
+        for (size_t i = 0; i < n; i++) {
             const double *p = probs + i * (size_t)c->n_levels;
             mode[i] = c->score_min + sja_mode_level(p, c->n_levels);
             expect[i] = sja_expected_score(p, c->n_levels, c->score_min);
-            human[i] = d->human[val[i]];
         }
-        out[0] = weight_sum > 0 ? loss_sum / weight_sum : NAN;
-        out[1] = sj_exact_agreement(mode, human, n_val);
-        out[2] = sj_qwk(mode, human, n_val);
-        out[3] = sj_qwk(expect, human, n_val);
+        out[0] = sj_exact_agreement(mode, rounded, n);
+        out[1] = sj_qwk(mode, human, n);
+        out[2] = sj_qwk(expect, human, n);
     }
     free(prompts);
     free(probs);
     free(mode);
     free(expect);
     free(human);
+    free(rounded);
     return st;
+}
+
+/* Held-out loss (nats per completion token) and agreement of the modal
+ * and expected scores with the human scores. */
+static sj_status evaluate(sj_lm *m, const sja_codec *c, const sft_data *d, const size_t *val,
+                          size_t n_val, double out[4], sj_error *err)
+{
+    sj_status st = held_out_loss(m, d, val, n_val, &out[0], err);
+    return st == SJ_OK ? held_out_agreement(m, c, d, val, n_val, out + 1, err) : st;
 }
 
 /* Held-out rows used by evaluations before the last one (all of them with
@@ -168,6 +258,7 @@ typedef struct {
     const sja_codec *codec;
     const sja_sft_opts *o;
     const sja_seq **seqs; /* the batch being built */
+    size_t *picked;       /* its examples */
     double last[4];       /* the last evaluation, EVAL_NAMES */
     sj_lex_model *lex;    /* the lexical channel fitted on the training persons, or NULL */
     cJSON *lex_json;      /* it as saved in lexical.json */
@@ -179,11 +270,14 @@ static sj_status sft_step(sja_stage *s, long step, sj_train_line *line, sj_error
     sft_run *r = s->ctx;
     int B = r->o->batch;
     double t0 = sj_now(), loss = 0.0;
-    for (int b = 0; b < B; b++)
-        r->seqs[b] = &r->d.full[s->train[gsl_rng_uniform_int(s->rng, s->n_train)]];
+    for (int b = 0; b < B; b++) {
+        r->picked[b] = s->train[gsl_rng_uniform_int(s->rng, s->n_train)];
+        r->seqs[b] = &r->d.full[r->picked[b]];
+    }
     sj_lm_batch *batch = NULL;
     sj_status st = sja_batch_build(r->seqs, B, SJA_W_COMPLETION, 0, &batch, NULL, err);
     if (st == SJ_OK) {
+        weigh_batch(batch, &r->d, r->picked);
         sj_lm_zero_grad(s->model);
         st = sj_lm_ce_step(s->model, batch, &loss, err);
     }
@@ -219,15 +313,25 @@ static sj_status sft_evaluate(sja_stage *s, long done, int last, sj_train_line *
 /* What the scorer was trained on, for `score` to check its inputs against. */
 static sj_status add_training(sja_stage *s, const sft_run *r, cJSON *prov, sj_error *err)
 {
-    size_t *rows = malloc((s->n_train ? s->n_train : 1) * sizeof *rows);
+    size_t *rows = malloc((s->n_train ? s->n_train : 1) * sizeof *rows), n = 0;
     for (size_t i = 0; rows && i < s->n_train; i++)
-        rows[i] = r->d.row[s->train[i]];
-    cJSON *block = rows ? sja_training_block(r->ins, r->data, rows, s->n_train, s->init) : NULL;
+        if (r->d.first[s->train[i]])
+            rows[n++] = r->d.row[s->train[i]];
+    cJSON *block = rows ? sja_training_block(r->ins, r->data, rows, n, s->init) : NULL;
     free(rows);
     if (!block)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     cJSON_AddItemToObject(prov, "training", block);
     return SJ_OK;
+}
+
+/* Responses among the examples (each counted once). */
+static size_t count_rows(const sft_data *d, const size_t *examples, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += d->first[examples[i]];
+    return c;
 }
 
 static sj_status sft_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_save_opts *so,
@@ -238,8 +342,16 @@ static sj_status sft_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_sav
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     sja_save_opts_lexical_json(so, &r->lex_json);
     cJSON_AddBoolToObject(prov, "lexical_channel", r->lex != NULL);
-    cJSON_AddNumberToObject(prov, "n_train_rows", (double)s->n_train);
-    cJSON_AddNumberToObject(prov, "n_val_rows", (double)s->n_val);
+    cJSON_AddNumberToObject(prov, "n_train_rows", (double)count_rows(&r->d, s->train, s->n_train));
+    cJSON_AddNumberToObject(prov, "n_val_rows", (double)count_rows(&r->d, s->val, s->n_val));
+    cJSON *human = sja_rater_rule_json(r->data);
+    if (!human)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    cJSON_AddNumberToObject(human, "n_train_examples", (double)s->n_train);
+    cJSON_AddNumberToObject(human, "n_val_examples", (double)s->n_val);
+    cJSON_AddItemToObject(prov, "human_scores", human);
+    if (r->o->crossfit)
+        cJSON_AddItemToObject(prov, "crossfit", cJSON_Duplicate(r->o->crossfit, 1));
     *result = cJSON_AddObjectToObject(prov, "held_out");
     for (int k = 0; k < 4; k++)
         sj_json_add_number(*result, EVAL_NAMES[k], r->last[k]);
@@ -264,6 +376,10 @@ static void describe(sja_stage *s, sft_run *r, sja_model *init, const char *inst
     /* with_rationale shapes the completions too */
     s->resume_extra = cJSON_CreateObject();
     cJSON_AddBoolToObject(s->resume_extra, "rationale", o->with_rationale);
+    /* so do the score columns */
+    cJSON *human = sja_rater_rule_json(r->data);
+    if (human)
+        cJSON_AddItemToObject(s->resume_extra, "human_scores", human);
     SJA_STAGE_TAKE_OPTS(s, o);
     s->best_metric = "val_qwk";
     s->rng_label = "sft-batches";
@@ -299,23 +415,29 @@ static sj_status fit_lexical(sft_run *r, const sja_stage *s, sja_model *init,
     const char **items = malloc((n ? n : 1) * sizeof *items);
     const char **texts = malloc((n ? n : 1) * sizeof *texts);
     int *scores = malloc((n ? n : 1) * sizeof *scores);
-    sj_status st =
-        items && texts && scores ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    double *weights = malloc((n ? n : 1) * sizeof *weights);
+    sj_status st = items && texts && scores && weights
+                       ? SJ_OK
+                       : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (size_t i = 0; i < n && st == SJ_OK; i++) {
         size_t ex = s->train[i];
         items[i] = example_item(r, ex);
         texts[i] = example_text(r, ex);
         scores[i] = (int)lround(r->d.human[ex]);
+        weights[i] = r->d.weight[ex];
     }
     if (st == SJ_OK) {
         sj_lex_opts lo = sj_lex_defaults();
-        r->lex = sj_lex_fit(ins, items, texts, scores, n, &lo, err);
+        /* one rater: every weight is 1, the unweighted fit */
+        r->lex = sj_lex_fit_weighted(ins, items, texts, scores,
+                                     r->d.max_per_row > 1 ? weights : NULL, n, &lo, err);
         if (!r->lex)
             st = err ? err->status : SJ_ERR_WORK;
     }
     free(items);
     free(texts);
     free(scores);
+    free(weights);
     if (st != SJ_OK)
         return st;
     init->codec.lex = r->lex;
@@ -335,7 +457,7 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
 {
     sja_sft_opts eff = *o;
     if (eff.steps <= 0)
-        eff.steps = sja_sft_auto_steps(data, eff.val_fraction, eff.batch);
+        eff.steps = sja_sft_auto_steps_rows(data, eff.use_rows, eff.val_fraction, eff.batch);
     o = &eff;
     sft_run r = {
         .ins = ins, .data = data, .codec = &init->codec, .o = o, .last = {NAN, NAN, NAN, NAN}};
@@ -344,16 +466,18 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
     /* A channel the init model carries is not this model's: sft fits its own. */
     const sj_lex_model *init_lex = init->codec.lex;
     init->codec.lex = NULL;
-    sj_status st =
-        build_examples(&init->codec, ins, data, o->with_rationale, &r.d, &r.persons, err);
-    if (st == SJ_OK && r.d.n < 2)
+    sj_status st = build_examples(&init->codec, ins, data, o, &r.d, &r.persons, err);
+    if (st == SJ_OK && r.d.n_rows < 2)
         st = sj_error_set(err, SJ_ERR_INPUT,
                           "%s: SFT needs scored responses; found %zu rows with a score (column "
-                          "'%s')",
-                          data_path, r.d.n,
-                          data->col_score >= 0 ? data->table->names[data->col_score] : "score");
+                          "'%s'%s)",
+                          data_path, r.d.n_rows,
+                          data->col_score >= 0 ? data->table->names[data->col_score] : "score",
+                          data->raters && data->raters->n_raters > 1 ? " and the other raters'"
+                                                                     : "");
     r.seqs = malloc((size_t)(o->batch > 0 ? o->batch : 1) * sizeof *r.seqs);
-    if (st == SJ_OK && !r.seqs)
+    r.picked = malloc((size_t)(o->batch > 0 ? o->batch : 1) * sizeof *r.picked);
+    if (st == SJ_OK && (!r.seqs || !r.picked))
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     describe(&s, &r, init, instrument_path, data_path, o);
     if (st == SJ_OK)
@@ -368,6 +492,7 @@ sj_status sja_sft(sja_model *init, const sj_instrument *ins, const char *instrum
         *o->run.stopped_at = 0;
     sja_stage_free(&s);
     free(r.seqs);
+    free(r.picked);
     free(r.persons);
     sft_data_free(&r.d);
     init->codec.lex = init_lex;

@@ -3,6 +3,7 @@
  * like of from those it never has. */
 #include "align_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,4 +157,90 @@ void sja_training_inherit(cJSON *prov, const char *stage, const sja_model *init)
     const cJSON *block = init ? training_json(init) : NULL;
     if (prov && block && (strcmp(stage, "ppo") == 0 || strcmp(stage, "dpo") == 0))
         cJSON_AddItemToObject(prov, "training", cJSON_Duplicate(block, 1));
+}
+
+/* ---- several raters ---------------------------------------------------------- */
+
+void sja_rater_examples_free(sja_rater_examples *e)
+{
+    free(e->row);
+    free(e->score);
+    free(e->weight);
+    memset(e, 0, sizeof *e);
+}
+
+/* The scores of a row (at most max of them) in rater order; the count. */
+static size_t row_scores(const sj_responses *data, size_t row, int *out)
+{
+    const sj_rater_scores *r = data->raters;
+    if (!r) {
+        if (isnan(data->score[row]))
+            return 0;
+        out[0] = (int)data->score[row];
+        return 1;
+    }
+    size_t c = 0;
+    for (size_t k = 0; k < r->n_raters; k++) {
+        double s = r->score[row * r->n_raters + k];
+        if (!isnan(s))
+            out[c++] = (int)s;
+    }
+    return c;
+}
+
+sj_status sja_rater_examples_build(const sj_responses *data, const unsigned char *use_rows,
+                                   sja_rater_examples *e, sj_error *err)
+{
+    memset(e, 0, sizeof *e);
+    size_t n_rows = data->table->n_rows, per_row = data->raters ? data->raters->n_raters : 1;
+    size_t cap = n_rows * per_row;
+    e->row = malloc((cap ? cap : 1) * sizeof *e->row);
+    e->score = malloc((cap ? cap : 1) * sizeof *e->score);
+    e->weight = malloc((cap ? cap : 1) * sizeof *e->weight);
+    int *scores = malloc(per_row * sizeof *scores);
+    if (!e->row || !e->score || !e->weight || !scores) {
+        free(scores);
+        sja_rater_examples_free(e);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    for (size_t i = 0; i < n_rows; i++) {
+        size_t c = use_rows && !use_rows[i] ? 0 : row_scores(data, i, scores);
+        for (size_t k = 0; k < c; k++) {
+            e->row[e->n] = i;
+            e->score[e->n] = scores[k];
+            e->weight[e->n] = 1.0 / (double)c;
+            e->n++;
+        }
+        e->n_rows += c > 0;
+        e->max_per_row = c > e->max_per_row ? c : e->max_per_row;
+    }
+    free(scores);
+    return SJ_OK;
+}
+
+cJSON *sja_rater_rule_json(const sj_responses *data)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *cols = o ? cJSON_AddArrayToObject(o, "columns") : NULL;
+    if (!cols) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    const sj_rater_scores *r = data->raters;
+    if (r)
+        for (size_t k = 0; k < r->n_raters; k++)
+            cJSON_AddItemToArray(cols, cJSON_CreateString(r->names[k]));
+    else if (data->col_score >= 0)
+        cJSON_AddItemToArray(cols, cJSON_CreateString(data->table->names[data->col_score]));
+    int several = r && r->n_raters > 1;
+    cJSON_AddStringToObject(o, "rule", several ? "mean of the raters" : "one rater");
+    cJSON_AddStringToObject(
+        o, "how",
+        several ? "one example per rater score of a response, each weighted 1/(the response's "
+                  "number of scores): every response weighs the same and the target is the "
+                  "raters' score distribution, whose expected score is their mean; held-out "
+                  "agreement is against the raters' mean (exact: the mean rounded half away "
+                  "from zero)"
+                : "one example per response with a score, weight 1");
+    return o;
 }

@@ -35,6 +35,12 @@ static const cli_option AUDIT_OPTIONS[] = {
      "p-value adjustment: none, holm or bh"},
     {"min-cell", CLI_INT, "N", "5", 1, 1000000, NULL, 0,
      "items with fewer than N persons in a group are not\ntested"},
+    {"bootstrap", CLI_INT, "B", "1000", 0, 1000000, NULL, 0,
+     "person-bootstrap replicates for the 95% percentile\nintervals (persons resampled with "
+     "all their responses;\nbootstrap.csv holds every replicate); 0: no bootstrap"},
+    {"seed", CLI_SEED, "S", "1", 0, 0, NULL, 0,
+     "seed of the bootstrap: the same seed resamples the same\npersons in every audit of the "
+     "same persons (paired)"},
     CLI_OPT_PERSON,
     CLI_OPT_ITEM,
     {"score", CLI_TEXT, "COL", "score_mode", 0, 0, NULL, 0, "machine score column"},
@@ -49,6 +55,7 @@ const cli_command_spec cli_spec_audit = {
                 "                      [--split FILE]\n"
                 "                      [--cut X] [--match total|rest] [--purify]\n"
                 "                      [--adjust none|holm|bh] [--min-cell N]\n"
+                "                      [--bootstrap B] [--seed S]\n"
                 "                      [--person COL] [--item COL] [--score COL] --out DIR",
     .about = "Audits machine scores for bias: differential item functioning (DIF) of every\n"
              "item, parity of the groups' total scores, and agreement with human scores.\n"
@@ -60,6 +67,9 @@ const cli_command_spec cli_spec_audit = {
              "  audit.json        every result (schema_version, dif.items, parity, agreement,\n"
              "                    settings, provenance), read by `sjtalign compare`\n"
              "  dif.csv, parity.csv, distribution.csv, agreement.csv, fairness.csv\n"
+             "  bootstrap.csv     with --bootstrap B > 0: every replicate of every\n"
+             "                    statistic (statistic, scope, replicate, value)\n"
+             "  human_dif.csv     with --human: DIF of the human scores beside the machine's\n"
              "  truth_agreement.csv  with --truth: agreement with the true scores\n"
              "  raters.csv        with --human A,B,...: the several-raters statistics\n"
              "The folder appears whole or not at all.",
@@ -91,6 +101,8 @@ static void read_options(const cli_args *c, sj_audit_options *o)
     o->min_cell = cli_int(c, "min-cell");
     o->match = (sj_match)cli_choice(c, "match");
     o->adjust = (sj_adjust)cli_choice(c, "adjust");
+    o->n_bootstrap = (size_t)cli_int(c, "bootstrap");
+    o->seed = cli_seed_value(c, "seed");
 }
 
 int cmd_audit(int argc, char **argv)

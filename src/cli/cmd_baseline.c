@@ -16,9 +16,9 @@ static const cli_option BASELINE_OPTIONS[] = {
     {"instrument", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "instrument.json"},
     {"train", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED,
      "responses CSV with human scores to fit on (rows with an\nempty score are skipped)"},
-    {"score", CLI_TEXT, "COL", "score", 0, 0, NULL, 0,
-     "human score column of --train (when the file has no 'score'\ncolumn, 'human_score' is "
-     "used)"},
+    {"score", CLI_TEXT, "COL[,COL...]", "score", 0, 0, NULL, 0,
+     "human score column of --train, or several raters'\ncolumns (fits their mean); when the "
+     "file has no\n'score' column, 'human_score' is used"},
     {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "responses CSV to score"},
     {"out", CLI_OUT_FILE, "FILE|-", NULL, 0, 0, NULL, CLI_REQUIRED | CLI_STDOUT,
      "scores CSV, or - for standard output (the model's table then\ngoes to standard error)"},
@@ -58,6 +58,12 @@ const cli_command_spec cli_spec_baseline = {
              "cosine with the top anchor and the mean score of the 3 most similar training\n"
              "answers, clipped to the scale. It has no distribution: score is the prediction,\n"
              "score_mode the prediction rounded, and p_<k> puts all mass on that level.\n\n"
+             "Several raters (--score rater_1,rater_2): the fit is on the raters' mean. Each\n"
+             "response becomes one training answer per rater score, weighted 1/(its number\n"
+             "of scores) in the regression (ordinal: its log-likelihood and the features'\n"
+             "standardisation; knn: weighted least squares, the same as least squares on the\n"
+             "raters' mean), so every response weighs the same; its similarity features use\n"
+             "the raters' mean; a response some raters left empty uses the scores it has.\n\n"
              "Words are lower-cased letters and digits (with + and #), stop words dropped, a\n"
              "light suffix stripper applied. Items of the instrument without training answers\n"
              "use the anchors and the grand mean. Prints the fitted model (feature and\n"
@@ -89,22 +95,24 @@ static int score_column(const cli_args *c, const char **score)
     return 0;
 }
 
-/* The scored rows of --train. */
+/* The training answers of --train: one per rater score of a scored row
+ * (sja_rater_examples). */
 typedef struct {
     sj_responses *r;
-    size_t n;
+    sja_rater_examples ex;
+    size_t n;         /* answers */
     size_t max_words; /* of the longest scored answer: above 1.5 times it is "long" */
     const char **items;
     const char **texts;
-    int *scores;
+    const double *weights; /* NULL with one score per row */
 } train_rows;
 
 static void train_rows_free(train_rows *t)
 {
     sj_responses_free(t->r);
+    sja_rater_examples_free(&t->ex);
     free(t->items);
     free(t->texts);
-    free(t->scores);
 }
 
 static int load_train(const cli_args *c, const sj_instrument *ins, train_rows *t, sj_error *err)
@@ -114,29 +122,28 @@ static int load_train(const cli_args *c, const sj_instrument *ins, train_rows *t
     if (rc)
         return rc;
     sj_columns_defaults(&cols);
-    if (!(t->r = sj_responses_load(cli_text(c, "train"), &cols, ins, SJ_NEED_TEXT | SJ_NEED_SCORE,
-                                   err)))
+    if (!(t->r = sj_responses_load(cli_text(c, "train"), &cols, ins,
+                                   SJ_NEED_TEXT | SJ_NEED_SCORE | SJ_ALLOW_RATERS, err)) ||
+        sja_rater_examples_build(t->r, NULL, &t->ex, err) != SJ_OK)
         return cli_fail(err);
     const sj_table *tab = t->r->table;
-    size_t n = tab->n_rows;
-    t->items = malloc(n * sizeof *t->items);
-    t->texts = malloc(n * sizeof *t->texts);
-    t->scores = malloc(n * sizeof *t->scores);
-    if (!t->items || !t->texts || !t->scores) {
+    size_t n = t->ex.n;
+    t->items = malloc((n ? n : 1) * sizeof *t->items);
+    t->texts = malloc((n ? n : 1) * sizeof *t->texts);
+    if (!t->items || !t->texts) {
         sj_error_set(err, SJ_ERR_WORK, "out of memory");
         return cli_fail(err);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(t->r->score[i]))
-            continue;
-        t->items[t->n] = sj_table_cell(tab, i, (size_t)t->r->col_item);
-        t->texts[t->n] = sj_table_cell(tab, i, (size_t)t->r->col_text);
-        t->scores[t->n] = (int)t->r->score[i];
-        size_t words = sja_count_words(t->texts[t->n]);
+    for (size_t e = 0; e < n; e++) {
+        size_t i = t->ex.row[e];
+        t->items[e] = sj_table_cell(tab, i, (size_t)t->r->col_item);
+        t->texts[e] = sj_table_cell(tab, i, (size_t)t->r->col_text);
+        size_t words = sja_count_words(t->texts[e]);
         if (words > t->max_words)
             t->max_words = words;
-        t->n++;
     }
+    t->n = n;
+    t->weights = t->ex.max_per_row > 1 ? t->ex.weight : NULL;
     if (t->n == 0) {
         sj_error_at(err, SJ_ERR_INPUT, tab->path, 0, 0, "no row has a score in column '%s'",
                     cols.score);
@@ -158,10 +165,11 @@ static int fit_model(const cli_args *c, const sj_instrument *ins, const train_ro
 {
     f->knn = cli_choice(c, "method") == 1;
     sj_lex_opts o = sj_lex_defaults();
-    f->m = sj_lex_fit(ins, t->items, t->texts, t->scores, t->n, &o, err);
+    f->m = sj_lex_fit_weighted(ins, t->items, t->texts, t->ex.score, t->weights, t->n, &o, err);
     if (!f->m)
         return cli_fail(err);
-    if (f->knn && sj_lex_knn_fit(f->m, t->items, t->texts, t->scores, t->n, &f->k, err) != SJ_OK)
+    if (f->knn && sj_lex_knn_fit_weighted(f->m, t->items, t->texts, t->ex.score, t->weights, t->n,
+                                          &f->k, err) != SJ_OK)
         return cli_fail(err);
     return 0;
 }
@@ -389,10 +397,13 @@ static void print_model(FILE *to, const fitted *f, const train_rows *train, cons
             fprintf(to, "  threshold %d|%d %*s %10.4f\n", sum.levels[k], sum.levels[k + 1], 9, "",
                     sum.thresholds[k]);
     }
+    if (train->ex.max_per_row > 1)
+        fprintf(to, "several raters: %zu rater scores of %zu rows, each row weighing 1\n", train->n,
+                train->ex.n_rows);
     fprintf(to,
             "fitted on %zu rows; scored %zu rows of %s (ood: %zu of an item without training "
             "answers, %zu longer than 1.5 x the longest training answer, %zu words)\n",
-            train->n, r->n_rows, r->path, s->n_reason[0], s->n_reason[1], train->max_words);
+            train->ex.n_rows, r->n_rows, r->path, s->n_reason[0], s->n_reason[1], train->max_words);
 }
 
 static int write_coef(const char *path, const fitted *f, sj_error *err)

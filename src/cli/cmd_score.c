@@ -58,39 +58,10 @@ const cli_command_spec cli_spec_score = {
                 "    --data new_responses.csv --text answer --out - --quiet",
 };
 
-/* The output columns: the input's, then score, score_mode, p_<k> for every
- * level and ood. */
-static int output_names(const sj_table *t, const sja_codec *c, char ***names, size_t *n)
-{
-    size_t L = (size_t)c->n_levels;
-    *n = t->n_cols + 3 + L;
-    *names = sj_calloc(*n, sizeof **names);
-    if (!*names)
-        return 1;
-    for (size_t i = 0; i < t->n_cols; i++)
-        (*names)[i] = sj_strdup(t->names[i]);
-    (*names)[t->n_cols] = sj_strdup("score");
-    (*names)[t->n_cols + 1] = sj_strdup("score_mode");
-    for (size_t k = 0; k < L; k++)
-        (*names)[t->n_cols + 2 + k] = sj_asprintf("p_%d", c->score_min + (int)k);
-    (*names)[*n - 1] = sj_strdup("ood");
-    for (size_t i = t->n_cols; i < *n; i++)
-        for (size_t j = 0; j < t->n_cols; j++)
-            if (strcmp((*names)[i], t->names[j]) == 0) {
-                fprintf(stderr,
-                        "sjtalign score: error: %s: input column '%s' has the name of an output "
-                        "column; rename it in the file (sft, ppo and audit read a human score "
-                        "column of any name)\n",
-                        t->path, t->names[j]);
-                return 2;
-            }
-    return 0;
-}
-
 /* ---- responses outside the training distribution ------------------------------------------ */
 
-enum { OOD_UNKNOWN_ITEM = 1, OOD_LONG = 2, OOD_TRUNCATED = 4, N_OOD_REASONS = 3 };
-static const char *const OOD_REASONS[N_OOD_REASONS] = {"unknown_item", "long", "truncated"};
+#define N_OOD_REASONS SJA_N_OOD_REASONS
+#define OOD_REASONS SJA_OOD_REASONS
 
 /* What the model was trained on, and the responses found outside it. */
 typedef struct {
@@ -144,35 +115,12 @@ static void join_ids(const char *const *ids, size_t n, char *buf, size_t cap)
         snprintf(buf + used, cap - used, " and %zu more", n - shown);
 }
 
-/* The ood reasons of a response the model is scoring. */
-static unsigned char response_ood(const ood_check *o, const sj_instrument *ins, size_t item,
-                                  const char *text, const sja_seq *prompt)
+/* Counts the ood reasons of a written row. */
+static void count_ood(unsigned char flags, ood_check *o)
 {
-    unsigned char flags = 0;
-    if (o->checked && !sja_training_has_item(&o->training, ins->items[item].id))
-        flags |= OOD_UNKNOWN_ITEM;
-    /* more than 1.5 x the longest training response's words */
-    if (o->checked &&
-        2 * (double)sja_count_words(text) > 3 * (double)o->training.max_response_words)
-        flags |= OOD_LONG;
-    if (prompt->shortened)
-        flags |= OOD_TRUNCATED;
-    return flags;
-}
-
-/* The ood cell: the reasons joined by ';', empty when there are none. */
-static void write_ood_cell(sj_csv_writer *w, unsigned char flags, ood_check *o)
-{
-    char cell[64] = "";
-    size_t used = 0;
     for (int k = 0; k < N_OOD_REASONS; k++)
-        if (flags & (1u << k)) {
-            used += (size_t)snprintf(cell + used, sizeof cell - used, "%s%s", used ? ";" : "",
-                                     OOD_REASONS[k]);
-            o->n_reason[k]++;
-        }
+        o->n_reason[k] += (flags >> k) & 1u;
     o->n_ood += flags != 0;
-    sj_csv_cell(w, cell);
 }
 
 /* On success, how many responses lay outside the training distribution. */
@@ -342,7 +290,8 @@ static int chunk_add(score_chunk *c, score_inputs *s, size_t row, sj_error *err)
     sj_status st = sja_encode_prompt(&s->m->codec, s->ins, (size_t)idx, text,
                                      s->m->codec.max_completion, &c->prompts[at], err);
     if (st == SJ_OK)
-        c->ood[at] = response_ood(&s->ood, s->ins, (size_t)idx, text, &c->prompts[at]);
+        c->ood[at] = sja_response_ood(s->ood.checked ? &s->ood.training : NULL, s->ins, (size_t)idx,
+                                      text, &c->prompts[at]);
     c->n++; /* so that chunk_clear frees the prompt */
     if (st != SJ_OK) {
         sj_error_prefix(err, "%s:%ld: ", t->path, t->row_line[row]);
@@ -367,12 +316,8 @@ static int chunk_flush(score_chunk *c, sja_model *m, int batch, sj_csv_writer *w
     for (size_t i = 0; i < c->n; i++) {
         for (size_t j = 0; j < c->n_cols; j++)
             sj_csv_cell(w, c->cells[i * c->n_cols + j]);
-        const double *p = c->probs + i * (size_t)L;
-        sj_csv_cell_number(w, sja_expected_score(p, L, m->codec.score_min));
-        sj_csv_cell_integer(w, m->codec.score_min + sja_mode_level(p, L));
-        for (int k = 0; k < L; k++)
-            sj_csv_cell_number(w, p[k]);
-        write_ood_cell(w, c->ood[i], ood);
+        sja_score_cells(w, &m->codec, c->probs + i * (size_t)L, c->ood[i]);
+        count_ood(c->ood[i], ood);
         mass->total += c->mass[i];
         mass->lowest = c->mass[i] < mass->lowest ? c->mass[i] : mass->lowest;
     }
@@ -520,9 +465,9 @@ static void close_inputs(score_inputs *s)
 static int write_scores(const cli_args *c, score_inputs *s, sj_error *err)
 {
     const char *out = cli_text(c, "out");
-    char **names = NULL;
     size_t n_names = 0;
-    int rc = output_names(s->t, &s->m->codec, &names, &n_names);
+    char **names = sja_score_header(s->t, &s->m->codec, NULL, 0, &n_names, err);
+    int rc = names ? 0 : cli_fail(err);
     sj_csv_writer w;
     if (!rc && sj_csv_open(&w, out, (const char *const *)names, n_names, err) != SJ_OK) {
         rc = cli_fail(err);
@@ -544,9 +489,7 @@ static int write_scores(const cli_args *c, score_inputs *s, sj_error *err)
         if (!rc && !cli_flag(c, "quiet"))
             fprintf(stderr, "sjtalign score: %zu responses in %.2f s\n", mass.n, seconds);
     }
-    for (size_t i = 0; names && i < n_names; i++)
-        free(names[i]);
-    free(names);
+    sja_score_header_free(names, n_names);
     return rc;
 }
 /* FILE.json, written beside the scores, must not be an input either. */

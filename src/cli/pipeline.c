@@ -595,7 +595,7 @@ static const training_stage TRAINING_STAGES[] = {
      "sampling candidate scorings for the experts",
      {FROM_PAIRS, NULL, 0, -1, 0},
      {ARG("model", FROM_SFT), ARG("instrument", FROM_INSTRUMENT), ARG("data", FROM_DATA),
-      ARG(NULL, FROM_COLUMNS), ARG("out", FROM_OUT), END_ARGS}},
+      ARG(NULL, FROM_COLUMNS_GROUP), ARG("out", FROM_OUT), END_ARGS}},
     {"judge",
      "the simulated expert panel judges the pairs",
      {FROM_JUDGED, NULL, 0, -1, 0},
@@ -731,6 +731,10 @@ static sj_status build_training_stage(builder *b, sj_pipeline *p, run_paths *r,
     for (const stage_arg *a = t->args; !is_end(a); a++)
         add_stage_arg(b, s, r, a, out);
     add_if_accepted(b, s, "seed", b->seed);
+    /* The panel checks (judge's simulated lean, reward's group preference)
+     * need the compared groups' labels. */
+    add_if_accepted(b, s, "reference", b->reference);
+    add_if_accepted(b, s, "focal", b->focal);
     add_output(b, s, out, t->output.is_dir, "runs");
     if (strcmp(t->name, "sft") == 0)
         add_crossfit_output(b, s);

@@ -26,6 +26,7 @@ void sj_responses_free(sj_responses *r)
     if (!r)
         return;
     sj_table_free(r->table);
+    sj_rater_scores_free(r->raters);
     free(r->item_index);
     free(r->score);
     free(r);
@@ -115,6 +116,10 @@ static sj_status check_row(sj_responses *r, const sj_instrument *ins, size_t row
         return sj_error_at(err, SJ_ERR_INPUT, t->path, t->row_line[row], r->col_group + 1,
                            "empty group label in column '%s'", t->names[r->col_group]);
     r->score[row] = NAN;
+    if (r->raters) {
+        r->score[row] = sj_rater_mean(r->raters, row);
+        return SJ_OK;
+    }
     if (r->col_score < 0 || sj_table_cell(t, row, (size_t)r->col_score)[0] == '\0')
         return SJ_OK;
     long s;
@@ -125,6 +130,17 @@ static sj_status check_row(sj_responses *r, const sj_instrument *ins, size_t row
                            "score %ld is outside the instrument's range %d..%d", s, ins->score_min,
                            ins->score_max);
     r->score[row] = (double)s;
+    return SJ_OK;
+}
+
+/* The rater columns of a comma list (always required: they were named). */
+static sj_status read_raters(sj_responses *r, const char *spec, const sj_instrument *ins,
+                             sj_error *err)
+{
+    r->raters = sj_rater_scores_read(r->table, spec, ins, err);
+    if (!r->raters)
+        return err ? err->status : SJ_ERR_INPUT;
+    r->col_score = r->raters->cols[0];
     return SJ_OK;
 }
 
@@ -150,8 +166,12 @@ sj_responses *sj_responses_load(const char *path, const sj_columns *given, const
         r->col_text = optional_column(t, cols.text, need & SJ_NEED_TEXT, err, &failed);
     if (!failed)
         r->col_group = optional_column(t, cols.group, need & SJ_NEED_GROUP, err, &failed);
-    if (!failed)
+    if (!failed && (need & SJ_ALLOW_RATERS) && strchr(cols.score, ','))
+        failed = read_raters(r, cols.score, ins, err) != SJ_OK;
+    else if (!failed)
         r->col_score = optional_column(t, cols.score, need & SJ_NEED_SCORE, err, &failed);
+    if (!failed && (need & SJ_ALLOW_RATERS) && r->col_score >= 0 && !r->raters)
+        failed = read_raters(r, cols.score, ins, err) != SJ_OK;
     if (failed)
         goto fail;
     if (t->n_rows == 0) {

@@ -261,7 +261,7 @@ static int build_banks(sj_lex_model *m, const lex_item **item_of, const lex_vec 
 /* The answers' vectors and items; SJ_ERR_INPUT for an unknown item or a
  * score outside the range. */
 static sj_status check_answers(const sj_instrument *ins, const char *const *item_ids,
-                               const int *scores, size_t n, sj_error *err)
+                               const int *scores, const double *weights, size_t n, sj_error *err)
 {
     if (n == 0)
         return sj_error_set(err, SJ_ERR_INPUT, "lexical model: no training answers");
@@ -275,6 +275,11 @@ static sj_status check_answers(const sj_instrument *ins, const char *const *item
             return sj_error_set(err, SJ_ERR_INPUT,
                                 "lexical model: training answer %zu: score %d outside %d..%d", i,
                                 scores[i], ins->score_min, ins->score_max);
+        if (weights && !(weights[i] > 0 && isfinite(weights[i])))
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "lexical model: training answer %zu: weight %g (weights must be "
+                                "finite numbers > 0)",
+                                i, weights[i]);
     }
     return SJ_OK;
 }
@@ -313,8 +318,17 @@ sj_lex_model *sj_lex_fit(const sj_instrument *ins, const char *const *item_ids,
                          const char *const *texts, const int *scores, size_t n,
                          const sj_lex_opts *opts, sj_error *err)
 {
+    return sj_lex_fit_weighted(ins, item_ids, texts, scores, NULL, n, opts, err);
+}
+
+sj_lex_model *sj_lex_fit_weighted(const sj_instrument *ins, const char *const *item_ids,
+                                  const char *const *texts, const int *scores,
+                                  const double *weights, size_t n, const sj_lex_opts *opts,
+                                  sj_error *err)
+{
     sj_lex_opts o = opts ? *opts : sj_lex_defaults();
-    if (lex_check_opts(&o, err) != SJ_OK || check_answers(ins, item_ids, scores, n, err) != SJ_OK)
+    if (lex_check_opts(&o, err) != SJ_OK ||
+        check_answers(ins, item_ids, scores, weights, n, err) != SJ_OK)
         return NULL;
     sj_lex_model *m = calloc(1, sizeof *m);
     word_lists train = {0};
@@ -337,7 +351,7 @@ sj_lex_model *sj_lex_fit(const sj_instrument *ins, const char *const *item_ids,
         failed |= lex_compute_features(m, item_of[i], &vecs[i], x + i * SJ_LEX_N_FEATURES) != 0;
     if (rc || failed)
         sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    else if (lex_fit_ordinal(m, x, scores, n, err) != 0)
+    else if (lex_fit_ordinal(m, x, scores, weights, n, err) != 0)
         rc = -1;
     word_lists_free(&train);
     for (size_t i = 0; vecs && i < n; i++)

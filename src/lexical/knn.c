@@ -50,7 +50,22 @@ sj_status sj_lex_knn_fit(const sj_lex_model *m, const char *const *item_ids,
                          const char *const *texts, const int *scores, size_t n, sj_lex_knn *out,
                          sj_error *err)
 {
+    return sj_lex_knn_fit_weighted(m, item_ids, texts, scores, NULL, n, out, err);
+}
+
+/* Weighted least squares as ordinary least squares on the rows scaled by
+ * the square roots of their weights. */
+sj_status sj_lex_knn_fit_weighted(const sj_lex_model *m, const char *const *item_ids,
+                                  const char *const *texts, const int *scores,
+                                  const double *weights, size_t n, sj_lex_knn *out, sj_error *err)
+{
     memset(out, 0, sizeof *out);
+    for (size_t i = 0; weights && i < n; i++)
+        if (!(weights[i] > 0 && isfinite(weights[i])))
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "k-NN baseline: training answer %zu: weight %g (weights must be "
+                                "finite numbers > 0)",
+                                i, weights[i]);
     if (n < 3)
         return sj_error_set(err, SJ_ERR_INPUT,
                             "k-NN baseline: needs at least 3 training answers, got %zu", n);
@@ -74,9 +89,10 @@ sj_status sj_lex_knn_fit(const sj_lex_model *m, const char *const *item_ids,
             continue;
         }
         design_row(x, row);
+        double root = weights ? sqrt(weights[i]) : 1.0;
         for (size_t j = 0; j < 3; j++)
-            gsl_matrix_set(X, i, j, row[j]);
-        gsl_vector_set(y, i, scores[i]);
+            gsl_matrix_set(X, i, j, root * row[j]);
+        gsl_vector_set(y, i, root * scores[i]);
     }
     sj_status st = failed ? sj_error_set(err, SJ_ERR_WORK, "out of memory") : solve(X, y, out, err);
     out->n = n;

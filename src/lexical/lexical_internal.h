@@ -109,9 +109,11 @@ int lex_item_demote(lex_item *it);
 /* Distinct vocabulary ids of a list of words, increasing (unknown words
  * left out); the count, or -1 when out of memory. */
 long lex_distinct_ids(const sj_lex_model *m, char *const *words, long n, int **ids);
-/* Standardises the raw training features x (n x SJ_LEX_N_FEATURES) and
- * fits the ordinal regression; -1 with err set on failure. */
-int lex_fit_ordinal(sj_lex_model *m, const double *x, const int *scores, size_t n, sj_error *err);
+/* Standardises the raw training features x (n x SJ_LEX_N_FEATURES) with
+ * weighted means and SDs and fits the weighted ordinal regression (weights
+ * NULL: 1 each); -1 with err set on failure. */
+int lex_fit_ordinal(sj_lex_model *m, const double *x, const int *scores, const double *weights,
+                    size_t n, sj_error *err);
 
 /* ---- features (features.c) ---- */
 /* Raw features of a response vector against an item (NULL: unknown). */

@@ -7,20 +7,24 @@
 #include "lexical_internal.h"
 #include "sjtalign/stats.h"
 
-/* Means and population SDs of the features over the training answers. */
-static void standardisation(sj_lex_model *m, const double *x, size_t n)
+/* Means and population SDs of the features over the training answers,
+ * weighted as the answers are in the fit (w NULL: 1 each). */
+static void standardisation(sj_lex_model *m, const double *x, const double *w, size_t n)
 {
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += w ? w[i] : 1.0;
     for (int j = 0; j < SJ_LEX_N_FEATURES; j++) {
         double s = 0, ss = 0;
         for (size_t i = 0; i < n; i++)
-            s += x[i * SJ_LEX_N_FEATURES + j];
-        double mean = s / (double)n;
+            s += (w ? w[i] : 1.0) * x[i * SJ_LEX_N_FEATURES + j];
+        double mean = s / total;
         for (size_t i = 0; i < n; i++) {
             double d = x[i * SJ_LEX_N_FEATURES + j] - mean;
-            ss += d * d;
+            ss += (w ? w[i] : 1.0) * (d * d);
         }
         m->mean[j] = mean;
-        m->sd[j] = sqrt(ss / (double)n);
+        m->sd[j] = sqrt(ss / total);
     }
 }
 
@@ -49,9 +53,10 @@ static int seen_levels(sj_lex_model *m, const int *scores, size_t n, int *y)
     return 0;
 }
 
-int lex_fit_ordinal(sj_lex_model *m, const double *x, const int *scores, size_t n, sj_error *err)
+int lex_fit_ordinal(sj_lex_model *m, const double *x, const int *scores, const double *weights,
+                    size_t n, sj_error *err)
 {
-    standardisation(m, x, n);
+    standardisation(m, x, weights, n);
     double *z = malloc(n * SJ_LEX_N_FEATURES * sizeof *z);
     int *y = malloc(n * sizeof *y);
     m->thresholds = malloc((size_t)(m->score_max - m->score_min + 1) * sizeof *m->thresholds);
@@ -70,8 +75,8 @@ int lex_fit_ordinal(sj_lex_model *m, const double *x, const int *scores, size_t 
     m->converged = 1;
     if (m->n_seen >= 2) {
         sj_ordinal_model om;
-        if (sj_ordinal_fit(z, n, SJ_LEX_N_FEATURES, y, m->n_seen, m->opts.ridge, &om, err) !=
-            SJ_OK) {
+        if (sj_ordinal_fit_weighted(z, n, SJ_LEX_N_FEATURES, y, weights, m->n_seen, m->opts.ridge,
+                                    &om, err) != SJ_OK) {
             rc = -1;
         } else {
             memcpy(m->thresholds, om.thresholds, (m->n_seen - 1) * sizeof *om.thresholds);

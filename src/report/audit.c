@@ -44,11 +44,15 @@ typedef struct {
     sj_parity agreement;
     int have_agreement;
     long col_human;
-    cJSON *truth; /* "truth_agreement", with a truth file */
+    cJSON *truth;       /* "truth_agreement", with a truth file */
+    double *truth_rows; /* the true score of every response, with a truth file */
+    rj_human_dif human; /* DIF of the human score of record, with --human */
 } audit_work;
 
 static void work_free(audit_work *w)
 {
+    rj_human_dif_free(&w->human);
+    free(w->truth_rows);
     cJSON_Delete(w->truth);
     if (w->have_agreement)
         sj_parity_free(&w->agreement);
@@ -131,6 +135,9 @@ static sj_status run_statistics(audit_work *w, const sj_audit_options *o, sj_err
     w->dif = sj_dif_run(w->scores, &dopt, err);
     if (!w->dif)
         return err->status ? err->status : SJ_ERR_WORK;
+    if (w->col_human >= 0 &&
+        rj_human_dif_run(w->resp, &w->cols, w->col_human, &dopt, &w->human, err) != SJ_OK)
+        return err->status;
 
     const sj_table *t = w->resp->table;
     w->totals =
@@ -152,8 +159,11 @@ static sj_status run_statistics(audit_work *w, const sj_audit_options *o, sj_err
     }
     if (!o->truth_path)
         return SJ_OK;
-    rj_truth_request q = {o->truth_path, w->cols.person, w->cols.item, w->ins,
-                          w->resp,       w->col_human,   o->reference, o->focal};
+    w->truth_rows = malloc((t->n_rows ? t->n_rows : 1) * sizeof *w->truth_rows);
+    if (!w->truth_rows)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    rj_truth_request q = {o->truth_path, w->cols.person, w->cols.item, w->ins,       w->resp,
+                          w->col_human,  o->reference,   o->focal,     w->truth_rows};
     w->truth = rj_truth_agreement(&q, err);
     return w->truth ? SJ_OK : err->status ? err->status : SJ_ERR_WORK;
 }
@@ -477,6 +487,38 @@ static void truth_summary(sj_buf *b, const cJSON *truth, const char *focal)
                       rj_num(rj_path(human, "by_group", focal), "smd"));
 }
 
+/* The person bootstrap and what rests on its replicates: human-score DIF
+ * beside machine DIF and the intervals beside the values. */
+static sj_status add_uncertainty(cJSON *doc, const audit_work *w, const sj_audit_options *o,
+                                 sj_error *err)
+{
+    if (w->col_human >= 0 && rj_human_dif_add(doc, &w->human) != 0)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (o->n_bootstrap > 0) {
+        rj_boot_request q = {w->resp,      w->scores,      w->dif,        w->human.scores,
+                             w->human.dif, w->col_human,   w->truth_rows, o->reference,
+                             o->focal,     o->n_bootstrap, o->seed};
+        cJSON *boot = rj_boot_run(&q, err);
+        if (!boot)
+            return err->status ? err->status : SJ_ERR_WORK;
+        cJSON_AddItemToObject(doc, "bootstrap", boot);
+    }
+    if (rj_dif_vs_human_add(doc) != 0 || rj_boot_add_intervals(doc) != 0)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    return SJ_OK;
+}
+
+/* The bootstrap line: replicates, seed, what was resampled. */
+static void bootstrap_summary(sj_buf *b, const cJSON *boot)
+{
+    const cJSON *seed = rj_get(boot, "seed");
+    sj_buf_printf(b,
+                  "Intervals: 95%% person-bootstrap percentile intervals, B = %zu replicates, "
+                  "seed %s%.0f, %.0f persons resampled (all responses of a person together)",
+                  rj_boot_count(boot), cJSON_IsString(seed) ? seed->valuestring : "",
+                  cJSON_IsNumber(seed) ? seed->valuedouble : 0.0, rj_num(boot, "persons"));
+}
+
 /* Plain-text findings for terminals and readers of the JSON. NULL when out
  * of memory. */
 static cJSON *summary_lines(const cJSON *doc)
@@ -510,6 +552,18 @@ static cJSON *summary_lines(const cJSON *doc)
     const cJSON *truth = rj_get(doc, "truth_agreement");
     if (cJSON_IsObject(truth)) {
         truth_summary(&b, truth, rj_str(par, "focal"));
+        failed |= rj_take_line(lines, &b);
+    }
+    sj_buf items = {0};
+    if (rj_dif_vs_human_summary(&items, doc, 0) > 0) {
+        sj_buf_printf(&b, "Machine vs human-score DIF: %s", items.data);
+        if (sj_buf_failed(&items))
+            sj_buf_fail(&b);
+        failed |= rj_take_line(lines, &b);
+    }
+    sj_buf_free(&items);
+    if (cJSON_IsObject(rj_get(doc, "bootstrap"))) {
+        bootstrap_summary(&b, rj_get(doc, "bootstrap"));
         failed |= rj_take_line(lines, &b);
     }
     failed |= rj_evaluation_summary(lines, rj_get(doc, "evaluation"));
@@ -578,6 +632,10 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
         cJSON_AddItemToObject(doc, "truth_agreement", w.truth);
         w.truth = NULL;
     }
+    if (add_uncertainty(doc, &w, o, err) != SJ_OK) {
+        cJSON_Delete(prov);
+        goto fail;
+    }
     cJSON *summary = summary_lines(doc);
     if (!summary) {
         cJSON_Delete(prov);
@@ -608,6 +666,29 @@ done:
 
 /* ---- writing ---------------------------------------------------------------------- */
 
+/* The interval of `key` in `from` as columns <key>_ci_low and
+ * <key>_ci_high of a CSV row (empty when `filled` is 0); nothing when
+ * `from` has no interval for it. */
+static void add_interval_columns(cJSON *row, const cJSON *from, const char *key, int filled)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s_ci", key);
+    const cJSON *ci = rj_get(from, name);
+    if (!cJSON_IsArray(ci))
+        return;
+    char low[80], high[80];
+    snprintf(low, sizeof low, "%s_low", name);
+    snprintf(high, sizeof high, "%s_high", name);
+    if (!filled) {
+        cJSON_AddStringToObject(row, low, "");
+        cJSON_AddStringToObject(row, high, "");
+        return;
+    }
+    const cJSON *a = cJSON_GetArrayItem(ci, 0), *b = cJSON_GetArrayItem(ci, 1);
+    sj_json_add_number(row, low, cJSON_IsNumber(a) ? a->valuedouble : NAN);
+    sj_json_add_number(row, high, cJSON_IsNumber(b) ? b->valuedouble : NAN);
+}
+
 static cJSON *parity_rows(const cJSON *parity)
 {
     cJSON *rows = cJSON_CreateArray();
@@ -628,13 +709,15 @@ static cJSON *parity_rows(const cJSON *parity)
             if (!cJSON_IsObject(v))
                 cJSON_AddItemToObject(row, v->string, cJSON_Duplicate(v, 1));
         }
-        /* Comparisons are focal minus reference: they sit on the focal row. */
+        /* Comparisons are focal minus reference: they sit on the focal row,
+         * each with its bootstrap interval where the audit has one. */
         for (size_t c = 0; c < sizeof comparison / sizeof *comparison; c++) {
             const cJSON *x = rj_get(parity, comparison[c]);
             if (k == 1 && x)
                 cJSON_AddItemToObject(row, comparison[c], cJSON_Duplicate(x, 1));
             else
                 cJSON_AddStringToObject(row, comparison[c], "");
+            add_interval_columns(row, parity, comparison[c], k == 1);
         }
         cJSON_AddItemToArray(rows, row);
     }
@@ -654,8 +737,10 @@ static void agreement_row(cJSON *rows, const char *rater, const char *scope, con
     cJSON_AddStringToObject(row, "scope", scope);
     cJSON_AddStringToObject(row, "group", group ? group : "");
     cJSON_AddStringToObject(row, "item", item ? item : "");
-    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
         sj_json_add_number(row, keys[k], rj_num(a, keys[k]));
+        add_interval_columns(row, a, keys[k], 1);
+    }
     if (rater) {
         char mean[32], sd[32];
         snprintf(mean, sizeof mean, "mean_%s", rater);
@@ -726,6 +811,7 @@ static cJSON *fairness_rows(const cJSON *agr)
         sj_json_add_number(row, "p", rj_num(x, "p"));
         sj_json_add_number(row, "intercept", rj_num(x, "intercept"));
         sj_json_add_number(row, "coef_focal", rj_num(x, "coef_focal"));
+        add_interval_columns(row, x, "coef_focal", 1);
         cJSON_AddItemToArray(rows, row);
     }
     return rows;
@@ -753,6 +839,29 @@ static cJSON *distribution_rows(const cJSON *dist)
     return rows;
 }
 
+/* human_dif.csv: the human-score DIF rows, each with the machine's
+ * effect, its class, the change in size, its interval and the verdict
+ * (dif_vs_human) appended. */
+static cJSON *human_dif_rows(const cJSON *audit)
+{
+    cJSON *rows = cJSON_Duplicate(rj_path(audit, "human_dif", "items"), 1);
+    cJSON *row;
+    cJSON_ArrayForEach(row, rows)
+    {
+        const cJSON *c = rj_dif_vs_human_item(audit, rj_str(row, "item"));
+        if (!c)
+            continue;
+        const cJSON *m = rj_get(c, "machine");
+        sj_json_add_number(row, "machine_effect", rj_num(m, "effect"));
+        cJSON_AddStringToObject(row, "machine_class",
+                                rj_str(m, "class") ? rj_str(m, "class") : "NA");
+        sj_json_add_number(row, "abs_change", rj_num(c, "abs_change"));
+        add_interval_columns(row, c, "abs_change", 1);
+        cJSON_AddStringToObject(row, "verdict", rj_str(c, "verdict") ? rj_str(c, "verdict") : "NA");
+    }
+    return rows;
+}
+
 typedef struct {
     const char *name;
     int wanted;  /* the audit has this part */
@@ -773,6 +882,7 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
     const cJSON *agr = rj_get(audit, "agreement");
     const cJSON *truth = rj_get(audit, "truth_agreement");
     int has_agr = cJSON_IsObject(agr), has_truth = cJSON_IsObject(truth);
+    int has_human_dif = cJSON_IsArray(rj_path(audit, "human_dif", "items"));
     const cJSON *raters = rj_get(audit, "raters");
     int has_raters = cJSON_IsObject(raters);
     csv_table tables[] = {
@@ -782,6 +892,7 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
         {"agreement.csv", has_agr, has_agr ? agreement_rows(agr) : NULL, NULL},
         {"fairness.csv", has_agr, has_agr ? fairness_rows(agr) : NULL, NULL},
         {"truth_agreement.csv", has_truth, has_truth ? truth_rows(truth) : NULL, NULL},
+        {"human_dif.csv", has_human_dif, has_human_dif ? human_dif_rows(audit) : NULL, dif_lead},
         {"raters.csv", has_raters, has_raters ? rj_raters_rows(raters) : NULL, rj_raters_csv_lead},
     };
     const size_t n_tables = sizeof tables / sizeof *tables;
@@ -796,11 +907,21 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
                  : sj_error_set(err, SJ_ERR_WORK, "out of memory writing %s", tables[i].name);
         free(path);
     }
+    if (st == SJ_OK && rj_boot_has_replicates(audit)) {
+        char *path = sj_report_dir_file(&dir, "bootstrap.csv");
+        st = path ? rj_boot_write_csv(audit, path, err)
+                  : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        free(path);
+    }
     if (st == SJ_OK) {
+        /* audit.json keeps the bootstrap's summary; the replicates are in
+         * bootstrap.csv. */
         char *json_path = sj_report_dir_file(&dir, "audit.json");
         char *html_path = sj_report_dir_file(&dir, "index.html");
-        st = json_path && html_path ? sj_json_write(json_path, audit, err)
-                                    : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        cJSON *json = rj_boot_file_json(audit);
+        st = json_path && html_path && json ? sj_json_write(json_path, json, err)
+                                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        cJSON_Delete(json);
         if (st == SJ_OK)
             st = sj_write_file_atomic(html_path, html.data, html.len, err);
         free(json_path);

@@ -18,7 +18,9 @@ typedef struct {
     const cJSON *doc;
     const char *ref;
     const char *focal;
-    int has_truth; /* the audit has agreement with the true scores */
+    int has_truth;     /* the audit has agreement with the true scores */
+    int has_human_dif; /* the audit has DIF of the human scores beside the machine's */
+    const cJSON *boot; /* the person bootstrap's summary, or NULL */
 } page;
 
 /* The shared page writer (page.c), applied to this page's writer. */
@@ -39,6 +41,20 @@ static const char *fmt_pct(char *buf, size_t n, double share)
     char num[32];
     snprintf(buf, n, "%s%%", rj_fmt(num, sizeof num, 100 * share, 1));
     return buf;
+}
+
+/* " [lo, hi]" after a value, when obj has the bootstrap interval
+ * "<key>_ci"; nothing otherwise. */
+static void ci_text(page *pg, const cJSON *obj, const char *key, int digits)
+{
+    char name[64], lo[48], hi[48];
+    snprintf(name, sizeof name, "%s_ci", key);
+    const cJSON *ci = rj_get(obj, name);
+    const cJSON *a = cJSON_GetArrayItem(ci, 0), *b = cJSON_GetArrayItem(ci, 1);
+    if (cJSON_IsArray(ci) && cJSON_IsNumber(a) && cJSON_IsNumber(b))
+        out(pg, " <span class=\"muted\">[%s, %s]</span>",
+            rj_fmt(lo, sizeof lo, a->valuedouble, digits),
+            rj_fmt(hi, sizeof hi, b->valuedouble, digits));
 }
 
 static void number_cell(page *pg, double v, int digits)
@@ -131,15 +147,11 @@ static const char *cohen_words(double d)
 
 /* ---- sections ------------------------------------------------------------------ */
 
-static void section_summary(page *pg)
+/* The summary's DIF lines: flagged items by class, the machine against
+ * the human scores, untested items. */
+static void summary_dif(page *pg, const cJSON *items, const dif_counts *cp)
 {
-    const cJSON *items = rj_path(pg->doc, "dif", "items");
-    const cJSON *par = rj_get(pg->doc, "parity");
-    const cJSON *agr = rj_get(pg->doc, "agreement");
-    dif_counts c = count_dif(items);
-    char a[48], b[48], d[48];
-    out(pg, "<section id=\"summary\"><h2>1. Summary</h2>\n<div class=\"summary\"><ul>\n");
-    /* DIF */
+    dif_counts c = *cp;
     if (c.by_rank[2] + c.by_rank[1] == 0) {
         out(pg,
             "<li class=\"ok\">No item shows moderate or large DIF: all %zu tested items are "
@@ -161,11 +173,31 @@ static void section_summary(page *pg)
         out(pg, "<li>%zu of %zu tested items are class A/AA (negligible DIF).</li>\n", c.by_rank[0],
             c.n_tested);
     }
+    if (pg->has_human_dif) {
+        sj_buf words = {0};
+        if (rj_dif_vs_human_summary(&words, pg->doc, 1) > 0) {
+            out(pg, "<li>Machine against human-score DIF: %s.</li>\n", words.data);
+            if (sj_buf_failed(&words))
+                sj_buf_fail(pg->w);
+        }
+        sj_buf_free(&words);
+    }
     if (c.n_tested < c.n_items)
         out(pg,
             "<li class=\"warn\">%zu item%s could not be tested (too few persons or a "
             "constant score); see the notes under the DIF table.</li>\n",
             c.n_items - c.n_tested, c.n_items - c.n_tested == 1 ? "" : "s");
+}
+
+static void section_summary(page *pg)
+{
+    const cJSON *items = rj_path(pg->doc, "dif", "items");
+    const cJSON *par = rj_get(pg->doc, "parity");
+    const cJSON *agr = rj_get(pg->doc, "agreement");
+    dif_counts c = count_dif(items);
+    char a[48], b[48], d[48];
+    out(pg, "<section id=\"summary\"><h2>1. Summary</h2>\n<div class=\"summary\"><ul>\n");
+    summary_dif(pg, items, &c);
     /* Parity */
     double diff = rj_num(par, "mean_diff"), dd = rj_num(par, "cohens_d");
     double wp = rj_num(par, "welch_p");
@@ -334,20 +366,26 @@ static void section_distribution(page *pg)
 
 static void dif_table_header(page *pg, int polytomous, int adjusted)
 {
+    const char *ci = pg->boot ? "bootstrap 95% CI" : "95% CI";
     out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n ref</th><th>n focal</th>");
     if (polytomous)
-        out(pg, "<th>Mantel \xcf\x87\xc2\xb2</th><th>p</th><th>SMD</th><th>SMD/SD [95%% CI]</th>"
-                "<th class=\"l\">ETS</th><th>OLR unif. \xcf\x87\xc2\xb2</th><th>p</th>"
-                "<th>OLR non-unif. \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\x94R\xc2\xb2 N</th>"
-                "<th>\xce\x94R\xc2\xb2 McF</th>");
+        out(pg,
+            "<th>Mantel \xcf\x87\xc2\xb2</th><th>p</th><th>SMD</th><th>SMD/SD [%s]</th>"
+            "<th class=\"l\">ETS</th><th>OLR unif. \xcf\x87\xc2\xb2</th><th>p</th>"
+            "<th>OLR non-unif. \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\x94R\xc2\xb2 N</th>"
+            "<th>\xce\x94R\xc2\xb2 McF</th>",
+            ci);
     else
         out(pg,
             "<th>MH \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\xb1<sub>MH</sub></th>"
-            "<th>\xce\x94<sub>MH</sub> [95%% CI]</th><th class=\"l\">ETS</th>"
+            "<th>\xce\x94<sub>MH</sub> [%s]</th><th class=\"l\">ETS</th>"
             "<th>LR unif. \xcf\x87\xc2\xb2</th><th>p</th><th>LR non-unif. \xcf\x87\xc2\xb2</th>"
-            "<th>p</th><th>\xce\x94R\xc2\xb2 N</th><th class=\"l\">ZT</th><th class=\"l\">JG</th>");
+            "<th>p</th><th>\xce\x94R\xc2\xb2 N</th><th class=\"l\">ZT</th><th class=\"l\">JG</th>",
+            ci);
     if (adjusted)
         out(pg, "<th>adj. p</th>");
+    if (pg->has_human_dif)
+        rj_dif_vs_human_head(pg->w, polytomous);
     out(pg, "<th class=\"l\">Notes</th></tr></thead><tbody>\n");
 }
 
@@ -454,6 +492,8 @@ static void dif_row(page *pg, const cJSON *it, int adjusted, const note_list *no
     }
     if (adjusted)
         p_cell(pg, rj_num(it, e.polytomous ? "mantel_p_adj" : "mh_p_adj"));
+    if (pg->has_human_dif)
+        rj_dif_vs_human_cells(pg->w, pg->doc, rj_str(it, "item"));
     out(pg, "<td class=\"l\">");
     const cJSON *n;
     cJSON_ArrayForEach(n, rj_get(it, "notes"))
@@ -549,22 +589,50 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
     sj_plot_legend(p, 3, legend, class_series);
     out(pg, "<figure>");
     svg(pg, p);
+    const char *intervals = pg->boot     ? "person-bootstrap 95% percentile intervals"
+                            : polytomous ? "95% intervals (\xc2\xb1 1.96 delta-method SE)"
+                                         : "95% intervals (\xce\x94 \xc2\xb1 1.96 SE)";
     if (polytomous)
         out(pg,
             "<figcaption>Figure %d. Standardised mean difference (SMD/SD) per item, focal "
-            "minus reference at equal matching score, with test-based 95%% intervals. Bands: "
-            "AA |SMD/SD| \xe2\x89\xa4 .17, BB up to .25, CC beyond (significance is also "
-            "required for BB and CC).</figcaption></figure>\n",
+            "minus reference at equal matching score, with ",
             figure_no);
     else
-        out(pg,
-            "<figcaption>Figure %d. Mantel\xe2\x80\x93Haenszel delta per item with 95%% "
-            "intervals (\xce\x94 \xc2\xb1 1.96 SE). Bands: A |\xce\x94| &lt; 1, B 1 to 1.5, "
-            "C \xe2\x89\xa5 1.5 (C also needs |\xce\x94| significantly above 1).</figcaption>"
-            "</figure>\n",
+        out(pg, "<figcaption>Figure %d. Mantel\xe2\x80\x93Haenszel delta per item with ",
             figure_no);
+    out(pg, "%s", intervals);
+    if (polytomous)
+        out(pg, ". Bands: AA |SMD/SD| \xe2\x89\xa4 .17, BB up to .25, CC beyond (significance "
+                "is also required for BB and CC).</figcaption></figure>\n");
+    else
+        out(pg, ". Bands: A |\xce\x94| &lt; 1, B 1 to 1.5, C \xe2\x89\xa5 1.5 (C also needs "
+                "|\xce\x94| significantly above 1).</figcaption></figure>\n");
     free(names);
     free(eff);
+}
+
+/* The sentence naming the bootstrap: B, the seed, persons resampled. */
+static void bootstrap_sentence(page *pg)
+{
+    if (!pg->boot) {
+        out(pg, "<p class=\"note\">No person bootstrap was run (--bootstrap 0): intervals "
+                "are \xc2\xb1 1.96 SE.</p>\n");
+        return;
+    }
+    const cJSON *seed = rj_get(pg->boot, "seed");
+    out(pg,
+        "<p class=\"note\">Intervals are 95%% percentile intervals of a person bootstrap: B "
+        "= %zu replicates, seed ",
+        rj_boot_count(pg->boot));
+    if (cJSON_IsString(seed))
+        text(pg, seed->valuestring);
+    else
+        out(pg, "%.0f", rj_num(pg->boot, "seed"));
+    out(pg,
+        "; %.0f persons resampled with replacement, each with all their responses, and every "
+        "statistic recomputed on each resample (DIF with the matching items of the estimate "
+        "kept fixed). Every replicate is in bootstrap.csv.</p>\n",
+        rj_num(pg->boot, "persons"));
 }
 
 static void section_dif(page *pg)
@@ -577,6 +645,14 @@ static void section_dif(page *pg)
             "machine score is compared between persons of the two groups who have the same "
             "matching score (total test score). Negative effects mean the focal group scored "
             "lower on the item than reference-group persons of equal total.</p>\n");
+    bootstrap_sentence(pg);
+    if (pg->has_human_dif)
+        out(pg, "<p>Beside each item: the same DIF analysis of the human scores, the change "
+                "in the size of the effect (|machine| \xe2\x88\x92 |human|, with its interval "
+                "from the same replicates) and the verdict: <em>introduced</em> (human class "
+                "A/AA, machine B/C, the change's interval above 0), <em>amplified</em> (human "
+                "B/C, interval above 0), <em>reduced</em> (interval below 0), "
+                "<em>inherited</em> (human B/C, interval covering 0) or <em>none</em>.</p>\n");
     int note_no = 1, figure_no = 2;
     for (int poly = 0; poly < 2; poly++) {
         if ((poly ? c.n_poly : c.n_dich) == 0)
@@ -630,8 +706,17 @@ static void section_parity(page *pg)
         rj_fmt(a, sizeof a, rj_num(par, "mean_diff"), 3),
         rj_fmt(b, sizeof b, rj_num(par, "ci95_low"), 3),
         rj_fmt(c, sizeof c, rj_num(par, "ci95_high"), 3));
-    out(pg, "<tr><th class=\"l\">Cohen's d (pooled SD)</th><td>%s</td></tr>\n",
+    if (rj_get(par, "mean_diff_ci")) {
+        out(pg, "<tr><th class=\"l\">Mean difference [person-bootstrap 95%% CI]</th><td>%s",
+            rj_fmt(a, sizeof a, rj_num(par, "mean_diff"), 3));
+        ci_text(pg, par, "mean_diff", 3);
+        out(pg, "</td></tr>\n");
+    }
+    out(pg, "<tr><th class=\"l\">Cohen's d (pooled SD)%s</th><td>%s",
+        rj_get(par, "cohens_d_ci") ? " [person-bootstrap 95% CI]" : "",
         rj_fmt(a, sizeof a, rj_num(par, "cohens_d"), 3));
+    ci_text(pg, par, "cohens_d", 3);
+    out(pg, "</td></tr>\n");
     out(pg, "<tr><th class=\"l\">Hedges' g</th><td>%s</td></tr>\n",
         rj_fmt(a, sizeof a, rj_num(par, "hedges_g"), 3));
     out(pg, "<tr><th class=\"l\">Welch t (df), p</th><td>%s (%s), %s</td></tr>\n",
@@ -663,15 +748,19 @@ static void section_parity(page *pg)
     out(pg, "</section>\n");
 }
 
-static void threshold_cell(page *pg, double v, int ok, const char *rule)
+/* A value of obj against its threshold, with its bootstrap interval. */
+static void threshold_cell(page *pg, const cJSON *obj, const char *key, int ok, const char *rule)
 {
     char a[48];
-    if (isnan(v))
+    double v = rj_num(obj, key);
+    if (isnan(v)) {
         out(pg, "<td>%s</td><td class=\"l muted\">%s</td>", rj_fmt(a, sizeof a, v, 3), rule);
-    else
-        out(pg, "<td class=\"%s\">%s</td><td class=\"l %s\">%s %s</td>", ok ? "ok" : "bad",
-            rj_fmt(a, sizeof a, v, 3), ok ? "ok" : "bad", ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97",
-            rule);
+        return;
+    }
+    out(pg, "<td class=\"%s\">%s", ok ? "ok" : "bad", rj_fmt(a, sizeof a, v, 3));
+    ci_text(pg, obj, key, 3);
+    out(pg, "</td><td class=\"l %s\">%s %s</td>", ok ? "ok" : "bad",
+        ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97", rule);
 }
 
 static void agreement_group_row(page *pg, const char *label, const cJSON *a, double smd_max)
@@ -684,12 +773,16 @@ static void agreement_group_row(page *pg, const char *label, const cJSON *a, dou
     out(pg, "<td>%s</td>", fmt_pct(x, sizeof x, rj_num(a, "exact")));
     out(pg, "<td>%s</td>", fmt_pct(x, sizeof x, rj_num(a, "adjacent")));
     double qwk = rj_num(a, "qwk"), r = rj_num(a, "pearson_r"), smd = rj_num(a, "smd");
-    out(pg, "<td class=\"%s\">%s</td>", !isnan(qwk) && qwk >= QWK_MIN ? "ok" : "bad",
+    out(pg, "<td class=\"%s\">%s", !isnan(qwk) && qwk >= QWK_MIN ? "ok" : "bad",
         rj_fmt(x, sizeof x, qwk, 3));
-    out(pg, "<td class=\"%s\">%s</td>", !isnan(r) && r >= R_MIN ? "ok" : "bad",
+    ci_text(pg, a, "qwk", 3);
+    out(pg, "</td><td class=\"%s\">%s", !isnan(r) && r >= R_MIN ? "ok" : "bad",
         rj_fmt(x, sizeof x, r, 3));
-    out(pg, "<td class=\"%s\">%s</td>", !isnan(smd) && fabs(smd) <= smd_max ? "ok" : "bad",
+    ci_text(pg, a, "pearson_r", 3);
+    out(pg, "</td><td class=\"%s\">%s", !isnan(smd) && fabs(smd) <= smd_max ? "ok" : "bad",
         rj_fmt(x, sizeof x, smd, 3));
+    ci_text(pg, a, "smd", 3);
+    out(pg, "</td>");
     number_cell(pg, rj_num(a, "mean_machine"), 3);
     number_cell(pg, rj_num(a, "mean_human"), 3);
     out(pg, "</tr>\n");
@@ -746,8 +839,9 @@ static void fairness_row(page *pg, const char *name, const char *question, const
     out(pg, "<tr><th class=\"l\">%s</th><td class=\"l\">%s</td>", name, question);
     number_cell(pg, r2, 4);
     p_cell(pg, p);
-    out(pg, "<td>%s</td><td>%s</td></tr>\n", rj_fmt(a, sizeof a, rj_num(m, "coef_focal"), 3),
-        rj_fmt(b, sizeof b, rj_num(m, "intercept"), 3));
+    out(pg, "<td>%s", rj_fmt(a, sizeof a, rj_num(m, "coef_focal"), 3));
+    ci_text(pg, m, "coef_focal", 3);
+    out(pg, "</td><td>%s</td></tr>\n", rj_fmt(b, sizeof b, rj_num(m, "intercept"), 3));
 }
 
 /* Human (rows) by machine (columns); the diagonal is exact agreement. */
@@ -797,11 +891,11 @@ static void section_agreement(page *pg)
     out(pg, "<tr><th class=\"l\">Exact + adjacent agreement</th><td>%s</td><td></td></tr>\n",
         fmt_pct(a, sizeof a, rj_num(agr, "adjacent")));
     out(pg, "<tr><th class=\"l\">Quadratic weighted kappa</th>");
-    threshold_cell(pg, qwk, !isnan(qwk) && qwk >= QWK_MIN, "\xe2\x89\xa5 .70");
+    threshold_cell(pg, agr, "qwk", !isnan(qwk) && qwk >= QWK_MIN, "\xe2\x89\xa5 .70");
     out(pg, "</tr>\n<tr><th class=\"l\">Pearson r</th>");
-    threshold_cell(pg, r, !isnan(r) && r >= R_MIN, "\xe2\x89\xa5 .70");
+    threshold_cell(pg, agr, "pearson_r", !isnan(r) && r >= R_MIN, "\xe2\x89\xa5 .70");
     out(pg, "</tr>\n<tr><th class=\"l\">SMD (machine \xe2\x88\x92 human)</th>");
-    threshold_cell(pg, smd, !isnan(smd) && fabs(smd) <= SMD_MAX, "|SMD| \xe2\x89\xa4 .15");
+    threshold_cell(pg, agr, "smd", !isnan(smd) && fabs(smd) <= SMD_MAX, "|SMD| \xe2\x89\xa4 .15");
     out(pg, "</tr>\n<tr><th class=\"l\">Mean machine / human</th><td>%s / ",
         rj_fmt(a, sizeof a, rj_num(agr, "mean_machine"), 3));
     out(pg, "%s</td><td></td></tr>\n", rj_fmt(a, sizeof a, rj_num(agr, "mean_human"), 3));
@@ -1045,10 +1139,19 @@ static void section_methods(page *pg)
         "not tested; persons with an unanswered item are left out of DIF (complete "
         "cases)</dd>\n",
         rj_num(s, "min_cell"));
-    out(pg, "<dt>Intervals</dt><dd>MH delta: \xce\x94 \xc2\xb1 1.96 SE (Robins\xe2\x80\x93"
-            "Breslow\xe2\x80\x93Greenland). SMD/SD: test-based (Miettinen), SE = |SMD/SD| / "
-            "\xe2\x88\x9a\xcf\x87\xc2\xb2<sub>Mantel</sub>, consistent with the Mantel test. Mean "
-            "difference: Welch.</dd>\n");
+    if (pg->boot)
+        out(pg, "<dt>Intervals</dt><dd>Person bootstrap, 95%% percentile intervals (R's type-7 "
+                "quantiles of the replicates) for the DIF effects (SMD, SMD/SD, MH delta), "
+                "agreement (QWK, SMD, r), the fairness coefficients, the mean difference and "
+                "Cohen's d and, with true scores, their QWK; persons are resampled with all "
+                "their responses; DIF keeps the matching items of the estimate. The Welch "
+                "interval of the mean difference is shown as well.</dd>\n");
+    else
+        out(pg, "<dt>Intervals</dt><dd>No bootstrap (--bootstrap 0). MH delta: \xce\x94 "
+                "\xc2\xb1 1.96 SE (Robins\xe2\x80\x93"
+                "Breslow\xe2\x80\x93Greenland). SMD/SD: "
+                "\xc2\xb1 1.96 SE with the delta-method SE (persons as the sampling unit). Mean "
+                "difference: Welch.</dd>\n");
     out(pg, "<dt>Cut score</dt><dd>");
     double cut = rj_num(s, "cut");
     char a[48];
@@ -1100,8 +1203,15 @@ static void section_provenance(page *pg)
 sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
 {
     const cJSON *settings = rj_get(audit, "settings");
-    page pg = {b, audit, rj_str(settings, "reference"), rj_str(settings, "focal"),
-               cJSON_IsObject(rj_get(audit, "truth_agreement"))};
+    const cJSON *boot = rj_get(audit, "bootstrap");
+    page pg = {b,
+               audit,
+               rj_str(settings, "reference"),
+               rj_str(settings, "focal"),
+               cJSON_IsObject(rj_get(audit, "truth_agreement")),
+               cJSON_IsArray(rj_get(audit, "dif_vs_human")) &&
+                   cJSON_GetArraySize(rj_get(audit, "dif_vs_human")) > 0,
+               cJSON_IsObject(boot) && rj_boot_count(boot) > 0 ? boot : NULL};
     if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
         return sj_error_set(err, SJ_ERR_INPUT,
                             "not an audit document: settings or dif.items missing");

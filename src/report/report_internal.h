@@ -60,8 +60,10 @@ int rj_training_trend(const cJSON *log, const char *fixed_key, const char *batch
 
 /* Writes an array of flat objects as CSV: the `lead` columns first (NULL
  * terminated, may be NULL), then every other key in order of first
- * appearance. Arrays of strings are joined with "; "; objects are left
- * out; null is NA. Text cells are neutralised by the CSV writer. */
+ * appearance. An interval "<key>_ci": [lo, hi] becomes the two columns
+ * <key>_ci_low and <key>_ci_high; other arrays of strings are joined with
+ * "; "; objects are left out; null is NA. Text cells are neutralised by
+ * the CSV writer. */
 sj_status rj_write_csv_objects(const cJSON *array, const char *path, const char *const *lead,
                                sj_error *err);
 
@@ -70,12 +72,22 @@ sj_status rj_write_csv_objects(const cJSON *array, const char *path, const char 
 int rj_class_badge(sj_buf *b, const char *cls);
 
 /* The DIF effect of an item on the ETS scale of its type: delta_mh for
- * dichotomous items, smd_over_sd for polytomous ones, with a 95% interval
- * (see rj_dif_effect's comment in tables.c). */
+ * dichotomous items, smd_over_sd for polytomous ones, with a 95% interval:
+ * the person-bootstrap percentile interval where the item has one
+ * ("<key>_ci"), else +- 1.96 SE (Robins-Breslow-Greenland for delta, the
+ * delta-method SE of SMD/SD), else none (see tables.c). */
+typedef enum {
+    RJ_INTERVAL_NONE = 0,
+    RJ_INTERVAL_BOOTSTRAP, /* person-bootstrap percentile */
+    RJ_INTERVAL_RBG,       /* delta +- 1.96 SE, Robins-Breslow-Greenland */
+    RJ_INTERVAL_DELTA,     /* SMD/SD +- 1.96 SE, delta method */
+} rj_interval_kind;
+
 typedef struct {
     int polytomous;
     double value, lo, hi;
     const char *cls;
+    rj_interval_kind interval;
 } rj_effect;
 
 void rj_dif_effect(const cJSON *item, rj_effect *e);
@@ -83,6 +95,10 @@ void rj_dif_effect(const cJSON *item, rj_effect *e);
  * of its interval, or the effect itself where an end is missing; NaN when
  * there is no effect. */
 double rj_effect_reach(const rj_effect *e);
+
+/* Sets obj["<key>_ci"] = [lo, hi] (null for a bound that is not finite),
+ * placed right after obj[key] when obj has it. -1 when out of memory. */
+int rj_add_interval(cJSON *obj, const char *key, double lo, double hi);
 
 /* Severity of an ETS class: 0 A/AA, 1 B/BB, 2 C/CC, -1 none. */
 int rj_class_rank(const char *cls);
@@ -128,6 +144,7 @@ typedef struct {
     const sj_responses *resp;
     long col_human; /* -1 without human scores */
     const char *reference, *focal;
+    double *truth_out; /* NULL, or n_rows of the scores: gets each response's true score */
 } rj_truth_request;
 
 cJSON *rj_truth_agreement(const rj_truth_request *q, sj_error *err);
@@ -259,6 +276,106 @@ void rj_panel_summary_html(sj_buf *b, const cJSON *panel);
 void rj_panel_section(sj_buf *b, const cJSON *panel, const char *path, int no);
 /* One row per judge for panel_judges.csv (flags joined by "; "). */
 cJSON *rj_panel_judge_rows(const cJSON *panel);
+/* ---- the person bootstrap of an audit (audit_bootstrap.c) --------------------- */
+
+/* What the replicates are computed from: the audit's responses and the
+ * persons of its score data (the bootstrap's units: every person of the
+ * data, sorted by id, as sj_bootstrap does), its DIF result and, with a
+ * human score, the human score data and their DIF result (the same persons
+ * in the same order); truth holds the true score of every response or is
+ * NULL. */
+typedef struct {
+    const sj_responses *resp;
+    const sj_score_data *scores;
+    const sj_dif_result *dif;
+    const sj_score_data *human_scores; /* NULL without a human score */
+    const sj_dif_result *human_dif;    /* NULL without a human score */
+    long col_human;                    /* the human score of record, -1 without */
+    const double *truth;               /* per response, or NULL */
+    const char *reference, *focal;
+    size_t n_replicates;
+    uint64_t seed;
+} rj_boot_request;
+
+/* The replicates prepared: which statistic and scope each value is, the
+ * persons of each response. Exposed for tests that recompute a replicate. */
+typedef struct rj_boot_plan rj_boot_plan;
+
+rj_boot_plan *rj_boot_plan_new(const rj_boot_request *q, sj_error *err);
+void rj_boot_plan_free(rj_boot_plan *p);
+size_t rj_boot_plan_slots(const rj_boot_plan *p);
+/* Statistic ("dif.smd_over_sd", ...) and scope (item id, "all", group) of
+ * value i. */
+const char *rj_boot_plan_statistic(const rj_boot_plan *p, size_t i);
+const char *rj_boot_plan_scope(const rj_boot_plan *p, size_t i);
+const sj_bootstrap *rj_boot_plan_bootstrap(const rj_boot_plan *p);
+/* Every statistic with counts[p] copies of person p (score data order):
+ * values[i] for i < rj_boot_plan_slots (NaN where undefined). With one
+ * copy of everyone they are the audit's point estimates. */
+sj_status rj_boot_plan_values(rj_boot_plan *p, const unsigned *counts, double *values,
+                              sj_error *err);
+
+/* Runs every replicate: the audit's "bootstrap" object {"replicates":
+ * {STATISTIC: {SCOPE: [B numbers or null]}}, "seed", "level": 0.95,
+ * "method": "percentile", "persons", "persons_sha256", "file":
+ * "bootstrap.csv"}. Other sections may add their own statistics to
+ * "replicates" (same persons, same seed). */
+cJSON *rj_boot_run(const rj_boot_request *q, sj_error *err);
+/* B of a "bootstrap" object: its "replicates" when a number (audit.json),
+ * else the length of the first replicate array. */
+size_t rj_boot_count(const cJSON *boot);
+/* The 95% percentile interval of doc.bootstrap.replicates[statistic][scope];
+ * 0 (and NaN bounds) when there is none or no finite replicate. */
+int rj_boot_interval_of(const cJSON *doc, const char *statistic, const char *scope, double *lo,
+                        double *hi);
+/* Puts "<key>_ci" beside every value of the audit document that has
+ * replicates (dif items, human_dif items, dif_vs_human, agreement overall
+ * and by group, fairness coef_focal, parity, truth_agreement); -1 when out
+ * of memory. */
+int rj_boot_add_intervals(cJSON *doc);
+/* Whether the document still holds the replicates (not yet written). */
+int rj_boot_has_replicates(const cJSON *audit);
+/* bootstrap.csv: statistic,scope,replicate (1..B),value (NA for null). */
+sj_status rj_boot_write_csv(const cJSON *audit, const char *path, sj_error *err);
+/* A copy of the audit for audit.json: bootstrap.replicates replaced by B. */
+cJSON *rj_boot_file_json(const cJSON *audit);
+
+/* ---- human-score DIF beside machine DIF (audit_human_dif.c) ------------------- */
+
+/* The same DIF as the machine's on the human score of record. dif is NULL
+ * (with the reason in note) when the human scores cannot be analysed, for
+ * instance a group without a complete set of human scores. */
+typedef struct {
+    const char *column; /* the human score column (the table's name) */
+    sj_score_data *scores;
+    sj_dif_result *dif;
+    char *note;
+} rj_human_dif;
+
+sj_status rj_human_dif_run(const sj_responses *resp, const sj_columns *cols, long col_human,
+                           const sj_dif_options *opt, rj_human_dif *out, sj_error *err);
+void rj_human_dif_free(rj_human_dif *h);
+/* Adds "human_dif" (sj_dif_to_json with "score_column") to the audit, or
+ * null and "human_dif_note". -1 when out of memory. */
+int rj_human_dif_add(cJSON *doc, const rj_human_dif *h);
+/* Adds "dif_vs_human": per item {"item", "type", "machine": {"effect",
+ * "class"}, "human": {...}, "effect_name", "abs_change" (|machine| -
+ * |human|), "abs_change_ci" (from the replicates "dif_vs_human.abs_change"),
+ * "verdict"}; nothing without "human_dif". -1 when out of memory. */
+int rj_dif_vs_human_add(cJSON *doc);
+/* The verdict of the rule in audit_human_dif.c, or NULL (no interval or
+ * no class). */
+const char *rj_dif_verdict(const char *human_class, const char *machine_class, double lo,
+                           double hi);
+/* The dif_vs_human entry of an item, or NULL. */
+const cJSON *rj_dif_vs_human_item(const cJSON *doc, const char *item);
+/* The flagged items' verdicts in words ("; " between items), as HTML or
+ * plain text; returns the number of items named. */
+int rj_dif_vs_human_summary(sj_buf *b, const cJSON *doc, int html);
+/* Header and row cells of the human columns of the audit's DIF table. */
+void rj_dif_vs_human_head(sj_buf *b, int polytomous);
+void rj_dif_vs_human_cells(sj_buf *b, const cJSON *doc, const char *item);
+
 /* ---- several raters (audit --human A,B,...; audit_raters.c) ---------------- */
 
 /* The columns of --human, split at commas: the first is the score of

@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,39 +103,133 @@ int rj_class_badge(sj_buf *b, const char *cls)
     return sj_buf_printf(b, "</span>");
 }
 
-/* Dichotomous items: delta_mh with delta +- 1.96 se (Robins-Breslow-
- * Greenland). Polytomous items: the stats module gives no standard error
- * for the SMD, so the interval is test-based (Miettinen 1976): the
- * standard error implied by the Mantel chi-square, |SMD/SD| / sqrt(chi2).
- * It excludes zero exactly when the Mantel test has p < .05; it is left
- * out when the chi-square or the SMD is zero. */
+#define Z_975 1.959963984540054
+
+/* The interval stored beside a value as "<key>_ci": [lo, hi]; 0 when
+ * absent or not finite at both ends. */
+static int stored_interval(const cJSON *item, const char *key, double *lo, double *hi)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s_ci", key);
+    const cJSON *ci = rj_get(item, name);
+    if (!cJSON_IsArray(ci) || cJSON_GetArraySize(ci) != 2)
+        return 0;
+    const cJSON *a = cJSON_GetArrayItem(ci, 0), *b = cJSON_GetArrayItem(ci, 1);
+    if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !isfinite(a->valuedouble) ||
+        !isfinite(b->valuedouble))
+        return 0;
+    *lo = a->valuedouble;
+    *hi = b->valuedouble;
+    return 1;
+}
+
+/* The person-bootstrap percentile interval where the audit has one
+ * ("delta_mh_ci", "smd_over_sd_ci"). Without it: dichotomous items delta
+ * +- 1.96 SE (Robins-Breslow-Greenland), polytomous items SMD/SD +- 1.96
+ * SE with the delta-method SE of the stats module (se_smd_over_sd); an
+ * audit without that SE gets no interval. The test-based SE (|SMD/SD| /
+ * sqrt(Mantel chi2)) is never used: it breaks down near zero. */
 void rj_dif_effect(const cJSON *item, rj_effect *e)
 {
     memset(e, 0, sizeof *e);
-    double delta = rj_num(item, "delta_mh");
-    double smd = rj_num(item, "smd_over_sd");
     const char *type = rj_str(item, "type");
     e->polytomous = type ? strcmp(type, "polytomous") == 0
                          : (!rj_get(item, "delta_mh") && rj_get(item, "smd_over_sd"));
+    const char *key = e->polytomous ? "smd_over_sd" : "delta_mh";
+    e->value = rj_num(item, key);
+    e->cls = rj_str(item, e->polytomous ? "ets_poly_class" : "ets_class");
     e->lo = e->hi = NAN;
-    if (!e->polytomous) {
-        double se = rj_num(item, "se_delta_mh");
-        e->value = delta;
-        if (isfinite(delta) && isfinite(se)) {
-            e->lo = delta - 1.959963984540054 * se;
-            e->hi = delta + 1.959963984540054 * se;
-        }
-        e->cls = rj_str(item, "ets_class");
+    e->interval = RJ_INTERVAL_NONE;
+    if (!isfinite(e->value))
+        return;
+    if (stored_interval(item, key, &e->lo, &e->hi)) {
+        e->interval = RJ_INTERVAL_BOOTSTRAP;
         return;
     }
-    double chi2 = rj_num(item, "mantel_chi2");
-    e->value = smd;
-    if (isfinite(smd) && isfinite(chi2) && chi2 > 0 && smd != 0) {
-        double se = fabs(smd) / sqrt(chi2);
-        e->lo = smd - 1.959963984540054 * se;
-        e->hi = smd + 1.959963984540054 * se;
+    double se = rj_num(item, e->polytomous ? "se_smd_over_sd" : "se_delta_mh");
+    if (isfinite(se)) {
+        e->lo = e->value - Z_975 * se;
+        e->hi = e->value + Z_975 * se;
+        e->interval = e->polytomous ? RJ_INTERVAL_DELTA : RJ_INTERVAL_RBG;
     }
-    e->cls = rj_str(item, "ets_poly_class");
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+static cJSON *interval_end(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+int rj_add_interval(cJSON *obj, const char *key, double lo, double hi)
+{
+    char name[96];
+    if (!cJSON_IsObject(obj) || snprintf(name, sizeof name, "%s_ci", key) >= (int)sizeof name)
+        return -1;
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+    cJSON *ci = cJSON_CreateArray();
+    if (!ci || !cJSON_AddItemToArray(ci, interval_end(lo)) ||
+        !cJSON_AddItemToArray(ci, interval_end(hi)) || !cJSON_AddItemToObject(obj, name, ci)) {
+        cJSON_Delete(ci);
+        return -1;
+    }
+    /* Beside its value: the members after `key` move behind the interval. */
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    while (v && v->next && v->next != ci) {
+        cJSON *moved = cJSON_DetachItemViaPointer(obj, v->next);
+        cJSON_AddItemToArray(obj, moved);
+    }
+    return 0;
+}
+
+/* A copy of one row with every "<key>_ci": [lo, hi] written as two
+ * members <key>_ci_low and <key>_ci_high in its place. */
+static cJSON *split_interval_row(const cJSON *row)
+{
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *v;
+    cJSON_ArrayForEach(v, row)
+    {
+        if (!out)
+            return NULL;
+        if (v->string && ends_with(v->string, "_ci") && cJSON_IsArray(v) &&
+            cJSON_GetArraySize(v) == 2) {
+            char name[128];
+            for (int k = 0; k < 2; k++) {
+                const cJSON *x = cJSON_GetArrayItem(v, k);
+                snprintf(name, sizeof name, "%s_%s", v->string, k ? "high" : "low");
+                if (!cJSON_AddItemToObject(out, name,
+                                           interval_end(cJSON_IsNumber(x) ? x->valuedouble : NAN)))
+                    goto fail;
+            }
+        } else if (!cJSON_AddItemToObject(out, v->string ? v->string : "", cJSON_Duplicate(v, 1))) {
+            goto fail;
+        }
+    }
+    return out;
+fail:
+    cJSON_Delete(out);
+    return NULL;
+}
+
+static cJSON *split_intervals(const cJSON *array)
+{
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *row;
+    cJSON_ArrayForEach(row, array)
+    {
+        cJSON *copy = out ? split_interval_row(row) : NULL;
+        if (!copy || !cJSON_AddItemToArray(out, copy)) {
+            cJSON_Delete(copy);
+            cJSON_Delete(out);
+            return NULL;
+        }
+    }
+    return out;
 }
 
 static int has_name(char **names, size_t n, const char *name)
@@ -227,16 +322,20 @@ static int write_value(sj_csv_writer *w, const cJSON *v)
     return 0;
 }
 
-sj_status rj_write_csv_objects(const cJSON *array, const char *path, const char *const *lead,
+sj_status rj_write_csv_objects(const cJSON *rows, const char *path, const char *const *lead,
                                sj_error *err)
 {
     size_t n = 0;
-    char **names = collect_columns(array, lead, &n);
-    if (!names)
+    cJSON *array = split_intervals(rows);
+    char **names = array ? collect_columns(array, lead, &n) : NULL;
+    if (!names) {
+        cJSON_Delete(array);
         return sj_error_set(err, SJ_ERR_WORK, "out of memory writing %s", path);
+    }
     sj_csv_writer w;
     if (sj_csv_open(&w, path, (const char *const *)names, n, err) != SJ_OK) {
         free(names);
+        cJSON_Delete(array);
         return SJ_ERR_WORK;
     }
     const cJSON *row;
@@ -245,11 +344,13 @@ sj_status rj_write_csv_objects(const cJSON *array, const char *path, const char 
         for (size_t c = 0; c < n; c++) {
             if (write_value(&w, rj_get(row, names[c])) != 0) {
                 free(names);
+                cJSON_Delete(array);
                 sj_csv_abort(&w);
                 return sj_error_set(err, SJ_ERR_WORK, "out of memory writing %s", path);
             }
         }
     }
     free(names);
+    cJSON_Delete(array);
     return sj_csv_close(&w, err);
 }

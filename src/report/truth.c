@@ -273,6 +273,8 @@ cJSON *rj_truth_agreement(const rj_truth_request *q, sj_error *err)
     } else if (truth_load(&t, q->truth_path, q->person_col, q->item_col, q->ins, err) == SJ_OK &&
                match_responses(&t, q->resp, truth, err) == SJ_OK) {
         doc = truth_document(q, &t, truth, x, y, err);
+        if (doc && q->truth_out)
+            memcpy(q->truth_out, truth, n * sizeof *truth);
     }
     truth_index_free(&t);
     free(truth);

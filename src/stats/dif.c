@@ -59,6 +59,8 @@ static void clear_statistics(sj_dif_item *it)
         &it->mantel_p,
         &it->smd,
         &it->smd_over_sd,
+        &it->se_smd,
+        &it->se_smd_over_sd,
         &it->olr_uniform,
         &it->olr_p_uniform,
         &it->olr_nonuniform,
@@ -94,9 +96,11 @@ typedef struct {
     int ref, focal;
     size_t *persons; /* complete persons of the two groups */
     size_t n_persons;
-    int *is_dichotomous; /* per item */
-    int *in_matching;    /* per item: counts towards the matching score */
-    long *base;          /* per person (index into persons): sum over in_matching items */
+    int *is_dichotomous;    /* per item */
+    int *in_matching;       /* per item: counts towards the matching score */
+    long *base;             /* per person (index into persons): sum over in_matching items */
+    const unsigned *weight; /* per person of d: copies counted (NULL: one each) */
+    int *reported;          /* per item: in_matching of the last analysis run, or NULL */
 } comparison;
 
 static void compute_base(comparison *cmp)
@@ -121,7 +125,10 @@ static long matching_score(const comparison *cmp, size_t q, size_t item)
     return cmp->in_matching[item] ? s - y : s;
 }
 
-/* Counts per (stratum, group, category); -1 when out of memory. */
+/* Counts per (stratum, group, category); -1 when out of memory. Strata
+ * and categories are those of every selected person, weighted or not (a
+ * person of weight 0 adds nothing to them), so reweighting never changes
+ * an item's categories. */
 static int build_counts(const comparison *cmp, size_t item, sj_dif_counts *c, long n_group[2])
 {
     const sj_score_data *d = cmp->d;
@@ -170,8 +177,9 @@ static int build_counts(const comparison *cmp, size_t item, sj_dif_counts *c, lo
         int g = d->group[p] == cmp->focal;
         long k = stratum_of[matching_score(cmp, q, item) - s_min];
         long j = cat_of[d->scores[p * d->n_items + item] - y_min];
-        c->count[((size_t)k * 2 + (size_t)g) * c->n_cats + (size_t)j] += 1;
-        n_group[g]++;
+        unsigned copies = cmp->weight ? cmp->weight[p] : 1;
+        c->count[((size_t)k * 2 + (size_t)g) * c->n_cats + (size_t)j] += copies;
+        n_group[g] += copies;
     }
     free(stratum_of);
     free(cat_of);
@@ -252,6 +260,8 @@ static void analyse_polytomous(const sj_dif_counts *c, sj_dif_item *it)
     it->mantel_p = mt.p;
     it->smd = mt.smd;
     it->smd_over_sd = mt.smd_over_sd;
+    it->se_smd = mt.se_smd;
+    it->se_smd_over_sd = mt.se_smd_over_sd;
     it->ets_poly_class = sj_ets_poly_class(mt.smd_over_sd, mt.p);
     if (mt.note)
         add_note(it, "Mantel: %s", mt.note);
@@ -302,6 +312,8 @@ static int analyse_item(const comparison *cmp, size_t item, sj_dif_item *it)
 
 static int analyse_all(const comparison *cmp, sj_dif_item *rows)
 {
+    if (cmp->reported)
+        memcpy(cmp->reported, cmp->in_matching, cmp->d->n_items * sizeof *cmp->reported);
     int failed = 0;
     long n_items = (long)cmp->d->n_items;
     /* GSL's error handler is process-wide; switch it off once around the
@@ -485,6 +497,7 @@ void sj_dif_result_free(sj_dif_result *r)
     free(r->focal);
     free(r->purify_rounds);
     free(r->purify_converged);
+    free(r->matching);
     free(r);
 }
 
@@ -500,7 +513,9 @@ static sj_dif_result *new_result(const sj_score_data *d, const sj_dif_options *o
     r->reference = sj_strdup(opt->reference);
     r->purify_rounds = sj_calloc(opt->n_focal, sizeof *r->purify_rounds);
     r->purify_converged = sj_calloc(opt->n_focal, sizeof *r->purify_converged);
-    if (!r->rows || !r->focal || !r->reference || !r->purify_rounds || !r->purify_converged) {
+    r->matching = sj_calloc(r->n_rows ? r->n_rows : 1, sizeof *r->matching);
+    if (!r->rows || !r->focal || !r->reference || !r->purify_rounds || !r->purify_converged ||
+        !r->matching) {
         sj_dif_result_free(r);
         return NULL;
     }
@@ -552,6 +567,7 @@ static sj_status run_comparison(comparison *cmp, sj_dif_result *r, size_t f, sj_
     sj_status st = select_persons(cmp->d, cmp->ref, cmp->focal, cmp, err);
     if (st != SJ_OK)
         return st;
+    cmp->reported = r->matching + f * n;
     for (size_t j = 0; j < n; j++)
         cmp->in_matching[j] = 1;
     compute_base(cmp);
@@ -625,4 +641,75 @@ sj_dif_result *sj_dif_run(const sj_score_data *d, const sj_dif_options *opt, sj_
         return NULL;
     }
     return r;
+}
+
+/* ---- effect sizes on reweighted persons (the bootstrap) ------------------ */
+
+/* The effect size of one item on the reweighted counts; -1 when out of
+ * memory. */
+static int item_effect(const comparison *cmp, size_t item, const sj_dif_item *row, sj_dif_effect *e)
+{
+    e->smd = e->smd_over_sd = e->delta_mh = NAN;
+    if (!row->tested)
+        return 0;
+    sj_dif_counts c = {0};
+    long n_group[2];
+    if (build_counts(cmp, item, &c, n_group) != 0) {
+        sj_dif_counts_free(&c);
+        return -1;
+    }
+    if (row->type == SJ_ITEM_DICHOTOMOUS && c.n_cats == 2) {
+        sj_mh mh;
+        sj_mh_compute(&c, 0, &mh);
+        e->delta_mh = mh.delta;
+    } else if (row->type == SJ_ITEM_POLYTOMOUS) {
+        sj_mantel mt;
+        sj_mantel_compute(&c, &mt);
+        e->smd = mt.smd;
+        e->smd_over_sd = mt.smd_over_sd;
+    }
+    sj_dif_counts_free(&c);
+    return 0;
+}
+
+/* One focal group's items, with r's matching items; -1 when out of memory. */
+static int focal_effects(comparison *cmp, const sj_dif_result *r, size_t f, sj_dif_effect *out)
+{
+    size_t n = cmp->d->n_items;
+    memcpy(cmp->in_matching, r->matching + f * n, n * sizeof *cmp->in_matching);
+    compute_base(cmp);
+    for (size_t i = 0; i < n; i++)
+        if (item_effect(cmp, i, &r->rows[f * n + i], &out[f * n + i]) != 0)
+            return -1;
+    return 0;
+}
+
+sj_status sj_dif_effects(const sj_score_data *d, const sj_dif_result *r, const unsigned *weight,
+                         sj_dif_effect *out, sj_error *err)
+{
+    if (r->n_rows != r->n_focal * d->n_items || r->n_rows == 0)
+        return sj_error_set(err, SJ_ERR_INPUT, "the DIF result does not belong to these data");
+    sj_dif_options opt;
+    sj_dif_options_defaults(&opt);
+    opt.match = r->match;
+    comparison cmp = {.d = d, .opt = &opt, .weight = weight};
+    cmp.ref = (int)sj_score_data_group(d, r->reference);
+    cmp.persons = malloc((d->n_persons ? d->n_persons : 1) * sizeof *cmp.persons);
+    cmp.base = malloc((d->n_persons ? d->n_persons : 1) * sizeof *cmp.base);
+    cmp.in_matching = malloc(d->n_items * sizeof *cmp.in_matching);
+    sj_status st = SJ_OK;
+    if (!cmp.persons || !cmp.base || !cmp.in_matching)
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t f = 0; f < r->n_focal && st == SJ_OK; f++) {
+        cmp.focal = (int)sj_score_data_group(d, r->focal[f]);
+        if (cmp.ref < 0 || cmp.focal < 0)
+            st = sj_error_set(err, SJ_ERR_INPUT, "the DIF result names groups these data lack");
+        else if ((st = select_persons(d, cmp.ref, cmp.focal, &cmp, err)) == SJ_OK &&
+                 focal_effects(&cmp, r, f, out) != 0)
+            st = sj_error_set(err, SJ_ERR_WORK, "out of memory in the DIF effects");
+    }
+    free(cmp.persons);
+    free(cmp.base);
+    free(cmp.in_matching);
+    return st;
 }

@@ -37,6 +37,7 @@ typedef struct {
     const double *x;
     size_t n, p, n_cats;
     const int *y;
+    const double *w; /* observation weights, NULL for 1 each */
     double ridge;
     double *a_u, *a_l, *dpi; /* scratch, one parameter vector each */
 } ordinal_data;
@@ -60,6 +61,7 @@ static void density(double z, double *f, double *df)
 static void add_observation(const ordinal_data *d, size_t i, double pi, double l, double u,
                             double *grad, double *hess)
 {
+    double w = d->w ? d->w[i] : 1.0;
     size_t nz = d->n_cats - 1, P = nz + d->p;
     const double *xi = d->x + i * d->p;
     int y = d->y[i];
@@ -76,14 +78,14 @@ static void add_observation(const ordinal_data *d, size_t i, double pi, double l
         d->a_u[nz + j] = d->a_l[nz + j] = -xi[j];
     for (size_t a = 0; a < P; a++) {
         d->dpi[a] = fu * d->a_u[a] - fl * d->a_l[a];
-        grad[a] += d->dpi[a] / pi;
+        grad[a] += w * (d->dpi[a] / pi);
     }
     if (!hess)
         return;
     for (size_t a = 0; a < P; a++)
         for (size_t b = 0; b < P; b++) {
             double d2 = dfu * d->a_u[a] * d->a_u[b] - dfl * d->a_l[a] * d->a_l[b];
-            hess[a * P + b] += d2 / pi - d->dpi[a] * d->dpi[b] / (pi * pi);
+            hess[a * P + b] += w * (d2 / pi - d->dpi[a] * d->dpi[b] / (pi * pi));
         }
 }
 
@@ -111,7 +113,7 @@ static double penalised_loglik(const double *params, double *grad, double *hess,
         double pi = interval_prob(l, u);
         if (!(pi > 0))
             return -INFINITY;
-        ll += log(pi);
+        ll += (d->w ? d->w[i] : 1.0) * log(pi);
         if (grad)
             add_observation(d, i, pi, l, u, grad, hess);
     }
@@ -125,8 +127,9 @@ static double penalised_loglik(const double *params, double *grad, double *hess,
     return ll;
 }
 
-static sj_status check_input(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
-                             double ridge, size_t *count, sj_error *err)
+/* The inputs are valid; count[k] receives the total weight of category k. */
+static sj_status check_input(const double *x, size_t n, size_t p, const int *y, const double *w,
+                             size_t n_cats, double ridge, double *count, sj_error *err)
 {
     if (n == 0)
         return sj_error_set(err, SJ_ERR_INPUT, "ordinal fit: no observations");
@@ -140,7 +143,12 @@ static sj_status check_input(const double *x, size_t n, size_t p, const int *y, 
             return sj_error_set(err, SJ_ERR_INPUT,
                                 "ordinal fit: observation %zu has category %d, outside 0..%zu", i,
                                 y[i], n_cats - 1);
-        count[y[i]]++;
+        if (w && !(w[i] > 0 && isfinite(w[i])))
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "ordinal fit: observation %zu has weight %g; weights must be "
+                                "finite numbers > 0",
+                                i, w[i]);
+        count[y[i]] += w ? w[i] : 1.0;
         for (size_t j = 0; j < p; j++)
             if (!isfinite(x[i * p + j]))
                 return sj_error_set(err, SJ_ERR_INPUT,
@@ -156,31 +164,43 @@ static sj_status check_input(const double *x, size_t n, size_t p, const int *y, 
     return SJ_OK;
 }
 
-double sj_ordinal_objective(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
-                            double ridge, const double *params, double *grad)
+double sj_ordinal_objective_weighted(const double *x, size_t n, size_t p, const int *y,
+                                     const double *w, size_t n_cats, double ridge,
+                                     const double *params, double *grad, double *hess)
 {
     size_t P = n_cats - 1 + p;
-    ordinal_data d = {x, n, p, n_cats, y, ridge, NULL, NULL, NULL};
+    ordinal_data d = {x, n, p, n_cats, y, w, ridge, NULL, NULL, NULL};
     d.a_u = malloc(P * sizeof *d.a_u);
     d.a_l = malloc(P * sizeof *d.a_l);
     d.dpi = malloc(P * sizeof *d.dpi);
+    /* the Hessian is accumulated along with the gradient */
+    double *own_grad = hess && !grad ? malloc(P * sizeof *own_grad) : NULL;
     double ll = NAN;
-    if (d.a_u && d.a_l && d.dpi)
-        ll = penalised_loglik(params, grad, NULL, &d);
+    if (d.a_u && d.a_l && d.dpi && (!hess || grad || own_grad))
+        ll = penalised_loglik(params, grad ? grad : own_grad, hess, &d);
+    free(own_grad);
     free(d.a_u);
     free(d.a_l);
     free(d.dpi);
     return ll;
 }
 
+double sj_ordinal_objective(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
+                            double ridge, const double *params, double *grad)
+{
+    return sj_ordinal_objective_weighted(x, n, p, y, NULL, n_cats, ridge, params, grad, NULL);
+}
+
 /* The covariate-free MLE: thresholds at the logits of the cumulative
  * proportions. */
-static void start_values(const size_t *count, size_t n, size_t n_cats, double *params)
+static void start_values(const double *count, size_t n_cats, double *params)
 {
-    size_t cum = 0;
+    double total = 0, cum = 0;
+    for (size_t k = 0; k < n_cats; k++)
+        total += count[k];
     for (size_t k = 0; k + 1 < n_cats; k++) {
         cum += count[k];
-        double c = (double)cum / (double)n;
+        double c = cum / total;
         params[k] = log(c / (1 - c));
     }
 }
@@ -188,18 +208,25 @@ static void start_values(const size_t *count, size_t n, size_t n_cats, double *p
 sj_status sj_ordinal_fit(const double *x, size_t n, size_t p, const int *y, size_t n_cats,
                          double ridge, sj_ordinal_model *out, sj_error *err)
 {
+    return sj_ordinal_fit_weighted(x, n, p, y, NULL, n_cats, ridge, out, err);
+}
+
+sj_status sj_ordinal_fit_weighted(const double *x, size_t n, size_t p, const int *y,
+                                  const double *w, size_t n_cats, double ridge,
+                                  sj_ordinal_model *out, sj_error *err)
+{
     memset(out, 0, sizeof *out);
-    size_t *count = n_cats ? calloc(n_cats, sizeof *count) : NULL;
+    double *count = n_cats ? calloc(n_cats, sizeof *count) : NULL;
     if (n_cats && !count)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    sj_status st = check_input(x, n, p, y, n_cats, ridge, count, err);
+    sj_status st = check_input(x, n, p, y, w, n_cats, ridge, count, err);
     if (st != SJ_OK) {
         free(count);
         return st;
     }
     size_t nz = n_cats - 1, P = nz + p;
     double *params = calloc(P, sizeof *params);
-    ordinal_data d = {x, n, p, n_cats, y, ridge, NULL, NULL, NULL};
+    ordinal_data d = {x, n, p, n_cats, y, w, ridge, NULL, NULL, NULL};
     d.a_u = malloc(P * sizeof *d.a_u);
     d.a_l = malloc(P * sizeof *d.a_l);
     d.dpi = malloc(P * sizeof *d.dpi);
@@ -208,7 +235,7 @@ sj_status sj_ordinal_fit(const double *x, size_t n, size_t p, const int *y, size
     if (!params || !d.a_u || !d.a_l || !d.dpi || !out->thresholds || !out->beta) {
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     } else {
-        start_values(count, n, n_cats, params);
+        start_values(count, n_cats, params);
         sj_newton_result res;
         sj_newton_maximize(P, params, penalised_loglik, &d, 200, &res);
         if (res.status == SJ_NEWTON_NO_MEMORY)

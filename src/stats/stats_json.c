@@ -29,10 +29,11 @@ static const field DICHOTOMOUS[] = {
     NUM(lr_joint), NUM(lr_p_joint),  NUM(lr_dr2n),      CLS(zt_class),      CLS(jg_class),
 };
 static const field POLYTOMOUS[] = {
-    NUM(mantel_chi2),      NUM(mantel_p),    NUM(smd),           NUM(smd_over_sd),
-    CLS(ets_poly_class),   NUM(olr_uniform), NUM(olr_p_uniform), NUM(olr_nonuniform),
-    NUM(olr_p_nonuniform), NUM(olr_joint),   NUM(olr_p_joint),   NUM(olr_dr2n),
-    NUM(olr_dr2mcf),
+    NUM(mantel_chi2),    NUM(mantel_p),         NUM(smd),
+    NUM(smd_over_sd),    NUM(se_smd),           NUM(se_smd_over_sd),
+    CLS(ets_poly_class), NUM(olr_uniform),      NUM(olr_p_uniform),
+    NUM(olr_nonuniform), NUM(olr_p_nonuniform), NUM(olr_joint),
+    NUM(olr_p_joint),    NUM(olr_dr2n),         NUM(olr_dr2mcf),
 };
 static const field DICHOTOMOUS_ADJ[] = {
     NUM(mh_p_adj),

@@ -169,11 +169,14 @@ fi
 if "$SJTALIGN" audit --help | grep -q -- '--seed'; then
     audit_tiny --human rater_1,rater_2 --seed 7 --out "$TMP/a3"
     audit_tiny --human rater_1,rater_2 --seed 7 --out "$TMP/a4"
+    # Four persons have few distinct resamples, so the percentiles of
+    # another seed may well coincide: the replicates themselves differ.
+    raters_rows() { grep '^raters\.' "$1/bootstrap.csv"; }
     if [ "$(intervals "$TMP/a3")" = "$(intervals "$TMP/a4")" ] &&
-        [ "$(intervals "$TMP/a3")" != "$(intervals "$TMP/a1")" ]; then
-        pass "--seed 7 twice: the same intervals, other than seed 1's"
+        [ "$(raters_rows "$TMP/a3")" != "$(raters_rows "$TMP/a1")" ]; then
+        pass "--seed 7 twice: the same intervals; other replicates than seed 1's"
     else
-        fail "--seed 7 twice: the same intervals, other than seed 1's"
+        fail "--seed 7 twice: the same intervals; other replicates than seed 1's"
     fi
 fi
 

@@ -272,6 +272,74 @@ static void test_knn_normal_equations(void **state)
     sj_instrument_free(ins);
 }
 
+/* Weighted: weighted least squares solves X'W(y - Xb) = 0; the ordinal
+ * model's standardisation is the weighted mean and population SD of the
+ * training features; unit weights are the unweighted fit, number for
+ * number; a weight that is not a finite number > 0 is an input error. */
+static void test_weighted_fits(void **state)
+{
+    (void)state;
+    sj_instrument *ins = toy_instrument();
+    sj_lex_model *m = toy_model(ins);
+    const char *items[] = {"Q1", "Q1", "Q1", "Q1"};
+    const char *texts[] = {"beta gamma", "beta delta", "delta", "alpha gamma"};
+    const int scores[] = {2, 1, 0, 2};
+    const double w[] = {0.5, 0.5, 1, 2};
+    sj_lex_knn k;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_lex_knn_fit_weighted(m, items, texts, scores, w, 4, &k, &err), SJ_OK);
+    double g[3] = {0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        double x[SJ_LEX_N_FEATURES];
+        features(m, items[i], texts[i], x);
+        double row[3] = {1, x[0], x[5]};
+        double res = scores[i] - (k.coef[0] + k.coef[1] * row[1] + k.coef[2] * row[2]);
+        for (int j = 0; j < 3; j++)
+            g[j] += w[i] * row[j] * res;
+    }
+    for (int j = 0; j < 3; j++)
+        close_to(g[j], 0, 1e-10, "weighted normal equation");
+    sj_lex_free(m);
+
+    const double tw[] = {2, 1, 1};
+    m = sj_lex_fit_weighted(ins, TOY_ITEMS, TOY_TEXTS, TOY_SCORES, tw, 3, NULL, &err);
+    assert_non_null(m);
+    sj_lex_summary sum;
+    sj_lex_explain(m, &sum);
+    for (int j = 0; j < SJ_LEX_N_FEATURES; j++) {
+        double x[3][SJ_LEX_N_FEATURES], mean = 0, var = 0;
+        for (int i = 0; i < 3; i++)
+            features(m, TOY_ITEMS[i], TOY_TEXTS[i], x[i]);
+        for (int i = 0; i < 3; i++)
+            mean += tw[i] * x[i][j] / 4;
+        for (int i = 0; i < 3; i++)
+            var += tw[i] * (x[i][j] - mean) * (x[i][j] - mean) / 4;
+        close_to(sum.mean[j], mean, 1e-12, "weighted mean");
+        close_to(sum.sd[j], sqrt(var), 1e-12, "weighted sd");
+    }
+    sj_lex_free(m);
+
+    const double ones[] = {1, 1, 1};
+    sj_lex_model *a =
+        sj_lex_fit_weighted(ins, TOY_ITEMS, TOY_TEXTS, TOY_SCORES, ones, 3, NULL, &err);
+    sj_lex_model *b = toy_model(ins);
+    cJSON *ja = sj_lex_to_json(a), *jb = sj_lex_to_json(b);
+    char *ta = cJSON_PrintUnformatted(ja), *tb = cJSON_PrintUnformatted(jb);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    sj_lex_free(a);
+    sj_lex_free(b);
+    const double bad[] = {1, -1, 1};
+    assert_null(sj_lex_fit_weighted(ins, TOY_ITEMS, TOY_TEXTS, TOY_SCORES, bad, 3, NULL, &err));
+    assert_int_equal(err.status, SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "training answer 1: weight -1"));
+    sj_instrument_free(ins);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_empty_level),
         cmocka_unit_test(test_fit_input_errors),
         cmocka_unit_test(test_knn_normal_equations),
+        cmocka_unit_test(test_weighted_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,106 @@ static void test_gradient_finite_differences(void **state)
     sj_ordinal_model_free(&m);
 }
 
+/* Weights: the 2x2 table of test_two_by_two as four weighted rows (weight
+ * = the count) gives its hand-worked estimates, theta = log 3 and beta =
+ * 2 log 3; half weights on two rows of category 0 against weight 1 on one
+ * row of category 1 (no covariates) give P(0) = 1/2, theta = 0 and loglik
+ * 2 log(1/2). */
+static void test_weights_as_counts(void **state)
+{
+    (void)state;
+    const double x[] = {0, 0, 1, 1};
+    const int y[] = {0, 1, 0, 1};
+    const double w[] = {3, 1, 1, 3};
+    sj_ordinal_model m;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_ordinal_fit_weighted(x, 4, 1, y, w, 2, 0.0, &m, &err), SJ_OK);
+    assert_true(m.converged);
+    close_to(m.thresholds[0], log(3), 1e-9);
+    close_to(m.beta[0], 2 * log(3), 1e-9);
+    close_to(m.loglik, 6 * log(0.75) + 2 * log(0.25), 1e-10);
+    sj_ordinal_model_free(&m);
+    const int y3[] = {0, 0, 1};
+    const double w3[] = {0.5, 0.5, 1};
+    assert_int_equal(sj_ordinal_fit_weighted(NULL, 3, 0, y3, w3, 2, 1.0, &m, &err), SJ_OK);
+    close_to(m.thresholds[0], 0, 1e-12);
+    close_to(m.loglik, 2 * log(0.5), 1e-12);
+    sj_ordinal_model_free(&m);
+}
+
+/* A weight of 2 is the row counted twice: the data of the gradient test
+ * with its second row duplicated, against the same data with that row
+ * weighted 2 (the same objective, gradient and estimates). */
+static void test_weight_two_is_duplicate(void **state)
+{
+    (void)state;
+    const double x[] = {0.5, -1, 1.5, 0.2, -0.3, 0.8, 2.0, -1.2, -1.0, 0.1, 0.7, 0.7};
+    const int y[] = {0, 3, 1, 2, 0, 3};
+    const double w[] = {1, 2, 1, 1, 1, 1};
+    const double xd[] = {0.5, -1, 1.5, 0.2, 1.5, 0.2, -0.3, 0.8, 2.0, -1.2, -1.0, 0.1, 0.7, 0.7};
+    const int yd[] = {0, 3, 3, 1, 2, 0, 3};
+    const double params[] = {-0.7, 0.1, 0.9, 0.4, -0.6};
+    double g1[5], g2[5];
+    double l1 = sj_ordinal_objective_weighted(x, 6, 2, y, w, 4, 0.5, params, g1, NULL);
+    double l2 = sj_ordinal_objective(xd, 7, 2, yd, 4, 0.5, params, g2);
+    close_to(l1, l2, 1e-13);
+    for (int a = 0; a < 5; a++)
+        close_to(g1[a], g2[a], 1e-13);
+    sj_ordinal_model m1, m2;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_ordinal_fit_weighted(x, 6, 2, y, w, 4, 0.5, &m1, &err), SJ_OK);
+    assert_int_equal(sj_ordinal_fit(xd, 7, 2, yd, 4, 0.5, &m2, &err), SJ_OK);
+    assert_true(m1.converged && m2.converged);
+    for (int k = 0; k < 3; k++)
+        close_to(m1.thresholds[k], m2.thresholds[k], 1e-10);
+    for (int j = 0; j < 2; j++)
+        close_to(m1.beta[j], m2.beta[j], 1e-10);
+    close_to(m1.loglik, m2.loglik, 1e-12);
+    sj_ordinal_model_free(&m1);
+    sj_ordinal_model_free(&m2);
+}
+
+/* Central differences of the weighted objective agree with its gradient,
+ * and central differences of that gradient with its Hessian. */
+static void test_weighted_derivatives(void **state)
+{
+    (void)state;
+    const double x[] = {0.5, -1, 1.5, 0.2, -0.3, 0.8, 2.0, -1.2, -1.0, 0.1, 0.7, 0.7};
+    const int y[] = {0, 3, 1, 2, 0, 3};
+    const double w[] = {0.5, 2, 1, 1.0 / 3, 0.25, 1.5};
+    const double params[] = {-0.7, 0.1, 0.9, 0.4, -0.6};
+    double grad[5], hess[25];
+    double ll = sj_ordinal_objective_weighted(x, 6, 2, y, w, 4, 0.5, params, grad, hess);
+    assert_true(isfinite(ll));
+    double h_only[25];
+    sj_ordinal_objective_weighted(x, 6, 2, y, w, 4, 0.5, params, NULL, h_only);
+    for (int a = 0; a < 5; a++) {
+        double up[5], dn[5], gu[5], gd[5], h = 1e-5;
+        memcpy(up, params, sizeof up);
+        memcpy(dn, params, sizeof dn);
+        up[a] += h;
+        dn[a] -= h;
+        double fd = (sj_ordinal_objective_weighted(x, 6, 2, y, w, 4, 0.5, up, gu, NULL) -
+                     sj_ordinal_objective_weighted(x, 6, 2, y, w, 4, 0.5, dn, gd, NULL)) /
+                    (2 * h);
+        close_to(grad[a], fd, 1e-7);
+        for (int b = 0; b < 5; b++) {
+            close_to(hess[b * 5 + a], (gu[b] - gd[b]) / (2 * h), 1e-6);
+            close_to(h_only[b * 5 + a], hess[b * 5 + a], 0);
+        }
+    }
+    const double zero[] = {1, 0, 1, 1, 1, 1};
+    const double nan_w[] = {1, NAN, 1, 1, 1, 1};
+    sj_ordinal_model m;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_ordinal_fit_weighted(x, 6, 2, y, zero, 4, 0.5, &m, &err), SJ_ERR_INPUT);
+    assert_non_null(strstr(err.msg, "observation 1 has weight 0"));
+    assert_int_equal(sj_ordinal_fit_weighted(x, 6, 2, y, nan_w, 4, 0.5, &m, &err), SJ_ERR_INPUT);
+}
+
 static void test_input_errors(void **state)
 {
     (void)state;
@@ -158,9 +258,14 @@ static void test_input_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_two_by_two),      cmocka_unit_test(test_three_categories_marginals),
-        cmocka_unit_test(test_ridge_symmetric), cmocka_unit_test(test_gradient_finite_differences),
+        cmocka_unit_test(test_two_by_two),
+        cmocka_unit_test(test_three_categories_marginals),
+        cmocka_unit_test(test_ridge_symmetric),
+        cmocka_unit_test(test_gradient_finite_differences),
         cmocka_unit_test(test_input_errors),
+        cmocka_unit_test(test_weights_as_counts),
+        cmocka_unit_test(test_weight_two_is_duplicate),
+        cmocka_unit_test(test_weighted_derivatives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,24 +125,47 @@ static void test_effect_intervals_hand_worked(void **state)
 {
     (void)state;
     rj_effect e;
+    /* Dichotomous without a bootstrap: delta +- 1.96 SE (RBG). */
     cJSON *d = cJSON_Parse("{\"type\":\"dichotomous\",\"delta_mh\":-1.2,\"se_delta_mh\":0.4,"
                            "\"ets_class\":\"B\"}");
     rj_dif_effect(d, &e);
     assert_false(e.polytomous);
+    assert_int_equal(e.interval, RJ_INTERVAL_RBG);
     assert_near(e.lo, -1.2 - 1.959963984540054 * 0.4, 1e-12);
     assert_near(e.hi, -1.2 + 1.959963984540054 * 0.4, 1e-12);
     assert_string_equal(e.cls, "B");
     cJSON_Delete(d);
-    /* Test-based: SE = 0.4 / sqrt(16) = 0.1. */
-    cJSON *p = cJSON_Parse("{\"type\":\"polytomous\",\"smd_over_sd\":-0.4,\"mantel_chi2\":16,"
-                           "\"ets_poly_class\":\"CC\"}");
+    /* With a bootstrap interval, that interval. */
+    d = cJSON_Parse("{\"type\":\"dichotomous\",\"delta_mh\":-1.2,\"delta_mh_ci\":[-1.9,-0.4],"
+                    "\"se_delta_mh\":0.4,\"ets_class\":\"B\"}");
+    rj_dif_effect(d, &e);
+    assert_int_equal(e.interval, RJ_INTERVAL_BOOTSTRAP);
+    assert_near(e.lo, -1.9, 0);
+    assert_near(e.hi, -0.4, 0);
+    cJSON_Delete(d);
+    /* Polytomous with a bootstrap interval: it, never the test-based one. */
+    cJSON *p = cJSON_Parse("{\"type\":\"polytomous\",\"smd_over_sd\":-0.036,\"mantel_chi2\":0.01,"
+                           "\"smd_over_sd_ci\":[-0.2,0.13],\"se_smd_over_sd\":0.08,"
+                           "\"ets_poly_class\":\"AA\"}");
     rj_dif_effect(p, &e);
     assert_true(e.polytomous);
-    assert_near(e.lo, -0.4 - 0.1959963984540054, 1e-12);
-    assert_near(e.hi, -0.4 + 0.1959963984540054, 1e-12);
+    assert_int_equal(e.interval, RJ_INTERVAL_BOOTSTRAP);
+    assert_near(e.lo, -0.2, 0);
+    assert_near(e.hi, 0.13, 0);
     cJSON_Delete(p);
-    p = cJSON_Parse("{\"type\":\"polytomous\",\"smd_over_sd\":0,\"mantel_chi2\":0}");
+    /* Without one: +- 1.96 delta-method SE (0.08), whatever the chi-square
+     * (the test-based SE 0.036 / sqrt(0.01) = 0.36 would reach -0.74). */
+    p = cJSON_Parse("{\"type\":\"polytomous\",\"smd_over_sd\":-0.036,\"mantel_chi2\":0.01,"
+                    "\"se_smd_over_sd\":0.08,\"ets_poly_class\":\"AA\"}");
     rj_dif_effect(p, &e);
+    assert_int_equal(e.interval, RJ_INTERVAL_DELTA);
+    assert_near(e.lo, -0.036 - 1.959963984540054 * 0.08, 1e-12);
+    assert_near(e.hi, -0.036 + 1.959963984540054 * 0.08, 1e-12);
+    cJSON_Delete(p);
+    /* An older audit with neither: no interval. */
+    p = cJSON_Parse("{\"type\":\"polytomous\",\"smd_over_sd\":-0.4,\"mantel_chi2\":16}");
+    rj_dif_effect(p, &e);
+    assert_int_equal(e.interval, RJ_INTERVAL_NONE);
     assert_true(isnan(e.lo) && isnan(e.hi));
     cJSON_Delete(p);
 }
@@ -156,7 +179,9 @@ static void test_write_and_round_trip(void **state)
     sj_error err;
     sj_error_clear(&err);
     assert_int_equal(sj_audit_write(doc, out, &err), SJ_OK);
-    assert_int_equal(test_count_entries(out), 8); /* 7 files and their manifest */
+    /* 9 files (index.html, audit.json, dif, parity, distribution,
+     * agreement, fairness, human_dif and bootstrap CSV) and the manifest. */
+    assert_int_equal(test_count_entries(out), 10);
     assert_int_equal(test_count_entries(dir), 1); /* no temporaries left beside it */
     /* audit.json as written, read back: the parity figures worked by hand
      * from before.csv (totals of score_mode per person, 120 persons a

@@ -79,12 +79,12 @@ run_cmd validate --data "$TMP/ok.csv" --instrument x --bogus
 expect_exit 2 "validate: unknown option"
 
 # Counts on the demo data, checked against the shipped file's known design
-# (2,000 persons x 8 items, two groups, every response scored).
-run_cmd validate --data "$SJTALIGN_ROOT/data/demo/responses.csv" --instrument "$SJTALIGN_ROOT/data/demo/instrument.json" --score human_score
+# (3,000 persons x 8 items, two groups, every response scored by two raters).
+run_cmd validate --data "$SJTALIGN_ROOT/data/demo/responses.csv" --instrument "$SJTALIGN_ROOT/data/demo/instrument.json" --score rater_1,rater_2
 expect_exit 0 "validate: demo data"
-expect_out_contains "16000 responses, 2000 persons, 8 of 8 items
-2 groups (column 'group'): focal 600 persons, reference 1400 persons
-scores (range 0..3): human_score 16000 of 16000 scored" "validate counts persons, items and groups"
+expect_out_contains "24000 responses, 3000 persons, 8 of 8 items
+2 groups (column 'group'): focal 900 persons, reference 2100 persons
+scores (range 0..3): rater_1 24000 of 24000 scored; rater_2 24000 of 24000 scored" "validate counts persons, items and groups"
 
 # Idle OpenMP threads sleep unless the user chose otherwise.
 OUT=$(env -u OMP_WAIT_POLICY "$SJTALIGN" --version)

@@ -264,7 +264,7 @@ expect_out_contains "sjtalign split --data data/demo/responses.csv --train-out r
     "demo pipeline: 30% of the persons held out by default"
 expect_out_contains "--baseline reports/demo/baseline --panel runs/demo/reward/panel.json --labels SFT,PPO,DPO --out reports/demo/compare" \
     "demo pipeline: compare shows the baseline"
-expect_out_contains "sjtalign simulate --out data/demo --seed 20261126 --persons 2000 --items 8" "demo pipeline: simulate regenerates data/demo"
+expect_out_contains "sjtalign simulate --out data/demo --seed 20261126 --persons 3000 --items 8" "demo pipeline: simulate regenerates data/demo"
 run_cmd run --dry-run instruments/example/pipeline.json
 expect_exit 0 "own-data pipeline: dry run"
 n=$(grep -c '^\[[0-9]*/13\]' "$TMP/.stdout")

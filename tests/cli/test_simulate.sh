@@ -81,8 +81,8 @@ if cmp -s "$TMP/bank/instrument.json" "$ROOT/instruments/demo/instrument.json"; 
     pass "instruments/demo/instrument.json is the simulator's 10-item instrument"
 else fail "instruments/demo/instrument.json differs from the simulator's bank"; fi
 
-run_cmd simulate --out "$TMP/demo" --persons 2000 --items 8 --focal-share 0.3 --impact 0.3 \
-    --bias S03:0.6,S06:0.6 --rater-noise 0.1 --seed 20261126
+run_cmd simulate --out "$TMP/demo" --persons 3000 --items 8 --focal-share 0.3 --impact 0.3 \
+    --bias S03:0.6,S06:0.6 --rater-noise 0.1 --raters 2 --seed 20261126
 expect_exit 0 "demo command"
 for f in instrument.json responses.csv truth.csv simulation.json .sjtalign-manifest.json; do
     if cmp -s "$TMP/demo/$f" "$ROOT/data/demo/$f"; then pass "data/demo/$f reproduces byte for byte"

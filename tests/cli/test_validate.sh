@@ -4,7 +4,6 @@
 # groups with their sizes, persons in two groups and missing person x item
 # cells; audit --human and sft refuse scores outside the instrument's range.
 . "$(dirname "$0")/lib.sh"
-DEMO="$SJTALIGN_ROOT/data/demo"
 REPORT="$SJTALIGN_ROOT/tests/fixtures/report"
 
 # expect_err_line LINE DESCRIPTION: stderr holds LINE as a whole line.
@@ -28,8 +27,12 @@ expect_exit 0 "--help"
 expect_out_contains "score (sft, dif," "help names the default score columns"
 expect_out_contains "DIF (dif, audit) leaves out every person who" "help says DIF drops incomplete persons"
 
-# Simulator data (the demo) with one human score of 9 on the 0..3 scale:
+# Simulator data with one rater (the demo's design with a single
+# human_score column) and one human score of 9 on the 0..3 scale:
 # line 3, column 5 (human_score). Only the default columns are involved.
+DEMO="$TMP/sim1"
+"$SJTALIGN" simulate --out "$DEMO" --persons 2000 --items 8 --focal-share 0.3 --impact 0.3 \
+    --bias S03:0.6,S06:0.6 --rater-noise 0.1 --seed 20261126 >/dev/null 2>&1
 awk -F, 'NR == 3 { sub(/,3$/, ",9") } { print }' "$DEMO/responses.csv" >"$TMP/sim9.csv"
 run_cmd validate --data "$TMP/sim9.csv" --instrument "$DEMO/instrument.json"
 expect_exit 2 "human_score 9 on a 0..3 scale"

@@ -112,7 +112,8 @@ static void test_demo_round_trip(void **state)
     assert_non_null(t);
     size_t n = t->n_rows < 3000 ? t->n_rows : 3000;
     long ci = sj_table_column(t, "item_id", &err), ct = sj_table_column(t, "response", &err),
-         cs = sj_table_column(t, "human_score", &err);
+         cs = sj_table_column(t, "rater_1", &err);
+    assert_true(ci >= 0 && ct >= 0 && cs >= 0);
     const char **items = malloc(n * sizeof *items), **texts = malloc(n * sizeof *texts);
     int *scores = malloc(n * sizeof *scores);
     for (size_t i = 0; i < n; i++) {

@@ -69,8 +69,8 @@ void sj_sim_config_free(sj_sim_config *cfg);
  * Messages name --bias and say what is wrong. */
 sj_status sj_sim_parse_bias(const char *spec, sj_sim_config *cfg, sj_error *err);
 /* Checks every setting (messages name the flag): persons and items > 0,
- * share in (0, 1), noise in [0, 1], raters in 1..SJ_SIM_MAX_RATERS, bias items among the K items with a size
- * in [0, 1] and listed once. */
+ * share in (0, 1), noise in [0, 1], raters in 1..SJ_SIM_MAX_RATERS, bias items among the K items
+ * with a size in [0, 1] and listed once. */
 sj_status sj_sim_config_check(const sj_sim_config *cfg, sj_error *err);
 
 /* ---- instrument ------------------------------------------------------------ */

@@ -384,8 +384,6 @@ static void dif_table_header(page *pg, int polytomous, int adjusted)
             ci);
     if (adjusted)
         out(pg, "<th>adj. p</th>");
-    if (pg->has_human_dif)
-        rj_dif_vs_human_head(pg->w, polytomous);
     out(pg, "<th class=\"l\">Notes</th></tr></thead><tbody>\n");
 }
 
@@ -492,8 +490,6 @@ static void dif_row(page *pg, const cJSON *it, int adjusted, const note_list *no
     }
     if (adjusted)
         p_cell(pg, rj_num(it, e.polytomous ? "mantel_p_adj" : "mh_p_adj"));
-    if (pg->has_human_dif)
-        rj_dif_vs_human_cells(pg->w, pg->doc, rj_str(it, "item"));
     out(pg, "<td class=\"l\">");
     const cJSON *n;
     cJSON_ArrayForEach(n, rj_get(it, "notes"))
@@ -635,6 +631,22 @@ static void bootstrap_sentence(page *pg)
         rj_num(pg->boot, "persons"));
 }
 
+/* The machine's DIF beside the human scores' DIF, under the machine's DIF
+ * table of one item type; the verdict rule is explained before the first
+ * such table. */
+static void human_dif_table(page *pg, int polytomous, int first)
+{
+    if (first)
+        out(pg, "<p>The same DIF analysis run on the human scores, item by item beside the "
+                "machine's: the change in the size of the effect (|machine| \xe2\x88\x92 "
+                "|human|, with its interval from the same replicates) and the verdict: "
+                "<em>introduced</em> (human class A/AA, machine B/C, the change's interval "
+                "above 0), <em>amplified</em> (human B/C, interval above 0), <em>reduced</em> "
+                "(interval below 0), <em>inherited</em> (human B/C, interval covering 0) or "
+                "<em>none</em>.</p>\n");
+    rj_dif_vs_human_table(pg->w, pg->doc, polytomous, pg->boot ? "bootstrap 95% CI" : "95% CI");
+}
+
 static void section_dif(page *pg)
 {
     const cJSON *items = rj_path(pg->doc, "dif", "items");
@@ -646,14 +658,7 @@ static void section_dif(page *pg)
             "matching score (total test score). Negative effects mean the focal group scored "
             "lower on the item than reference-group persons of equal total.</p>\n");
     bootstrap_sentence(pg);
-    if (pg->has_human_dif)
-        out(pg, "<p>Beside each item: the same DIF analysis of the human scores, the change "
-                "in the size of the effect (|machine| \xe2\x88\x92 |human|, with its interval "
-                "from the same replicates) and the verdict: <em>introduced</em> (human class "
-                "A/AA, machine B/C, the change's interval above 0), <em>amplified</em> (human "
-                "B/C, interval above 0), <em>reduced</em> (interval below 0), "
-                "<em>inherited</em> (human B/C, interval covering 0) or <em>none</em>.</p>\n");
-    int note_no = 1, figure_no = 2;
+    int note_no = 1, figure_no = 2, human_tables = 0;
     for (int poly = 0; poly < 2; poly++) {
         if ((poly ? c.n_poly : c.n_dich) == 0)
             continue;
@@ -673,6 +678,8 @@ static void section_dif(page *pg)
         out(pg, "</tbody></table>\n");
         dif_notes(pg, items, poly, &notes, first_note);
         free(notes.text);
+        if (pg->has_human_dif)
+            human_dif_table(pg, poly, human_tables++ == 0);
     }
     out(pg, "</section>\n");
 }

@@ -234,48 +234,72 @@ int rj_dif_vs_human_summary(sj_buf *b, const cJSON *doc, int html)
     return named;
 }
 
-/* ---- the DIF table's columns --------------------------------------------------- */
+/* ---- the table of machine beside human DIF ------------------------------------- */
 
-void rj_dif_vs_human_head(sj_buf *b, int polytomous)
+/* A value with its interval, "v [lo, hi]"; the value alone without one. */
+static void effect_text(sj_buf *b, double v, double lo, double hi, int digits)
 {
-    sj_buf_printf(b,
-                  "<th>Human %s [95%% CI]</th><th class=\"l\">Human ETS</th>"
-                  "<th>|M|\xe2\x88\x92|H| [95%% CI]</th><th class=\"l\">Machine vs human</th>",
-                  polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>");
-}
-
-static void interval_text(sj_buf *b, double v, const cJSON *ci, int digits)
-{
-    char x[48], lo[48], hi[48];
-    const cJSON *a = cJSON_GetArrayItem(ci, 0), *z = cJSON_GetArrayItem(ci, 1);
+    char x[48], a[48], z[48];
     sj_buf_printf(b, "%s", rj_fmt(x, sizeof x, v, digits));
-    if (!isnan(v) && cJSON_IsNumber(a) && cJSON_IsNumber(z))
-        sj_buf_printf(b, " [%s, %s]", rj_fmt(lo, sizeof lo, a->valuedouble, digits),
-                      rj_fmt(hi, sizeof hi, z->valuedouble, digits));
+    if (!isnan(v) && !isnan(lo) && !isnan(hi))
+        sj_buf_printf(b, " [%s, %s]", rj_fmt(a, sizeof a, lo, digits),
+                      rj_fmt(z, sizeof z, hi, digits));
 }
 
-void rj_dif_vs_human_cells(sj_buf *b, const cJSON *doc, const char *item)
+/* One side's effect cell and class cell, em dashes when the side lacks
+ * the item. */
+static void side_cells(sj_buf *b, const cJSON *item, int digits)
 {
-    const cJSON *c = rj_dif_vs_human_item(doc, item);
-    const cJSON *hi = item ? find_item(rj_path(doc, "human_dif", "items"), item) : NULL;
     rj_effect e;
-    rj_dif_effect(hi, &e);
-    int digits = e.polytomous ? 3 : 2;
+    rj_dif_effect(item, &e);
     sj_buf_printf(b, "<td>");
-    if (hi) {
-        char x[48], lo[48], up[48];
-        sj_buf_printf(b, "%s", rj_fmt(x, sizeof x, e.value, digits));
-        if (!isnan(e.lo))
-            sj_buf_printf(b, " [%s, %s]", rj_fmt(lo, sizeof lo, e.lo, digits),
-                          rj_fmt(up, sizeof up, e.hi, digits));
-    } else {
+    if (item)
+        effect_text(b, e.value, e.lo, e.hi, digits);
+    else
         sj_buf_printf(b, "\xe2\x80\x94");
-    }
     sj_buf_printf(b, "</td><td class=\"l\">");
-    rj_class_badge(b, hi ? e.cls : NULL);
-    sj_buf_printf(b, "</td><td>");
-    interval_text(b, rj_num(c, "abs_change"), rj_get(c, "abs_change_ci"), digits);
+    rj_class_badge(b, item ? e.cls : NULL);
+    sj_buf_printf(b, "</td>");
+}
+
+static void comparison_row(sj_buf *b, const cJSON *doc, const cJSON *mi, int digits)
+{
+    const char *id = rj_str(mi, "item");
+    const cJSON *c = rj_dif_vs_human_item(doc, id);
+    const cJSON *hi = id ? find_item(rj_path(doc, "human_dif", "items"), id) : NULL;
+    sj_buf_printf(b, "<tr><td class=\"id\">");
+    sj_html_escape(b, id ? id : "");
+    sj_buf_printf(b, "</td>");
+    side_cells(b, mi, digits);
+    side_cells(b, hi, digits);
+    const cJSON *ci = rj_get(c, "abs_change_ci");
+    const cJSON *a = cJSON_GetArrayItem(ci, 0), *z = cJSON_GetArrayItem(ci, 1);
+    sj_buf_printf(b, "<td>");
+    effect_text(b, rj_num(c, "abs_change"), cJSON_IsNumber(a) ? a->valuedouble : NAN,
+                cJSON_IsNumber(z) ? z->valuedouble : NAN, digits);
     const char *v = rj_str(c, "verdict");
     int warn = v && (strcmp(v, "introduced") == 0 || strcmp(v, "amplified") == 0);
-    sj_buf_printf(b, "</td><td class=\"l%s\">%s</td>", warn ? " warn" : "", v ? v : "\xe2\x80\x94");
+    sj_buf_printf(b, "</td><td class=\"l%s\">%s</td></tr>\n", warn ? " warn" : "",
+                  v ? v : "\xe2\x80\x94");
+}
+
+void rj_dif_vs_human_table(sj_buf *b, const cJSON *doc, int polytomous, const char *ci_label)
+{
+    const char *effect = polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>";
+    sj_buf_printf(b,
+                  "<table><caption>Machine DIF beside the human scores' DIF</caption><thead><tr>"
+                  "<th class=\"l\">Item</th><th>Machine %s [%s]</th><th class=\"l\">Class</th>"
+                  "<th>Human %s [%s]</th><th class=\"l\">Class</th>"
+                  "<th>|machine| \xe2\x88\x92 |human| [%s]</th><th class=\"l\">Verdict</th>"
+                  "</tr></thead><tbody>\n",
+                  effect, ci_label, effect, ci_label, ci_label);
+    const cJSON *mi;
+    cJSON_ArrayForEach(mi, rj_path(doc, "dif", "items"))
+    {
+        rj_effect e;
+        rj_dif_effect(mi, &e);
+        if (e.polytomous == polytomous)
+            comparison_row(b, doc, mi, polytomous ? 3 : 2);
+    }
+    sj_buf_printf(b, "</tbody></table>\n");
 }

@@ -372,9 +372,12 @@ const cJSON *rj_dif_vs_human_item(const cJSON *doc, const char *item);
 /* The flagged items' verdicts in words ("; " between items), as HTML or
  * plain text; returns the number of items named. */
 int rj_dif_vs_human_summary(sj_buf *b, const cJSON *doc, int html);
-/* Header and row cells of the human columns of the audit's DIF table. */
-void rj_dif_vs_human_head(sj_buf *b, int polytomous);
-void rj_dif_vs_human_cells(sj_buf *b, const cJSON *doc, const char *item);
+/* The audit page's table "Machine DIF beside the human scores' DIF" for
+ * the DIF items of one type: per item the machine's and the human scores'
+ * effect (SMD/SD or MH delta) with interval and ETS class, |machine| -
+ * |human| with its interval, and the verdict. ci_label names the
+ * intervals in the header ("95% CI", "bootstrap 95% CI"). */
+void rj_dif_vs_human_table(sj_buf *b, const cJSON *doc, int polytomous, const char *ci_label);
 
 /* ---- several raters (audit --human A,B,...; audit_raters.c) ---------------- */
 

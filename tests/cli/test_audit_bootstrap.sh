@@ -151,6 +151,65 @@ else
     fail "the page names B, the seed and the persons resampled"
 fi
 
+# The page keeps the machine's DIF table to the machine's statistics and
+# sets the human scores' DIF beside it in a table of its own: one row per
+# item of dif_vs_human, with its classes and verdict.
+if python3 - "$TMP/a" <<'EOF' 2>"$TMP/err"; then
+import json, sys
+from html.parser import HTMLParser
+d = sys.argv[1]
+doc = json.load(open(d + "/audit.json"))
+
+class Tables(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tables, self.cell = [], None
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"caption": "", "head": [], "rows": []})
+        elif tag == "tr" and self.tables:
+            self.tables[-1]["rows"].append([])
+        elif tag in ("th", "td", "caption"):
+            self.cell = ""
+    def handle_endtag(self, tag):
+        if tag == "caption":
+            self.tables[-1]["caption"] = self.cell
+        elif tag == "th":
+            self.tables[-1]["head"].append(self.cell)
+        elif tag == "td":
+            self.tables[-1]["rows"][-1].append(self.cell)
+        if tag in ("th", "td", "caption"):
+            self.cell = None
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+p = Tables()
+p.feed(open(d + "/index.html", encoding="utf-8").read())
+dif = [t for t in p.tables if "Mantel \u03c7\u00b2" in t["head"]]
+assert len(dif) == 1, len(dif)
+assert not any("Human" in h or "|machine|" in h for h in dif[0]["head"]), dif[0]["head"]
+assert dif[0]["head"][-1] == "Notes", dif[0]["head"]
+side = [t for t in p.tables if t["caption"] == "Machine DIF beside the human scores' DIF"]
+assert len(side) == 1, [t["caption"] for t in p.tables]
+assert side[0]["head"] == ["Item", "Machine SMD/SD [bootstrap 95% CI]", "Class",
+                           "Human SMD/SD [bootstrap 95% CI]", "Class",
+                           "|machine| \u2212 |human| [bootstrap 95% CI]", "Verdict"], side[0]["head"]
+rows = [r for r in side[0]["rows"] if r]
+vs = doc["dif_vs_human"]
+assert [r[0] for r in rows] == [c["item"] for c in vs], rows
+fmt = lambda v: ("%.3f" % v).replace("-", "\u2212")
+for r, c in zip(rows, vs):
+    assert r[2] == c["machine"]["class"] and r[4] == c["human"]["class"], (r, c)
+    assert r[6] == c["verdict"], (r, c)
+    lo, hi = c["abs_change_ci"]
+    assert r[5] == "%s [%s, %s]" % (fmt(c["abs_change"]), fmt(lo), fmt(hi)), (r, c)
+EOF
+    pass "the page: machine-only DIF table, then machine beside human DIF per item"
+else
+    fail "the page: machine-only DIF table, then machine beside human DIF per item" "$(cat "$TMP/err")"
+fi
+
 audit --bootstrap -1 --out "$TMP/bad"
 expect_exit 2 "a negative --bootstrap is a usage error"
 expect_no_file "$TMP/bad" "no report after the usage error"

@@ -415,6 +415,75 @@ static void test_verdicts_on_crafted_items(void **state)
     cJSON_Delete(doc);
 }
 
+/* The page's table of machine beside human DIF, one table per item type.
+ * D (dichotomous): machine delta -1.234 [-1.9, -0.6] class B, human -0.4
+ * [-1.0, 0.2] class A; change 1.234 - 0.4 = 0.834, replicates 0.5 .. 1.3
+ * in steps of 0.2: type 7 at 4 * 0.025 = 0.1 and 4 * 0.975 = 3.9 gives
+ * [0.52, 1.28]; human A, machine B, interval above 0: introduced. P
+ * (polytomous): machine 0.3 [0.21, 0.39] CC, human 0.25 [0.15, 0.35] CC;
+ * change 0.05, replicates 0 .. 0.2 in steps of 0.05: [0.005, 0.195],
+ * above 0 with human CC: amplified. W has no human DIF: dashes. */
+static void test_human_dif_table(void **state)
+{
+    (void)state;
+    cJSON *doc = cJSON_Parse(
+        "{\"dif\":{\"items\":["
+        "{\"item\":\"D\",\"type\":\"dichotomous\",\"delta_mh\":-1.234,"
+        "\"delta_mh_ci\":[-1.9,-0.6],\"ets_class\":\"B\"},"
+        "{\"item\":\"P\",\"type\":\"polytomous\",\"smd_over_sd\":0.3,"
+        "\"smd_over_sd_ci\":[0.21,0.39],\"ets_poly_class\":\"CC\"},"
+        "{\"item\":\"W\",\"type\":\"polytomous\",\"smd_over_sd\":0.1,\"ets_poly_class\":\"AA\"}]},"
+        "\"human_dif\":{\"items\":["
+        "{\"item\":\"D\",\"type\":\"dichotomous\",\"delta_mh\":-0.4,"
+        "\"delta_mh_ci\":[-1.0,0.2],\"ets_class\":\"A\"},"
+        "{\"item\":\"P\",\"type\":\"polytomous\",\"smd_over_sd\":0.25,"
+        "\"smd_over_sd_ci\":[0.15,0.35],\"ets_poly_class\":\"CC\"}]},"
+        "\"bootstrap\":{\"replicates\":{\"dif_vs_human.abs_change\":{"
+        "\"D\":[0.9,0.5,1.3,0.7,1.1],\"P\":[0.1,0.0,0.2,0.05,0.15]}}}}");
+    assert_non_null(doc);
+    assert_int_equal(rj_dif_vs_human_add(doc), 0);
+    sj_buf dich = {0}, poly = {0};
+    rj_dif_vs_human_table(&dich, doc, 0, "95% CI");
+    rj_dif_vs_human_table(&poly, doc, 1, "bootstrap 95% CI");
+    assert_false(sj_buf_failed(&dich) || sj_buf_failed(&poly));
+    assert_non_null(
+        strstr(dich.data, "<caption>Machine DIF beside the human scores' DIF</caption>"));
+    assert_non_null(strstr(dich.data, "<th>Machine \xce\x94<sub>MH</sub> [95% CI]</th>"));
+    assert_non_null(strstr(dich.data, "<th>Human \xce\x94<sub>MH</sub> [95% CI]</th>"));
+    assert_non_null(strstr(dich.data, "<th>|machine| \xe2\x88\x92 |human| [95% CI]</th>"));
+    assert_non_null(strstr(dich.data,
+                           "<tr><td class=\"id\">D</td>"
+                           "<td>\xe2\x88\x92"
+                           "1.23 [\xe2\x88\x92"
+                           "1.90, \xe2\x88\x92"
+                           "0.60]</td>"
+                           "<td class=\"l\"><span class=\"cls cls-B\">B</span></td>"
+                           "<td>\xe2\x88\x92"
+                           "0.40 [\xe2\x88\x92"
+                           "1.00, 0.20]</td>"
+                           "<td class=\"l\"><span class=\"cls cls-A\">A</span></td>"
+                           "<td>0.83 [0.52, 1.28]</td><td class=\"l warn\">introduced</td></tr>"));
+    assert_null(strstr(dich.data, ">P<"));
+    assert_null(strstr(dich.data, ">W<"));
+    assert_non_null(strstr(poly.data, "<th>Machine SMD/SD [bootstrap 95% CI]</th>"));
+    assert_non_null(strstr(poly.data, "<tr><td class=\"id\">P</td><td>0.300 [0.210, 0.390]</td>"
+                                      "<td class=\"l\"><span class=\"cls cls-CC\">CC</span></td>"
+                                      "<td>0.250 [0.150, 0.350]</td>"
+                                      "<td class=\"l\"><span class=\"cls cls-CC\">CC</span></td>"
+                                      "<td>0.050 [0.005, 0.195]</td>"
+                                      "<td class=\"l warn\">amplified</td></tr>"));
+    assert_non_null(strstr(poly.data,
+                           "<tr><td class=\"id\">W</td><td>0.100</td>"
+                           "<td class=\"l\"><span class=\"cls cls-AA\">AA</span></td>"
+                           "<td>\xe2\x80\x94</td><td class=\"l\"><span "
+                           "class=\"muted\">\xe2\x80\x94</span></td>"
+                           "<td>\xe2\x80\x94</td><td class=\"l\">\xe2\x80\x94</td></tr>"));
+    assert_null(strstr(poly.data, ">D<"));
+    sj_buf_free(&dich);
+    sj_buf_free(&poly);
+    cJSON_Delete(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_seed_and_no_bootstrap),
         cmocka_unit_test(test_verdict_rule),
         cmocka_unit_test(test_verdicts_on_crafted_items),
+        cmocka_unit_test(test_human_dif_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

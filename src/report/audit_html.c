@@ -642,7 +642,8 @@ static void human_dif_table(page *pg, int polytomous, int first)
                 "|human|, with its interval from the same replicates) and the verdict: "
                 "<em>introduced</em> (human class A/AA, machine B/C, the change's interval "
                 "above 0), <em>amplified</em> (human B/C, interval above 0), <em>reduced</em> "
-                "(interval below 0), <em>inherited</em> (human B/C, interval covering 0) or "
+                "(interval below 0), <em>inherited</em> (both B/C, interval covering 0), "
+                "<em>within noise</em> (one of the two B/C, interval covering 0) or "
                 "<em>none</em>.</p>\n");
     rj_dif_vs_human_table(pg->w, pg->doc, polytomous, pg->boot ? "bootstrap 95% CI" : "95% CI");
 }

@@ -9,7 +9,11 @@
  *   introduced  human class A/AA, machine B/C (BB/CC), lo > 0
  *   amplified   human class B/C (BB/CC), lo > 0
  *   reduced     hi < 0
- *   inherited   human class B/C (BB/CC), the interval covers 0
+ *   inherited   both classes B/C (BB/CC), the interval covers 0
+ *   within noise  one of the two flagged (B/C, BB/CC), the other not, and
+ *               the interval covers 0: the classes differ but the sizes
+ *               cannot be told apart (near zero |effect| is biased up, so
+ *               such intervals are wide)
  *   none        otherwise
  * and no verdict (null) without an interval or a class. */
 #include "report_internal.h"
@@ -30,8 +34,10 @@ const char *rj_dif_verdict(const char *human_class, const char *machine_class, d
         return "amplified";
     if (hi < 0)
         return "reduced";
-    if (h >= 1)
+    if (h >= 1 && m >= 1)
         return "inherited";
+    if (h >= 1 || m >= 1)
+        return "within noise";
     return "none";
 }
 
@@ -173,6 +179,8 @@ static const char *verdict_words(const char *verdict)
         return "reduced by the machine";
     if (strcmp(verdict, "inherited") == 0)
         return "inherited from the human scores";
+    if (strcmp(verdict, "within noise") == 0)
+        return "flagged in one of the two, but the difference in size is within noise";
     return "no clear difference from the human scores";
 }
 

@@ -356,7 +356,11 @@ static void test_verdict_rule(void **state)
     assert_string_equal(rj_dif_verdict("A", "B", 0.01, 0.2), "introduced");
     assert_string_equal(rj_dif_verdict("AA", "CC", 0.1, 0.3), "introduced");
     assert_string_equal(rj_dif_verdict("A", "A", 0.01, 0.2), "none");
-    assert_string_equal(rj_dif_verdict("A", "B", -0.1, 0.2), "none");
+    assert_string_equal(rj_dif_verdict("A", "B", -0.1, 0.2), "within noise");
+    /* Flagged in the human scores only, the change covering 0 (the demo's
+     * S03 after DPO: human CC -0.259, machine AA +0.081, [-0.350, 0.042]). */
+    assert_string_equal(rj_dif_verdict("CC", "AA", -0.350, 0.042), "within noise");
+    assert_string_equal(rj_dif_verdict("A", "A", -0.1, 0.2), "none");
     assert_string_equal(rj_dif_verdict("B", "C", 0.05, 0.5), "amplified");
     assert_string_equal(rj_dif_verdict("BB", "BB", 0.02, 0.1), "amplified");
     assert_string_equal(rj_dif_verdict("C", "A", -0.5, -0.1), "reduced");

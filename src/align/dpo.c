@@ -281,7 +281,7 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
                   const char *out, cJSON **summary, sj_error *err)
 {
     size_t B = (size_t)(o->batch > 0 ? o->batch : 1);
-    dpo_run r = {.o = o, .last = {NAN, NAN, NAN, NAN, NAN}};
+    dpo_run r = {.o = o, .last = {NAN, NAN, NAN, NAN, NAN, 0, 0}};
     r.pick = malloc(B * sizeof *r.pick);
     r.lc = malloc(B * sizeof *r.lc);
     r.lr = malloc(B * sizeof *r.lr);

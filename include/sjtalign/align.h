@@ -532,8 +532,6 @@ typedef struct {
     size_t n_summary;
 } sja_panel;
 
-extern const char *const SJA_PANEL_CSV_HEADER[17];
-
 sja_panel *sja_panel_check(const sja_pairs *pairs, const char *focal, const char *reference,
                            int weighting, sj_error *err);
 void sja_panel_free(sja_panel *p);

@@ -52,6 +52,21 @@ long sj_table_column(const sj_table *t, const char *name, sj_error *err);
 long sj_table_find_column(const sj_table *t, const char *name);
 const char *sj_table_cell(const sj_table *t, size_t row, size_t col);
 
+/* The distinct values of column col (a person column, usually): keys
+ * sorted by strcmp (pointing into the table), each key's first row in file
+ * order, each row's key index, and the rows sorted by key and then by
+ * row. */
+typedef struct {
+    size_t n;
+    const char **keys;
+    size_t *first_row;
+    size_t *row_key;
+    size_t *order;
+} sj_table_keys;
+
+sj_status sj_table_keys_build(const sj_table *t, size_t col, sj_table_keys *out, sj_error *err);
+void sj_table_keys_free(sj_table_keys *k);
+
 /* A finite number from a cell; an error names file, line and column. */
 sj_status sj_table_number(const sj_table *t, size_t row, size_t col, double *out, sj_error *err);
 /* An integer from a cell (a number with no fractional part). */
@@ -147,6 +162,9 @@ void sj_text_position(const char *text, const char *at, long *line, long *column
 sj_status sj_json_write(const char *path, const cJSON *doc, sj_error *err);
 /* Adds a number, writing null for NaN or infinities (JSON has none). */
 cJSON *sj_json_add_number(cJSON *obj, const char *name, double value);
+/* Adds a seed: a number up to 2^53, beyond it a string of digits (JSON
+ * readers hold numbers as doubles, which would change a larger seed). */
+cJSON *sj_json_add_seed(cJSON *obj, const char *name, uint64_t seed);
 
 /* ---- instrument ------------------------------------------------------------ */
 

@@ -608,6 +608,12 @@ size_t sj_bootstrap_interval(const double *values, size_t n, double level, doubl
 
 /* ==== the expert panel checked (judges.c) =================================== */
 
+/* The columns of a per-judge table (the reward model's panel.csv, compare's
+ * panel_judges.csv): the keys of a judge in panel.json, with the interval
+ * of the group difference split into _ci_low and _ci_high. */
+#define SJ_PANEL_N_JUDGE_COLUMNS 17
+extern const char *const SJ_PANEL_JUDGE_COLUMNS[SJ_PANEL_N_JUDGE_COLUMNS];
+
 /* A judgment of a pair of candidate scorings: a, b or a tie. */
 enum { SJ_CHOICE_A = 0, SJ_CHOICE_B = 1, SJ_CHOICE_TIE = 2, SJ_N_CHOICES = 3 };
 /* The group of the response judged. */

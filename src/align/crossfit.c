@@ -25,14 +25,6 @@ static int compare_person(const void *a, const void *b)
     return strcmp(((const fold_person *)a)->person, ((const fold_person *)b)->person);
 }
 
-/* By person, then row (kept in .fold until the folds are dealt). */
-static int compare_person_row(const void *a, const void *b)
-{
-    const fold_person *x = a, *y = b;
-    int c = strcmp(x->person, y->person);
-    return c ? c : (x->fold > y->fold) - (x->fold < y->fold);
-}
-
 static int compare_stratum(const void *a, const void *b)
 {
     const fold_person *x = a, *y = b;
@@ -45,23 +37,25 @@ static int compare_stratum(const void *a, const void *b)
 static fold_person *distinct_persons(const sj_responses *data, size_t *n, sj_error *err)
 {
     const sj_table *t = data->table;
-    fold_person *all = malloc((t->n_rows ? t->n_rows : 1) * sizeof *all);
+    sj_table_keys persons;
+    if (sj_table_keys_build(t, (size_t)data->col_person, &persons, err) != SJ_OK)
+        return NULL;
+    fold_person *all = malloc((persons.n ? persons.n : 1) * sizeof *all);
     if (!all) {
+        sj_table_keys_free(&persons);
         sj_error_set(err, SJ_ERR_WORK, "out of memory");
         return NULL;
     }
-    for (size_t i = 0; i < t->n_rows; i++) {
-        all[i].person = sj_table_cell(t, i, (size_t)data->col_person);
-        all[i].group = data->col_group >= 0 ? sj_table_cell(t, i, (size_t)data->col_group) : "";
-        all[i].fold = (int)i; /* the row, so the sort keeps file order among a person's rows */
+    for (size_t k = 0; k < persons.n; k++) {
+        all[k].person = persons.keys[k];
+        all[k].group = data->col_group >= 0
+                           ? sj_table_cell(t, persons.first_row[k], (size_t)data->col_group)
+                           : "";
+        all[k].fold = 0;
     }
-    qsort(all, t->n_rows, sizeof *all, compare_person_row);
-    size_t k = 0;
-    for (size_t i = 0; i < t->n_rows; i++)
-        if (k == 0 || strcmp(all[k - 1].person, all[i].person) != 0)
-            all[k++] = all[i];
-    qsort(all, k, sizeof *all, compare_stratum);
-    *n = k;
+    *n = persons.n;
+    sj_table_keys_free(&persons);
+    qsort(all, *n, sizeof *all, compare_stratum);
     return all;
 }
 

@@ -9,24 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const SJA_PANEL_CSV_HEADER[17] = {"judge",
-                                              "judgments",
-                                              "ties",
-                                              "overlap_judgments",
-                                              "majority_compared",
-                                              "majority_agreement",
-                                              "higher_pref_focal",
-                                              "n_focal",
-                                              "higher_pref_reference",
-                                              "n_reference",
-                                              "group_difference",
-                                              "group_difference_ci_low",
-                                              "group_difference_ci_high",
-                                              "group_p",
-                                              "group_p_holm",
-                                              "weight",
-                                              "flags"};
-
 void sja_panel_free(sja_panel *p)
 {
     if (!p)
@@ -352,8 +334,9 @@ static void csv_judge_row(sj_buf *b, const sja_panel *p, size_t k)
 static char *panel_csv(const sja_panel *p)
 {
     sj_buf b = {0};
-    for (int c = 0; c < 17; c++)
-        sj_buf_printf(&b, "%s%s", SJA_PANEL_CSV_HEADER[c], c == 16 ? "\n" : ",");
+    for (int c = 0; c < SJ_PANEL_N_JUDGE_COLUMNS; c++)
+        sj_buf_printf(&b, "%s%s", SJ_PANEL_JUDGE_COLUMNS[c],
+                      c + 1 == SJ_PANEL_N_JUDGE_COLUMNS ? "\n" : ",");
     for (size_t k = 0; k < p->n_judges; k++)
         csv_judge_row(&b, p, k);
     if (sj_buf_failed(&b)) {

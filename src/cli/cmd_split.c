@@ -95,19 +95,6 @@ static sj_status read_back_side(const sj_table *t, const sj_split *s, int heldou
     return same ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "%s does not read back as written", path);
 }
 
-/* Seeds beyond 2^53 would change on their way through a double, so they
- * are written as a string of digits. */
-static void add_seed(cJSON *doc, uint64_t seed)
-{
-    if (seed <= (UINT64_C(1) << 53)) {
-        cJSON_AddNumberToObject(doc, "seed", (double)seed);
-    } else {
-        char digits[32];
-        snprintf(digits, sizeof digits, "%llu", (unsigned long long)seed);
-        cJSON_AddStringToObject(doc, "seed", digits);
-    }
-}
-
 static void add_counts(cJSON *obj, const char *name, size_t total, size_t heldout)
 {
     cJSON *o = cJSON_AddObjectToObject(obj, name);
@@ -143,7 +130,7 @@ static cJSON *split_json(const cli_args *c, const sj_split *s, sj_error *err)
     cJSON_AddStringToObject(doc, "kind", "sjtalign-split");
     cJSON_AddNumberToObject(doc, "schema_version", 1);
     cJSON_AddNumberToObject(doc, "fraction", s->fraction);
-    add_seed(doc, s->seed);
+    sj_json_add_seed(doc, "seed", s->seed);
     cJSON_AddStringToObject(doc, "stratified_by", cli_text(c, "group"));
     cJSON_AddStringToObject(doc, "person_column", cli_text(c, "person"));
     cJSON_AddStringToObject(doc, "method",

@@ -298,6 +298,15 @@ sj_status sj_json_write(const char *path, const cJSON *doc, sj_error *err)
     return st;
 }
 
+cJSON *sj_json_add_seed(cJSON *obj, const char *name, uint64_t seed)
+{
+    if (seed <= (UINT64_C(1) << 53))
+        return cJSON_AddNumberToObject(obj, name, (double)seed);
+    char digits[32];
+    snprintf(digits, sizeof digits, "%llu", (unsigned long long)seed);
+    return cJSON_AddStringToObject(obj, name, digits);
+}
+
 cJSON *sj_json_add_number(cJSON *obj, const char *name, double value)
 {
     if (!isfinite(value))

@@ -50,22 +50,6 @@ long sj_split_find_person(const sj_split *s, const char *id)
     return hit ? (long)(hit - s->persons) : -1;
 }
 
-/* A row seen through its person id, for sorting rows by person (ties by
- * row, so the first of a person's rows is its first in the file). */
-typedef struct {
-    const char *person;
-    size_t row;
-} person_row;
-
-static int compare_person_rows(const void *a, const void *b)
-{
-    const person_row *x = a, *y = b;
-    int c = strcmp(x->person, y->person);
-    if (c)
-        return c;
-    return x->row < y->row ? -1 : (x->row > y->row);
-}
-
 /* Empty ids and labels are refused: a blank person would pool unrelated
  * rows, a blank group would be a stratum of its own. */
 static sj_status check_cells(const sj_table *t, long col_person, long col_group, sj_error *err)
@@ -81,44 +65,30 @@ static sj_status check_cells(const sj_table *t, long col_person, long col_group,
     return SJ_OK;
 }
 
-/* The persons sorted by id, each row's person index in row_person, and
- * each person's first row in first_row. Every row of a person must name
- * the group of its first row. */
+/* The persons sorted by id (copied into s), with each row's person and
+ * each person's first row in k. Every row of a person must name the group
+ * of its first row. */
 static sj_status collect_persons(sj_split *s, const sj_table *t, long col_person, long col_group,
-                                 size_t *row_person, size_t **first_row, sj_error *err)
+                                 sj_table_keys *k, sj_error *err)
 {
-    person_row *order = malloc(t->n_rows * sizeof *order);
-    *first_row = malloc(t->n_rows * sizeof **first_row);
-    s->persons = malloc(t->n_rows * sizeof *s->persons);
-    if (!order || !*first_row || !s->persons) {
-        free(order);
+    if (sj_table_keys_build(t, (size_t)col_person, k, err) != SJ_OK)
+        return err->status;
+    if (!(s->persons = calloc(k->n, sizeof *s->persons)))
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    }
-    for (size_t r = 0; r < t->n_rows; r++)
-        order[r] = (person_row){sj_table_cell(t, r, (size_t)col_person), r};
-    qsort(order, t->n_rows, sizeof *order, compare_person_rows);
-    sj_status st = SJ_OK;
-    for (size_t i = 0; i < t->n_rows && st == SJ_OK; i++) {
-        size_t row = order[i].row;
-        if (i == 0 || strcmp(order[i - 1].person, order[i].person) != 0) {
-            if (!(s->persons[s->n_persons] = sj_strdup(order[i].person))) {
-                st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-                break;
-            }
-            (*first_row)[s->n_persons++] = row;
-        }
-        size_t first = (*first_row)[s->n_persons - 1];
-        row_person[row] = s->n_persons - 1;
+    for (s->n_persons = 0; s->n_persons < k->n; s->n_persons++)
+        if (!(s->persons[s->n_persons] = sj_strdup(k->keys[s->n_persons])))
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; i < t->n_rows; i++) {
+        size_t row = k->order[i], first = k->first_row[k->row_key[row]];
         const char *group = sj_table_cell(t, row, (size_t)col_group);
         const char *group_first = sj_table_cell(t, first, (size_t)col_group);
         if (strcmp(group, group_first) != 0)
-            st = sj_error_at(err, SJ_ERR_INPUT, t->path, t->row_line[row], col_group + 1,
-                             "person '%.60s' is in group '%.60s' here but in group '%.60s' on "
-                             "line %ld; a person belongs to one group",
-                             order[i].person, group, group_first, t->row_line[first]);
+            return sj_error_at(err, SJ_ERR_INPUT, t->path, t->row_line[row], col_group + 1,
+                               "person '%.60s' is in group '%.60s' here but in group '%.60s' "
+                               "on line %ld; a person belongs to one group",
+                               k->keys[k->row_key[row]], group, group_first, t->row_line[first]);
     }
-    free(order);
-    return st;
+    return SJ_OK;
 }
 
 /* The distinct group labels sorted by name, and each person's group. */
@@ -211,9 +181,8 @@ sj_split *sj_split_persons(const sj_table *t, long col_person, long col_group, d
         return NULL;
     }
     sj_split *s = calloc(1, sizeof *s);
-    size_t *row_person = malloc(t->n_rows * sizeof *row_person);
-    size_t *first_row = NULL;
-    sj_status st = s && row_person ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_table_keys persons = {0};
+    sj_status st = s ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK) {
         s->fraction = fraction;
         s->seed = seed;
@@ -221,19 +190,18 @@ sj_split *sj_split_persons(const sj_table *t, long col_person, long col_group, d
         st = check_cells(t, col_person, col_group, err);
     }
     if (st == SJ_OK)
-        st = collect_persons(s, t, col_person, col_group, row_person, &first_row, err);
+        st = collect_persons(s, t, col_person, col_group, &persons, err);
     if (st == SJ_OK)
-        st = collect_groups(s, t, col_group, first_row, err);
+        st = collect_groups(s, t, col_group, persons.first_row, err);
     if (st == SJ_OK)
         st = draw_heldout(s, err);
     if (st == SJ_OK && !(s->row_heldout = malloc(t->n_rows)))
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (size_t r = 0; st == SJ_OK && r < t->n_rows; r++) {
-        s->row_heldout[r] = s->person_heldout[row_person[r]];
+        s->row_heldout[r] = s->person_heldout[persons.row_key[r]];
         s->n_rows_heldout += s->row_heldout[r];
     }
-    free(row_person);
-    free(first_row);
+    sj_table_keys_free(&persons);
     if (st == SJ_OK)
         return s;
     sj_split_free(s);

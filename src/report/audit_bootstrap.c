@@ -584,15 +584,7 @@ static cJSON *summary_json(const rj_boot_plan *p, cJSON *replicates)
         cJSON_Delete(replicates);
         return NULL;
     }
-    uint64_t seed = sj_bootstrap_seed(p->boot);
-    /* A seed beyond 2^53 would lose digits as a JSON number. */
-    if (seed <= (UINT64_C(1) << 53)) {
-        cJSON_AddNumberToObject(o, "seed", (double)seed);
-    } else {
-        char text[32];
-        snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
-        cJSON_AddStringToObject(o, "seed", text);
-    }
+    sj_json_add_seed(o, "seed", sj_bootstrap_seed(p->boot));
     cJSON_AddNumberToObject(o, "level", LEVEL);
     cJSON_AddStringToObject(o, "method", "percentile");
     cJSON_AddNumberToObject(o, "persons", (double)sj_bootstrap_persons(p->boot));

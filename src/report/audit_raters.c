@@ -69,8 +69,7 @@ typedef struct {
     double **rater;
     int *group;
     size_t *person;
-    size_t n_persons;
-    const char **persons; /* distinct person ids (cells of the table) */
+    sj_table_keys persons; /* every distinct person of the table */
 } rater_rows;
 
 static void rows_free(rater_rows *r)
@@ -81,42 +80,7 @@ static void rows_free(rater_rows *r)
     free(r->rater);
     free(r->group);
     free(r->person);
-    free(r->persons);
-}
-
-typedef struct {
-    const char *id;
-    size_t row;
-} person_row;
-
-static int by_person(const void *a, const void *b)
-{
-    const person_row *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
-    return c ? c : (x->row > y->row) - (x->row < y->row);
-}
-
-/* Numbers every distinct person of the table; row_person[row] gets the
- * person's index. */
-static int index_persons(const sj_responses *resp, size_t *row_person, rater_rows *out)
-{
-    const sj_table *t = resp->table;
-    person_row *e = malloc((t->n_rows ? t->n_rows : 1) * sizeof *e);
-    out->persons = malloc((t->n_rows ? t->n_rows : 1) * sizeof *out->persons);
-    if (!e || !out->persons) {
-        free(e);
-        return -1;
-    }
-    for (size_t r = 0; r < t->n_rows; r++)
-        e[r] = (person_row){sj_table_cell(t, r, (size_t)resp->col_person), r};
-    qsort(e, t->n_rows, sizeof *e, by_person);
-    for (size_t k = 0; k < t->n_rows; k++) {
-        if (k == 0 || strcmp(e[k].id, e[k - 1].id) != 0)
-            out->persons[out->n_persons++] = e[k].id;
-        row_person[e[k].row] = out->n_persons - 1;
-    }
-    free(e);
-    return 0;
+    sj_table_keys_free(&r->persons);
 }
 
 static sj_status check_columns(const rj_raters_request *q, long *cols, sj_error *err)
@@ -152,12 +116,12 @@ static sj_status load_rows(const rj_raters_request *q, rater_rows *out, sj_error
 {
     const sj_table *t = q->resp->table;
     long *cols = calloc(q->columns->n, sizeof *cols);
-    size_t *row_person = malloc((t->n_rows ? t->n_rows : 1) * sizeof *row_person);
-    sj_status st = cols && row_person ? check_columns(q, cols, err)
-                                      : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    if (st == SJ_OK && (rows_alloc(out, t->n_rows, q->columns->n) != 0 ||
-                        index_persons(q->resp, row_person, out) != 0))
+    sj_status st =
+        cols ? check_columns(q, cols, err) : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK && rows_alloc(out, t->n_rows, q->columns->n) != 0)
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK)
+        st = sj_table_keys_build(t, (size_t)q->resp->col_person, &out->persons, err);
     for (size_t r = 0; r < t->n_rows && st == SJ_OK; r++) {
         const char *g = sj_table_cell(t, r, (size_t)q->resp->col_group);
         int group = strcmp(g, q->reference) == 0 ? 0 : strcmp(g, q->focal) == 0 ? 1 : -1;
@@ -165,7 +129,7 @@ static sj_status load_rows(const rj_raters_request *q, rater_rows *out, sj_error
             continue;
         out->machine[out->n] = q->resp->score[r];
         out->group[out->n] = group;
-        out->person[out->n] = row_person[r];
+        out->person[out->n] = out->persons.row_key[r];
         for (size_t k = 0; k < q->columns->n; k++) {
             double v;
             const char *cell = sj_table_cell(t, r, (size_t)cols[k]);
@@ -174,7 +138,6 @@ static sj_status load_rows(const rj_raters_request *q, rater_rows *out, sj_error
         out->n++;
     }
     free(cols);
-    free(row_person);
     return st;
 }
 
@@ -239,7 +202,7 @@ static sj_status run_replicates(const rater_rows *rows, const sj_bootstrap *boot
                                 sj_error *err)
 {
     size_t B = sj_bootstrap_replicates(boot);
-    unsigned *counts = malloc(rows->n_persons * sizeof *counts);
+    unsigned *counts = malloc(rows->persons.n * sizeof *counts);
     replicate_rows w;
     memset(&w, 0, sizeof w);
     w.rep.n_raters = rows->n_raters;
@@ -327,7 +290,7 @@ static sj_status bootstrap_raters(cJSON *doc, cJSON *raters, const rater_rows *r
                                   const rj_raters_request *q, sj_error *err)
 {
     sj_bootstrap *boot =
-        sj_bootstrap_new(rows->persons, rows->n_persons, q->n_bootstrap, q->seed, err);
+        sj_bootstrap_new(rows->persons.keys, rows->persons.n, q->n_bootstrap, q->seed, err);
     if (!boot)
         return err->status ? err->status : SJ_ERR_WORK;
     size_t B = q->n_bootstrap;

@@ -386,30 +386,14 @@ void rj_panel_section(sj_buf *b, const cJSON *panel, const char *path, int no)
 
 cJSON *rj_panel_judge_rows(const cJSON *panel)
 {
-    static const char *const keys[] = {"judge",
-                                       "judgments",
-                                       "ties",
-                                       "overlap_judgments",
-                                       "majority_compared",
-                                       "majority_agreement",
-                                       "higher_pref_focal",
-                                       "n_focal",
-                                       "higher_pref_reference",
-                                       "n_reference",
-                                       "group_difference",
-                                       "group_difference_ci_low",
-                                       "group_difference_ci_high",
-                                       "group_p",
-                                       "group_p_holm",
-                                       "weight",
-                                       "flags"};
+    const char *const *keys = SJ_PANEL_JUDGE_COLUMNS;
     cJSON *rows = cJSON_CreateArray();
     const cJSON *j;
     cJSON_ArrayForEach(j, rj_get(panel, "judges"))
     {
         cJSON *row = cJSON_CreateObject();
         const cJSON *ci = rj_get(j, "group_difference_ci");
-        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        for (size_t i = 0; i < SJ_PANEL_N_JUDGE_COLUMNS; i++) {
             const cJSON *v = rj_get(j, keys[i]);
             if (strcmp(keys[i], "group_difference_ci_low") == 0)
                 sj_json_add_number(row, keys[i], cJSON_GetArraySize(ci) == 2 ? num_at(ci, 0) : NAN);

@@ -72,19 +72,6 @@ sj_sim_data *sj_sim_run(const sj_sim_config *cfg, sj_error *err)
 
 /* ---- simulation.json ------------------------------------------------------ */
 
-static void add_seed(cJSON *doc, uint64_t seed)
-{
-    /* JSON readers hold numbers as doubles: a seed beyond 2^53 would come
-     * back changed, so it is written as a string of digits instead. */
-    if (seed <= (UINT64_C(1) << 53)) {
-        cJSON_AddNumberToObject(doc, "seed", (double)seed);
-    } else {
-        char digits[32];
-        snprintf(digits, sizeof digits, "%llu", (unsigned long long)seed);
-        cJSON_AddStringToObject(doc, "seed", digits);
-    }
-}
-
 static cJSON *describe_models(size_t n_raters)
 {
     cJSON *m = cJSON_CreateObject();
@@ -154,7 +141,7 @@ cJSON *sj_sim_describe(const sj_sim_config *cfg, const sj_sim_data *d)
         n_focal += d->focal[p];
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "generator", "sjtalign simulate " SJ_VERSION);
-    add_seed(doc, cfg->seed);
+    sj_json_add_seed(doc, "seed", cfg->seed);
     cJSON_AddNumberToObject(doc, "persons", (double)cfg->n_persons);
     cJSON_AddNumberToObject(doc, "items", (double)cfg->n_items);
     cJSON_AddNumberToObject(doc, "focal_share", cfg->focal_share);

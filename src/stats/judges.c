@@ -10,6 +10,24 @@
 
 #include <gsl/gsl_cdf.h>
 
+const char *const SJ_PANEL_JUDGE_COLUMNS[SJ_PANEL_N_JUDGE_COLUMNS] = {"judge",
+                                                                      "judgments",
+                                                                      "ties",
+                                                                      "overlap_judgments",
+                                                                      "majority_compared",
+                                                                      "majority_agreement",
+                                                                      "higher_pref_focal",
+                                                                      "n_focal",
+                                                                      "higher_pref_reference",
+                                                                      "n_reference",
+                                                                      "group_difference",
+                                                                      "group_difference_ci_low",
+                                                                      "group_difference_ci_high",
+                                                                      "group_p",
+                                                                      "group_p_holm",
+                                                                      "weight",
+                                                                      "flags"};
+
 /* ---- Krippendorff's alpha ----------------------------------------------------- */
 
 typedef struct {

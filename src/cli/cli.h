@@ -30,6 +30,7 @@ SJ_CLI_COMMAND(audit)
 SJ_CLI_COMMAND(compare)
 SJ_CLI_COMMAND(run)
 SJ_CLI_COMMAND(bench)
+SJ_CLI_COMMAND(study)
 #undef SJ_CLI_COMMAND
 
 /* The command being run (set once by main), so every message starts with

@@ -33,6 +33,7 @@ static const command commands[] = {
     {"audit", cmd_audit, "bias-audit report of a set of scores"},
     {"compare", cmd_compare, "before/after report of two or more audits"},
     {"run", cmd_run, "run a whole pipeline file, skipping finished stages"},
+    {"study", cmd_study, "run a pipeline over seeds x conditions and summarise"},
     {"bench", cmd_bench, "training-step throughput on this machine"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

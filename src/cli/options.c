@@ -646,6 +646,7 @@ SPEC(compare)
 SPEC(run)
 SPEC(bench)
 SPEC(split)
+SPEC(study)
 #undef SPEC
 
 const cli_command_spec *cli_spec_of(const char *command)
@@ -655,7 +656,7 @@ const cli_command_spec *cli_spec_of(const char *command)
         &cli_spec_sft,      &cli_spec_score,   &cli_spec_pairs,    &cli_spec_reward,
         &cli_spec_ppo,      &cli_spec_dpo,     &cli_spec_dif,      &cli_spec_parity,
         &cli_spec_audit,    &cli_spec_compare, &cli_spec_run,      &cli_spec_bench,
-        &cli_spec_baseline, &cli_spec_split,
+        &cli_spec_baseline, &cli_spec_split,   &cli_spec_study,
     };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i] && all[i]->name && strcmp(all[i]->name, command) == 0)

@@ -15,25 +15,36 @@ static void pct_cell(sj_buf *b, double v)
         rj_out(b, "<td><span class=\"muted\">\xe2\x80\x94</span></td>");
 }
 
-/* "72% [61%, 83%]" of a mean of shares, or a number with `digits`. */
-static void mean_cell(sj_buf *b, const cJSON *m, int percent, int digits)
+/* How a mean is shown: a share in percent, a value, or a signed change. */
+typedef enum { SHOW_PERCENT, SHOW_VALUE, SHOW_CHANGE } show_kind;
+
+static double ci_bound(const cJSON *m, int k)
 {
-    double v = rj_num(m, "mean");
-    const cJSON *ci = rj_get(m, "mean_ci");
-    double lo =
-        cJSON_IsNumber(cJSON_GetArrayItem(ci, 0)) ? cJSON_GetArrayItem(ci, 0)->valuedouble : NAN;
-    double hi =
-        cJSON_IsNumber(cJSON_GetArrayItem(ci, 1)) ? cJSON_GetArrayItem(ci, 1)->valuedouble : NAN;
-    double scale = percent ? 100 : 1;
-    const char *unit = percent ? "%" : "";
+    const cJSON *v = cJSON_GetArrayItem(rj_get(m, "mean_ci"), k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* "72%" over "[61%, 83%]": a mean with its 95% interval below it. */
+static void mean_cell(sj_buf *b, const cJSON *m, show_kind kind)
+{
+    double v = rj_num(m, "mean"), lo = ci_bound(m, 0), hi = ci_bound(m, 1);
     if (!isfinite(v)) {
         rj_out(b, "<td><span class=\"muted\">\xe2\x80\x94</span></td>");
         return;
     }
-    rj_out(b, "<td>%+.*f%s", percent ? 0 : digits, scale * v, unit);
-    if (isfinite(lo) && isfinite(hi))
-        rj_out(b, " <span class=\"muted\">[%+.*f, %+.*f]</span>", percent ? 0 : digits, scale * lo,
-               percent ? 0 : digits, scale * hi);
+    double scale = kind == SHOW_PERCENT ? 100 : 1;
+    int digits = kind == SHOW_PERCENT ? 0 : 3;
+    const char *unit = kind == SHOW_PERCENT ? "%" : "";
+    const char *fmt = kind == SHOW_CHANGE ? "%+.*f%s" : "%.*f%s";
+    rj_out(b, "<td>");
+    rj_out(b, fmt, digits, scale * v, unit);
+    if (isfinite(lo) && isfinite(hi)) {
+        rj_out(b, "<br><span class=\"muted\">[");
+        rj_out(b, fmt, digits, scale * lo, unit);
+        rj_out(b, ", ");
+        rj_out(b, fmt, digits, scale * hi, unit);
+        rj_out(b, "]</span>");
+    }
     rj_out(b, "</td>");
 }
 
@@ -159,7 +170,9 @@ static long forest_row(const forest_rows *r, const char *cond, const char *item)
     return -1;
 }
 
-/* The extent of the x axis: every interval, 0 and 100% in view. */
+/* The extent of the x axis: every interval, 0 and 100% in view, but no
+ * further left than -100% (a reduction cannot exceed 100%; an interval
+ * reaching beyond -100% is cut at the axis, as the caption says). */
 static void forest_extent(const cJSON *summary, double *lo, double *hi)
 {
     *lo = 0;
@@ -173,8 +186,8 @@ static void forest_extent(const cJSON *summary, double *lo, double *hi)
             const cJSON *v = k < 0 ? NULL : cJSON_GetArrayItem(ci, k);
             double x = k < 0 ? m : cJSON_IsNumber(v) ? v->valuedouble : NAN;
             if (isfinite(x)) {
-                *lo = fmin(*lo, 100 * x);
-                *hi = fmax(*hi, 100 * x);
+                *lo = fmax(fmin(*lo, 100 * x), -100);
+                *hi = fmin(fmax(*hi, 100 * x), 100);
             }
         }
     }
@@ -237,7 +250,7 @@ static void forest_section(sj_buf *b, const cJSON *doc)
                     "t-intervals over replications");
     if (p) {
         sj_plot_left_margin(p, 170);
-        sj_plot_axis(p, SJ_AXIS_X, lo, hi, "reduction of |SMD/SD| from SFT (%)");
+        sj_plot_axis_exact(p, SJ_AXIS_X, lo, hi, "reduction of |SMD/SD| from SFT (%)");
         sj_plot_categories(p, SJ_AXIS_Y, rows.n, (const char *const *)rows.names, "");
         sj_plot_band(p, SJ_AXIS_X, SJ_STUDY_REDUCTION_TARGET * 100, hi, RJ_BAND_A, "target");
         sj_plot_refline(p, SJ_AXIS_X, 0, "");
@@ -252,7 +265,9 @@ static void forest_section(sj_buf *b, const cJSON *doc)
     rj_out(b, "<figcaption>Each point is the mean over replications of (|SMD/SD| under SFT "
               "&minus; |SMD/SD| under the aligned scorer) / |SMD/SD| under SFT, with its 95%% "
               "t-interval; the shaded region is the target (a reduction of 70%% or more), the "
-              "dashed line at 50%% marks a halved effect.</figcaption></figure>\n</section>\n");
+              "dashed line at 50%% marks a halved effect. The axis stops at &minus;100%% (the bias "
+              "doubled); an interval reaching further is cut there, and a mean beyond it is in the "
+              "tables below.</figcaption></figure>\n</section>\n");
     forest_rows_free(&rows);
 }
 
@@ -274,10 +289,10 @@ static void figures_section(sj_buf *b, const cJSON *doc)
               "items flagged in the scorer's scores but neither in the human nor in the true "
               "scores. QWK changes are the scorer's minus SFT's in the same replication.</p>\n"
               "<table><thead><tr><th class=\"l\">Condition</th><th class=\"l\">Scorer</th>"
-              "<th>Replications</th><th>Failed</th><th>Mean reduction</th><th>All halved</th>"
-              "<th>Unbiased item flagged</th><th>Machine-made DIF</th><th>QWK truth</th>"
+              "<th>Replications</th><th>Mean reduction</th><th>All halved</th>"
+              "<th>Unbiased item flagged</th><th>Machine-made DIF</th>"
               "<th>&Delta; QWK truth</th><th>&Delta; QWK human</th><th>Truth QWK below "
-              "SFT</th><th>Final KL</th><th>Hacking warnings</th></tr></thead><tbody>\n");
+              "SFT</th><th>Final KL</th><th>Hacking</th></tr></thead><tbody>\n");
     const cJSON *u;
     cJSON_ArrayForEach(u, rj_get(doc, "summary"))
     {
@@ -286,22 +301,24 @@ static void figures_section(sj_buf *b, const cJSON *doc)
         rj_out(b, "</td><td class=\"l\">");
         rj_text(b, rj_str(u, "model"));
         rj_out(b, "</td>");
-        count_cell(b, u, "replications");
-        count_cell(b, u, "failed");
-        mean_cell(b, rj_get(u, "reduction"), 1, 0);
+        rj_out(b, "<td>%.0f", rj_num(u, "replications"));
+        if (rj_num(u, "failed") > 0)
+            rj_out(b, "<br><span class=\"bad\">%.0f failed</span>", rj_num(u, "failed"));
+        rj_out(b, "</td>");
+        mean_cell(b, rj_get(u, "reduction"), SHOW_PERCENT);
         pct_cell(b, rj_num(u, "halved_share"));
         pct_cell(b, rj_num(u, "unbiased_flagged_share"));
         pct_cell(b, rj_num(u, "machine_made_share"));
-        mean_cell(b, rj_get(u, "qwk_truth"), 0, 3);
-        mean_cell(b, rj_get(u, "qwk_truth_change"), 0, 3);
-        mean_cell(b, rj_get(u, "qwk_human_change"), 0, 3);
+        mean_cell(b, rj_get(u, "qwk_truth_change"), SHOW_CHANGE);
+        mean_cell(b, rj_get(u, "qwk_human_change"), SHOW_CHANGE);
         count_cell(b, u, "truth_qwk_below_sft");
-        mean_cell(b, rj_get(u, "kl"), 0, 3);
+        mean_cell(b, rj_get(u, "kl"), SHOW_VALUE);
         count_cell(b, u, "reward_hacking_warnings");
         rj_out(b, "</tr>\n");
     }
     rj_out(b, "</tbody></table>\n<p class=\"note\">Unbiased item flagged and machine-made DIF "
-              "give the share of replications with at least one such item.</p>\n</section>\n");
+              "give the share of replications with at least one such item; Hacking counts the "
+              "replications whose PPO log shows the reward-hacking pattern.</p>\n</section>\n");
 }
 
 static void item_rows(sj_buf *b, const cJSON *u)
@@ -316,9 +333,9 @@ static void item_rows(sj_buf *b, const cJSON *u)
         rj_out(b, "</td><td class=\"l\">");
         rj_text(b, rj_str(u, "model"));
         rj_out(b, "</td>");
-        mean_cell(b, rj_get(it, "abs_smd_over_sd_sft"), 0, 3);
-        mean_cell(b, rj_get(it, "abs_smd_over_sd"), 0, 3);
-        mean_cell(b, rj_get(it, "reduction"), 1, 0);
+        mean_cell(b, rj_get(it, "abs_smd_over_sd_sft"), SHOW_VALUE);
+        mean_cell(b, rj_get(it, "abs_smd_over_sd"), SHOW_VALUE);
+        mean_cell(b, rj_get(it, "reduction"), SHOW_PERCENT);
         pct_cell(b, rj_num(it, "halved_share"));
         rj_out(b, "</tr>\n");
     }

@@ -52,7 +52,7 @@ FAST_LM_OBJ := $(patsubst $(BUILD)/obj/%,$(BUILD)/obj-$(FAST_ARCH)/%,$(filter $(
 FAST_BIN := $(BUILD)/sjtalign-$(FAST_ARCH)
 endif
 
-.PHONY: all deps test test-asan install clean format cppcheck bench demo fuzz fuzz-build valgrind
+.PHONY: all deps test test-asan install clean format cppcheck bench demo study fuzz fuzz-build valgrind
 
 all: $(BIN) $(FAST_BIN) $(LIB)
 
@@ -131,6 +131,12 @@ test-browser: $(BIN) $(FAST_BIN)
 # Re-running skips finished stages.
 demo: $(BIN) $(FAST_BIN)
 	$(BIN) run instruments/demo/pipeline.json
+
+# The replication study: the pipeline over 10 seeds x 3 conditions
+# (instruments/study/study.json) into runs/study/. Re-running skips finished
+# replications.
+study: $(BIN) $(FAST_BIN)
+	$(BIN) study instruments/study/study.json
 
 bench: $(BIN) $(FAST_BIN) $(BENCH_BIN)
 	@bench/run_bench.sh $(BUILD)

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +153,7 @@ static sj_status prepare_job(const sj_study_spec *s, size_t c, size_t k, job *j,
         return err->status;
     }
     j->rep.status = replication_done(p) ? SJ_STUDY_UP_TO_DATE : SJ_STUDY_NOT_RUN;
-    j->rep.seconds = -1;
+    j->rep.seconds = NAN; /* not run now */
     sj_pipeline_free(p);
     return SJ_OK;
 }

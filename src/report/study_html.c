@@ -136,7 +136,10 @@ static int forest_rows_build(const cJSON *summary, forest_rows *r)
 {
     size_t cap = 0;
     const cJSON *u, *it;
-    cJSON_ArrayForEach(u, summary) cap += (size_t)cJSON_GetArraySize(rj_get(u, "biased_items"));
+    cJSON_ArrayForEach(u, summary)
+    {
+        cap += (size_t)cJSON_GetArraySize(rj_get(u, "biased_items"));
+    }
     memset(r, 0, sizeof *r);
     r->names = calloc(cap + 1, sizeof *r->names);
     r->conds = calloc(cap + 1, sizeof *r->conds);
@@ -178,16 +181,19 @@ static void forest_extent(const cJSON *summary, double *lo, double *hi)
     *lo = 0;
     *hi = 100;
     const cJSON *u, *it;
-    cJSON_ArrayForEach(u, summary) cJSON_ArrayForEach(it, rj_get(u, "biased_items"))
+    cJSON_ArrayForEach(u, summary)
     {
-        const cJSON *ci = rj_path(it, "reduction", "mean_ci");
-        double m = rj_num(rj_get(it, "reduction"), "mean");
-        for (int k = -1; k < 2; k++) {
-            const cJSON *v = k < 0 ? NULL : cJSON_GetArrayItem(ci, k);
-            double x = k < 0 ? m : cJSON_IsNumber(v) ? v->valuedouble : NAN;
-            if (isfinite(x)) {
-                *lo = fmax(fmin(*lo, 100 * x), -100);
-                *hi = fmin(fmax(*hi, 100 * x), 100);
+        cJSON_ArrayForEach(it, rj_get(u, "biased_items"))
+        {
+            const cJSON *ci = rj_path(it, "reduction", "mean_ci");
+            double m = rj_num(rj_get(it, "reduction"), "mean");
+            for (int k = -1; k < 2; k++) {
+                const cJSON *v = k < 0 ? NULL : cJSON_GetArrayItem(ci, k);
+                double x = k < 0 ? m : cJSON_IsNumber(v) ? v->valuedouble : NAN;
+                if (isfinite(x)) {
+                    *lo = fmax(fmin(*lo, 100 * x), -100);
+                    *hi = fmin(fmax(*hi, 100 * x), 100);
+                }
             }
         }
     }
@@ -288,7 +294,8 @@ static void figures_section(sj_buf *b, const cJSON *doc)
               "replications with figures, with 95%% t-intervals in brackets. Machine-made DIF: "
               "items flagged in the scorer's scores but neither in the human nor in the true "
               "scores. QWK changes are the scorer's minus SFT's in the same replication.</p>\n"
-              "<table><thead><tr><th class=\"l\">Condition</th><th class=\"l\">Scorer</th>"
+              "<div style=\"overflow-x:auto\"><table><thead><tr><th class=\"l\">Condition</th><th "
+              "class=\"l\">Scorer</th>"
               "<th>Replications</th><th>Mean reduction</th><th>All halved</th>"
               "<th>Unbiased item flagged</th><th>Machine-made DIF</th>"
               "<th>&Delta; QWK truth</th><th>&Delta; QWK human</th><th>Truth QWK below "
@@ -316,7 +323,8 @@ static void figures_section(sj_buf *b, const cJSON *doc)
         count_cell(b, u, "reward_hacking_warnings");
         rj_out(b, "</tr>\n");
     }
-    rj_out(b, "</tbody></table>\n<p class=\"note\">Unbiased item flagged and machine-made DIF "
+    rj_out(b, "</tbody></table></div>\n<p class=\"note\">Unbiased item flagged and "
+              "machine-made DIF "
               "give the share of replications with at least one such item; Hacking counts the "
               "replications whose PPO log shows the reward-hacking pattern.</p>\n</section>\n");
 }
@@ -381,12 +389,8 @@ static void replications_section(sj_buf *b, const cJSON *doc)
         rj_out(b, "</td><td class=\"l\">");
         rj_text(b, rj_str(r, "truth_flagged") ? rj_str(r, "truth_flagged") : "none");
         rj_out(b, "</td><td class=\"id\">");
-        if (bad) {
-            rj_out(b, "<code>");
-            rj_text(b, rj_str(r, "log"));
-            rj_out(b, "</code> ");
-            rj_text(b, rj_str(r, "error"));
-        }
+        if (bad)
+            rj_text(b, rj_str(r, "error") ? rj_str(r, "error") : rj_str(r, "log"));
         rj_out(b, "</td></tr>\n");
     }
     rj_out(b, "</tbody></table>\n</section>\n");

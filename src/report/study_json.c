@@ -315,7 +315,10 @@ static void csv_object(sj_csv_writer *w, const char *cond, const char *model, co
             csv_measure(w, cond, model, v->string, item, v, NULL);
         else if (cJSON_IsArray(v) && strcmp(v->string, "biased_items") == 0) {
             const cJSON *it;
-            cJSON_ArrayForEach(it, v) csv_object(w, cond, model, it, rj_str(it, "item"));
+            cJSON_ArrayForEach(it, v)
+            {
+                csv_object(w, cond, model, it, rj_str(it, "item"));
+            }
         }
     }
 }
@@ -340,25 +343,29 @@ static sj_status write_csv(const cJSON *doc, const char *path, sj_error *err)
     return sj_csv_close(&w, err);
 }
 
+/* The members of an object csv_object writes as rows: numbers and means. */
+static size_t measures_in(const cJSON *obj)
+{
+    size_t n = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, obj)
+    {
+        n += cJSON_IsNumber(v) || (cJSON_IsObject(v) && rj_get(v, "mean"));
+    }
+    return n;
+}
+
 /* The number of data rows write_csv writes for the document. */
 static size_t csv_rows_expected(const cJSON *doc)
 {
     size_t rows = (size_t)cJSON_GetArraySize(rj_get(doc, "targets"));
-    const cJSON *u;
+    const cJSON *u, *it;
     cJSON_ArrayForEach(u, rj_get(doc, "summary"))
     {
-        const cJSON *v;
-        cJSON_ArrayForEach(v, u)
+        rows += measures_in(u);
+        cJSON_ArrayForEach(it, rj_get(u, "biased_items"))
         {
-            rows += cJSON_IsNumber(v) || (cJSON_IsObject(v) && rj_get(v, "mean"));
-            const cJSON *it;
-            if (cJSON_IsArray(v) && strcmp(v->string, "biased_items") == 0)
-                cJSON_ArrayForEach(it, v)
-                {
-                    const cJSON *x;
-                    cJSON_ArrayForEach(x, it) rows +=
-                        cJSON_IsNumber(x) || (cJSON_IsObject(x) && rj_get(x, "mean"));
-                }
+            rows += measures_in(it);
         }
     }
     return rows;

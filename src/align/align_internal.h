@@ -81,7 +81,8 @@ typedef struct {
     size_t *member;         /* judgment indices by unit, ascending within a unit */
     size_t *unit;           /* per judgment: its unit */
     unsigned char *swapped; /* per judgment: its chosen sequence is the unit's second */
-    const sja_seq **first;  /* [n] the unit's two sequences (borrowed from the judgments) */
+    const sja_seq **first;  /* [n] the unit's two sequences, lower first (borrowed from its
+                               first judgment) */
     const sja_seq **second;
 } sja_pair_units;
 
@@ -94,6 +95,13 @@ void sja_pair_units_free(sja_pair_units *u);
  * that a forward pass over neighbours pads little. */
 sj_status sja_pair_units_of(const sja_pair_units *u, const size_t *judgments, size_t n,
                             int by_length, size_t **out, size_t *n_out, sj_error *err);
+
+/* The distribution `pairs` draws a candidate's level from (pairs.c): the
+ * policy's level probabilities p at temperature T, p_k^(1/T) renormalised
+ * (softmax(z/T) over the levels when p = softmax(z)), leaving out level
+ * `exclude` (-1: none); uniform over the others when they all have
+ * probability 0. */
+void sja_level_draw_probs(const double *p, int L, double temperature, int exclude, double *out);
 
 /* The reward model's held-out figures over judgments idx[0..n-1], each
  * distinct pair's raw rewards (w·h + b + v·l at eos, head as in

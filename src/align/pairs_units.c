@@ -114,6 +114,8 @@ static void fill_members(sja_pair_units *u, const keyed *k, size_t n, size_t *ne
     for (size_t j = 0; j < n; j++)
         u->member[next[u->unit[j]]++] = j;
     for (size_t i = 0; i < n; i++) {
+        if (i > 0 && compare_pair(&k[i - 1], &k[i]) == 0)
+            continue; /* the unit's sequences are its first judgment's */
         size_t g = u->unit[k[i].judgment];
         u->first[g] = k[i].lo;
         u->second[g] = k[i].hi;

@@ -112,6 +112,16 @@ sj_status sja_reward_eval_pairs(sj_lm *m, const float *head, const sja_pair_seqs
                                 const sja_pair_units *u, const size_t *idx, size_t n, double margin,
                                 double *loss, double *accuracy, sj_error *err);
 
+/* A reward-model step's loss over every judgment of the units pick[0..B-1]
+ * (a unit picked twice counts twice), given the raw rewards r of the
+ * units' first sequences (r[0..B-1]) and second ones (r[B..2B-1]): the
+ * mean of w_i × (Bradley–Terry or tie loss) over those judgments, as if
+ * each were a row of its own; g1[b], g2[b] receive its derivatives with
+ * respect to r[b] and r[B + b], *acc the accuracy over the decisive ones. */
+double sja_reward_units_loss(const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
+                             int B, const double *r, double margin, double *g1, double *g2,
+                             double *acc);
+
 /* The completion log-probabilities (sum over "score: k .. eos") of the
  * chosen and the rejected sequence of judgments idx[0..n-1] under m, each
  * distinct pair computed once (dpo.c). */

@@ -196,11 +196,9 @@ typedef struct {
     double loss, accuracy;
 } rm_eval;
 
-/* The step's loss over every judgment of the picked units (a unit picked
- * twice counts twice): the mean of w·l over those judgments, its gradient
- * with respect to each unit's two rewards in g1, g2. */
-static double units_loss(const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick, int B,
-                         const double *r, double margin, double *g1, double *g2, double *acc)
+double sja_reward_units_loss(const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
+                             int B, const double *r, double margin, double *g1, double *g2,
+                             double *acc)
 {
     size_t judgments = 0, correct = 0, decisive = 0;
     double total = 0.0;
@@ -251,7 +249,7 @@ static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair
     }
     if (st == SJ_OK) {
         memset(head_grad, 0, (size_t)(embd + 2) * sizeof *head_grad);
-        *loss = units_loss(d, u, pick, B, r, margin, grad, grad + B, acc);
+        *loss = sja_reward_units_loss(d, u, pick, B, r, margin, grad, grad + B, acc);
         for (int q = 0; q < 2 * B; q++) {
             double dq = grad[q];
             const float *h = hidden + (size_t)q * embd;

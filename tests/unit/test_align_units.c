@@ -221,6 +221,43 @@ static void reward_of_units_equals_each_sequence_alone(void **state)
     teardown(&f);
 }
 
+/* A step over units is the step over their judgments as rows of their own:
+ * units 0 (judgments j0, j1 and the tie j4; drawn twice) and 3 (j5). */
+static void reward_step_over_units_equals_its_judgments(void **state)
+{
+    (void)state;
+    fixture f;
+    setup(&f);
+    sja_pair_units u;
+    sj_error err;
+    assert_int_equal(sja_pair_units_build(&f.d, &u, &err), SJ_OK);
+    const size_t pick[3] = {0, 3, 0};
+    /* first sequences' rewards, then the second ones' */
+    const double r[6] = {0.0, 0.5, 0.0, 1.0, -0.5, 1.0};
+    double g1[3], g2[3], acc = 0.0;
+    double loss = sja_reward_units_loss(&f.d, &u, pick, 3, r, 0.0, g1, g2, &acc);
+    /* the general path: one row per judgment (chosen, rejected, tie, weight) */
+    const double rc[7] = {1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.5};
+    const double rr[7] = {0.0, 1.0, 0.0, 0.0, 1.0, 0.0, -0.5};
+    const unsigned char tie[7] = {0, 0, 1, 0, 0, 1, 0};
+    const double w[7] = {0.5, 0.75, 1.5, 0.5, 0.75, 1.5, 1.75};
+    double dc[7], dr[7];
+    double want = sja_bt_batch_loss(rc, rr, tie, w, 7, 0.0, dc, dr);
+    assert_true(fabs(loss - want) < 1e-12);
+    /* by hand: l(d) = log(1 + e^-d); ties ½[l(d) + l(-d)] */
+    double l1 = log1p(exp(-1.0)), lm1 = log1p(exp(1.0));
+    double by_hand = (2 * (0.5 * l1 + 0.75 * lm1 + 1.5 * 0.5 * (l1 + lm1)) + 1.75 * l1) / 7;
+    assert_true(fabs(loss - by_hand) < 1e-12);
+    /* unit 0's first sequence is j0's rejected, j1's chosen, j4's b */
+    double want_g1_0 = dr[0] + dc[1] + dr[2], want_g2_0 = dc[0] + dr[1] + dc[2];
+    assert_true(fabs(g1[0] - want_g1_0) < 1e-12 && fabs(g2[0] - want_g2_0) < 1e-12);
+    assert_true(fabs(g1[2] - want_g1_0) < 1e-12 && fabs(g2[2] - want_g2_0) < 1e-12);
+    assert_true(fabs(g1[1] - dc[6]) < 1e-12 && fabs(g2[1] - dr[6]) < 1e-12);
+    assert_true(fabs(acc - 0.6) < 1e-12); /* 3 of the 5 decisive judgments */
+    sja_pair_units_free(&u);
+    teardown(&f);
+}
+
 static void dpo_logprobs_of_units_equal_each_sequence_alone(void **state)
 {
     (void)state;
@@ -312,6 +349,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(judgments_group_into_units),
         cmocka_unit_test(reward_of_units_equals_each_sequence_alone),
+        cmocka_unit_test(reward_step_over_units_equals_its_judgments),
         cmocka_unit_test(dpo_logprobs_of_units_equal_each_sequence_alone),
         cmocka_unit_test(pairs_draw_follows_the_tempered_softmax),
         cmocka_unit_test(pairs_draw_without_mass_is_uniform),

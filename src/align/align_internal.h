@@ -70,6 +70,65 @@ sj_status sja_pairs_encode(const sja_codec *c, const sj_instrument *ins, const s
                            const char *who, sja_pair_seqs *out, sj_error *err);
 void sja_pair_seqs_free(sja_pair_seqs *p);
 
+/* The distinct pairs among the judgments (pairs_units.c): judgments of one
+ * person with the same two sequences, in either order (prior included),
+ * form a unit, so one pass of its two sequences through the model serves
+ * every judgment of it (a pair judged by three experts is computed once).
+ * Units are numbered by their earliest judgment. */
+typedef struct {
+    size_t n;               /* units */
+    size_t *start;          /* [n + 1]: unit g's judgments are member[start[g] .. start[g+1]) */
+    size_t *member;         /* judgment indices by unit, ascending within a unit */
+    size_t *unit;           /* per judgment: its unit */
+    unsigned char *swapped; /* per judgment: its chosen sequence is the unit's second */
+    const sja_seq **first;  /* [n] the unit's two sequences, lower first (borrowed from its
+                               first judgment) */
+    const sja_seq **second;
+} sja_pair_units;
+
+sj_status sja_pair_units_build(const sja_pair_seqs *d, sja_pair_units *u, sj_error *err);
+void sja_pair_units_free(sja_pair_units *u);
+
+/* The distinct units of judgments[0..n-1] (*out allocated, caller frees),
+ * in order of first appearance, or with by_length from the longest to the
+ * shortest (the longer of a unit's two sequences; ties by unit number) so
+ * that a forward pass over neighbours pads little. */
+sj_status sja_pair_units_of(const sja_pair_units *u, const size_t *judgments, size_t n,
+                            int by_length, size_t **out, size_t *n_out, sj_error *err);
+
+/* The distribution `pairs` draws a candidate's level from (pairs.c): the
+ * policy's level probabilities p at temperature T, p_k^(1/T) renormalised
+ * (softmax(z/T) over the levels when p = softmax(z)), leaving out level
+ * `exclude` (-1: none); uniform over the others when they all have
+ * probability 0. */
+void sja_level_draw_probs(const double *p, int L, double temperature, int exclude, double *out);
+
+/* The reward model's held-out figures over judgments idx[0..n-1], each
+ * distinct pair's raw rewards (w·h + b + v·l at eos, head as in
+ * sja_reward_model) computed once: the mean of w_i × (Bradley–Terry loss,
+ * or the tie loss) over the judgments and the accuracy over the decisive
+ * ones (NaN without any). */
+sj_status sja_reward_eval_pairs(sj_lm *m, const float *head, const sja_pair_seqs *d,
+                                const sja_pair_units *u, const size_t *idx, size_t n, double margin,
+                                double *loss, double *accuracy, sj_error *err);
+
+/* A reward-model step's loss over every judgment of the units pick[0..B-1]
+ * (a unit picked twice counts twice), given the raw rewards r of the
+ * units' first sequences (r[0..B-1]) and second ones (r[B..2B-1]): the
+ * mean of w_i × (Bradley–Terry or tie loss) over those judgments, as if
+ * each were a row of its own; g1[b], g2[b] receive its derivatives with
+ * respect to r[b] and r[B + b], *acc the accuracy over the decisive ones. */
+double sja_reward_units_loss(const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
+                             int B, const double *r, double margin, double *g1, double *g2,
+                             double *acc);
+
+/* The completion log-probabilities (sum over "score: k .. eos") of the
+ * chosen and the rejected sequence of judgments idx[0..n-1] under m, each
+ * distinct pair computed once (dpo.c). */
+sj_status sja_dpo_judgment_logprobs(sj_lm *m, const sja_pair_seqs *d, const sja_pair_units *u,
+                                    const size_t *idx, size_t n, double *chosen, double *rejected,
+                                    sj_error *err);
+
 /* The provenance.training block of an SFT run (training.c): the rows of
  * `data` it trained on, merged with the block `init` carries (a scorer
  * fine-tuned again was trained on both). NULL when out of memory. */

@@ -20,23 +20,26 @@ sja_dpo_opts sja_dpo_defaults(void)
     return o;
 }
 
-/* The pairs with the frozen reference's sequence log-probs. */
+/* The pairs, their distinct units and the frozen reference's sequence
+ * log-probs of each unit's two sequences. */
 typedef struct {
     sja_pair_seqs seqs;
-    double *ref_c, *ref_r;
+    sja_pair_units u;
+    double *ref1, *ref2; /* per unit: first and second sequence */
 } dpo_data;
 
 static void dpo_data_free(dpo_data *d)
 {
+    sja_pair_units_free(&d->u);
     sja_pair_seqs_free(&d->seqs);
-    free(d->ref_c);
-    free(d->ref_r);
+    free(d->ref1);
+    free(d->ref2);
 }
 
-/* Sequence log-probs of chosen and rejected completions of the pairs
- * idx[0..n-1]; the batch (chosen rows first) is kept when asked. */
-static sj_status pair_logprobs(sj_lm *m, const dpo_data *d, const size_t *idx, int n, double *lc,
-                               double *lr, sj_lm_batch **keep, sj_error *err)
+/* Sequence log-probs of the two sequences of units[0..n-1] into l1[b],
+ * l2[b]; the batch (first sequences' rows first) is kept when asked. */
+static sj_status unit_logprobs(sj_lm *m, const sja_pair_units *u, const size_t *units, int n,
+                               double *l1, double *l2, sj_lm_batch **keep, sj_error *err)
 {
     const sja_seq **seqs = malloc((size_t)2 * n * sizeof *seqs);
     double *all = malloc((size_t)2 * n * sizeof *all);
@@ -44,8 +47,8 @@ static sj_status pair_logprobs(sj_lm *m, const dpo_data *d, const size_t *idx, i
     float *lp = NULL;
     sj_status st = (seqs && all) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (int b = 0; b < n && st == SJ_OK; b++) {
-        seqs[b] = &d->seqs.chosen[idx[b]];
-        seqs[n + b] = &d->seqs.rejected[idx[b]];
+        seqs[b] = u->first[units[b]];
+        seqs[n + b] = u->second[units[b]];
     }
     if (st == SJ_OK)
         st = sja_batch_build(seqs, 2 * n, SJA_W_COMPLETION, 0, &batch, NULL, err);
@@ -57,8 +60,8 @@ static sj_status pair_logprobs(sj_lm *m, const dpo_data *d, const size_t *idx, i
     }
     if (st == SJ_OK) {
         sja_sequence_logprobs(batch, lp, all);
-        memcpy(lc, all, (size_t)n * sizeof *lc);
-        memcpy(lr, all + n, (size_t)n * sizeof *lr);
+        memcpy(l1, all, (size_t)n * sizeof *l1);
+        memcpy(l2, all + n, (size_t)n * sizeof *l2);
     }
     free(seqs);
     free(all);
@@ -68,6 +71,56 @@ static sj_status pair_logprobs(sj_lm *m, const dpo_data *d, const size_t *idx, i
     else
         sj_lm_batch_free(batch);
     return st;
+}
+
+/* Log-probs of the listed units' sequences into l1[g], l2[g] (indexed by
+ * unit), EB units per forward pass. */
+static sj_status units_logprobs(sj_lm *m, const sja_pair_units *u, const size_t *units, size_t n,
+                                double *l1, double *l2, sj_error *err)
+{
+    enum { EB = 32 };
+    double a[EB], b[EB];
+    sj_status st = SJ_OK;
+    for (size_t k = 0; k < n && st == SJ_OK; k += EB) {
+        int nb = (int)(n - k < EB ? n - k : EB);
+        st = unit_logprobs(m, u, units + k, nb, a, b, NULL, err);
+        for (int i = 0; i < nb && st == SJ_OK; i++) {
+            l1[units[k + (size_t)i]] = a[i];
+            l2[units[k + (size_t)i]] = b[i];
+        }
+    }
+    return st;
+}
+
+sj_status sja_dpo_judgment_logprobs(sj_lm *m, const sja_pair_seqs *d, const sja_pair_units *u,
+                                    const size_t *idx, size_t n, double *chosen, double *rejected,
+                                    sj_error *err)
+{
+    (void)d;
+    size_t *units = NULL, n_units = 0;
+    double *l1 = malloc((u->n ? u->n : 1) * sizeof *l1);
+    double *l2 = malloc((u->n ? u->n : 1) * sizeof *l2);
+    sj_status st = l1 && l2 ? sja_pair_units_of(u, idx, n, 1, &units, &n_units, err)
+                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK)
+        st = units_logprobs(m, u, units, n_units, l1, l2, err);
+    for (size_t k = 0; k < n && st == SJ_OK; k++) {
+        size_t i = idx[k], g = u->unit[i];
+        chosen[k] = u->swapped[i] ? l2[g] : l1[g];
+        rejected[k] = u->swapped[i] ? l1[g] : l2[g];
+    }
+    free(units);
+    free(l1);
+    free(l2);
+    return st;
+}
+
+/* A judgment's reference log-probs of its chosen and rejected sequences. */
+static void judgment_ref(const dpo_data *d, size_t i, double *rc, double *rr)
+{
+    size_t g = d->u.unit[i];
+    *rc = d->u.swapped[i] ? d->ref2[g] : d->ref1[g];
+    *rr = d->u.swapped[i] ? d->ref1[g] : d->ref2[g];
 }
 
 /* The loss is the mean over judgments (ties included); the implicit
@@ -109,38 +162,40 @@ static void finish_stats(dpo_stats *s)
 static sj_status dpo_evaluate(sj_lm *m, const dpo_data *d, const size_t *val, size_t n_val,
                               double beta, dpo_stats *s, sj_error *err)
 {
-    enum { EB = 32 };
-    double lc[EB], lr[EB];
     memset(s, 0, sizeof *s);
-    sj_status st = SJ_OK;
-    for (size_t k = 0; k < n_val && st == SJ_OK; k += EB) {
-        int nb = (int)(n_val - k < EB ? n_val - k : EB);
-        st = pair_logprobs(m, d, val + k, nb, lc, lr, NULL, err);
-        for (int b = 0; b < nb && st == SJ_OK; b++) {
-            size_t i = val[k + (size_t)b];
-            add_pair(s, beta, lc[b], d->ref_c[i], lr[b], d->ref_r[i], d->seqs.tie[i],
-                     d->seqs.weight[i], NULL, NULL);
-        }
+    double *lc = malloc((n_val ? n_val : 1) * sizeof *lc);
+    double *lr = malloc((n_val ? n_val : 1) * sizeof *lr);
+    sj_status st = lc && lr ? sja_dpo_judgment_logprobs(m, &d->seqs, &d->u, val, n_val, lc, lr, err)
+                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t k = 0; k < n_val && st == SJ_OK; k++) {
+        size_t i = val[k];
+        double rc, rr;
+        judgment_ref(d, i, &rc, &rr);
+        add_pair(s, beta, lc[k], rc, lr[k], rr, d->seqs.tie[i], d->seqs.weight[i], NULL, NULL);
     }
+    free(lc);
+    free(lr);
     finish_stats(s);
     return st;
 }
 
+/* The frozen reference's log-probs of every unit, computed once. */
 static sj_status reference_logprobs(sj_lm *ref, dpo_data *d, sj_error *err)
 {
-    enum { EB = 32 };
-    size_t idx[EB];
-    d->ref_c = malloc((d->seqs.n ? d->seqs.n : 1) * sizeof *d->ref_c);
-    d->ref_r = malloc((d->seqs.n ? d->seqs.n : 1) * sizeof *d->ref_r);
-    if (!d->ref_c || !d->ref_r)
-        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    sj_status st = SJ_OK;
-    for (size_t k = 0; k < d->seqs.n && st == SJ_OK; k += EB) {
-        int nb = (int)(d->seqs.n - k < EB ? d->seqs.n - k : EB);
-        for (int b = 0; b < nb; b++)
-            idx[b] = k + (size_t)b;
-        st = pair_logprobs(ref, d, idx, nb, d->ref_c + k, d->ref_r + k, NULL, err);
-    }
+    size_t n = d->u.n;
+    d->ref1 = malloc((n ? n : 1) * sizeof *d->ref1);
+    d->ref2 = malloc((n ? n : 1) * sizeof *d->ref2);
+    size_t *all = malloc((d->seqs.n ? d->seqs.n : 1) * sizeof *all), *units = NULL, n_units = 0;
+    sj_status st =
+        d->ref1 && d->ref2 && all ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; i < d->seqs.n && st == SJ_OK; i++)
+        all[i] = i;
+    if (st == SJ_OK)
+        st = sja_pair_units_of(&d->u, all, d->seqs.n, 1, &units, &n_units, err);
+    if (st == SJ_OK)
+        st = units_logprobs(ref, &d->u, units, n_units, d->ref1, d->ref2, err);
+    free(all);
+    free(units);
     return st;
 }
 
@@ -169,27 +224,51 @@ static void eval_values(dpo_stats *s, double **v)
 typedef struct {
     dpo_data d;
     const sja_dpo_opts *o;
-    size_t *pick;
-    double *lc, *lr; /* the batch's sequence log-probs */
+    size_t *train_units; /* the distinct pairs of the training judgments */
+    size_t n_train_units;
+    size_t *pick;    /* the step's units */
+    double *l1, *l2; /* the batch's sequence log-probs (first, second of each unit) */
+    double *g1, *g2; /* d(loss)/d(those) */
     dpo_stats last;
 } dpo_run;
 
-/* d(loss)/d(token log-prob) = d/d(sequence log-prob) x weight, chosen rows
- * first; the step's statistics in *s. */
-static void dpo_gradient(dpo_run *r, const sj_lm_batch *batch, float *dlp, dpo_stats *s)
+/* The step's loss is the mean over every judgment of the picked units (a
+ * unit picked twice counts twice); g1, g2 receive its derivative with
+ * respect to each unit's two sequence log-probs, *s the statistics. */
+static void units_gradient(dpo_run *r, dpo_stats *s)
 {
+    const sja_pair_units *u = &r->d.u;
     int B = r->o->batch;
     for (int b = 0; b < B; b++) {
-        double dc, dr;
-        size_t i = r->pick[b];
-        add_pair(s, r->o->beta, r->lc[b], r->d.ref_c[i], r->lr[b], r->d.ref_r[i], r->d.seqs.tie[i],
-                 r->d.seqs.weight[i], &dc, &dr);
-        for (int half = 0; half < 2; half++) {
-            size_t row = (size_t)(half * B + b) * (size_t)batch->T;
-            double g = (half ? dr : dc) * r->d.seqs.weight[i] / B;
-            for (int t = 0; t < batch->lengths[half * B + b]; t++)
-                dlp[row + (size_t)t] = (float)(g * batch->weights[row + (size_t)t]);
+        size_t g = r->pick[b];
+        r->g1[b] = r->g2[b] = 0.0;
+        for (size_t k = u->start[g]; k < u->start[g + 1]; k++) {
+            size_t i = u->member[k];
+            int sw = u->swapped[i];
+            double rc, rr, dc, dr, w = r->d.seqs.weight[i];
+            judgment_ref(&r->d, i, &rc, &rr);
+            add_pair(s, r->o->beta, sw ? r->l2[b] : r->l1[b], rc, sw ? r->l1[b] : r->l2[b], rr,
+                     r->d.seqs.tie[i], w, &dc, &dr);
+            r->g1[b] += w * (sw ? dr : dc);
+            r->g2[b] += w * (sw ? dc : dr);
         }
+    }
+    double n = (double)(s->n ? s->n : 1);
+    for (int b = 0; b < B; b++) {
+        r->g1[b] /= n;
+        r->g2[b] /= n;
+    }
+}
+
+/* d(loss)/d(token log-prob) = d/d(sequence log-prob) x target weight. */
+static void token_gradient(const dpo_run *r, const sj_lm_batch *batch, float *dlp)
+{
+    int B = r->o->batch;
+    for (int q = 0; q < 2 * B; q++) {
+        size_t row = (size_t)q * (size_t)batch->T;
+        double g = q < B ? r->g1[q] : r->g2[q - B];
+        for (int t = 0; t < batch->lengths[q]; t++)
+            dlp[row + (size_t)t] = (float)(g * batch->weights[row + (size_t)t]);
     }
 }
 
@@ -199,16 +278,18 @@ static sj_status dpo_step(sja_stage *s, long step, sj_train_line *line, sj_error
     dpo_run *r = s->ctx;
     double t0 = sj_now();
     int B = r->o->batch;
+    /* a step draws distinct pairs and learns from all of their judgments */
     for (int b = 0; b < B; b++)
-        r->pick[b] = s->train[gsl_rng_uniform_int(s->rng, s->n_train)];
+        r->pick[b] = r->train_units[gsl_rng_uniform_int(s->rng, r->n_train_units)];
     sj_lm_batch *batch = NULL;
     float *dlp = NULL;
     dpo_stats stats = {0};
-    sj_status st = pair_logprobs(s->model, &r->d, r->pick, B, r->lc, r->lr, &batch, err);
+    sj_status st = unit_logprobs(s->model, &r->d.u, r->pick, B, r->l1, r->l2, &batch, err);
     if (st == SJ_OK && !(dlp = sj_calloc((size_t)batch->B * batch->T, sizeof *dlp)))
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK) {
-        dpo_gradient(r, batch, dlp, &stats);
+        units_gradient(r, &stats);
+        token_gradient(r, batch, dlp);
         finish_stats(&stats);
         sj_lm_zero_grad(s->model);
         st = sj_lm_backward(s->model, batch, dlp, NULL, err);
@@ -283,14 +364,18 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
     size_t B = (size_t)(o->batch > 0 ? o->batch : 1);
     dpo_run r = {.o = o, .last = {NAN, NAN, NAN, NAN, NAN, 0, 0}};
     r.pick = malloc(B * sizeof *r.pick);
-    r.lc = malloc(B * sizeof *r.lc);
-    r.lr = malloc(B * sizeof *r.lr);
+    r.l1 = malloc(4 * B * sizeof *r.l1);
+    r.l2 = r.l1 ? r.l1 + B : NULL;
+    r.g1 = r.l1 ? r.l1 + 2 * B : NULL;
+    r.g2 = r.l1 ? r.l1 + 3 * B : NULL;
     sja_stage s;
     sja_stage_init(&s);
-    sj_status st = r.pick && r.lc && r.lr ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st = r.pick && r.l1 ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK)
         st = sja_pairs_encode(&policy->codec, ins, pairs, NULL, o->min_pairs, pairs_path, "DPO",
                               &r.d.seqs, err);
+    if (st == SJ_OK)
+        st = sja_pair_units_build(&r.d.seqs, &r.d.u, err);
     /* The frozen reference is the starting policy: its log-probs are fixed,
      * so they are computed once before any update (and before resuming
      * restores the trained weights). */
@@ -299,6 +384,9 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
     describe(&s, &r, policy, instrument_path, pairs_path, o);
     if (st == SJ_OK)
         st = sja_stage_prepare(&s, err);
+    if (st == SJ_OK)
+        st =
+            sja_pair_units_of(&r.d.u, s.train, s.n_train, 0, &r.train_units, &r.n_train_units, err);
     double *v[5];
     eval_values(&r.last, v);
     for (int k = 0; k < 5 && st == SJ_OK; k++)
@@ -309,8 +397,8 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
         *o->run.stopped_at = 0;
     sja_stage_free(&s);
     free(r.pick);
-    free(r.lc);
-    free(r.lr);
+    free(r.l1);
+    free(r.train_units);
     dpo_data_free(&r.d);
     return st;
 }

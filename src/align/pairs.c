@@ -8,21 +8,28 @@
 
 #include <gsl/gsl_randist.h>
 
-/* Draws a level from p^(1/T) (the policy's score distribution at
- * temperature T), leaving out `exclude` (-1 = none). */
-static int draw_level(gsl_rng *rng, const double *p, int L, double temperature, int exclude)
+void sja_level_draw_probs(const double *p, int L, double temperature, int exclude, double *out)
 {
-    double w[64], total = 0.0, pmax = 0.0;
+    double total = 0.0, pmax = 0.0;
     for (int k = 0; k < L; k++)
         pmax = p[k] > pmax ? p[k] : pmax;
     for (int k = 0; k < L; k++) {
-        w[k] = (k == exclude || pmax <= 0) ? 0.0 : pow(p[k] / pmax, 1.0 / temperature);
-        total += w[k];
+        out[k] = (k == exclude || pmax <= 0) ? 0.0 : pow(p[k] / pmax, 1.0 / temperature);
+        total += out[k];
     }
     if (!(total > 0)) /* every other level has probability 0: choose uniformly */
         for (int k = 0; k < L; k++)
-            total += (w[k] = k == exclude ? 0.0 : 1.0);
-    double u = gsl_rng_uniform(rng) * total, acc = 0.0;
+            total += (out[k] = k == exclude ? 0.0 : 1.0);
+    for (int k = 0; k < L; k++)
+        out[k] /= total;
+}
+
+/* Draws a level from sja_level_draw_probs. */
+static int draw_level(gsl_rng *rng, const double *p, int L, double temperature, int exclude)
+{
+    double w[64], acc = 0.0;
+    sja_level_draw_probs(p, L, temperature, exclude, w);
+    double u = gsl_rng_uniform(rng);
     int last = 0;
     for (int k = 0; k < L; k++) {
         if (w[k] <= 0)

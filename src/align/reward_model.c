@@ -139,91 +139,133 @@ sj_status sja_reward_score(sja_reward_model *rm, const sja_seq *seqs, size_t n, 
 
 /* ---- training ----------------------------------------------------------------- */
 
-typedef struct {
-    double loss, accuracy;
-} rm_eval;
-
-/* Held-out loss (weighted, ties included) and the accuracy over the
- * decisive judgments (a tie has no right order). */
-static sj_status rm_evaluate(sj_lm *m, const float *head, const sja_pair_seqs *d, const size_t *idx,
-                             size_t n, double margin, rm_eval *out, sj_error *err)
+/* Raw rewards of the units' two sequences, written at r_first[g] and
+ * r_second[g] for every listed unit g: a forward pass per EB units. */
+static sj_status unit_rewards(sj_lm *m, const float *head, const sja_pair_units *u,
+                              const size_t *units, size_t n, double *r_first, double *r_second,
+                              sj_error *err)
 {
     enum { EB = 32 };
     const sja_seq *seqs[2 * EB];
-    double r[2 * EB], loss = 0.0;
-    size_t correct = 0, decisive = 0;
+    double r[2 * EB];
     sj_status st = SJ_OK;
     for (size_t s = 0; s < n && st == SJ_OK; s += EB) {
         int nb = (int)(n - s < EB ? n - s : EB);
         for (int b = 0; b < nb; b++) {
-            seqs[b] = &d->chosen[idx[s + (size_t)b]];
-            seqs[nb + b] = &d->rejected[idx[s + (size_t)b]];
+            seqs[b] = u->first[units[s + (size_t)b]];
+            seqs[nb + b] = u->second[units[s + (size_t)b]];
         }
         st = raw_rewards(m, head, seqs, 2 * nb, r, NULL, NULL, err);
         for (int b = 0; b < nb && st == SJ_OK; b++) {
-            size_t i = idx[s + (size_t)b];
-            loss += sja_bt_batch_loss(&r[b], &r[nb + b], &d->tie[i], &d->weight[i], 1, margin, NULL,
-                                      NULL);
-            decisive += !d->tie[i];
-            correct += !d->tie[i] && r[b] > r[nb + b];
+            r_first[units[s + (size_t)b]] = r[b];
+            r_second[units[s + (size_t)b]] = r[nb + b];
         }
     }
-    out->loss = n ? loss / (double)n : NAN;
-    out->accuracy = decisive ? (double)correct / (double)decisive : NAN;
     return st;
 }
 
+sj_status sja_reward_eval_pairs(sj_lm *m, const float *head, const sja_pair_seqs *d,
+                                const sja_pair_units *u, const size_t *idx, size_t n, double margin,
+                                double *loss_out, double *accuracy, sj_error *err)
+{
+    size_t *units = NULL, n_units = 0;
+    double *r1 = malloc((u->n ? u->n : 1) * sizeof *r1);
+    double *r2 = malloc((u->n ? u->n : 1) * sizeof *r2);
+    sj_status st = r1 && r2 ? sja_pair_units_of(u, idx, n, 1, &units, &n_units, err)
+                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK)
+        st = unit_rewards(m, head, u, units, n_units, r1, r2, err);
+    double loss = 0.0;
+    size_t correct = 0, decisive = 0;
+    for (size_t s = 0; s < n && st == SJ_OK; s++) {
+        size_t i = idx[s], g = u->unit[i];
+        double rc = u->swapped[i] ? r2[g] : r1[g], rr = u->swapped[i] ? r1[g] : r2[g];
+        loss += sja_bt_batch_loss(&rc, &rr, &d->tie[i], &d->weight[i], 1, margin, NULL, NULL);
+        decisive += !d->tie[i];
+        correct += !d->tie[i] && rc > rr;
+    }
+    *loss_out = n ? loss / (double)n : NAN;
+    *accuracy = decisive ? (double)correct / (double)decisive : NAN;
+    free(units);
+    free(r1);
+    free(r2);
+    return st;
+}
+
+typedef struct {
+    double loss, accuracy;
+} rm_eval;
+
+double sja_reward_units_loss(const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
+                             int B, const double *r, double margin, double *g1, double *g2,
+                             double *acc)
+{
+    size_t judgments = 0, correct = 0, decisive = 0;
+    double total = 0.0;
+    for (int b = 0; b < B; b++) {
+        size_t g = pick[b];
+        g1[b] = g2[b] = 0.0;
+        for (size_t k = u->start[g]; k < u->start[g + 1]; k++) {
+            size_t i = u->member[k];
+            int sw = u->swapped[i];
+            double rc = sw ? r[B + b] : r[b], rr = sw ? r[b] : r[B + b], dc, dr;
+            double l = d->tie[i] ? sja_bt_tie_loss(rc, rr, &dc, &dr)
+                                 : sja_bt_loss(rc, rr, margin, &dc, &dr);
+            total += d->weight[i] * l;
+            g1[b] += d->weight[i] * (sw ? dr : dc);
+            g2[b] += d->weight[i] * (sw ? dc : dr);
+            judgments++;
+            decisive += !d->tie[i];
+            correct += !d->tie[i] && rc > rr;
+        }
+    }
+    double nj = (double)(judgments ? judgments : 1);
+    for (int b = 0; b < B; b++) {
+        g1[b] /= nj;
+        g2[b] /= nj;
+    }
+    *acc = decisive ? (double)correct / (double)decisive : NAN;
+    return total / nj;
+}
+
 static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair_seqs *d,
-                         const size_t *pick, int B, double margin, double *loss, double *acc,
-                         sj_error *err)
+                         const sja_pair_units *u, const size_t *pick, int B, double margin,
+                         double *loss, double *acc, sj_error *err)
 {
     int embd = m->cfg.embd;
     const sja_seq **seqs = malloc((size_t)2 * B * sizeof *seqs);
     double *r = malloc((size_t)4 * B * sizeof *r), *grad = r ? r + 2 * B : NULL;
-    double *w = malloc((size_t)B * sizeof *w);
-    unsigned char *tie = malloc((size_t)B);
     float *hidden = malloc((size_t)2 * B * embd * sizeof *hidden);
     float *dh = sj_calloc((size_t)2 * B * embd, sizeof *dh);
     sj_lm_batch *batch = NULL;
-    sj_status st = (seqs && r && w && tie && hidden && dh)
-                       ? SJ_OK
-                       : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st =
+        (seqs && r && hidden && dh) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK) {
         for (int b = 0; b < B; b++) {
-            seqs[b] = &d->chosen[pick[b]];
-            seqs[B + b] = &d->rejected[pick[b]];
-            tie[b] = d->tie[pick[b]];
-            w[b] = d->weight[pick[b]];
+            seqs[b] = u->first[pick[b]];
+            seqs[B + b] = u->second[pick[b]];
         }
         st = raw_rewards(m, head, seqs, 2 * B, r, hidden, &batch, err);
     }
     if (st == SJ_OK) {
-        size_t correct = 0, decisive = 0;
         memset(head_grad, 0, (size_t)(embd + 2) * sizeof *head_grad);
-        *loss = sja_bt_batch_loss(r, r + B, tie, w, (size_t)B, margin, grad, grad + B);
-        for (int b = 0; b < B; b++) {
-            double dc = grad[b], dr = grad[B + b];
-            decisive += !tie[b];
-            correct += !tie[b] && r[b] > r[B + b];
-            const float *hc = hidden + (size_t)b * embd, *hr = hidden + (size_t)(B + b) * embd;
+        *loss = sja_reward_units_loss(d, u, pick, B, r, margin, grad, grad + B, acc);
+        for (int q = 0; q < 2 * B; q++) {
+            double dq = grad[q];
+            const float *h = hidden + (size_t)q * embd;
             for (int i = 0; i < embd; i++) {
-                head_grad[i] += (float)(dc * hc[i] + dr * hr[i]);
-                dh[(size_t)b * embd + i] = (float)(dc * head[i]);
-                dh[(size_t)(B + b) * embd + i] = (float)(dr * head[i]);
+                head_grad[i] += (float)(dq * h[i]);
+                dh[(size_t)q * embd + i] = (float)(dq * head[i]);
             }
-            head_grad[embd] += (float)(dc + dr);
-            head_grad[embd + 1] +=
-                (float)(dc * sja_seq_level_prior(seqs[b]) + dr * sja_seq_level_prior(seqs[B + b]));
+            head_grad[embd] += (float)dq;
+            head_grad[embd + 1] += (float)(dq * sja_seq_level_prior(seqs[q]));
         }
-        *acc = decisive ? (double)correct / (double)decisive : NAN;
         sj_lm_zero_grad(m);
         st = sj_lm_backward(m, batch, NULL, dh, err);
     }
     sj_lm_batch_free(batch);
     free(seqs);
     free(r);
-    free(w);
-    free(tie);
     free(hidden);
     free(dh);
     return st;
@@ -305,6 +347,9 @@ static cJSON *options_json(const sja_reward_opts *o)
 /* A reward-model run as the stage driver sees it. */
 typedef struct {
     sja_pair_seqs d;
+    sja_pair_units u;    /* the distinct pairs of the judgments */
+    size_t *train_units; /* those of the training judgments */
+    size_t n_train_units;
     const sja_reward_opts *o;
     const sj_instrument *ins;
     const sja_pairs *pairs;
@@ -328,10 +373,11 @@ static sj_status reward_step(sja_stage *s, long step, sj_train_line *line, sj_er
     reward_run *r = s->ctx;
     const sja_reward_opts *o = r->o;
     double t0 = sj_now(), loss = 0.0, acc = 0.0;
+    /* a step draws distinct pairs and learns from all of their judgments */
     for (int b = 0; b < o->batch; b++)
-        r->pick[b] = s->train[gsl_rng_uniform_int(s->rng, s->n_train)];
-    sj_status st = rm_step(s->model, r->head, r->head_grad, &r->d, r->pick, o->batch, o->margin,
-                           &loss, &acc, err);
+        r->pick[b] = r->train_units[gsl_rng_uniform_int(s->rng, r->n_train_units)];
+    sj_status st = rm_step(s->model, r->head, r->head_grad, &r->d, &r->u, r->pick, o->batch,
+                           o->margin, &loss, &acc, err);
     if (st != SJ_OK)
         return st;
     double lr = sj_lm_adamw_step(s->opt, s->model);
@@ -339,7 +385,7 @@ static sj_status reward_step(sja_stage *s, long step, sj_train_line *line, sj_er
     sja_head_update(r->head_opt, r->head, r->head_grad, o->head_clip, lr);
     double tokens = 0.0;
     for (int b = 0; b < o->batch; b++)
-        tokens += r->d.chosen[r->pick[b]].len + r->d.rejected[r->pick[b]].len;
+        tokens += r->u.first[r->pick[b]]->len + r->u.second[r->pick[b]]->len;
     sj_train_line_add(line, "loss", loss);
     sj_train_line_add(line, "lr", lr);
     sj_train_line_add(line, "tokens_per_s", tokens / (sj_now() - t0));
@@ -355,8 +401,8 @@ static sj_status reward_evaluate(sja_stage *s, long done, int last, sj_train_lin
     (void)done;
     (void)last;
     reward_run *r = s->ctx;
-    sj_status st =
-        rm_evaluate(s->model, r->head, &r->d, s->val, s->n_val, r->o->margin, &r->last, err);
+    sj_status st = sja_reward_eval_pairs(s->model, r->head, &r->d, &r->u, s->val, s->n_val,
+                                         r->o->margin, &r->last.loss, &r->last.accuracy, err);
     sj_train_line_add(line, "val_loss", r->last.loss);
     sj_train_line_add(line, "val_accuracy", r->last.accuracy);
     score[0] = r->last.accuracy;
@@ -503,11 +549,15 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
     if (st == SJ_OK)
         st = sja_pairs_encode(&init->codec, ins, pairs, r.panel->row_weight, o->min_pairs,
                               pairs_path, "the reward model", &r.d, err);
+    if (st == SJ_OK)
+        st = sja_pair_units_build(&r.d, &r.u, err);
     if (st == SJ_OK && !(r.policy = sj_lm_copy(m, err)))
         st = SJ_ERR_WORK;
     describe(&s, &r, init, instrument_path, pairs_path, o);
     if (st == SJ_OK)
         st = sja_stage_prepare(&s, err);
+    if (st == SJ_OK)
+        st = sja_pair_units_of(&r.u, s.train, s.n_train, 0, &r.train_units, &r.n_train_units, err);
     if (st == SJ_OK)
         st = register_state(&s, &r, err);
     if (st == SJ_OK)
@@ -522,6 +572,8 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
     free(r.head);
     free(r.head_grad);
     free(r.pick);
+    free(r.train_units);
+    sja_pair_units_free(&r.u);
     sja_pair_seqs_free(&r.d);
     return st;
 }

@@ -12,7 +12,8 @@ static const cli_option DPO_OPTIONS[] = {
     {"pairs", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "judged pairs CSV"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED, "output model directory"},
     {"beta", CLI_REAL, "X", "0.1", 1e-6, 1000, NULL, 0, "strength of the tie to the reference"},
-    ALIGN_OPT_SCHEDULE("150", "16", "pairs per step", "0.0005"),
+    ALIGN_OPT_SCHEDULE("150", "16", "distinct pairs per step, each with all its judgments",
+                       "0.0005"),
     ALIGN_OPT_KEEP_BEST("preference\naccuracy "),
     ALIGN_OPT_VAL_FRACTION,
     {"eval-every", CLI_INT, "N", "50", 0, 10000000, NULL, 0, "held-out evaluation interval"},
@@ -29,7 +30,9 @@ const cli_command_spec cli_spec_dpo = {
         "  -log sigmoid(beta [(log pi - log pi_ref)(chosen) - (log pi - log pi_ref)(rejected)])\n"
         "over judged pairs, where pi_ref is a frozen copy of the starting policy (the\n"
         "SFT scorer) and log-probs are sums over completion tokens. Every judged row is\n"
-        "one judgment (a pair judged by several experts has a row per judge); a tie\n"
+        "one judgment (a pair judged by several experts has a row per judge; its two\n"
+        "sequences go through the model once for all of them, and a step draws --batch\n"
+        "distinct pairs with every judgment of each); a tie\n"
         "counts half a win each way, -1/2 [log sigmoid(z) + log sigmoid(-z)] with z the\n"
         "implicit reward margin of a over b. train_log.jsonl records rewards/chosen,\n"
         "rewards/rejected (beta times the log-ratio), rewards/accuracies and\n"

@@ -11,7 +11,8 @@ static const cli_option REWARD_OPTIONS[] = {
     ALIGN_OPT_INSTRUMENT,
     {"pairs", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "judged pairs CSV"},
     {"out", CLI_OUT_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED, "output model directory"},
-    ALIGN_OPT_SCHEDULE("300", "16", "pairs per step", "0.001"),
+    ALIGN_OPT_SCHEDULE("300", "16", "distinct pairs per step, each with all its judgments",
+                       "0.001"),
     {"head-clip", CLI_REAL, "X", "1", 0, 1e6, NULL, 0,
      "L2 bound on the reward head's gradient (0: none)"},
     ALIGN_OPT_KEEP_BEST("pairwise\naccuracy "),
@@ -38,7 +39,9 @@ const cli_command_spec cli_spec_reward = {
              "loss -log sigmoid(r_chosen - r_rejected - margin) on the judged pairs (rows\n"
              "with preferred a, b or tie and two different completions; a tie counts half a\n"
              "win each way, -1/2 [log sigmoid(d) + log sigmoid(-d)], d = r_a - r_b). Every\n"
-             "row is one judgment: a pair judged by several experts has a row per judge.\n\n"
+             "row is one judgment: a pair judged by several experts has a row per judge.\n"
+             "A step draws --batch distinct pairs and learns from every judgment of each\n"
+             "(the loss is their mean); a pair's two sequences go through the model once.\n\n"
              "Before training the panel is checked: Krippendorff's alpha over the pairs with\n"
              "two judgments or more, each judge's agreement with the majority of the others\n"
              "(flagged below 0.6 on 10 or more judgments) and the rate at which a judge\n"

@@ -257,13 +257,29 @@ typedef struct {
     float *hidden;         /* out: [B x embd] final hidden state at hidden_pos */
     float *hidden_all;     /* out: [B x batch->T x embd] final hidden state at every
                               position (rows past the longest sequence are 0) */
+    const int *logits_pos; /* in: one input position per sequence (-1 = none), or NULL */
+    float *logits_at;      /* out: [B x vocab] logits z at logits_pos (with the logit bias;
+                              rows with -1 are 0) */
+    int sparse_head;       /* 1: the output layer (logits, softmax) runs only at the
+                              positions something reads: targets with a nonzero weight
+                              (when logprobs or entropy are asked for), bias_pos and
+                              logits_pos; logprobs and entropy are 0 elsewhere, and
+                              sj_lm_backward then refuses a nonzero dlogprob elsewhere.
+                              Ignored when the full logits are asked for. 0: at every
+                              position of B x T. */
 } sj_lm_forward_io;
 
 /* Runs the model on a batch (batch->T <= ctx) and keeps the activations for
  * sj_lm_backward(). Values at padding positions are computed but meaningless.
+ * The output layer is the costly part of a small model (vocab x embd per
+ * position): objectives that read a few positions per sequence (sequence
+ * log-probs over the completion, a score token, a scalar head) should set
+ * sparse_head (and logits_pos for single next-token distributions). The
+ * activations are kept in a grow-only arena of the model: repeated passes
+ * on batches no larger than an earlier one allocate nothing.
  * Fails with SJ_ERR_INPUT on a token (or logit-bias token) outside the
- * vocabulary, a bias_pos outside -1..lengths[b]-1 or a bias that is not
- * finite. */
+ * vocabulary, a bias_pos or logits_pos outside -1..lengths[b]-1 or a bias
+ * that is not finite. */
 sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err);
 
 /* Back-propagates through the last forward pass (same batch and

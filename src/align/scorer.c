@@ -43,89 +43,132 @@ static size_t *order_by_length(const sja_seq *prompts, size_t n)
     return idx;
 }
 
+/* The fast path's workspace, sized once per call and reused by every
+ * batch: the batch spans the whole context (the forward pass works on the
+ * longest sequence only), the output is one row of logits per sequence. */
+typedef struct {
+    sj_lm_batch *batch;
+    float *logits; /* B x vocab: next-token logits at pos[b] */
+    int *pos;
+    int32_t *seq;
+    const sja_seq **rows;
+} single_work;
+
+static void single_work_free(single_work *w)
+{
+    sj_lm_batch_free(w->batch);
+    free(w->logits);
+    free(w->pos);
+    free(w->seq);
+    free(w->rows);
+}
+
+static sj_status single_work_init(single_work *w, const sj_lm *m, int B, sj_error *err)
+{
+    int ctx = m->cfg.ctx;
+    w->batch = sj_lm_batch_new(B, ctx);
+    w->logits = malloc((size_t)B * (size_t)m->cfg.vocab * sizeof *w->logits);
+    w->pos = malloc((size_t)B * sizeof *w->pos);
+    w->seq = malloc((size_t)(ctx + 2) * sizeof *w->seq);
+    w->rows = malloc((size_t)B * sizeof *w->rows);
+    if (!w->batch || !w->logits || !w->pos || !w->seq || !w->rows)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    return SJ_OK;
+}
+
+/* Fills the batch with prompts order[0..nb-1], each followed by the score
+ * prefix; pos[b] is the position whose next token is the score. */
+static sj_status single_fill(single_work *w, const sj_lm *m, const sja_codec *c,
+                             const sja_seq *prompts, const size_t *order, int nb, sj_error *err)
+{
+    sj_lm_batch_clear(w->batch);
+    sj_status st = SJ_OK;
+    for (int b = 0; b < nb && st == SJ_OK; b++) {
+        const sja_seq *p = &prompts[order[b]];
+        int len = p->len + (int)c->n_prefix + 1;
+        if (len - 1 > m->cfg.ctx)
+            return sj_error_set(err, SJ_ERR_INPUT, "a prompt of %d tokens does not fit the context",
+                                p->len);
+        memcpy(w->seq, p->tokens, (size_t)p->len * sizeof *w->seq);
+        memcpy(w->seq + p->len, c->prefix, c->n_prefix * sizeof *w->seq);
+        w->seq[len - 1] = c->level[0][0]; /* any target: only the logits at pos[b] are read */
+        st = sj_lm_batch_set(w->batch, b, w->seq, len, NULL, err);
+        w->pos[b] = len - 2;
+        w->rows[b] = p;
+    }
+    /* the lexical prior sits at pos[b]: the logits read below include it */
+    return st == SJ_OK ? sja_batch_set_priors(w->batch, w->rows, nb, err) : st;
+}
+
+/* The level probabilities (and the mass of the levels) from one row of
+ * next-token logits. */
+static void single_levels(const float *z, int V, const sja_codec *c, double *p, double *valid)
+{
+    int L = c->n_levels;
+    double zmax = z[0];
+    for (int v = 1; v < V; v++)
+        zmax = z[v] > zmax ? z[v] : zmax;
+    double total = 0.0;
+    for (int v = 0; v < V; v++)
+        total += exp(z[v] - zmax);
+    double mass = 0.0;
+    for (int k = 0; k < L; k++) {
+        p[k] = exp(z[c->level[k][0]] - zmax);
+        mass += p[k];
+    }
+    for (int k = 0; k < L; k++)
+        p[k] /= mass;
+    if (valid)
+        *valid = mass / total;
+}
+
+/* One forward pass over nb prompts (nb <= the workspace's rows); the
+ * output layer runs at pos[b] only. */
+static sj_status single_batch(single_work *w, sj_lm *m, const sja_codec *c, const sja_seq *prompts,
+                              const size_t *order, int nb, double *probs, double *valid_mass,
+                              sj_error *err)
+{
+    sj_status st = single_fill(w, m, c, prompts, order, nb, err);
+    sj_lm_forward_io io = {
+        .temperature = 1.0f, .logits_pos = w->pos, .logits_at = w->logits, .sparse_head = 1};
+    if (st == SJ_OK)
+        st = sj_lm_forward(m, w->batch, &io, err);
+    int V = m->cfg.vocab, L = c->n_levels;
+    for (int b = 0; b < nb && st == SJ_OK; b++) {
+        size_t at = order[b];
+        single_levels(w->logits + (size_t)b * V, V, c, probs + at * (size_t)L,
+                      valid_mass ? &valid_mass[at] : NULL);
+    }
+    return st;
+}
+
 /* Fast path: the score is the token right after "score: ", so the
  * next-token distribution at the last prefix token holds every level. */
 static sj_status score_single_tokens(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
                                      int B, double *probs, double *valid_mass,
                                      sj_progress *progress, sj_error *err)
 {
-    int V = m->cfg.vocab, L = c->n_levels;
     size_t *order = order_by_length(prompts, n);
-    float *logits = NULL;
-    int32_t *seq = malloc((size_t)(m->cfg.ctx + 2) * sizeof *seq);
-    int *pos = malloc((size_t)B * sizeof *pos);
-    const sja_seq **rows = malloc((size_t)B * sizeof *rows);
-    sj_status st =
-        (order && seq && pos && rows) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    size_t logits_cap = 0;
+    if ((size_t)B > n)
+        B = n > 0 ? (int)n : 1;
+    single_work full = {0}, tail = {0};
+    sj_status st = order ? single_work_init(&full, m, B, err)
+                         : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    size_t n_full = n - n % (size_t)B;
+    /* the last, shorter batch gets a workspace of its own size, so no pass
+     * runs on empty rows */
+    if (st == SJ_OK && n_full < n)
+        st = single_work_init(&tail, m, (int)(n - n_full), err);
     for (size_t start = 0; st == SJ_OK && start < n; start += (size_t)B) {
-        int nb = (int)(n - start < (size_t)B ? n - start : (size_t)B);
-        int T = 1;
-        for (int b = 0; b < nb; b++) {
-            int len = prompts[order[start + (size_t)b]].len + (int)c->n_prefix;
-            T = len > T ? len : T;
-        }
-        if (T > m->cfg.ctx) {
-            st = sj_error_set(err, SJ_ERR_INPUT, "a prompt of %d tokens does not fit the context",
-                              T - (int)c->n_prefix);
-            break;
-        }
-        size_t need = (size_t)nb * (size_t)T * (size_t)V;
-        if (need > logits_cap) {
-            free(logits);
-            logits = malloc(need * sizeof *logits);
-            logits_cap = logits ? need : 0;
-        }
-        sj_lm_batch *batch = sj_lm_batch_new(nb, T);
-        if (!logits || !batch) {
-            sj_lm_batch_free(batch);
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-            break;
-        }
-        for (int b = 0; b < nb && st == SJ_OK; b++) {
-            const sja_seq *p = &prompts[order[start + (size_t)b]];
-            int len = p->len + (int)c->n_prefix + 1;
-            memcpy(seq, p->tokens, (size_t)p->len * sizeof *seq);
-            memcpy(seq + p->len, c->prefix, c->n_prefix * sizeof *seq);
-            seq[len - 1] = c->level[0][0]; /* any target: only the logits at pos[b] are read */
-            st = sj_lm_batch_set(batch, b, seq, len, NULL, err);
-            pos[b] = len - 2;
-            rows[b] = p;
-        }
-        /* the lexical prior sits at pos[b]: the logits read below include it */
-        if (st == SJ_OK)
-            st = sja_batch_set_priors(batch, rows, nb, err);
-        sj_lm_forward_io io = {.temperature = 1.0f, .logits = logits};
-        if (st == SJ_OK)
-            st = sj_lm_forward(m, batch, &io, err);
-        for (int b = 0; b < nb && st == SJ_OK; b++) {
-            size_t at = order[start + (size_t)b];
-            const float *z = logits + ((size_t)b * T + (size_t)pos[b]) * V;
-            double zmax = z[0];
-            for (int v = 1; v < V; v++)
-                zmax = z[v] > zmax ? z[v] : zmax;
-            double total = 0.0;
-            for (int v = 0; v < V; v++)
-                total += exp(z[v] - zmax);
-            double *p = probs + at * (size_t)L, mass = 0.0;
-            for (int k = 0; k < L; k++) {
-                p[k] = exp(z[c->level[k][0]] - zmax);
-                mass += p[k];
-            }
-            for (int k = 0; k < L; k++)
-                p[k] /= mass;
-            if (valid_mass)
-                valid_mass[at] = mass / total;
-        }
-        sj_lm_batch_free(batch);
+        int nb = start < n_full ? B : (int)(n - n_full);
+        single_work *w = start < n_full ? &full : &tail;
+        st = single_batch(w, m, c, prompts, order + start, nb, probs, valid_mass, err);
         if (progress)
             sj_progress_update(progress, (long)(start + (size_t)nb), NULL);
     }
     free(order);
-    free(logits);
-    free(seq);
-    free(pos);
-    free(rows);
+    single_work_free(&full);
+    single_work_free(&tail);
     return st;
 }
 

@@ -122,19 +122,74 @@ static sj_status check_bias(const sj_lm *m, const sj_lm_batch *batch, sj_error *
     return SJ_OK;
 }
 
-/* Adds the batch's logit bias to the stored logits (rows of T positions),
- * so the log-probs, the entropy and the backward pass all see z + bias. */
-static void add_logit_bias(float *logits, const sj_lm_batch *batch, int T, int V)
+/* Adds the batch's logit bias to the stored logits (one row per head row,
+ * and every bias_pos is one), so the log-probs, the entropy and the
+ * backward pass all see z + bias. */
+static void add_logit_bias(sj_lm_acts *a, const sj_lm_batch *batch, int T, int V)
 {
     int n = batch->n_bias;
     for (int b = 0; b < batch->B && n > 0; b++) {
         if (batch->bias_pos[b] < 0)
             continue;
-        float *z = logits + ((size_t)b * T + batch->bias_pos[b]) * V;
+        float *z = a->logits + (size_t)a->head_index[(size_t)b * T + batch->bias_pos[b]] * V;
         const float *add = batch->bias + (size_t)b * n;
         for (int k = 0; k < n; k++)
             z[batch->bias_tokens[k]] += add[k];
     }
+}
+
+/* Chooses the rows the output layer runs on: every row, or with
+ * io->sparse_head (and no full logits asked for) the rows something reads:
+ * weighted targets when log-probs or the entropy are asked for, the logit
+ * bias's positions and logits_pos. */
+static void choose_head_rows(sj_lm_acts *a, const sj_lm_batch *batch, const sj_lm_forward_io *io,
+                             int B, int T)
+{
+    int N = B * T;
+    int sparse = io && io->sparse_head && !io->logits;
+    int n = 0;
+    for (int r = 0; r < N; r++)
+        a->head_index[r] = sparse ? -1 : r;
+    if (sparse) {
+        int weighted = io->logprobs || io->entropy;
+        for (int b = 0; b < B; b++) {
+            int *mark = a->head_index + (size_t)b * T;
+            const float *w = batch->weights + (size_t)b * batch->T;
+            for (int t = 0; weighted && t < batch->lengths[b]; t++)
+                if (w[t] != 0.0f)
+                    mark[t] = 0;
+            if (batch->n_bias > 0 && batch->bias_pos[b] >= 0)
+                mark[batch->bias_pos[b]] = 0;
+            if (io->logits_pos && io->logits_pos[b] >= 0)
+                mark[io->logits_pos[b]] = 0;
+        }
+        for (int r = 0; r < N; r++)
+            if (a->head_index[r] == 0)
+                a->head_index[r] = n++;
+            else
+                a->head_index[r] = -1;
+    }
+    if (!sparse)
+        n = N;
+    for (int r = 0; r < N; r++)
+        if (a->head_index[r] >= 0)
+            a->head_rows[a->head_index[r]] = r;
+    a->n_head = n;
+    a->head_full = n == N;
+}
+
+/* Runs the output layer (the tied embedding) on the head rows. */
+static void head_forward(sj_lm *m, const sj_lm_batch *batch, int T)
+{
+    sj_lm_acts *a = m->acts;
+    int C = m->cfg.embd, V = m->cfg.vocab;
+    if (!a->head_full)
+        for (int k = 0; k < a->n_head; k++)
+            memcpy(a->head_in + (size_t)k * C, a->lnf + (size_t)a->head_rows[k] * C,
+                   (size_t)C * sizeof(float));
+    const float *in = a->head_full ? a->lnf : a->head_in;
+    lm_linear_fwd(a->logits, in, lm_wte(m, m->params), NULL, a->n_head, C, V);
+    add_logit_bias(a, batch, T, V);
 }
 
 static sj_status check_batch(const sj_lm *m, const sj_lm_batch *batch, int *t_eff, sj_error *err)
@@ -177,17 +232,17 @@ static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forwa
         memset(io->entropy, 0, full * sizeof(float));
     if (io->logits)
         memset(io->logits, 0, full * V * sizeof(float));
-#pragma omp parallel for schedule(static) if (4.0 * B * T * V > LM_PAR_MIN)
-    for (int r = 0; r < B * T; r++) {
-        int b = r / T, t = r % T;
+#pragma omp parallel for schedule(static) if (4.0 * a->n_head * V > LM_PAR_MIN)
+    for (int k = 0; k < a->n_head; k++) {
+        int r = a->head_rows[k], b = r / T, t = r % T;
         size_t out = (size_t)b * batch->T + t;
-        const float *z = a->logits + (size_t)r * V;
+        const float *z = a->logits + (size_t)k * V;
         if (io->logits)
             memcpy(io->logits + out * V, z, (size_t)V * sizeof(float));
         if (!io->logprobs && !io->entropy)
             continue;
         float lse = lm_row_lse(z, V, inv_tau);
-        a->lse[r] = lse;
+        a->lse[k] = lse;
         if (io->logprobs)
             io->logprobs[out] = z[batch->targets[out]] * inv_tau - lse;
         if (io->entropy) {
@@ -199,6 +254,15 @@ static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forwa
             }
             io->entropy[out] = h;
         }
+    }
+    for (int b = 0; io->logits_pos && io->logits_at && b < B; b++) {
+        float *dst = io->logits_at + (size_t)b * V;
+        int pos = io->logits_pos[b];
+        if (pos < 0)
+            memset(dst, 0, (size_t)V * sizeof(float));
+        else
+            memcpy(dst, a->logits + (size_t)a->head_index[(size_t)b * T + pos] * V,
+                   (size_t)V * sizeof(float));
     }
     /* the backward pass reuses the normalisers */
     a->has_lse = io->logprobs || io->entropy;
@@ -226,6 +290,22 @@ static void block_forward(sj_lm *m, int l, const float *residual, int B, int T)
                                        a->res2[l], N, 4 * C, C));
 }
 
+static sj_status check_positions(const sj_lm_batch *batch, const sj_lm_forward_io *io, int T,
+                                 sj_error *err)
+{
+    for (int b = 0; io && io->hidden_pos && b < batch->B; b++)
+        if (io->hidden_pos[b] < 0 || io->hidden_pos[b] >= T)
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "hidden-state position %d of sequence %d is outside 0..%d",
+                                io->hidden_pos[b], b, T - 1);
+    for (int b = 0; io && io->logits_pos && b < batch->B; b++)
+        if (io->logits_pos[b] < -1 || io->logits_pos[b] >= batch->lengths[b])
+            return sj_error_set(err, SJ_ERR_INPUT,
+                                "logits position %d of sequence %d is outside -1..%d",
+                                io->logits_pos[b], b, batch->lengths[b] - 1);
+    return SJ_OK;
+}
+
 sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err)
 {
     int T;
@@ -234,13 +314,9 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
     if (io && !(io->temperature > 0.0f))
         return sj_error_set(err, SJ_ERR_INPUT, "temperature must be positive, got %g",
                             (double)io->temperature);
-    int B = batch->B, C = m->cfg.embd, V = m->cfg.vocab;
-    if (io && io->hidden_pos)
-        for (int b = 0; b < B; b++)
-            if (io->hidden_pos[b] < 0 || io->hidden_pos[b] >= T)
-                return sj_error_set(err, SJ_ERR_INPUT,
-                                    "hidden-state position %d of sequence %d is outside 0..%d",
-                                    io->hidden_pos[b], b, T - 1);
+    int B = batch->B, C = m->cfg.embd;
+    if (check_positions(batch, io, T, err) != SJ_OK)
+        return SJ_ERR_INPUT;
     if (lm_acts_reserve(m, B, T, err) != SJ_OK)
         return SJ_ERR_WORK;
     sj_lm_acts *a = m->acts;
@@ -266,8 +342,8 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
     LM_PROF(LM_PROF_LAYERNORM,
             lm_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, residual, lm_lnf_w(m, m->params),
                              lm_lnf_b(m, m->params), N, C));
-    LM_PROF(LM_PROF_OUTPUT, lm_linear_fwd(a->logits, a->lnf, wte, NULL, N, C, V));
-    add_logit_bias(a->logits, batch, T, V);
+    choose_head_rows(a, batch, io, B, T);
+    LM_PROF(LM_PROF_OUTPUT, head_forward(m, batch, T));
 
     a->temperature = io ? io->temperature : 1.0f;
     a->has_lse = 0;
@@ -302,7 +378,8 @@ static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, float **l
     *lp = malloc(n * sizeof(float));
     if (!*lp)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    sj_lm_forward_io io = {.temperature = 1.0f, .logprobs = *lp};
+    /* only weighted targets count: the output layer runs there alone */
+    sj_lm_forward_io io = {.temperature = 1.0f, .logprobs = *lp, .sparse_head = 1};
     if (sj_lm_forward(m, batch, &io, err) != SJ_OK) {
         free(*lp);
         *lp = NULL;

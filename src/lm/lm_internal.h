@@ -36,12 +36,20 @@ struct sj_lm_acts {
     float **att;                                /* B x H x T x T */
     float **atty, **res2, **ln2, **ln2_mean, **ln2_rstd;
     float **fch, **fch_gelu, **res3;
-    float *lnf, *lnf_mean, *lnf_rstd, *logits; /* logits N x V */
-    float *lse; /* per row: log-sum-exp of logits / temperature (when has_lse) */
+    float *lnf, *lnf_mean, *lnf_rstd;
+    /* The output layer runs on n_head of the N rows: head_rows[k] is the
+     * row (b T + t) of head row k, head_index[row] its k or -1. head_in
+     * holds those rows of lnf (lnf itself when every row is a head row,
+     * head_full), logits and lse one row per head row. */
+    int *head_rows, *head_index;
+    int n_head, head_full;
+    float *head_in, *logits; /* n_head x C, n_head x V */
+    float *lse;              /* per head row: log-sum-exp of logits / temperature (when has_lse) */
     int has_lse;
     /* backward scratch */
-    float *dlogits, *dres, *dln, *datty, *dqkv, *d4c, *datt; /* datt: threads x T x T */
-    float *ln_partial;                                       /* threads x 2C */
+    float *dlogits, *dhead;                        /* n_head x V, n_head x C */
+    float *dres, *dln, *datty, *dqkv, *d4c, *datt; /* datt: threads x T x T */
+    float *ln_partial;                             /* threads x 2C */
     int n_threads;
     float temperature;
     int *hidden_pos; /* B; -1 = none */

@@ -297,6 +297,36 @@ sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogpr
 sj_status sj_lm_backward_all(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
                              const float *dhidden_all, sj_error *err);
 
+/* ---- shared prefixes (inference) ------------------------------------------------ */
+
+/* Sequences that all begin with the same tokens (every response to an
+ * item starts with the item's prompt) can run those tokens once: a prefix
+ * keeps their keys and values at every layer, and sj_lm_forward_prefixed
+ * runs only each sequence's own tokens, attending over the kept ones. The
+ * outputs equal those of sj_lm_forward on the whole sequences up to float
+ * rounding. Inference only: no sj_lm_backward after a prefixed pass. */
+typedef struct sj_lm_prefix sj_lm_prefix;
+
+/* An empty prefix for models of m's architecture (it holds up to ctx - 1
+ * tokens and per-thread attention scratch, allocated once). */
+sj_lm_prefix *sj_lm_prefix_new(const sj_lm *m, sj_error *err);
+void sj_lm_prefix_free(sj_lm_prefix *p);
+/* Runs tokens[0..n-1] (0 <= n < ctx; 0 empties it) through m and keeps
+ * their keys and values, replacing what the prefix held. Uses m's
+ * activations (any stored pass is dropped). */
+sj_status sj_lm_prefix_set(sj_lm_prefix *p, sj_lm *m, const int32_t *tokens, int n,
+                           sj_error *err);
+/* Tokens the prefix holds. */
+int sj_lm_prefix_len(const sj_lm_prefix *p);
+
+/* sj_lm_forward on a batch whose every sequence continues the prefix:
+ * position t of the batch is position prefix_len + t of the whole sequence
+ * (prefix_len + the longest sequence <= ctx); the batch, io positions
+ * (logits_pos, hidden_pos, bias_pos) and outputs all count from the first
+ * token after the prefix. m must be the model the prefix was set with. */
+sj_status sj_lm_forward_prefixed(sj_lm *m, const sj_lm_prefix *prefix, const sj_lm_batch *batch,
+                                 sj_lm_forward_io *io, sj_error *err);
+
 /* Weighted mean cross-entropy (nats per weighted token):
  * L = -sum w log p(target) / sum w. Forward only. */
 sj_status sj_lm_ce_loss(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err);
@@ -658,5 +688,12 @@ size_t sj_lm_profile_get(const char **names, double *seconds, size_t max);
 
 /* FLOPs of one training step (forward + backward) on B x T tokens. */
 double sj_lm_step_flops(const sj_lm_config *cfg, int B, int T);
+/* FLOPs of the forward pass over one sequence of len tokens with the
+ * output layer at head_positions of them (matrix products and attention). */
+double sj_lm_forward_flops(const sj_lm_config *cfg, int len, int head_positions);
+/* This machine's sgemm peak in GFLOP/s the way the lm computes: every
+ * OpenMP thread runs its own single-threaded 1024^2 sgemm at once; best of
+ * 5 rounds, summed over the threads. */
+double sj_lm_sgemm_peak_gflops(void);
 
 #endif

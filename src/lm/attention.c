@@ -136,3 +136,56 @@ void lm_attention_bwd(float *dqkv, const float *dout, const float *att, const fl
         }
     }
 }
+
+/* Softmax of row i of a query block over its first `seen` scores, zero
+ * after them. */
+static void softmax_prefix(float *row, int seen, int width)
+{
+    float mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (int j = 1; j < seen; j++)
+        mx = row[j] > mx ? row[j] : mx;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < seen; j++) {
+        row[j] = lm_exp(row[j] - mx);
+        s += row[j];
+    }
+    float inv = 1.0f / s;
+#pragma omp simd
+    for (int j = 0; j < seen; j++)
+        row[j] *= inv;
+    memset(row + seen, 0, (size_t)(width - seen) * sizeof(float));
+}
+
+/* Attention of B sequences of T new positions that all continue the same
+ * P earlier positions, whose keys and values (pk, pv: [P x C] rows) were
+ * computed once: query i of a sequence sees the P shared keys and its own
+ * keys 0..i. scratch: one T x (P + T) block per thread (n_threads). */
+void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const float *pv, int P,
+                           int B, int T, int C, int H, float *scratch, int n_threads)
+{
+    int hs = C / H, W = P + T;
+    float scale = 1.0f / sqrtf((float)hs);
+    size_t C3 = 3 * (size_t)C;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)                              \
+    if (4.0 * B * C * T * W > LM_PAR_MIN)
+    for (int bh = 0; bh < B * H; bh++) {
+        int b = bh / H, h = bh % H;
+        const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+        const float *k = q + C, *v = q + 2 * C;
+        float *s = scratch + (size_t)omp_get_thread_num() * T * W;
+        float *y = out + (size_t)b * T * C + (size_t)h * hs;
+        /* scores over the shared keys, then over the sequence's own */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, P, hs, scale, q, (int)C3,
+                    pk + (size_t)h * hs, C, 0.0f, s, W);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, (int)C3, k,
+                    (int)C3, 0.0f, s + P, W);
+        for (int i = 0; i < T; i++)
+            softmax_prefix(s + (size_t)i * W, P + i + 1, W);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, P, 1.0f, s, W,
+                    pv + (size_t)h * hs, C, 0.0f, y, C);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, s + P, W, v,
+                    (int)C3, 1.0f, y, C);
+    }
+}

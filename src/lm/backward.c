@@ -227,7 +227,8 @@ static sj_status backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogp
 {
     sj_lm_acts *a = m->acts;
     if (!a || !a->valid)
-        return sj_error_set(err, SJ_ERR_WORK, "backward pass without a forward pass");
+        return sj_error_set(err, SJ_ERR_WORK,
+                            "backward pass without a forward pass (or after a prefixed one)");
     if (batch->B != a->B || batch->T < a->T)
         return sj_error_set(err, SJ_ERR_WORK, "backward pass on a batch other than the forward's");
     if (dhidden && !a->has_hidden)

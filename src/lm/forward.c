@@ -270,7 +270,8 @@ static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forwa
 
 /* One transformer block: x + attn(LN1(x)), then + MLP(LN2(.)); the
  * activations the backward pass needs are kept in m->acts. */
-static void block_forward(sj_lm *m, int l, const float *residual, int B, int T)
+static void block_forward(sj_lm *m, int l, const float *residual, int B, int T,
+                          const sj_lm_prefix *past)
 {
     sj_lm_acts *a = m->acts;
     int N = B * T, C = m->cfg.embd, H = m->cfg.heads;
@@ -279,7 +280,15 @@ static void block_forward(sj_lm *m, int l, const float *residual, int B, int T)
     LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l], residual,
                                                 w.ln1_w, w.ln1_b, N, C));
     LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->qkv[l], a->ln1[l], w.qkv_w, w.qkv_b, N, C, 3 * C));
-    LM_PROF(LM_PROF_ATTENTION, lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
+    if (past) {
+        size_t at = (size_t)l * past->ctx * C;
+        LM_PROF(LM_PROF_ATTENTION,
+                lm_attention_fwd_past(a->atty[l], a->qkv[l], past->k + at, past->v + at, past->n, B,
+                                      T, C, H, past->scratch, past->n_threads));
+    } else {
+        LM_PROF(LM_PROF_ATTENTION,
+                lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
+    }
     LM_PROF(LM_PROF_MATMUL,
             linear_fwd(a->res2[l], a->atty[l], w.attproj_w, w.attproj_b, residual, N, C, C));
     LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
@@ -308,9 +317,22 @@ static sj_status check_positions(const sj_lm_batch *batch, const sj_lm_forward_i
 
 sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err)
 {
+    return lm_forward_core(m, batch, io, NULL, err);
+}
+
+sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io,
+                          const sj_lm_prefix *past, sj_error *err)
+{
     int T;
+    if (past && past->n == 0)
+        past = NULL;
+    int P = past ? past->n : 0;
     if (check_batch(m, batch, &T, err) != SJ_OK)
         return SJ_ERR_INPUT;
+    if (P + T > m->cfg.ctx)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "a prefix of %d positions and sequences of %d exceed the context of %d",
+                            P, T, m->cfg.ctx);
     if (io && !(io->temperature > 0.0f))
         return sj_error_set(err, SJ_ERR_INPUT, "temperature must be positive, got %g",
                             (double)io->temperature);
@@ -327,7 +349,7 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
     for (int r = 0; r < N; r++) {
         int b = r / T, t = r % T;
         const float *e = wte + (size_t)batch->tokens[(size_t)b * batch->T + t] * C;
-        const float *p = wpe + (size_t)t * C;
+        const float *p = wpe + (size_t)(P + t) * C;
         float *x = a->encoded + (size_t)r * C;
         for (int i = 0; i < C; i++)
             x[i] = e[i] + p[i];
@@ -336,7 +358,7 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
         lm_prof_seconds[LM_PROF_EMBED] += sj_now() - t_embed;
     const float *residual = a->encoded;
     for (int l = 0; l < m->cfg.layers; l++) {
-        block_forward(m, l, residual, B, T);
+        block_forward(m, l, residual, B, T, past);
         residual = a->res3[l];
     }
     LM_PROF(LM_PROF_LAYERNORM,
@@ -350,7 +372,8 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
     a->has_hidden = io && io->hidden_pos;
     for (int b = 0; b < B; b++)
         a->hidden_pos[b] = a->has_hidden ? io->hidden_pos[b] : -1;
-    a->valid = 1;
+    /* a pass after a prefix keeps no attention weights: no backward */
+    a->valid = past == NULL;
     if (io) {
         LM_PROF(LM_PROF_SOFTMAX, token_outputs(m, batch, T, io));
         if (io->hidden && io->hidden_pos)

@@ -314,8 +314,7 @@ void sj_lm_prefix_free(sj_lm_prefix *p);
 /* Runs tokens[0..n-1] (0 <= n < ctx; 0 empties it) through m and keeps
  * their keys and values, replacing what the prefix held. Uses m's
  * activations (any stored pass is dropped). */
-sj_status sj_lm_prefix_set(sj_lm_prefix *p, sj_lm *m, const int32_t *tokens, int n,
-                           sj_error *err);
+sj_status sj_lm_prefix_set(sj_lm_prefix *p, sj_lm *m, const int32_t *tokens, int n, sj_error *err);
 /* Tokens the prefix holds. */
 int sj_lm_prefix_len(const sj_lm_prefix *p);
 

@@ -129,7 +129,8 @@ static sj_status single_work_init(single_work *w, sj_lm *m, int B, size_t n, sj_
     w->rows = malloc((size_t)B * sizeof *w->rows);
     w->entries = malloc(rows * sizeof *w->entries);
     w->groups = malloc(rows * sizeof *w->groups);
-    if (!w->batch || !w->logits || !w->pos || !w->seq || !w->order || !w->rows || !w->entries || !w->groups)
+    if (!w->batch || !w->logits || !w->pos || !w->seq || !w->order || !w->rows || !w->entries ||
+        !w->groups)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
     w->prefix = sj_lm_prefix_new(m, err);
     return w->prefix ? SJ_OK : SJ_ERR_WORK;
@@ -205,9 +206,9 @@ static void single_levels(const float *z, int V, const sja_codec *c, double *p, 
 
 /* One forward pass over nb prompts of a group (after its prefix); the
  * output layer runs at pos[b] only. */
-static sj_status single_batch(single_work *w, sj_lm *m, const sja_codec *c,
-                              const sja_seq *prompts, const size_t *order, int nb, double *probs,
-                              double *valid_mass, sj_error *err)
+static sj_status single_batch(single_work *w, sj_lm *m, const sja_codec *c, const sja_seq *prompts,
+                              const size_t *order, int nb, double *probs, double *valid_mass,
+                              sj_error *err)
 {
     int shared = sj_lm_prefix_len(w->prefix), full = w->batch->B;
     sj_status st = single_fill(w, m, c, prompts, order, nb, shared, err);

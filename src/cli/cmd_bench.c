@@ -19,10 +19,10 @@ static const cli_option BENCH_OPTIONS[] = {
     {"score", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
      "time scoring instead: every response of --data\nscored by --model (the shape options "
      "are then\nthe model's own)"},
-    {"model", CLI_IN_DIR, "MODEL", NULL, 0, 0, NULL, 0, "with --score: a scorer (sft, ppo or dpo output)"},
+    {"model", CLI_IN_DIR, "MODEL", NULL, 0, 0, NULL, 0,
+     "with --score: a scorer (sft, ppo or dpo output)"},
     {"instrument", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0, "with --score: instrument.json"},
-    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0,
-     "with --score: responses CSV"},
+    {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, 0, "with --score: responses CSV"},
     CLI_OPT_ITEM,
     CLI_OPT_TEXT,
     CLI_OPT_THREADS,
@@ -114,8 +114,8 @@ static sj_status score_bench_load(score_bench *s, const cli_args *c, sj_error *e
                                "unknown item '%.60s': the instrument %s has no such item", item,
                                s->ins->id);
         if (sja_encode_prompt(&s->m->codec, s->ins, (size_t)idx,
-                              sj_table_cell(s->t, r, (size_t)col_text),
-                              s->m->codec.max_completion, &s->prompts[r], err) != SJ_OK)
+                              sj_table_cell(s->t, r, (size_t)col_text), s->m->codec.max_completion,
+                              &s->prompts[r], err) != SJ_OK)
             return err->status;
         s->n++;
     }

@@ -168,8 +168,8 @@ void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const 
     int hs = C / H, W = P + T;
     float scale = 1.0f / sqrtf((float)hs);
     size_t C3 = 3 * (size_t)C;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)                              \
-    if (4.0 * B * C * T * W > LM_PAR_MIN)
+#pragma omp parallel for schedule(dynamic, 1)                                                      \
+    num_threads(n_threads) if (4.0 * B * C * T * W > LM_PAR_MIN)
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
@@ -185,7 +185,7 @@ void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const 
             softmax_prefix(s + (size_t)i * W, P + i + 1, W);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, P, 1.0f, s, W,
                     pv + (size_t)h * hs, C, 0.0f, y, C);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, s + P, W, v,
-                    (int)C3, 1.0f, y, C);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, s + P, W, v, (int)C3,
+                    1.0f, y, C);
     }
 }

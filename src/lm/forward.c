@@ -286,8 +286,7 @@ static void block_forward(sj_lm *m, int l, const float *residual, int B, int T,
                 lm_attention_fwd_past(a->atty[l], a->qkv[l], past->k + at, past->v + at, past->n, B,
                                       T, C, H, past->scratch, past->n_threads));
     } else {
-        LM_PROF(LM_PROF_ATTENTION,
-                lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
+        LM_PROF(LM_PROF_ATTENTION, lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
     }
     LM_PROF(LM_PROF_MATMUL,
             linear_fwd(a->res2[l], a->atty[l], w.attproj_w, w.attproj_b, residual, N, C, C));

@@ -182,7 +182,7 @@ void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const 
 struct sj_lm_prefix {
     int n, ctx, embd, layers, vocab, n_threads;
     float *k, *v;
-    float *scratch; /* n_threads x ctx x ctx */
+    float *scratch;     /* n_threads x ctx x ctx */
     sj_lm_batch *batch; /* 1 x ctx: the prefix's own pass */
 };
 

@@ -267,6 +267,11 @@ typedef struct {
                               sj_lm_backward then refuses a nonzero dlogprob elsewhere.
                               Ignored when the full logits are asked for. 0: at every
                               position of B x T. */
+    int forward_only;      /* 1: no sj_lm_backward follows (it is refused): the last
+                              block runs only at the positions the outputs read (the
+                              output layer's and hidden_pos), a third or less of its
+                              work when few are read. Not with hidden_all. A prefixed
+                              pass is always forward-only. */
 } sj_lm_forward_io;
 
 /* Runs the model on a batch (batch->T <= ctx) and keeps the activations for

@@ -212,8 +212,11 @@ static sj_status single_batch(single_work *w, sj_lm *m, const sja_codec *c, cons
 {
     int shared = sj_lm_prefix_len(w->prefix), full = w->batch->B;
     sj_status st = single_fill(w, m, c, prompts, order, nb, shared, err);
-    sj_lm_forward_io io = {
-        .temperature = 1.0f, .logits_pos = w->pos, .logits_at = w->logits, .sparse_head = 1};
+    sj_lm_forward_io io = {.temperature = 1.0f,
+                           .logits_pos = w->pos,
+                           .logits_at = w->logits,
+                           .sparse_head = 1,
+                           .forward_only = 1};
     /* A short batch (a group's last) runs its nb rows only: the rows are
      * laid out for the full B, and the pass reads the first nb. */
     w->batch->B = nb;

@@ -189,3 +189,49 @@ void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const 
                     1.0f, y, C);
     }
 }
+
+/* Attention output of a few query rows only (rows[k] = b T + i, one row of
+ * `out` each): query i of sequence b over the P shared keys (pk, pv; P may
+ * be 0) and its own keys 0..i. scratch: P + T floats per thread. */
+void lm_attention_rows(float *out, const float *qkv, const int *rows, int n, int T, int C, int H,
+                       const float *pk, const float *pv, int P, float *scratch, int n_threads)
+{
+    int hs = C / H;
+    float scale = 1.0f / sqrtf((float)hs);
+    size_t C3 = 3 * (size_t)C;
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(n_threads) if (4.0 * n * C * (P + T) > LM_PAR_MIN)
+    for (int kh = 0; kh < n * H; kh++) {
+        int k = kh / H, h = kh % H, r = rows[k], b = r / T, i = r % T;
+        const float *q = qkv + (size_t)r * C3 + (size_t)h * hs;
+        const float *own = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+        float *s = scratch + (size_t)omp_get_thread_num() * (P + T);
+        for (int j = 0; j < P; j++) {
+            const float *key = pk + (size_t)j * C + (size_t)h * hs;
+            float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+            for (int e = 0; e < hs; e++)
+                d += q[e] * key[e];
+            s[j] = scale * d;
+        }
+        for (int j = 0; j <= i; j++) {
+            const float *key = own + (size_t)j * C3 + C;
+            float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+            for (int e = 0; e < hs; e++)
+                d += q[e] * key[e];
+            s[P + j] = scale * d;
+        }
+        softmax_prefix(s, P + i + 1, P + i + 1);
+        float *y = out + (size_t)k * C + (size_t)h * hs;
+        memset(y, 0, (size_t)hs * sizeof(float));
+        for (int j = 0; j < P + i + 1; j++) {
+            const float *val =
+                j < P ? pv + (size_t)j * C + (size_t)h * hs : own + (size_t)(j - P) * C3 + 2 * C;
+            float w = s[j];
+#pragma omp simd
+            for (int e = 0; e < hs; e++)
+                y[e] += w * val[e];
+        }
+    }
+}

@@ -319,10 +319,107 @@ sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io
     return lm_forward_core(m, batch, io, NULL, err);
 }
 
+static void embed(sj_lm *m, const sj_lm_batch *batch, int B, int T, int P)
+{
+    int N = B * T, C = m->cfg.embd;
+    const float *wte = lm_wte(m, m->params), *wpe = lm_wpe(m, m->params);
+    float *encoded = m->acts->encoded;
+#pragma omp parallel for schedule(static) if ((double)N * C > LM_PAR_MIN)
+    for (int r = 0; r < N; r++) {
+        int b = r / T, t = r % T;
+        const float *e = wte + (size_t)batch->tokens[(size_t)b * batch->T + t] * C;
+        const float *p = wpe + (size_t)(P + t) * C;
+        float *x = encoded + (size_t)r * C;
+        for (int i = 0; i < C; i++)
+            x[i] = e[i] + p[i];
+    }
+}
+
+/* The rows the outputs read: the head rows and hidden_pos, in row order. */
+static void choose_keep_rows(sj_lm_acts *a, const sj_lm_forward_io *io, int B, int T)
+{
+    int N = B * T, n = 0;
+    int *keep = a->keep_rows;
+    memset(keep, 0, (size_t)N * sizeof *keep);
+    for (int b = 0; io && io->hidden_pos && b < B; b++)
+        keep[b * T + io->hidden_pos[b]] = 1;
+    /* compacted in place: entry r is read before any write reaches it */
+    for (int r = 0; r < N; r++)
+        if (a->head_index[r] >= 0 || keep[r])
+            keep[n++] = r;
+    a->n_keep = n;
+}
+
+/* The last block and the final LayerNorm of a forward-only pass, on the
+ * kept rows alone: every row's keys and values are still needed (LN1 and
+ * the qkv product run on all), but the attention output, the projection,
+ * the MLP and LN_f only where something is read. The kept rows' final
+ * states go to their places in a->lnf; the other rows of lnf are not set.
+ * The layer's buffers and the backward scratch hold the compact rows. */
+static void last_block_kept(sj_lm *m, const float *residual, int B, int T, const sj_lm_prefix *past)
+{
+    sj_lm_acts *a = m->acts;
+    int l = m->cfg.layers - 1, N = B * T, C = m->cfg.embd, H = m->cfg.heads, n = a->n_keep;
+    lm_layer w;
+    lm_layer_views(m, m->params, l, &w);
+    LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l], residual,
+                                                w.ln1_w, w.ln1_b, N, C));
+    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->qkv[l], a->ln1[l], w.qkv_w, w.qkv_b, N, C, 3 * C));
+    if (n == 0)
+        return;
+    float *x = a->dres, *out = a->dln;
+    for (int k = 0; k < n; k++)
+        memcpy(x + (size_t)k * C, residual + (size_t)a->keep_rows[k] * C,
+               (size_t)C * sizeof(float));
+    size_t at = past ? (size_t)l * past->ctx * C : 0;
+    LM_PROF(LM_PROF_ATTENTION,
+            lm_attention_rows(a->atty[l], a->qkv[l], a->keep_rows, n, T, C, H,
+                              past ? past->k + at : NULL, past ? past->v + at : NULL,
+                              past ? past->n : 0, past ? past->scratch : a->datt,
+                              past ? past->n_threads : a->n_threads));
+    LM_PROF(LM_PROF_MATMUL,
+            linear_fwd(a->res2[l], a->atty[l], w.attproj_w, w.attproj_b, x, n, C, C));
+    LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
+                                                a->res2[l], w.ln2_w, w.ln2_b, n, C));
+    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->fch[l], a->ln2[l], w.fc_w, w.fc_b, n, C, 4 * C));
+    LM_PROF(LM_PROF_GELU, lm_gelu_fwd(a->fch_gelu[l], a->fch[l], (size_t)n * 4 * C));
+    LM_PROF(LM_PROF_MATMUL, linear_fwd(a->res3[l], a->fch_gelu[l], w.mlpproj_w, w.mlpproj_b,
+                                       a->res2[l], n, 4 * C, C));
+    LM_PROF(LM_PROF_LAYERNORM,
+            lm_layernorm_fwd(out, a->lnf_mean, a->lnf_rstd, a->res3[l], lm_lnf_w(m, m->params),
+                             lm_lnf_b(m, m->params), n, C));
+    for (int k = 0; k < n; k++)
+        memcpy(a->lnf + (size_t)a->keep_rows[k] * C, out + (size_t)k * C,
+               (size_t)C * sizeof(float));
+}
+
+/* Embedding, the blocks and the final LayerNorm; a forward-only pass
+ * (prune) runs its last block on the kept rows only. */
+static void trunk_forward(sj_lm *m, const sj_lm_batch *batch, const sj_lm_forward_io *io, int T,
+                          const sj_lm_prefix *past, int prune)
+{
+    sj_lm_acts *a = m->acts;
+    int B = batch->B, N = B * T, C = m->cfg.embd, L = m->cfg.layers;
+    LM_PROF(LM_PROF_EMBED, embed(m, batch, B, T, past ? past->n : 0));
+    const float *residual = a->encoded;
+    for (int l = 0; l < L - prune; l++) {
+        block_forward(m, l, residual, B, T, past);
+        residual = a->res3[l];
+    }
+    if (prune) {
+        choose_keep_rows(a, io, B, T);
+        last_block_kept(m, residual, B, T, past);
+        return;
+    }
+    LM_PROF(LM_PROF_LAYERNORM,
+            lm_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, residual, lm_lnf_w(m, m->params),
+                             lm_lnf_b(m, m->params), N, C));
+}
+
 sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io,
                           const sj_lm_prefix *past, sj_error *err)
 {
-    int T;
+    int T = 0;
     if (past && past->n == 0)
         past = NULL;
     int P = past ? past->n : 0;
@@ -341,29 +438,10 @@ sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *
     if (lm_acts_reserve(m, B, T, err) != SJ_OK)
         return SJ_ERR_WORK;
     sj_lm_acts *a = m->acts;
-    int N = B * T;
-    const float *wte = lm_wte(m, m->params), *wpe = lm_wpe(m, m->params);
-    double t_embed = lm_prof_on ? sj_now() : 0.0;
-#pragma omp parallel for schedule(static) if ((double)N * C > LM_PAR_MIN)
-    for (int r = 0; r < N; r++) {
-        int b = r / T, t = r % T;
-        const float *e = wte + (size_t)batch->tokens[(size_t)b * batch->T + t] * C;
-        const float *p = wpe + (size_t)(P + t) * C;
-        float *x = a->encoded + (size_t)r * C;
-        for (int i = 0; i < C; i++)
-            x[i] = e[i] + p[i];
-    }
-    if (lm_prof_on)
-        lm_prof_seconds[LM_PROF_EMBED] += sj_now() - t_embed;
-    const float *residual = a->encoded;
-    for (int l = 0; l < m->cfg.layers; l++) {
-        block_forward(m, l, residual, B, T, past);
-        residual = a->res3[l];
-    }
-    LM_PROF(LM_PROF_LAYERNORM,
-            lm_layernorm_fwd(a->lnf, a->lnf_mean, a->lnf_rstd, residual, lm_lnf_w(m, m->params),
-                             lm_lnf_b(m, m->params), N, C));
+    /* hidden_all reads every row: nothing to prune then */
+    int prune = (past || (io && io->forward_only)) && !(io && io->hidden_all);
     choose_head_rows(a, batch, io, B, T);
+    trunk_forward(m, batch, io, T, past, prune);
     LM_PROF(LM_PROF_OUTPUT, head_forward(m, batch, T));
 
     a->temperature = io ? io->temperature : 1.0f;
@@ -371,8 +449,9 @@ sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *
     a->has_hidden = io && io->hidden_pos;
     for (int b = 0; b < B; b++)
         a->hidden_pos[b] = a->has_hidden ? io->hidden_pos[b] : -1;
-    /* a pass after a prefix keeps no attention weights: no backward */
-    a->valid = past == NULL;
+    /* a pass after a prefix keeps no attention weights, a pruned one not
+     * every row: neither can be back-propagated */
+    a->valid = past == NULL && !prune;
     if (io) {
         LM_PROF(LM_PROF_SOFTMAX, token_outputs(m, batch, T, io));
         if (io->hidden && io->hidden_pos)

@@ -43,6 +43,10 @@ struct sj_lm_acts {
      * head_full), logits and lse one row per head row. */
     int *head_rows, *head_index;
     int n_head, head_full;
+    /* A forward-only pass runs the last block on the n_keep rows the
+     * outputs read (head rows and hidden_pos), keep_rows, in row order. */
+    int *keep_rows;
+    int n_keep;
     float *head_in, *logits; /* n_head x C, n_head x V */
     float *lse;              /* per head row: log-sum-exp of logits / temperature (when has_lse) */
     int has_lse;
@@ -173,6 +177,8 @@ void lm_attention_fwd(float *out, float *att, const float *qkv, int B, int T, in
 void lm_attention_bwd(float *dqkv, const float *dout, const float *att, const float *qkv,
                       float *datt_scratch, int B, int T, int C, int H);
 
+void lm_attention_rows(float *out, const float *qkv, const int *rows, int n, int T, int C, int H,
+                       const float *pk, const float *pv, int P, float *scratch, int n_threads);
 void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const float *pv, int P,
                            int B, int T, int C, int H, float *scratch, int n_threads);
 

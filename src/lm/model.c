@@ -373,13 +373,14 @@ sj_status lm_acts_reserve(sj_lm *m, int B, int T, sj_error *err)
     a->block = malloc(total * sizeof(float));
     a->ln1 = calloc(13 * L, sizeof(float *));
     a->hidden_pos = calloc((size_t)cap_B, sizeof(int));
-    a->head_rows = malloc(2 * N * sizeof(int));
+    a->head_rows = malloc(3 * N * sizeof(int));
     if (!a->block || !a->ln1 || !a->hidden_pos || !a->head_rows) {
         lm_acts_free(a);
         return sj_error_set(err, SJ_ERR_WORK, "out of memory for activations of %d x %d tokens",
                             cap_B, cap_T);
     }
     a->head_index = a->head_rows + N;
+    a->keep_rows = a->head_rows + 2 * N;
     a->ln1_mean = a->ln1 + L;
     a->ln1_rstd = a->ln1 + 2 * L;
     a->qkv = a->ln1 + 3 * L;

@@ -67,8 +67,9 @@ sj_status sj_lm_prefix_set(sj_lm_prefix *p, sj_lm *m, const int32_t *tokens, int
     sj_lm_batch_clear(b);
     memcpy(b->tokens, tokens, (size_t)n * sizeof *tokens);
     b->lengths[0] = n;
-    /* nothing of the output layer is read */
-    sj_lm_forward_io io = {.temperature = 1.0f, .sparse_head = 1};
+    /* only the keys and values are read: no output layer, and the last
+     * block stops after its qkv product */
+    sj_lm_forward_io io = {.temperature = 1.0f, .sparse_head = 1, .forward_only = 1};
     sj_status st = lm_forward_core(m, b, &io, NULL, err);
     if (st != SJ_OK)
         return st;

@@ -172,6 +172,51 @@ static void sparse_gradients_match_dense(void **state)
     sj_lm_free(sparse_m);
 }
 
+/* A forward-only pass (the last block on the read rows only) gives the
+ * dense pass's log-probs, entropy and hidden states at the rows it reads,
+ * for one and for two layers; a backward pass after it is refused. */
+static void forward_only_matches_dense(void **state)
+{
+    (void)state;
+    for (int layers = 1; layers <= 2; layers++) {
+        sj_lm_config cfg = {.vocab = V, .ctx = CTX, .layers = layers, .heads = 2, .embd = 8};
+        gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(rng, 17);
+        sj_error err;
+        sj_lm *m = sj_lm_new(&cfg, rng, &err);
+        assert_non_null(m);
+        for (size_t i = 0; i < m->n_params; i++)
+            m->params[i] += (float)(0.5 * (gsl_rng_uniform(rng) * 2.0 - 1.0));
+        gsl_rng_free(rng);
+        sj_lm_batch *bt = mixed_batch();
+        float lp_d[B * T], ent_d[B * T], h_d[B * 8], lp_f[B * T], ent_f[B * T], h_f[B * 8];
+        int hpos[B] = {2, 5, 1};
+        sj_lm_forward_io io = {.temperature = 0.9f,
+                               .logprobs = lp_d,
+                               .entropy = ent_d,
+                               .hidden_pos = hpos,
+                               .hidden = h_d};
+        assert_int_equal(sj_lm_forward(m, bt, &io, &err), SJ_OK);
+        io.logprobs = lp_f;
+        io.entropy = ent_f;
+        io.hidden = h_f;
+        io.sparse_head = 1;
+        io.forward_only = 1;
+        assert_int_equal(sj_lm_forward(m, bt, &io, &err), SJ_OK);
+        for (int i = 0; i < B * T; i++)
+            if (bt->weights[i] != 0.0f) {
+                close_to(lp_d[i], lp_f[i], 1e-5);
+                close_to(ent_d[i], ent_f[i], 1e-5);
+            }
+        for (int i = 0; i < B * 8; i++)
+            close_to(h_d[i], h_f[i], 1e-5);
+        float d[B * T] = {0};
+        assert_int_equal(sj_lm_backward(m, bt, d, NULL, &err), SJ_ERR_WORK);
+        sj_lm_batch_free(bt);
+        sj_lm_free(m);
+    }
+}
+
 /* A gradient at a position the sparse pass did not compute is refused. */
 static void sparse_backward_refuses_uncomputed_rows(void **state)
 {
@@ -312,6 +357,7 @@ int main(void)
         cmocka_unit_test(logits_at_reads_the_dense_rows),
         cmocka_unit_test(sparse_gradients_match_dense),
         cmocka_unit_test(sparse_backward_refuses_uncomputed_rows),
+        cmocka_unit_test(forward_only_matches_dense),
         cmocka_unit_test(prefixed_pass_matches_whole_sequences),
         cmocka_unit_test(activation_arena_is_reused),
     };

@@ -312,8 +312,8 @@ sj_status sj_lm_backward_all(sj_lm *m, const sj_lm_batch *batch, const float *dl
  * rounding. Inference only: no sj_lm_backward after a prefixed pass. */
 typedef struct sj_lm_prefix sj_lm_prefix;
 
-/* An empty prefix for models of m's architecture (it holds up to ctx - 1
- * tokens and per-thread attention scratch, allocated once). */
+/* An empty prefix for models of m's architecture (room for up to ctx - 1
+ * tokens' keys and values, allocated once). */
 sj_lm_prefix *sj_lm_prefix_new(const sj_lm *m, sj_error *err);
 void sj_lm_prefix_free(sj_lm_prefix *p);
 /* Runs tokens[0..n-1] (0 <= n < ctx; 0 empties it) through m and keeps
@@ -327,8 +327,10 @@ int sj_lm_prefix_len(const sj_lm_prefix *p);
  * position t of the batch is position prefix_len + t of the whole sequence
  * (prefix_len + the longest sequence <= ctx); the batch, io positions
  * (logits_pos, hidden_pos, bias_pos) and outputs all count from the first
- * token after the prefix. m must be the model the prefix was set with. */
-sj_status sj_lm_forward_prefixed(sj_lm *m, const sj_lm_prefix *prefix, const sj_lm_batch *batch,
+ * token after the prefix. m must be the model the prefix was set with. The
+ * prefix's attention scratch grows with the batch (a prefix, like a model,
+ * is used by one thread at a time). */
+sj_status sj_lm_forward_prefixed(sj_lm *m, sj_lm_prefix *prefix, const sj_lm_batch *batch,
                                  sj_lm_forward_io *io, sj_error *err);
 
 /* Weighted mean cross-entropy (nats per weighted token):

@@ -161,33 +161,40 @@ static void softmax_prefix(float *row, int seen, int width)
 /* Attention of B sequences of T new positions that all continue the same
  * P earlier positions, whose keys and values (pk, pv: [P x C] rows) were
  * computed once: query i of a sequence sees the P shared keys and its own
- * keys 0..i. scratch: one T x (P + T) block per thread (n_threads). */
+ * keys 0..i. The shared keys are the same for every sequence, so their
+ * scores and their share of the output are one large product per head over
+ * all B T queries; only the causal part over each sequence's own keys runs
+ * per (sequence, head). scratch: H x B T x (P + T) scores. */
 void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const float *pv, int P,
-                           int B, int T, int C, int H, float *scratch, int n_threads)
+                           int B, int T, int C, int H, float *scratch)
 {
-    int hs = C / H, W = P + T;
+    int hs = C / H, W = P + T, N = B * T;
     float scale = 1.0f / sqrtf((float)hs);
-    size_t C3 = 3 * (size_t)C;
-#pragma omp parallel for schedule(dynamic, 1)                                                      \
-    num_threads(n_threads) if (4.0 * B * C * T * W > LM_PAR_MIN)
+    size_t C3 = 3 * (size_t)C, per_head = (size_t)N * W;
+    int par = 4.0 * B * C * T * W > LM_PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
+    for (int h = 0; h < H; h++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, P, hs, scale, qkv + (size_t)h * hs,
+                    (int)C3, pk + (size_t)h * hs, C, 0.0f, scratch + h * per_head, W);
+#pragma omp parallel for schedule(dynamic, 1) if (par)
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
         const float *k = q + C, *v = q + 2 * C;
-        float *s = scratch + (size_t)omp_get_thread_num() * T * W;
+        float *s = scratch + h * per_head + (size_t)b * T * W;
         float *y = out + (size_t)b * T * C + (size_t)h * hs;
-        /* scores over the shared keys, then over the sequence's own */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, P, hs, scale, q, (int)C3,
-                    pk + (size_t)h * hs, C, 0.0f, s, W);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, (int)C3, k,
                     (int)C3, 0.0f, s + P, W);
         for (int i = 0; i < T; i++)
             softmax_prefix(s + (size_t)i * W, P + i + 1, W);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, P, 1.0f, s, W,
-                    pv + (size_t)h * hs, C, 0.0f, y, C);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, s + P, W, v, (int)C3,
-                    1.0f, y, C);
+                    0.0f, y, C);
     }
+#pragma omp parallel for schedule(static) if (par)
+    for (int h = 0; h < H; h++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hs, P, 1.0f,
+                    scratch + h * per_head, W, pv + (size_t)h * hs, C, 1.0f, out + (size_t)h * hs,
+                    C);
 }
 
 /* Attention output of a few query rows only (rows[k] = b T + i, one row of

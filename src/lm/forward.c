@@ -284,7 +284,7 @@ static void block_forward(sj_lm *m, int l, const float *residual, int B, int T,
         size_t at = (size_t)l * past->ctx * C;
         LM_PROF(LM_PROF_ATTENTION,
                 lm_attention_fwd_past(a->atty[l], a->qkv[l], past->k + at, past->v + at, past->n, B,
-                                      T, C, H, past->scratch, past->n_threads));
+                                      T, C, H, past->scores));
     } else {
         LM_PROF(LM_PROF_ATTENTION, lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
     }
@@ -417,7 +417,7 @@ static void trunk_forward(sj_lm *m, const sj_lm_batch *batch, const sj_lm_forwar
 }
 
 sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io,
-                          const sj_lm_prefix *past, sj_error *err)
+                          sj_lm_prefix *past, sj_error *err)
 {
     int T = 0;
     if (past && past->n == 0)

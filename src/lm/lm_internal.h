@@ -180,7 +180,7 @@ void lm_attention_bwd(float *dqkv, const float *dout, const float *att, const fl
 void lm_attention_rows(float *out, const float *qkv, const int *rows, int n, int T, int C, int H,
                        const float *pk, const float *pv, int P, float *scratch, int n_threads);
 void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const float *pv, int P,
-                           int B, int T, int C, int H, float *scratch, int n_threads);
+                           int B, int T, int C, int H, float *scratch);
 
 /* A shared prefix (sj_lm_prefix_*): the keys and values of its n
  * positions at every layer, [layers x ctx x embd] each, and the scratch of
@@ -188,13 +188,15 @@ void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const 
 struct sj_lm_prefix {
     int n, ctx, embd, layers, vocab, n_threads;
     float *k, *v;
-    float *scratch;     /* n_threads x ctx x ctx */
+    float *scratch; /* n_threads x ctx: lm_attention_rows */
+    float *scores;  /* heads x rows x ctx: lm_attention_fwd_past, grown as needed */
+    size_t cap_scores;
     sj_lm_batch *batch; /* 1 x ctx: the prefix's own pass */
 };
 
 /* sj_lm_forward after `past` (NULL or empty: the plain forward). */
 sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io,
-                          const sj_lm_prefix *past, sj_error *err);
+                          sj_lm_prefix *past, sj_error *err);
 
 /* Saves OpenBLAS's thread count and makes it single-threaded (the lm
  * kernels parallelise themselves); the restore puts the count back. */

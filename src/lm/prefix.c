@@ -23,7 +23,7 @@ sj_lm_prefix *sj_lm_prefix_new(const sj_lm *m, sj_error *err)
     p->n_threads = omp_get_max_threads();
     size_t kv = (size_t)p->layers * p->ctx * p->embd;
     p->k = malloc(2 * kv * sizeof(float));
-    p->scratch = malloc((size_t)p->n_threads * p->ctx * p->ctx * sizeof(float));
+    p->scratch = malloc((size_t)p->n_threads * p->ctx * sizeof(float));
     p->batch = sj_lm_batch_new(1, p->ctx);
     if (!p->k || !p->scratch || !p->batch) {
         sj_lm_prefix_free(p);
@@ -40,6 +40,7 @@ void sj_lm_prefix_free(sj_lm_prefix *p)
         return;
     free(p->k);
     free(p->scratch);
+    free(p->scores);
     sj_lm_batch_free(p->batch);
     free(p);
 }
@@ -88,11 +89,22 @@ sj_status sj_lm_prefix_set(sj_lm_prefix *p, sj_lm *m, const int32_t *tokens, int
     return SJ_OK;
 }
 
-sj_status sj_lm_forward_prefixed(sj_lm *m, const sj_lm_prefix *prefix, const sj_lm_batch *batch,
+sj_status sj_lm_forward_prefixed(sj_lm *m, sj_lm_prefix *prefix, const sj_lm_batch *batch,
                                  sj_lm_forward_io *io, sj_error *err)
 {
     if (m->cfg.ctx != prefix->ctx || m->cfg.embd != prefix->embd ||
         m->cfg.layers != prefix->layers || m->cfg.vocab != prefix->vocab)
         return sj_error_set(err, SJ_ERR_INPUT, "a prefix cache made for another architecture");
+    /* the scores of every query over the shared keys and its own: grown,
+     * never shrunk, so a scorer's batches allocate once */
+    size_t need = (size_t)m->cfg.heads * batch->B * batch->T * (size_t)(prefix->n + batch->T);
+    if (prefix->n > 0 && need > prefix->cap_scores) {
+        float *grown = malloc(need * sizeof *grown);
+        if (!grown)
+            return sj_error_set(err, SJ_ERR_WORK, "out of memory for attention scores");
+        free(prefix->scores);
+        prefix->scores = grown;
+        prefix->cap_scores = need;
+    }
     return lm_forward_core(m, batch, io, prefix, err);
 }

@@ -97,7 +97,10 @@ sj_status sj_lm_forward_prefixed(sj_lm *m, sj_lm_prefix *prefix, const sj_lm_bat
         return sj_error_set(err, SJ_ERR_INPUT, "a prefix cache made for another architecture");
     /* the scores of every query over the shared keys and its own: grown,
      * never shrunk, so a scorer's batches allocate once */
-    size_t need = (size_t)m->cfg.heads * batch->B * batch->T * (size_t)(prefix->n + batch->T);
+    int longest = 1; /* the pass's width, as check_batch sets it */
+    for (int b = 0; b < batch->B; b++)
+        longest = batch->lengths[b] > longest ? batch->lengths[b] : longest;
+    size_t need = (size_t)m->cfg.heads * batch->B * longest * (size_t)(prefix->n + longest);
     if (prefix->n > 0 && need > prefix->cap_scores) {
         float *grown = malloc(need * sizeof *grown);
         if (!grown)

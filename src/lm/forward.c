@@ -10,9 +10,10 @@
 #include "lm_internal.h"
 
 /* Y = X W^T (+ bias) (+ residual): the residual and bias are laid into Y
- * first and sgemm adds the product, so the residual costs no extra pass. */
-static void linear_fwd(float *Y, const float *X, const float *W, const float *bias,
-                       const float *residual, int n, int in, int out)
+ * first and sgemm adds the product, so the residual costs no extra pass.
+ * Rows of Y are ldy apart (out for a plain [n x out] matrix). */
+static void linear_fwd_ld(float *Y, int ldy, const float *X, const float *W, const float *bias,
+                          const float *residual, int n, int in, int out)
 {
 #pragma omp parallel if (2.0 * n * in * out > LM_PAR_MIN)
     {
@@ -24,7 +25,7 @@ static void linear_fwd(float *Y, const float *X, const float *W, const float *bi
             if (r1 <= r0)
                 continue;
             for (long r = r0; r < r1 && (bias || residual); r++) {
-                float *y = Y + (size_t)r * out;
+                float *y = Y + (size_t)r * ldy;
                 const float *res = residual ? residual + (size_t)r * out : NULL;
                 if (bias && res) {
 #pragma omp simd
@@ -36,9 +37,15 @@ static void linear_fwd(float *Y, const float *X, const float *W, const float *bi
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), out, in, 1.0f,
                         X + (size_t)r0 * in, in, W, in, (bias || residual) ? 1.0f : 0.0f,
-                        Y + (size_t)r0 * out, out);
+                        Y + (size_t)r0 * ldy, ldy);
         }
     }
+}
+
+static void linear_fwd(float *Y, const float *X, const float *W, const float *bias,
+                       const float *residual, int n, int in, int out)
+{
+    linear_fwd_ld(Y, out, X, W, bias, residual, n, in, out);
 }
 
 void lm_linear_fwd(float *Y, const float *X, const float *W, const float *bias, int n, int in,
@@ -364,10 +371,21 @@ static void last_block_kept(sj_lm *m, const float *residual, int B, int T, const
     lm_layer_views(m, m->params, l, &w);
     LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln1[l], a->ln1_mean[l], a->ln1_rstd[l], residual,
                                                 w.ln1_w, w.ln1_b, N, C));
-    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->qkv[l], a->ln1[l], w.qkv_w, w.qkv_b, N, C, 3 * C));
+    /* keys and values of every row (qkv_w's rows C..3C), queries of the
+     * kept rows only */
+    size_t C3 = 3 * (size_t)C;
+    LM_PROF(LM_PROF_MATMUL, linear_fwd_ld(a->qkv[l] + C, (int)C3, a->ln1[l],
+                                          w.qkv_w + (size_t)C * C, w.qkv_b + C, NULL, N, C, 2 * C));
     if (n == 0)
         return;
-    float *x = a->dres, *out = a->dln;
+    float *x = a->dres, *out = a->dln, *q = a->d4c;
+    for (int k = 0; k < n; k++)
+        memcpy(x + (size_t)k * C, a->ln1[l] + (size_t)a->keep_rows[k] * C,
+               (size_t)C * sizeof(float));
+    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(q, x, w.qkv_w, w.qkv_b, n, C, C));
+    for (int k = 0; k < n; k++)
+        memcpy(a->qkv[l] + (size_t)a->keep_rows[k] * C3, q + (size_t)k * C,
+               (size_t)C * sizeof(float));
     for (int k = 0; k < n; k++)
         memcpy(x + (size_t)k * C, residual + (size_t)a->keep_rows[k] * C,
                (size_t)C * sizeof(float));

@@ -482,8 +482,8 @@ sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *
     return SJ_OK;
 }
 
-static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, float **lp, double *wsum,
-                                   sj_error *err)
+static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, int gradient, float **lp,
+                                   double *wsum, sj_error *err)
 {
     size_t n = (size_t)batch->B * batch->T;
     double s = 0.0;
@@ -497,8 +497,10 @@ static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, float **l
     *lp = malloc(n * sizeof(float));
     if (!*lp)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    /* only weighted targets count: the output layer runs there alone */
-    sj_lm_forward_io io = {.temperature = 1.0f, .logprobs = *lp, .sparse_head = 1};
+    /* only weighted targets count: the output layer runs there alone (and
+     * without a gradient, the last block too) */
+    sj_lm_forward_io io = {
+        .temperature = 1.0f, .logprobs = *lp, .sparse_head = 1, .forward_only = !gradient};
     if (sj_lm_forward(m, batch, &io, err) != SJ_OK) {
         free(*lp);
         *lp = NULL;
@@ -515,7 +517,7 @@ static sj_status weighted_ce(sj_lm *m, const sj_lm_batch *batch, int gradient, d
                              float **lp, sj_error *err)
 {
     double wsum = 0.0;
-    sj_status st = weighted_logprobs(m, batch, lp, &wsum, err);
+    sj_status st = weighted_logprobs(m, batch, gradient, lp, &wsum, err);
     if (st != SJ_OK)
         return st;
     size_t n = (size_t)batch->B * batch->T;

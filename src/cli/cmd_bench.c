@@ -186,7 +186,7 @@ static int bench_score(const cli_args *c, int batch, int rounds, long threads)
     double ceiling = peak * 1e9 / flops;
     printf("{\"responses\": %zu, \"responses_per_s\": %.1f, \"responses_per_s_unshared\": %.1f, "
            "\"responses_per_cpu_s\": %.1f, \"responses_per_cpu_s_unshared\": %.1f, "
-           "\"tokens_per_response\": %.1f, \"forward_mflop_per_response\": %.3f, "
+           "\"tokens_per_response\": %.1f, \"forward_mflop_per_response\": %.6f, "
            "\"peak_gflops\": %.2f, \"ceiling_responses_per_s\": %.1f, \"of_ceiling\": %.3f, "
            "\"blas_core\": \"%s\", \"threads\": %ld, \"params\": %zu}\n",
            s.n, shared[0], unshared[0], shared[1], unshared[1], tokens, flops / 1e6, peak, ceiling,

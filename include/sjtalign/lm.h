@@ -270,8 +270,9 @@ typedef struct {
     int forward_only;      /* 1: no sj_lm_backward follows (it is refused): the last
                               block runs only at the positions the outputs read (the
                               output layer's and hidden_pos), a third or less of its
-                              work when few are read. Not with hidden_all. A prefixed
-                              pass is always forward-only. */
+                              work when few are read; with hidden_all every position
+                              is read and runs. A prefixed pass is always
+                              forward-only. */
 } sj_lm_forward_io;
 
 /* Runs the model on a batch (batch->T <= ctx) and keeps the activations for

@@ -469,7 +469,7 @@ sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *
         a->hidden_pos[b] = a->has_hidden ? io->hidden_pos[b] : -1;
     /* a pass after a prefix keeps no attention weights, a pruned one not
      * every row: neither can be back-propagated */
-    a->valid = past == NULL && !prune;
+    a->valid = past == NULL && !prune && !(io && io->forward_only);
     if (io) {
         LM_PROF(LM_PROF_SOFTMAX, token_outputs(m, batch, T, io));
         if (io->hidden && io->hidden_pos)

@@ -35,7 +35,8 @@ echo "input: $rows responses, $(du -m "$tmp/responses.csv" | cut -f1) MB"
 "$sj" pretrain --data "$demo/responses.csv" --out "$tmp/pre" --steps 20 --threads "$threads" \
     --save-every 0 2>/dev/null || { echo "pretrain failed"; exit 1; }
 "$sj" sft --init "$tmp/pre" --instrument "$demo/instrument.json" --data "$demo/responses.csv" \
-    --out "$tmp/sft" --steps 10 --eval-every 0 --threads "$threads" --quiet >/dev/null 2>&1 ||
+    --score rater_1,rater_2 --out "$tmp/sft" --steps 10 --eval-every 0 --threads "$threads" \
+    --quiet >/dev/null 2>&1 ||
     { echo "sft failed"; exit 1; }
 
 /usr/bin/time -v "$sj" score --model "$tmp/sft" --instrument "$demo/instrument.json" \

@@ -238,6 +238,12 @@ sj_status sja_seq_append(const sja_seq *prompt, const int32_t *tokens, int n, sj
 sj_status sja_score_levels(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
                            int batch, double *probs, double *valid_mass, sj_progress *progress,
                            sj_error *err);
+/* sja_score_levels with the shared-prefix cache on (share = 1, what
+ * sja_score_levels does) or off (0: every prompt runs whole; the same
+ * numbers up to float rounding, for benchmarks and tests). */
+sj_status sja_score_levels_shared(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
+                                  int batch, int share, double *probs, double *valid_mass,
+                                  sj_progress *progress, sj_error *err);
 
 /* Index of the most probable level (the first on ties) and the expected
  * score Σ (score_min + k) p_k. */

@@ -257,13 +257,35 @@ typedef struct {
     float *hidden;         /* out: [B x embd] final hidden state at hidden_pos */
     float *hidden_all;     /* out: [B x batch->T x embd] final hidden state at every
                               position (rows past the longest sequence are 0) */
+    const int *logits_pos; /* in: one input position per sequence (-1 = none), or NULL */
+    float *logits_at;      /* out: [B x vocab] logits z at logits_pos (with the logit bias;
+                              rows with -1 are 0) */
+    int sparse_head;       /* 1: the output layer (logits, softmax) runs only at the
+                              positions something reads: targets with a nonzero weight
+                              (when logprobs or entropy are asked for), bias_pos and
+                              logits_pos; logprobs and entropy are 0 elsewhere, and
+                              sj_lm_backward then refuses a nonzero dlogprob elsewhere.
+                              Ignored when the full logits are asked for. 0: at every
+                              position of B x T. */
+    int forward_only;      /* 1: no sj_lm_backward follows (it is refused): the last
+                              block runs only at the positions the outputs read (the
+                              output layer's and hidden_pos), a third or less of its
+                              work when few are read; with hidden_all every position
+                              is read and runs. A prefixed pass is always
+                              forward-only. */
 } sj_lm_forward_io;
 
 /* Runs the model on a batch (batch->T <= ctx) and keeps the activations for
  * sj_lm_backward(). Values at padding positions are computed but meaningless.
+ * The output layer is the costly part of a small model (vocab x embd per
+ * position): objectives that read a few positions per sequence (sequence
+ * log-probs over the completion, a score token, a scalar head) should set
+ * sparse_head (and logits_pos for single next-token distributions). The
+ * activations are kept in a grow-only arena of the model: repeated passes
+ * on batches no larger than an earlier one allocate nothing.
  * Fails with SJ_ERR_INPUT on a token (or logit-bias token) outside the
- * vocabulary, a bias_pos outside -1..lengths[b]-1 or a bias that is not
- * finite. */
+ * vocabulary, a bias_pos or logits_pos outside -1..lengths[b]-1 or a bias
+ * that is not finite. */
 sj_status sj_lm_forward(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io, sj_error *err);
 
 /* Back-propagates through the last forward pass (same batch and
@@ -280,6 +302,37 @@ sj_status sj_lm_backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogpr
  * sequence (a PPO value model reads the state before every action). */
 sj_status sj_lm_backward_all(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob,
                              const float *dhidden_all, sj_error *err);
+
+/* ---- shared prefixes (inference) ------------------------------------------------ */
+
+/* Sequences that all begin with the same tokens (every response to an
+ * item starts with the item's prompt) can run those tokens once: a prefix
+ * keeps their keys and values at every layer, and sj_lm_forward_prefixed
+ * runs only each sequence's own tokens, attending over the kept ones. The
+ * outputs equal those of sj_lm_forward on the whole sequences up to float
+ * rounding. Inference only: no sj_lm_backward after a prefixed pass. */
+typedef struct sj_lm_prefix sj_lm_prefix;
+
+/* An empty prefix for models of m's architecture (room for up to ctx - 1
+ * tokens' keys and values, allocated once). */
+sj_lm_prefix *sj_lm_prefix_new(const sj_lm *m, sj_error *err);
+void sj_lm_prefix_free(sj_lm_prefix *p);
+/* Runs tokens[0..n-1] (0 <= n < ctx; 0 empties it) through m and keeps
+ * their keys and values, replacing what the prefix held. Uses m's
+ * activations (any stored pass is dropped). */
+sj_status sj_lm_prefix_set(sj_lm_prefix *p, sj_lm *m, const int32_t *tokens, int n, sj_error *err);
+/* Tokens the prefix holds. */
+int sj_lm_prefix_len(const sj_lm_prefix *p);
+
+/* sj_lm_forward on a batch whose every sequence continues the prefix:
+ * position t of the batch is position prefix_len + t of the whole sequence
+ * (prefix_len + the longest sequence <= ctx); the batch, io positions
+ * (logits_pos, hidden_pos, bias_pos) and outputs all count from the first
+ * token after the prefix. m must be the model the prefix was set with. The
+ * prefix's attention scratch grows with the batch (a prefix, like a model,
+ * is used by one thread at a time). */
+sj_status sj_lm_forward_prefixed(sj_lm *m, sj_lm_prefix *prefix, const sj_lm_batch *batch,
+                                 sj_lm_forward_io *io, sj_error *err);
 
 /* Weighted mean cross-entropy (nats per weighted token):
  * L = -sum w log p(target) / sum w. Forward only. */
@@ -642,5 +695,12 @@ size_t sj_lm_profile_get(const char **names, double *seconds, size_t max);
 
 /* FLOPs of one training step (forward + backward) on B x T tokens. */
 double sj_lm_step_flops(const sj_lm_config *cfg, int B, int T);
+/* FLOPs of the forward pass over one sequence of len tokens with the
+ * output layer at head_positions of them (matrix products and attention). */
+double sj_lm_forward_flops(const sj_lm_config *cfg, int len, int head_positions);
+/* This machine's sgemm peak in GFLOP/s the way the lm computes: every
+ * OpenMP thread runs its own single-threaded 1024^2 sgemm at once; best of
+ * 5 rounds, summed over the threads. */
+double sj_lm_sgemm_peak_gflops(void);
 
 #endif

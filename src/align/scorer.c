@@ -18,114 +18,249 @@ static void work_free(work *w)
     free(w->pos);
 }
 
-/* Prompts in order of length, so each batch pads little. */
-static size_t *order_by_length(const sja_seq *prompts, size_t n)
+/* Prompts that share their first tokens (every response to an item starts
+ * with the item's prompt: bos, "item S01: ", the question, "\nresponse: ")
+ * run those tokens once (a prefix cache), and each response only its own.
+ * A group is a run of prompts, in token order, whose neighbours share at
+ * least SHARED_MIN tokens; it shares the shortest of those common prefixes.
+ * Shorter common runs (the "bos item S0" of two items) are not worth a
+ * prefix of their own. */
+enum { SHARED_MIN = 8 };
+
+typedef struct {
+    size_t start, end; /* positions in the order */
+    int shared;        /* tokens every prompt of the group starts with */
+} prompt_group;
+
+typedef struct {
+    const sja_seq *seq;
+    size_t idx;
+} sort_entry;
+
+static int by_tokens(const void *pa, const void *pb)
 {
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx)
-        return NULL;
-    /* Counting sort on the length: stable and linear. */
-    int longest = 0;
-    for (size_t i = 0; i < n; i++)
-        longest = prompts[i].len > longest ? prompts[i].len : longest;
-    size_t *count = calloc((size_t)longest + 2, sizeof *count);
-    if (!count) {
-        free(idx);
-        return NULL;
+    const sort_entry *a = pa, *b = pb;
+    int n = a->seq->len < b->seq->len ? a->seq->len : b->seq->len;
+    for (int i = 0; i < n; i++)
+        if (a->seq->tokens[i] != b->seq->tokens[i])
+            return a->seq->tokens[i] < b->seq->tokens[i] ? -1 : 1;
+    if (a->seq->len != b->seq->len)
+        return a->seq->len < b->seq->len ? -1 : 1;
+    return a->idx < b->idx ? -1 : (a->idx > b->idx);
+}
+
+/* Within a group: by length, so each batch pads little. */
+static int by_length(const void *pa, const void *pb)
+{
+    const sort_entry *a = pa, *b = pb;
+    if (a->seq->len != b->seq->len)
+        return a->seq->len < b->seq->len ? -1 : 1;
+    return a->idx < b->idx ? -1 : (a->idx > b->idx);
+}
+
+static int common_prefix(const sja_seq *a, const sja_seq *b)
+{
+    int n = a->len < b->len ? a->len : b->len, i = 0;
+    while (i < n && a->tokens[i] == b->tokens[i])
+        i++;
+    return i;
+}
+
+/* Cuts the token-ordered entries into groups; each group is then ordered
+ * by length. Returns the number of groups (groups has room for n). */
+static size_t group_prompts(sort_entry *e, size_t n, prompt_group *groups, int share)
+{
+    size_t n_groups = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        int shared = e[i].seq->len - 1; /* at least one token of each prompt stays its own */
+        while (j < n) {
+            int lcp = common_prefix(e[j - 1].seq, e[j].seq);
+            if (share && lcp < SHARED_MIN)
+                break;
+            shared = lcp < shared ? lcp : shared;
+            shared = e[j].seq->len - 1 < shared ? e[j].seq->len - 1 : shared;
+            j++;
+        }
+        groups[n_groups++] = (prompt_group){i, j, share && j - i > 1 ? shared : 0};
+        qsort(e + i, j - i, sizeof *e, by_length);
+        i = j;
     }
-    for (size_t i = 0; i < n; i++)
-        count[prompts[i].len + 1]++;
-    for (int l = 1; l <= longest + 1; l++)
-        count[l] += count[l - 1];
-    for (size_t i = 0; i < n; i++)
-        idx[count[prompts[i].len]++] = i;
-    free(count);
-    return idx;
+    return n_groups;
+}
+
+/* The fast path's workspace, sized once per call and reused by every
+ * batch: the batch spans the whole context (the forward pass works on the
+ * longest sequence only), the output is one row of logits per sequence. */
+typedef struct {
+    sj_lm_batch *batch;
+    float *logits; /* B x vocab: next-token logits at pos[b] */
+    int *pos;
+    int32_t *seq;
+    size_t *order;
+    const sja_seq **rows;
+    sort_entry *entries;
+    prompt_group *groups;
+    sj_lm_prefix *prefix;
+} single_work;
+
+static void single_work_free(single_work *w)
+{
+    sj_lm_batch_free(w->batch);
+    free(w->logits);
+    free(w->pos);
+    free(w->seq);
+    free(w->order);
+    free(w->rows);
+    free(w->entries);
+    free(w->groups);
+    sj_lm_prefix_free(w->prefix);
+}
+
+static sj_status single_work_init(single_work *w, sj_lm *m, int B, size_t n, sj_error *err)
+{
+    int ctx = m->cfg.ctx;
+    size_t rows = n ? n : 1;
+    w->batch = sj_lm_batch_new(B, ctx);
+    w->logits = malloc((size_t)B * (size_t)m->cfg.vocab * sizeof *w->logits);
+    w->pos = malloc((size_t)B * sizeof *w->pos);
+    w->seq = malloc((size_t)(ctx + 2) * sizeof *w->seq);
+    w->order = malloc(rows * sizeof *w->order);
+    w->rows = malloc((size_t)B * sizeof *w->rows);
+    w->entries = malloc(rows * sizeof *w->entries);
+    w->groups = malloc(rows * sizeof *w->groups);
+    if (!w->batch || !w->logits || !w->pos || !w->seq || !w->order || !w->rows || !w->entries ||
+        !w->groups)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    w->prefix = sj_lm_prefix_new(m, err);
+    return w->prefix ? SJ_OK : SJ_ERR_WORK;
+}
+
+/* The lexical priors of the batch's rows, at positions counted after the
+ * shared prefix (sja_batch_set_priors' rule otherwise). */
+static sj_status single_priors(sj_lm_batch *batch, const sja_seq *const *rows, int nb, int shared,
+                               sj_error *err)
+{
+    const sja_seq *first = NULL;
+    for (int b = 0; b < nb && !first; b++)
+        first = rows[b]->prior ? rows[b] : NULL;
+    if (!first)
+        return SJ_OK;
+    sj_status st = sj_lm_batch_set_bias_tokens(batch, first->prior_tokens, first->n_prior, err);
+    for (int b = 0; b < nb && st == SJ_OK; b++) {
+        int pos = rows[b]->prior_pos - shared;
+        if (rows[b]->prior && pos >= 0 && pos < batch->lengths[b])
+            st = sj_lm_batch_set_bias(batch, b, pos, rows[b]->prior, err);
+    }
+    return st;
+}
+
+/* Fills the batch with prompts order[0..nb-1] past their first `shared`
+ * tokens, each followed by the score prefix; pos[b] is the position whose
+ * next token is the score. */
+static sj_status single_fill(single_work *w, const sj_lm *m, const sja_codec *c,
+                             const sja_seq *prompts, const size_t *order, int nb, int shared,
+                             sj_error *err)
+{
+    const sja_seq **rows = w->rows;
+    sj_lm_batch_clear(w->batch);
+    sj_status st = SJ_OK;
+    for (int b = 0; b < nb && st == SJ_OK; b++) {
+        const sja_seq *p = &prompts[order[b]];
+        if (p->len + (int)c->n_prefix > m->cfg.ctx)
+            return sj_error_set(err, SJ_ERR_INPUT, "a prompt of %d tokens does not fit the context",
+                                p->len);
+        int own = p->len - shared, len = own + (int)c->n_prefix + 1;
+        memcpy(w->seq, p->tokens + shared, (size_t)own * sizeof *w->seq);
+        memcpy(w->seq + own, c->prefix, c->n_prefix * sizeof *w->seq);
+        w->seq[len - 1] = c->level[0][0]; /* any target: only the logits at pos[b] are read */
+        st = sj_lm_batch_set(w->batch, b, w->seq, len, NULL, err);
+        w->pos[b] = len - 2;
+        rows[b] = p;
+    }
+    /* the lexical prior sits at pos[b]: the logits read below include it */
+    return st == SJ_OK ? single_priors(w->batch, rows, nb, shared, err) : st;
+}
+
+/* The level probabilities (and the mass of the levels) from one row of
+ * next-token logits. */
+static void single_levels(const float *z, int V, const sja_codec *c, double *p, double *valid)
+{
+    int L = c->n_levels;
+    double zmax = z[0];
+    for (int v = 1; v < V; v++)
+        zmax = z[v] > zmax ? z[v] : zmax;
+    double total = 0.0;
+    for (int v = 0; v < V; v++)
+        total += exp(z[v] - zmax);
+    double mass = 0.0;
+    for (int k = 0; k < L; k++) {
+        p[k] = exp(z[c->level[k][0]] - zmax);
+        mass += p[k];
+    }
+    for (int k = 0; k < L; k++)
+        p[k] /= mass;
+    if (valid)
+        *valid = mass / total;
+}
+
+/* One forward pass over nb prompts of a group (after its prefix); the
+ * output layer runs at pos[b] only. */
+static sj_status single_batch(single_work *w, sj_lm *m, const sja_codec *c, const sja_seq *prompts,
+                              const size_t *order, int nb, double *probs, double *valid_mass,
+                              sj_error *err)
+{
+    int shared = sj_lm_prefix_len(w->prefix), full = w->batch->B;
+    sj_status st = single_fill(w, m, c, prompts, order, nb, shared, err);
+    sj_lm_forward_io io = {.temperature = 1.0f,
+                           .logits_pos = w->pos,
+                           .logits_at = w->logits,
+                           .sparse_head = 1,
+                           .forward_only = 1};
+    /* A short batch (a group's last) runs its nb rows only: the rows are
+     * laid out for the full B, and the pass reads the first nb. */
+    w->batch->B = nb;
+    if (st == SJ_OK)
+        st = sj_lm_forward_prefixed(m, w->prefix, w->batch, &io, err);
+    w->batch->B = full;
+    int V = m->cfg.vocab, L = c->n_levels;
+    for (int b = 0; b < nb && st == SJ_OK; b++) {
+        size_t at = order[b];
+        single_levels(w->logits + (size_t)b * V, V, c, probs + at * (size_t)L,
+                      valid_mass ? &valid_mass[at] : NULL);
+    }
+    return st;
 }
 
 /* Fast path: the score is the token right after "score: ", so the
  * next-token distribution at the last prefix token holds every level. */
 static sj_status score_single_tokens(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
-                                     int B, double *probs, double *valid_mass,
+                                     int B, int share, double *probs, double *valid_mass,
                                      sj_progress *progress, sj_error *err)
 {
-    int V = m->cfg.vocab, L = c->n_levels;
-    size_t *order = order_by_length(prompts, n);
-    float *logits = NULL;
-    int32_t *seq = malloc((size_t)(m->cfg.ctx + 2) * sizeof *seq);
-    int *pos = malloc((size_t)B * sizeof *pos);
-    const sja_seq **rows = malloc((size_t)B * sizeof *rows);
-    sj_status st =
-        (order && seq && pos && rows) ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    size_t logits_cap = 0;
-    for (size_t start = 0; st == SJ_OK && start < n; start += (size_t)B) {
-        int nb = (int)(n - start < (size_t)B ? n - start : (size_t)B);
-        int T = 1;
-        for (int b = 0; b < nb; b++) {
-            int len = prompts[order[start + (size_t)b]].len + (int)c->n_prefix;
-            T = len > T ? len : T;
-        }
-        if (T > m->cfg.ctx) {
-            st = sj_error_set(err, SJ_ERR_INPUT, "a prompt of %d tokens does not fit the context",
-                              T - (int)c->n_prefix);
-            break;
-        }
-        size_t need = (size_t)nb * (size_t)T * (size_t)V;
-        if (need > logits_cap) {
-            free(logits);
-            logits = malloc(need * sizeof *logits);
-            logits_cap = logits ? need : 0;
-        }
-        sj_lm_batch *batch = sj_lm_batch_new(nb, T);
-        if (!logits || !batch) {
-            sj_lm_batch_free(batch);
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-            break;
-        }
-        for (int b = 0; b < nb && st == SJ_OK; b++) {
-            const sja_seq *p = &prompts[order[start + (size_t)b]];
-            int len = p->len + (int)c->n_prefix + 1;
-            memcpy(seq, p->tokens, (size_t)p->len * sizeof *seq);
-            memcpy(seq + p->len, c->prefix, c->n_prefix * sizeof *seq);
-            seq[len - 1] = c->level[0][0]; /* any target: only the logits at pos[b] are read */
-            st = sj_lm_batch_set(batch, b, seq, len, NULL, err);
-            pos[b] = len - 2;
-            rows[b] = p;
-        }
-        /* the lexical prior sits at pos[b]: the logits read below include it */
-        if (st == SJ_OK)
-            st = sja_batch_set_priors(batch, rows, nb, err);
-        sj_lm_forward_io io = {.temperature = 1.0f, .logits = logits};
-        if (st == SJ_OK)
-            st = sj_lm_forward(m, batch, &io, err);
-        for (int b = 0; b < nb && st == SJ_OK; b++) {
-            size_t at = order[start + (size_t)b];
-            const float *z = logits + ((size_t)b * T + (size_t)pos[b]) * V;
-            double zmax = z[0];
-            for (int v = 1; v < V; v++)
-                zmax = z[v] > zmax ? z[v] : zmax;
-            double total = 0.0;
-            for (int v = 0; v < V; v++)
-                total += exp(z[v] - zmax);
-            double *p = probs + at * (size_t)L, mass = 0.0;
-            for (int k = 0; k < L; k++) {
-                p[k] = exp(z[c->level[k][0]] - zmax);
-                mass += p[k];
-            }
-            for (int k = 0; k < L; k++)
-                p[k] /= mass;
-            if (valid_mass)
-                valid_mass[at] = mass / total;
-        }
-        sj_lm_batch_free(batch);
-        if (progress)
-            sj_progress_update(progress, (long)(start + (size_t)nb), NULL);
+    single_work w = {0};
+    sj_status st = single_work_init(&w, m, B, n, err);
+    size_t n_groups = 0, done = 0;
+    for (size_t i = 0; st == SJ_OK && i < n; i++)
+        w.entries[i] = (sort_entry){&prompts[i], i};
+    if (st == SJ_OK) {
+        qsort(w.entries, n, sizeof *w.entries, by_tokens);
+        n_groups = group_prompts(w.entries, n, w.groups, share);
+        for (size_t i = 0; i < n; i++)
+            w.order[i] = w.entries[i].idx;
     }
-    free(order);
-    free(logits);
-    free(seq);
-    free(pos);
-    free(rows);
+    for (size_t g = 0; g < n_groups && st == SJ_OK; g++) {
+        const prompt_group *grp = &w.groups[g];
+        st = sj_lm_prefix_set(w.prefix, m, prompts[w.order[grp->start]].tokens, grp->shared, err);
+        for (size_t at = grp->start; st == SJ_OK && at < grp->end; at += (size_t)B) {
+            int nb = (int)(grp->end - at < (size_t)B ? grp->end - at : (size_t)B);
+            st = single_batch(&w, m, c, prompts, w.order + at, nb, probs, valid_mass, err);
+            done += (size_t)nb;
+            if (progress)
+                sj_progress_update(progress, (long)done, NULL);
+        }
+    }
+    single_work_free(&w);
     return st;
 }
 
@@ -206,12 +341,20 @@ sj_status sja_score_levels(sj_lm *m, const sja_codec *c, const sja_seq *prompts,
                            int batch, double *probs, double *valid_mass, sj_progress *progress,
                            sj_error *err)
 {
+    return sja_score_levels_shared(m, c, prompts, n, batch, 1, probs, valid_mass, progress, err);
+}
+
+sj_status sja_score_levels_shared(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
+                                  int batch, int share, double *probs, double *valid_mass,
+                                  sj_progress *progress, sj_error *err)
+{
     if (batch < 1)
         batch = 1;
     if (c->n_levels > 64)
         return sj_error_set(err, SJ_ERR_INPUT, "at most 64 score levels are supported, got %d",
                             c->n_levels);
     if (c->single_token_levels)
-        return score_single_tokens(m, c, prompts, n, batch, probs, valid_mass, progress, err);
+        return score_single_tokens(m, c, prompts, n, batch, share, probs, valid_mass, progress,
+                                   err);
     return score_sequences(m, c, prompts, n, batch, probs, valid_mass, progress, err);
 }

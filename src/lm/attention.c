@@ -136,3 +136,109 @@ void lm_attention_bwd(float *dqkv, const float *dout, const float *att, const fl
         }
     }
 }
+
+/* Softmax of row i of a query block over its first `seen` scores, zero
+ * after them. */
+static void softmax_prefix(float *row, int seen, int width)
+{
+    float mx = row[0];
+#pragma omp simd reduction(max : mx)
+    for (int j = 1; j < seen; j++)
+        mx = row[j] > mx ? row[j] : mx;
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < seen; j++) {
+        row[j] = lm_exp(row[j] - mx);
+        s += row[j];
+    }
+    float inv = 1.0f / s;
+#pragma omp simd
+    for (int j = 0; j < seen; j++)
+        row[j] *= inv;
+    memset(row + seen, 0, (size_t)(width - seen) * sizeof(float));
+}
+
+/* Attention of B sequences of T new positions that all continue the same
+ * P earlier positions, whose keys and values (pk, pv: [P x C] rows) were
+ * computed once: query i of a sequence sees the P shared keys and its own
+ * keys 0..i. The shared keys are the same for every sequence, so their
+ * scores and their share of the output are one large product per head over
+ * all B T queries; only the causal part over each sequence's own keys runs
+ * per (sequence, head). scratch: H x B T x (P + T) scores. */
+void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const float *pv, int P,
+                           int B, int T, int C, int H, float *scratch)
+{
+    int hs = C / H, W = P + T, N = B * T;
+    float scale = 1.0f / sqrtf((float)hs);
+    size_t C3 = 3 * (size_t)C, per_head = (size_t)N * W;
+    int par = 4.0 * B * C * T * W > LM_PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
+    for (int h = 0; h < H; h++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, P, hs, scale, qkv + (size_t)h * hs,
+                    (int)C3, pk + (size_t)h * hs, C, 0.0f, scratch + h * per_head, W);
+#pragma omp parallel for schedule(dynamic, 1) if (par)
+    for (int bh = 0; bh < B * H; bh++) {
+        int b = bh / H, h = bh % H;
+        const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+        const float *k = q + C, *v = q + 2 * C;
+        float *s = scratch + h * per_head + (size_t)b * T * W;
+        float *y = out + (size_t)b * T * C + (size_t)h * hs;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, (int)C3, k,
+                    (int)C3, 0.0f, s + P, W);
+        for (int i = 0; i < T; i++)
+            softmax_prefix(s + (size_t)i * W, P + i + 1, W);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, s + P, W, v, (int)C3,
+                    0.0f, y, C);
+    }
+#pragma omp parallel for schedule(static) if (par)
+    for (int h = 0; h < H; h++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hs, P, 1.0f,
+                    scratch + h * per_head, W, pv + (size_t)h * hs, C, 1.0f, out + (size_t)h * hs,
+                    C);
+}
+
+/* Attention output of a few query rows only (rows[k] = b T + i, one row of
+ * `out` each): query i of sequence b over the P shared keys (pk, pv; P may
+ * be 0) and its own keys 0..i. scratch: P + T floats per thread. */
+void lm_attention_rows(float *out, const float *qkv, const int *rows, int n, int T, int C, int H,
+                       const float *pk, const float *pv, int P, float *scratch, int n_threads)
+{
+    int hs = C / H;
+    float scale = 1.0f / sqrtf((float)hs);
+    size_t C3 = 3 * (size_t)C;
+#pragma omp parallel for schedule(static)                                                          \
+    num_threads(n_threads) if (4.0 * n * C * (P + T) > LM_PAR_MIN)
+    for (int kh = 0; kh < n * H; kh++) {
+        int k = kh / H, h = kh % H, r = rows[k], b = r / T, i = r % T;
+        const float *q = qkv + (size_t)r * C3 + (size_t)h * hs;
+        const float *own = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+        float *s = scratch + (size_t)omp_get_thread_num() * (P + T);
+        for (int j = 0; j < P; j++) {
+            const float *key = pk + (size_t)j * C + (size_t)h * hs;
+            float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+            for (int e = 0; e < hs; e++)
+                d += q[e] * key[e];
+            s[j] = scale * d;
+        }
+        for (int j = 0; j <= i; j++) {
+            const float *key = own + (size_t)j * C3 + C;
+            float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+            for (int e = 0; e < hs; e++)
+                d += q[e] * key[e];
+            s[P + j] = scale * d;
+        }
+        softmax_prefix(s, P + i + 1, P + i + 1);
+        float *y = out + (size_t)k * C + (size_t)h * hs;
+        memset(y, 0, (size_t)hs * sizeof(float));
+        for (int j = 0; j < P + i + 1; j++) {
+            const float *val =
+                j < P ? pv + (size_t)j * C + (size_t)h * hs : own + (size_t)(j - P) * C3 + 2 * C;
+            float w = s[j];
+#pragma omp simd
+            for (int e = 0; e < hs; e++)
+                y[e] += w * val[e];
+        }
+    }
+}

@@ -99,32 +99,72 @@ static void gelu_bwd(float *d, const float *x_in, size_t n)
     }
 }
 
-/* d objective / d logits from d objective / d logprob at temperature tau:
- * d lp / d z_j = (1[j = y] - p_j) / tau. */
+/* d objective / d logits from d objective / d logprob at temperature tau,
+ * on the head rows: d lp / d z_j = (1[j = y] - p_j) / tau. */
 static void logits_bwd(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob)
 {
     sj_lm_acts *a = m->acts;
-    int V = m->cfg.vocab, T = a->T, N = a->B * a->T;
+    int V = m->cfg.vocab, T = a->T;
     float inv_tau = 1.0f / a->temperature;
-#pragma omp parallel for schedule(static) if (4.0 * N * V > LM_PAR_MIN)
-    for (int r = 0; r < N; r++) {
-        int b = r / T, t = r % T;
+#pragma omp parallel for schedule(static) if (4.0 * a->n_head * V > LM_PAR_MIN)
+    for (int k = 0; k < a->n_head; k++) {
+        int r = a->head_rows[k], b = r / T, t = r % T;
         size_t at = (size_t)b * batch->T + t;
-        float g = dlogprob ? dlogprob[at] : 0.0f;
-        float *dz = a->dlogits + (size_t)r * V;
+        float g = dlogprob[at];
+        float *dz = a->dlogits + (size_t)k * V;
         if (g == 0.0f) {
             memset(dz, 0, (size_t)V * sizeof(float));
             continue;
         }
-        const float *z = a->logits + (size_t)r * V;
-        float lse = a->has_lse ? a->lse[r] : lm_row_lse(z, V, inv_tau);
-        /* d lp / d z_j = (1[j = y] - p_j) / tau, p_j = exp(z_j / tau - lse) */
+        const float *z = a->logits + (size_t)k * V;
+        float lse = a->has_lse ? a->lse[k] : lm_row_lse(z, V, inv_tau);
+        /* p_j = exp(z_j / tau - lse) */
         float c = -g * inv_tau;
 #pragma omp simd
         for (int j = 0; j < V; j++)
             dz[j] = c * lm_exp(z[j] * inv_tau - lse);
         dz[batch->targets[at]] += g * inv_tau;
     }
+}
+
+/* A sparse head has log-probs at its rows only; a gradient elsewhere would
+ * be silently lost, so it is refused. */
+static sj_status check_dlogprob(const sj_lm_acts *a, const sj_lm_batch *batch,
+                                const float *dlogprob, sj_error *err)
+{
+    for (int r = 0; !a->head_full && r < a->B * a->T; r++) {
+        int b = r / a->T, t = r % a->T;
+        if (a->head_index[r] < 0 && dlogprob[(size_t)b * batch->T + t] != 0.0f)
+            return sj_error_set(err, SJ_ERR_WORK,
+                                "a log-prob gradient at sequence %d position %d, where the "
+                                "forward pass (sparse_head) computed no log-prob",
+                                b, t);
+    }
+    return SJ_OK;
+}
+
+/* d objective / d (final hidden state) from the log-prob gradients: the
+ * output layer's backward on the head rows, scattered into a->dln. */
+static void head_bwd(sj_lm *m, const sj_lm_batch *batch, const float *dlogprob)
+{
+    sj_lm_acts *a = m->acts;
+    int C = m->cfg.embd, V = m->cfg.vocab, N = a->B * a->T;
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_SOFTMAX, logits_bwd(m, batch, dlogprob));
+    if (a->head_full) {
+        LM_PROF(LM_PROF_BACKWARD + LM_PROF_OUTPUT,
+                lm_linear_bwd(a->dln, 0, lm_wte(m, m->grads), NULL, a->dlogits, a->lnf,
+                              lm_wte(m, m->params), N, C, V));
+        return;
+    }
+    memset(a->dln, 0, (size_t)N * C * sizeof(float));
+    if (a->n_head == 0)
+        return;
+    LM_PROF(LM_PROF_BACKWARD + LM_PROF_OUTPUT,
+            lm_linear_bwd(a->dhead, 0, lm_wte(m, m->grads), NULL, a->dlogits, a->head_in,
+                          lm_wte(m, m->params), a->n_head, C, V));
+    for (int k = 0; k < a->n_head; k++)
+        memcpy(a->dln + (size_t)a->head_rows[k] * C, a->dhead + (size_t)k * C,
+               (size_t)C * sizeof(float));
 }
 
 static void encoder_bwd(sj_lm *m, const sj_lm_batch *batch)
@@ -187,19 +227,19 @@ static sj_status backward(sj_lm *m, const sj_lm_batch *batch, const float *dlogp
 {
     sj_lm_acts *a = m->acts;
     if (!a || !a->valid)
-        return sj_error_set(err, SJ_ERR_WORK, "backward pass without a forward pass");
+        return sj_error_set(err, SJ_ERR_WORK,
+                            "backward pass without a forward pass (or after a prefixed one)");
     if (batch->B != a->B || batch->T < a->T)
         return sj_error_set(err, SJ_ERR_WORK, "backward pass on a batch other than the forward's");
     if (dhidden && !a->has_hidden)
         return sj_error_set(err, SJ_ERR_WORK,
                             "hidden-state gradients need a forward pass with hidden_pos");
-    int B = a->B, T = a->T, N = B * T, C = m->cfg.embd, V = m->cfg.vocab;
+    int B = a->B, T = a->T, N = B * T, C = m->cfg.embd;
     memset(a->dres, 0, (size_t)N * C * sizeof(float));
+    if (dlogprob && check_dlogprob(a, batch, dlogprob, err) != SJ_OK)
+        return SJ_ERR_WORK;
     if (dlogprob) {
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_SOFTMAX, logits_bwd(m, batch, dlogprob));
-        LM_PROF(LM_PROF_BACKWARD + LM_PROF_OUTPUT,
-                lm_linear_bwd(a->dln, 0, lm_wte(m, m->grads), NULL, a->dlogits, a->lnf,
-                              lm_wte(m, m->params), N, C, V));
+        head_bwd(m, batch, dlogprob);
     } else {
         /* scalar-head objectives only: the output layer gets no gradient */
         memset(a->dln, 0, (size_t)N * C * sizeof(float));

@@ -50,11 +50,20 @@ double sj_lm_step_flops(const sj_lm_config *c, int B, int T)
     return (double)B * (6.0 * matmul_weights * T + attention);
 }
 
+double sj_lm_forward_flops(const sj_lm_config *c, int len, int head_positions)
+{
+    double C = c->embd, L = c->layers, n = len;
+    /* 2 FLOPs per weight per token in the blocks; causal attention (Q K^T
+     * and P V) over n (n + 1) / 2 pairs; the output layer where it runs */
+    double blocks = L * (2.0 * 12.0 * C * C * n + 2.0 * 2.0 * C * (n * (n + 1.0) / 2.0));
+    return blocks + 2.0 * C * c->vocab * head_positions;
+}
+
 /* The machine's ceiling for the model's way of computing: every OpenMP
  * thread runs its own single-threaded square sgemm at once (the lm never
  * hands OpenBLAS more than one thread). Best of several rounds, in GFLOP/s
  * summed over the threads. */
-static double sgemm_peak_gflops(void)
+double sj_lm_sgemm_peak_gflops(void)
 {
     const int n = 1024;
     lm_blas_pin_single();
@@ -109,7 +118,7 @@ sj_status sj_lm_bench(const sj_lm_config *cfg, int batch, int steps, uint64_t se
     /* The peak is measured before and after the timed steps and the higher
      * one kept, so a busy moment during one measurement cannot flatter the
      * MFU. */
-    double peak_before = st == SJ_OK ? sgemm_peak_gflops() : 0.0;
+    double peak_before = st == SJ_OK ? sj_lm_sgemm_peak_gflops() : 0.0;
     double elapsed = 0.0;
     for (int s = 0; st == SJ_OK && s <= steps; s++) {
         double t0 = sj_now(), loss;
@@ -127,7 +136,7 @@ sj_status sj_lm_bench(const sj_lm_config *cfg, int batch, int steps, uint64_t se
         res->step_ms = elapsed / steps * 1e3;
         res->tokens_per_s = tokens / elapsed;
         res->gflops = sj_lm_step_flops(cfg, batch, cfg->ctx) * steps / elapsed / 1e9;
-        double peak_after = sgemm_peak_gflops();
+        double peak_after = sj_lm_sgemm_peak_gflops();
         res->peak_gflops = peak_after > peak_before ? peak_after : peak_before;
         res->mfu = res->gflops / res->peak_gflops;
         res->params = m->n_params;

@@ -36,12 +36,24 @@ struct sj_lm_acts {
     float **att;                                /* B x H x T x T */
     float **atty, **res2, **ln2, **ln2_mean, **ln2_rstd;
     float **fch, **fch_gelu, **res3;
-    float *lnf, *lnf_mean, *lnf_rstd, *logits; /* logits N x V */
-    float *lse; /* per row: log-sum-exp of logits / temperature (when has_lse) */
+    float *lnf, *lnf_mean, *lnf_rstd;
+    /* The output layer runs on n_head of the N rows: head_rows[k] is the
+     * row (b T + t) of head row k, head_index[row] its k or -1. head_in
+     * holds those rows of lnf (lnf itself when every row is a head row,
+     * head_full), logits and lse one row per head row. */
+    int *head_rows, *head_index;
+    int n_head, head_full;
+    /* A forward-only pass runs the last block on the n_keep rows the
+     * outputs read (head rows and hidden_pos), keep_rows, in row order. */
+    int *keep_rows;
+    int n_keep;
+    float *head_in, *logits; /* n_head x C, n_head x V */
+    float *lse;              /* per head row: log-sum-exp of logits / temperature (when has_lse) */
     int has_lse;
     /* backward scratch */
-    float *dlogits, *dres, *dln, *datty, *dqkv, *d4c, *datt; /* datt: threads x T x T */
-    float *ln_partial;                                       /* threads x 2C */
+    float *dlogits, *dhead;                        /* n_head x V, n_head x C */
+    float *dres, *dln, *datty, *dqkv, *d4c, *datt; /* datt: threads x T x T */
+    float *ln_partial;                             /* threads x 2C */
     int n_threads;
     float temperature;
     int *hidden_pos; /* B; -1 = none */
@@ -164,6 +176,27 @@ void lm_layernorm_bwd(float *dx, float *dw, float *db, const float *dout, const 
 void lm_attention_fwd(float *out, float *att, const float *qkv, int B, int T, int C, int H);
 void lm_attention_bwd(float *dqkv, const float *dout, const float *att, const float *qkv,
                       float *datt_scratch, int B, int T, int C, int H);
+
+void lm_attention_rows(float *out, const float *qkv, const int *rows, int n, int T, int C, int H,
+                       const float *pk, const float *pv, int P, float *scratch, int n_threads);
+void lm_attention_fwd_past(float *out, const float *qkv, const float *pk, const float *pv, int P,
+                           int B, int T, int C, int H, float *scratch);
+
+/* A shared prefix (sj_lm_prefix_*): the keys and values of its n
+ * positions at every layer, [layers x ctx x embd] each, and the scratch of
+ * the attention that reads them. */
+struct sj_lm_prefix {
+    int n, ctx, embd, layers, vocab, n_threads;
+    float *k, *v;
+    float *scratch; /* n_threads x ctx: lm_attention_rows */
+    float *scores;  /* heads x rows x ctx: lm_attention_fwd_past, grown as needed */
+    size_t cap_scores;
+    sj_lm_batch *batch; /* 1 x ctx: the prefix's own pass */
+};
+
+/* sj_lm_forward after `past` (NULL or empty: the plain forward). */
+sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *io,
+                          sj_lm_prefix *past, sj_error *err);
 
 /* Saves OpenBLAS's thread count and makes it single-threaded (the lm
  * kernels parallelise themselves); the restore puts the count back. */

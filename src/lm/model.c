@@ -284,51 +284,17 @@ void lm_acts_free(sj_lm_acts *a)
     free(a->block);
     free(a->ln1);
     free(a->hidden_pos);
+    free(a->head_rows);
     free(a);
 }
 
-sj_status lm_acts_reserve(sj_lm *m, int B, int T, sj_error *err)
+/* Carves the activation block into its buffers for caps of B x T: every
+ * buffer is sized for the caps, and a pass on a smaller batch uses the
+ * start of each with its own strides. */
+static void acts_layout(sj_lm_acts *a, size_t L, size_t C, size_t V, size_t H, size_t B, size_t T,
+                        size_t threads)
 {
-    sj_lm_acts *a = m->acts;
-    int threads = omp_get_max_threads();
-    if (a && a->cap_B >= B && a->cap_T >= T && a->n_threads >= threads) {
-        a->B = B;
-        a->T = T;
-        return SJ_OK;
-    }
-    lm_acts_free(a);
-    m->acts = NULL;
-    a = calloc(1, sizeof *a);
-    if (!a)
-        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    size_t L = (size_t)m->cfg.layers, C = (size_t)m->cfg.embd, V = (size_t)m->cfg.vocab;
-    size_t H = (size_t)m->cfg.heads, N = (size_t)B * T, TT = (size_t)T * T;
-    size_t per_layer = N * C /* ln1 */ + 2 * N + N * 3 * C + (size_t)B * H * TT +
-                       N * C * 2 /* atty res2 */
-                       + N * C + 2 * N + N * 4 * C * 2 + N * C;
-    size_t total = N * C + L * per_layer + N * C + 3 * N + N * V /* forward */
-                   + N * V + N * C * 3 + N * 3 * C + N * 4 * C + (size_t)threads * TT +
-                   (size_t)threads * 2 * C;
-    a->block = malloc(total * sizeof(float));
-    a->ln1 = calloc(13 * L, sizeof(float *));
-    a->hidden_pos = calloc((size_t)B, sizeof(int));
-    if (!a->block || !a->ln1 || !a->hidden_pos) {
-        lm_acts_free(a);
-        return sj_error_set(err, SJ_ERR_WORK, "out of memory for activations of %d x %d tokens", B,
-                            T);
-    }
-    a->ln1_mean = a->ln1 + L;
-    a->ln1_rstd = a->ln1 + 2 * L;
-    a->qkv = a->ln1 + 3 * L;
-    a->att = a->ln1 + 4 * L;
-    a->atty = a->ln1 + 5 * L;
-    a->res2 = a->ln1 + 6 * L;
-    a->ln2 = a->ln1 + 7 * L;
-    a->ln2_mean = a->ln1 + 8 * L;
-    a->ln2_rstd = a->ln1 + 9 * L;
-    a->fch = a->ln1 + 10 * L;
-    a->fch_gelu = a->ln1 + 11 * L;
-    a->res3 = a->ln1 + 12 * L;
+    size_t N = B * T, TT = T * T;
     float *p = a->block;
 #define TAKE(dst, count)                                                                           \
     do {                                                                                           \
@@ -341,7 +307,7 @@ sj_status lm_acts_reserve(sj_lm *m, int B, int T, sj_error *err)
         TAKE(a->ln1_mean[l], N);
         TAKE(a->ln1_rstd[l], N);
         TAKE(a->qkv[l], N * 3 * C);
-        TAKE(a->att[l], (size_t)B * H * TT);
+        TAKE(a->att[l], B * H * TT);
         TAKE(a->atty[l], N * C);
         TAKE(a->res2[l], N * C);
         TAKE(a->ln2[l], N * C);
@@ -355,20 +321,83 @@ sj_status lm_acts_reserve(sj_lm *m, int B, int T, sj_error *err)
     TAKE(a->lnf_mean, N);
     TAKE(a->lnf_rstd, N);
     TAKE(a->lse, N);
+    TAKE(a->head_in, N * C);
     TAKE(a->logits, N * V);
     TAKE(a->dlogits, N * V);
+    TAKE(a->dhead, N * C);
     TAKE(a->dres, N * C);
     TAKE(a->dln, N * C);
     TAKE(a->datty, N * C);
     TAKE(a->dqkv, N * 3 * C);
     TAKE(a->d4c, N * 4 * C);
-    TAKE(a->datt, (size_t)threads * TT);
-    TAKE(a->ln_partial, (size_t)threads * 2 * C);
+    TAKE(a->datt, threads * TT);
+    TAKE(a->ln_partial, threads * 2 * C);
 #undef TAKE
+}
+
+/* The activations are an arena that only grows: a pass that fits the
+ * current caps reuses it (no allocation, and no fresh pages to fault in),
+ * and a longer batch grows the positions at least twofold (up to the
+ * context), so batches of rising length (the scorer's) reallocate a few
+ * times, not once per batch. */
+sj_status lm_acts_reserve(sj_lm *m, int B, int T, sj_error *err)
+{
+    sj_lm_acts *a = m->acts;
+    int threads = omp_get_max_threads();
+    if (a && a->cap_B >= B && a->cap_T >= T && a->n_threads >= threads) {
+        a->B = B;
+        a->T = T;
+        return SJ_OK;
+    }
+    int cap_B = a && a->cap_B > B ? a->cap_B : B;
+    int cap_T = T;
+    if (a && a->cap_T < T)
+        cap_T = 2 * a->cap_T > T ? 2 * a->cap_T : T;
+    else if (a)
+        cap_T = a->cap_T;
+    cap_T = cap_T < m->cfg.ctx ? cap_T : (T > m->cfg.ctx ? T : m->cfg.ctx);
+    threads = a && a->n_threads > threads ? a->n_threads : threads;
+    lm_acts_free(a);
+    m->acts = NULL;
+    a = calloc(1, sizeof *a);
+    if (!a)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    size_t L = (size_t)m->cfg.layers, C = (size_t)m->cfg.embd, V = (size_t)m->cfg.vocab;
+    size_t H = (size_t)m->cfg.heads, N = (size_t)cap_B * cap_T, TT = (size_t)cap_T * cap_T;
+    size_t per_layer = N * C /* ln1 */ + 2 * N + N * 3 * C + (size_t)cap_B * H * TT +
+                       N * C * 2 /* atty res2 */
+                       + N * C + 2 * N + N * 4 * C * 2 + N * C;
+    size_t total = N * C + L * per_layer + N * C + 3 * N + N * C + N * V /* forward */
+                   + N * V + N * C * 4 + N * 3 * C + N * 4 * C + (size_t)threads * TT +
+                   (size_t)threads * 2 * C;
+    a->block = malloc(total * sizeof(float));
+    a->ln1 = calloc(13 * L, sizeof(float *));
+    a->hidden_pos = calloc((size_t)cap_B, sizeof(int));
+    a->head_rows = malloc(3 * N * sizeof(int));
+    if (!a->block || !a->ln1 || !a->hidden_pos || !a->head_rows) {
+        lm_acts_free(a);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory for activations of %d x %d tokens",
+                            cap_B, cap_T);
+    }
+    a->head_index = a->head_rows + N;
+    a->keep_rows = a->head_rows + 2 * N;
+    a->ln1_mean = a->ln1 + L;
+    a->ln1_rstd = a->ln1 + 2 * L;
+    a->qkv = a->ln1 + 3 * L;
+    a->att = a->ln1 + 4 * L;
+    a->atty = a->ln1 + 5 * L;
+    a->res2 = a->ln1 + 6 * L;
+    a->ln2 = a->ln1 + 7 * L;
+    a->ln2_mean = a->ln1 + 8 * L;
+    a->ln2_rstd = a->ln1 + 9 * L;
+    a->fch = a->ln1 + 10 * L;
+    a->fch_gelu = a->ln1 + 11 * L;
+    a->res3 = a->ln1 + 12 * L;
+    acts_layout(a, L, C, V, H, (size_t)cap_B, (size_t)cap_T, (size_t)threads);
     a->B = B;
     a->T = T;
-    a->cap_B = B;
-    a->cap_T = T;
+    a->cap_B = cap_B;
+    a->cap_T = cap_T;
     a->cap_rows = N;
     a->n_threads = threads;
     m->acts = a;
@@ -463,6 +492,14 @@ sj_status sj_lm_batch_set_bias_tokens(sj_lm_batch *batch, const int32_t *tokens,
                 return sj_error_set(err, SJ_ERR_INPUT,
                                     "logit-bias token id %d is listed twice (entries %d and %d)",
                                     tokens[k], j, k);
+    }
+    if (n > 0 && n == batch->n_bias &&
+        memcmp(tokens, batch->bias_tokens, (size_t)n * sizeof *tokens) == 0) {
+        /* the same tokens again (a scorer's every batch): nothing to allocate */
+        memset(batch->bias, 0, (size_t)batch->B * n * sizeof *batch->bias);
+        for (int i = 0; i < batch->B; i++)
+            batch->bias_pos[i] = -1;
+        return SJ_OK;
     }
     int32_t *ids = NULL;
     float *bias = NULL;

@@ -55,7 +55,9 @@ static sj_status unit_logprobs(sj_lm *m, const sja_pair_units *u, const size_t *
     if (st == SJ_OK && !(lp = malloc((size_t)batch->B * batch->T * sizeof *lp)))
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK) {
-        sj_lm_forward_io io = {.temperature = 1.0f, .logprobs = lp};
+        /* only the completion's log-probs are read */
+        sj_lm_forward_io io = {
+            .temperature = 1.0f, .logprobs = lp, .sparse_head = 1, .forward_only = keep == NULL};
         st = sj_lm_forward(m, batch, &io, err);
     }
     if (st == SJ_OK) {

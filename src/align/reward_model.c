@@ -99,7 +99,13 @@ static sj_status raw_rewards(sj_lm *m, const float *head, const sja_seq *const *
     if (st == SJ_OK)
         st = sja_batch_build(seqs, n, SJA_W_NONE, 1, &batch, pos, err);
     if (st == SJ_OK) {
-        sj_lm_forward_io io = {.temperature = 1.0f, .hidden_pos = pos, .hidden = hidden};
+        /* only the hidden state at pos is read: no output layer, and without a
+         * backward to follow only the rows at pos in the last block */
+        sj_lm_forward_io io = {.temperature = 1.0f,
+                               .hidden_pos = pos,
+                               .hidden = hidden,
+                               .sparse_head = 1,
+                               .forward_only = keep == NULL};
         st = sj_lm_forward(m, batch, &io, err);
     }
     if (st == SJ_OK)

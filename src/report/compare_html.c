@@ -1304,7 +1304,7 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
                 size_t m = 0;
                 for (int i = 0; i < n; i++) {
                     const cJSON *v = cJSON_GetArrayItem(series[s], i);
-                    if (cJSON_IsNumber(v) && !isnan(x[i])) {
+                    if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && isfinite(x[i])) {
                         xs[m] = x[i];
                         y[m++] = v->valuedouble;
                     }

@@ -549,6 +549,11 @@ sj_status sja_reward_train(sja_model *init, const sj_instrument *ins, const char
 
 /* ---- PPO ------------------------------------------------------------------------- */
 
+/* How PPO estimates a rollout's advantage: GAE with a learned value model
+ * (PPO's own), or RLOO's leave-one-out baseline over the other rollouts on
+ * the same prompt (no value model; needs samples_per_prompt >= 2). */
+typedef enum { SJA_PPO_GAE = 0, SJA_PPO_RLOO = 1 } sja_ppo_estimator;
+
 typedef struct {
     long steps;    /* rollout batches */
     int batch;     /* rollouts per step */
@@ -572,10 +577,28 @@ typedef struct {
      * linear warm-up; the rate is constant afterwards (0) */
     double warmup_fraction;
     double value_head_clip; /* L2 bound on the value head's gradient; <= 0 = none (1.0) */
-    int keep_best;          /* save the evaluation with the best eval/reward, not the last (0) */
+    /* save the evaluated model that the KL-budget rule below keeps, not the
+     * last (1) */
+    int keep_best;
+    /* the KL budget of keep-best, nats of eval/kl; <= 0: none (0.15) */
+    double kl_budget;
+    /* rollouts drawn on each prompt (batch a multiple of it); with one action
+     * per rollout, a prompt's rollouts share its forward and backward passes (1) */
+    int samples_per_prompt;
+    sja_ppo_estimator estimator; /* (SJA_PPO_GAE) */
 } sja_ppo_opts;
 
 sja_ppo_opts sja_ppo_defaults(void);
+
+/* PPO's keep-best rule, as the selection score of one fixed-set evaluation
+ * (compared lexicographically, higher better, the earlier on a tie; see
+ * sj_train_best_offer). With a budget (> 0), an evaluation whose eval/kl is
+ * within it beats every one beyond it; among those within, the higher
+ * eval/reward wins; among those beyond (none within), the lower eval/kl.
+ * Without a budget, the higher eval/reward, then the lower eval/kl. NaN in
+ * either figure never wins. Returns 1 when the evaluation is within the
+ * budget (always, without one). */
+int sja_ppo_keep_score(double reward, double kl, double budget, double score[2]);
 
 /* Gold scores: true score per (person, item) from truth.csv. */
 typedef struct sja_truth sja_truth;

@@ -272,6 +272,10 @@ struct sja_stage {
     int eval_at_start;       /* evaluate before training, logged as step 0 */
     int keep_best;           /* the saved model is the best evaluated one */
     const char *best_metric; /* what the evaluation score is, for the provenance */
+    /* the finish hook's reason for the kept model and the value its metric had
+     * ("": the generic reason, and the selection score) */
+    char kept_why[256];
+    double kept_value;
     int quiet;
     const sja_run_control *run;
     uint64_t seed;

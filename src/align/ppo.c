@@ -1,7 +1,7 @@
 /* PPO against a frozen reward model with a per-token KL penalty to a frozen
  * reference copy of the policy (Ziegler et al. 2019; Ouyang et al. 2022),
  * with TRL's conventions and metric names. */
-#include "align_internal.h"
+#include "ppo_internal.h"
 
 #include <limits.h>
 #include <math.h>
@@ -30,24 +30,59 @@ sja_ppo_opts sja_ppo_defaults(void)
                       .eval_size = 512,
                       .seed = 1,
                       .warmup_fraction = 0.0,
-                      .value_head_clip = 1.0};
+                      .value_head_clip = 1.0,
+                      .keep_best = 1,
+                      .kl_budget = 0.15,
+                      .samples_per_prompt = 1,
+                      .estimator = SJA_PPO_GAE};
     return o;
 }
 
-/* One batch of rollouts; per-token arrays are flat, rollout i's tokens at
- * off[i] .. off[i] + n[i] - 1. */
-typedef struct {
-    int B;
-    sja_seq *seq;
-    size_t *row;
-    int *n, *off;
-    double *score, *gold;
-    int *parsed; /* the sampled score, INT_MIN when the completion is malformed */
-    size_t n_tok;
-    double *old_lp, *ref_lp, *value, *reward, *adv, *ret;
-} rollouts;
+int sja_ppo_keep_score(double reward, double kl, double budget, double score[2])
+{
+    if (!(budget > 0)) {
+        score[0] = reward;
+        score[1] = isnan(reward) ? NAN : -kl;
+        return 1;
+    }
+    int within = kl <= budget;
+    score[0] = isnan(reward) || isnan(kl) ? NAN : within;
+    score[1] = within ? reward : -kl;
+    return within;
+}
 
-static void rollouts_free(rollouts *r)
+sj_status ppo_rollouts_alloc(ppo_rollouts *r, int B, int K, size_t n_tok, sj_error *err)
+{
+    r->B = B;
+    r->K = K;
+    r->seq = sj_calloc((size_t)B, sizeof *r->seq);
+    r->row = sj_calloc((size_t)B, sizeof *r->row);
+    r->n = sj_calloc((size_t)B, sizeof *r->n);
+    r->off = sj_calloc((size_t)B, sizeof *r->off);
+    r->score = sj_calloc((size_t)B, sizeof *r->score);
+    r->gold = sj_calloc((size_t)B, sizeof *r->gold);
+    r->parsed = sj_calloc((size_t)B, sizeof *r->parsed);
+    if (!r->seq || !r->row || !r->n || !r->off || !r->score || !r->gold || !r->parsed)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    r->n_tok = n_tok;
+    return n_tok > 0 ? ppo_rollouts_alloc_tokens(r, err) : SJ_OK;
+}
+
+sj_status ppo_rollouts_alloc_tokens(ppo_rollouts *r, sj_error *err)
+{
+    size_t nt = r->n_tok ? r->n_tok : 1;
+    r->old_lp = malloc(nt * sizeof(double));
+    r->ref_lp = malloc(nt * sizeof(double));
+    r->value = malloc(nt * sizeof(double));
+    r->reward = malloc(nt * sizeof(double));
+    r->adv = malloc(nt * sizeof(double));
+    r->ret = malloc(nt * sizeof(double));
+    if (!r->old_lp || !r->ref_lp || !r->value || !r->reward || !r->adv || !r->ret)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    return SJ_OK;
+}
+
+void ppo_rollouts_free(ppo_rollouts *r)
 {
     if (r->seq)
         for (int i = 0; i < r->B; i++)
@@ -68,62 +103,38 @@ static void rollouts_free(rollouts *r)
     memset(r, 0, sizeof *r);
 }
 
-typedef struct {
-    size_t n;
-    char **label;  /* sorted distinct group labels */
-    char **metric; /* "group/<label>/mean_score" */
-} group_names;
-
-/* A PPO run: its models, optimizers and inputs, and what it carries from
- * step to step besides the policy, its optimizer and the random stream. */
-typedef struct {
-    sj_lm *policy, *ref, *value_lm;
-    float *value_head, *value_head_grad;
-    sj_adamw *popt, *vopt, *hopt;
-    sja_reward_model *rm;
-    const sja_codec *codec;
-    const sj_instrument *ins;
-    const sj_responses *data;
-    const sja_truth *truth;
-    const sja_ppo_opts *o;
-    group_names groups;
-    sja_ppo_eval *ev; /* the fixed evaluation set (eval_every > 0) */
-    sja_ppo_eval_result ev_first, ev_last;
-    double beta, first_gold, last_gold, last_kl, first_score, last_score;
-} ppo_ctx;
-
-static sj_status generate(ppo_ctx *c, gsl_rng *rng, rollouts *r, sj_error *err)
+sj_status ppo_encode_query(const ppo_ctx *c, size_t row, sja_seq *query, sj_error *err)
 {
     const sj_table *t = c->data->table;
-    int B = c->o->batch;
-    r->B = B;
-    r->seq = sj_calloc((size_t)B, sizeof *r->seq);
-    r->row = sj_calloc((size_t)B, sizeof *r->row);
-    r->n = sj_calloc((size_t)B, sizeof *r->n);
-    r->off = sj_calloc((size_t)B, sizeof *r->off);
-    r->score = sj_calloc((size_t)B, sizeof *r->score);
-    r->gold = sj_calloc((size_t)B, sizeof *r->gold);
-    r->parsed = sj_calloc((size_t)B, sizeof *r->parsed);
+    sja_seq bare;
+    int reserve = c->codec->max_completion + 1; /* + 1: the value and reward heads read eos */
+    sj_status st =
+        sja_encode_prompt(c->codec, c->ins, c->data->item_index[row],
+                          sj_table_cell(t, row, (size_t)c->data->col_text), reserve, &bare, err);
+    if (st != SJ_OK)
+        return st;
+    st = sja_seq_append(&bare, c->codec->prefix, (int)c->codec->n_prefix, query, err);
+    query->prompt_len = query->len;
+    sja_seq_free(&bare);
+    return st;
+}
+
+/* The general rollouts: each query continued token by token until eos. */
+static sj_status generate(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, sj_error *err)
+{
+    const sj_table *t = c->data->table;
+    int B = c->o->batch, K = c->o->samples_per_prompt;
     int32_t *gen = malloc((size_t)(c->codec->ctx + 1) * sizeof *gen);
-    sj_status st = (r->seq && r->row && r->n && r->off && r->score && r->gold && r->parsed && gen)
-                       ? SJ_OK
-                       : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st = ppo_rollouts_alloc(r, B, K, 0, err);
+    if (st == SJ_OK && !gen)
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    size_t row = 0;
     for (int i = 0; i < B && st == SJ_OK; i++) {
-        size_t row = (size_t)gsl_rng_uniform_int(rng, t->n_rows);
+        if (i % K == 0)
+            row = (size_t)gsl_rng_uniform_int(rng, t->n_rows);
         r->row[i] = row;
-        size_t item = c->data->item_index[row];
-        sja_seq bare, prompt;
-        int reserve = c->codec->max_completion + 1; /* + 1: the value and reward heads read eos */
-        st = sja_encode_prompt(c->codec, c->ins, item,
-                               sj_table_cell(t, row, (size_t)c->data->col_text), reserve, &bare,
-                               err);
-        /* The fixed "score: " of the format is part of the query, so the
-         * policy's actions are the score and what follows it. */
-        if (st == SJ_OK) {
-            st = sja_seq_append(&bare, c->codec->prefix, (int)c->codec->n_prefix, &prompt, err);
-            prompt.prompt_len = prompt.len;
-            sja_seq_free(&bare);
-        }
+        sja_seq prompt;
+        st = ppo_encode_query(c, row, &prompt, err);
         if (st != SJ_OK)
             break;
         int max_new = c->codec->rationale ? c->codec->ctx - prompt.len
@@ -148,9 +159,14 @@ static sj_status generate(ppo_ctx *c, gsl_rng *rng, rollouts *r, sj_error *err)
     return st;
 }
 
+int ppo_one_action(const sja_codec *codec)
+{
+    return codec->single_token_levels && !codec->rationale;
+}
+
 /* Per-token log-probs of the completions (flat) at the PPO temperature.
  * With `keep`, the batch stays for a backward pass. */
-static sj_status completion_logprobs(sj_lm *m, const rollouts *r, const int *idx, int n,
+static sj_status completion_logprobs(sj_lm *m, const ppo_rollouts *r, const int *idx, int n,
                                      double temperature, double *out, sj_lm_batch **keep,
                                      sj_error *err)
 {
@@ -187,10 +203,16 @@ static sj_status completion_logprobs(sj_lm *m, const rollouts *r, const int *idx
  * positions of a rollout read from one forward pass. With `keep`, the
  * batch and the hidden states ([n x batch->T x embd]) stay for the
  * backward pass. */
-static sj_status completion_values(ppo_ctx *c, const rollouts *r, const int *idx, int n,
+static sj_status completion_values(ppo_ctx *c, const ppo_rollouts *r, const int *idx, int n,
                                    double *out, sj_lm_batch **keep, float **hidden_keep,
                                    sj_error *err)
 {
+    if (!c->value_lm) { /* RLOO: no value model, values 0 */
+        for (int b = 0; b < n; b++)
+            for (int t = 0; t < r->n[idx[b]]; t++)
+                out[r->off[idx[b]] + t] = 0.0;
+        return SJ_OK;
+    }
     int embd = c->value_lm->cfg.embd;
     const sja_seq **seqs = malloc((size_t)n * sizeof *seqs);
     sj_lm_batch *batch = NULL;
@@ -226,14 +248,11 @@ static sj_status completion_values(ppo_ctx *c, const rollouts *r, const int *idx
     return st;
 }
 
-static sj_status score_rollouts(ppo_ctx *c, rollouts *r, sj_error *err)
+/* The sampled score of each general rollout (INT_MIN when malformed): the
+ * completion must end with eos and read "score: k". */
+static sj_status parse_generated(const ppo_ctx *c, ppo_rollouts *r, sj_error *err)
 {
-    sj_status st = sja_reward_score(c->rm, r->seq, (size_t)r->B, 32, r->score, err);
-    if (st != SJ_OK)
-        return st;
     const sj_tokenizer *tok = c->codec->tok;
-    const sj_table *t = c->data->table;
-    double worst = (double)(c->codec->score_max - c->codec->score_min);
     for (int i = 0; i < r->B; i++) {
         int n = r->n[i];
         const int32_t *gen = r->seq[i].tokens + r->seq[i].prompt_len;
@@ -247,15 +266,30 @@ static sj_status score_rollouts(ppo_ctx *c, rollouts *r, sj_error *err)
         if (!text)
             return sj_error_set(err, SJ_ERR_WORK, "out of memory");
         int s;
-        if (ends && sja_parse_completion(text, c->codec->score_min, c->codec->score_max, &s) == 0) {
-            r->parsed[i] = s;
-        } else {
-            /* A malformed completion gets a fixed low score, so the policy
-             * cannot chase the reward model outside the format it knows. */
-            r->parsed[i] = INT_MIN;
-            r->score[i] = c->o->malformed_penalty;
-        }
+        int ok =
+            ends && sja_parse_completion(text, c->codec->score_min, c->codec->score_max, &s) == 0;
+        r->parsed[i] = ok ? s : INT_MIN;
         free(text);
+    }
+    return SJ_OK;
+}
+
+/* The rewards (the malformed penalty where the completion does not parse)
+ * and, with a gold judge, minus the distance of the score from the truth. */
+static sj_status score_rollouts(ppo_ctx *c, ppo_rollouts *r, int one_action, sj_error *err)
+{
+    sj_status st = one_action ? ppo_actions_score(c, r, err) : parse_generated(c, r, err);
+    if (st == SJ_OK && !one_action)
+        st = sja_reward_score(c->rm, r->seq, (size_t)r->B, 32, r->score, err);
+    if (st != SJ_OK)
+        return st;
+    const sj_table *t = c->data->table;
+    double worst = (double)(c->codec->score_max - c->codec->score_min);
+    for (int i = 0; i < r->B; i++) {
+        /* A malformed completion gets a fixed low score, so the policy
+         * cannot chase the reward model outside the format it knows. */
+        if (r->parsed[i] == INT_MIN)
+            r->score[i] = c->o->malformed_penalty;
         r->gold[i] = NAN;
         if (c->truth) {
             double truth =
@@ -268,28 +302,67 @@ static sj_status score_rollouts(ppo_ctx *c, rollouts *r, sj_error *err)
     return SJ_OK;
 }
 
-typedef struct {
-    double pg_loss, vf_loss, clipfrac, vf_clipfrac, approxkl, ratio, ratio_sq;
-    double n_tok, n_updates;
-} update_stats;
-
-static sj_status update_minibatch(ppo_ctx *c, const rollouts *r, const int *idx, int n,
-                                  double *lp_new, double *v_new, update_stats *s, double *lr_used,
-                                  sj_error *err)
+/* The value model's update on the minibatch: the clipped value loss at
+ * the state before every completion token. */
+static sj_status value_minibatch(ppo_ctx *c, const ppo_rollouts *r, const int *idx, int n,
+                                 double n_tok, double *v_new, ppo_update_stats *s, sj_error *err)
 {
     const sja_ppo_opts *o = c->o;
-    sj_lm_batch *pb = NULL, *vb = NULL;
-    float *hidden = NULL, *dlp = NULL, *dh = NULL;
+    sj_lm_batch *vb = NULL;
+    float *hidden = NULL, *dh = NULL;
     int embd = c->value_lm->cfg.embd;
+    sj_status st = completion_values(c, r, idx, n, v_new, &vb, &hidden, err);
+    if (st == SJ_OK && !(dh = sj_calloc((size_t)vb->B * vb->T * embd, sizeof *dh)))
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    float *hg = c->value_head_grad;
+    if (st == SJ_OK)
+        memset(hg, 0, (size_t)(embd + 1) * sizeof *hg);
+    for (int b = 0; b < n && st == SJ_OK; b++) {
+        int i = idx[b], p0 = r->seq[i].prompt_len - 1;
+        for (int t = 0; t < r->n[i]; t++) {
+            int k = r->off[i] + t, clipped;
+            double d;
+            s->vf_loss += sja_ppo_value_loss(v_new[k], r->value[k], r->ret[k], o->cliprange_value,
+                                             &d, &clipped) /
+                          n_tok;
+            s->vf_clipfrac += clipped / n_tok;
+            d *= o->vf_coef / n_tok;
+            size_t at = ((size_t)b * vb->T + (size_t)(p0 + t)) * embd;
+            const float *h = hidden + at;
+            for (int e = 0; e < embd; e++) {
+                hg[e] += (float)(d * h[e]);
+                dh[at + e] = (float)(d * c->value_head[e]);
+            }
+            hg[embd] += (float)d;
+        }
+    }
+    if (st == SJ_OK) {
+        sj_lm_zero_grad(c->value_lm);
+        st = sj_lm_backward_all(c->value_lm, vb, NULL, dh, err);
+    }
+    if (st == SJ_OK) {
+        double lr = sj_lm_adamw_step(c->vopt, c->value_lm);
+        sja_head_update(c->hopt, c->value_head, hg, o->value_head_clip, lr);
+    }
+    sj_lm_batch_free(vb);
+    free(hidden);
+    free(dh);
+    return st;
+}
+
+static sj_status update_minibatch(ppo_ctx *c, const ppo_rollouts *r, const int *idx, int n,
+                                  double *lp_new, double *v_new, ppo_update_stats *s,
+                                  double *lr_used, sj_error *err)
+{
+    const sja_ppo_opts *o = c->o;
+    sj_lm_batch *pb = NULL;
+    float *dlp = NULL;
     double n_tok = 0;
     for (int b = 0; b < n; b++)
         n_tok += r->n[idx[b]];
     sj_status st = completion_logprobs(c->policy, r, idx, n, o->temperature, lp_new, &pb, err);
-    if (st == SJ_OK) {
-        dlp = sj_calloc((size_t)pb->B * pb->T, sizeof *dlp);
-        if (!dlp)
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    }
+    if (st == SJ_OK && !(dlp = sj_calloc((size_t)pb->B * pb->T, sizeof *dlp)))
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     for (int b = 0; b < n && st == SJ_OK; b++) {
         int i = idx[b], p0 = r->seq[i].prompt_len - 1;
         for (int t = 0; t < r->n[i]; t++) {
@@ -312,64 +385,58 @@ static sj_status update_minibatch(ppo_ctx *c, const rollouts *r, const int *idx,
     }
     if (st == SJ_OK)
         *lr_used = sj_lm_adamw_step(c->popt, c->policy);
-    if (st == SJ_OK)
-        st = completion_values(c, r, idx, n, v_new, &vb, &hidden, err);
+    if (st == SJ_OK && c->value_lm)
+        st = value_minibatch(c, r, idx, n, n_tok, v_new, s, err);
     if (st == SJ_OK) {
-        dh = sj_calloc((size_t)vb->B * vb->T * embd, sizeof *dh);
-        if (!dh)
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    }
-    if (st == SJ_OK) {
-        float *hg = c->value_head_grad;
-        memset(hg, 0, (size_t)(embd + 1) * sizeof *hg);
-        for (int b = 0; b < n; b++) {
-            int i = idx[b], p0 = r->seq[i].prompt_len - 1;
-            for (int t = 0; t < r->n[i]; t++) {
-                int k = r->off[i] + t, clipped;
-                double d;
-                s->vf_loss += sja_ppo_value_loss(v_new[k], r->value[k], r->ret[k],
-                                                 o->cliprange_value, &d, &clipped) /
-                              n_tok;
-                s->vf_clipfrac += clipped / n_tok;
-                d *= o->vf_coef / n_tok;
-                size_t at = ((size_t)b * vb->T + (size_t)(p0 + t)) * embd;
-                const float *h = hidden + at;
-                for (int e = 0; e < embd; e++) {
-                    hg[e] += (float)(d * h[e]);
-                    dh[at + e] = (float)(d * c->value_head[e]);
-                }
-                hg[embd] += (float)d;
-            }
-        }
-        sj_lm_zero_grad(c->value_lm);
-        st = sj_lm_backward_all(c->value_lm, vb, NULL, dh, err);
-    }
-    if (st == SJ_OK) {
-        double lr = sj_lm_adamw_step(c->vopt, c->value_lm);
-        sja_head_update(c->hopt, c->value_head, c->value_head_grad, o->value_head_clip, lr);
         s->n_tok += n_tok;
         s->n_updates += 1;
     }
     sj_lm_batch_free(pb);
-    sj_lm_batch_free(vb);
-    free(hidden);
     free(dlp);
-    free(dh);
     return st;
 }
 
-/* Rewards, GAE and whitened advantages of a batch (TRL's order). */
-static void advantages(const ppo_ctx *c, double beta, rollouts *r)
+/* RLOO's advantage of each rollout: its return (the score and the KL
+ * penalties of its tokens) minus the mean return of the other rollouts on
+ * its prompt, on every token of the rollout (Ahmadian et al. 2024). */
+static void leave_one_out(ppo_rollouts *r)
+{
+    int K = r->K;
+    for (int g = 0; g < r->B / K; g++) {
+        double total = 0.0;
+        for (int i = g * K; i < (g + 1) * K; i++)
+            for (int t = 0; t < r->n[i]; t++)
+                total += r->reward[r->off[i] + t];
+        for (int i = g * K; i < (g + 1) * K; i++) {
+            double own = 0.0;
+            for (int t = 0; t < r->n[i]; t++)
+                own += r->reward[r->off[i] + t];
+            double a = own - (total - own) / (K - 1);
+            for (int t = 0; t < r->n[i]; t++) {
+                r->adv[r->off[i] + t] = a;
+                r->ret[r->off[i] + t] = own;
+            }
+        }
+    }
+}
+
+/* Rewards, then GAE (or RLOO's group baseline) and whitened advantages of
+ * a batch (TRL's order). */
+static void advantages(const ppo_ctx *c, double beta, ppo_rollouts *r)
 {
     for (int i = 0; i < r->B; i++) {
         size_t k = (size_t)r->off[i], n = (size_t)r->n[i];
         sja_kl_rewards(r->old_lp + k, r->ref_lp + k, n, beta, r->score[i], r->reward + k);
-        sja_gae(r->reward + k, r->value + k, n, c->o->gamma, c->o->lambda, r->adv + k, r->ret + k);
+        if (c->o->estimator == SJA_PPO_GAE)
+            sja_gae(r->reward + k, r->value + k, n, c->o->gamma, c->o->lambda, r->adv + k,
+                    r->ret + k);
     }
+    if (c->o->estimator == SJA_PPO_RLOO)
+        leave_one_out(r);
     sja_whiten(r->adv, r->n_tok, 0);
 }
 
-static void group_names_free(group_names *g)
+static void ppo_group_names_free(ppo_group_names *g)
 {
     for (size_t i = 0; i < g->n; i++) {
         free(g->label[i]);
@@ -384,7 +451,7 @@ static int compare_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static sj_status collect_groups(const sj_responses *d, group_names *g, sj_error *err)
+static sj_status collect_groups(const sj_responses *d, ppo_group_names *g, sj_error *err)
 {
     memset(g, 0, sizeof *g);
     if (d->col_group < 0)
@@ -423,58 +490,62 @@ static double mean_of(const double *x, int n)
 /* A batch of rollouts with everything the updates need: the sampled
  * completions, their log-probs under the policy and the reference, the
  * values and the scores; lp_new and v_new are the updates' buffers. */
-static sj_status rollout_batch(ppo_ctx *c, gsl_rng *rng, rollouts *r, double **lp_new,
+static sj_status rollout_batch(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, double **lp_new,
                                double **v_new, sj_error *err)
 {
     const sja_ppo_opts *o = c->o;
-    sj_status st = generate(c, rng, r, err);
+    int one_action = ppo_one_action(c->codec);
+    sj_status st =
+        one_action ? ppo_rollouts_alloc(r, o->batch, o->samples_per_prompt, (size_t)o->batch, err)
+                   : generate(c, rng, r, err);
+    if (st == SJ_OK && one_action)
+        st = ppo_actions_rollouts(c, rng, r, err);
+    else if (st == SJ_OK)
+        st = ppo_rollouts_alloc_tokens(r, err);
     int *all = malloc((size_t)o->batch * sizeof *all);
-    if (st == SJ_OK) {
-        size_t nt = r->n_tok ? r->n_tok : 1;
-        r->old_lp = malloc(nt * sizeof(double));
-        r->ref_lp = malloc(nt * sizeof(double));
-        r->value = malloc(nt * sizeof(double));
-        r->reward = malloc(nt * sizeof(double));
-        r->adv = malloc(nt * sizeof(double));
-        r->ret = malloc(nt * sizeof(double));
-        *lp_new = malloc(nt * sizeof(double));
-        *v_new = malloc(nt * sizeof(double));
-        if (!all || !r->old_lp || !r->ref_lp || !r->value || !r->reward || !r->adv || !r->ret ||
-            !*lp_new || !*v_new)
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        for (int i = 0; all && i < o->batch; i++)
-            all[i] = i;
-    }
-    if (st == SJ_OK)
+    size_t nt = r->n_tok ? r->n_tok : 1;
+    *lp_new = malloc(nt * sizeof(double));
+    *v_new = malloc(nt * sizeof(double));
+    if (st == SJ_OK && (!all || !*lp_new || !*v_new))
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (int i = 0; all && i < o->batch; i++)
+        all[i] = i;
+    /* one action per rollout: the log-probabilities and values came with the draw */
+    if (st == SJ_OK && !one_action)
         st = completion_logprobs(c->policy, r, all, r->B, o->temperature, r->old_lp, NULL, err);
-    if (st == SJ_OK)
+    if (st == SJ_OK && !one_action)
         st = completion_logprobs(c->ref, r, all, r->B, o->temperature, r->ref_lp, NULL, err);
-    if (st == SJ_OK)
+    if (st == SJ_OK && !one_action)
         st = completion_values(c, r, all, r->B, r->value, NULL, NULL, err);
     if (st == SJ_OK)
-        st = score_rollouts(c, r, err);
+        st = score_rollouts(c, r, one_action, err);
     free(all);
     return st;
 }
 
-/* The epochs of updates over a batch, in shuffled minibatches. */
-static sj_status optimise(ppo_ctx *c, gsl_rng *rng, rollouts *r, double *lp_new, double *v_new,
-                          update_stats *s, double *lr, sj_error *err)
+/* The epochs of updates over a batch, in shuffled minibatches; with one
+ * action per rollout, minibatches of whole groups (a prompt's rollouts
+ * share its forward and backward pass). */
+static sj_status optimise(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, double *lp_new, double *v_new,
+                          ppo_update_stats *s, double *lr, sj_error *err)
 {
     const sja_ppo_opts *o = c->o;
+    int one_action = ppo_one_action(c->codec);
+    int units = one_action ? r->B / r->K : r->B;
+    int per_update = one_action ? (o->minibatch + r->K - 1) / r->K : o->minibatch;
     sj_status st = SJ_OK;
+    advantages(c, c->beta, r);
     for (int e = 0; st == SJ_OK && e < o->epochs; e++) {
-        if (e == 0)
-            advantages(c, c->beta, r);
-        size_t *perm = sja_permutation(rng, (size_t)r->B);
+        size_t *perm = sja_permutation(rng, (size_t)units);
         if (!perm)
             return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-        for (int start = 0; start < r->B && st == SJ_OK; start += o->minibatch) {
-            int n = r->B - start < o->minibatch ? r->B - start : o->minibatch;
+        for (int start = 0; start < units && st == SJ_OK; start += per_update) {
+            int n = units - start < per_update ? units - start : per_update;
             int idx[1024];
             for (int b = 0; b < n; b++)
                 idx[b] = (int)perm[start + b];
-            st = update_minibatch(c, r, idx, n, lp_new, v_new, s, lr, err);
+            st = one_action ? ppo_actions_update(c, r, idx, n, lp_new, s, lr, err)
+                            : update_minibatch(c, r, idx, n, lp_new, v_new, s, lr, err);
         }
         free(perm);
     }
@@ -482,7 +553,7 @@ static sj_status optimise(ppo_ctx *c, gsl_rng *rng, rollouts *r, double *lp_new,
 }
 
 /* Mean parsed score per group in the batch. */
-static void add_group_metrics(const ppo_ctx *c, const rollouts *r, sj_train_line *line)
+static void add_group_metrics(const ppo_ctx *c, const ppo_rollouts *r, sj_train_line *line)
 {
     for (size_t g = 0; g < c->groups.n; g++) {
         double sum = 0.0;
@@ -499,8 +570,8 @@ static void add_group_metrics(const ppo_ctx *c, const rollouts *r, sj_train_line
 }
 
 /* The step's metrics, with TRL's names. */
-static void add_step_metrics(const ppo_ctx *c, const rollouts *r, const update_stats *s, double kl,
-                             double entropy, double lr, sj_train_line *line)
+static void add_step_metrics(const ppo_ctx *c, const ppo_rollouts *r, const ppo_update_stats *s,
+                             double kl, double entropy, double lr, sj_train_line *line)
 {
     const sja_ppo_opts *o = c->o;
     double u = s->n_updates > 0 ? s->n_updates : NAN;
@@ -520,8 +591,9 @@ static void add_step_metrics(const ppo_ctx *c, const rollouts *r, const update_s
     sj_train_line_add(line, "policy/approxkl_avg", s->approxkl / u);
     sj_train_line_add(line, "policy/clipfrac_avg", s->clipfrac / u);
     sj_train_line_add(line, "loss/policy_avg", s->pg_loss / u);
-    sj_train_line_add(line, "loss/value_avg", s->vf_loss / u);
-    sj_train_line_add(line, "val/clipfrac_avg", s->vf_clipfrac / u);
+    double v = c->value_lm ? u : NAN; /* RLOO has no value model */
+    sj_train_line_add(line, "loss/value_avg", s->vf_loss / v);
+    sj_train_line_add(line, "val/clipfrac_avg", s->vf_clipfrac / v);
     sj_train_line_add(line, "val/ratio", s->ratio / u);
     sj_train_line_add(line, "val/ratio_var", s->ratio_sq / u - (s->ratio / u) * (s->ratio / u));
     sj_train_line_add(line, "val/valid_completions", valid);
@@ -531,7 +603,7 @@ static void add_step_metrics(const ppo_ctx *c, const rollouts *r, const update_s
 }
 
 /* The figures carried to the result: first and last batch scores, KL. */
-static void track_step(ppo_ctx *c, long step, const rollouts *r, double kl)
+static void track_step(ppo_ctx *c, long step, const ppo_rollouts *r, double kl)
 {
     double scores = mean_of(r->score, r->B);
     if (c->truth) {
@@ -553,9 +625,9 @@ static sj_status ppo_step(sja_stage *stage, long step, sj_train_line *line, sj_e
     ppo_ctx *c = stage->ctx;
     const sja_ppo_opts *o = c->o;
     double t0 = sj_now();
-    rollouts r = {0};
+    ppo_rollouts r = {0};
     double *lp_new = NULL, *v_new = NULL, kl = 0.0, entropy = 0.0, lr = 0.0;
-    update_stats s = {0};
+    ppo_update_stats s = {0};
     sj_status st = rollout_batch(c, stage->rng, &r, &lp_new, &v_new, err);
     if (st == SJ_OK) {
         for (int i = 0; i < r.B; i++)
@@ -590,12 +662,12 @@ static sj_status ppo_step(sja_stage *stage, long step, sj_train_line *line, sj_e
                 step + 1, kl, o->kl_stop);
     free(lp_new);
     free(v_new);
-    rollouts_free(&r);
+    ppo_rollouts_free(&r);
     return st;
 }
 
 /* The fixed evaluation set; the one before training is the "first".
- * Selection: the mean reward, then the lower KL to the reference. */
+ * Selection: sja_ppo_keep_score (the best reward within the KL budget). */
 static sj_status ppo_evaluate(sja_stage *s, long done, int last, sj_train_line *line,
                               double score[2], sj_error *err)
 {
@@ -612,9 +684,47 @@ static sj_status ppo_evaluate(sja_stage *s, long done, int last, sj_train_line *
         sj_train_line_add(line, "gold/eval", c->ev_last.gold);
         sj_train_line_add(line, "gold/eval_exact", c->ev_last.gold_exact);
     }
-    score[0] = c->ev_last.reward;
-    score[1] = -c->ev_last.kl;
+    int within = sja_ppo_keep_score(c->ev_last.reward, c->ev_last.kl, c->o->kl_budget, score);
+    c->within_budget += within && !isnan(score[0]);
     return SJ_OK;
+}
+
+/* Which evaluation the saved model is and why, in the result ("kept") and
+ * as the provenance's keep_best "why"; ev_last and best hold the kept one. */
+static void add_kept(sja_stage *s, const ppo_ctx *c, cJSON *res)
+{
+    const sja_ppo_opts *o = c->o;
+    const sj_train_best *b = &s->best;
+    int budget = o->kl_budget > 0, n = (int)b->evaluations, within = (int)c->within_budget;
+    if (!o->keep_best)
+        snprintf(s->kept_why, sizeof s->kept_why,
+                 "the last model (--keep-last): no checkpoint was chosen");
+    else if (b->step < 0)
+        snprintf(s->kept_why, sizeof s->kept_why,
+                 "no fixed-set evaluation gave a number (--eval-every 0?): the last model");
+    else if (!budget)
+        snprintf(s->kept_why, sizeof s->kept_why,
+                 "best fixed-set reward among %d evaluations (no KL budget)", n);
+    else if (within > 0)
+        snprintf(s->kept_why, sizeof s->kept_why,
+                 "best fixed-set reward among %d of %d evaluations within the KL budget of %g "
+                 "nats",
+                 within, n, o->kl_budget);
+    else
+        snprintf(s->kept_why, sizeof s->kept_why,
+                 "no evaluation within the KL budget of %g nats: kept the one with the smallest "
+                 "KL among %d evaluations",
+                 o->kl_budget, n);
+    s->kept_value = c->ev_last.reward;
+    cJSON *k = cJSON_AddObjectToObject(res, "kept");
+    cJSON_AddStringToObject(k, "rule", o->keep_best ? "best-within-kl-budget" : "last");
+    sj_json_add_number(k, "step", o->keep_best && b->step >= 0 ? (double)b->step : (double)s->done);
+    sj_json_add_number(k, "eval_reward", c->ev_last.reward);
+    sj_json_add_number(k, "eval_kl", c->ev_last.kl);
+    sj_json_add_number(k, "kl_budget", budget ? o->kl_budget : NAN);
+    cJSON_AddNumberToObject(k, "evaluations", n);
+    sj_json_add_number(k, "within_budget", budget ? (double)within : NAN);
+    cJSON_AddStringToObject(k, "why", s->kept_why);
 }
 
 static void add_eval_result(cJSON *res, const char *when, const sja_ppo_eval_result *e)
@@ -658,6 +768,7 @@ static sj_status ppo_finish(sja_stage *s, cJSON *prov, cJSON **result, sj_lm_sav
         add_eval_result(res, "first", &c->ev_first);
         add_eval_result(res, "final", &c->ev_last);
     }
+    add_kept(s, c, res);
     *result = res;
     return SJ_OK;
 }
@@ -680,10 +791,14 @@ static cJSON *options_json(const sja_ppo_opts *o)
                    {"gamma", o->gamma},
                    {"lambda", o->lambda},
                    {"eval_size", (double)o->eval_size},
+                   {"kl_budget", o->kl_budget > 0 ? o->kl_budget : 0},
+                   {"samples_per_prompt", o->samples_per_prompt},
                    {"value_head_clip", o->value_head_clip}};
     cJSON *oj = cJSON_CreateObject();
     for (size_t k = 0; oj && k < sizeof options / sizeof *options; k++)
         cJSON_AddNumberToObject(oj, options[k].name, options[k].value);
+    if (oj)
+        cJSON_AddStringToObject(oj, "estimator", o->estimator == SJA_PPO_RLOO ? "rloo" : "ppo");
     return oj;
 }
 
@@ -715,18 +830,22 @@ static void describe(sja_stage *s, ppo_ctx *c, sja_model *policy, const char *in
  * from step to step; the kept state includes the figures of the kept step. */
 static sj_status register_state(sja_stage *s, ppo_ctx *c, sj_error *err)
 {
-    size_t nh = (size_t)c->value_lm->cfg.embd + 1;
     c->popt = s->opt;
-    c->vopt = sja_stage_optimizer(s, "resume.value", c->value_lm->n_params, 1, err);
-    c->hopt = c->vopt ? sja_stage_optimizer(s, "resume.value_head", nh, 0, err) : NULL;
-    sj_status st = c->hopt ? SJ_OK : SJ_ERR_WORK;
-    if (st == SJ_OK)
-        st = sja_stage_tensor(s, "resume.value.params", c->value_lm->params, c->value_lm->n_params,
-                              SJA_STATE, err);
-    if (st == SJ_OK)
-        st = sja_stage_tensor(s, "resume.value_head", c->value_head, nh, SJA_STATE, err);
+    sj_status st = SJ_OK;
+    if (c->value_lm) {
+        size_t nh = (size_t)c->value_lm->cfg.embd + 1;
+        c->vopt = sja_stage_optimizer(s, "resume.value", c->value_lm->n_params, 1, err);
+        c->hopt = c->vopt ? sja_stage_optimizer(s, "resume.value_head", nh, 0, err) : NULL;
+        st = c->hopt ? SJ_OK : SJ_ERR_WORK;
+        if (st == SJ_OK)
+            st = sja_stage_tensor(s, "resume.value.params", c->value_lm->params,
+                                  c->value_lm->n_params, SJA_STATE, err);
+        if (st == SJ_OK)
+            st = sja_stage_tensor(s, "resume.value_head", c->value_head, nh, SJA_STATE, err);
+    }
     const sja_stage_number_slot numbers[] = {
         {"beta", &c->beta, SJA_STATE},
+        {"within_budget", &c->within_budget, SJA_STATE},
         {"first_gold", &c->first_gold, SJA_STATE},
         {"last_gold", &c->last_gold, SJA_KEEP_BEST},
         {"last_kl", &c->last_kl, SJA_KEEP_BEST},
@@ -748,7 +867,11 @@ static sj_status build_models(ppo_ctx *c, sja_reward_model *rm, sj_error *err)
 {
     int embd = rm->base->ck->model->cfg.embd;
     c->ref = sj_lm_copy(c->policy, err);
-    c->value_lm = c->ref ? sj_lm_copy(rm->base->ck->model, err) : NULL;
+    if (!c->ref)
+        return err ? err->status : SJ_ERR_WORK;
+    if (c->o->estimator == SJA_PPO_RLOO)
+        return SJ_OK;
+    c->value_lm = sj_lm_copy(rm->base->ck->model, err);
     c->value_head = malloc((size_t)(embd + 1) * sizeof *c->value_head);
     c->value_head_grad = malloc((size_t)(embd + 1) * sizeof *c->value_head_grad);
     if (!c->ref || !c->value_lm || !c->value_head || !c->value_head_grad)
@@ -762,7 +885,7 @@ static sj_status build_models(ppo_ctx *c, sja_reward_model *rm, sj_error *err)
 static void ppo_ctx_free(ppo_ctx *c)
 {
     sja_ppo_eval_free(c->ev);
-    group_names_free(&c->groups);
+    ppo_group_names_free(&c->groups);
     sj_lm_free(c->ref);
     sj_lm_free(c->value_lm);
     free(c->value_head);
@@ -781,6 +904,14 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
                             rm->base->path, policy->path);
     if (o->minibatch > 1024 || o->minibatch < 1 || o->batch < 1)
         return sj_error_set(err, SJ_ERR_INPUT, "minibatch must be 1..1024 and batch >= 1");
+    if (o->samples_per_prompt < 1 || o->batch % o->samples_per_prompt != 0)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "--batch %d is not a multiple of --samples-per-prompt %d", o->batch,
+                            o->samples_per_prompt);
+    if (o->estimator == SJA_PPO_RLOO && o->samples_per_prompt < 2)
+        return sj_error_set(err, SJ_ERR_INPUT,
+                            "--estimator rloo compares the rollouts on a prompt: it needs "
+                            "--samples-per-prompt 2 or more");
     ppo_ctx c = {.policy = policy->ck->model,
                  .rm = rm,
                  .codec = &policy->codec,

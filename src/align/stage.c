@@ -391,13 +391,14 @@ static void record_kept(const sja_stage *s, cJSON *prov, cJSON *result)
     const sj_train_best *b = &s->best;
     sj_json_add_number(k, "step", b->step >= 0 ? (double)b->step : NAN);
     cJSON_AddStringToObject(k, "metric", s->best_metric ? s->best_metric : "");
-    sj_json_add_number(k, "value", b->score[0]);
+    sj_json_add_number(k, "value", s->kept_why[0] ? s->kept_value : b->score[0]);
     cJSON_AddNumberToObject(k, "evaluations", (double)b->evaluations);
     cJSON_AddStringToObject(k, "why",
-                            b->step >= 0 ? "the saved model is the one with the best held-out "
-                                           "metric among the evaluations (the earliest on a tie)"
-                                         : "no evaluation gave a number; the saved model is the "
-                                           "last one");
+                            s->kept_why[0] ? s->kept_why
+                            : b->step >= 0 ? "the saved model is the one with the best held-out "
+                                             "metric among the evaluations (the earliest on a tie)"
+                                           : "no evaluation gave a number; the saved model is the "
+                                             "last one");
     if (result)
         sj_json_add_number(result, "kept_step", b->step >= 0 ? (double)b->step : NAN);
 }

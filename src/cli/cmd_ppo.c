@@ -35,8 +35,18 @@ static const cli_option PPO_OPTIONS[] = {
     {"value-head-clip", CLI_REAL, "X", "1", 0, 1e6, NULL, 0,
      "L2 bound on the value head's gradient (0: none)"},
     {"keep-best", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
-     "save the model with the best fixed-set eval/reward (ties:\nlower eval/kl; the starting model "
-     "counts) instead of the\nlast; needs --eval-every > 0"},
+     "save the checkpoint --kl-budget keeps (the default; needs\n--eval-every > 0)"},
+    {"keep-last", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0,
+     "save the last model instead of the kept checkpoint"},
+    {"kl-budget", CLI_REAL, "NATS", "0.15", 0, 1e6, NULL, 0,
+     "keep the evaluation with the best eval/reward among those\nwith eval/kl <= NATS (none "
+     "within: the smallest eval/kl;\n0: no budget, the best eval/reward, ties lower eval/kl)"},
+    {"samples-per-prompt", CLI_INT, "K", "1", 1, 4096, NULL, 0,
+     "rollouts drawn on each prompt (--batch a multiple of K);\nwith one-token scores a "
+     "prompt's rollouts share its\nforward and backward passes"},
+    {"estimator", CLI_CHOICE, NULL, "ppo", 0, 0, "ppo|rloo", 0,
+     "advantages: ppo (GAE with a value model) or rloo\n(leave-one-out mean of the other "
+     "rollouts on the prompt,\nno value model; --samples-per-prompt >= 2)"},
     {"temperature", CLI_REAL, "T", "1", 0.01, 100, NULL, 0, "sampling temperature"},
     {"vf-coef", CLI_REAL, "X", "0.1", 0, 1000, NULL, 0, "value loss weight"},
     {"malformed-penalty", CLI_REAL, "X", "-4", -1e6, 1e6, NULL, 0,
@@ -80,7 +90,21 @@ const cli_command_spec cli_spec_ppo = {
              "score levels) and, with --truth, gold/eval (minus the expected distance\n"
              "from the true score) and gold/eval_exact (share of modal scores equal to\n"
              "the true score). One batch of rollouts is too small a sample to follow\n"
-             "these; the fixed set is not.",
+             "these; the fixed set is not.\n\n"
+             "The saved model is, by default, the evaluated checkpoint with the best\n"
+             "eval/reward among the evaluations whose eval/kl is within --kl-budget (the\n"
+             "start, step 0, counts; the earlier on a tie); when none is within, the one\n"
+             "with the smallest eval/kl. This guards a run without a truth file against\n"
+             "drifting past its best point: the reward model's score can keep rising\n"
+             "while the scorer moves away from what the reward model was trained to\n"
+             "judge. The kept step, its eval/reward and eval/kl, the budget, how many\n"
+             "evaluations were within it and why go to config.json (provenance.result.kept\n"
+             "and provenance.keep_best) and the summary; --keep-last saves the last model.\n\n"
+             "When every score level is one token and there is no rationale, a rollout is\n"
+             "one action: the token after \"score: \", drawn from the policy's softmax at\n"
+             "--temperature in one forward pass of the batch (its log-probability is the\n"
+             "rollout's old one); the eos that ends the format is fixed like its start.\n"
+             "Otherwise completions are generated token by token until eos.",
     .options = PPO_OPTIONS,
     .notes = ALIGN_RUN_NOTES,
     .examples = "sjtalign ppo --policy runs/demo/sft --reward runs/demo/reward \\\n"
@@ -106,13 +130,21 @@ static const cli_field PPO_FIELDS[] = {
     PPO_FIELD("vf-coef", CLI_FIELD_DOUBLE, vf_coef),
     PPO_FIELD("malformed-penalty", CLI_FIELD_DOUBLE, malformed_penalty),
     PPO_FIELD("eval-size", CLI_FIELD_LONG, eval_size),
+    PPO_FIELD("kl-budget", CLI_FIELD_DOUBLE, kl_budget),
+    PPO_FIELD("samples-per-prompt", CLI_FIELD_INT, samples_per_prompt),
 };
 
-/* The training options, from the table (defaults included). */
-static void read_options(const cli_args *c, sja_ppo_opts *o)
+/* The training options, from the table (defaults included); keeping the
+ * best checkpoint is PPO's default, --keep-last turns it off. */
+static int read_options(const cli_args *c, sja_ppo_opts *o)
 {
     ALIGN_READ_STAGE_OPTIONS(c, o);
     cli_read_fields(c, PPO_FIELDS, sizeof PPO_FIELDS / sizeof PPO_FIELDS[0], o);
+    if (cli_flag(c, "keep-best") && cli_flag(c, "keep-last"))
+        return cli_usage_error(c->spec->name, "--keep-best and --keep-last exclude each other");
+    o->keep_best = !cli_flag(c, "keep-last");
+    o->estimator = strcmp(cli_text(c, "estimator"), "rloo") == 0 ? SJA_PPO_RLOO : SJA_PPO_GAE;
+    return -1;
 }
 
 /* The models and the optional true scores, then the training. */
@@ -144,10 +176,11 @@ int cmd_ppo(int argc, char **argv)
     if (rc >= 0)
         return rc;
     sja_ppo_opts o = sja_ppo_defaults();
-    read_options(&c, &o);
+    rc = read_options(&c, &o);
     sj_instrument *ins = NULL;
     sj_responses *data = NULL;
-    rc = align_load_responses(&c, SJ_NEED_TEXT, &ins, &data);
+    if (rc < 0)
+        rc = align_load_responses(&c, SJ_NEED_TEXT, &ins, &data);
     if (!rc)
         rc = align_by_ppo(&c, &o, ins, data);
     sj_responses_free(data);

@@ -505,6 +505,25 @@ static cJSON *training_log_json(const char *path, sj_error *err)
     return log;
 }
 
+/* The checkpoint a PPO run kept and why (provenance.result.kept of the
+ * config.json beside the log), copied into the log's object as "kept";
+ * nothing when the log has no such neighbour (a log from elsewhere). */
+static void add_kept_checkpoint(cJSON *log, const char *log_path)
+{
+    char *dir = sj_path_parent(log_path);
+    char *config = dir ? sj_asprintf("%s/config.json", dir) : NULL;
+    sj_error ignored = {0};
+    cJSON *doc = config ? sj_json_read(config, &ignored) : NULL;
+    const cJSON *prov = cJSON_GetObjectItemCaseSensitive(doc, "provenance");
+    const cJSON *kept =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(prov, "result"), "kept");
+    if (cJSON_IsObject(kept))
+        cJSON_AddItemToObject(log, "kept", cJSON_Duplicate(kept, 1));
+    cJSON_Delete(doc);
+    free(config);
+    free(dir);
+}
+
 /* ---- the document ----------------------------------------------------------------- */
 
 /* Reads every audit, with its default label where --labels gave none. */
@@ -637,6 +656,8 @@ static sj_status gather_parts(const sj_compare_options *o, cJSON *const *audits,
 {
     if (o->training_log && !(p->log = training_log_json(o->training_log, err)))
         return err->status ? err->status : SJ_ERR_INPUT;
+    if (p->log)
+        add_kept_checkpoint(p->log, o->training_log);
     if (o->panel && !(p->panel = rj_panel_load(o->panel, err)))
         return err->status ? err->status : SJ_ERR_INPUT;
     p->warnings = settings_warnings(audits, labels, o->n_audits);

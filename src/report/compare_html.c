@@ -1251,15 +1251,20 @@ static void section_truth(page *pg)
 
 /* ---- training curves ------------------------------------------------------------------ */
 
+/* A chart of training series over the steps; kept_step (NaN: none) is
+ * marked by a vertical line, the checkpoint the run saved. */
 static void curve_chart(page *pg, const char *title, const char *ylabel, const cJSON *steps,
-                        const cJSON *const *series, const char *const *names, size_t n_series)
+                        const cJSON *const *series, const char *const *names, size_t n_series,
+                        double kept_step)
 {
     int n = cJSON_GetArraySize(steps);
     double *x = calloc((size_t)(n ? n : 1), sizeof *x), *y = calloc((size_t)(n ? n : 1), sizeof *y);
+    double *xs = calloc((size_t)(n ? n : 1), sizeof *xs);
     size_t *ids = calloc(n_series ? n_series : 1, sizeof *ids);
-    if (!x || !y || !ids) {
+    if (!x || !y || !xs || !ids) {
         free(x);
         free(y);
+        free(xs);
         free(ids);
         sj_buf_fail(pg->w);
         return;
@@ -1291,12 +1296,20 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
         } else {
             sj_plot_axis(p, SJ_AXIS_X, x0, x1, "PPO step");
             sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
+            if (isfinite(kept_step))
+                sj_plot_refline(p, SJ_AXIS_X, kept_step, "kept");
             for (size_t s = 0; s < n_series; s++) {
+                /* the logged points only: a fixed-set series, logged every
+                 * --eval-every steps, is drawn through its evaluations */
+                size_t m = 0;
                 for (int i = 0; i < n; i++) {
                     const cJSON *v = cJSON_GetArrayItem(series[s], i);
-                    y[i] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+                    if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && isfinite(x[i])) {
+                        xs[m] = x[i];
+                        y[m++] = v->valuedouble;
+                    }
                 }
-                sj_plot_line(p, s, (size_t)n, x, y);
+                sj_plot_line(p, s, m, xs, y);
                 ids[s] = s;
             }
             sj_plot_legend(p, n_series, names, ids);
@@ -1307,7 +1320,25 @@ static void curve_chart(page *pg, const char *title, const char *ylabel, const c
     }
     free(x);
     free(y);
+    free(xs);
     free(ids);
+}
+
+/* The checkpoint the PPO run saved and why (the log's "kept", from the
+ * model's config.json); nothing when the log has none. */
+static void kept_line(page *pg, const cJSON *kept)
+{
+    if (!cJSON_IsObject(kept))
+        return;
+    char x[48], y[48];
+    double step = rj_num(kept, "step");
+    out(pg,
+        "<p class=\"note\" id=\"kept-checkpoint\"><strong>Saved model: step %.0f</strong> "
+        "(eval/reward %s, eval/kl %s nats, marked <em>kept</em> on the charts): ",
+        step, rj_fmt(x, sizeof x, rj_num(kept, "eval_reward"), 3),
+        rj_fmt(y, sizeof y, rj_num(kept, "eval_kl"), 3));
+    text(pg, rj_str(kept, "why"));
+    out(pg, ".</p>\n");
 }
 
 static void section_training(page *pg)
@@ -1332,6 +1363,8 @@ static void section_training(page *pg)
         "are noisy; the fixed-set figures (eval/..., gold/eval), where the log has them, "
         "are exact expectations on the same responses every time and show the trend.</p>\n",
         cJSON_GetArraySize(steps));
+    const cJSON *kept = rj_get(log, "kept");
+    double kept_step = cJSON_IsObject(kept) ? rj_num(kept, "step") : NAN;
     const cJSON *rew[4];
     const char *rew_names[4];
     size_t n_rew = 0;
@@ -1352,13 +1385,14 @@ static void section_training(page *pg)
         rew_names[n_rew++] = "gold, fixed set (gold/eval)";
     }
     if (n_rew)
-        curve_chart(pg, "Reward over training", "Reward", steps, rew, rew_names, n_rew);
+        curve_chart(pg, "Reward over training", "Reward", steps, rew, rew_names, n_rew, kept_step);
+    kept_line(pg, kept);
     if (rj_get(series, "objective/kl")) {
         const cJSON *kl[2] = {rj_get(series, "objective/kl"), rj_get(series, "eval/kl")};
         const char *kl_names[2] = {"KL per rollout (objective/kl)",
                                    "KL over score levels, fixed set (eval/kl)"};
         curve_chart(pg, "KL divergence from the reference policy", "KL", steps, kl, kl_names,
-                    kl[1] ? 2 : 1);
+                    kl[1] ? 2 : 1, kept_step);
     }
     size_t n_groups = 0;
     const cJSON *s;
@@ -1383,7 +1417,7 @@ static void section_training(page *pg)
                 gs[k++] = s;
             }
             curve_chart(pg, "Mean score by group over training", "Mean item score", steps, gs,
-                        names, k);
+                        names, k, kept_step);
         } else {
             sj_buf_fail(pg->w);
         }

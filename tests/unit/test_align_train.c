@@ -452,6 +452,7 @@ static double run_ppo(fixture *f, const char *policy_dir, const char *rm_dir, co
     o.kl_coef = beta;
     o.kl_stop = 50;
     o.quiet = 1;
+    o.keep_best = 0; /* the last policy: the test follows where training goes */
     char *out = sj_path_join(f->dir, name);
     cJSON *summary = NULL;
     if (sja_ppo(policy, rm, f->ins, f->instrument_path, r, data_path, NULL, &o, out, &summary,

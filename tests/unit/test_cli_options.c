@@ -429,7 +429,12 @@ static void alignment_defaults_are_the_library_defaults(void **state)
     ASSERT_DEFAULT("ppo", "seed", p.seed);
     ASSERT_DEFAULT("ppo", "warmup-fraction", p.warmup_fraction);
     ASSERT_DEFAULT("ppo", "value-head-clip", p.value_head_clip);
-    assert_int_equal(p.keep_best, 0);
+    ASSERT_DEFAULT("ppo", "kl-budget", p.kl_budget);
+    ASSERT_DEFAULT("ppo", "samples-per-prompt", p.samples_per_prompt);
+    assert_string_equal(option_of("ppo", "estimator")->def, "ppo");
+    assert_int_equal(p.estimator, SJA_PPO_GAE);
+    /* PPO keeps the best checkpoint within the KL budget unless --keep-last. */
+    assert_int_equal(p.keep_best, 1);
     /* No --kl-target means the library's 0: beta stays fixed. */
     assert_null(option_of("ppo", "kl-target")->def);
     assert_true(p.kl_target == 0.0);

@@ -48,3 +48,30 @@ expect_no_temporaries() {
     left=$(find "$1" -name '.*.tmp.*' 2>/dev/null)
     if [ -z "$left" ]; then pass "$2"; else fail "$2: temporaries left" "$left"; fi
 }
+
+# The tiny chain's data: a two-item instrument ($TMP/instrument.json), 24
+# persons (even ids "ref", odd "foc") whose score k follows the word in
+# "I would <word> help." ($TMP/responses.csv, column human_score) and the
+# same scores as the truth ($TMP/truth.csv). Sets INS.
+make_tiny_chain_data() {
+    INS="$TMP/instrument.json"
+    cat >"$INS" <<'JSON'
+{"id": "tiny", "title": "Tiny", "score_min": 0, "score_max": 3, "items": [
+ {"id": "A", "scenario": "s", "question": "What now?", "rubric": [{"score": 0, "anchor": "nothing"}]},
+ {"id": "B", "scenario": "s", "question": "And then?", "rubric": [{"score": 3, "anchor": "talks"}]}]}
+JSON
+    local words=(never rarely often always) p it k
+    {
+        echo "person_id,group,item_id,response,human_score"
+        for p in $(seq 1 24); do
+            for it in A B; do
+                k=$(((p + $([ "$it" = B ] && echo 1 || echo 0)) % 4))
+                echo "P$p,$([ $((p % 2)) -eq 0 ] && echo ref || echo foc),$it,I would ${words[$k]} help.,$k"
+            done
+        done
+    } >"$TMP/responses.csv"
+    {
+        echo "person_id,item_id,true_score"
+        tail -n +2 "$TMP/responses.csv" | awk -F, '{print $1","$3","$5}'
+    } >"$TMP/truth.csv"
+}

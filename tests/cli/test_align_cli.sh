@@ -3,26 +3,7 @@
 # outputs have the documented columns, bad input exits 2 naming file:line:col
 # and leaves no output behind.
 . "$(dirname "$0")/lib.sh"
-INS="$TMP/instrument.json"
-cat >"$INS" <<'JSON'
-{"id": "tiny", "title": "Tiny", "score_min": 0, "score_max": 3, "items": [
- {"id": "A", "scenario": "s", "question": "What now?", "rubric": [{"score": 0, "anchor": "nothing"}]},
- {"id": "B", "scenario": "s", "question": "And then?", "rubric": [{"score": 3, "anchor": "talks"}]}]}
-JSON
-words=(never rarely often always)
-{
-    echo "person_id,group,item_id,response,human_score"
-    for p in $(seq 1 24); do
-        for it in A B; do
-            k=$(((p + $([ "$it" = B ] && echo 1 || echo 0)) % 4))
-            echo "P$p,$([ $((p % 2)) -eq 0 ] && echo ref || echo foc),$it,I would ${words[$k]} help.,$k"
-        done
-    done
-} >"$TMP/responses.csv"
-{
-    echo "person_id,item_id,true_score"
-    tail -n +2 "$TMP/responses.csv" | awk -F, '{print $1","$3","$5}'
-} >"$TMP/truth.csv"
+make_tiny_chain_data
 T="--threads 1 --quiet"
 
 for c in sft score pairs reward ppo dpo; do

@@ -251,8 +251,14 @@ static int is_biased(const sj_study_condition *cond, const char *item)
 
 /* The last fixed-set KL the PPO log recorded (the per-batch KL where no
  * fixed-set one was logged). */
+/* The KL of the model PPO saved: the kept evaluation's eval/kl when PPO
+ * kept the best checkpoint (compare copies it from the model's config.json),
+ * else the log's last fixed-set (or per-batch) KL. */
 static double final_kl(const cJSON *log)
 {
+    const cJSON *kept = rj_path(log, "kept", "eval_kl");
+    if (cJSON_IsNumber(kept))
+        return kept->valuedouble;
     rj_trend t;
     return rj_training_trend(log, "eval/kl", "objective/kl", &t) ? t.last : NAN;
 }

@@ -21,7 +21,7 @@ cat >"$TMP/s/pipeline.json" <<'JSON'
     "pairs": {"n": 24},
     "judge": {"panel_size": 3},
     "reward": {"steps": 3, "batch": 8},
-    "ppo": {"steps": 2, "batch": 8},
+    "ppo": {"steps": 2, "batch": 8, "eval_every": 1},
     "dpo": {"steps": 2, "batch": 8},
     "score": {},
     "audit": {"bootstrap": 0},
@@ -73,6 +73,13 @@ sim=$(python3 -c "import json; print(json.load(open('out/two/seed-4/data/simulat
 if [ "$seed" = "4" ] && [ "$sim" = "0.5" ]; then pass "a replication runs with its seed and its condition's simulation"; else fail "a replication runs with its seed and its condition's simulation" "$seed $sim"; fi
 rows=$(python3 -c "import csv; r=list(csv.DictReader(open('out/study.csv'))); print(len({(x['condition'],x['model']) for x in r}), sum(1 for x in r if x['measure'].startswith('target_')))")
 if [ "$rows" = "9 30" ]; then pass "study.csv: rows for 9 condition x scorer pairs, 30 target rows"; else fail "study.csv: rows for 9 condition x scorer pairs, 30 target rows" "$rows"; fi
+# PPO keeps the best evaluation within its KL budget (in one/seed-4 an earlier step than
+# the last): the study's final KL is that model's.
+kl=$(py '
+r=[x for x in d["replications"] if x["condition"]=="one" and x["seed"]==4][0]
+t=json.load(open("out/one/seed-4/reports/compare/compare.json"))["training_log"]
+print(abs(r["models"]["PPO"]["kl"] - t["kept"]["eval_kl"]) < 1e-12, t["kept"]["step"] < t["steps"][-1])')
+if [ "$kl" = "True True" ]; then pass "the final KL is the kept checkpoint's"; else fail "the final KL is the kept checkpoint's" "$kl"; fi
 grep -q "<svg" out/index.html && pass "the page has the forest plot" || fail "the page has the forest plot"
 
 # A second run finds every finished replication up to date: no log is rewritten.

@@ -425,7 +425,7 @@ sj_status sj_study_html(const cJSON *doc, sj_buf *out, sj_error *err)
     if (sj_buf_failed(&sub))
         sj_buf_fail(out);
     else
-        sj_html_begin(out, "Replication study", rj_str(doc, "name"), sub.data);
+        sj_html_begin(out, "Replication study:", rj_str(doc, "name"), sub.data);
     sj_buf_free(&sub);
     summary_section(out, doc);
     targets_section(out, doc);

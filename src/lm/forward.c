@@ -275,6 +275,21 @@ static void token_outputs(sj_lm *m, const sj_lm_batch *batch, int T, sj_lm_forwa
     a->has_lse = io->logprobs || io->entropy;
 }
 
+/* The second half of block l over n rows: the attention output's
+ * projection added to the residual x, then + MLP(LN2(.)), into res2 and
+ * res3 (the whole block and the last block's kept rows share it). */
+static void block_mlp_forward(sj_lm_acts *a, const lm_layer *w, int l, const float *x, int n, int C)
+{
+    LM_PROF(LM_PROF_MATMUL,
+            linear_fwd(a->res2[l], a->atty[l], w->attproj_w, w->attproj_b, x, n, C, C));
+    LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
+                                                a->res2[l], w->ln2_w, w->ln2_b, n, C));
+    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->fch[l], a->ln2[l], w->fc_w, w->fc_b, n, C, 4 * C));
+    LM_PROF(LM_PROF_GELU, lm_gelu_fwd(a->fch_gelu[l], a->fch[l], (size_t)n * 4 * C));
+    LM_PROF(LM_PROF_MATMUL, linear_fwd(a->res3[l], a->fch_gelu[l], w->mlpproj_w, w->mlpproj_b,
+                                       a->res2[l], n, 4 * C, C));
+}
+
 /* One transformer block: x + attn(LN1(x)), then + MLP(LN2(.)); the
  * activations the backward pass needs are kept in m->acts. */
 static void block_forward(sj_lm *m, int l, const float *residual, int B, int T,
@@ -295,14 +310,7 @@ static void block_forward(sj_lm *m, int l, const float *residual, int B, int T,
     } else {
         LM_PROF(LM_PROF_ATTENTION, lm_attention_fwd(a->atty[l], a->att[l], a->qkv[l], B, T, C, H));
     }
-    LM_PROF(LM_PROF_MATMUL,
-            linear_fwd(a->res2[l], a->atty[l], w.attproj_w, w.attproj_b, residual, N, C, C));
-    LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
-                                                a->res2[l], w.ln2_w, w.ln2_b, N, C));
-    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->fch[l], a->ln2[l], w.fc_w, w.fc_b, N, C, 4 * C));
-    LM_PROF(LM_PROF_GELU, lm_gelu_fwd(a->fch_gelu[l], a->fch[l], (size_t)N * 4 * C));
-    LM_PROF(LM_PROF_MATMUL, linear_fwd(a->res3[l], a->fch_gelu[l], w.mlpproj_w, w.mlpproj_b,
-                                       a->res2[l], N, 4 * C, C));
+    block_mlp_forward(a, &w, l, residual, N, C);
 }
 
 static sj_status check_positions(const sj_lm_batch *batch, const sj_lm_forward_io *io, int T,
@@ -395,14 +403,7 @@ static void last_block_kept(sj_lm *m, const float *residual, int B, int T, const
                               past ? past->k + at : NULL, past ? past->v + at : NULL,
                               past ? past->n : 0, past ? past->scratch : a->datt,
                               past ? past->n_threads : a->n_threads));
-    LM_PROF(LM_PROF_MATMUL,
-            linear_fwd(a->res2[l], a->atty[l], w.attproj_w, w.attproj_b, x, n, C, C));
-    LM_PROF(LM_PROF_LAYERNORM, lm_layernorm_fwd(a->ln2[l], a->ln2_mean[l], a->ln2_rstd[l],
-                                                a->res2[l], w.ln2_w, w.ln2_b, n, C));
-    LM_PROF(LM_PROF_MATMUL, lm_linear_fwd(a->fch[l], a->ln2[l], w.fc_w, w.fc_b, n, C, 4 * C));
-    LM_PROF(LM_PROF_GELU, lm_gelu_fwd(a->fch_gelu[l], a->fch[l], (size_t)n * 4 * C));
-    LM_PROF(LM_PROF_MATMUL, linear_fwd(a->res3[l], a->fch_gelu[l], w.mlpproj_w, w.mlpproj_b,
-                                       a->res2[l], n, 4 * C, C));
+    block_mlp_forward(a, &w, l, x, n, C);
     LM_PROF(LM_PROF_LAYERNORM,
             lm_layernorm_fwd(out, a->lnf_mean, a->lnf_rstd, a->res3[l], lm_lnf_w(m, m->params),
                              lm_lnf_b(m, m->params), n, C));

@@ -89,10 +89,14 @@ typedef enum {
 const char *sj_study_status_name(sj_study_status s);
 
 /* One biased item under one scorer: |SMD/SD| under SFT and under this
- * scorer, and the reduction (|sft| - |this|) / |sft| (NaN when either is
- * missing or |sft| is 0). */
+ * scorer, the reduction (|sft| - |this|) / |sft| (NaN when either is
+ * missing or |sft| is 0), and whether SFT inherited the injected bias (its
+ * audit flagged the item, B/C or BB/CC). A reduction of a bias SFT did not
+ * inherit is a ratio of noise to noise, so the targets read only inherited
+ * ones. */
 typedef struct {
     double abs_sft, abs_model, reduction;
+    int inherited;
 } sj_study_item_fig;
 
 typedef struct {
@@ -156,8 +160,11 @@ typedef struct {
 
 typedef struct {
     const char *item;
-    sj_study_mean abs_sft, abs_model, reduction;
-    double halved_share; /* replications whose reduction is at least 0.5 */
+    sj_study_mean abs_sft, abs_model;
+    sj_study_mean reduction;     /* over the replications where SFT inherited the bias */
+    sj_study_mean reduction_all; /* over every replication */
+    double halved_share;         /* of those inherited: reduction at least 0.5 */
+    double inherited_share;      /* replications where SFT inherited the bias */
 } sj_study_item_summary;
 
 typedef struct {
@@ -166,8 +173,10 @@ typedef struct {
     size_t n_ok, n_failed, n_missing; /* missing: ok but this scorer not audited */
     size_t n_items;
     sj_study_item_summary *items;
-    sj_study_mean reduction;       /* per replication: the mean over the biased items */
-    double halved_share;           /* every biased item's |SMD/SD| at most half of SFT's */
+    sj_study_mean reduction;       /* per replication: the mean over the inherited biases */
+    sj_study_mean reduction_all;   /* per replication: the mean over every biased item */
+    double halved_share;           /* every inherited bias's |SMD/SD| at most half of SFT's */
+    double inherited_share;        /* biased item x replication cells SFT inherited */
     double unbiased_flagged_share; /* some item without injected bias flagged B/C */
     double machine_made_share;     /* some machine-made DIF */
     sj_study_mean machine_made;    /* machine-made DIF items per replication */

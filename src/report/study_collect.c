@@ -295,7 +295,9 @@ static void biased_items(const rep_docs *d, const char *label, sj_study_model_fi
     for (size_t b = 0; b < d->cond->n_biased; b++) {
         const cJSON *item = item_named(d->items, d->cond->biased[b]);
         sj_study_item_fig *x = &f->items[b];
-        x->abs_sft = abs_effect(per_label(item, d->audits, SJ_STUDY_MODEL_LABELS[0]));
+        const cJSON *sft = per_label(item, d->audits, SJ_STUDY_MODEL_LABELS[0]);
+        x->abs_sft = abs_effect(sft);
+        x->inherited = sft && flagged(sft);
         x->abs_model = abs_effect(per_label(item, d->audits, label));
         x->reduction = x->abs_sft > 0 && isfinite(x->abs_model)
                            ? (x->abs_sft - x->abs_model) / x->abs_sft

@@ -268,7 +268,8 @@ static void forest_section(sj_buf *b, const cJSON *doc)
     }
     rj_out(b, "<figure>");
     rj_svg(b, p);
-    rj_out(b, "<figcaption>Each point is the mean over replications of (|SMD/SD| under SFT "
+    rj_out(b, "<figcaption>Each point is the mean over the replications in which SFT inherited "
+              "the item's bias (flagged it) of (|SMD/SD| under SFT "
               "&minus; |SMD/SD| under the aligned scorer) / |SMD/SD| under SFT, with its 95%% "
               "t-interval; the shaded region is the target (a reduction of 70%% or more), the "
               "dashed line at 50%% marks a halved effect. The axis stops at &minus;100%% (the bias "
@@ -296,7 +297,8 @@ static void figures_section(sj_buf *b, const cJSON *doc)
               "scores. QWK changes are the scorer's minus SFT's in the same replication.</p>\n"
               "<div style=\"overflow-x:auto\"><table><thead><tr><th class=\"l\">Condition</th><th "
               "class=\"l\">Scorer</th>"
-              "<th>Replications</th><th>Mean reduction</th><th>All halved</th>"
+              "<th>Replications</th><th>Bias inherited by SFT</th><th>Mean reduction (inherited)"
+              "</th><th>Mean reduction (all)</th><th>All halved</th>"
               "<th>Unbiased item flagged</th><th>Machine-made DIF</th>"
               "<th>&Delta; QWK truth</th><th>&Delta; QWK human</th><th>Truth QWK below "
               "SFT</th><th>Final KL</th><th>Hacking</th></tr></thead><tbody>\n");
@@ -312,7 +314,9 @@ static void figures_section(sj_buf *b, const cJSON *doc)
         if (rj_num(u, "failed") > 0)
             rj_out(b, "<br><span class=\"bad\">%.0f failed</span>", rj_num(u, "failed"));
         rj_out(b, "</td>");
+        pct_cell(b, rj_num(u, "inherited_share"));
         mean_cell(b, rj_get(u, "reduction"), SHOW_PERCENT);
+        mean_cell(b, rj_get(u, "reduction_all"), SHOW_PERCENT);
         pct_cell(b, rj_num(u, "halved_share"));
         pct_cell(b, rj_num(u, "unbiased_flagged_share"));
         pct_cell(b, rj_num(u, "machine_made_share"));
@@ -323,7 +327,11 @@ static void figures_section(sj_buf *b, const cJSON *doc)
         count_cell(b, u, "reward_hacking_warnings");
         rj_out(b, "</tr>\n");
     }
-    rj_out(b, "</tbody></table></div>\n<p class=\"note\">Unbiased item flagged and "
+    rj_out(b, "</tbody></table></div>\n<p class=\"note\">Bias inherited by SFT: the share of "
+              "biased item &times; replication cells where the SFT scorer's audit flagged the "
+              "biased item. A reduction of a bias SFT did not inherit divides noise by noise, so "
+              "the mean reduction (inherited), All halved and the targets read only inherited "
+              "biases; the mean reduction (all) reads every replication. Unbiased item flagged and "
               "machine-made DIF "
               "give the share of replications with at least one such item; Hacking counts the "
               "replications whose PPO log shows the reward-hacking pattern.</p>\n</section>\n");
@@ -343,7 +351,9 @@ static void item_rows(sj_buf *b, const cJSON *u)
         rj_out(b, "</td>");
         mean_cell(b, rj_get(it, "abs_smd_over_sd_sft"), SHOW_VALUE);
         mean_cell(b, rj_get(it, "abs_smd_over_sd"), SHOW_VALUE);
+        pct_cell(b, rj_num(it, "inherited_share"));
         mean_cell(b, rj_get(it, "reduction"), SHOW_PERCENT);
+        mean_cell(b, rj_get(it, "reduction_all"), SHOW_PERCENT);
         pct_cell(b, rj_num(it, "halved_share"));
         rj_out(b, "</tr>\n");
     }
@@ -353,7 +363,8 @@ static void items_section(sj_buf *b, const cJSON *doc)
 {
     rj_out(b, "<section id=\"items\"><h2>Biased items</h2>\n<table><thead><tr><th "
               "class=\"l\">Condition</th><th class=\"l\">Item</th><th class=\"l\">Scorer</th>"
-              "<th>|SMD/SD| SFT</th><th>|SMD/SD| scorer</th><th>Mean reduction</th><th>Halved"
+              "<th>|SMD/SD| SFT</th><th>|SMD/SD| scorer</th><th>Inherited by SFT</th><th>Mean "
+              "reduction (inherited)</th><th>Mean reduction (all)</th><th>Halved"
               "</th></tr></thead><tbody>\n");
     const cJSON *u;
     cJSON_ArrayForEach(u, rj_get(doc, "summary"))

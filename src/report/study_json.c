@@ -60,7 +60,10 @@ static cJSON *settings_json(const sj_study_spec *s)
                             "persons (the audits' DIF effect)");
     cJSON_AddStringToObject(o, "reduction",
                             "(|SMD/SD| under SFT - |SMD/SD| under the scorer) / "
-                            "|SMD/SD| under SFT, per biased item and replication");
+                            "|SMD/SD| under SFT, per biased item and replication; "
+                            "'reduction' and 'halved_share' read only the replications where "
+                            "SFT inherited the item's bias (flagged it B/C or BB/CC), "
+                            "'reduction_all' reads every replication");
     cJSON_AddStringToObject(o, "machine_made",
                             "items flagged (B/C, BB/CC) in the scorer's scores but neither in "
                             "the human scores (the audit's human_dif) nor in the true scores "
@@ -80,6 +83,7 @@ static cJSON *model_json(const sj_study_spec *s, const sj_study_rep *r, int m)
         cJSON_AddStringToObject(it, "item", cond->biased[b]);
         sj_json_add_number(it, "abs_smd_over_sd_sft", f->items[b].abs_sft);
         sj_json_add_number(it, "abs_smd_over_sd", f->items[b].abs_model);
+        cJSON_AddBoolToObject(it, "inherited", f->items[b].inherited);
         if (m > 0) {
             sj_json_add_number(it, "reduction", f->items[b].reduction);
             cJSON_AddBoolToObject(it, "halved", f->items[b].reduction >= 0.5);
@@ -137,13 +141,17 @@ static cJSON *summary_json(const sj_study_spec *s, const sj_study_summary *u)
         add_mean(it, "abs_smd_over_sd", u->items[b].abs_model);
         if (u->model > 0) {
             add_mean(it, "reduction", u->items[b].reduction);
+            add_mean(it, "reduction_all", u->items[b].reduction_all);
             sj_json_add_number(it, "halved_share", u->items[b].halved_share);
         }
+        sj_json_add_number(it, "inherited_share", u->items[b].inherited_share);
     }
     if (u->model > 0) {
         add_mean(o, "reduction", u->reduction);
+        add_mean(o, "reduction_all", u->reduction_all);
         sj_json_add_number(o, "halved_share", u->halved_share);
     }
+    sj_json_add_number(o, "inherited_share", u->inherited_share);
     sj_json_add_number(o, "unbiased_flagged_share", u->unbiased_flagged_share);
     sj_json_add_number(o, "machine_made_share", u->machine_made_share);
     add_mean(o, "machine_made", u->machine_made);
@@ -213,10 +221,12 @@ static cJSON *summary_text(const sj_study_spec *s, const sj_study_summary *sums,
         if (reps == 0)
             sj_buf_printf(&b, "no figures");
         else if (u->n_items && isfinite(u->reduction.mean))
-            sj_buf_printf(&b, "|SMD/SD| on the biased items reduced by %.0f%% on average",
-                          100 * u->reduction.mean);
+            sj_buf_printf(&b,
+                          "|SMD/SD| on the biases SFT inherited (%.0f%% of biased items) "
+                          "reduced by %.0f%% on average",
+                          100 * u->inherited_share, 100 * u->reduction.mean);
         else
-            sj_buf_printf(&b, "no biased item to reduce");
+            sj_buf_printf(&b, "no inherited bias to reduce");
         if (reps && isfinite(u->reduction.lo))
             sj_buf_printf(&b, " (95%% interval %.0f%% to %.0f%%)", 100 * u->reduction.lo,
                           100 * u->reduction.hi);

@@ -54,12 +54,12 @@ void sj_study_set_targets(sj_study_summary *sum)
     size_t present = sum->n_ok - sum->n_missing;
     int applies = sum->model > 0 && present > 0;
     double na = NAN;
-    t[0] = at_least("reduction", "mean reduction of |SMD/SD| on the biased items >= 70%",
+    t[0] = at_least("reduction", "mean reduction of |SMD/SD| on the biases SFT inherited >= 70%",
                     applies ? sum->reduction.mean : na, SJ_STUDY_REDUCTION_TARGET);
     t[1] = at_least("reduction_stretch",
-                    "stretch: mean reduction of |SMD/SD| on the biased items >= 80%",
+                    "stretch: mean reduction of |SMD/SD| on the biases SFT inherited >= 80%",
                     applies ? sum->reduction.mean : na, SJ_STUDY_REDUCTION_STRETCH);
-    t[2] = at_least("halved", "every biased item's |SMD/SD| halved in >= 90% of replications",
+    t[2] = at_least("halved", "every inherited bias's |SMD/SD| halved in >= 90% of replications",
                     applies ? sum->halved_share : na, SJ_STUDY_HALVED_TARGET);
     t[3] = at_least("no_unbiased_flagged",
                     "no item without injected bias flagged (B/C, BB/CC) in >= 90% of replications",
@@ -81,15 +81,17 @@ static int has_figures(const sj_study_rep *r)
     return (r->status == SJ_STUDY_RAN || r->status == SJ_STUDY_UP_TO_DATE) && !r->error;
 }
 
-/* Per replication: the mean reduction over the biased items with one, and
- * whether every such item was halved (-1 when none has a reduction). */
-static double rep_reduction(const sj_study_model_fig *f, size_t n_items, int *halved)
+/* Per replication: the mean reduction over the biased items with one (only
+ * those SFT inherited when `inherited_only`), and whether every such item
+ * was halved (-1 when none has a reduction). */
+static double rep_reduction(const sj_study_model_fig *f, size_t n_items, int inherited_only,
+                            int *halved)
 {
     double sum = 0;
     size_t n = 0;
     *halved = 1;
     for (size_t b = 0; b < n_items; b++)
-        if (isfinite(f->items[b].reduction)) {
+        if (isfinite(f->items[b].reduction) && (f->items[b].inherited || !inherited_only)) {
             sum += f->items[b].reduction;
             n++;
             *halved &= f->items[b].reduction >= 0.5;
@@ -105,40 +107,48 @@ static double share(size_t count, size_t of)
 }
 
 /* Scratch columns, one value per replication of the condition. */
-enum { COL_RED, COL_MADE, COL_QT, COL_QH, COL_DQT, COL_DQH, COL_KL, N_COLS };
+enum { COL_RED, COL_RED_ALL, COL_MADE, COL_QT, COL_QH, COL_DQT, COL_DQH, COL_KL, N_COLS };
 
 static void summarise_items(sj_study_summary *sum, const sj_study_rep *const *reps, size_t n,
                             double *scratch)
 {
     for (size_t b = 0; b < sum->n_items; b++) {
-        double *sft = scratch, *model = scratch + n, *red = scratch + 2 * n;
-        size_t halved = 0, with = 0;
+        double *sft = scratch, *model = scratch + n, *red = scratch + 2 * n,
+               *red_all = scratch + 3 * n;
+        size_t halved = 0, with = 0, inherited = 0;
         for (size_t i = 0; i < n; i++) {
             const sj_study_item_fig *x = &reps[i]->models[sum->model].items[b];
             sft[i] = x->abs_sft;
             model[i] = x->abs_model;
-            red[i] = x->reduction;
-            with += isfinite(x->reduction);
-            halved += isfinite(x->reduction) && x->reduction >= 0.5;
+            red_all[i] = x->reduction;
+            red[i] = x->inherited ? x->reduction : NAN;
+            inherited += x->inherited != 0;
+            with += isfinite(red[i]);
+            halved += isfinite(red[i]) && red[i] >= 0.5;
         }
         sum->items[b].abs_sft = sj_study_mean_ci(sft, n);
         sum->items[b].abs_model = sj_study_mean_ci(model, n);
         sum->items[b].reduction = sj_study_mean_ci(red, n);
+        sum->items[b].reduction_all = sj_study_mean_ci(red_all, n);
         sum->items[b].halved_share = share(halved, with);
+        sum->items[b].inherited_share = share(inherited, n);
     }
 }
 
 static void summarise_reps(sj_study_summary *sum, const sj_study_rep *const *reps, size_t n,
                            double *col[N_COLS])
 {
-    size_t halved = 0, with = 0, unbiased = 0, made = 0;
+    size_t halved = 0, with = 0, unbiased = 0, made = 0, inherited = 0;
     for (size_t i = 0; i < n; i++) {
         const sj_study_model_fig *f = &reps[i]->models[sum->model];
         const sj_study_model_fig *sft = &reps[i]->models[0];
-        int all_halved;
-        col[COL_RED][i] = rep_reduction(f, sum->n_items, &all_halved);
+        int all_halved, ignored;
+        col[COL_RED][i] = rep_reduction(f, sum->n_items, 1, &all_halved);
+        col[COL_RED_ALL][i] = rep_reduction(f, sum->n_items, 0, &ignored);
         with += all_halved >= 0;
         halved += all_halved == 1;
+        for (size_t b = 0; b < sum->n_items; b++)
+            inherited += f->items[b].inherited != 0;
         unbiased += f->n_unbiased_flagged > 0;
         made += f->n_machine_made > 0;
         col[COL_MADE][i] = f->n_machine_made;
@@ -151,7 +161,9 @@ static void summarise_reps(sj_study_summary *sum, const sj_study_rep *const *rep
         sum->hacking += f->hacking != 0;
     }
     sum->reduction = sj_study_mean_ci(col[COL_RED], n);
+    sum->reduction_all = sj_study_mean_ci(col[COL_RED_ALL], n);
     sum->halved_share = share(halved, with);
+    sum->inherited_share = share(inherited, n * sum->n_items);
     sum->unbiased_flagged_share = share(unbiased, n);
     sum->machine_made_share = share(made, n);
     sum->machine_made = sj_study_mean_ci(col[COL_MADE], n);
@@ -167,7 +179,7 @@ static sj_status summarise_one(const sj_study_spec *s, const sj_study_rep *reps,
 {
     const sj_study_condition *cond = &s->conditions[sum->condition];
     const sj_study_rep **mine = calloc(n_reps + 1, sizeof *mine);
-    double *scratch = calloc((n_reps + 1) * (N_COLS > 3 ? N_COLS : 3), sizeof *scratch);
+    double *scratch = calloc((n_reps + 1) * (N_COLS > 4 ? N_COLS : 4), sizeof *scratch);
     sum->n_items = cond->n_biased;
     sum->items = calloc(cond->n_biased + 1, sizeof *sum->items);
     if (!mine || !scratch || !sum->items) {

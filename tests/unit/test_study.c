@@ -27,7 +27,17 @@
  * 2/3 < 0.9 halved missed, 2/3 < 0.9 clean missed, truth QWK never below
  * SFT's: met. Per item: S01 reductions 0.8 0.8 0.9, mean 0.8333333, all
  * halved; S02 0.8 0.4 0.8, mean 0.6666667, halved in 2 of 3. Mean change of
- * truth QWK (0.02 + 0.01 + 0.01)/3 = 0.01333333. */
+ * truth QWK (0.02 + 0.01 + 0.01)/3 = 0.01333333.
+ *
+ * A bias SFT did not inherit (two replications, PPO):
+ *   rep 1: S01 inherited 0.40 -> 0.08 (0.8); S02 not inherited 0.05 -> 0.15
+ *          (-2.0)
+ *   rep 2: S01 inherited 0.50 -> 0.10 (0.8); S02 inherited 0.30 -> 0.09 (0.7)
+ * Reduction over inherited biases: rep 1 0.8, rep 2 (0.8 + 0.7)/2 = 0.75,
+ * mean 0.775; over all: rep 1 (0.8 - 2.0)/2 = -0.6, rep 2 0.75, mean 0.075.
+ * Halved: every inherited bias halved in both (1.0). Inherited cells 3 of 4
+ * (0.75). S02: inherited in 1 of 2 (0.5), reduction (inherited) 0.7 over
+ * n = 1, reduction (all) (-2.0 + 0.7)/2 = -0.65. */
 #include <math.h>
 
 #include "sjtalign/study.h"
@@ -75,8 +85,8 @@ static void fill_rep(sj_study_rep *r, sj_study_item_fig items[2][2], const doubl
         r->models[m].qwk_human = NAN;
     }
     for (int b = 0; b < 2; b++) {
-        items[0][b] = (sj_study_item_fig){fig[3 * b], fig[3 * b], 0};
-        items[1][b] = (sj_study_item_fig){fig[3 * b], fig[3 * b + 1], fig[3 * b + 2]};
+        items[0][b] = (sj_study_item_fig){fig[3 * b], fig[3 * b], 0, 1};
+        items[1][b] = (sj_study_item_fig){fig[3 * b], fig[3 * b + 1], fig[3 * b + 2], 1};
     }
     r->models[1].n_unbiased_flagged = unbiased;
     r->models[0].qwk_truth = qwk_sft;
@@ -129,6 +139,41 @@ static void test_summary_and_targets(void **state)
         assert_int_equal(sums[2].targets[t].state, SJ_TARGET_NA);
     }
     assert_int_equal(sums[2].n_missing, 3);
+    sj_study_summaries_free(sums, 3);
+}
+
+static void test_not_inherited_left_out(void **state)
+{
+    (void)state;
+    char *names[2] = {"S01", "S02"};
+    double sizes[2] = {0.6, 0.4};
+    sj_study_condition cond = {.name = "c", .n_biased = 2, .biased = names, .bias = sizes};
+    sj_study_spec spec = {.name = "t", .n_conditions = 1, .conditions = &cond, .n_seeds = 2};
+    sj_study_rep reps[2];
+    sj_study_item_fig items[2][2][2];
+    const double figs[2][6] = {{0.40, 0.08, 0.8, 0.05, 0.15, -2.0},
+                               {0.50, 0.10, 0.8, 0.30, 0.09, 0.7}};
+    fill_rep(&reps[0], items[0], figs[0], 0, 0.90, 0.91);
+    fill_rep(&reps[1], items[1], figs[1], 0, 0.90, 0.91);
+    for (int m = 0; m < 2; m++)
+        items[0][m][1].inherited = 0;
+    sj_study_summary *sums = NULL;
+    sj_error err;
+    sj_error_clear(&err);
+    assert_int_equal(sj_study_summarise(&spec, reps, 2, &sums, &err), SJ_OK);
+    const sj_study_summary *ppo = &sums[1];
+    assert_true(fabs(ppo->reduction.mean - 0.775) < 1e-12);
+    assert_int_equal(ppo->reduction.n, 2);
+    assert_true(fabs(ppo->reduction_all.mean - 0.075) < 1e-12);
+    assert_true(fabs(ppo->halved_share - 1) < 1e-12);
+    assert_true(fabs(ppo->inherited_share - 0.75) < 1e-12);
+    assert_true(fabs(ppo->items[1].inherited_share - 0.5) < 1e-12);
+    assert_true(fabs(ppo->items[1].reduction.mean - 0.7) < 1e-12);
+    assert_int_equal(ppo->items[1].reduction.n, 1);
+    assert_true(fabs(ppo->items[1].reduction_all.mean + 0.65) < 1e-12);
+    assert_true(fabs(ppo->items[1].halved_share - 1) < 1e-12);
+    assert_int_equal(ppo->targets[0].state, SJ_TARGET_MET);
+    assert_int_equal(ppo->targets[2].state, SJ_TARGET_MET);
     sj_study_summaries_free(sums, 3);
 }
 
@@ -287,9 +332,13 @@ static void test_study_file_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_t_interval_ten),      cmocka_unit_test(test_t_interval_small),
-        cmocka_unit_test(test_summary_and_targets), cmocka_unit_test(test_truth_below_misses),
-        cmocka_unit_test(test_bias_strings),        cmocka_unit_test(test_study_file_and_pipeline),
+        cmocka_unit_test(test_t_interval_ten),
+        cmocka_unit_test(test_t_interval_small),
+        cmocka_unit_test(test_summary_and_targets),
+        cmocka_unit_test(test_not_inherited_left_out),
+        cmocka_unit_test(test_truth_below_misses),
+        cmocka_unit_test(test_bias_strings),
+        cmocka_unit_test(test_study_file_and_pipeline),
         cmocka_unit_test(test_study_file_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,8 +66,20 @@ if [ "$failed" = "2 True" ]; then pass "failed replications keep their log and e
 grep -q "unknown item 'S09'" out/broken/seed-3/run.log && pass "the failure is in the replication's log" || fail "the failure is in the replication's log"
 broken=$(py 's=[x for x in d["summary"] if x["condition"]=="broken" and x["model"]=="PPO"][0]; print(s["replications"], s["failed"])')
 if [ "$broken" = "0 2" ]; then pass "failed replications are left out and counted"; else fail "failed replications are left out and counted" "$broken"; fi
-items=$(py 's=[x for x in d["summary"] if x["condition"]=="one" and x["model"]=="DPO"][0]; print(s["replications"], [i["item"] for i in s["biased_items"]], s["reduction"]["n"])')
+items=$(py 's=[x for x in d["summary"] if x["condition"]=="one" and x["model"]=="DPO"][0]; print(s["replications"], [i["item"] for i in s["biased_items"]], s["reduction_all"]["n"])')
 if [ "$items" = "2 ['S01', 'S03'] 2" ]; then pass "condition one: two replications, biased items S01 and S03"; else fail "condition one: two replications, biased items S01 and S03" "$items"; fi
+# The reduction the targets read counts only replications whose SFT audit flagged a biased
+# item (the bias was inherited); counted here from the SFT audits themselves.
+inherited=$(py '
+import glob
+n = 0
+for f in sorted(glob.glob("out/one/seed-*/reports/before/audit.json")):
+    a = json.load(open(f))
+    cls = {i["item"]: i.get("ets_poly_class") or i.get("ets_class") for i in a["dif"]["items"]}
+    n += any(cls.get(k) in ("B", "C", "BB", "CC") for k in ("S01", "S03"))
+s = [x for x in d["summary"] if x["condition"] == "one" and x["model"] == "DPO"][0]
+print(n == s["reduction"]["n"])')
+if [ "$inherited" = "True" ]; then pass "the reduction reads only replications where SFT inherited a bias"; else fail "the reduction reads only replications where SFT inherited a bias" "$inherited"; fi
 seed=$(py 'print(json.load(open("out/two/seed-4/pipeline.json"))["seed"])')
 sim=$(python3 -c "import json; print(json.load(open('out/two/seed-4/data/simulation.json'))['focal_share'])")
 if [ "$seed" = "4" ] && [ "$sim" = "0.5" ]; then pass "a replication runs with its seed and its condition's simulation"; else fail "a replication runs with its seed and its condition's simulation" "$seed $sim"; fi

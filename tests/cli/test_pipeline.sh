@@ -267,9 +267,9 @@ expect_out_contains "--baseline reports/demo/baseline --panel runs/demo/reward/p
 expect_out_contains "sjtalign simulate --out data/demo --seed 20261126 --persons 3000 --items 8" "demo pipeline: simulate regenerates data/demo"
 run_cmd run --dry-run instruments/example/pipeline.json
 expect_exit 0 "own-data pipeline: dry run"
-n=$(grep -c '^\[[0-9]*/13\]' "$TMP/.stdout")
-if [ "$n" -eq 13 ]; then pass "own-data pipeline: 13 stages (the split first), no simulate, pairs or judge"; else fail "own-data pipeline: 13 stages" "$OUT"; fi
-expect_out_contains "sjtalign reward --init runs/example/sft --instrument data/demo/instrument.json --pairs data/example/expert_pairs.csv" "own-data pipeline: reward learns from the experts' pairs"
+n=$(grep -c '^\[[0-9]*/15\]' "$TMP/.stdout")
+if [ "$n" -eq 15 ]; then pass "own-data pipeline: 15 stages (the split first), no simulate, pairs or judge"; else fail "own-data pipeline: 15 stages" "$OUT"; fi
+expect_out_contains "sjtalign reward --init instruments/example/runs/sft --instrument instruments/example/instrument.json --pairs instruments/example/expert_pairs.csv" "own-data pipeline: reward learns from the experts' pairs"
 case "$OUT" in
     *"--truth"*) fail "own-data pipeline: no gold truth anywhere" "$OUT" ;;
     *) pass "own-data pipeline: no gold truth anywhere" ;;

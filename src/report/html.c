@@ -254,3 +254,22 @@ int sj_html_number_cell(sj_buf *b, double value, int digits, const char *cls)
         return sj_buf_printf(b, "<td class=\"%s\">%s</td>", cls, num);
     return sj_buf_printf(b, "<td>%s</td>", num);
 }
+
+int sj_html_colour_key(sj_buf *b, const char *ok, const char *warn, const char *bad)
+{
+    static const char *const cls[3] = {"ok", "warn", "bad"};
+    static const char *const colour[3] = {"green", "amber", "red"};
+    const char *meaning[3] = {ok, warn, bad};
+    int first = 1;
+    for (int i = 0; i < 3; i++) {
+        if (!meaning[i])
+            continue;
+        sj_buf_printf(b, "%s<span class=\"%s\">%s</span> ",
+                      first ? "<p class=\"key\">Text colours: " : "; ", cls[i], colour[i]);
+        sj_html_escape(b, meaning[i]);
+        first = 0;
+    }
+    if (!first)
+        sj_buf_printf(b, ".</p>\n");
+    return sj_buf_failed(b) ? -1 : 0;
+}

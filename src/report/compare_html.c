@@ -1497,6 +1497,13 @@ static void group_chart(page *pg, const cJSON *series, const cJSON *steps, doubl
             curves[k].colour = group_colour(pg, owned[k], &next_other);
             k++;
         }
+        /* The reference group first, then the focal group, as in every legend. */
+        for (size_t i = 1; i < k; i++)
+            for (size_t j = i; j > 0 && curves[j].colour < curves[j - 1].colour; j--) {
+                curve t = curves[j];
+                curves[j] = curves[j - 1];
+                curves[j - 1] = t;
+            }
         curve_chart(pg, "Mean score by group over training", "Mean item score", steps, curves, k,
                     kept_step);
     } else {

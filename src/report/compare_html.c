@@ -716,7 +716,7 @@ static void class_table_head(page *pg, int polytomous)
         "verdict</th>",
         effect);
     if (pg->has_baseline)
-        out(pg, "<th class=\"grp\" colspan=\"3\"%s>Baseline (reference)</th>", REF_STYLE);
+        out(pg, "<th class=\"grp\" colspan=\"3\"%s>Baseline</th>", REF_STYLE);
     out(pg, "</tr>\n<tr>");
     for (int k = 0; k < pg->n + pg->has_baseline; k++)
         out(pg, "<th class=\"l\"%s>Class</th><th>%s</th><th>p</th>", k == pg->n ? REF_STYLE : "",

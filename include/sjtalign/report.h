@@ -59,13 +59,35 @@ int sj_html_number_cell(sj_buf *b, double value, int digits, const char *cls);
 void sj_html_format_number(double value, int digits, char *out, size_t n);
 /* A p-value: "< .001" below .001, else three decimals without leading zero. */
 void sj_html_format_p(double p, char *out, size_t n);
+/* A key to the text colours a page section uses: a paragraph naming
+ * what green (ok), amber (warn) and red (bad) text means there, each
+ * beside a sample in its colour. A NULL meaning leaves its colour out. */
+int sj_html_colour_key(sj_buf *b, const char *ok, const char *warn, const char *bad);
 
 /* ---- SVG plots --------------------------------------------------------------- */
 
 /* Okabe & Ito's palette, readable with the common colour-vision
- * deficiencies. Index 0 is the reference group, 1 the focal group. */
+ * deficiencies. Every chart on every page uses index 0 (blue) for the
+ * reference group and 1 (vermillion) for the focal group; models use
+ * SJ_SERIES_SFT (7, black), SJ_SERIES_PPO (2, bluish green), SJ_SERIES_DPO
+ * (4, reddish purple) and SJ_SERIES_BASELINE (5, sky blue). Each index
+ * also has its own marker shape and line dash. */
 #define SJ_PLOT_N_COLOURS 8
+#define SJ_SERIES_REFERENCE 0
+#define SJ_SERIES_FOCAL 1
+#define SJ_SERIES_PPO 2
+#define SJ_SERIES_DPO 4
+#define SJ_SERIES_BASELINE 5
+#define SJ_SERIES_SFT 7
 const char *sj_plot_colour(size_t i);
+/* The series (colour) index of each of n model labels: SFT, PPO, DPO and
+ * baseline (any case) get theirs; any other label the first free index of
+ * 7 (the first label only: the model before alignment), 2, 4, 3, 6, 5;
+ * indices repeat past those. */
+void sj_plot_model_series(size_t n, const char *const *labels, size_t *series);
+/* Estimated width in pixels of text set in DejaVu Sans at font_px (a
+ * little wide rather than narrow), used to lay out legends and labels. */
+double sj_plot_text_width(const char *text, double font_px);
 
 /* "Nice" tick positions covering [lo, hi] (steps of 1, 2 or 5 times a power
  * of ten, at most about `max_ticks` of them). Writes up to `cap` ticks and
@@ -111,9 +133,16 @@ void sj_plot_point_ci(sj_plot *p, size_t series, double x, double y, double lo, 
 void sj_plot_interval(sj_plot *p, size_t series, double row, double lo, double hi);
 /* A dumbbell on categorical row `row`: from x0 (hollow) to x1 (filled). */
 void sj_plot_dumbbell(sj_plot *p, double row, double x0, double x1, size_t series0, size_t series1);
-/* A polyline through the points with finite coordinates. */
+/* A polyline through the points with finite coordinates; a point between
+ * missing values is drawn as a dot. */
 void sj_plot_line(sj_plot *p, size_t series, size_t n, const double *x, const double *y);
-/* A legend in the top-right corner. */
+/* The same, thin and half transparent: a noisy series shown behind the
+ * trend drawn with sj_plot_line. */
+void sj_plot_line_faint(sj_plot *p, size_t series, size_t n, const double *x, const double *y);
+/* A legend below the plot area (the canvas grows to hold it), its entries
+ * left to right and wrapped onto further rows so every label stays on the
+ * canvas; each label follows its swatch, which looks like the series'
+ * marks (line, marker, hollow marker or bar). Call it after the marks. */
 void sj_plot_legend(sj_plot *p, size_t n, const char *const *names, const size_t *series);
 
 /* Appends the finished <svg> element. A plot that could not be built (out

@@ -19,6 +19,7 @@ typedef struct {
     int has_truth;       /* every audit has agreement with the true scores */
     int has_baseline;    /* the document has the transparent baseline scorer */
     int has_panel;       /* the document has the expert panel (--panel) */
+    size_t *series;      /* n chart series (colours) of the audits, by model */
 } page;
 
 /* The index that stands for the baseline in item_of and part_of. */
@@ -518,9 +519,26 @@ static void summary_rule_note(page *pg)
                 "read the effect sizes below. Signs are focal minus reference.</p>\n");
 }
 
+/* What one compare page can and cannot show. */
+static void seed_caveat(page *pg)
+{
+    out(pg, "<p class=\"caveat\"><strong>One run of one seed.</strong> Every number on this "
+            "page comes from one training run with one random seed, and the intervals cover "
+            "only the sampling of persons, not what another seed would have trained: a "
+            "different seed can move an item's DIF, the gap and the agreement by more than "
+            "the changes shown here. The page describes these scorers; a claim about what "
+            "alignment does needs the replication study (<code>sjtalign study</code>, "
+            "docs/STUDY.md), which repeats the pipeline over several seeds and designs.</p>\n");
+}
+
 static void section_summary(page *pg)
 {
     out(pg, "<section id=\"summary\"><h2>1. What changed</h2>\n");
+    seed_caveat(pg);
+    sj_html_colour_key(pg->w, "improved beyond noise",
+                       "a warning (agreement with the human scores fell, or the audits "
+                       "evaluated different persons)",
+                       "worse beyond noise, or below a threshold");
     for (int k = 1; k < pg->n; k++) {
         out(pg, "<h3>");
         text(pg, pg->labels[0]);
@@ -638,18 +656,12 @@ static void dumbbell_chart(page *pg, int polytomous, int figure_no)
             /* Several afters share a row, spread a little apart. */
             double offset = afters > 1 ? 0.5 * ((k - 1) / (double)(afters - 1) - 0.5) : 0;
             /* Intervals sit just above and below the line, markers on top. */
-            sj_plot_interval(p, 0, (double)i + offset - 0.12, b.lo, b.hi);
-            sj_plot_interval(p, (size_t)k, (double)i + offset + 0.12, a.lo, a.hi);
-            sj_plot_dumbbell(p, (double)i + offset, b.value, a.value, 0, (size_t)k);
+            sj_plot_interval(p, pg->series[0], (double)i + offset - 0.12, b.lo, b.hi);
+            sj_plot_interval(p, pg->series[k], (double)i + offset + 0.12, a.lo, a.hi);
+            sj_plot_dumbbell(p, (double)i + offset, b.value, a.value, pg->series[0], pg->series[k]);
         }
     }
-    size_t *series = calloc((size_t)pg->n, sizeof *series);
-    if (series) {
-        for (int k = 0; k < pg->n; k++)
-            series[k] = (size_t)k;
-        sj_plot_legend(p, (size_t)pg->n, pg->labels, series);
-    }
-    free(series);
+    sj_plot_legend(p, (size_t)pg->n, pg->labels, pg->series);
     out(pg, "<figure>");
     svg(pg, p);
     out(pg, "<figcaption>Figure %d. %s per item: hollow marker ", figure_no,
@@ -688,68 +700,64 @@ static void change_cell_line(page *pg, const cJSON *ch, int k)
     verdict_span(pg, rj_str(ch, "verdict"));
 }
 
+/* The class table's two header rows: a group of class, effect and p per
+ * audit (and for the baseline), the change column between them. */
+static void class_table_head(page *pg, int polytomous)
+{
+    const char *effect = polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>";
+    out(pg, "<thead><tr><th class=\"l\" rowspan=\"2\">Item</th>");
+    for (int k = 0; k < pg->n; k++) {
+        out(pg, "<th class=\"grp\" colspan=\"3\">");
+        text(pg, pg->labels[k]);
+        out(pg, "</th>");
+    }
+    out(pg,
+        "<th class=\"l\" rowspan=\"2\">Class change, change in |%s| [95%% interval], "
+        "verdict</th>",
+        effect);
+    if (pg->has_baseline)
+        out(pg, "<th class=\"grp\" colspan=\"3\"%s>Baseline</th>", REF_STYLE);
+    out(pg, "</tr>\n<tr>");
+    for (int k = 0; k < pg->n + pg->has_baseline; k++)
+        out(pg, "<th class=\"l\"%s>Class</th><th>%s</th><th>p</th>", k == pg->n ? REF_STYLE : "",
+            effect);
+    out(pg, "</tr></thead><tbody>\n");
+}
+
+/* Class badge, effect and p of one audit's item (BASELINE: the baseline's). */
+static void class_cells(page *pg, const cJSON *row, int k, int polytomous)
+{
+    char x[48];
+    const cJSON *item = item_of(pg, row, k);
+    rj_effect e;
+    rj_dif_effect(item, &e);
+    out(pg, "<td class=\"l\"%s>", k == BASELINE ? REF_STYLE : "");
+    badge(pg, e.cls);
+    out(pg, "</td><td>%s</td>", rj_fmt(x, sizeof x, e.value, polytomous ? 3 : 2));
+    sj_html_format_p(rj_num(item, polytomous ? "mantel_p" : "mh_p"), x, sizeof x);
+    out(pg, "<td>%s</td>", x);
+}
+
 static void class_table(page *pg, int polytomous)
 {
     size_t n;
     const cJSON **rows = rows_of_type(pg, polytomous, &n);
     if (!rows)
         return;
-    out(pg, "<table><thead><tr><th class=\"l\">Item</th>");
-    for (int k = 0; k < pg->n; k++) {
-        out(pg, "<th class=\"l\">");
-        text(pg, pg->labels[k]);
-        out(pg, "</th>");
-    }
-    out(pg, "<th class=\"l\">Class change, change in |%s| [95%% interval], verdict</th>",
-        polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>");
-    for (int k = 0; k < pg->n; k++) {
-        out(pg, "<th>%s ", polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>");
-        text(pg, pg->labels[k]);
-        out(pg, "</th>");
-    }
-    out(pg, "<th>p ");
-    text(pg, pg->labels[0]);
-    out(pg, "</th><th>p ");
-    text(pg, pg->labels[pg->n - 1]);
-    out(pg, "</th>");
-    if (pg->has_baseline)
-        out(pg, "<th class=\"l\"%s>Baseline</th><th>%s baseline</th>", REF_STYLE,
-            polytomous ? "SMD/SD" : "\xce\x94<sub>MH</sub>");
-    out(pg, "</tr></thead><tbody>\n");
-    char x[48];
+    out(pg, "<table class=\"dif\">");
+    class_table_head(pg, polytomous);
     for (size_t i = 0; i < n; i++) {
         out(pg, "<tr><td class=\"id\">");
         text(pg, rj_str(rows[i], "item"));
         out(pg, "</td>");
-        for (int k = 0; k < pg->n; k++) {
-            rj_effect e;
-            rj_dif_effect(item_of(pg, rows[i], k), &e);
-            out(pg, "<td class=\"l\">");
-            badge(pg, e.cls);
-            out(pg, "</td>");
-        }
-        out(pg, "<td class=\"l\">");
+        for (int k = 0; k < pg->n; k++)
+            class_cells(pg, rows[i], k, polytomous);
+        out(pg, "<td class=\"l change\">");
         for (int k = 1; k < pg->n; k++)
             change_cell_line(pg, change_of(pg, rows[i], k), k);
         out(pg, "</td>");
-        for (int k = 0; k < pg->n; k++) {
-            rj_effect e;
-            rj_dif_effect(item_of(pg, rows[i], k), &e);
-            out(pg, "<td>%s</td>", rj_fmt(x, sizeof x, e.value, polytomous ? 3 : 2));
-        }
-        const char *pkey = polytomous ? "mantel_p" : "mh_p";
-        for (int k = 0; k < pg->n; k += pg->n - 1) {
-            double p = rj_num(item_of(pg, rows[i], k), pkey);
-            sj_html_format_p(p, x, sizeof x);
-            out(pg, "<td>%s</td>", x);
-        }
-        if (pg->has_baseline) {
-            rj_effect e;
-            rj_dif_effect(item_of(pg, rows[i], BASELINE), &e);
-            out(pg, "<td class=\"l\"%s>", REF_STYLE);
-            badge(pg, e.cls);
-            out(pg, "</td><td>%s</td>", rj_fmt(x, sizeof x, e.value, polytomous ? 3 : 2));
-        }
+        if (pg->has_baseline)
+            class_cells(pg, rows[i], BASELINE, polytomous);
         out(pg, "</tr>\n");
     }
     out(pg, "</tbody></table>\n");
@@ -812,6 +820,12 @@ static void section_dif(page *pg)
         for (int k = 1; k < pg->n; k++)
             transition_table(pg, poly, k);
         out(pg, "</div>\n");
+        sj_html_colour_key(pg->w,
+                           "improved: a smaller |effect| beyond noise, or items moved to a "
+                           "smaller class",
+                           NULL,
+                           "worse: a larger |effect| beyond noise, or items moved to a "
+                           "larger class");
     }
     out(pg, "</section>\n");
 }
@@ -822,9 +836,13 @@ typedef struct {
     const char *label;
     const char *key;   /* member of the section object, or of a group */
     const char *group; /* NULL: the section object; else a group's object */
-    int digits;
+    int digits;        /* P_VALUE: a p-value, shown as "< .001" or ".012" */
     int percent;
 } measure_row;
+
+/* The digits of a p-value row: its change is no measure of anything, so
+ * the change columns stay empty. */
+#define P_VALUE (-1)
 
 /* One header cell per audit, holding its label. */
 static void label_headers(page *pg)
@@ -859,14 +877,28 @@ static double measure(const page *pg, const char *section, int k, const measure_
     return rj_num(obj, r->key) * (r->percent ? 100 : 1);
 }
 
-/* One header cell per after: "Δ PPO" (the change from the first audit). */
+/* One header cell per after: "Change (PPO − SFT)", the change from the
+ * first audit. */
 static void change_headers(page *pg)
 {
     for (int k = 1; k < pg->n; k++) {
-        out(pg, "<th>\xce\x94 ");
+        out(pg, "<th>Change (");
         text(pg, pg->labels[k]);
-        out(pg, "</th>");
+        out(pg, " \xe2\x88\x92 ");
+        text(pg, pg->labels[0]);
+        out(pg, ")</th>");
     }
+}
+
+static const char *measure_text(const page *pg, const char *section, int k, const measure_row *r,
+                                char *buf, size_t n)
+{
+    double v = measure(pg, section, k, r);
+    if (r->digits == P_VALUE) {
+        sj_html_format_p(v, buf, n);
+        return buf;
+    }
+    return rj_fmt(buf, n, v, r->digits);
 }
 
 static void measure_table(page *pg, const char *section, const measure_row *rows, size_t n_rows)
@@ -885,15 +917,16 @@ static void measure_table(page *pg, const char *section, const measure_row *rows
         }
         out(pg, "</th>");
         for (int k = 0; k < pg->n; k++)
-            out(pg, "<td>%s</td>",
-                rj_fmt(x, sizeof x, measure(pg, section, k, &rows[r]), rows[r].digits));
+            out(pg, "<td>%s</td>", measure_text(pg, section, k, &rows[r], x, sizeof x));
         for (int k = 1; k < pg->n; k++) {
             double change = measure(pg, section, k, &rows[r]) - measure(pg, section, 0, &rows[r]);
-            out(pg, "<td>%s</td>", fmt_change(x, sizeof x, change, rows[r].digits));
+            out(pg, "<td>%s</td>",
+                rows[r].digits == P_VALUE ? "\xe2\x80\x94"
+                                          : fmt_change(x, sizeof x, change, rows[r].digits));
         }
         if (pg->has_baseline)
             out(pg, "<td%s>%s</td>", REF_STYLE,
-                rj_fmt(x, sizeof x, measure(pg, section, BASELINE, &rows[r]), rows[r].digits));
+                measure_text(pg, section, BASELINE, &rows[r], x, sizeof x));
         out(pg, "</tr>\n");
     }
     out(pg, "</tbody></table>\n");
@@ -975,9 +1008,16 @@ static void changes_table(page *pg, const char *const *prefixes, const char *cap
         out(pg, "</tbody></table>\n");
 }
 
-/* One value per audit and series, as lines across the audits. */
+/* Chart series of the across charts: overall, then the two groups in
+ * their colours (reference 0, focal 1, as on every chart). */
+#define SERIES_OVERALL 7 /* black: neither group */
+static const size_t OVERALL_AND_GROUPS[3] = {SERIES_OVERALL, SJ_SERIES_REFERENCE, SJ_SERIES_FOCAL};
+static const size_t GROUPS[2] = {SJ_SERIES_REFERENCE, SJ_SERIES_FOCAL};
+
+/* One value per audit and series, as lines across the audits; series s
+ * is drawn in colour ids[s]. */
 static void across_chart(page *pg, const char *title, const char *ylabel, size_t n_series,
-                         const char *const *series_names,
+                         const char *const *series_names, const size_t *ids,
                          double (*value)(const page *, int, size_t), double ref_line,
                          const char *ref_label)
 {
@@ -1017,21 +1057,16 @@ static void across_chart(page *pg, const char *title, const char *ylabel, size_t
     sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
     if (isfinite(ref_line))
         sj_plot_refline(p, SJ_AXIS_Y, ref_line, ref_label);
-    size_t *ids = calloc(n_series, sizeof *ids);
     for (size_t s = 0; s < n_series; s++) {
         for (int k = 0; k < pg->n; k++) {
             xs[k] = k;
             ys[k] = value(pg, k, s);
         }
-        sj_plot_line(p, s, (size_t)pg->n, xs, ys);
+        sj_plot_line(p, ids[s], (size_t)pg->n, xs, ys);
         for (int k = 0; k < pg->n; k++)
-            sj_plot_point_ci(p, s, xs[k], ys[k], NAN, NAN);
-        if (ids)
-            ids[s] = s;
+            sj_plot_point_ci(p, ids[s], xs[k], ys[k], NAN, NAN);
     }
-    if (ids)
-        sj_plot_legend(p, n_series, series_names, ids);
-    free(ids);
+    sj_plot_legend(p, n_series, series_names, ids);
     out(pg, "<figure>");
     svg(pg, p);
     out(pg, "</figure>\n");
@@ -1089,7 +1124,7 @@ static void section_parity(page *pg)
         {"95% CI high", "ci95_high", NULL, 3, 0},
         {"Cohen's d", "cohens_d", NULL, 3, 0},
         {"Hedges' g", "hedges_g", NULL, 3, 0},
-        {"Welch p", "welch_p", NULL, 4, 0},
+        {"Welch p", "welch_p", NULL, P_VALUE, 0},
         {"Pass rate (%)", "pass_rate", pg->ref, 1, 1},
         {"Pass rate (%)", "pass_rate", pg->focal, 1, 1},
         {"Adverse impact ratio", "adverse_impact_ratio", NULL, 3, 0},
@@ -1097,10 +1132,11 @@ static void section_parity(page *pg)
     int has_cut = !isnan(rj_num(part_of(pg, "parity", 0), "cut"));
     measure_table(pg, "parity", rows, has_cut ? 11 : 8);
     static const char *const prefixes[] = {"parity.", NULL};
+    sj_html_colour_key(pg->w, "improved beyond noise", NULL, "worse beyond noise");
     changes_table(pg, prefixes, "Parity");
     const char *names[2] = {pg->ref, pg->focal};
-    across_chart(pg, "Mean total score by group across audits", "Mean total", 2, names, group_mean,
-                 NAN, NULL);
+    across_chart(pg, "Mean total score by group across audits", "Mean total", 2, names, GROUPS,
+                 group_mean, NAN, NULL);
     out(pg, "</section>\n");
 }
 
@@ -1182,6 +1218,10 @@ static void section_agreement(page *pg)
                 "fitted on the same human scores: a reference for what word overlap alone "
                 "reaches, left out of the Change column.</p>\n");
     agreement_measures(pg, "agreement", "SMD (machine \xe2\x88\x92 human)");
+    sj_html_colour_key(pg->w, "improved beyond noise",
+                       "the focal group's coefficient differs from zero (p < .05): the "
+                       "machine\xe2\x80\x93human error depends on the group",
+                       "worse beyond noise, or an item's QWK below .70");
     out(pg, "<table><caption>Fairness of the machine\xe2\x80\x93human error (focal "
             "coefficient, p)</caption><thead><tr><th class=\"l\">Analysis</th>");
     label_headers(pg);
@@ -1205,7 +1245,8 @@ static void section_agreement(page *pg)
     changes_table(pg, raters, "Several raters (PRMSE, degradation)");
     item_agreement_table(pg);
     const char *series[3] = {"overall", pg->ref, pg->focal};
-    across_chart(pg, "QWK across audits", "QWK", 3, series, qwk_value, QWK_MIN, "QWK .70");
+    across_chart(pg, "QWK across audits", "QWK", 3, series, OVERALL_AND_GROUPS, qwk_value, QWK_MIN,
+                 "QWK .70");
     out(pg, "</section>\n");
 }
 
@@ -1243,85 +1284,124 @@ static void section_truth(page *pg)
     }
     const char *series[3] = {"overall", pg->ref, pg->focal};
     static const char *const prefixes[] = {"truth.", NULL};
+    sj_html_colour_key(pg->w, "improved", NULL, "worse");
     changes_table(pg, prefixes, "Agreement with the true scores");
-    across_chart(pg, "QWK with the true scores across audits", "QWK", 3, series, truth_qwk, NAN,
-                 NULL);
+    across_chart(pg, "QWK with the true scores across audits", "QWK", 3, series, OVERALL_AND_GROUPS,
+                 truth_qwk, NAN, NULL);
     out(pg, "</section>\n");
 }
 
 /* ---- training curves ------------------------------------------------------------------ */
 
-/* A chart of training series over the steps; kept_step (NaN: none) is
- * marked by a vertical line, the checkpoint the run saved. */
-static void curve_chart(page *pg, const char *title, const char *ylabel, const cJSON *steps,
-                        const cJSON *const *series, const char *const *names, size_t n_series,
-                        double kept_step)
+/* One training series on a chart: its values (one per logged step, null
+ * where not logged), legend name, colour and whether it is a noisy
+ * per-batch series drawn faint behind its fixed-set trend. */
+typedef struct {
+    const cJSON *values;
+    const char *name;
+    size_t colour;
+    int faint;
+} curve;
+
+/* Colours of the training curves (never the groups' 0 and 1): per-batch
+ * figures in light colours, the fixed-set trends in strong ones. */
+enum { CURVE_BATCH_REWARD = 5, CURVE_BATCH_GOLD = 3, CURVE_FIXED_REWARD = 2, CURVE_FIXED_GOLD = 4 };
+
+/* The range of every number in the curves into *lo, *hi. */
+static void curves_range(const curve *c, size_t n, double *lo, double *hi)
 {
-    int n = cJSON_GetArraySize(steps);
-    double *x = calloc((size_t)(n ? n : 1), sizeof *x), *y = calloc((size_t)(n ? n : 1), sizeof *y);
-    double *xs = calloc((size_t)(n ? n : 1), sizeof *xs);
-    size_t *ids = calloc(n_series ? n_series : 1, sizeof *ids);
-    if (!x || !y || !xs || !ids) {
-        free(x);
-        free(y);
-        free(xs);
-        free(ids);
-        sj_buf_fail(pg->w);
-        return;
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (size_t s = 0; s < n; s++) {
+        const cJSON *v;
+        cJSON_ArrayForEach(v, c[s].values)
+        {
+            if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
+                *lo = fmin(*lo, v->valuedouble);
+                *hi = fmax(*hi, v->valuedouble);
+            }
+        }
     }
-    double lo = INFINITY, hi = -INFINITY, x0 = INFINITY, x1 = -INFINITY;
+}
+
+/* Draws a curve through its logged points only: a fixed-set series,
+ * logged every --eval-every steps, is drawn through its evaluations. */
+static void draw_curve(sj_plot *p, const curve *c, const double *x, int n, double *xs, double *ys)
+{
+    size_t m = 0;
     for (int i = 0; i < n; i++) {
-        x[i] = NAN;
-        const cJSON *s = cJSON_GetArrayItem(steps, i);
-        if (cJSON_IsNumber(s)) {
-            x[i] = s->valuedouble;
+        const cJSON *v = cJSON_GetArrayItem(c->values, i);
+        if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && isfinite(x[i])) {
+            xs[m] = x[i];
+            ys[m++] = v->valuedouble;
+        }
+    }
+    if (c->faint)
+        sj_plot_line_faint(p, c->colour, m, xs, ys);
+    else
+        sj_plot_line(p, c->colour, m, xs, ys);
+}
+
+/* The chart itself, given the steps as numbers (x, n of them) and room
+ * for n points (xs, ys) and n_curves legend entries (ids, names). */
+static void curve_plot(page *pg, const char *title, const char *ylabel, const double *x, int n,
+                       const curve *curves, size_t n_curves, double kept_step, double *xs,
+                       double *ys, size_t *ids, const char **names)
+{
+    double lo, hi, x0 = INFINITY, x1 = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (isfinite(x[i])) {
             x0 = fmin(x0, x[i]);
             x1 = fmax(x1, x[i]);
         }
+    curves_range(curves, n_curves, &lo, &hi);
+    if (!isfinite(lo) || !isfinite(x0))
+        return;
+    sj_plot *p = sj_plot_new(680, 240, title, "Training metrics over PPO steps.");
+    if (!p) {
+        sj_buf_fail(pg->w);
+        return;
     }
-    for (size_t s = 0; s < n_series; s++) {
-        const cJSON *v;
-        cJSON_ArrayForEach(v, series[s])
-        {
-            if (!cJSON_IsNumber(v))
-                continue;
-            lo = fmin(lo, v->valuedouble);
-            hi = fmax(hi, v->valuedouble);
-        }
+    sj_plot_axis(p, SJ_AXIS_X, x0, x1, "PPO step");
+    sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
+    if (isfinite(kept_step))
+        sj_plot_refline(p, SJ_AXIS_X, kept_step, "kept");
+    for (size_t s = 0; s < n_curves; s++) {
+        draw_curve(p, &curves[s], x, n, xs, ys);
+        ids[s] = curves[s].colour;
+        names[s] = curves[s].name;
     }
-    if (isfinite(lo) && isfinite(x0)) {
-        sj_plot *p = sj_plot_new(680, 240, title, "Training metrics over PPO steps.");
-        if (!p) {
-            sj_buf_fail(pg->w);
-        } else {
-            sj_plot_axis(p, SJ_AXIS_X, x0, x1, "PPO step");
-            sj_plot_axis(p, SJ_AXIS_Y, lo, hi, ylabel);
-            if (isfinite(kept_step))
-                sj_plot_refline(p, SJ_AXIS_X, kept_step, "kept");
-            for (size_t s = 0; s < n_series; s++) {
-                /* the logged points only: a fixed-set series, logged every
-                 * --eval-every steps, is drawn through its evaluations */
-                size_t m = 0;
-                for (int i = 0; i < n; i++) {
-                    const cJSON *v = cJSON_GetArrayItem(series[s], i);
-                    if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && isfinite(x[i])) {
-                        xs[m] = x[i];
-                        y[m++] = v->valuedouble;
-                    }
-                }
-                sj_plot_line(p, s, m, xs, y);
-                ids[s] = s;
-            }
-            sj_plot_legend(p, n_series, names, ids);
-            out(pg, "<figure>");
-            svg(pg, p);
-            out(pg, "</figure>\n");
+    sj_plot_legend(p, n_curves, names, ids);
+    out(pg, "<figure>");
+    svg(pg, p);
+    out(pg, "</figure>\n");
+}
+
+/* A chart of training series over the steps; kept_step (NaN: none) is
+ * marked by a vertical line, the checkpoint the run saved. */
+static void curve_chart(page *pg, const char *title, const char *ylabel, const cJSON *steps,
+                        const curve *curves, size_t n_curves, double kept_step)
+{
+    int n = cJSON_GetArraySize(steps);
+    size_t cap = (size_t)(n ? n : 1);
+    double *x = calloc(cap, sizeof *x), *xs = calloc(cap, sizeof *xs),
+           *ys = calloc(cap, sizeof *ys);
+    size_t *ids = calloc(n_curves ? n_curves : 1, sizeof *ids);
+    const char **names = calloc(n_curves ? n_curves : 1, sizeof *names);
+    if (!x || !xs || !ys || !ids || !names) {
+        sj_buf_fail(pg->w);
+    } else {
+        for (int i = 0; i < n; i++) {
+            const cJSON *s = cJSON_GetArrayItem(steps, i);
+            x[i] = cJSON_IsNumber(s) ? s->valuedouble : NAN;
         }
+        curve_plot(pg, title, ylabel, x, n, curves, n_curves, kept_step, xs, ys, ids, names);
     }
     free(x);
-    free(y);
     free(xs);
+    free(ys);
     free(ids);
+    free(names);
 }
 
 /* The checkpoint the PPO run saved and why (the log's "kept", from the
@@ -1339,6 +1419,100 @@ static void kept_line(page *pg, const cJSON *kept)
         rj_fmt(y, sizeof y, rj_num(kept, "eval_kl"), 3));
     text(pg, rj_str(kept, "why"));
     out(pg, ".</p>\n");
+}
+
+/* Reward over training: the per-batch figures faint when the log has the
+ * fixed-set trend beside them. */
+static void reward_chart(page *pg, const cJSON *series, const cJSON *steps, double kept_step)
+{
+    const cJSON *fixed_reward = rj_get(series, "eval/reward");
+    const cJSON *fixed_gold = rj_get(series, "gold/eval");
+    const curve all[4] = {
+        {rj_get(series, "objective/scores"), "reward model (objective/scores)", CURVE_BATCH_REWARD,
+         fixed_reward != NULL},
+        {rj_get(series, "gold/scores"), "gold (gold/scores)", CURVE_BATCH_GOLD, fixed_gold != NULL},
+        {fixed_reward, "reward model, fixed set (eval/reward)", CURVE_FIXED_REWARD, 0},
+        {fixed_gold, "gold, fixed set (gold/eval)", CURVE_FIXED_GOLD, 0},
+    };
+    curve shown[4];
+    size_t n = 0;
+    for (size_t i = 0; i < 4; i++)
+        if (all[i].values)
+            shown[n++] = all[i];
+    if (n)
+        curve_chart(pg, "Reward over training", "Reward", steps, shown, n, kept_step);
+}
+
+static void kl_chart(page *pg, const cJSON *series, const cJSON *steps, double kept_step)
+{
+    const cJSON *fixed = rj_get(series, "eval/kl");
+    if (!rj_get(series, "objective/kl"))
+        return;
+    const curve kl[2] = {
+        {rj_get(series, "objective/kl"), "KL per rollout (objective/kl)", CURVE_BATCH_REWARD,
+         fixed != NULL},
+        {fixed, "KL over score levels, fixed set (eval/kl)", CURVE_FIXED_REWARD, 0},
+    };
+    curve_chart(pg, "KL divergence from the reference policy", "KL", steps, kl, fixed ? 2 : 1,
+                kept_step);
+}
+
+/* The colour of a group's series: the reference and focal groups theirs,
+ * any other group the next free colours. */
+static size_t group_colour(const page *pg, const char *group, size_t *next_other)
+{
+    if (same(group, pg->ref))
+        return SJ_SERIES_REFERENCE;
+    if (same(group, pg->focal))
+        return SJ_SERIES_FOCAL;
+    return (*next_other)++;
+}
+
+/* Mean score by group over training ("group/<label>/mean_score"). */
+static void group_chart(page *pg, const cJSON *series, const cJSON *steps, double kept_step)
+{
+    static const char prefix[] = "group/", suffix[] = "/mean_score";
+    size_t n = 0, next_other = 2;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, series)
+    {
+        n += strncmp(s->string, prefix, strlen(prefix)) == 0;
+    }
+    if (!n)
+        return;
+    curve *curves = calloc(n, sizeof *curves);
+    char **owned = calloc(n, sizeof *owned);
+    size_t k = 0;
+    if (curves && owned) {
+        cJSON_ArrayForEach(s, series)
+        {
+            size_t len = strlen(s->string);
+            if (strncmp(s->string, prefix, strlen(prefix)) != 0)
+                continue;
+            size_t name_len =
+                len > strlen(prefix) + strlen(suffix) ? len - strlen(prefix) - strlen(suffix) : 0;
+            owned[k] = sj_strndup(s->string + strlen(prefix), name_len);
+            curves[k].values = s;
+            curves[k].name = owned[k] ? owned[k] : "";
+            curves[k].colour = group_colour(pg, owned[k], &next_other);
+            k++;
+        }
+        /* The reference group first, then the focal group, as in every legend. */
+        for (size_t i = 1; i < k; i++)
+            for (size_t j = i; j > 0 && curves[j].colour < curves[j - 1].colour; j--) {
+                curve t = curves[j];
+                curves[j] = curves[j - 1];
+                curves[j - 1] = t;
+            }
+        curve_chart(pg, "Mean score by group over training", "Mean item score", steps, curves, k,
+                    kept_step);
+    } else {
+        sj_buf_fail(pg->w);
+    }
+    for (size_t i = 0; owned && i < k; i++)
+        free(owned[i]);
+    free(owned);
+    free(curves);
 }
 
 static void section_training(page *pg)
@@ -1361,72 +1535,16 @@ static void section_training(page *pg)
         "hacking. The KL divergence from the reference policy measures how far the "
         "scorer moved. Each step's figures come from one batch of sampled rollouts and "
         "are noisy; the fixed-set figures (eval/..., gold/eval), where the log has them, "
-        "are exact expectations on the same responses every time and show the trend.</p>\n",
+        "are exact expectations on the same responses every time and show the trend: "
+        "where both are logged, the per-batch figures are drawn faint behind the "
+        "fixed-set lines.</p>\n",
         cJSON_GetArraySize(steps));
     const cJSON *kept = rj_get(log, "kept");
     double kept_step = cJSON_IsObject(kept) ? rj_num(kept, "step") : NAN;
-    const cJSON *rew[4];
-    const char *rew_names[4];
-    size_t n_rew = 0;
-    if (rj_get(series, "objective/scores")) {
-        rew[n_rew] = rj_get(series, "objective/scores");
-        rew_names[n_rew++] = "reward model (objective/scores)";
-    }
-    if (rj_get(series, "gold/scores")) {
-        rew[n_rew] = rj_get(series, "gold/scores");
-        rew_names[n_rew++] = "gold (gold/scores)";
-    }
-    if (rj_get(series, "eval/reward")) {
-        rew[n_rew] = rj_get(series, "eval/reward");
-        rew_names[n_rew++] = "reward model, fixed set (eval/reward)";
-    }
-    if (rj_get(series, "gold/eval")) {
-        rew[n_rew] = rj_get(series, "gold/eval");
-        rew_names[n_rew++] = "gold, fixed set (gold/eval)";
-    }
-    if (n_rew)
-        curve_chart(pg, "Reward over training", "Reward", steps, rew, rew_names, n_rew, kept_step);
+    reward_chart(pg, series, steps, kept_step);
     kept_line(pg, kept);
-    if (rj_get(series, "objective/kl")) {
-        const cJSON *kl[2] = {rj_get(series, "objective/kl"), rj_get(series, "eval/kl")};
-        const char *kl_names[2] = {"KL per rollout (objective/kl)",
-                                   "KL over score levels, fixed set (eval/kl)"};
-        curve_chart(pg, "KL divergence from the reference policy", "KL", steps, kl, kl_names,
-                    kl[1] ? 2 : 1, kept_step);
-    }
-    size_t n_groups = 0;
-    const cJSON *s;
-    cJSON_ArrayForEach(s, series)
-    {
-        n_groups += strncmp(s->string, "group/", 6) == 0;
-    }
-    if (n_groups) {
-        const cJSON **gs = calloc(n_groups, sizeof *gs);
-        const char **names = calloc(n_groups, sizeof *names);
-        char **owned = calloc(n_groups, sizeof *owned);
-        size_t k = 0;
-        if (gs && names && owned) {
-            cJSON_ArrayForEach(s, series)
-            {
-                if (strncmp(s->string, "group/", 6) != 0)
-                    continue;
-                /* "group/<label>/mean_score" shows as its label. */
-                size_t len = strlen(s->string);
-                owned[k] = sj_strndup(s->string + 6, len > 17 ? len - 17 : 0);
-                names[k] = owned[k] ? owned[k] : "";
-                gs[k++] = s;
-            }
-            curve_chart(pg, "Mean score by group over training", "Mean item score", steps, gs,
-                        names, k, kept_step);
-        } else {
-            sj_buf_fail(pg->w);
-        }
-        for (size_t i = 0; owned && i < k; i++)
-            free(owned[i]);
-        free(owned);
-        free(gs);
-        free(names);
-    }
+    kl_chart(pg, series, steps, kept_step);
+    group_chart(pg, series, steps, kept_step);
     out(pg, "</section>\n");
 }
 
@@ -1501,12 +1619,17 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
         !cJSON_IsArray(rj_get(cmp, "items")))
         return sj_error_set(err, SJ_ERR_INPUT, "not a compare document");
     const char **labels = calloc((size_t)n, sizeof *labels);
-    if (!labels)
+    size_t *series = calloc((size_t)n, sizeof *series);
+    if (!labels || !series) {
+        free(labels);
+        free(series);
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
     for (int k = 0; k < n; k++) {
         const char *l = rj_str(cJSON_GetArrayItem(audits, k), "label");
         labels[k] = l ? l : "?";
     }
+    sj_plot_model_series((size_t)n, labels, series);
     page pg = {b,
                cmp,
                rj_str(cmp, "reference"),
@@ -1515,7 +1638,8 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
                labels,
                cJSON_IsObject(rj_get(cmp, "truth_agreement")),
                cJSON_IsObject(rj_get(cmp, "baseline")),
-               cJSON_IsObject(rj_get(cmp, "panel"))};
+               cJSON_IsObject(rj_get(cmp, "panel")),
+               series};
     rj_page_begin(b, "Before and after alignment:", rj_get(cmp, "instrument"), pg.ref, pg.focal,
                   labels, (size_t)n);
     evaluation_note(&pg);
@@ -1541,6 +1665,7 @@ sj_status sj_compare_html(const cJSON *cmp, sj_buf *b, sj_error *err)
     if (sj_html_end(b) != 0)
         sj_buf_fail(b);
     free(labels);
+    free(series);
     if (sj_buf_failed(b))
         return sj_error_set(err, SJ_ERR_WORK, "out of memory writing the compare page");
     return SJ_OK;

@@ -95,7 +95,11 @@ char *sj_html_escaped(const char *text)
 
 /* Print rules leave the paper size to the printer (A4 or Letter): the
  * margins fit both, charts scale to the column width, and tables repeat
- * their header rows instead of splitting rows across pages. */
+ * their header rows instead of splitting rows across pages. A table that
+ * fits on a page moves whole to the next one, and a caption, a header row
+ * or a colour key never ends a page, so neither is parted from its table.
+ * Tables never grow wider than the column: a number never wraps, but a
+ * cell's muted note (a count, a correction) moves to a second line. */
 static const char CSS[] =
     ":root{--ink:#1b1b1b;--muted:#5a5a5a;--rule:#d0d0d0;--bg-soft:#f4f4f1;"
     "--ok:#007a55;--warn:#9a6700;--bad:#b3261e;}\n"
@@ -114,20 +118,22 @@ static const char CSS[] =
     "nav.toc ol{columns:2;margin:.3rem 0;padding-left:1.4rem;}\n"
     "nav.toc a{color:inherit;}\n"
     "table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.85rem;"
-    "font-variant-numeric:tabular-nums;}\n"
-    "th,td{padding:.2rem .45rem;border-bottom:1px solid var(--rule);text-align:right;"
+    "font-variant-numeric:tabular-nums;max-width:100%;}\n"
+    "th,td{padding:.2rem .3rem;border-bottom:1px solid var(--rule);text-align:right;"
     "vertical-align:top;}\n"
     "th{background:var(--bg-soft);font-weight:600;}\n"
     "td{white-space:nowrap;}\n"
+    "td:has(>.muted){white-space:normal;}\n"
     "th.l,td.l{text-align:left;}\n"
+    "th.grp{text-align:center;border-bottom:1px solid var(--rule);}\n"
     "td.l{white-space:normal;}\n"
     ".pair{display:flex;flex-wrap:wrap;gap:0 2rem;align-items:flex-start;}\n"
-    "td.id{text-align:left;max-width:14rem;overflow-wrap:anywhere;white-space:normal;}\n"
+    "td.id{text-align:left;max-width:14rem;overflow-wrap:break-word;white-space:normal;}\n"
     "caption{caption-side:top;text-align:left;font-weight:600;padding:.2rem 0;}\n"
     ".flag,.bad{color:var(--bad);font-weight:600;}\n"
     ".warn{color:var(--warn);font-weight:600;}\n"
     ".ok{color:var(--ok);}\n"
-    ".muted,.note{color:var(--muted);font-size:.85rem;}\n"
+    ".muted,.note,.key{color:var(--muted);font-size:.85rem;}\n"
     "td .muted{font-size:inherit;}\n"
     ".cls{display:inline-block;min-width:1.9rem;text-align:center;border-radius:.2rem;"
     "padding:0 .2rem;font-weight:700;}\n"
@@ -152,7 +158,9 @@ static const char CSS[] =
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact;}"
     "nav.toc{display:none;}"
     "h2,h3{break-after:avoid;page-break-after:avoid;}"
-    "figure,tr,.summary,dl.kv{break-inside:avoid;page-break-inside:avoid;}"
+    "figure,tr,.summary,dl.kv,.pair>div,p.caveat{break-inside:avoid;page-break-inside:avoid;}"
+    "table{break-inside:avoid;page-break-inside:avoid;}"
+    "caption,thead,p.key{break-after:avoid;page-break-after:avoid;}"
     "thead{display:table-header-group;}"
     "section.chapter{break-before:auto;}"
     "a{color:inherit;text-decoration:none;}}\n";
@@ -253,4 +261,23 @@ int sj_html_number_cell(sj_buf *b, double value, int digits, const char *cls)
     if (cls)
         return sj_buf_printf(b, "<td class=\"%s\">%s</td>", cls, num);
     return sj_buf_printf(b, "<td>%s</td>", num);
+}
+
+int sj_html_colour_key(sj_buf *b, const char *ok, const char *warn, const char *bad)
+{
+    static const char *const cls[3] = {"ok", "warn", "bad"};
+    static const char *const colour[3] = {"green", "amber", "red"};
+    const char *meaning[3] = {ok, warn, bad};
+    int first = 1;
+    for (int i = 0; i < 3; i++) {
+        if (!meaning[i])
+            continue;
+        sj_buf_printf(b, "%s<span class=\"%s\">%s</span> ",
+                      first ? "<p class=\"key\">Text colours: " : "; ", cls[i], colour[i]);
+        sj_html_escape(b, meaning[i]);
+        first = 0;
+    }
+    if (!first)
+        sj_buf_printf(b, ".</p>\n");
+    return sj_buf_failed(b) ? -1 : 0;
 }

@@ -5,6 +5,7 @@
 #include "sjtalign/report.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,19 @@
 #define MAX_TICKS 32
 #define FONT_PX 11.0
 #define CATEGORY_CHARS 28
-#define LEGEND_CHARS 40
+/* The legend sits below the plot in rows of this height. */
+#define LEGEND_ROW_PX 18.0
+#define LEGEND_GAP_PX 16.0  /* between one entry and the next */
+#define SWATCH_GAP_PX 5.0   /* between a swatch and its label */
+#define SWATCH_MARK_PX 10.0 /* a marker or bar swatch */
+#define SWATCH_LINE_PX 24.0 /* a line swatch */
+/* Labels in the top margin: two rows, so a band's label and a reference
+ * line's label never print over each other. */
+#define TOP_LABELS_MAX 32
+#define MAX_SERIES 64
+
+/* What was drawn for a series, so its legend swatch looks like its marks. */
+enum { DRAWN_MARK = 1, DRAWN_HOLLOW = 2, DRAWN_LINE = 4, DRAWN_FAINT = 8, DRAWN_BAR = 16 };
 
 /* Okabe & Ito (2008): blue, vermillion, bluish green, orange, reddish
  * purple, sky blue, yellow, black. Blue and vermillion first: the pair that
@@ -24,6 +37,97 @@ static const char *const PALETTE[SJ_PLOT_N_COLOURS] = {
 const char *sj_plot_colour(size_t i)
 {
     return PALETTE[i % SJ_PLOT_N_COLOURS];
+}
+
+static int same_ignoring_case(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        char cb = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+        if (ca != cb)
+            return 0;
+    }
+    return *a == *b;
+}
+
+void sj_plot_model_series(size_t n, const char *const *labels, size_t *series)
+{
+    static const struct {
+        const char *name;
+        size_t series;
+    } named[] = {{"SFT", SJ_SERIES_SFT},
+                 {"PPO", SJ_SERIES_PPO},
+                 {"DPO", SJ_SERIES_DPO},
+                 {"baseline", SJ_SERIES_BASELINE}};
+    /* Never 0 or 1: those are the groups' colours. */
+    static const size_t spare[] = {SJ_SERIES_SFT,     SJ_SERIES_PPO, SJ_SERIES_DPO, 3, 6,
+                                   SJ_SERIES_BASELINE};
+    const size_t n_spare = sizeof spare / sizeof *spare;
+    int used[SJ_PLOT_N_COLOURS] = {0};
+    for (size_t k = 0; k < n; k++) {
+        series[k] = SIZE_MAX;
+        for (size_t m = 0; m < sizeof named / sizeof *named; m++)
+            if (labels[k] && same_ignoring_case(labels[k], named[m].name) &&
+                !used[named[m].series]) {
+                series[k] = named[m].series;
+                used[series[k]] = 1;
+            }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (series[k] != SIZE_MAX)
+            continue;
+        series[k] = spare[(k + 1) % n_spare];
+        /* Black marks the model before alignment: only the first label. */
+        for (size_t m = k == 0 ? 0 : 1; m < n_spare; m++)
+            if (!used[spare[m]]) {
+                series[k] = spare[m];
+                break;
+            }
+        used[series[k]] = 1;
+    }
+}
+
+/* Each colour has its own marker shape and line dash too, so a chart still
+ * reads when printed in grey: reference (0) a solid line with circles, focal
+ * (1) a dashed line with squares, SFT (7) dotted with diamonds, PPO (2)
+ * solid with triangles, DPO (4) dash-dotted with downward triangles. */
+typedef enum { SHAPE_CIRCLE, SHAPE_SQUARE, SHAPE_TRIANGLE, SHAPE_DIAMOND, SHAPE_DOWN } shape;
+static const shape SHAPES[SJ_PLOT_N_COLOURS] = {
+    SHAPE_CIRCLE, SHAPE_SQUARE, SHAPE_TRIANGLE, SHAPE_DIAMOND,
+    SHAPE_DOWN,   SHAPE_CIRCLE, SHAPE_TRIANGLE, SHAPE_DIAMOND,
+};
+static const char *const DASHES[SJ_PLOT_N_COLOURS] = {
+    NULL, "6 3", NULL, "6 3", "8 3 2 3", NULL, "6 3", "2 3",
+};
+
+/* Advance widths of DejaVu Sans (the pages' first font) in em, rounded up
+ * by class of character: narrow (i, l, punctuation), medium (f, r, t,
+ * brackets), wide (m, w, M, W), capitals and digits, other lower case. A
+ * character outside ASCII counts as a wide one (the minus sign is 0.84). */
+static double char_em(unsigned char c)
+{
+    if (c >= 0x80)
+        return 0.84;
+    if (c == ' ')
+        return 0.32;
+    if (strchr("ijl.,:;'|!", c))
+        return 0.28;
+    if (strchr("frt()[]{}/\\-\"", c))
+        return 0.4;
+    if (strchr("mwMW%", c))
+        return 1.0;
+    if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("&#@=+<>?_~", c))
+        return 0.72;
+    return 0.64;
+}
+
+double sj_plot_text_width(const char *text, double font_px)
+{
+    double em = 0;
+    for (const unsigned char *c = (const unsigned char *)(text ? text : ""); *c; c++)
+        if ((*c & 0xC0) != 0x80) /* one count per character, not per byte */
+            em += char_em(*c);
+    return em * font_px;
 }
 
 typedef struct {
@@ -48,6 +152,13 @@ struct sj_plot {
     sj_buf marks; /* data marks */
     sj_buf over;  /* reference lines and their labels */
     sj_buf legend;
+    double legend_h; /* pixels the legend adds below the plot */
+    unsigned char drawn[MAX_SERIES];
+    struct {
+        double x0, x1;
+        int row;
+    } top_labels[TOP_LABELS_MAX];
+    size_t n_top_labels;
     int failed;
 };
 
@@ -272,6 +383,43 @@ static void format_tick(double v, double step, char *out, size_t n)
     sj_html_format_number(v, tick_decimals(step), out, n);
 }
 
+/* The row (0: next to the frame, 1: above it) of the top margin in which a
+ * label spanning x0..x1 meets no label placed before it. */
+static int top_margin_row(sj_plot *p, double x0, double x1)
+{
+    int row = 0;
+    for (; row < 2; row++) {
+        int clash = 0;
+        for (size_t i = 0; i < p->n_top_labels; i++)
+            clash |= p->top_labels[i].row == row && x0 < p->top_labels[i].x1 + 3 &&
+                     x1 > p->top_labels[i].x0 - 3;
+        if (!clash)
+            break;
+    }
+    if (row == 2)
+        row = 1;
+    if (p->n_top_labels < TOP_LABELS_MAX) {
+        p->top_labels[p->n_top_labels].x0 = x0;
+        p->top_labels[p->n_top_labels].x1 = x1;
+        p->top_labels[p->n_top_labels++].row = row;
+    }
+    return row;
+}
+
+/* A label centred on x in the top margin, above the frame, where no mark
+ * can cover it. */
+static void top_label(sj_plot *p, double x, const char *label, const char *colour)
+{
+    double w = sj_plot_text_width(label, FONT_PX - 1);
+    /* Kept on the canvas: centred unless that would cross its edge. */
+    double x0 = fmax(2, fmin(x - w / 2, p->width - 2 - w));
+    int row = top_margin_row(p, x0, x0 + w);
+    add(&p->over, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" fill=\"%s\">", x0,
+        p->top - 4 - row * (FONT_PX + 1), FONT_PX - 1, colour);
+    add_text(&p->over, label);
+    add(&p->over, "</text>\n");
+}
+
 void sj_plot_band(sj_plot *p, sj_axis axis, double lo, double hi, const char *fill,
                   const char *label)
 {
@@ -291,13 +439,21 @@ void sj_plot_band(sj_plot *p, sj_axis axis, double lo, double hi, const char *fi
     }
     add(&p->under, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x0,
         y0, w, h, fill);
-    if (label && *label && w > 12) {
-        add(&p->under,
-            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
-            "fill=\"#444\">",
-            x0 + w / 2, y0 + FONT_PX + 2, FONT_PX - 1);
-        add_text(&p->under, label);
-        add(&p->under, "</text>\n");
+    if (!label || !*label)
+        return;
+    double text_w = sj_plot_text_width(label, FONT_PX - 1);
+    if (axis == SJ_AXIS_X) {
+        /* Above the frame, over its band: markers never hide it. */
+        if (text_w <= w + 6)
+            top_label(p, x0 + w / 2, label, "#444");
+    } else if (h > FONT_PX && text_w < w) {
+        /* Inside the band at its right end, over the marks, on a white halo. */
+        add(&p->over,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"%.0f\" fill=\"#444\" "
+            "stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">",
+            x0 + w - 3, y0 + FONT_PX, FONT_PX - 1);
+        add_text(&p->over, label);
+        add(&p->over, "</text>\n");
     }
 }
 
@@ -315,14 +471,8 @@ void sj_plot_refline(sj_plot *p, sj_axis axis, double value, const char *label)
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
             "stroke-width=\"1\" stroke-dasharray=\"4 3\"/>\n",
             v, p->top, v, p->height - p->bottom);
-        if (label && *label) {
-            add(&p->over,
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"%.0f\" "
-                "fill=\"#333\">",
-                v, p->top - 4, FONT_PX - 1);
-            add_text(&p->over, label);
-            add(&p->over, "</text>\n");
-        }
+        if (label && *label)
+            top_label(p, v, label, "#333");
     } else {
         add(&p->over,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
@@ -331,12 +481,17 @@ void sj_plot_refline(sj_plot *p, sj_axis axis, double value, const char *label)
         if (label && *label) {
             add(&p->over,
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"%.0f\" "
-                "fill=\"#333\">",
+                "fill=\"#333\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">",
                 p->width - p->right - 2, v - 3, FONT_PX - 1);
             add_text(&p->over, label);
             add(&p->over, "</text>\n");
         }
     }
+}
+
+static void mark_drawn(sj_plot *p, size_t series, unsigned char what)
+{
+    p->drawn[series % MAX_SERIES] |= what;
 }
 
 void sj_plot_bar(sj_plot *p, size_t series, double x, double y, double width, double offset)
@@ -351,33 +506,44 @@ void sj_plot_bar(sj_plot *p, size_t series, double x, double y, double width, do
         "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
         "stroke=\"#fff\" stroke-width=\"0.5\"/>\n",
         fmin(x0, x1), fmin(y0, y1), fabs(x1 - x0), fabs(y1 - y0), sj_plot_colour(series));
+    mark_drawn(p, series, DRAWN_BAR);
 }
 
-/* Shapes differ by series as well as colours, so a chart still reads when
- * printed in grey. */
+/* A marker of the series' shape and colour centred on (cx, cy). */
 static void marker(sj_buf *b, size_t series, double cx, double cy, int hollow)
 {
     const char *c = sj_plot_colour(series);
-    char fill[32];
-    snprintf(fill, sizeof fill, "%s", hollow ? "#fff" : c);
-    switch (series % 3) {
-    case 0:
+    const char *fill = hollow ? "#fff" : c;
+    switch (SHAPES[series % SJ_PLOT_N_COLOURS]) {
+    case SHAPE_CIRCLE:
         add(b,
             "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" stroke=\"%s\" "
             "stroke-width=\"1.5\"/>\n",
             cx, cy, fill, c);
         break;
-    case 1:
+    case SHAPE_SQUARE:
         add(b,
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"7.5\" height=\"7.5\" fill=\"%s\" stroke=\"%s\" "
             "stroke-width=\"1.5\"/>\n",
             cx - 3.75, cy - 3.75, fill, c);
         break;
-    default:
+    case SHAPE_TRIANGLE:
         add(b,
             "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" fill=\"%s\" stroke=\"%s\" "
             "stroke-width=\"1.5\"/>\n",
             cx, cy - 4.5, cx + 4.5, cy + 3.5, cx - 4.5, cy + 3.5, fill, c);
+        break;
+    case SHAPE_DOWN:
+        add(b,
+            "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" fill=\"%s\" stroke=\"%s\" "
+            "stroke-width=\"1.5\"/>\n",
+            cx, cy + 4.5, cx + 4.5, cy - 3.5, cx - 4.5, cy - 3.5, fill, c);
+        break;
+    case SHAPE_DIAMOND:
+        add(b,
+            "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fL%.1f %.1fZ\" fill=\"%s\" stroke=\"%s\" "
+            "stroke-width=\"1.5\"/>\n",
+            cx, cy - 5, cx + 5, cy, cx, cy + 5, cx - 5, cy, fill, c);
         break;
     }
 }
@@ -406,6 +572,7 @@ void sj_plot_point_ci(sj_plot *p, size_t series, double x, double y, double lo, 
         }
     }
     marker(&p->marks, series, cx, cy, 0);
+    mark_drawn(p, series, DRAWN_MARK);
 }
 
 void sj_plot_interval(sj_plot *p, size_t series, double row, double lo, double hi)
@@ -433,53 +600,180 @@ void sj_plot_dumbbell(sj_plot *p, double row, double x0, double x1, size_t serie
         a, cy, b, cy);
     marker(&p->marks, series0, a, cy, 1);
     marker(&p->marks, series1, b, cy, 0);
+    mark_drawn(p, series0, DRAWN_HOLLOW);
+    mark_drawn(p, series1, DRAWN_MARK);
+}
+
+/* The stroke of a series' line: its colour and dash; a faint line (a
+ * noisy series behind its trend) is thinner and half transparent. */
+static void line_stroke(sj_buf *b, size_t series, int faint)
+{
+    const char *dash = DASHES[series % SJ_PLOT_N_COLOURS];
+    add(b, " fill=\"none\" stroke=\"%s\" stroke-width=\"%s\"", sj_plot_colour(series),
+        faint ? "1.1\" stroke-opacity=\"0.55" : "1.8");
+    if (dash)
+        add(b, " stroke-dasharray=\"%s\"", dash);
+}
+
+/* One unbroken run of points: a path through two or more, a dot for a
+ * point alone (a path of one point would draw nothing). */
+static void line_run(sj_plot *p, size_t series, const double *px, const double *py, size_t n,
+                     int faint)
+{
+    if (n == 1) {
+        add(&p->marks, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"%s\"/>\n", px[0], py[0],
+            sj_plot_colour(series));
+        return;
+    }
+    add(&p->marks, "<path d=\"M%.1f %.1f", px[0], py[0]);
+    for (size_t i = 1; i < n; i++)
+        add(&p->marks, "L%.1f %.1f", px[i], py[i]);
+    add(&p->marks, "\"");
+    line_stroke(&p->marks, series, faint);
+    add(&p->marks, "/>\n");
+}
+
+static void draw_line(sj_plot *p, size_t series, size_t n, const double *x, const double *y,
+                      int faint)
+{
+    double *px = calloc(n ? n : 1, sizeof *px), *py = calloc(n ? n : 1, sizeof *py);
+    if (!px || !py) {
+        free(px);
+        free(py);
+        p->failed = 1;
+        return;
+    }
+    size_t run = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && isfinite(x[i]) && isfinite(y[i])) {
+            px[run] = sj_plot_px(p, SJ_AXIS_X, x[i]);
+            py[run++] = sj_plot_px(p, SJ_AXIS_Y, y[i]);
+            continue;
+        }
+        if (run)
+            line_run(p, series, px, py, run, faint);
+        run = 0;
+    }
+    free(px);
+    free(py);
+    mark_drawn(p, series, (unsigned char)(DRAWN_LINE | (faint ? DRAWN_FAINT : 0)));
 }
 
 void sj_plot_line(sj_plot *p, size_t series, size_t n, const double *x, const double *y)
 {
-    int open = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i]) || !isfinite(y[i])) {
-            if (open)
-                add(&p->marks, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"/>\n",
-                    sj_plot_colour(series));
-            open = 0;
-            continue;
-        }
-        double px = sj_plot_px(p, SJ_AXIS_X, x[i]), py = sj_plot_px(p, SJ_AXIS_Y, y[i]);
-        if (!open)
-            add(&p->marks, "<path d=\"M%.1f %.1f", px, py);
-        else
-            add(&p->marks, "L%.1f %.1f", px, py);
-        open = 1;
+    draw_line(p, series, n, x, y, 0);
+}
+
+void sj_plot_line_faint(sj_plot *p, size_t series, size_t n, const double *x, const double *y)
+{
+    draw_line(p, series, n, x, y, 1);
+}
+
+/* The swatch of a series in the legend looks like what was drawn for it:
+ * a stretch of its line (with its marker when it has both), its bar
+ * colour, or its marker (hollow when it was only drawn hollow). */
+static double swatch_width(const sj_plot *p, size_t series)
+{
+    return p->drawn[series % MAX_SERIES] & DRAWN_LINE ? SWATCH_LINE_PX : SWATCH_MARK_PX;
+}
+
+static void swatch(sj_plot *p, size_t series, double x, double cy)
+{
+    unsigned char d = p->drawn[series % MAX_SERIES];
+    if (d & DRAWN_LINE) {
+        add(&p->legend, "<path d=\"M%.1f %.1fH%.1f\"", x, cy, x + SWATCH_LINE_PX);
+        line_stroke(&p->legend, series, (d & DRAWN_FAINT) && !(d & DRAWN_MARK));
+        add(&p->legend, "/>\n");
+        if (d & DRAWN_MARK)
+            marker(&p->legend, series, x + SWATCH_LINE_PX / 2, cy, 0);
+    } else if ((d & DRAWN_BAR) && !(d & (DRAWN_MARK | DRAWN_HOLLOW))) {
+        add(&p->legend, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"10\" fill=\"%s\"/>\n", x,
+            cy - 5, sj_plot_colour(series));
+    } else {
+        marker(&p->legend, series, x + SWATCH_MARK_PX / 2, cy,
+               (d & DRAWN_HOLLOW) && !(d & DRAWN_MARK));
     }
-    if (open)
-        add(&p->marks, "\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"%s/>\n",
-            sj_plot_colour(series), series % 2 ? " stroke-dasharray=\"6 3\"" : "");
+}
+
+/* The bytes of text that fit in max_w pixels at FONT_PX, with room for an
+ * ellipsis when it has to be cut (*cut set). */
+static size_t fit_bytes(const char *text, double max_w, int *cut)
+{
+    double w = 0, ellipsis = 0.84 * FONT_PX;
+    size_t i = 0, fits = 0;
+    *cut = 0;
+    if (sj_plot_text_width(text, FONT_PX) <= max_w)
+        return strlen(text);
+    while (text[i]) {
+        w += char_em((unsigned char)text[i]) * FONT_PX;
+        i++;
+        while ((text[i] & 0xC0) == 0x80)
+            i++;
+        if (w + ellipsis > max_w)
+            break;
+        fits = i;
+    }
+    *cut = 1;
+    return fits;
+}
+
+static void legend_entry(sj_plot *p, const char *name, size_t series, double x, double cy,
+                         size_t bytes, int cut)
+{
+    add(&p->legend, "<g class=\"legend-entry\">");
+    swatch(p, series, x, cy);
+    add(&p->legend, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\">",
+        x + swatch_width(p, series) + SWATCH_GAP_PX, cy + FONT_PX * 0.36, FONT_PX);
+    if (cut) {
+        add(&p->legend, "<title>");
+        add_text(&p->legend, name);
+        add(&p->legend, "</title>");
+        char *part = sj_strndup(name, bytes);
+        if (!part) {
+            p->failed = 1;
+        } else {
+            add_text(&p->legend, part);
+            add(&p->legend, "\xe2\x80\xa6");
+        }
+        free(part);
+    } else {
+        add_text(&p->legend, name);
+    }
+    add(&p->legend, "</text></g>\n");
 }
 
 void sj_plot_legend(sj_plot *p, size_t n, const char *const *names, const size_t *series)
 {
-    /* Laid out right to left along the top margin, so it never covers data. */
-    double x = p->width - p->right;
-    double y = p->top / 2 + 1;
-    for (size_t k = n; k-- > 0;) {
-        const char *name = names[k] ? names[k] : "";
-        size_t chars = 0;
-        for (const char *c = name; *c; c++)
-            chars += (*c & 0xC0) != 0x80;
-        if (chars > LEGEND_CHARS)
-            chars = LEGEND_CHARS + 1;
-        /* DejaVu Sans averages about 0.66 em per character in labels. */
-        double text_w = (double)chars * FONT_PX * 0.66;
-        add(&p->legend, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%.0f\" text-anchor=\"end\">", x,
-            y + 4, FONT_PX);
-        add_short_text(&p->legend, name, LEGEND_CHARS);
-        add(&p->legend, "</text>\n");
-        x -= text_w + 8;
-        marker(&p->legend, series[k], x, y, 0);
-        x -= 16;
+    /* Below the plot, left to right from the frame's left edge and onto a
+     * new row when an entry would cross the right edge: never over the
+     * data, never off the canvas, and each swatch just left of its own
+     * label. Widths come from the text-width estimate. */
+    double x0 = p->left, x1 = p->width - p->right;
+    if (x1 - x0 < 120) {
+        x0 = 4;
+        x1 = p->width - 4;
     }
+    double top = p->height + p->legend_h;
+    double x = x0, cy = top + 2 + LEGEND_ROW_PX / 2;
+    size_t rows = 1;
+    for (size_t k = 0; k < n; k++) {
+        const char *name = names[k] ? names[k] : "";
+        double sw = swatch_width(p, series[k]) + SWATCH_GAP_PX;
+        int cut;
+        size_t bytes = fit_bytes(name, x1 - x0 - sw, &cut);
+        double text_w = cut ? 0.84 * FONT_PX : 0;
+        for (size_t i = 0; i < bytes; i++)
+            if ((name[i] & 0xC0) != 0x80)
+                text_w += char_em((unsigned char)name[i]) * FONT_PX;
+        if (x > x0 && x + sw + text_w > x1) {
+            x = x0;
+            cy += LEGEND_ROW_PX;
+            rows++;
+        }
+        legend_entry(p, name, series[k], x, cy, bytes, cut);
+        x += sw + text_w + LEGEND_GAP_PX;
+    }
+    p->legend_h += 2 + (double)rows * LEGEND_ROW_PX + 4;
 }
 
 static void render_numeric_axis(const sj_plot *q, sj_buf *b, sj_axis axis)
@@ -574,11 +868,13 @@ int sj_plot_render(const sj_plot *p, sj_buf *out)
         return -1;
     }
     sj_buf body = {0};
+    /* The legend's rows lengthen the canvas below the plot. */
+    double height = ceil(p->height + p->legend_h);
     add(&body,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" "
         "height=\"%.0f\" role=\"img\" font-family=\"DejaVu Sans, Helvetica, Arial, "
         "sans-serif\">\n<title>",
-        p->width, p->height, p->width, p->height);
+        p->width, height, p->width, height);
     add_text(&body, p->title);
     add(&body, "</title>\n<desc>");
     add_text(&body, p->description);
@@ -597,7 +893,12 @@ int sj_plot_render(const sj_plot *p, sj_buf *out)
                 "stroke=\"#333\"/>\n",
                 p->left, p->top, p->width - p->left - p->right, p->height - p->top - p->bottom);
         } else if (layers[l]->len) {
+            int legend = layers[l] == &p->legend;
+            if (legend)
+                add(&body, "<g class=\"legend\">\n");
             sj_buf_append(&body, layers[l]->data, layers[l]->len);
+            if (legend)
+                add(&body, "</g>\n");
         }
     }
     render_axis_labels(p, &body);

@@ -235,6 +235,30 @@ static void test_three_audits(void **state)
     sj_buf page = {0};
     assert_int_equal(sj_compare_html(cmp, &page, &err), SJ_OK);
     assert_non_null(strstr(page.data, "<bdi>SFT</bdi> \xe2\x86\x92 <bdi>DPO</bdi>"));
+    /* The DIF table: class, effect and p for every model, not just the
+     * first and the last. */
+    assert_non_null(strstr(page.data, "<th class=\"grp\" colspan=\"3\"><bdi>PPO</bdi></th>"));
+    assert_non_null(strstr(page.data, "<th class=\"l\">Class</th><th>SMD/SD</th><th>p</th>"
+                                      "<th class=\"l\">Class</th><th>SMD/SD</th><th>p</th>"
+                                      "<th class=\"l\">Class</th><th>SMD/SD</th><th>p</th></tr>"));
+    /* Parity and agreement: a change column per aligned model. */
+    assert_non_null(strstr(page.data, "<th>Change (<bdi>PPO</bdi> \xe2\x88\x92 <bdi>SFT</bdi>)</th>"
+                                      "<th>Change (<bdi>DPO</bdi> \xe2\x88\x92 "
+                                      "<bdi>SFT</bdi>)</th>"));
+    /* p-values as "< .001" or ".012", never "0.0000". */
+    assert_null(strstr(page.data, "0.0000"));
+    /* Model colours: SFT black (hollow, before), PPO bluish green, DPO
+     * reddish purple; groups blue (reference) and vermillion (focal). */
+    assert_non_null(strstr(page.data, "fill=\"#fff\" stroke=\"#000000\""));
+    assert_non_null(strstr(page.data, "fill=\"#009E73\" stroke=\"#009E73\""));
+    assert_non_null(strstr(page.data, "fill=\"#CC79A7\" stroke=\"#CC79A7\""));
+    assert_non_null(strstr(page.data, "stroke=\"#0072B2\" stroke-width=\"1.8\"/>"));
+    assert_non_null(strstr(page.data, "stroke=\"#D55E00\" stroke-width=\"1.8\" "
+                                      "stroke-dasharray=\"6 3\"/>"));
+    /* The seed caveat and the key to the text colours. */
+    assert_non_null(strstr(page.data, "<strong>One run of one seed.</strong>"));
+    assert_non_null(strstr(page.data, "<code>sjtalign study</code>, docs/STUDY.md"));
+    assert_non_null(strstr(page.data, "<p class=\"key\">Text colours: <span class=\"ok\">"));
     sj_buf_free(&page);
     cJSON_Delete(cmp);
 }

@@ -187,6 +187,20 @@ static void test_provenance_date_reproducible(void **state)
     assert_string_equal(now, "1970-01-02T00:00:00Z");
 }
 
+static void test_colour_key(void **state)
+{
+    (void)state;
+    sj_buf b = {0};
+    assert_int_equal(sj_html_colour_key(&b, "fine", NULL, "a < b"), 0);
+    assert_string_equal(b.data, "<p class=\"key\">Text colours: <span class=\"ok\">green</span> "
+                                "fine; <span class=\"bad\">red</span> a &lt; b.</p>\n");
+    sj_buf_free(&b);
+    /* No meaning given: no key. */
+    assert_int_equal(sj_html_colour_key(&b, NULL, NULL, NULL), 0);
+    assert_int_equal(b.len, 0);
+    sj_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_text_is_isolated),
         cmocka_unit_test(test_format_number),
         cmocka_unit_test(test_format_p),
+        cmocka_unit_test(test_colour_key),
         cmocka_unit_test(test_page_skeleton),
         cmocka_unit_test(test_command_line_quotes),
         cmocka_unit_test(test_provenance_checksum),

@@ -219,6 +219,149 @@ static void test_palette(void **state)
     assert_string_equal(sj_plot_colour(SJ_PLOT_N_COLOURS), sj_plot_colour(0));
 }
 
+static void test_text_width_estimate(void **state)
+{
+    (void)state;
+    /* W 1.0 + i 0.28 + m 1.0 = 2.28 em; a 0.64 + space 0.32 + b 0.64 = 1.6
+     * em; the minus sign (outside ASCII) 0.84 + 1 (a digit) 0.72 = 1.56 em. */
+    assert_near(sj_plot_text_width("Wim", 10), 22.8, 1e-9);
+    assert_near(sj_plot_text_width("a b", 10), 16.0, 1e-9);
+    assert_near(sj_plot_text_width("\xe2\x88\x92"
+                                   "1",
+                                   10),
+                15.6, 1e-9);
+    assert_near(sj_plot_text_width("", 10), 0, 1e-12);
+}
+
+/* Legend entries for a known label set: 400 x 300, frame 56..384. Font 11
+ * px: "alpha" is a .64 l .28 p .64 h .64 a .64 = 2.84 em = 31.24 px, ten
+ * m's 110 px. A line swatch is 24 px, a marker 10, each + 5 to its label,
+ * 16 between entries. Entry 1 (line) at 56, label at 85; entry 2 (line)
+ * at 56 + 29 + 31.24 + 16 = 132.24, label at 161.24, ends at 271.24;
+ * entry 3 (marker) would start at 271.24 + 16 = 287.24 and end at 412.24
+ * > 384: a second row, at 56, label at 71. Rows are centred at 300 + 2 +
+ * 9 = 311 and 329, labels on 311 + 0.36 x 11 = 314.96 and 332.96; the
+ * canvas grows by 2 + 2 x 18 + 4 = 42 to 342. */
+static void test_legend_rows_below_the_plot(void **state)
+{
+    (void)state;
+    sj_plot *p = sj_plot_new(400, 300, "t", "d");
+    sj_plot_axis(p, SJ_AXIS_X, 0, 1, "");
+    sj_plot_axis(p, SJ_AXIS_Y, 0, 1, "");
+    double x[] = {0, 1}, y[] = {0.2, 0.8};
+    sj_plot_line(p, 0, 2, x, y);
+    sj_plot_line(p, 1, 2, x, y);
+    sj_plot_point_ci(p, 2, 0.5, 0.5, NAN, NAN);
+    const char *names[] = {"alpha", "mmmmmmmmmm", "mmmmmmmmmm"};
+    size_t series[] = {0, 1, 2};
+    sj_plot_legend(p, 3, names, series);
+    sj_buf b = {0};
+    assert_int_equal(sj_plot_render(p, &b), 0);
+    const char *s = b.data;
+    assert_non_null(strstr(s, "viewBox=\"0 0 400 342\" width=\"400\" height=\"342\""));
+    assert_non_null(strstr(s, "<g class=\"legend\">"));
+    assert_int_equal(count(s, "<g class=\"legend-entry\">"), 3);
+    /* Entry 1: a solid blue line swatch, its label 5 px after it. */
+    assert_non_null(strstr(s, "<path d=\"M56.0 311.0H80.0\" fill=\"none\" stroke=\"#0072B2\" "
+                              "stroke-width=\"1.8\"/>"));
+    assert_non_null(strstr(s, "<text x=\"85.0\" y=\"315.0\" font-size=\"11\">alpha</text>"));
+    /* Entry 2: the focal colour's dashed line. */
+    assert_non_null(strstr(s, "<path d=\"M132.2 311.0H156.2\" fill=\"none\" stroke=\"#D55E00\" "
+                              "stroke-width=\"1.8\" stroke-dasharray=\"6 3\"/>"));
+    assert_non_null(strstr(s, "<text x=\"161.2\" y=\"315.0\" font-size=\"11\">mmmmmmmmmm</text>"));
+    /* Entry 3 on the second row: the triangle of series 2 centred 5 px
+     * right of the row's start. */
+    assert_non_null(strstr(s, "<path d=\"M61.0 324.5L65.5 332.5L56.5 332.5Z\""));
+    assert_non_null(strstr(s, "<text x=\"71.0\" y=\"333.0\" font-size=\"11\">mmmmmmmmmm</text>"));
+    sj_buf_free(&b);
+    sj_plot_free(p);
+}
+
+/* A label wider than the frame is cut: 200 wide, frame 56..184 (128 px),
+ * a marker swatch and gap 15 leave 113 px; each m is 11 px and the
+ * ellipsis 9.24, so nine m's (99 + 9.24 <= 113) fit and ten do not. */
+static void test_legend_cuts_a_label_wider_than_the_frame(void **state)
+{
+    (void)state;
+    sj_plot *p = sj_plot_new(200, 200, "t", "d");
+    sj_plot_axis(p, SJ_AXIS_X, 0, 1, "");
+    sj_plot_axis(p, SJ_AXIS_Y, 0, 1, "");
+    const char *names[] = {"mmmmmmmmmmmm"};
+    size_t series[] = {1};
+    sj_plot_legend(p, 1, names, series);
+    sj_buf b = {0};
+    assert_int_equal(sj_plot_render(p, &b), 0);
+    assert_non_null(strstr(b.data, "<title>mmmmmmmmmmmm</title>mmmmmmmmm\xe2\x80\xa6</text>"));
+    sj_buf_free(&b);
+    sj_plot_free(p);
+}
+
+/* Band labels sit above the frame, never under a marker: x -1..1 on
+ * 56..384, the band -0.5..0.5 on 138..302, centred at 220; "AA" at 10 px
+ * is 2 x 0.72 em = 14.4 px, so it starts at 212.8, on the row next to the
+ * frame (26 - 4 = 22). The reference line's label "zero" (z .64 e .64 r
+ * .4 o .64 = 23.2 px, from 208.4) would overlap it and goes one row up,
+ * 12 px higher (a row of 11 px text and 1 px between). */
+static void test_band_and_line_labels_above_the_frame(void **state)
+{
+    (void)state;
+    sj_plot *p = sj_plot_new(400, 300, "t", "d");
+    sj_plot_axis(p, SJ_AXIS_X, -1, 1, "");
+    const char *names[] = {"a"};
+    sj_plot_categories(p, SJ_AXIS_Y, 1, names, "");
+    sj_plot_band(p, SJ_AXIS_X, -0.5, 0.5, "#e3f1ea", "AA");
+    sj_plot_refline(p, SJ_AXIS_X, 0, "zero");
+    sj_buf b = {0};
+    assert_int_equal(sj_plot_render(p, &b), 0);
+    assert_non_null(
+        strstr(b.data, "<text x=\"212.8\" y=\"22.0\" font-size=\"10\" fill=\"#444\">AA</text>"));
+    assert_non_null(
+        strstr(b.data, "<text x=\"208.4\" y=\"10.0\" font-size=\"10\" fill=\"#333\">zero</text>"));
+    sj_buf_free(&b);
+    sj_plot_free(p);
+}
+
+static void test_model_series(void **state)
+{
+    (void)state;
+    size_t s[3];
+    const char *pipeline[] = {"SFT", "PPO", "DPO"};
+    sj_plot_model_series(3, pipeline, s);
+    assert_int_equal(s[0], 7);
+    assert_int_equal(s[1], 2);
+    assert_int_equal(s[2], 4);
+    /* Named labels keep their colours; the first other one is black, the
+     * next other one the first free of 2, 4, 3. */
+    const char *mixed[] = {"before", "dpo", "after"};
+    sj_plot_model_series(3, mixed, s);
+    assert_int_equal(s[0], 7);
+    assert_int_equal(s[1], 4);
+    assert_int_equal(s[2], 2);
+    const char *later[] = {"ppo", "x", "Baseline"};
+    sj_plot_model_series(3, later, s);
+    assert_int_equal(s[0], 2);
+    assert_int_equal(s[1], 4);
+    assert_int_equal(s[2], 5);
+}
+
+static void test_lone_points_are_dots(void **state)
+{
+    (void)state;
+    /* A value between missing ones cannot make a path (one point draws
+     * nothing): it becomes a dot. */
+    sj_plot *p = sj_plot_new(400, 300, "t", "d");
+    sj_plot_axis(p, SJ_AXIS_X, 0, 4, "");
+    sj_plot_axis(p, SJ_AXIS_Y, 0, 4, "");
+    double x[] = {0, 1, 2, 3}, y[] = {1, NAN, 2, NAN};
+    sj_plot_line(p, 0, 4, x, y);
+    sj_buf b = {0};
+    assert_int_equal(sj_plot_render(p, &b), 0);
+    assert_int_equal(count(b.data, "<path d=\"M"), 0);
+    assert_int_equal(count(b.data, "r=\"2\" fill=\"#0072B2\""), 2);
+    sj_buf_free(&b);
+    sj_plot_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +374,12 @@ int main(void)
         cmocka_unit_test(test_reference_line_on_the_frame),
         cmocka_unit_test(test_render_needs_axes),
         cmocka_unit_test(test_palette),
+        cmocka_unit_test(test_text_width_estimate),
+        cmocka_unit_test(test_legend_rows_below_the_plot),
+        cmocka_unit_test(test_legend_cuts_a_label_wider_than_the_frame),
+        cmocka_unit_test(test_band_and_line_labels_above_the_frame),
+        cmocka_unit_test(test_model_series),
+        cmocka_unit_test(test_lone_points_are_dots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

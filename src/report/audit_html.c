@@ -212,6 +212,12 @@ static void focal_smd_words(page *pg, double human)
     double truth = rj_num(rj_path(pg->doc, "truth_agreement", "by_group", pg->focal), "smd");
     int off_h = !isnan(human) && fabs(human) > SMD_GROUP_MAX;
     int off_t = !isnan(truth) && fabs(truth) > SMD_GROUP_MAX;
+    /* The raters' own SMD against the truth: do they share the machine's
+     * departure? */
+    double rater_truth =
+        rj_num(rj_path(pg->doc, "truth_agreement", "human", "by_group", pg->focal), "smd");
+    int raters_alike = !isnan(rater_truth) && fabs(rater_truth) > SMD_GROUP_MAX &&
+                       (rater_truth > 0) == (truth > 0);
     out(pg, "; the focal group's machine\xe2\x80\x93human SMD is %s",
         rj_fmt(a, sizeof a, human, 3));
     if (isnan(truth)) {
@@ -230,10 +236,15 @@ static void focal_smd_words(page *pg, double human)
             "the machine departs from the raters, not from the truth (the raters score this "
             "group %s than the machine and the truth do)",
             human > 0 ? "lower" : "higher");
+    else if (!off_h && off_t && raters_alike)
+        out(pg,
+            "the machine agrees with the raters, and both depart from the truth: they score "
+            "this group %s than its true scores (the raters' SMD against the truth is %s)",
+            truth > 0 ? "higher" : "lower", rj_fmt(a, sizeof a, rater_truth, 3));
     else if (!off_h && off_t)
         out(pg,
-            "the machine agrees with the raters, and both depart from the truth: the "
-            "machine scores this group %s than its true scores",
+            "the machine agrees with the raters but departs from the truth: it scores this "
+            "group %s than its true scores",
             truth > 0 ? "higher" : "lower");
     else if (off_h && off_t && (human > 0) == (truth > 0))
         out(pg, "the machine scores this group too %s, against the raters and the truth alike",

@@ -84,6 +84,15 @@ static void p_cell(page *pg, double p)
         fmt_p(buf, sizeof buf, p));
 }
 
+/* A test statistic with its p-value in one cell, "35.89 (< .001)", so that
+ * the DIF table fits the page; significant at .05 in the warning colour. */
+static void chi2_p_cell(page *pg, double chi2, double p)
+{
+    char a[48], b[32];
+    out(pg, "<td%s>%s (%s)</td>", !isnan(p) && p < 0.05 ? " class=\"warn\"" : "",
+        rj_fmt(a, sizeof a, chi2, 2), fmt_p(b, sizeof b, p));
+}
+
 static void class_cell(page *pg, const char *cls)
 {
     out(pg, "<td class=\"l\">");
@@ -448,17 +457,17 @@ static void dif_table_header(page *pg, int polytomous, int adjusted)
     out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n ref</th><th>n focal</th>");
     if (polytomous)
         out(pg,
-            "<th>Mantel \xcf\x87\xc2\xb2</th><th>p</th><th>SMD</th><th>SMD/SD [%s]</th>"
-            "<th class=\"l\">ETS</th><th>OLR unif. \xcf\x87\xc2\xb2</th><th>p</th>"
-            "<th>OLR non-unif. \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\x94R\xc2\xb2 N</th>"
+            "<th>Mantel \xcf\x87\xc2\xb2 (p)</th><th>SMD</th><th>SMD/SD [%s]</th>"
+            "<th class=\"l\">ETS</th><th>OLR unif. \xcf\x87\xc2\xb2 (p)</th>"
+            "<th>OLR non-unif. \xcf\x87\xc2\xb2 (p)</th><th>\xce\x94R\xc2\xb2 N</th>"
             "<th>\xce\x94R\xc2\xb2 McF</th>",
             ci);
     else
         out(pg,
-            "<th>MH \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\xb1<sub>MH</sub></th>"
+            "<th>MH \xcf\x87\xc2\xb2 (p)</th><th>\xce\xb1<sub>MH</sub></th>"
             "<th>\xce\x94<sub>MH</sub> [%s]</th><th class=\"l\">ETS</th>"
-            "<th>LR unif. \xcf\x87\xc2\xb2</th><th>p</th><th>LR non-unif. \xcf\x87\xc2\xb2</th>"
-            "<th>p</th><th>\xce\x94R\xc2\xb2 N</th><th class=\"l\">ZT</th><th class=\"l\">JG</th>",
+            "<th>LR unif. \xcf\x87\xc2\xb2 (p)</th><th>LR non-unif. \xcf\x87\xc2\xb2 (p)</th>"
+            "<th>\xce\x94R\xc2\xb2 N</th><th class=\"l\">ZT</th><th class=\"l\">JG</th>",
             ci);
     if (adjusted)
         out(pg, "<th>adj. p</th>");
@@ -533,31 +542,29 @@ static void dif_row(page *pg, const cJSON *it, int adjusted, const note_list *no
     number_cell(pg, rj_num(it, "n_ref"), 0);
     number_cell(pg, rj_num(it, "n_focal"), 0);
     if (e.polytomous) {
-        number_cell(pg, rj_num(it, "mantel_chi2"), 2);
-        p_cell(pg, rj_num(it, "mantel_p"));
+        chi2_p_cell(pg, rj_num(it, "mantel_chi2"), rj_num(it, "mantel_p"));
         number_cell(pg, rj_num(it, "smd"), 3);
     } else {
-        number_cell(pg, rj_num(it, "mh_chi2"), 2);
-        p_cell(pg, rj_num(it, "mh_p"));
+        chi2_p_cell(pg, rj_num(it, "mh_chi2"), rj_num(it, "mh_p"));
         number_cell(pg, rj_num(it, "alpha_mh"), 2);
     }
     int digits = e.polytomous ? 3 : 2;
     if (isnan(e.lo))
         out(pg, "<td>%s</td>", rj_fmt(a, sizeof a, e.value, digits));
     else
-        out(pg, "<td>%s [%s, %s]</td>", rj_fmt(a, sizeof a, e.value, digits),
-            rj_fmt(b, sizeof b, e.lo, digits), rj_fmt(c, sizeof c, e.hi, digits));
+        out(pg, "<td>%s<br><span class=\"muted\">[%s, %s]</span></td>",
+            rj_fmt(a, sizeof a, e.value, digits), rj_fmt(b, sizeof b, e.lo, digits),
+            rj_fmt(c, sizeof c, e.hi, digits));
     class_cell(pg, e.cls);
     const char *pre = e.polytomous ? "olr" : "lr";
     char key[40];
+    char pkey[40];
     snprintf(key, sizeof key, "%s_uniform", pre);
-    number_cell(pg, rj_num(it, key), 2);
-    snprintf(key, sizeof key, "%s_p_uniform", pre);
-    p_cell(pg, rj_num(it, key));
+    snprintf(pkey, sizeof pkey, "%s_p_uniform", pre);
+    chi2_p_cell(pg, rj_num(it, key), rj_num(it, pkey));
     snprintf(key, sizeof key, "%s_nonuniform", pre);
-    number_cell(pg, rj_num(it, key), 2);
-    snprintf(key, sizeof key, "%s_p_nonuniform", pre);
-    p_cell(pg, rj_num(it, key));
+    snprintf(pkey, sizeof pkey, "%s_p_nonuniform", pre);
+    chi2_p_cell(pg, rj_num(it, key), rj_num(it, pkey));
     snprintf(key, sizeof key, "%s_dr2n", pre);
     small_cell(pg, rj_num(it, key));
     if (e.polytomous) {

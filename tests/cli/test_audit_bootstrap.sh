@@ -189,7 +189,7 @@ class Tables(HTMLParser):
 
 p = Tables()
 p.feed(open(d + "/index.html", encoding="utf-8").read())
-dif = [t for t in p.tables if "Mantel \u03c7\u00b2" in t["head"]]
+dif = [t for t in p.tables if "Mantel \u03c7\u00b2 (p)" in t["head"]]
 assert len(dif) == 1, len(dif)
 assert not any("Human" in h or "|machine|" in h for h in dif[0]["head"]), dif[0]["head"]
 assert dif[0]["head"][-1] == "Notes", dif[0]["head"]

@@ -454,10 +454,10 @@ static void section_distribution(page *pg)
 static void dif_table_header(page *pg, int polytomous, int adjusted)
 {
     const char *ci = pg->boot ? "bootstrap 95% CI" : "95% CI";
-    out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n ref</th><th>n focal</th>");
+    out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n ref / focal</th>");
     if (polytomous)
         out(pg,
-            "<th>Mantel \xcf\x87\xc2\xb2 (p)</th><th>SMD</th><th>SMD/SD [%s]</th>"
+            "<th>Mantel \xcf\x87\xc2\xb2 (p)</th><th>SMD/SD [%s]</th>"
             "<th class=\"l\">ETS</th><th>OLR unif. \xcf\x87\xc2\xb2 (p)</th>"
             "<th>OLR non-unif. \xcf\x87\xc2\xb2 (p)</th><th>\xce\x94R\xc2\xb2 N</th>"
             "<th>\xce\x94R\xc2\xb2 McF</th>",
@@ -539,11 +539,10 @@ static void dif_row(page *pg, const cJSON *it, int adjusted, const note_list *no
     out(pg, "<tr><td class=\"id\">");
     text(pg, rj_str(it, "item"));
     out(pg, "</td>");
-    number_cell(pg, rj_num(it, "n_ref"), 0);
-    number_cell(pg, rj_num(it, "n_focal"), 0);
+    out(pg, "<td>%s / %s</td>", rj_fmt(a, sizeof a, rj_num(it, "n_ref"), 0),
+        rj_fmt(b, sizeof b, rj_num(it, "n_focal"), 0));
     if (e.polytomous) {
         chi2_p_cell(pg, rj_num(it, "mantel_chi2"), rj_num(it, "mantel_p"));
-        number_cell(pg, rj_num(it, "smd"), 3);
     } else {
         chi2_p_cell(pg, rj_num(it, "mh_chi2"), rj_num(it, "mh_p"));
         number_cell(pg, rj_num(it, "alpha_mh"), 2);
@@ -743,7 +742,9 @@ static void section_dif(page *pg)
         "<section id=\"dif\"><h2>%d. Differential item functioning</h2>\n<p>Each item's "
         "machine score is compared between persons of the two groups who have the same "
         "matching score (total test score). Negative effects mean the focal group scored "
-        "lower on the item than reference-group persons of equal total.</p>\n",
+        "lower on the item than reference-group persons of equal total. The tables show "
+        "the ETS effect of each item with its interval and the tests; dif.csv has every "
+        "statistic (the unstandardised SMD among them).</p>\n",
         ++pg->section_no);
     bootstrap_sentence(pg);
     int note_no = 1, human_tables = 0;

@@ -401,7 +401,7 @@ static void matched_pairs(cJSON *rows, const item_view *v)
         n_focal += person_role(v->q, v->q->scores, v->by[k].person) == 1;
     if (n_focal == 0)
         return;
-    long used[RJ_SAMPLE_PAIRS];
+    long used[RJ_SAMPLE_PAIRS] = {0};
     int n_used = 0;
     for (int quart = 1; quart <= RJ_SAMPLE_PAIRS; quart++) {
         /* nearest rank: the ceil(q n)-th focal person in matching order */

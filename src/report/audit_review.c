@@ -381,9 +381,13 @@ static long first_at(const item_view *v, int role, long m)
 static long shared_stratum(const item_view *v, long target)
 {
     long best = LONG_MIN;
-    for (size_t k = 0; k < v->n_by; k++) {
+    /* v->by is sorted by matching score: one pass over its runs. */
+    for (size_t k = 0; k < v->n_by;) {
         long m = v->by[k].matching;
-        if (first_at(v, 0, m) < 0 || first_at(v, 1, m) < 0)
+        int has[2] = {0, 0};
+        for (; k < v->n_by && v->by[k].matching == m; k++)
+            has[person_role(v->q, v->q->scores, v->by[k].person)] = 1;
+        if (!has[0] || !has[1])
             continue;
         long d = labs(m - target), bd = best == LONG_MIN ? LONG_MAX : labs(best - target);
         if (d < bd || (d == bd && m < best))

@@ -202,6 +202,10 @@ typedef struct {
     /* split.json of `sjtalign split`, or NULL: every person in the scores
      * must be one of its held-out persons (audit.json "evaluation") */
     const char *split_path;
+    /* What was audited, in the page's title ("Fairness audit — LABEL") and
+     * audit.json "label"; NULL: the scores file's model where its FILE.json
+     * records one, else no label */
+    const char *label;
 } sj_audit_options;
 
 void sj_audit_options_init(sj_audit_options *o);
@@ -216,7 +220,10 @@ void sj_audit_options_init(sj_audit_options *o);
  * the true score, mean_true and sd_true in place of the human mean and SD,
  * "by_group", "by_item", and "human": the same for the human score, or
  * null; absent without a truth file), "evaluation" (on which persons:
- * see split_path), "summary": [plain-text lines], "provenance"}. */
+ * see split_path), "summary": [plain-text lines], "provenance", "label"
+ * (string or null), "title" (the page's title), and the reviewer's
+ * tables "score_levels", "item_curves" and "response_sample"
+ * (src/report/audit_review.h)}. */
 cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err);
 /* The report page of an audit document. */
 sj_status sj_audit_html(const cJSON *audit, sj_buf *out, sj_error *err);

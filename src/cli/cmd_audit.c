@@ -43,7 +43,12 @@ static const cli_option AUDIT_OPTIONS[] = {
      "same persons (paired)"},
     CLI_OPT_PERSON,
     CLI_OPT_ITEM,
+    CLI_OPT_TEXT,
     {"score", CLI_TEXT, "COL", "score_mode", 0, 0, NULL, 0, "machine score column"},
+    {"label", CLI_TEXT, "TEXT", NULL, 0, 0, NULL, 0,
+     "what was audited, in the page's title (\"Fairness audit \xe2\x80\x94\nTEXT\") and "
+     "audit.json \"label\", e.g. \"PPO (after PPO)\";\nwithout it the title names the scores "
+     "file's model\nwhen FILE.json beside the scores records one"},
     {"out", CLI_OUT_DIR, "DIR", NULL, 0, 0, NULL, CLI_REQUIRED, "report folder"},
     CLI_OPT_MAX_INPUT,
     CLI_END};
@@ -56,7 +61,8 @@ const cli_command_spec cli_spec_audit = {
                 "                      [--cut X] [--match total|rest] [--purify]\n"
                 "                      [--adjust none|holm|bh] [--min-cell N]\n"
                 "                      [--bootstrap B] [--seed S]\n"
-                "                      [--person COL] [--item COL] [--score COL] --out DIR",
+                "                      [--person COL] [--item COL] [--text COL]\n"
+                "                      [--score COL] [--label TEXT] --out DIR",
     .about = "Audits machine scores for bias: differential item functioning (DIF) of every\n"
              "item, parity of the groups' total scores, and agreement with human scores.\n"
              "Reads a scores file written by `sjtalign score` (the input columns, then score,\n"
@@ -72,6 +78,11 @@ const cli_command_spec cli_spec_audit = {
              "  human_dif.csv     with --human: DIF of the human scores beside the machine's\n"
              "  truth_agreement.csv  with --truth: agreement with the true scores\n"
              "  raters.csv        with --human A,B,...: the several-raters statistics\n"
+             "  score_levels.csv  share of each group at each score level (machine, human,\n"
+             "                    true scores), pooled and per item\n"
+             "  item_curves.csv   mean item score per matching score and group\n"
+             "  response_sample.csv  responses of the flagged items for a content panel\n"
+             "  item_agreement.csv   with --human: agreement per item and group\n"
              "The folder appears whole or not at all.",
     .options = AUDIT_OPTIONS,
     .notes = NULL,
@@ -89,6 +100,7 @@ static void read_options(const cli_args *c, sj_audit_options *o)
     o->cols.group = cli_text(c, "group");
     o->cols.person = cli_text(c, "person");
     o->cols.item = cli_text(c, "item");
+    o->cols.text = cli_text(c, "text");
     o->reference = cli_text(c, "reference");
     o->focal = cli_text(c, "focal");
     o->human_col = cli_text(c, "human");
@@ -103,6 +115,7 @@ static void read_options(const cli_args *c, sj_audit_options *o)
     o->adjust = (sj_adjust)cli_choice(c, "adjust");
     o->n_bootstrap = (size_t)cli_int(c, "bootstrap");
     o->seed = cli_seed_value(c, "seed");
+    o->label = cli_text(c, "label");
 }
 
 int cmd_audit(int argc, char **argv)

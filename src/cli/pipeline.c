@@ -803,6 +803,9 @@ static sj_status build_training_stages(builder *b, sj_pipeline *p, run_paths *r)
 static const char *const MODEL_LABELS[3] = {"sft", "ppo", "dpo"};
 static const char *const AUDIT_NAMES[3] = {"before", "after", "after-dpo"};
 static const char *const COMPARE_LABELS[3] = {"SFT", "PPO", "DPO"};
+/* The audits' titles: which model, before or after alignment. */
+static const char *const AUDIT_LABELS[3] = {"SFT (before alignment)", "PPO (after PPO)",
+                                            "DPO (after DPO)"};
 
 static sj_status build_score(builder *b, sj_pipeline *p, const char *model, int m, char **scores)
 {
@@ -826,9 +829,10 @@ static sj_status build_score(builder *b, sj_pipeline *p, const char *model, int 
 }
 
 /* The audit of one scores file into reports/<folder>, as stage
- * audit-<folder>. */
+ * audit-<folder>, titled by `label` (which model, before or after
+ * alignment). */
 static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, const char *folder,
-                             char **audit)
+                             const char *label, char **audit)
 {
     char name[32];
     snprintf(name, sizeof name, "audit-%s", folder);
@@ -854,6 +858,8 @@ static sj_status build_audit(builder *b, sj_pipeline *p, const char *scores, con
         add_input_pair(b, s, "--truth", b->truth);
     add_input_if_accepted(b, s, "split", b->split_json);
     add_pair(b, s, "--out", *audit);
+    add_if_accepted(b, s, "text", b->text);
+    add_if_accepted(b, s, "label", label);
     add_output(b, s, *audit, 1, "reports");
     return add_settings(b, s, "audit");
 }
@@ -909,9 +915,10 @@ static sj_status build_report_stages(builder *b, sj_pipeline *p, const run_paths
             st = build_score(b, p, r->models[m], m, &scores[m]);
     for (int m = 0; m < 3 && st == SJ_OK; m++)
         if (scores[m] && has_stage(b, "audit"))
-            st = build_audit(b, p, scores[m], AUDIT_NAMES[m], &audits[m]);
+            st = build_audit(b, p, scores[m], AUDIT_NAMES[m], AUDIT_LABELS[m], &audits[m]);
     if (st == SJ_OK && r->baseline_scores && has_stage(b, "audit"))
-        st = build_audit(b, p, r->baseline_scores, "baseline", &baseline_audit);
+        st = build_audit(b, p, r->baseline_scores, "baseline", "baseline (transparent scorer)",
+                         &baseline_audit);
     if (st == SJ_OK && has_stage(b, "compare") && audits[0] && (audits[1] || audits[2]))
         st = build_compare(b, p, audits, r->models[1], baseline_audit);
     for (int m = 0; m < 3; m++) {

@@ -2,8 +2,10 @@
  * runs DIF (on the modal machine score per item), group parity (on person
  * totals) and agreement with human scores (per response) through the stats
  * module, and writes audit.json, the CSV tables and index.html. */
+#include "audit_review.h"
 #include "report_internal.h"
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,40 +304,58 @@ static cJSON *distribution_json(const sj_parity_data *d, const char *ref, const 
     return o;
 }
 
+/* The agreement over the responses to one item (every item: SIZE_MAX)
+ * of the reference group (role 0), the focal group (1) or both (-1) that
+ * have a machine and a human score; NULL when there are none. m and h
+ * have room for every response. */
+static cJSON *agreement_of(const audit_work *w, const sj_audit_options *o, size_t item, int role,
+                           double *m, double *h)
+{
+    const sj_table *t = w->resp->table;
+    size_t n = 0;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        if ((item != SIZE_MAX && w->resp->item_index[r] != item) || isnan(w->resp->score[r]))
+            continue;
+        const char *g = sj_table_cell(t, r, (size_t)w->resp->col_group);
+        int is_ref = strcmp(g, o->reference) == 0, is_focal = strcmp(g, o->focal) == 0;
+        if (role == 0 ? !is_ref : role == 1 ? !is_focal : !is_ref && !is_focal)
+            continue;
+        double hv;
+        if (sj_parse_number(sj_table_cell(t, r, (size_t)w->col_human), &hv) != 0)
+            continue;
+        m[n] = w->resp->score[r];
+        h[n] = hv;
+        n++;
+    }
+    if (n == 0)
+        return NULL;
+    sj_agreement a;
+    sj_agreement_compute(m, h, n, &a);
+    return sj_agreement_to_json(&a);
+}
+
 /* Agreement per item over the responses of the two compared groups that
- * have both a machine and a human score. */
+ * have both a machine and a human score, with "by_group" per item. */
 static cJSON *agreement_by_item(const audit_work *w, const sj_audit_options *o)
 {
     const sj_table *t = w->resp->table;
     cJSON *arr = cJSON_CreateArray();
     double *m = malloc((t->n_rows ? t->n_rows : 1) * sizeof *m);
     double *h = malloc((t->n_rows ? t->n_rows : 1) * sizeof *h);
-    if (!m || !h)
-        goto done;
-    for (size_t item = 0; item < w->ins->n_items; item++) {
-        size_t n = 0;
-        for (size_t r = 0; r < t->n_rows; r++) {
-            if (w->resp->item_index[r] != item || isnan(w->resp->score[r]))
-                continue;
-            const char *g = sj_table_cell(t, r, (size_t)w->resp->col_group);
-            if (strcmp(g, o->reference) != 0 && strcmp(g, o->focal) != 0)
-                continue;
-            double hv;
-            if (sj_parse_number(sj_table_cell(t, r, (size_t)w->col_human), &hv) != 0)
-                continue;
-            m[n] = w->resp->score[r];
-            h[n] = hv;
-            n++;
-        }
-        if (n == 0)
+    for (size_t item = 0; item < w->ins->n_items && m && h; item++) {
+        cJSON *e = agreement_of(w, o, item, -1, m, h);
+        if (!e)
             continue;
-        sj_agreement a;
-        sj_agreement_compute(m, h, n, &a);
-        cJSON *e = sj_agreement_to_json(&a);
         cJSON_AddItemToObject(e, "item", cJSON_CreateString(w->ins->items[item].id));
+        cJSON *by_group = cJSON_AddObjectToObject(e, "by_group");
+        const char *names[2] = {o->reference, o->focal};
+        for (int role = 0; role < 2; role++) {
+            cJSON *g = agreement_of(w, o, item, role, m, h);
+            if (g)
+                cJSON_AddItemToObject(by_group, names[role], g);
+        }
         cJSON_AddItemToArray(arr, e);
     }
-done:
     free(m);
     free(h);
     return arr;
@@ -485,6 +505,8 @@ static void truth_summary(sj_buf *b, const cJSON *truth, const char *focal)
         sj_buf_printf(b, "; human QWK %.3f, exact %.1f%%, SMD %.3f (focal group SMD %.3f)",
                       rj_num(human, "qwk"), 100 * rj_num(human, "exact"), rj_num(human, "smd"),
                       rj_num(rj_path(human, "by_group", focal), "smd"));
+    sj_buf_printf(b, "; the machine's focal-group SMD against the true scores %.3f",
+                  rj_num(rj_path(truth, "by_group", focal), "smd"));
 }
 
 /* The person bootstrap and what rests on its replicates: human-score DIF
@@ -519,6 +541,19 @@ static void bootstrap_summary(sj_buf *b, const cJSON *boot)
                   cJSON_IsNumber(seed) ? seed->valuedouble : 0.0, rj_num(boot, "persons"));
 }
 
+/* A p-value as the pages print it ("< .001", else three decimals without
+ * the leading zero), in plain text. */
+static const char *plain_p(double p, char *out, size_t n)
+{
+    if (isnan(p))
+        snprintf(out, n, "NA");
+    else if (p < 0.001)
+        snprintf(out, n, "< .001");
+    else
+        sj_html_format_p(p, out, n); /* no markup above .001 */
+    return out;
+}
+
 /* Plain-text findings for terminals and readers of the JSON. NULL when out
  * of memory. */
 static cJSON *summary_lines(const cJSON *doc)
@@ -530,9 +565,10 @@ static cJSON *summary_lines(const cJSON *doc)
     dif_summary(&b, doc);
     int failed = rj_take_line(lines, &b);
     const cJSON *par = rj_get(doc, "parity");
-    sj_buf_printf(&b,
-                  "Parity: focal minus reference %.2f points on the total (d %.2f, Welch p %.3g)",
-                  rj_num(par, "mean_diff"), rj_num(par, "cohens_d"), rj_num(par, "welch_p"));
+    char p_text[32];
+    sj_buf_printf(&b, "Parity: focal minus reference %.2f points on the total (d %.2f, Welch p %s)",
+                  rj_num(par, "mean_diff"), rj_num(par, "cohens_d"),
+                  plain_p(rj_num(par, "welch_p"), p_text, sizeof p_text));
     if (!isnan(rj_num(par, "cut")))
         sj_buf_printf(&b, "; adverse impact ratio %.2f at cut %g%s",
                       rj_num(par, "adverse_impact_ratio"), rj_num(par, "cut"),
@@ -572,6 +608,80 @@ static cJSON *summary_lines(const cJSON *doc)
         return NULL;
     }
     return lines;
+}
+
+/* Each group's mean total with its 95% t interval (mean +- t(.975, n - 1)
+ * SD / sqrt n) as "mean_t_ci", for the page's parity chart. */
+static int add_mean_intervals(cJSON *parity)
+{
+    cJSON *g;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(parity, "groups"))
+    {
+        double n = rj_num(g, "n"), mean = rj_num(g, "mean"), sd = rj_num(g, "sd");
+        double half =
+            n >= 2 && isfinite(sd) ? gsl_cdf_tdist_Pinv(0.975, n - 1) * sd / sqrt(n) : NAN;
+        if (cJSON_IsObject(g) && rj_add_interval(g, "mean_t", mean - half, mean + half) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Beside every DIF item the interval the page shows, whichever kind it
+ * is: "ets_effect" (delta_mh or smd_over_sd), "ets_effect_ci" and
+ * "ets_effect_ci_method". -1 when out of memory. */
+static int add_effect_intervals(cJSON *items)
+{
+    static const char *const methods[] = {
+        [RJ_INTERVAL_NONE] = "none",
+        [RJ_INTERVAL_BOOTSTRAP] = "person bootstrap, 95% percentile",
+        [RJ_INTERVAL_RBG] = "delta +- 1.96 SE (Robins-Breslow-Greenland)",
+        [RJ_INTERVAL_DELTA] = "SMD/SD +- 1.96 SE (delta method)",
+    };
+    cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        rj_effect e;
+        rj_dif_effect(it, &e);
+        if (!sj_json_add_number(it, "ets_effect", e.value) ||
+            rj_add_interval(it, "ets_effect", e.lo, e.hi) != 0 ||
+            !cJSON_AddStringToObject(it, "ets_effect_ci_method", methods[e.interval]))
+            return -1;
+    }
+    return 0;
+}
+
+/* "label" and the page's "title": the label given, else the model the
+ * scores file's provenance names, else none. -1 when out of memory. */
+static int add_title(cJSON *doc, const char *label, const cJSON *prov)
+{
+    const char *stage = rj_str(prov, "model_stage"), *path = rj_str(prov, "model_path");
+    char *title = label ? sj_asprintf("Fairness audit \xe2\x80\x94 %s", label)
+                  : path && stage
+                      ? sj_asprintf("Fairness audit \xe2\x80\x94 model %s (%s)", path, stage)
+                  : path ? sj_asprintf("Fairness audit \xe2\x80\x94 model %s", path)
+                         : sj_strdup("Fairness audit");
+    int failed = !title ||
+                 !(label ? cJSON_AddStringToObject(doc, "label", label)
+                         : cJSON_AddNullToObject(doc, "label")) ||
+                 !cJSON_AddStringToObject(doc, "title", title);
+    free(title);
+    return failed ? -1 : 0;
+}
+
+/* What the reviewer reads beside the statistics (audit_review.c) and the
+ * intervals behind the page's charts. */
+static int add_review(cJSON *doc, const audit_work *w, const sj_audit_options *o)
+{
+    rj_review_request q = {w->resp,      w->ins,       w->scores,     w->dif,       w->human.scores,
+                           w->human.dif, w->col_human, w->truth_rows, o->reference, o->focal};
+    cJSON *human_items = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(doc, "human_dif"), "items");
+    if (add_mean_intervals(cJSON_GetObjectItemCaseSensitive(doc, "parity")) != 0 ||
+        add_effect_intervals(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(doc, "dif"), "items")) != 0 ||
+        add_effect_intervals(human_items) != 0)
+        return -1;
+    return rj_review_add(doc, &q);
 }
 
 cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
@@ -636,6 +746,11 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
         cJSON_Delete(prov);
         goto fail;
     }
+    if (add_review(doc, &w, o) != 0) {
+        cJSON_Delete(prov);
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        goto fail;
+    }
     cJSON *summary = summary_lines(doc);
     if (!summary) {
         cJSON_Delete(prov);
@@ -654,6 +769,10 @@ cJSON *sj_audit_compute(const sj_audit_options *o, sj_error *err)
         (o->split_path && sj_provenance_add_file(prov, "split", o->split_path, err) != SJ_OK))
         goto fail;
     add_model_checksum(prov, w.resp->table, o->data_path);
+    if (add_title(doc, o->label, prov) != 0) {
+        sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        goto fail;
+    }
     goto done;
 fail:
     cJSON_Delete(doc);
@@ -862,6 +981,40 @@ static cJSON *human_dif_rows(const cJSON *audit)
     return rows;
 }
 
+/* item_agreement.csv: per item, over both groups ("all") and each group,
+ * the machine's agreement with the human score of record. */
+static cJSON *item_agreement_rows(const cJSON *agr)
+{
+    static const char *const keys[] = {"n",          "exact",   "adjacent",     "qwk",
+                                       "pearson_r",  "smd",     "mean_machine", "mean_human",
+                                       "sd_machine", "sd_human"};
+    cJSON *rows = cJSON_CreateArray();
+    const cJSON *it;
+    cJSON_ArrayForEach(it, rj_get(agr, "by_item"))
+    {
+        const cJSON *scopes[3] = {it, NULL, NULL};
+        const char *names[3] = {"all", NULL, NULL};
+        int n = 1;
+        const cJSON *g;
+        cJSON_ArrayForEach(g, rj_get(it, "by_group"))
+        {
+            if (n < 3) {
+                scopes[n] = g;
+                names[n++] = g->string;
+            }
+        }
+        for (int k = 0; k < n && rows; k++) {
+            cJSON *row = cJSON_CreateObject();
+            cJSON_AddStringToObject(row, "item", rj_str(it, "item") ? rj_str(it, "item") : "");
+            cJSON_AddStringToObject(row, "group", names[k]);
+            for (size_t c = 0; c < sizeof keys / sizeof *keys; c++)
+                sj_json_add_number(row, keys[c], rj_num(scopes[k], keys[c]));
+            cJSON_AddItemToArray(rows, row);
+        }
+    }
+    return rows;
+}
+
 typedef struct {
     const char *name;
     int wanted;  /* the audit has this part */
@@ -879,12 +1032,25 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
     static const char *const dif_lead[] = {"item", "focal", "type", "n", "n_ref", "n_focal", NULL};
     static const char *const parity_lead[] = {"group", "role",      "n", "mean",
                                               "sd",    "pass_rate", NULL};
+    /* Named columns, so that a table without rows still has its header. */
+    static const char *const levels_lead[] = {"scorer", "item", "group", "role",
+                                              "level",  "n",    "share", NULL};
+    static const char *const curves_lead[] = {"item",           "scorer", "group",           "role",
+                                              "matching_score", "n",      "mean_item_score", NULL};
+    static const char *const sample_lead[] = {
+        "item",           "kind",          "set",         "group",      "role",     "person",
+        "matching_score", "machine_score", "human_score", "true_score", "response", NULL};
     const cJSON *agr = rj_get(audit, "agreement");
     const cJSON *truth = rj_get(audit, "truth_agreement");
     int has_agr = cJSON_IsObject(agr), has_truth = cJSON_IsObject(truth);
     int has_human_dif = cJSON_IsArray(rj_path(audit, "human_dif", "items"));
     const cJSON *raters = rj_get(audit, "raters");
     int has_raters = cJSON_IsObject(raters);
+    const cJSON *levels = rj_path(audit, "score_levels", "rows");
+    const cJSON *curves = rj_path(audit, "item_curves", "rows");
+    const cJSON *sample = rj_path(audit, "response_sample", "rows");
+    int has_levels = cJSON_IsArray(levels), has_curves = cJSON_IsArray(curves);
+    int has_sample = cJSON_IsArray(sample);
     csv_table tables[] = {
         {"dif.csv", 1, cJSON_Duplicate(rj_path(audit, "dif", "items"), 1), dif_lead},
         {"parity.csv", 1, parity_rows(rj_get(audit, "parity")), parity_lead},
@@ -894,6 +1060,13 @@ sj_status sj_audit_write(const cJSON *audit, const char *out_dir, sj_error *err)
         {"truth_agreement.csv", has_truth, has_truth ? truth_rows(truth) : NULL, NULL},
         {"human_dif.csv", has_human_dif, has_human_dif ? human_dif_rows(audit) : NULL, dif_lead},
         {"raters.csv", has_raters, has_raters ? rj_raters_rows(raters) : NULL, rj_raters_csv_lead},
+        {"item_agreement.csv", has_agr, has_agr ? item_agreement_rows(agr) : NULL, NULL},
+        {"score_levels.csv", has_levels, has_levels ? cJSON_Duplicate(levels, 1) : NULL,
+         levels_lead},
+        {"item_curves.csv", has_curves, has_curves ? cJSON_Duplicate(curves, 1) : NULL,
+         curves_lead},
+        {"response_sample.csv", has_sample, has_sample ? cJSON_Duplicate(sample, 1) : NULL,
+         sample_lead},
     };
     const size_t n_tables = sizeof tables / sizeof *tables;
     sj_report_dir dir;

@@ -1,6 +1,7 @@
 /* The audit page, written from an audit document: summary of flags in
  * plain language, data, score distributions, DIF per item, group parity,
  * agreement with human scores, methods and provenance. */
+#include "audit_review.h"
 #include "report_internal.h"
 
 #include <math.h>
@@ -21,6 +22,8 @@ typedef struct {
     int has_truth;     /* the audit has agreement with the true scores */
     int has_human_dif; /* the audit has DIF of the human scores beside the machine's */
     const cJSON *boot; /* the person bootstrap's summary, or NULL */
+    int section_no;    /* the last section's number */
+    int figure_no;     /* the next figure's number */
 } page;
 
 /* The shared page writer (page.c), applied to this page's writer. */
@@ -63,11 +66,31 @@ static void number_cell(page *pg, double v, int digits)
         sj_buf_fail(pg->w);
 }
 
+/* A small statistic (R-squared and its changes) to four decimals; one
+ * that rounds to zero but is not zero reads "< .0001" (or "> \xe2\x88\x92.0001"), never
+ * "0.0000". */
+static void small_cell(page *pg, double v)
+{
+    if (isfinite(v) && v != 0 && fabs(v) < 0.00005)
+        out(pg, "<td>%s</td>", v > 0 ? "&lt; .0001" : "&gt; \xe2\x88\x92.0001");
+    else
+        number_cell(pg, v, 4);
+}
+
 static void p_cell(page *pg, double p)
 {
     char buf[32];
     out(pg, "<td%s>%s</td>", !isnan(p) && p < 0.05 ? " class=\"warn\"" : "",
         fmt_p(buf, sizeof buf, p));
+}
+
+/* A test statistic with its p-value in one cell, "35.89 (< .001)", so that
+ * the DIF table fits the page; significant at .05 in the warning colour. */
+static void chi2_p_cell(page *pg, double chi2, double p)
+{
+    char a[48], b[32];
+    out(pg, "<td%s>%s (%s)</td>", !isnan(p) && p < 0.05 ? " class=\"warn\"" : "",
+        rj_fmt(a, sizeof a, chi2, 2), fmt_p(b, sizeof b, p));
 }
 
 static void class_cell(page *pg, const char *cls)
@@ -189,6 +212,62 @@ static void summary_dif(page *pg, const cJSON *items, const dif_counts *cp)
             c.n_items - c.n_tested, c.n_items - c.n_tested == 1 ? "" : "s");
 }
 
+/* What the focal group's machine-human SMD says, beside the same SMD
+ * against the true scores where the audit has them: the machine may
+ * depart from the raters, from the truth, from both, or sit between. */
+static void focal_smd_words(page *pg, double human)
+{
+    char a[48], b[48];
+    double truth = rj_num(rj_path(pg->doc, "truth_agreement", "by_group", pg->focal), "smd");
+    int off_h = !isnan(human) && fabs(human) > SMD_GROUP_MAX;
+    int off_t = !isnan(truth) && fabs(truth) > SMD_GROUP_MAX;
+    /* The raters' own SMD against the truth: do they share the machine's
+     * departure? */
+    double rater_truth =
+        rj_num(rj_path(pg->doc, "truth_agreement", "human", "by_group", pg->focal), "smd");
+    int raters_alike = !isnan(rater_truth) && fabs(rater_truth) > SMD_GROUP_MAX &&
+                       (rater_truth > 0) == (truth > 0);
+    out(pg, "; the focal group's machine\xe2\x80\x93human SMD is %s",
+        rj_fmt(a, sizeof a, human, 3));
+    if (isnan(truth)) {
+        out(pg, "%s.</li>\n",
+            !off_h      ? " (within \xc2\xb1.10)"
+            : human > 0 ? " (beyond \xc2\xb1.10: the machine scores this group above the human "
+                          "raters; without true scores it cannot say which is right)"
+                        : " (beyond \xc2\xb1.10: the machine scores this group below the human "
+                          "raters; without true scores it cannot say which is right)");
+        return;
+    }
+    out(pg,
+        " against the human scores, %s against the true scores: ", rj_fmt(b, sizeof b, truth, 3));
+    if (off_h && !off_t)
+        out(pg,
+            "the machine departs from the raters, not from the truth (the raters score this "
+            "group %s than the machine and the truth do)",
+            human > 0 ? "lower" : "higher");
+    else if (!off_h && off_t && raters_alike)
+        out(pg,
+            "the machine agrees with the raters, and both depart from the truth: they score "
+            "this group %s than its true scores (the raters' SMD against the truth is %s)",
+            truth > 0 ? "higher" : "lower", rj_fmt(a, sizeof a, rater_truth, 3));
+    else if (!off_h && off_t)
+        out(pg,
+            "the machine agrees with the raters but departs from the truth: it scores this "
+            "group %s than its true scores",
+            truth > 0 ? "higher" : "lower");
+    else if (off_h && off_t && (human > 0) == (truth > 0))
+        out(pg, "the machine scores this group too %s, against the raters and the truth alike",
+            truth > 0 ? "high" : "low");
+    else if (off_h && off_t)
+        out(pg,
+            "the machine sits between the raters and the truth, %s the human scores and "
+            "%s the true scores",
+            human > 0 ? "above" : "below", truth > 0 ? "above" : "below");
+    else
+        out(pg, "within \xc2\xb1.10 of both");
+    out(pg, ".</li>\n");
+}
+
 static void section_summary(page *pg)
 {
     const cJSON *items = rj_path(pg->doc, "dif", "items");
@@ -196,7 +275,8 @@ static void section_summary(page *pg)
     const cJSON *agr = rj_get(pg->doc, "agreement");
     dif_counts c = count_dif(items);
     char a[48], b[48], d[48];
-    out(pg, "<section id=\"summary\"><h2>1. Summary</h2>\n<div class=\"summary\"><ul>\n");
+    out(pg, "<section id=\"summary\"><h2>%d. Summary</h2>\n<div class=\"summary\"><ul>\n",
+        ++pg->section_no);
     summary_dif(pg, items, &c);
     /* Parity */
     double diff = rj_num(par, "mean_diff"), dd = rj_num(par, "cohens_d");
@@ -238,12 +318,7 @@ static void section_summary(page *pg)
             out(pg, "</em> and %s for <em>", rj_fmt(b, sizeof b, rj_num(gf, "qwk"), 3));
             text(pg, pg->focal);
             out(pg, "</em>");
-            double sf = rj_num(gf, "smd");
-            out(pg, "; the focal group's machine\xe2\x80\x93human SMD is %s%s.</li>\n",
-                rj_fmt(d, sizeof d, sf, 3),
-                !isnan(sf) && fabs(sf) > SMD_GROUP_MAX ? " (beyond \xc2\xb1.10: machine scores "
-                                                         "are off for this group)"
-                                                       : "");
+            focal_smd_words(pg, rj_num(gf, "smd"));
         }
         const cJSON *csd = rj_path(agr, "fairness", "csd");
         double cp = rj_num(csd, "p"), cf = rj_num(csd, "coef_focal");
@@ -267,7 +342,8 @@ static void section_data(page *pg)
     const cJSON *d = rj_get(pg->doc, "data");
     const cJSON *ins = rj_get(pg->doc, "instrument");
     char a[48], b[48];
-    out(pg, "<section id=\"data\"><h2>2. Data</h2>\n<dl class=\"kv\">\n<dt>Instrument</dt><dd>");
+    out(pg, "<section id=\"data\"><h2>%d. Data</h2>\n<dl class=\"kv\">\n<dt>Instrument</dt><dd>",
+        ++pg->section_no);
     text(pg, rj_str(ins, "title"));
     out(pg, " (<code>");
     text(pg, rj_str(ins, "id"));
@@ -310,7 +386,8 @@ static void section_distribution(page *pg)
     const cJSON *dist = rj_get(pg->doc, "distribution");
     const cJSON *values = rj_get(dist, "values");
     const cJSON *counts = rj_get(dist, "counts");
-    out(pg, "<section id=\"distribution\"><h2>3. Score distributions by group</h2>\n");
+    out(pg, "<section id=\"distribution\"><h2>%d. Score distributions by group</h2>\n",
+        ++pg->section_no);
     int n = cJSON_GetArraySize(values);
     const char *names[2] = {pg->ref, pg->focal};
     double total[2] = {0, 0}, ymax = 0;
@@ -322,7 +399,9 @@ static void section_distribution(page *pg)
         }
     }
     if (n == 0 || total[0] == 0 || total[1] == 0) {
-        out(pg, "<p class=\"muted\">No person totals to show.</p></section>\n");
+        out(pg, "<p class=\"muted\">No person totals to show.</p>\n");
+        rj_review_levels_html(pg->w, pg->doc, &pg->figure_no);
+        out(pg, "</section>\n");
         return;
     }
     for (int k = 0; k < 2; k++)
@@ -341,7 +420,10 @@ static void section_distribution(page *pg)
     }
     sj_plot_axis_exact(p, SJ_AXIS_X, lo - 0.5, hi + 0.5,
                        "Total score (sum of modal machine scores)");
-    sj_plot_axis(p, SJ_AXIS_Y, 0, ymax, "Percent of group");
+    /* The largest share rounded up to the next 10%: pages of similar data
+     * (before and after alignment) get the same scale. */
+    double top = fmin(100, fmax(10, 10 * ceil(ymax / 10 - 1e-9)));
+    sj_plot_axis_exact(p, SJ_AXIS_Y, 0, top, "Percent of group");
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < n; i++) {
             const cJSON *c = cJSON_GetArrayItem(rj_get(counts, names[k]), i);
@@ -356,31 +438,36 @@ static void section_distribution(page *pg)
     out(pg, "<figure>");
     svg(pg, p);
     out(pg,
-        "<figcaption>Figure 1. Total scores by group, as percentages of each group (%0.f "
+        "<figcaption>Figure %d. Total scores by group, as percentages of each group (%0.f "
         "reference, %0.f focal persons)",
-        total[0], total[1]);
+        pg->figure_no++, total[0], total[1]);
     if (!isnan(rj_num(par, "cut")))
         out(pg, "; the dashed line marks the cut score");
-    out(pg, ".</figcaption></figure>\n</section>\n");
+    out(pg,
+        ". The y axis runs from 0 to %.0f%%: the largest share rounded up to the next 10%%, so "
+        "that audits of similar data share a scale.</figcaption></figure>\n",
+        top);
+    rj_review_levels_html(pg->w, pg->doc, &pg->figure_no);
+    out(pg, "</section>\n");
 }
 
 static void dif_table_header(page *pg, int polytomous, int adjusted)
 {
     const char *ci = pg->boot ? "bootstrap 95% CI" : "95% CI";
-    out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n ref</th><th>n focal</th>");
+    out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n ref / focal</th>");
     if (polytomous)
         out(pg,
-            "<th>Mantel \xcf\x87\xc2\xb2</th><th>p</th><th>SMD</th><th>SMD/SD [%s]</th>"
-            "<th class=\"l\">ETS</th><th>OLR unif. \xcf\x87\xc2\xb2</th><th>p</th>"
-            "<th>OLR non-unif. \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\x94R\xc2\xb2 N</th>"
+            "<th>Mantel \xcf\x87\xc2\xb2 (p)</th><th>SMD/SD [%s]</th>"
+            "<th class=\"l\">ETS</th><th>OLR unif. \xcf\x87\xc2\xb2 (p)</th>"
+            "<th>OLR non-unif. \xcf\x87\xc2\xb2 (p)</th><th>\xce\x94R\xc2\xb2 N</th>"
             "<th>\xce\x94R\xc2\xb2 McF</th>",
             ci);
     else
         out(pg,
-            "<th>MH \xcf\x87\xc2\xb2</th><th>p</th><th>\xce\xb1<sub>MH</sub></th>"
+            "<th>MH \xcf\x87\xc2\xb2 (p)</th><th>\xce\xb1<sub>MH</sub></th>"
             "<th>\xce\x94<sub>MH</sub> [%s]</th><th class=\"l\">ETS</th>"
-            "<th>LR unif. \xcf\x87\xc2\xb2</th><th>p</th><th>LR non-unif. \xcf\x87\xc2\xb2</th>"
-            "<th>p</th><th>\xce\x94R\xc2\xb2 N</th><th class=\"l\">ZT</th><th class=\"l\">JG</th>",
+            "<th>LR unif. \xcf\x87\xc2\xb2 (p)</th><th>LR non-unif. \xcf\x87\xc2\xb2 (p)</th>"
+            "<th>\xce\x94R\xc2\xb2 N</th><th class=\"l\">ZT</th><th class=\"l\">JG</th>",
             ci);
     if (adjusted)
         out(pg, "<th>adj. p</th>");
@@ -452,38 +539,35 @@ static void dif_row(page *pg, const cJSON *it, int adjusted, const note_list *no
     out(pg, "<tr><td class=\"id\">");
     text(pg, rj_str(it, "item"));
     out(pg, "</td>");
-    number_cell(pg, rj_num(it, "n_ref"), 0);
-    number_cell(pg, rj_num(it, "n_focal"), 0);
+    out(pg, "<td>%s / %s</td>", rj_fmt(a, sizeof a, rj_num(it, "n_ref"), 0),
+        rj_fmt(b, sizeof b, rj_num(it, "n_focal"), 0));
     if (e.polytomous) {
-        number_cell(pg, rj_num(it, "mantel_chi2"), 2);
-        p_cell(pg, rj_num(it, "mantel_p"));
-        number_cell(pg, rj_num(it, "smd"), 3);
+        chi2_p_cell(pg, rj_num(it, "mantel_chi2"), rj_num(it, "mantel_p"));
     } else {
-        number_cell(pg, rj_num(it, "mh_chi2"), 2);
-        p_cell(pg, rj_num(it, "mh_p"));
+        chi2_p_cell(pg, rj_num(it, "mh_chi2"), rj_num(it, "mh_p"));
         number_cell(pg, rj_num(it, "alpha_mh"), 2);
     }
     int digits = e.polytomous ? 3 : 2;
     if (isnan(e.lo))
         out(pg, "<td>%s</td>", rj_fmt(a, sizeof a, e.value, digits));
     else
-        out(pg, "<td>%s [%s, %s]</td>", rj_fmt(a, sizeof a, e.value, digits),
-            rj_fmt(b, sizeof b, e.lo, digits), rj_fmt(c, sizeof c, e.hi, digits));
+        out(pg, "<td>%s<br><span class=\"muted\">[%s, %s]</span></td>",
+            rj_fmt(a, sizeof a, e.value, digits), rj_fmt(b, sizeof b, e.lo, digits),
+            rj_fmt(c, sizeof c, e.hi, digits));
     class_cell(pg, e.cls);
     const char *pre = e.polytomous ? "olr" : "lr";
     char key[40];
+    char pkey[40];
     snprintf(key, sizeof key, "%s_uniform", pre);
-    number_cell(pg, rj_num(it, key), 2);
-    snprintf(key, sizeof key, "%s_p_uniform", pre);
-    p_cell(pg, rj_num(it, key));
+    snprintf(pkey, sizeof pkey, "%s_p_uniform", pre);
+    chi2_p_cell(pg, rj_num(it, key), rj_num(it, pkey));
     snprintf(key, sizeof key, "%s_nonuniform", pre);
-    number_cell(pg, rj_num(it, key), 2);
-    snprintf(key, sizeof key, "%s_p_nonuniform", pre);
-    p_cell(pg, rj_num(it, key));
+    snprintf(pkey, sizeof pkey, "%s_p_nonuniform", pre);
+    chi2_p_cell(pg, rj_num(it, key), rj_num(it, pkey));
     snprintf(key, sizeof key, "%s_dr2n", pre);
-    number_cell(pg, rj_num(it, key), 4);
+    small_cell(pg, rj_num(it, key));
     if (e.polytomous) {
-        number_cell(pg, rj_num(it, "olr_dr2mcf"), 4);
+        small_cell(pg, rj_num(it, "olr_dr2mcf"));
     } else {
         class_cell(pg, rj_str(it, "zt_class"));
         class_cell(pg, rj_str(it, "jg_class"));
@@ -654,18 +738,22 @@ static void section_dif(page *pg)
     const char *adjust = rj_str(rj_get(pg->doc, "settings"), "adjust");
     int adjusted = adjust && strcmp(adjust, "none") != 0;
     dif_counts c = count_dif(items);
-    out(pg, "<section id=\"dif\"><h2>4. Differential item functioning</h2>\n<p>Each item's "
-            "machine score is compared between persons of the two groups who have the same "
-            "matching score (total test score). Negative effects mean the focal group scored "
-            "lower on the item than reference-group persons of equal total.</p>\n");
+    out(pg,
+        "<section id=\"dif\"><h2>%d. Differential item functioning</h2>\n<p>Each item's "
+        "machine score is compared between persons of the two groups who have the same "
+        "matching score (total test score). Negative effects mean the focal group scored "
+        "lower on the item than reference-group persons of equal total. The tables show "
+        "the ETS effect of each item with its interval and the tests; dif.csv has every "
+        "statistic (the unstandardised SMD among them).</p>\n",
+        ++pg->section_no);
     bootstrap_sentence(pg);
-    int note_no = 1, figure_no = 2, human_tables = 0;
+    int note_no = 1, human_tables = 0;
     for (int poly = 0; poly < 2; poly++) {
         if ((poly ? c.n_poly : c.n_dich) == 0)
             continue;
         out(pg, "<h3>%s items (%zu)</h3>\n", poly ? "Polytomous" : "Dichotomous",
             poly ? c.n_poly : c.n_dich);
-        dif_chart(pg, items, poly, figure_no++);
+        dif_chart(pg, items, poly, pg->figure_no++);
         int first_note = note_no;
         note_list notes = {0};
         collect_notes(pg, items, poly, &notes);
@@ -682,7 +770,51 @@ static void section_dif(page *pg)
         if (pg->has_human_dif)
             human_dif_table(pg, poly, human_tables++ == 0);
     }
+    rj_review_curves_html(pg->w, pg->doc, &pg->figure_no);
     out(pg, "</section>\n");
+}
+
+/* The groups' mean totals with their 95% t intervals on the whole range
+ * of possible totals, so that a gap is seen against the scale. */
+static void parity_chart(page *pg)
+{
+    const cJSON *par = rj_get(pg->doc, "parity");
+    const cJSON *ins = rj_get(pg->doc, "instrument");
+    double n_items = rj_num(ins, "n_items");
+    double lo = n_items * rj_num(ins, "score_min"), hi = n_items * rj_num(ins, "score_max");
+    if (!isfinite(lo) || !isfinite(hi) || hi <= lo)
+        return;
+    const char *names[2] = {pg->ref, pg->focal};
+    sj_plot *p = sj_plot_new(680, 150, "Mean total score by group with 95% intervals",
+                             "One row per group: the mean total score as a point with its 95% "
+                             "t interval, on the whole range of possible totals.");
+    if (!p) {
+        sj_buf_fail(pg->w);
+        return;
+    }
+    sj_plot_left_margin(p, 120);
+    sj_plot_axis_exact(p, SJ_AXIS_X, lo, hi, "Total score (sum of modal machine scores)");
+    sj_plot_categories(p, SJ_AXIS_Y, 2, names, "");
+    double cut = rj_num(par, "cut");
+    if (!isnan(cut))
+        sj_plot_refline(p, SJ_AXIS_X, cut, "cut");
+    for (int k = 0; k < 2; k++) {
+        const cJSON *g = rj_path(par, "groups", names[k]);
+        const cJSON *ci = rj_get(g, "mean_t_ci");
+        const cJSON *a = cJSON_GetArrayItem(ci, 0), *b = cJSON_GetArrayItem(ci, 1);
+        sj_plot_point_ci(p, (size_t)k, rj_num(g, "mean"), (double)k,
+                         cJSON_IsNumber(a) ? a->valuedouble : NAN,
+                         cJSON_IsNumber(b) ? b->valuedouble : NAN);
+    }
+    out(pg, "<figure>");
+    svg(pg, p);
+    char a[48], b[48];
+    out(pg,
+        "<figcaption>Figure %d. Mean total score of each group with its 95%% t interval (mean "
+        "\xc2\xb1 t SD / \xe2\x88\x9an), on the whole range of possible totals (%s to %s)%s."
+        "</figcaption></figure>\n",
+        pg->figure_no++, rj_fmt(a, sizeof a, lo, 0), rj_fmt(b, sizeof b, hi, 0),
+        isnan(cut) ? "" : "; the dashed line marks the cut score");
 }
 
 static void section_parity(page *pg)
@@ -691,10 +823,10 @@ static void section_parity(page *pg)
     const cJSON *groups = rj_get(par, "groups");
     char a[48], b[48], c[48];
     int has_cut = !isnan(rj_num(par, "cut"));
-    out(pg, "<section id=\"parity\"><h2>5. Group parity of total scores</h2>\n");
+    out(pg, "<section id=\"parity\"><h2>%d. Group parity of total scores</h2>\n", ++pg->section_no);
     out(pg,
         "<table><thead><tr><th class=\"l\">Group</th><th class=\"l\">Role</th><th>n</th>"
-        "<th>Mean</th><th>SD</th>%s</tr></thead><tbody>\n",
+        "<th>Mean [95%% CI]</th><th>SD</th>%s</tr></thead><tbody>\n",
         has_cut ? "<th>Pass rate</th>" : "");
     const char *names[2] = {pg->ref, pg->focal};
     for (int k = 0; k < 2; k++) {
@@ -703,13 +835,17 @@ static void section_parity(page *pg)
         text(pg, names[k]);
         out(pg, "</td><td class=\"l\">%s</td>", k ? "focal" : "reference");
         number_cell(pg, rj_num(g, "n"), 0);
-        number_cell(pg, rj_num(g, "mean"), 2);
+        out(pg, "<td>%s", rj_fmt(a, sizeof a, rj_num(g, "mean"), 2));
+        ci_text(pg, g, "mean_t", 2);
+        out(pg, "</td>");
         number_cell(pg, rj_num(g, "sd"), 2);
         if (has_cut)
             out(pg, "<td>%s</td>", fmt_pct(a, sizeof a, rj_num(g, "pass_rate")));
         out(pg, "</tr>\n");
     }
-    out(pg, "</tbody></table>\n<table><caption>Focal minus reference</caption><tbody>\n");
+    out(pg, "</tbody></table>\n");
+    parity_chart(pg);
+    out(pg, "<table><caption>Focal minus reference</caption><tbody>\n");
     out(pg, "<tr><th class=\"l\">Mean difference [95%% CI]</th><td>%s [%s, %s]</td></tr>\n",
         rj_fmt(a, sizeof a, rj_num(par, "mean_diff"), 3),
         rj_fmt(b, sizeof b, rj_num(par, "ci95_low"), 3),
@@ -771,8 +907,12 @@ static void threshold_cell(page *pg, const cJSON *obj, const char *key, int ok, 
         ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97", rule);
 }
 
-static void agreement_group_row(page *pg, const char *label, const cJSON *a, double smd_max)
+/* A row of agreement statistics over one scope; an item's row ends with
+ * the SMD of the reference and the focal group (its "by_group"). */
+static void agreement_group_row(page *pg, const char *label, const cJSON *a, double smd_max,
+                                int item_row)
 {
+    const cJSON *groups = rj_get(a, "by_group");
     char x[48];
     out(pg, "<tr><td class=\"id\">");
     text(pg, label);
@@ -793,6 +933,12 @@ static void agreement_group_row(page *pg, const char *label, const cJSON *a, dou
     out(pg, "</td>");
     number_cell(pg, rj_num(a, "mean_machine"), 3);
     number_cell(pg, rj_num(a, "mean_human"), 3);
+    /* Per group an item's SMD is held to the within-group threshold. */
+    for (int k = 0; item_row && k < 2; k++) {
+        double g = rj_num(rj_get(groups, k ? pg->focal : pg->ref), "smd");
+        out(pg, "<td class=\"%s\">%s</td>", !isnan(g) && fabs(g) <= SMD_GROUP_MAX ? "ok" : "bad",
+            rj_fmt(x, sizeof x, g, 3));
+    }
     out(pg, "</tr>\n");
 }
 
@@ -845,7 +991,7 @@ static void fairness_row(page *pg, const char *name, const char *question, const
         r2 = rj_num(m, "r2_adj_change");
     double p = rj_num(m, "p");
     out(pg, "<tr><th class=\"l\">%s</th><td class=\"l\">%s</td>", name, question);
-    number_cell(pg, r2, 4);
+    small_cell(pg, r2);
     p_cell(pg, p);
     out(pg, "<td>%s", rj_fmt(a, sizeof a, rj_num(m, "coef_focal"), 3));
     ci_text(pg, m, "coef_focal", 3);
@@ -879,7 +1025,8 @@ static void confusion_table(page *pg, const cJSON *conf)
 static void section_agreement(page *pg)
 {
     const cJSON *agr = rj_get(pg->doc, "agreement");
-    out(pg, "<section id=\"agreement\"><h2>6. Agreement with human scores</h2>\n");
+    out(pg, "<section id=\"agreement\"><h2>%d. Agreement with human scores</h2>\n",
+        ++pg->section_no);
     if (!cJSON_IsObject(agr)) {
         out(pg, "<p class=\"muted\">No human score column was given (--human), so agreement "
                 "and the RSMTool-style fairness analyses are not part of this audit.</p>"
@@ -918,7 +1065,7 @@ static void section_agreement(page *pg)
             "<tbody>\n");
     const char *names[2] = {pg->ref, pg->focal};
     for (int k = 0; k < 2; k++)
-        agreement_group_row(pg, names[k], rj_path(agr, "by_group", names[k]), SMD_GROUP_MAX);
+        agreement_group_row(pg, names[k], rj_path(agr, "by_group", names[k]), SMD_GROUP_MAX, 0);
     out(pg, "</tbody></table>\n");
 
     confusion_table(pg, rj_get(agr, "confusion"));
@@ -942,15 +1089,20 @@ static void section_agreement(page *pg)
 
     const cJSON *by_item = rj_get(agr, "by_item");
     if (cJSON_GetArraySize(by_item) > 0) {
-        out(pg, "<h3>Per item</h3>\n");
+        out(pg, "<h3 id=\"item-agreement\">Per item</h3>\n");
         agreement_item_chart(pg, by_item);
-        out(pg, "<table><thead><tr><th class=\"l\">Item</th><th>n</th><th>Exact</th>"
-                "<th>Adjacent</th><th>QWK</th><th>r</th><th>SMD</th><th>Mean machine</th>"
-                "<th>Mean human</th></tr></thead><tbody>\n");
+        out(pg, "<table><caption>Item-level agreement (|SMD| \xe2\x89\xa4 .15 per item, "
+                "\xe2\x89\xa4 .10 per item and group; item_agreement.csv)</caption><thead><tr>"
+                "<th class=\"l\">Item</th><th>n</th><th>Exact</th><th>Adjacent</th><th>QWK</th>"
+                "<th>r</th><th>SMD</th><th>Mean machine</th><th>Mean human</th><th>SMD ");
+        text(pg, pg->ref);
+        out(pg, "</th><th>SMD ");
+        text(pg, pg->focal);
+        out(pg, "</th></tr></thead><tbody>\n");
         const cJSON *it;
         cJSON_ArrayForEach(it, by_item)
         {
-            agreement_group_row(pg, rj_str(it, "item"), it, SMD_MAX);
+            agreement_group_row(pg, rj_str(it, "item"), it, SMD_MAX, 1);
         }
         out(pg, "</tbody></table>\n");
     }
@@ -1046,8 +1198,10 @@ static void section_truth(page *pg)
 {
     const cJSON *truth = rj_get(pg->doc, "truth_agreement");
     const cJSON *human = rj_get(truth, "human");
-    out(pg, "<section id=\"truth\"><h2>7. Agreement with the true scores</h2>\n<p>Known only "
-            "in a simulation: the true score of every response comes from the truth file (");
+    out(pg,
+        "<section id=\"truth\"><h2>%d. Agreement with the true scores</h2>\n<p>Known only "
+        "in a simulation: the true score of every response comes from the truth file (",
+        ++pg->section_no);
     text(pg, rj_str(truth, "truth_file"));
     out(pg,
         "). The modal machine score%s compared with it by the same statistics as the "
@@ -1103,7 +1257,7 @@ static void section_methods(page *pg)
     const char *match = rj_str(s, "match");
     const char *adjust = rj_str(s, "adjust");
     out(pg, "<section id=\"methods\"><h2>%d. Methods and settings</h2>\n<dl class=\"kv\">\n",
-        pg->has_truth ? 8 : 7);
+        ++pg->section_no);
     out(pg, "<dt>Groups</dt><dd>reference <code>");
     text(pg, pg->ref);
     out(pg, "</code>, focal <code>");
@@ -1186,7 +1340,7 @@ static void section_provenance(page *pg)
     out(pg,
         "<section id=\"provenance\"><h2>%d. Provenance</h2>\n<dl class=\"kv\">\n<dt>Tool</dt>"
         "<dd>",
-        pg->has_truth ? 9 : 8);
+        ++pg->section_no);
     text(pg, rj_str(prov, "tool"));
     out(pg, " ");
     text(pg, rj_str(prov, "version"));
@@ -1208,6 +1362,33 @@ static void section_provenance(page *pg)
     rj_input_files(pg->w, rj_get(prov, "inputs"), 1);
 }
 
+/* The page's header: "Fairness audit — LABEL" (the label, or the model
+ * the audit's title names), under the instrument, the groups and the date. */
+static void page_begin(page *pg)
+{
+    static const char prefix[] = "Fairness audit \xe2\x80\x94 ";
+    const char *label = rj_str(pg->doc, "label");
+    const char *title = rj_str(pg->doc, "title");
+    if (!label && title && strncmp(title, prefix, sizeof prefix - 1) == 0)
+        label = title + sizeof prefix - 1;
+    const char *created = rj_str(rj_get(pg->doc, "provenance"), "created");
+    sj_buf sub = {0};
+    sj_html_text(&sub, rj_str(rj_get(pg->doc, "instrument"), "title"));
+    sj_buf_printf(&sub, " \xc2\xb7 Reference group ");
+    sj_html_text(&sub, pg->ref);
+    sj_buf_printf(&sub, ", focal group ");
+    sj_html_text(&sub, pg->focal);
+    sj_buf_printf(&sub, " \xc2\xb7 ");
+    sj_html_text(&sub, created ? created : "");
+    /* An incomplete subtitle fails the page rather than being shown. */
+    if (sj_buf_failed(&sub))
+        sj_buf_fail(pg->w);
+    else if (sj_html_begin(pg->w, label ? "Fairness audit \xe2\x80\x94" : "Fairness audit", label,
+                           sub.data) != 0)
+        sj_buf_fail(pg->w);
+    sj_buf_free(&sub);
+}
+
 sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
 {
     const cJSON *settings = rj_get(audit, "settings");
@@ -1219,16 +1400,17 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
                cJSON_IsObject(rj_get(audit, "truth_agreement")),
                cJSON_IsArray(rj_get(audit, "dif_vs_human")) &&
                    cJSON_GetArraySize(rj_get(audit, "dif_vs_human")) > 0,
-               cJSON_IsObject(boot) && rj_boot_count(boot) > 0 ? boot : NULL};
+               cJSON_IsObject(boot) && rj_boot_count(boot) > 0 ? boot : NULL,
+               0,
+               1};
     if (!pg.ref || !pg.focal || !cJSON_IsArray(rj_path(audit, "dif", "items")))
         return sj_error_set(err, SJ_ERR_INPUT,
                             "not an audit document: settings or dif.items missing");
-    const char *created = rj_str(rj_get(audit, "provenance"), "created");
-    const char *date[1] = {created ? created : ""};
-    rj_page_begin(b, "Bias audit:", rj_get(audit, "instrument"), pg.ref, pg.focal, date, 1);
+    page_begin(&pg);
     out(&pg, "<nav class=\"toc\"><ol><li><a href=\"#summary\">Summary</a></li><li><a "
              "href=\"#data\">Data</a></li><li><a href=\"#distribution\">Score "
              "distributions</a></li><li><a href=\"#dif\">DIF per item</a></li><li><a "
+             "href=\"#sample\">Responses for content review</a></li><li><a "
              "href=\"#parity\">Group parity</a></li><li><a href=\"#agreement\">Agreement with "
              "human scores</a></li>");
     if (pg.has_truth)
@@ -1240,6 +1422,7 @@ sj_status sj_audit_html(const cJSON *audit, sj_buf *b, sj_error *err)
     section_data(&pg);
     section_distribution(&pg);
     section_dif(&pg);
+    rj_review_sample_html(b, audit, ++pg.section_no);
     section_parity(&pg);
     section_agreement(&pg);
     if (pg.has_truth)

@@ -179,9 +179,11 @@ static void test_write_and_round_trip(void **state)
     sj_error err;
     sj_error_clear(&err);
     assert_int_equal(sj_audit_write(doc, out, &err), SJ_OK);
-    /* 9 files (index.html, audit.json, dif, parity, distribution,
-     * agreement, fairness, human_dif and bootstrap CSV) and the manifest. */
-    assert_int_equal(test_count_entries(out), 10);
+    /* 13 files (index.html, audit.json, dif, parity, distribution,
+     * agreement, fairness, human_dif, bootstrap, item_agreement,
+     * score_levels, item_curves and response_sample CSV) and the
+     * manifest. */
+    assert_int_equal(test_count_entries(out), 14);
     assert_int_equal(test_count_entries(dir), 1); /* no temporaries left beside it */
     /* audit.json as written, read back: the parity figures worked by hand
      * from before.csv (totals of score_mode per person, 120 persons a
@@ -213,11 +215,16 @@ static void test_write_and_round_trip(void **state)
     /* The page shows the same figures rounded as printed: 8.90, sqrt(2218.8
      * / 119) = 4.318 -> 4.32, 66 of 120 pass = 55.0%; 9.00, sqrt(3096 /
      * 119) = 5.101 -> 5.10, 69 of 120 = 57.5%; t 0.164 on 231.7 df; exact
-     * agreement 1204/1440 = 83.6%. */
+     * agreement 1204/1440 = 83.6%. The means' 95% t intervals, t(.975,
+     * 119) = 1.98010: 8.9 +- 1.98010 * 4.31803 / sqrt(120) = 8.9 +- 0.78052
+     * -> [8.12, 9.68]; 9.0 +- 1.98010 * 5.10067 / sqrt(120) = 9.0 +- 0.92201
+     * -> [8.08, 9.92]. */
     char *page_path = sj_path_join(out, "index.html");
     char *page = read_text(page_path);
-    assert_non_null(strstr(page, "<td>120</td><td>8.90</td><td>4.32</td><td>55.0%</td>"));
-    assert_non_null(strstr(page, "<td>120</td><td>9.00</td><td>5.10</td><td>57.5%</td>"));
+    assert_non_null(strstr(page, "<td>120</td><td>8.90 <span class=\"muted\">[8.12, 9.68]</span>"
+                                 "</td><td>4.32</td><td>55.0%</td>"));
+    assert_non_null(strstr(page, "<td>120</td><td>9.00 <span class=\"muted\">[8.08, 9.92]</span>"
+                                 "</td><td>5.10</td><td>57.5%</td>"));
     assert_non_null(strstr(page, "<td>0.164 (231.7), "));
     assert_non_null(strstr(page, "<th class=\"l\">Exact agreement</th><td>83.6%</td>"));
     static const char *const sections[] = {"summary", "data",      "distribution", "dif",

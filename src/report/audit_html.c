@@ -657,8 +657,9 @@ static void dif_chart(page *pg, const cJSON *items, int polytomous, int figure_n
         sj_buf_fail(pg->w);
         return;
     }
-    /* Series by class: A green circle, B orange triangle, C vermillion square. */
-    static const size_t class_series[3] = {2, 3, 1};
+    /* Series by class: A bluish green, B orange, C reddish purple. Not
+     * vermillion for C: vermillion is the focal group on every chart. */
+    static const size_t class_series[3] = {2, 3, 4};
     for (size_t i = 0; i < n; i++) {
         int r = rj_class_rank(eff[i].cls);
         sj_plot_point_ci(p, r < 0 ? 7 : class_series[r], eff[i].value, (double)i, eff[i].lo,

@@ -299,15 +299,20 @@ sj_status sj_dif_effects(const sj_score_data *d, const sj_dif_result *r, const u
                          sj_dif_effect *out, sj_error *err);
 
 /* {"items": [...], "reference", "focal": [...], "match", "purify",
- * "purify_rounds", "adjust", "min_cell", "ets_rule", "n_persons",
+ * "purify_rounds", "purify_settled" (per focal group: false when the
+ * flagged set did not repeat within 10 rounds), "adjust", "min_cell", "ets_rule", "n_persons",
  * "n_excluded_incomplete"}; items carry the DIF names of docs/OUTPUTS.md (plus "focal",
  * "type", "notes", "bd_chi2", "bd_df", "bd_p", the *_adj names). */
 cJSON *sj_dif_to_json(const sj_dif_result *r);
 /* One item object as inside "items" (for before/after comparisons). */
 cJSON *sj_dif_item_to_json(const sj_dif_item *it, sj_adjust adjust);
-/* One row per item and focal group; every column always present (empty
- * where it does not apply, NA where it could not be computed), notes
- * joined with "; ". Written atomically; "-" is stdout. */
+/* One row per item and focal group. A method's columns are present when
+ * some item is of the type it applies to (dichotomous: MH, Breslow-Day,
+ * LR; polytomous: Mantel, SMD, ordinal LR), empty in the rows of items of
+ * the other type, NA where a statistic could not be computed; the *_adj
+ * columns only with an adjustment. tested and flagged are TRUE/FALSE;
+ * <effect>_ci95_low/_high are the effect +- 1.96 SE; notes joined with
+ * "; ". Written atomically; "-" is stdout. */
 sj_status sj_dif_write_csv(const sj_dif_result *r, const char *path, sj_error *err);
 
 /* ==== agreement between machine and human scores ============================== */

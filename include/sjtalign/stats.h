@@ -528,6 +528,16 @@ void sj_parity_free(sj_parity *p);
  * {the sj_agreement keys, "by_group": {NAME: {...}}, "fairness": {"osa",
  * "osd", "csd": {"r2_adj", "p", "intercept", "coef_focal"}}}} */
 cJSON *sj_parity_to_json(const sj_parity *p);
+/* n comparisons of focal groups with one reference (the same data, cut and
+ * human column) as CSV: the reference's row (role "reference"), then a
+ * row per focal group (role "focal") with its comparison: group, role, n,
+ * mean, sd, cut, pass_rate, mean_diff, ci95_low, ci95_high, cohens_d,
+ * hedges_g, welch_t, welch_df, welch_p, adverse_impact_ratio,
+ * four_fifths_flag (TRUE/FALSE, NA without a cut); with a human score the
+ * group's qwk, exact, adjacent, pearson_r, smd and the focal rows' osa_p,
+ * osd_p, osd_coef_focal, csd_p, csd_coef_focal; notes. Written atomically;
+ * "-" is stdout. */
+sj_status sj_parity_write_csv(const sj_parity *p, size_t n, const char *path, sj_error *err);
 
 /* ==== the general ordinal (cumulative logit) regression ==================== */
 

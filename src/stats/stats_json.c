@@ -376,3 +376,96 @@ cJSON *sj_parity_to_json(const sj_parity *p)
         cJSON_AddItemToArray(notes, cJSON_CreateString(p->notes[i]));
     return o;
 }
+
+/* ---- parity as CSV ------------------------------------------------------------------ */
+
+static const char *const PARITY_COMPARISON[] = {
+    "mean_diff",       "ci95_low", "ci95_high",
+    "cohens_d",        "hedges_g", "welch_t",
+    "welch_df",        "welch_p",  "adverse_impact_ratio",
+    "four_fifths_flag"};
+static const char *const PARITY_AGREEMENT[] = {"qwk", "exact", "adjacent", "pearson_r", "smd"};
+static const char *const PARITY_FAIRNESS[] = {"osa_p", "osd_p", "osd_coef_focal", "csd_p",
+                                              "csd_coef_focal"};
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static void parity_comparison_cells(sj_csv_writer *w, const sj_parity *p)
+{
+    const double v[] = {p->mean_diff, p->ci95_low, p->ci95_high,
+                        p->cohens_d,  p->hedges_g, p->welch_t,
+                        p->welch_df,  p->welch_p,  p->adverse_impact_ratio};
+    for (size_t i = 0; i < N_OF(v); i++)
+        sj_csv_cell_number(w, v[i]);
+    sj_csv_cell(w, p->four_fifths_flag < 0 ? "NA" : logical(p->four_fifths_flag));
+}
+
+static void parity_agreement_cells(sj_csv_writer *w, const sj_agreement *a)
+{
+    const double v[] = {a->qwk, a->exact, a->adjacent, a->pearson_r, a->smd};
+    for (size_t i = 0; i < N_OF(v); i++)
+        sj_csv_cell_number(w, v[i]);
+}
+
+/* One group's row; comparison (a focal group's) NULL on the reference row,
+ * whose comparison cells stay empty. */
+static int parity_row(sj_csv_writer *w, const sj_parity *p, const sj_parity_group *g,
+                      const sj_parity *comparison)
+{
+    sj_csv_cell(w, g->name);
+    sj_csv_cell(w, comparison ? "focal" : "reference");
+    sj_csv_cell_integer(w, g->n);
+    sj_csv_cell_number(w, g->mean);
+    sj_csv_cell_number(w, g->sd);
+    sj_csv_cell_number(w, p->cut);
+    sj_csv_cell_number(w, g->pass_rate);
+    if (comparison)
+        parity_comparison_cells(w, comparison);
+    for (size_t i = 0; !comparison && i < N_OF(PARITY_COMPARISON); i++)
+        sj_csv_cell(w, "");
+    if (p->has_human) {
+        parity_agreement_cells(w, &g->agreement);
+        const sj_fairness *f = &p->fairness;
+        const double v[] = {f->osa.p, f->osd.p, f->osd.coef_focal, f->csd.p, f->csd.coef_focal};
+        for (size_t i = 0; i < N_OF(v); i++) {
+            if (comparison)
+                sj_csv_cell_number(w, v[i]);
+            else
+                sj_csv_cell(w, "");
+        }
+    }
+    sj_buf notes = {0};
+    for (size_t i = 0; comparison && i < p->n_notes; i++)
+        sj_buf_printf(&notes, "%s%s", i ? "; " : "", p->notes[i]);
+    int failed = sj_buf_failed(&notes);
+    if (!failed)
+        sj_csv_cell(w, notes.data ? notes.data : "");
+    sj_buf_free(&notes);
+    return failed ? -1 : 0;
+}
+
+sj_status sj_parity_write_csv(const sj_parity *p, size_t n, const char *path, sj_error *err)
+{
+    const char *header[7 + N_OF(PARITY_COMPARISON) + N_OF(PARITY_AGREEMENT) +
+                       N_OF(PARITY_FAIRNESS) + 1] = {"group", "role", "n",        "mean",
+                                                     "sd",    "cut",  "pass_rate"};
+    size_t k = 7;
+    int human = n > 0 && p[0].has_human;
+    for (size_t i = 0; i < N_OF(PARITY_COMPARISON); i++)
+        header[k++] = PARITY_COMPARISON[i];
+    for (size_t i = 0; human && i < N_OF(PARITY_AGREEMENT); i++)
+        header[k++] = PARITY_AGREEMENT[i];
+    for (size_t i = 0; human && i < N_OF(PARITY_FAIRNESS); i++)
+        header[k++] = PARITY_FAIRNESS[i];
+    header[k++] = "notes";
+    sj_csv_writer w;
+    if (sj_csv_open(&w, path, header, k, err) != SJ_OK)
+        return err ? err->status : SJ_ERR_WORK;
+    int failed = n > 0 ? parity_row(&w, &p[0], &p[0].ref, NULL) : 0;
+    for (size_t i = 0; i < n && !failed; i++)
+        failed = parity_row(&w, &p[i], &p[i].focal, &p[i]);
+    if (failed) {
+        sj_csv_abort(&w);
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    }
+    return sj_csv_close(&w, err);
+}

@@ -18,6 +18,8 @@ static int grow(cli_text_table *t)
     return 0;
 }
 
+/* -1 when the row could not be stored; a row stored with a cell that could
+ * not be copied (NULL) still counts, so that it is freed. */
 static int add_row(cli_text_table *t, const char *const *cells, size_t row)
 {
     if (grow(t) != 0) {
@@ -30,7 +32,7 @@ static int add_row(cli_text_table *t, const char *const *cells, size_t row)
             t->failed = 1;
         t->cells[row * t->n_cols + c] = copy;
     }
-    return t->failed ? -1 : 0;
+    return 0;
 }
 
 int cli_text_table_init(cli_text_table *t, const char *const *header, size_t n_cols,
@@ -39,15 +41,21 @@ int cli_text_table_init(cli_text_table *t, const char *const *header, size_t n_c
     memset(t, 0, sizeof *t);
     t->n_cols = n_cols;
     t->align = align;
-    return add_row(t, header, 0);
+    if (add_row(t, header, 0) != 0) {
+        t->n_rows = 0;
+        return -1;
+    }
+    return t->failed ? -1 : 0;
 }
 
 int cli_text_table_add(cli_text_table *t, const char *const *cells)
 {
+    if (t->failed) /* the table is lost already; keep what is stored freeable */
+        return -1;
     if (add_row(t, cells, t->n_rows + 1) != 0)
         return -1;
     t->n_rows++;
-    return 0;
+    return t->failed ? -1 : 0;
 }
 
 /* Characters of a UTF-8 string: bytes that do not continue a sequence. */

@@ -299,15 +299,20 @@ sj_status sj_dif_effects(const sj_score_data *d, const sj_dif_result *r, const u
                          sj_dif_effect *out, sj_error *err);
 
 /* {"items": [...], "reference", "focal": [...], "match", "purify",
- * "purify_rounds", "adjust", "min_cell", "ets_rule", "n_persons",
+ * "purify_rounds", "purify_settled" (per focal group: false when the
+ * flagged set did not repeat within 10 rounds), "adjust", "min_cell", "ets_rule", "n_persons",
  * "n_excluded_incomplete"}; items carry the DIF names of docs/OUTPUTS.md (plus "focal",
  * "type", "notes", "bd_chi2", "bd_df", "bd_p", the *_adj names). */
 cJSON *sj_dif_to_json(const sj_dif_result *r);
 /* One item object as inside "items" (for before/after comparisons). */
 cJSON *sj_dif_item_to_json(const sj_dif_item *it, sj_adjust adjust);
-/* One row per item and focal group; every column always present (empty
- * where it does not apply, NA where it could not be computed), notes
- * joined with "; ". Written atomically; "-" is stdout. */
+/* One row per item and focal group. A method's columns are present when
+ * some item is of the type it applies to (dichotomous: MH, Breslow-Day,
+ * LR; polytomous: Mantel, SMD, ordinal LR), empty in the rows of items of
+ * the other type, NA where a statistic could not be computed; the *_adj
+ * columns only with an adjustment. tested and flagged are TRUE/FALSE;
+ * <effect>_ci95_low/_high are the effect +- 1.96 SE; notes joined with
+ * "; ". Written atomically; "-" is stdout. */
 sj_status sj_dif_write_csv(const sj_dif_result *r, const char *path, sj_error *err);
 
 /* ==== agreement between machine and human scores ============================== */
@@ -523,6 +528,16 @@ void sj_parity_free(sj_parity *p);
  * {the sj_agreement keys, "by_group": {NAME: {...}}, "fairness": {"osa",
  * "osd", "csd": {"r2_adj", "p", "intercept", "coef_focal"}}}} */
 cJSON *sj_parity_to_json(const sj_parity *p);
+/* n comparisons of focal groups with one reference (the same data, cut and
+ * human column) as CSV: the reference's row (role "reference"), then a
+ * row per focal group (role "focal") with its comparison: group, role, n,
+ * mean, sd, cut, pass_rate, mean_diff, ci95_low, ci95_high, cohens_d,
+ * hedges_g, welch_t, welch_df, welch_p, adverse_impact_ratio,
+ * four_fifths_flag (TRUE/FALSE, NA without a cut); with a human score the
+ * group's qwk, exact, adjacent, pearson_r, smd and the focal rows' osa_p,
+ * osd_p, osd_coef_focal, csd_p, csd_coef_focal; notes. Written atomically;
+ * "-" is stdout. */
+sj_status sj_parity_write_csv(const sj_parity *p, size_t n, const char *path, sj_error *err);
 
 /* ==== the general ordinal (cumulative logit) regression ==================== */
 

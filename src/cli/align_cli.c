@@ -1,6 +1,7 @@
 /* Options and loading shared by the alignment subcommands. */
 #include "align_cli.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,18 +82,97 @@ int align_load_responses(const cli_args *c, int need, sj_instrument **ins, sj_re
     return rc;
 }
 
+static double summary_number(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* "%.3f" of a number, "none" for NaN (nothing held out, no evaluation). */
+static const char *figure(double v, char *buf, size_t n)
+{
+    if (isfinite(v))
+        snprintf(buf, n, "%.3f", v);
+    else
+        snprintf(buf, n, "none");
+    return buf;
+}
+
+static void print_kept(const cJSON *s)
+{
+    double kept = summary_number(s, "kept_step");
+    if (isfinite(kept))
+        fprintf(stderr, "; kept the model of step %.0f (best held-out metric)", kept);
+}
+
+static void print_sft(const char *out, const cJSON *s)
+{
+    char qwk[32], exact[32], loss[32];
+    double q = summary_number(s, "val_qwk");
+    fprintf(stderr, "sft: wrote %s (held-out persons: QWK %s, exact agreement %s, loss %s nats",
+            out, figure(q, qwk, sizeof qwk),
+            figure(summary_number(s, "val_exact"), exact, sizeof exact),
+            figure(summary_number(s, "val_loss"), loss, sizeof loss));
+    print_kept(s);
+    fprintf(stderr, ")\n");
+    if (isfinite(q) && q <= SFT_QWK_WARN)
+        fprintf(stderr,
+                "sft: warning: the held-out QWK %.3f is at most %.1f: the scorer agrees with the "
+                "human scores hardly better than chance, so its scores (and any alignment built "
+                "on it) are not usable yet; train longer (--steps), on more scored responses, or "
+                "check that the score column is the right one\n",
+                q, SFT_QWK_WARN);
+}
+
+static void print_pairs_stage(const char *command, const char *out, const cJSON *s)
+{
+    int dpo = strcmp(command, "dpo") == 0;
+    char acc[32], loss[32], margin[32];
+    double n = summary_number(s, "n_pairs");
+    fprintf(
+        stderr, "%s: wrote %s (held-out %s accuracy %s on %.0f pairs, loss %s", command, out,
+        dpo ? "preference" : "pairwise",
+        figure(summary_number(s, dpo ? "val_rewards/accuracies" : "val_accuracy"), acc, sizeof acc),
+        isfinite(n) ? n : 0, figure(summary_number(s, "val_loss"), loss, sizeof loss));
+    if (dpo)
+        fprintf(stderr, ", margin %s",
+                figure(summary_number(s, "val_rewards/margins"), margin, sizeof margin));
+    print_kept(s);
+    fprintf(stderr, ")\n");
+}
+
+static void print_ppo(const char *out, const cJSON *s)
+{
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(s, "kept");
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(k, "why");
+    char reward[32], kl[32];
+    fprintf(stderr, "ppo: wrote %s after %.0f steps%s", out, summary_number(s, "steps_done"),
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "stopped_early"))
+                ? " (stopped early: KL above --kl-stop)"
+                : "");
+    if (k)
+        fprintf(stderr, "; kept step %.0f: fixed-set reward %s, KL %s nats (%s)",
+                summary_number(k, "step"),
+                figure(summary_number(k, "eval_reward"), reward, sizeof reward),
+                figure(summary_number(k, "eval_kl"), kl, sizeof kl),
+                cJSON_IsString(why) ? why->valuestring : "");
+    fprintf(stderr, "\n");
+}
+
 void align_print_summary(const char *command, const char *out, cJSON *summary)
 {
-    cJSON *o = summary ? summary : cJSON_CreateObject();
-    if (!o)
-        return;
-    cJSON_AddStringToObject(o, "command", command);
-    cJSON_AddStringToObject(o, "out", out);
-    char *text = cJSON_PrintUnformatted(o);
-    if (text)
-        printf("%s\n", text);
-    free(text);
-    cJSON_Delete(o);
+    if (strcmp(command, "sft") == 0)
+        print_sft(out, summary);
+    else if (strcmp(command, "reward") == 0 || strcmp(command, "dpo") == 0)
+        print_pairs_stage(command, out, summary);
+    else if (strcmp(command, "ppo") == 0)
+        print_ppo(out, summary);
+    else if (strcmp(command, "pairs") == 0)
+        fprintf(stderr, "pairs: wrote %s (%.0f pairs to judge)\n", out,
+                summary_number(summary, "n_pairs"));
+    else
+        fprintf(stderr, "%s: wrote %s\n", command, out);
+    cJSON_Delete(summary);
 }
 
 void align_run_start(sja_run_control *rc, long *stopped_at)

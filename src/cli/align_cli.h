@@ -142,7 +142,14 @@ int align_run_close(align_run *r, const char *command, int rc, long steps, const
 int align_run_end(const char *command, int rc, long stopped_at, long steps, const char *out,
                   cJSON *summary);
 
-/* Prints a JSON summary object on one line to stdout (and deletes it). */
+/* sft warns when the held-out QWK is at most this: agreement with the
+ * human scores hardly better than chance (QWK 0.2 is "slight" on the
+ * Landis-Koch scale; operational scorers aim at 0.7). */
+#define SFT_QWK_WARN 0.2
+
+/* Prints what a stage wrote and found (its summary: held-out figures, the
+ * kept step) in prose on standard error, and deletes the summary;
+ * standard output stays empty. */
 void align_print_summary(const char *command, const char *out, cJSON *summary);
 
 #endif

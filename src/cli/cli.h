@@ -4,6 +4,7 @@
 #define SJTALIGN_CLI_H
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sjtalign/util.h"
@@ -43,6 +44,18 @@ int cli_fail(const sj_error *err);
 /* Prints a usage error with a pointer to --help; returns 2. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The score column of dif, parity, validate and audit when --score is not
+ * given: "score_mode" in a file that has it (a scores file of `sjtalign
+ * score`, where "score" is the expected score), else "score". */
+const char *cli_default_score_column(const char *const *names, size_t n_names);
+/* The column a command reads its scores from: `given` when the user named
+ * one, else the default for the header. Says on stderr which it is
+ * ("dif: scores from column 'score_mode'"), so a reader never wonders. */
+const char *cli_score_column(const char *given, const char *const *names, size_t n_names);
+/* The same for a CSV file's header, read without the rest of the file;
+ * NULL after printing the error when the header cannot be read. */
+const char *cli_score_column_of_file(const char *given, const char *path);
 
 /* Resets getopt so a command can be parsed more than once in a process. */
 void cli_getopt_reset(void);

@@ -3,6 +3,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "sjtalign/io.h"
 
 static const char *command_name;
 
@@ -39,4 +42,36 @@ void cli_getopt_reset(void)
     /* GNU getopt re-initialises completely when optind is 0. */
     optind = 0;
     opterr = 1;
+}
+
+const char *cli_default_score_column(const char *const *names, size_t n_names)
+{
+    for (size_t i = 0; i < n_names; i++)
+        if (strcmp(names[i], "score_mode") == 0)
+            return "score_mode";
+    return "score";
+}
+
+const char *cli_score_column(const char *given, const char *const *names, size_t n_names)
+{
+    const char *col = given ? given : cli_default_score_column(names, n_names);
+    fprintf(stderr, "%s: scores from column '%s'\n", cli_command(), col);
+    return col;
+}
+
+const char *cli_score_column_of_file(const char *given, const char *path)
+{
+    if (given)
+        return cli_score_column(given, NULL, 0);
+    sj_error err;
+    sj_error_clear(&err);
+    sj_csv_stream *s = sj_csv_stream_open(path, &err);
+    if (!s) {
+        cli_fail(&err);
+        return NULL;
+    }
+    const sj_table *t = sj_csv_stream_table(s);
+    const char *col = cli_score_column(NULL, (const char *const *)t->names, t->n_cols);
+    sj_csv_stream_close(s);
+    return col;
 }

@@ -6,13 +6,14 @@
 
 #include "cli.h"
 #include "options.h"
+#include "sjtalign/io.h"
 #include "sjtalign/report.h"
 
 static const cli_option AUDIT_OPTIONS[] = {
     {"data", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED, "scores CSV"},
     {"instrument", CLI_IN_FILE, "FILE", NULL, 0, 0, NULL, CLI_REQUIRED,
      "instrument.json the scores belong to"},
-    {"group", CLI_TEXT, "COL", NULL, 0, 0, NULL, CLI_REQUIRED, "group column"},
+    CLI_OPT_GROUP,
     {"reference", CLI_TEXT, "R", NULL, 0, 0, NULL, CLI_REQUIRED, "reference group label"},
     {"focal", CLI_TEXT, "F", NULL, 0, 0, NULL, CLI_REQUIRED, "focal group label"},
     {"human", CLI_TEXT, "COL[,COL...]", NULL, 0, 0, NULL, 0,
@@ -28,7 +29,8 @@ static const cli_option AUDIT_OPTIONS[] = {
      "split.json of `sjtalign split`: every person in the scores\nmust be one of its held-out "
      "persons; audit.json gets\n\"evaluation\" and the page says on whom it was evaluated"},
     {"cut", CLI_REAL, "X", NULL, -1e300, 1e300, NULL, 0,
-     "cut score on the total: pass rates and adverse impact\nratio"},
+     "cut score on the total: pass rates and adverse impact\nratio; outside the possible totals "
+     "(items x the\ninstrument's score range) it is an input error"},
     {"match", CLI_CHOICE, NULL, "total", 0, 0, "total|rest", 0, "DIF matching score"},
     {"purify", CLI_FLAG, NULL, NULL, 0, 0, NULL, 0, "iterative purification of the matching score"},
     {"adjust", CLI_CHOICE, "M", "none", 0, 0, "none|holm|bh", 0,
@@ -44,7 +46,9 @@ static const cli_option AUDIT_OPTIONS[] = {
     CLI_OPT_PERSON,
     CLI_OPT_ITEM,
     CLI_OPT_TEXT,
-    {"score", CLI_TEXT, "COL", "score_mode", 0, 0, NULL, 0, "machine score column"},
+    {"score", CLI_TEXT, "COL", NULL, 0, 0, NULL, 0,
+     "machine score column (default: score_mode when the file\nhas it, as a scores file of "
+     "`sjtalign score` does, else\nscore)"},
     {"label", CLI_TEXT, "TEXT", NULL, 0, 0, NULL, 0,
      "what was audited, in the page's title (\"Fairness audit \xe2\x80\x94\nTEXT\") and "
      "audit.json \"label\", e.g. \"PPO (after PPO)\";\nwithout it the title names the scores "
@@ -55,7 +59,7 @@ static const cli_option AUDIT_OPTIONS[] = {
 
 const cli_command_spec cli_spec_audit = {
     .name = "audit",
-    .synopsis = "--data scores.csv --instrument FILE --group COL\n"
+    .synopsis = "--data scores.csv --instrument FILE [--group COL]\n"
                 "                      --reference R --focal F [--human COL] [--truth FILE]\n"
                 "                      [--split FILE]\n"
                 "                      [--cut X] [--match total|rest] [--purify]\n"
@@ -83,7 +87,11 @@ const cli_command_spec cli_spec_audit = {
              "  item_curves.csv   mean item score per matching score and group\n"
              "  response_sample.csv  responses of the flagged items for a content panel\n"
              "  item_agreement.csv   with --human: agreement per item and group\n"
-             "The folder appears whole or not at all.",
+             "The folder appears whole or not at all. Standard error gets the score column\n"
+             "read, the folder and the items flagged for DIF with their ETS class.\n\n"
+             "One focal group per report: every table on the page compares two groups.\n"
+             "With several focal groups, run audit once per focal group (each into its own\n"
+             "--out); `sjtalign dif` and `sjtalign parity` take a comma list of focal groups.",
     .options = AUDIT_OPTIONS,
     .notes = NULL,
     .examples = "sjtalign audit --data runs/scores/sft.csv --instrument data/instrument.json \\\n"
@@ -118,6 +126,71 @@ static void read_options(const cli_args *c, sj_audit_options *o)
     o->label = cli_text(c, "label");
 }
 
+/* A cut no total can reach (or every total reaches beyond) makes pass
+ * rates meaningless: refused, naming the possible range. Returns 0 or 2. */
+static int check_cut(const sj_audit_options *o)
+{
+    if (isnan(o->cut))
+        return 0;
+    sj_error err;
+    sj_error_clear(&err);
+    sj_instrument *ins = sj_instrument_load(o->instrument_path, &err);
+    if (!ins)
+        return cli_fail(&err);
+    double lo = (double)ins->n_items * ins->score_min, hi = (double)ins->n_items * ins->score_max;
+    int rc = 0;
+    if (o->cut < lo || o->cut > hi)
+        rc = cli_usage_error("audit",
+                             "--cut %g is outside the possible total scores %g to %g (%zu items "
+                             "scored %d to %d in %s); choose a cut within that range",
+                             o->cut, lo, hi, ins->n_items, ins->score_min, ins->score_max,
+                             o->instrument_path);
+    sj_instrument_free(ins);
+    return rc;
+}
+
+static const char *json_text(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The DIF findings of the audit on standard error: items tested, the
+ * flagged ones with their ETS class, a purification that did not settle. */
+static void print_findings(const cJSON *audit, const sj_audit_options *o)
+{
+    const cJSON *dif = cJSON_GetObjectItemCaseSensitive(audit, "dif");
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(dif, "items"), *it;
+    size_t n = 0, tested = 0, flagged = 0;
+    sj_buf list = {0};
+    cJSON_ArrayForEach(it, items)
+    {
+        n++;
+        tested += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "tested"));
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "flagged")))
+            continue;
+        const char *type = json_text(it, "type");
+        const char *cls =
+            json_text(it, type && strcmp(type, "polytomous") == 0 ? "ets_poly_class" : "ets_class");
+        const char *item = json_text(it, "item");
+        sj_buf_printf(&list, "%s%s %s", flagged++ ? ", " : "", item ? item : "?", cls ? cls : "NA");
+    }
+    fprintf(stderr, "audit: DIF of focal '%s' against reference '%s': %zu of %zu items tested, ",
+            o->focal, o->reference, tested, n);
+    if (flagged)
+        fprintf(stderr, "%zu flagged (ETS B/C or BB/CC): %s\n", flagged,
+                sj_buf_failed(&list) ? "(out of memory)" : list.data);
+    else
+        fprintf(stderr, "none flagged\n");
+    sj_buf_free(&list);
+    const cJSON *settled =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(dif, "purify_settled"), 0);
+    if (cJSON_IsFalse(settled))
+        fprintf(stderr, "audit: warning: purification did not settle within 10 rounds (the "
+                        "flagged set kept changing); the results are those of round 10, so read "
+                        "the flags of items near the B/C bounds with care\n");
+}
+
 int cmd_audit(int argc, char **argv)
 {
     sj_audit_options o;
@@ -127,6 +200,13 @@ int cmd_audit(int argc, char **argv)
     if (rc >= 0)
         return rc;
     read_options(&c, &o);
+    rc = check_cut(&o);
+    if (!rc && !(o.score_col = cli_score_column_of_file(o.score_col, o.data_path)))
+        rc = 2;
+    if (rc) {
+        cli_args_free(&c);
+        return rc;
+    }
     const char *out_dir = cli_text(&c, "out");
     char *command = sj_command_line(argc, argv);
     o.command_line = command;
@@ -135,9 +215,11 @@ int cmd_audit(int argc, char **argv)
     cJSON *audit = sj_audit_compute(&o, &err);
     free(command);
     sj_status st = audit ? sj_audit_write(audit, out_dir, &err) : SJ_ERR_WORK;
-    cJSON_Delete(audit);
-    if (st == SJ_OK)
+    if (st == SJ_OK) {
+        print_findings(audit, &o);
         fprintf(stderr, "audit written to %s (index.html, audit.json, CSV tables)\n", out_dir);
+    }
+    cJSON_Delete(audit);
     cli_args_free(&c);
     return st == SJ_OK ? 0 : cli_fail(&err);
 }

@@ -75,7 +75,9 @@ const cli_command_spec cli_spec_compare = {
         "                 classes (and baseline_class, baseline_effect with --baseline)\n"
         "  agreement.csv  one row per scorer (the baseline last): agreement with\n"
         "                 the human scores and, where known, the true scores\n"
-        "  panel_judges.csv  with --panel: one row per judge",
+        "  panel_judges.csv  with --panel: one row per judge\n"
+        "Its warnings (e.g. a setting that differs between the audits) are also printed\n"
+        "on standard error.",
     .options = COMPARE_OPTIONS,
     .notes = "Exit 2: a folder (--baseline too) without audit.json, audits of different\n"
              "instruments or groups, a bad bootstrap.csv (named with line and column), a\n"
@@ -115,6 +117,19 @@ static size_t split_after(char *list, const char **dirs)
     }
 }
 
+/* The comparison's warnings (settings that differ between the audits,
+ * other truth files or persons) also on standard error, not only on the
+ * page and in compare.json. */
+static void print_warnings(const cJSON *cmp)
+{
+    const cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(cmp, "warnings"))
+    {
+        if (cJSON_IsString(w))
+            fprintf(stderr, "compare: warning: %s\n", w->valuestring);
+    }
+}
+
 static int run_compare(const cli_args *c, const char **dirs, size_t n, char *command)
 {
     sj_error err;
@@ -138,6 +153,8 @@ static int run_compare(const cli_args *c, const char **dirs, size_t n, char *com
     }
     const char *out_dir = cli_text(c, "out");
     sj_status st = cmp ? sj_compare_write(cmp, out_dir, &err) : SJ_ERR_WORK;
+    if (st == SJ_OK)
+        print_warnings(cmp);
     cJSON_Delete(cmp);
     if (st != SJ_OK)
         return cli_fail(&err);

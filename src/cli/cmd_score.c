@@ -376,7 +376,9 @@ static int score_rows(score_inputs *s, int batch, int quiet, sj_csv_writer *w, m
         sj_error_at(err, SJ_ERR_INPUT, s->t->path, 2, 0, "no data rows after the header");
         rc = cli_fail(err);
     }
-    sj_progress_finish(&bar, NULL);
+    /* After an error the message is the last line, not a progress line. */
+    if (!rc)
+        sj_progress_finish(&bar, NULL);
     chunk_free(&chunk);
     return rc;
 }

@@ -88,7 +88,12 @@ const cli_command_spec cli_spec_sft = {
     .options = SFT_OPTIONS,
     .notes =
         ALIGN_RUN_NOTES "\nWithout --init, Ctrl-C during the pre-training saves MODEL-pretrain/ "
-                        "the same\nway, and --resume continues there.",
+                        "the same\nway, and --resume continues there.\n\n"
+                        "On success standard error gets what was written and the held-out\n"
+                        "figures (QWK, exact agreement, loss; the kept step with --keep-best),\n"
+                        "and a warning when the held-out QWK is 0.2 or less: agreement with\n"
+                        "the human scores hardly better than chance, a scorer not yet usable\n"
+                        "(train longer, on more scored responses, or check the score column).",
     .examples =
         "sjtalign sft --init runs/demo/pretrain --instrument data/demo/instrument.json \\\n"
         "    --data data/demo/responses.csv --score human_score --out runs/demo/sft \\\n"

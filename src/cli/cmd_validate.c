@@ -33,9 +33,10 @@ const cli_command_spec cli_spec_validate = {
              "score is a whole number within the instrument's range (an empty cell is a\n"
              "missing score).\n\n"
              "Score columns: with neither --score nor --human, the columns the other\n"
-             "commands read by default are checked where present: score (sft, dif,\n"
-             "parity), human_score (sft without a score column) and score_mode (audit);\n"
-             "an absent one is shown as \"not present\". In a file written by `sjtalign\n"
+             "commands read by default are checked where present: score_mode and score\n"
+             "(dif, parity and audit read score_mode when the file has it, else score;\n"
+             "standard error says which), human_score (sft without a score column); an\n"
+             "absent one is shown as \"not present\". In a file written by `sjtalign\n"
              "score` (with score_mode), score is the expected score: any number within\n"
              "the range. A file with none of them passes (it is input for `sjtalign\n"
              "score`), and the summary says sft, dif and audit need one.\n\n"
@@ -165,9 +166,30 @@ static void print_completeness(const sj_validation *v)
     printf("\n");
 }
 
+/* Which column dif, parity and audit read by default (the same rule as
+ * theirs), on standard error. */
+static void print_default_score(const sj_validation *v)
+{
+    const char *col = NULL;
+    for (size_t k = 0; k < v->n_score_columns; k++) {
+        const sj_score_check *s = &v->score_columns[k];
+        if (s->present && strcmp(s->name, "score_mode") == 0)
+            col = s->name;
+        else if (s->present && strcmp(s->name, "score") == 0 && !col)
+            col = s->name;
+    }
+    if (col)
+        fprintf(stderr,
+                "validate: scores from column '%s' (what dif, parity and audit read "
+                "without --score)\n",
+                col);
+}
+
 static int report(const char *data, const sj_validation *v, const sj_instrument *ins,
                   int named_scores)
 {
+    if (!named_scores)
+        print_default_score(v);
     printf("%s: %zu responses, %zu persons, %zu of %zu items\n", data, v->n_rows, v->n_persons,
            v->n_items_seen, ins->n_items);
     print_groups(v);

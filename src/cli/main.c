@@ -40,7 +40,8 @@ static const command commands[] = {
 
 static void print_usage(FILE *out)
 {
-    fprintf(out, "usage: sjtalign COMMAND [options]   (sjtalign COMMAND --help for details)\n\n"
+    fprintf(out, "usage: sjtalign COMMAND [options]   (sjtalign COMMAND --help or sjtalign help "
+                 "COMMAND\n       for details)\n\n"
                  "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (commands[i].run)
@@ -62,6 +63,21 @@ static int print_version(void)
     return 0;
 }
 
+/* `sjtalign help CMD`: the command's own --help. */
+static int help_of(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (commands[i].run && strcmp(commands[i].name, name) == 0) {
+            char *argv[] = {(char *)name, "--help", NULL};
+            cli_getopt_reset();
+            cli_set_command(name);
+            return commands[i].run(2, argv);
+        }
+    fprintf(stderr, "sjtalign help: unknown command '%s'\n\n", name);
+    print_usage(stderr);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     cli_select_kernels(argv);
@@ -71,6 +87,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *name = argv[1];
+    if (strcmp(name, "help") == 0 && argc >= 3)
+        return help_of(argv[2]);
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
         print_usage(stdout);
         return 0;

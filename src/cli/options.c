@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "sjtalign/io.h"
@@ -90,7 +91,7 @@ static int choice_index(const char *choices, const char *value)
     for (const char *c = choices; *c; index++) {
         const char *bar = strchr(c, '|');
         size_t len = bar ? (size_t)(bar - c) : strlen(c);
-        if (len == n && strncmp(c, value, n) == 0)
+        if (len == n && strncasecmp(c, value, n) == 0)
             return index;
         if (!bar)
             break;
@@ -253,12 +254,32 @@ static int append_to_list(cli_args *a, size_t i, const char *value)
     return 0;
 }
 
+/* A choice is matched in any letter case ("BH" is "bh"); the value kept
+ * is the choice as the table spells it, so every reader compares one
+ * spelling. */
+static int store_choice(cli_args *a, size_t i, const char *value)
+{
+    const char *c = a->option[i]->choices;
+    for (int k = choice_index(c, value); k > 0; k--)
+        c = strchr(c, '|') + 1;
+    char *canonical = sj_strndup(c, strcspn(c, "|"));
+    if (!canonical)
+        return cli_usage_error(a->spec->name, "out of memory");
+    free(a->joined[i]);
+    a->joined[i] = canonical;
+    a->value[i] = canonical;
+    a->given[i]++;
+    return 0;
+}
+
 static int store_value(cli_args *a, size_t i, const char *value)
 {
     const cli_option *o = a->option[i];
     char why[512];
     if (cli_check_value(o, value, why, sizeof why) != 0)
         return cli_usage_error(a->spec->name, "--%s %s", o->name, why);
+    if (o->type == CLI_CHOICE)
+        return store_choice(a, i, value);
     if ((o->flags & CLI_LIST) && a->value[i])
         return append_to_list(a, i, value);
     a->value[i] = value;

@@ -6,6 +6,42 @@
 make_tiny_chain_data
 T="--threads 1 --quiet"
 
+# prose_check STAGE DIR: standard output is empty and standard error has the
+# stage's prose line, built here from the held-out figures in config.json
+# (and, for sft, the QWK warning exactly when QWK <= 0.2).
+prose_check() {
+    if python3 - "$1" "$2" "$OUT" "$ERR" <<'PY'
+import json, math, sys
+stage, d, out, err = sys.argv[1:5]
+h = json.load(open(d + "/config.json"))["provenance"]["held_out"]
+f = lambda v: "none" if v is None or (isinstance(v, float) and math.isnan(v)) else "%.3f" % v
+kept = "; kept the model of step %d (best held-out metric)" % h["kept_step"] if h.get("kept_step") is not None else ""
+if stage == "sft":
+    line = "sft: wrote %s (held-out persons: QWK %s, exact agreement %s, loss %s nats%s)" % (
+        d, f(h["val_qwk"]), f(h["val_exact"]), f(h["val_loss"]), kept)
+elif stage == "reward":
+    line = "reward: wrote %s (held-out pairwise accuracy %s on %d pairs, loss %s%s)" % (
+        d, f(h["val_accuracy"]), h["n_pairs"], f(h["val_loss"]), kept)
+else:
+    line = "dpo: wrote %s (held-out preference accuracy %s on %d pairs, loss %s, margin %s%s)" % (
+        d, f(h["val_rewards/accuracies"]), h["n_pairs"], f(h["val_loss"]), f(h["val_rewards/margins"]), kept)
+assert out == "", "stdout: " + out
+lines = err.splitlines()
+assert line in lines, (line, err)
+warned = [l for l in lines if l.startswith("sft: warning: the held-out QWK")]
+if stage == "sft":
+    q = h["val_qwk"]
+    want = q is not None and q <= 0.2
+    assert bool(warned) == want, (q, warned)
+    if want:
+        assert warned[0] == ("sft: warning: the held-out QWK %.3f is at most 0.2: the scorer agrees "
+            "with the human scores hardly better than chance, so its scores (and any alignment built "
+            "on it) are not usable yet; train longer (--steps), on more scored responses, or check "
+            "that the score column is the right one" % q), warned
+PY
+    then pass "$1: prose on standard error, nothing on standard output"; else fail "$1: prose summary" "$ERR"; fi
+}
+
 for c in sft score pairs reward ppo dpo; do
     run_cmd "$c" --help
     expect_exit 0 "$c --help"
@@ -14,6 +50,20 @@ done
 run_cmd sft --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/sft" --steps 3 --batch 4 \
     --layers 1 --heads 2 --embd 16 --ctx 48 --vocab 280 --pretrain-steps 2 $T
 expect_exit 0 "sft without --init pre-trains first"
+prose_check sft "$TMP/sft"
+
+# Every response is the same text and both items of a person have the same
+# score: a scorer can only give one score per item, the held-out persons'
+# item means are equal, so the covariance and QWK are 0 -> the warning.
+{
+    echo "person_id,group,item_id,response,human_score"
+    for p in $(seq 1 24); do for it in A B; do echo "P$p,g,$it,I would help.,$((p % 4))"; done; done
+} >"$TMP/flat.csv"
+run_cmd sft --init "$TMP/sft" --instrument "$INS" --data "$TMP/flat.csv" --out "$TMP/flat" --steps 2 --batch 4 $T
+expect_exit 0 "sft on responses that say nothing about the score"
+expect_err_contains "sft: warning: the held-out QWK 0.000 is at most 0.2: the scorer agrees with the human scores hardly better than chance" \
+    "a held-out QWK of 0 is warned about"
+prose_check sft "$TMP/flat"
 [ -s "$TMP/sft/model.safetensors" ] && [ -s "$TMP/sft-pretrain/config.json" ] &&
     pass "sft wrote the model and the pre-trained one" || fail "sft outputs"
 if grep -q '"val_qwk"' "$TMP/sft/train_log.jsonl" && grep -q '"val_exact"' "$TMP/sft/train_log.jsonl"; then
@@ -24,6 +74,15 @@ fi
 
 run_cmd score --model "$TMP/sft" --instrument "$INS" --data "$TMP/responses.csv" --out "$TMP/scores.csv" $T
 expect_exit 0 "score"
+# With progress on (no --quiet, SJTALIGN_QUIET unset), an error is the last
+# line: no progress line ("score: 0 done 0.0s") after it.
+printf 'person_id,item_id,response\nP1,Z,I would help.\n' >"$TMP/unknown_item.csv"
+SJTALIGN_QUIET= run_cmd score --model "$TMP/sft" --instrument "$INS" --data "$TMP/unknown_item.csv" \
+    --out "$TMP/unknown_scores.csv" --threads 1
+expect_exit 2 "score of an unknown item"
+last=$(printf '%s\n' "$ERR" | tail -n 1)
+case "$last" in "sjtalign score: error: "*"unknown item 'Z'"*) pass "the error is the last line, no progress line after it" ;;
+    *) fail "a line follows the error" "$ERR" ;; esac
 head -1 "$TMP/scores.csv" | grep -qx 'person_id,group,item_id,response,human_score,score,score_mode,p_0,p_1,p_2,p_3,ood' &&
     pass "score columns" || fail "score columns" "$(head -1 "$TMP/scores.csv")"
 if python3 - "$TMP/scores.csv" <<'PY'
@@ -58,6 +117,7 @@ expect_exit 0 "judge fills the pairs"
 
 run_cmd reward --init "$TMP/sft" --instrument "$INS" --pairs "$TMP/judged.csv" --out "$TMP/rm" --steps 3 --batch 4 $T
 expect_exit 0 "reward"
+prose_check reward "$TMP/rm"
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); n=d['provenance']['reward_normalisation']; assert n['sd']>0" \
     "$TMP/rm/config.json" 2>/dev/null && pass "reward normalisation recorded" || fail "reward normalisation recorded"
 
@@ -107,6 +167,7 @@ expect_err_contains "stopping early" "early stop names the reason"
 
 run_cmd dpo --policy "$TMP/sft" --instrument "$INS" --pairs "$TMP/judged.csv" --out "$TMP/dpo" --steps 2 --batch 4 $T
 expect_exit 0 "dpo"
+prose_check dpo "$TMP/dpo"
 grep -q '"rewards/margins"' "$TMP/dpo/train_log.jsonl" && pass "dpo log has rewards/*" || fail "dpo log"
 
 # ---- bad input ----------------------------------------------------------

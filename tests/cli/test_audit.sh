@@ -93,8 +93,10 @@ run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --gro
 expect_exit 2 "unknown focal group"
 expect_err_contains "no group 'nobody'" "the message names the group"
 expect_no_file "$TMP/bad" "no report folder after bad input"
-run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --reference ref --focal foc --out "$TMP/bad"
-expect_exit 2 "missing --group"
+# --group defaults to "group" (issue 18); a group column the file lacks is an input error.
+run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group site --reference ref --focal foc --out "$TMP/bad"
+expect_exit 2 "a --group column the file lacks"
+expect_err_contains "missing column 'site'" "the missing group column is named"
 run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group group \
     --reference ref --focal foc --adjust sometimes --out "$TMP/bad"
 expect_exit 2 "bad --adjust"

@@ -141,8 +141,9 @@ audit --bootstrap 0 --out "$TMP/none"
 expect_exit 0 "audit without bootstrap"
 expect_no_file "$TMP/none/bootstrap.csv" "--bootstrap 0 writes no bootstrap.csv"
 # The analytic intervals the page shows (the DIF effect +- 1.96 SE, the
-# group means' t intervals) stay; no bootstrap interval is left.
-if ! grep -v 'ets_effect_ci\|mean_t_ci' "$TMP/none/audit.json" "$TMP/none"/*.csv | grep -q '_ci' &&
+# group means' t intervals, the DIF statistics' <key>_ci95_low/_high) stay;
+# no bootstrap interval ("<key>_ci", <key>_ci_low/_high) is left.
+if ! grep -v 'ets_effect_ci\|mean_t_ci' "$TMP/none/audit.json" "$TMP/none"/*.csv | grep -qE '_ci("|_low|_high)' &&
     ! grep -q '"bootstrap"' "$TMP/none/audit.json"; then
     pass "--bootstrap 0: no bootstrap interval keys or columns, no bootstrap object"
 else

@@ -96,7 +96,7 @@ hostile "parity: a group with one person" 2 "parity needs at least two scored ob
 # dif documents this case: the items are reported untested, with a note.
 run_cmd dif --data "$TMP/oneperson.csv" "${G[@]}" --out "$TMP/out/dif.csv"
 expect_exit 0 "dif: a group with one person (documented: items not tested)"
-if grep -q '^i1,foc,dichotomous,0,4,3,1,.*"not tested: 3 reference and 1 focal persons, fewer than --min-cell 5"$' "$TMP/out/dif.csv"; then
+if grep -q '^i1,foc,dichotomous,FALSE,4,3,1,.*"not tested: 3 reference and 1 focal persons, fewer than --min-cell 5"$' "$TMP/out/dif.csv"; then
     pass "dif: a group with one person: untested with a note"
 else fail "dif: a group with one person: untested with a note" "$(cat "$TMP/out/dif.csv")"; fi
 rm -f "$TMP/out/dif.csv"

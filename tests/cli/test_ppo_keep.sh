@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PPO keeps, by default, the evaluated checkpoint with the best fixed-set
 # reward within the KL budget, and writes which one and why to config.json
-# and the summary; --keep-last opts out; the rollout options are checked.
+# and says it on standard error (stdout stays empty); --keep-last opts out; the rollout options are checked.
 . "$(dirname "$0")/lib.sh"
 make_tiny_chain_data
 T="--threads 1 --quiet"
@@ -18,7 +18,7 @@ PPO=(ppo --policy "$TMP/sft" --reward "$TMP/rm" --instrument "$INS" --data "$TMP
 
 # The kept step follows the rule applied by hand to the log's evaluations.
 check_kept() { # DIR BUDGET
-    python3 - "$1/config.json" "$1/train_log.jsonl" "$2" "$OUT" <<'PY'
+    python3 - "$1/config.json" "$1/train_log.jsonl" "$2" "$OUT" "$ERR" "$1" <<'PY'
 import json, sys
 prov = json.load(open(sys.argv[1]))["provenance"]
 budget = float(sys.argv[3])
@@ -42,8 +42,10 @@ else:
 kb = prov["keep_best"]
 assert kb["step"] == want[0] and kb["why"] == k["why"] and kb["value"] == k["eval_reward"], kb
 assert prov["options"]["keep_best"] is True and prov["options"]["kl_budget"] == budget
-summary = json.loads(sys.argv[4].strip().splitlines()[-1])
-assert summary["kept"] == k, summary
+assert sys.argv[4] == "", "stdout: " + sys.argv[4]
+line = ("ppo: wrote %s after 4 steps; kept step %d: fixed-set reward %.3f, KL %.3f nats (%s)"
+        % (sys.argv[6], k["step"], k["eval_reward"], k["eval_kl"], k["why"]))
+assert line in sys.argv[5].splitlines(), (line, sys.argv[5])
 PY
 }
 

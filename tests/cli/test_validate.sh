@@ -24,7 +24,8 @@ EOF
 
 run_cmd validate --help
 expect_exit 0 "--help"
-expect_out_contains "score (sft, dif," "help names the default score columns"
+expect_out_contains "(dif, parity and audit read score_mode when the file has it, else score;" \
+    "help names the default score columns (issue 18: one rule)"
 expect_out_contains "DIF (dif, audit) leaves out every person who" "help says DIF drops incomplete persons"
 
 # Simulator data with one rater (the demo's design with a single
@@ -88,7 +89,10 @@ expect_out_line "2 groups (column 'group'): A 1 person, B 3 persons" "groups wit
 expect_out_line "scores (range 0..3): score 8 of 9 scored; human_score not present; score_mode not present" "scored cells"
 expect_out_line "items: 2 persons did not answer every item (3 missing cells; DIF leaves them out): p2 lacks i2; p3 lacks i1, i3" \
     "incomplete persons with examples"
-[ -z "$ERR" ] && pass "nothing on stderr for a valid file" || fail "stderr not empty" "$ERR"
+# stderr: only which column dif, parity and audit would read (issue 18)
+[ "$ERR" = "validate: scores from column 'score' (what dif, parity and audit read without --score)" ] &&
+    pass "stderr of a valid file: only the score column dif, parity and audit read" ||
+    fail "stderr of a valid file" "$ERR"
 
 # No score column at all: fine for `sjtalign score`.
 printf 'person_id,item_id,response\np1,i1,a\np1,i2,b\np1,i3,c\n' >"$TMP/noscore.csv"

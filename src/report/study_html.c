@@ -226,8 +226,8 @@ static void forest_marks(sj_plot *p, const cJSON *summary, const forest_rows *ro
                             ? 100 * cJSON_GetArrayItem(ci, 1)->valuedouble
                             : NAN;
             /* PPO just above the row's line, DPO just below. */
-            sj_plot_point_ci(p, (size_t)m, 100 * mean, (double)row + (m == 1 ? -0.15 : 0.15), lo,
-                             hi);
+            sj_plot_point_ci(p, m == 1 ? SJ_SERIES_PPO : SJ_SERIES_DPO, 100 * mean,
+                             (double)row + (m == 1 ? -0.15 : 0.15), lo, hi);
         }
     }
 }
@@ -263,7 +263,7 @@ static void forest_section(sj_buf *b, const cJSON *doc)
         sj_plot_refline(p, SJ_AXIS_X, 50, "halved");
         forest_marks(p, summary, &rows);
         const char *names[2] = {SJ_STUDY_MODEL_LABELS[1], SJ_STUDY_MODEL_LABELS[2]};
-        size_t series[2] = {1, 2};
+        size_t series[2] = {SJ_SERIES_PPO, SJ_SERIES_DPO};
         sj_plot_legend(p, 2, names, series);
     }
     rj_out(b, "<figure>");
@@ -289,35 +289,53 @@ static void count_cell(sj_buf *b, const cJSON *obj, const char *key)
         rj_out(b, "<td><span class=\"muted\">\xe2\x80\x94</span></td>");
 }
 
+/* The first cells of a row of the tables by condition and scorer. */
+static void figures_row_start(sj_buf *b, const cJSON *u)
+{
+    rj_out(b, "<tr><td class=\"l\">");
+    rj_text(b, rj_str(u, "condition"));
+    rj_out(b, "</td><td class=\"l\">");
+    rj_text(b, rj_str(u, "model"));
+    rj_out(b, "</td>");
+    rj_out(b, "<td>%.0f", rj_num(u, "replications"));
+    if (rj_num(u, "failed") > 0)
+        rj_out(b, "<br><span class=\"bad\">%.0f failed</span>", rj_num(u, "failed"));
+    rj_out(b, "</td>");
+}
+
+#define FIGURES_HEAD                                                                               \
+    "<table><thead><tr><th class=\"l\">Condition</th><th class=\"l\">Scorer</th>"                  \
+    "<th>Replications</th>"
+
+/* Two tables, so that each fits the text column: the injected bias, then
+ * the side effects (other items, agreement, KL). */
 static void figures_section(sj_buf *b, const cJSON *doc)
 {
     rj_out(b, "<section id=\"figures\"><h2>By condition and scorer</h2>\n<p>Means over the "
-              "replications with figures, with 95%% t-intervals in brackets. Machine-made DIF: "
-              "items flagged in the scorer's scores but neither in the human nor in the true "
-              "scores. QWK changes are the scorer's minus SFT's in the same replication.</p>\n"
-              "<div style=\"overflow-x:auto\"><table><thead><tr><th class=\"l\">Condition</th><th "
-              "class=\"l\">Scorer</th>"
-              "<th>Replications</th><th>Bias inherited by SFT</th><th>Mean reduction (inherited)"
-              "</th><th>Mean reduction (all)</th><th>All halved</th>"
-              "<th>Unbiased item flagged</th><th>Machine-made DIF</th>"
-              "<th>&Delta; QWK truth</th><th>&Delta; QWK human</th><th>Truth QWK below "
-              "SFT</th><th>Final KL</th><th>Hacking</th></tr></thead><tbody>\n");
+              "replications with figures, with 95%% t-intervals in brackets.</p>\n" FIGURES_HEAD
+              "<th>Bias inherited by SFT</th><th>Mean reduction (inherited)</th><th>Mean "
+              "reduction (all)</th><th>All halved</th></tr></thead><tbody>\n");
     const cJSON *u;
     cJSON_ArrayForEach(u, rj_get(doc, "summary"))
     {
-        rj_out(b, "<tr><td class=\"l\">");
-        rj_text(b, rj_str(u, "condition"));
-        rj_out(b, "</td><td class=\"l\">");
-        rj_text(b, rj_str(u, "model"));
-        rj_out(b, "</td>");
-        rj_out(b, "<td>%.0f", rj_num(u, "replications"));
-        if (rj_num(u, "failed") > 0)
-            rj_out(b, "<br><span class=\"bad\">%.0f failed</span>", rj_num(u, "failed"));
-        rj_out(b, "</td>");
+        figures_row_start(b, u);
         pct_cell(b, rj_num(u, "inherited_share"));
         mean_cell(b, rj_get(u, "reduction"), SHOW_PERCENT);
         mean_cell(b, rj_get(u, "reduction_all"), SHOW_PERCENT);
         pct_cell(b, rj_num(u, "halved_share"));
+        rj_out(b, "</tr>\n");
+    }
+    rj_out(b, "</tbody></table>\n<p class=\"note\">Bias inherited by SFT: the share of "
+              "biased item &times; replication cells where the SFT scorer's audit flagged the "
+              "biased item. A reduction of a bias SFT did not inherit divides noise by noise, so "
+              "the mean reduction (inherited), All halved and the targets read only inherited "
+              "biases; the mean reduction (all) reads every replication.</p>\n" FIGURES_HEAD
+              "<th>Unbiased item flagged</th><th>Machine-made DIF</th><th>&Delta; QWK truth</th>"
+              "<th>&Delta; QWK human</th><th>Truth QWK below SFT</th><th>Final KL</th>"
+              "<th>Hacking</th></tr></thead><tbody>\n");
+    cJSON_ArrayForEach(u, rj_get(doc, "summary"))
+    {
+        figures_row_start(b, u);
         pct_cell(b, rj_num(u, "unbiased_flagged_share"));
         pct_cell(b, rj_num(u, "machine_made_share"));
         mean_cell(b, rj_get(u, "qwk_truth_change"), SHOW_CHANGE);
@@ -327,14 +345,11 @@ static void figures_section(sj_buf *b, const cJSON *doc)
         count_cell(b, u, "reward_hacking_warnings");
         rj_out(b, "</tr>\n");
     }
-    rj_out(b, "</tbody></table></div>\n<p class=\"note\">Bias inherited by SFT: the share of "
-              "biased item &times; replication cells where the SFT scorer's audit flagged the "
-              "biased item. A reduction of a bias SFT did not inherit divides noise by noise, so "
-              "the mean reduction (inherited), All halved and the targets read only inherited "
-              "biases; the mean reduction (all) reads every replication. Unbiased item flagged and "
-              "machine-made DIF "
-              "give the share of replications with at least one such item; Hacking counts the "
-              "replications whose PPO log shows the reward-hacking pattern.</p>\n</section>\n");
+    rj_out(b, "</tbody></table>\n<p class=\"note\">Unbiased item flagged and machine-made DIF "
+              "give the share of replications with at least one such item; machine-made DIF is "
+              "flagged in the scorer's scores but neither in the human nor in the true scores. "
+              "QWK changes are the scorer's minus SFT's in the same replication. Hacking counts "
+              "the replications whose PPO log shows the reward-hacking pattern.</p>\n</section>\n");
 }
 
 static void item_rows(sj_buf *b, const cJSON *u)

@@ -60,4 +60,17 @@ const char *cli_score_column_of_file(const char *given, const char *path);
 /* Resets getopt so a command can be parsed more than once in a process. */
 void cli_getopt_reset(void);
 
+/* A p-value as the pages print it: "<.001", else three decimals without
+ * the leading zero ("NA" for NaN). */
+void cli_format_p(double p, char *out, size_t n);
+/* Splits "a,b,c" in place into at most `max` labels; returns how many, or
+ * -1 on an empty label or too many. */
+long cli_split_list(char *list, const char **out, size_t max);
+/* The DIF findings line on standard error: PREFIX "focal 'F' against
+ * reference 'R': T of N items tested, K flagged (ETS B/C or BB/CC): LIST"
+ * (or "none flagged"); `flagged_list` is "S03 CC, S06 BB" or empty. */
+void cli_print_dif_findings(const char *prefix, const char *focal, const char *reference,
+                            size_t tested, size_t n_items, size_t flagged,
+                            const char *flagged_list);
+
 #endif

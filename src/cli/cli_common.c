@@ -1,6 +1,7 @@
 /* Helpers shared by the subcommands: errors and help. */
 #include "cli.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,4 +75,43 @@ const char *cli_score_column_of_file(const char *given, const char *path)
     const char *col = cli_score_column(NULL, (const char *const *)t->names, t->n_cols);
     sj_csv_stream_close(s);
     return col;
+}
+
+void cli_format_p(double p, char *out, size_t n)
+{
+    if (!isfinite(p))
+        snprintf(out, n, "NA");
+    else if (p < 0.001)
+        snprintf(out, n, "<.001");
+    else if (p >= 0.9995)
+        snprintf(out, n, "1.000");
+    else
+        snprintf(out, n, ".%03.0f", p * 1000);
+}
+
+long cli_split_list(char *list, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (char *tok = list;;) {
+        char *comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        if (tok[0] == '\0' || n == max)
+            return -1;
+        out[n++] = tok;
+        if (!comma)
+            return (long)n;
+        tok = comma + 1;
+    }
+}
+
+void cli_print_dif_findings(const char *prefix, const char *focal, const char *reference,
+                            size_t tested, size_t n_items, size_t flagged, const char *flagged_list)
+{
+    fprintf(stderr, "%sfocal '%s' against reference '%s': %zu of %zu items tested, ", prefix, focal,
+            reference, tested, n_items);
+    if (flagged)
+        fprintf(stderr, "%zu flagged (ETS B/C or BB/CC): %s\n", flagged, flagged_list);
+    else
+        fprintf(stderr, "none flagged\n");
 }

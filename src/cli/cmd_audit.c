@@ -175,13 +175,8 @@ static void print_findings(const cJSON *audit, const sj_audit_options *o)
         const char *item = json_text(it, "item");
         sj_buf_printf(&list, "%s%s %s", flagged++ ? ", " : "", item ? item : "?", cls ? cls : "NA");
     }
-    fprintf(stderr, "audit: DIF of focal '%s' against reference '%s': %zu of %zu items tested, ",
-            o->focal, o->reference, tested, n);
-    if (flagged)
-        fprintf(stderr, "%zu flagged (ETS B/C or BB/CC): %s\n", flagged,
-                sj_buf_failed(&list) ? "(out of memory)" : list.data);
-    else
-        fprintf(stderr, "none flagged\n");
+    cli_print_dif_findings("audit: DIF of ", o->focal, o->reference, tested, n, flagged,
+                           sj_buf_failed(&list) ? "(out of memory)" : list.data);
     sj_buf_free(&list);
     const cJSON *settled =
         cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(dif, "purify_settled"), 0);

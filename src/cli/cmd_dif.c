@@ -86,24 +86,6 @@ const cli_command_spec cli_spec_dif = {
                 "    --focal f1,f2 --out -",
 };
 
-/* Splits "a,b,c" in place; returns the number of labels or -1 on an empty one. */
-static long split_focal(char *list, const char **out, size_t max)
-{
-    size_t n = 0;
-    for (char *tok = list;;) {
-        char *comma = strchr(tok, ',');
-        if (comma)
-            *comma = '\0';
-        if (tok[0] == '\0' || n == max)
-            return -1;
-        out[n++] = tok;
-        if (!comma)
-            break;
-        tok = comma + 1;
-    }
-    return (long)n;
-}
-
 typedef struct {
     const char *data, *person, *item, *score, *group, *reference, *out, *format;
     char *focal;
@@ -151,20 +133,6 @@ static void format_number(double v, const char *fmt, char *out, size_t n)
 
 #define Z_975 1.959963984540054
 
-/* A p-value as the pages print it: "<.001", else three decimals without
- * the leading zero. */
-static void format_p(double p, char *out, size_t n)
-{
-    if (!isfinite(p))
-        snprintf(out, n, "NA");
-    else if (p < 0.001)
-        snprintf(out, n, "<.001");
-    else if (p >= 0.9995)
-        snprintf(out, n, "1.000");
-    else
-        snprintf(out, n, ".%03.0f", p * 1000);
-}
-
 /* One row of the terminal table: the item's ETS effect (MH delta or
  * SMD/SD) with its interval, the matching chi-square p (and its adjusted
  * value) and the class. */
@@ -182,8 +150,8 @@ static void table_row(cli_text_table *t, const sj_dif_item *it, int with_adj)
         snprintf(ci, sizeof ci, "[%.3f, %.3f]", effect - Z_975 * se, effect + Z_975 * se);
     else
         snprintf(ci, sizeof ci, "NA");
-    format_p(p, pv, sizeof pv);
-    format_p(p_adj, pa, sizeof pa);
+    cli_format_p(p, pv, sizeof pv);
+    cli_format_p(p_adj, pa, sizeof pa);
     const char *cells[12];
     size_t n = 0;
     cells[n++] = it->item;
@@ -269,13 +237,8 @@ static void print_findings(const sj_dif_result *r)
                 sj_buf_printf(&list, "%s%s %s", flagged++ ? ", " : "", rows[i].item,
                               effect_class(&rows[i]));
         }
-        fprintf(stderr, "dif: focal '%s' against reference '%s': %zu of %zu items tested, ",
-                r->focal[f], r->reference, tested, n_items);
-        if (flagged)
-            fprintf(stderr, "%zu flagged (ETS B/C or BB/CC): %s\n", flagged,
-                    sj_buf_failed(&list) ? "(out of memory)" : list.data);
-        else
-            fprintf(stderr, "none flagged\n");
+        cli_print_dif_findings("dif: ", r->focal[f], r->reference, tested, n_items, flagged,
+                               sj_buf_failed(&list) ? "(out of memory)" : list.data);
         sj_buf_free(&list);
         if (r->purify && !r->purify_converged[f])
             fprintf(stderr,
@@ -289,7 +252,7 @@ static void print_findings(const sj_dif_result *r)
 static int run_dif(dif_args *a, char *focal_list)
 {
     const char *focal[64];
-    long n_focal = split_focal(focal_list, focal, 64);
+    long n_focal = cli_split_list(focal_list, focal, 64);
     if (n_focal < 0)
         return cli_usage_error("dif", "--focal expects labels separated by commas (at most 64), "
                                       "none of them empty");

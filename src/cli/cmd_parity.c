@@ -92,23 +92,6 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Splits the --focal list in place; -1 on an empty label or too many. */
-static long split_focal(char *list, const char **out, size_t max)
-{
-    size_t n = 0;
-    for (char *tok = list;;) {
-        char *comma = strchr(tok, ',');
-        if (comma)
-            *comma = '\0';
-        if (tok[0] == '\0' || n == max)
-            return -1;
-        out[n++] = tok;
-        if (!comma)
-            return (long)n;
-        tok = comma + 1;
-    }
-}
-
 /* The person column, by the rule of --help, and a line on standard error
  * saying how observations are formed. */
 static const char *person_column(const cli_args *c, const sj_table *t)
@@ -166,24 +149,11 @@ static void format_value(double v, const char *fmt, char *out, size_t n)
         snprintf(out, n, "NA");
 }
 
-/* A p-value as the pages print it: "<.001", else three decimals. */
-static void format_p(double p, char *out, size_t n)
-{
-    if (!isfinite(p))
-        snprintf(out, n, "NA");
-    else if (p < 0.001)
-        snprintf(out, n, "<.001");
-    else if (p >= 0.9995)
-        snprintf(out, n, "1.000");
-    else
-        snprintf(out, n, ".%03.0f", p * 1000);
-}
-
 /* One line per comparison on standard error: what was found. */
 static void print_finding(const sj_parity *p)
 {
     char pv[16];
-    format_p(p->welch_p, pv, sizeof pv);
+    cli_format_p(p->welch_p, pv, sizeof pv);
     fprintf(stderr,
             "parity: focal '%s' against reference '%s': n %ld and %ld, mean difference %.3f "
             "(95%% CI %.3f to %.3f), Cohen's d %.3f, Welch p %s",
@@ -220,7 +190,7 @@ static void table_row(cli_text_table *t, const sj_parity_group *g, const sj_pari
         snprintf(ci, sizeof ci, p ? "NA" : "");
     format_value(p ? p->cohens_d : NAN, "%.3f", d, sizeof d);
     format_value(p ? p->hedges_g : NAN, "%.3f", gg, sizeof gg);
-    format_p(p ? p->welch_p : NAN, pv, sizeof pv);
+    cli_format_p(p ? p->welch_p : NAN, pv, sizeof pv);
     format_value(p ? p->adverse_impact_ratio : NAN, "%.3f", air, sizeof air);
     format_value(g->agreement.qwk, "%.3f", qwk, sizeof qwk);
     format_value(g->agreement.smd, "%.3f", smd, sizeof smd);
@@ -388,7 +358,7 @@ int cmd_parity(int argc, char **argv)
     a.out = cli_text(&c, "out");
     a.cut = cli_given(&c, "cut") ? cli_real(&c, "cut") : NAN;
     char *focal = sj_strdup(cli_text(&c, "focal"));
-    long n = focal ? split_focal(focal, a.focal, MAX_FOCAL) : -1;
+    long n = focal ? cli_split_list(focal, a.focal, MAX_FOCAL) : -1;
     if (!focal)
         rc = 1;
     else if (cli_given(&c, "person") && cli_flag(&c, "rows"))

@@ -85,18 +85,6 @@ static cJSON *side_json(const cJSON *it, rj_effect *e)
     return o;
 }
 
-static const cJSON *find_item(const cJSON *items, const char *id)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, items)
-    {
-        const char *name = rj_str(it, "item");
-        if (name && strcmp(name, id) == 0)
-            return it;
-    }
-    return NULL;
-}
-
 static cJSON *comparison_json(const cJSON *doc, const cJSON *mi, const cJSON *hi)
 {
     const char *id = rj_str(mi, "item");
@@ -148,7 +136,7 @@ int rj_dif_vs_human_add(cJSON *doc)
     cJSON_ArrayForEach(mi, rj_path(doc, "dif", "items"))
     {
         const char *id = rj_str(mi, "item");
-        const cJSON *hi = id ? find_item(human, id) : NULL;
+        const cJSON *hi = id ? rj_item_named(human, id) : NULL;
         if (!hi || !arr)
             continue;
         cJSON *o = comparison_json(doc, mi, hi);
@@ -186,7 +174,7 @@ static const char *verdict_words(const char *verdict)
 
 const cJSON *rj_dif_vs_human_item(const cJSON *doc, const char *item)
 {
-    return item ? find_item(rj_get(doc, "dif_vs_human"), item) : NULL;
+    return item ? rj_item_named(rj_get(doc, "dif_vs_human"), item) : NULL;
 }
 
 /* One item of a summary: "S03: inherited from the human scores (human BB
@@ -274,7 +262,7 @@ static void comparison_row(sj_buf *b, const cJSON *doc, const cJSON *mi, int dig
 {
     const char *id = rj_str(mi, "item");
     const cJSON *c = rj_dif_vs_human_item(doc, id);
-    const cJSON *hi = id ? find_item(rj_path(doc, "human_dif", "items"), id) : NULL;
+    const cJSON *hi = id ? rj_item_named(rj_path(doc, "human_dif", "items"), id) : NULL;
     sj_buf_printf(b, "<tr><td class=\"id\">");
     sj_html_escape(b, id ? id : "");
     sj_buf_printf(b, "</td>");

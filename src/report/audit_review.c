@@ -209,19 +209,6 @@ static int curve_rows(cJSON *rows, const rj_review_request *q, int scorer, const
     return 0;
 }
 
-/* The DIF item of `items` with this id, or NULL. */
-static const cJSON *dif_item(const cJSON *items, const char *id)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, items)
-    {
-        const char *name = rj_str(it, "item");
-        if (name && strcmp(name, id) == 0)
-            return it;
-    }
-    return NULL;
-}
-
 /* Why an item is plotted: its B/C (BB/CC) classes in words, or NULL. */
 static char *flag_reason(const cJSON *machine, const cJSON *human)
 {
@@ -254,7 +241,7 @@ static cJSON *plotted_items(const cJSON *doc)
         const char *id = rj_str(it, "item");
         if (!id || !out)
             continue;
-        char *why = flag_reason(it, dif_item(human, id));
+        char *why = flag_reason(it, rj_item_named(human, id));
         if (why) {
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "item", id);

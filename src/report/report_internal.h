@@ -38,6 +38,8 @@ const char *rj_truth_checksum(const cJSON *audit);
 double rj_num(const cJSON *obj, const char *key);
 /* A string member, or NULL. */
 const char *rj_str(const cJSON *obj, const char *key);
+/* The entry of an array of items whose "item" is `id`, or NULL. */
+const cJSON *rj_item_named(const cJSON *items, const char *id);
 /* A member of any type, or NULL. */
 const cJSON *rj_get(const cJSON *obj, const char *key);
 /* obj.a.b... along the keys given; NULL where a member is missing. */

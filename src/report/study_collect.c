@@ -71,18 +71,6 @@ static char *flagged_list(const cJSON *items, int *failed)
     return b.data;
 }
 
-static const cJSON *item_named(const cJSON *items, const char *id)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, items)
-    {
-        const char *name = rj_str(it, "item");
-        if (name && id && strcmp(name, id) == 0)
-            return it;
-    }
-    return NULL;
-}
-
 /* ---- true-score DIF ------------------------------------------------------------ */
 
 static void csv_field(sj_buf *b, const char *text, const char *end)
@@ -293,7 +281,7 @@ typedef struct {
 static void biased_items(const rep_docs *d, const char *label, sj_study_model_fig *f)
 {
     for (size_t b = 0; b < d->cond->n_biased; b++) {
-        const cJSON *item = item_named(d->items, d->cond->biased[b]);
+        const cJSON *item = rj_item_named(d->items, d->cond->biased[b]);
         sj_study_item_fig *x = &f->items[b];
         const cJSON *sft = per_label(item, d->audits, SJ_STUDY_MODEL_LABELS[0]);
         x->abs_sft = abs_effect(sft);
@@ -322,8 +310,8 @@ static int other_items(const rep_docs *d, const char *label, sj_study_model_fig 
             f->n_unbiased_flagged++;
             sj_buf_printf(&unbiased, "%s%s %s", unbiased.len ? "; " : "", id, cls);
         }
-        const cJSON *human = item_named(d->human_items, id);
-        const cJSON *truth = item_named(d->truth_items, id);
+        const cJSON *human = rj_item_named(d->human_items, id);
+        const cJSON *truth = rj_item_named(d->truth_items, id);
         if (!(human && flagged(human)) && !(truth && flagged(truth))) {
             f->n_machine_made++;
             sj_buf_printf(&made, "%s%s %s", made.len ? "; " : "", id, cls);

@@ -63,6 +63,18 @@ const char *rj_str(const cJSON *obj, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+const cJSON *rj_item_named(const cJSON *items, const char *id)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, items)
+    {
+        const char *name = rj_str(it, "item");
+        if (name && id && strcmp(name, id) == 0)
+            return it;
+    }
+    return NULL;
+}
+
 const cJSON *rj_path_keys(const cJSON *obj, ...)
 {
     va_list ap;

@@ -14,6 +14,16 @@
 
 #include <cmocka.h>
 
+#include <math.h>
+
+/* cmocka's assert_float_equal compares floats; the statistics need doubles. */
+#define assert_near(a, b, tol)                                                                     \
+    do {                                                                                           \
+        double a_ = (a), b_ = (b);                                                                 \
+        if (!(fabs(a_ - b_) <= (tol)))                                                             \
+            fail_msg("%.17g != %.17g (tolerance %g)", a_, b_, (double)(tol));                      \
+    } while (0)
+
 /* A fresh temporary folder for one test; removed by test_rmdir. */
 static inline char *test_mkdtemp(void)
 {

@@ -10,14 +10,6 @@
 #include "../../src/report/report_internal.h"
 #include "sjtalign/report.h"
 
-/* cmocka's assert_float_equal compares floats; these numbers need doubles. */
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol)))                                                             \
-            fail_msg("%.17g != %.17g (tolerance %g)", a_, b_, (double)(tol));                      \
-    } while (0)
-
 #define FIX "tests/fixtures/report/"
 
 static void options(sj_audit_options *o, const char *data, const char *instrument)

@@ -10,13 +10,6 @@
 #include "../../src/report/audit_review.h"
 #include "sjtalign/report.h"
 
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol)))                                                             \
-            fail_msg("%.17g != %.17g (tolerance %g)", a_, b_, (double)(tol));                      \
-    } while (0)
-
 static const char INSTRUMENT[] =
     "{\"id\": \"tiny\", \"title\": \"Tiny\", \"score_min\": 0, \"score_max\": 2, \"items\": ["
     "{\"id\": \"A\", \"scenario\": \"s\", \"question\": \"q\", \"rubric\": [{\"score\": 0, "

@@ -11,13 +11,6 @@
 #include "../../src/report/report_internal.h"
 #include "sjtalign/report.h"
 
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol)))                                                             \
-            fail_msg("%.17g != %.17g (tolerance %g)", a_, b_, (double)(tol));                      \
-    } while (0)
-
 #define TRUTH "tests/fixtures/truth/"
 #define REPORT "tests/fixtures/report/"
 

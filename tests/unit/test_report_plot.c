@@ -6,14 +6,6 @@
 
 #include "sjtalign/report.h"
 
-/* cmocka's assert_float_equal compares floats; these numbers need doubles. */
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol)))                                                             \
-            fail_msg("%.17g != %.17g (tolerance %g)", a_, b_, (double)(tol));                      \
-    } while (0)
-
 static size_t count(const char *hay, const char *needle)
 {
     size_t n = 0;

@@ -11,13 +11,6 @@
 
 #include "sjtalign/stats.h"
 
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol)))                                                             \
-            fail_msg("%.17g != %.17g (tolerance %g)", a_, b_, (double)(tol));                      \
-    } while (0)
-
 /* Persons with their group (0 reference "R", 1 focal "F") and item scores. */
 static sj_score_data *make_data(size_t n_persons, size_t n_items, const char *const *ids,
                                 const int *group, const int *scores)

@@ -149,6 +149,28 @@ static int check_cut(const sj_audit_options *o)
     return rc;
 }
 
+/* A --text column the user named must exist: without it the page would
+ * silently show no responses for the content panel. Returns 0 or 2. */
+static int check_text_column(const cli_args *c, const sj_audit_options *o)
+{
+    if (!cli_given(c, "text"))
+        return 0;
+    sj_error err;
+    sj_error_clear(&err);
+    sj_csv_stream *s = sj_csv_stream_open(o->data_path, &err);
+    if (!s)
+        return cli_fail(&err);
+    const sj_table *t = sj_csv_stream_table(s);
+    int found = 0;
+    for (size_t k = 0; k < t->n_cols && !found; k++)
+        found = strcmp(t->names[k], o->cols.text) == 0;
+    sj_csv_stream_close(s);
+    if (found)
+        return 0;
+    return cli_usage_error("audit", "--text '%s': %s has no such column", o->cols.text,
+                           o->data_path);
+}
+
 static const char *json_text(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -196,6 +218,8 @@ int cmd_audit(int argc, char **argv)
         return rc;
     read_options(&c, &o);
     rc = check_cut(&o);
+    if (!rc)
+        rc = check_text_column(&c, &o);
     if (!rc && !(o.score_col = cli_score_column_of_file(o.score_col, o.data_path)))
         rc = 2;
     if (rc) {

@@ -97,6 +97,12 @@ expect_no_file "$TMP/bad" "no report folder after bad input"
 run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group site --reference ref --focal foc --out "$TMP/bad"
 expect_exit 2 "a --group column the file lacks"
 expect_err_contains "missing column 'site'" "the missing group column is named"
+# A --text column the user named must exist (the content panel's sample would be empty).
+run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --reference ref \
+    --focal foc --text answer_text --out "$TMP/bad"
+expect_exit 2 "a --text column the file lacks"
+expect_err_contains "--text 'answer_text'" "the missing text column is named"
+expect_no_file "$TMP/bad" "no report folder after a missing --text column"
 run_cmd audit --data "$FIX/before.csv" --instrument "$FIX/instrument.json" --group group \
     --reference ref --focal foc --adjust sometimes --out "$TMP/bad"
 expect_exit 2 "bad --adjust"

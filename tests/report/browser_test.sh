@@ -80,7 +80,7 @@ fi
 
 # page:expected pages on A4:on Letter (measured with Debian 12's chromium and
 # DejaVu fonts; one page of slack either way for font differences).
-for spec in "before/index.html:6:6" "cmp/index.html:6:7"; do
+for spec in "before/index.html:8:9" "cmp/index.html:6:7"; do
     IFS=: read -r page want_a4 want_letter <<<"$spec"
     label=${page%%/*}
     shot="$TMP/$label.png"

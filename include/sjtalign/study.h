@@ -48,9 +48,10 @@ typedef struct {
     size_t n_conditions;
     sj_study_condition *conditions;
     long jobs; /* 0: not given (the runner picks) */
-    /* OPENBLAS_CORETYPE the runner sets for the replications: the CPU's
-     * widest kernels (OpenBLAS 0.3.21 runs AVX2 ones on AVX-512 CPUs it does
-     * not know). NULL when the library's choice or the user's setting stands. */
+    /* OPENBLAS_CORETYPE of the replications, set by the runner: the user's
+     * setting, else the CPU's widest kernels when the library picked others
+     * (OpenBLAS 0.3.21 runs AVX2 ones on AVX-512 CPUs it does not know);
+     * NULL when the library's own choice stands. */
     const char *blas_core;
 } sj_study_spec;
 

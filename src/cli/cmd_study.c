@@ -447,16 +447,19 @@ static int run_study(const char *file, long jobs_option, const char *command)
     s->jobs = max_jobs;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long threads = cores > max_jobs ? cores / max_jobs : 1;
+    /* The core the replications run: the one chosen here, else the
+     * environment's (setting it again in the children changes nothing). */
     s->blas_core = replication_blas_core();
-    const char *chosen = s->blas_core ? s->blas_core : getenv("OPENBLAS_CORETYPE");
+    if (!s->blas_core)
+        s->blas_core = getenv("OPENBLAS_CORETYPE");
     size_t fresh = 0;
     for (size_t i = 0; i < n; i++)
         fresh += jobs[i].rep.status == SJ_STUDY_UP_TO_DATE;
     printf("study %s: %zu replications (%zu conditions x %zu seeds), %zu up to date, %ld at "
            "once\n",
            s->name, n, s->n_conditions, s->n_seeds, fresh, max_jobs);
-    if (chosen)
-        printf("study %s: replications run OpenBLAS's %s kernels\n", s->name, chosen);
+    if (s->blas_core)
+        printf("study %s: replications run OpenBLAS's %s kernels\n", s->name, s->blas_core);
     struct sigaction old[2];
     catch_signals(old);
     run_jobs(s, self, jobs, n, max_jobs, threads);

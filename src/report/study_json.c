@@ -38,7 +38,7 @@ static cJSON *settings_json(const sj_study_spec *s)
     add_text_or_null(o, "pipeline_file", s->pipeline_path);
     cJSON_AddStringToObject(o, "out", s->out);
     cJSON_AddNumberToObject(o, "jobs", (double)s->jobs);
-    add_text_or_null(o, "blas_core", s->blas_core ? s->blas_core : getenv("OPENBLAS_CORETYPE"));
+    add_text_or_null(o, "blas_core", s->blas_core);
     cJSON *seeds = cJSON_AddArrayToObject(o, "seeds");
     for (size_t k = 0; k < s->n_seeds; k++)
         cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)s->seeds[k]));

@@ -8,7 +8,8 @@ SAN     ?=
 OPT     ?= -O2 -g
 
 DEB_PACKAGES := libgsl-dev libopenblas-dev libcsv-dev libcjson-dev pkg-config libcmocka-dev nettle-dev \
-                python3 python3-numpy clang libclang-rt-14-dev libomp-dev valgrind
+                python3 python3-numpy clang libclang-rt-14-dev libomp-dev valgrind \
+                libopenmpi-dev openmpi-bin
 
 # `override`: flags given on the command line (make CFLAGS=-O3) come after
 # the ones the build needs, so they add to them (and win where they differ)
@@ -17,6 +18,12 @@ override CPPFLAGS := -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CPP
 override CFLAGS   := -std=c11 $(OPT) -Wall -Wextra -Werror -fopenmp -MMD -MP $(CFLAGS)
 # GSL is linked against OpenBLAS (its CBLAS), never against libgslcblas.
 override LDLIBS   += -lgsl -lopenblas -lcsv -lcjson -lnettle -lm -fopenmp
+
+# The MPI build (make mpi): the same sources through Open MPI's mpicc, with
+# src/dist/dist.c's MPI calls compiled in. Every other build has no MPI.
+ifeq ($(MPI),1)
+override CPPFLAGS += -DSJ_WITH_MPI
+endif
 
 ifeq ($(SAN),1)
 override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -52,7 +59,8 @@ FAST_LM_OBJ := $(patsubst $(BUILD)/obj/%,$(BUILD)/obj-$(FAST_ARCH)/%,$(filter $(
 FAST_BIN := $(BUILD)/sjtalign-$(FAST_ARCH)
 endif
 
-.PHONY: all deps test test-asan install clean format cppcheck bench demo study fuzz fuzz-build valgrind
+.PHONY: all deps test test-asan install clean format cppcheck bench demo study fuzz fuzz-build valgrind \
+        mpi test-mpi
 
 all: $(BIN) $(FAST_BIN) $(LIB)
 
@@ -114,6 +122,21 @@ test: $(BIN) $(FAST_BIN) $(TEST_BIN)
 
 test-asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" test
+
+# build/sjtalign-mpi (and on x86-64 build/sjtalign-mpi-x86-64-v3, which it
+# hands over to as sjtalign does): every module compiled by mpicc in
+# build/mpi/, linked under the names beside the default build's programs.
+MPICC ?= mpicc
+MPI_BUILD := build/mpi
+mpi:
+	$(MAKE) BUILD=$(MPI_BUILD) CC=$(MPICC) MPI=1 $(MPI_BUILD)/sjtalign \
+	  $(if $(FAST_ARCH),$(MPI_BUILD)/sjtalign-$(FAST_ARCH))
+	ln -f $(MPI_BUILD)/sjtalign build/sjtalign-mpi
+	$(if $(FAST_ARCH),ln -f $(MPI_BUILD)/sjtalign-$(FAST_ARCH) build/sjtalign-mpi-$(FAST_ARCH))
+
+# The MPI tests (tests/mpi/): mpirun -np 1, 2 and 3 on this machine.
+test-mpi: mpi $(BIN) $(FAST_BIN)
+	@tests/mpi/run_mpi_tests.sh $(BUILD)
 
 # Memory check: CLI tests with every sjtalign process under valgrind
 # (definite leaks and invalid accesses fail); VALGRIND_TESTS picks the tests.

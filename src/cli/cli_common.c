@@ -1,5 +1,6 @@
 /* Helpers shared by the subcommands: errors and help. */
 #include "cli.h"
+#include "sjtalign/dist.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -22,9 +23,21 @@ const char *cli_command(void)
 
 int cli_fail(const sj_error *err)
 {
-    fprintf(stderr, "sjtalign%s%s: error: %s\n", command_name ? " " : "", cli_command(),
-            err->msg[0] ? err->msg : "unknown failure");
-    return err->status == SJ_ERR_INPUT ? 2 : 1;
+    int code = err->status == SJ_ERR_INPUT ? 2 : 1;
+    FILE *out = stderr;
+    if (!sj_dist_is_root()) {
+        /* Rank 0 reports what every rank met: bad input (the ranks read the
+         * same checked inputs) and failures agreed between them. Another
+         * rank speaks only for a failure of its own. */
+        if (err->status == SJ_ERR_INPUT || sj_dist_failed_together())
+            return code;
+        out = sj_dist_error_stream();
+    }
+    fprintf(out, "sjtalign%s%s: error: ", command_name ? " " : "", cli_command());
+    if (!sj_dist_is_root())
+        fprintf(out, "(rank %d of %d) ", sj_dist_rank(), sj_dist_size());
+    fprintf(out, "%s\n", err->msg[0] ? err->msg : "unknown failure");
+    return code;
 }
 
 int cli_usage_error(const char *command, const char *fmt, ...)

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "kernels.h"
+#include "sjtalign/dist.h"
 #include "sjtalign/lm.h"
 
 typedef struct {
@@ -78,10 +79,8 @@ static int help_of(const char *name)
     return 2;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
-    cli_select_kernels(argv);
-    sj_blas_ensure_core(argc, argv);
     if (argc < 2) {
         print_usage(stderr);
         return 2;
@@ -104,4 +103,30 @@ int main(int argc, char **argv)
     fprintf(stderr, "sjtalign: unknown command '%s'\n\n", name);
     print_usage(stderr);
     return 2;
+}
+
+/* How a rank leaves the job. A failure every rank knows of (the same
+ * usage error, an input that differs between ranks) ends each rank
+ * normally; any other failure may have left the other ranks waiting in a
+ * collective, so it stops the whole job (MPI_Abort) with its exit code. */
+static int leave_job(int rc)
+{
+    if (rc != 0 && sj_dist_size() > 1 && !sj_dist_failed_together())
+        sj_dist_abort(rc);
+    sj_dist_finalize();
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    /* both may re-execute the program, so they come before MPI starts */
+    cli_select_kernels(argv);
+    sj_blas_ensure_core(argc, argv);
+    sj_error err;
+    sj_error_clear(&err);
+    if (sj_dist_init(&argc, &argv, &err) != SJ_OK) {
+        fprintf(stderr, "sjtalign: error: %s\n", err.msg);
+        return 1;
+    }
+    return leave_job(dispatch(argc, argv));
 }

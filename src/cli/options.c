@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "sjtalign/dist.h"
 #include "sjtalign/io.h"
 #include "sjtalign/lm.h"
 #include "sjtalign/util.h"
@@ -485,11 +486,63 @@ void cli_apply_general(const cli_args *a)
     }
 }
 
+/* Under MPI every rank parsed the same command line, but checked its
+ * outputs on its own file system: the ranks go on only if all accepted it,
+ * and leave together (exit 2) otherwise. rc 1 (help printed) is the same on
+ * every rank. */
+static int agree_on_start(const char *command, int rc)
+{
+    sj_error err;
+    sj_error_clear(&err);
+    sj_status st =
+        rc == 0 || rc == 1 ? SJ_OK : sj_error_set(&err, SJ_ERR_INPUT, "refused the command line");
+    if (sj_dist_agree(st, &err) != SJ_OK && rc <= 1) {
+        fprintf(stderr, "sjtalign %s: %s\n", command, err.msg);
+        rc = 2;
+    }
+    return rc;
+}
+
+/* Every rank must read the same bytes in every input file and folder. */
+static int check_same_inputs(const cli_args *a)
+{
+    if (sj_dist_size() == 1)
+        return 0;
+    sj_error err;
+    sj_error_clear(&err);
+    sj_status st = SJ_OK;
+    for (size_t i = 0; st == SJ_OK && i < a->n; i++) {
+        const cli_option *o = a->option[i];
+        int is_in = o->type == CLI_IN_FILE || o->type == CLI_IN_DIR;
+        if (!a->value[i] || !is_in || strcmp(a->value[i], "-") == 0)
+            continue;
+        char *list = sj_strndup(a->value[i], strlen(a->value[i]));
+        const char *paths[64];
+        if (!list) {
+            st = sj_error_set(&err, SJ_ERR_WORK, "out of memory");
+            break;
+        }
+        /* a list the parse accepted splits cleanly */
+        long n = (o->flags & CLI_LIST) ? cli_split_list(list, paths, 64) : 1;
+        if (!(o->flags & CLI_LIST))
+            paths[0] = list;
+        for (long k = 0; st == SJ_OK && k < n; k++)
+            st = sj_dist_same_input(paths[k], &err);
+        free(list);
+    }
+    if (st == SJ_OK)
+        return 0;
+    return cli_fail(&err);
+}
+
 int cli_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c)
 {
     int rc = cli_parse(spec, argc, argv, 0, c);
     if (rc == 0)
         rc = cli_check_io(c);
+    rc = agree_on_start(spec->name, rc);
+    if (rc == 0)
+        rc = check_same_inputs(c);
     if (rc != 0) {
         cli_args_free(c);
         return rc == 1 ? 0 : rc;

@@ -1,0 +1,109 @@
+/* sjtalign/dist.h: the processes of one job.
+ *
+ * Under build/sjtalign-mpi started by `mpirun -np N`, the N ranks of
+ * MPI_COMM_WORLD; in the default build (and under sjtalign-mpi with
+ * SJTALIGN_NO_MPI=1, or started without mpirun as one process) a single
+ * process, rank 0 of 1. With one process every collective below returns at
+ * once without touching its data, so a one-process run computes exactly
+ * what it computes without MPI, bit for bit.
+ *
+ * Rules for callers:
+ * - every rank calls the same collectives in the same order;
+ * - a failure that only some ranks may meet (reading a file, a numerical
+ *   error) goes through sj_dist_agree() before the next collective, so that
+ *   every rank leaves together with the same message;
+ * - rank 0 alone writes files, logs and progress (sj_dist_is_root()).
+ *
+ * dist depends on util only; every module above may use it. */
+#ifndef SJTALIGN_DIST_H
+#define SJTALIGN_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sjtalign/util.h"
+
+/* 1 when this program was built with MPI (make mpi), else 0. */
+int sj_dist_compiled(void);
+
+/* Joins the job: MPI_Init_thread (funneled: OpenMP threads never call MPI)
+ * unless the build has no MPI or SJTALIGN_NO_MPI=1 is set (a child process
+ * of a rank, e.g. a study replication, runs alone). On ranks other than 0,
+ * standard output and standard error go to /dev/null from here on; their
+ * errors still reach the terminal through sj_dist_error_stream(). */
+sj_status sj_dist_init(int *argc, char ***argv, sj_error *err);
+/* Leaves the job normally (MPI_Finalize); every rank must call it. */
+void sj_dist_finalize(void);
+/* Stops every rank of the job at once with this exit code (MPI_Abort):
+ * for a failure the other ranks do not share, which would otherwise leave
+ * them waiting in a collective. With one process it calls exit(code). */
+_Noreturn void sj_dist_abort(int code);
+
+int sj_dist_rank(void);
+int sj_dist_size(void);
+/* Rank 0: the rank that writes. */
+int sj_dist_is_root(void);
+/* Where this rank's error messages go: stderr on rank 0, the terminal's
+ * standard error (kept aside before it was silenced) on other ranks. */
+FILE *sj_dist_error_stream(void);
+
+/* This rank's share [*lo, *hi) of n items: contiguous blocks in rank order,
+ * sizes differing by at most one, the first n % size ranks one larger. */
+void sj_dist_share(size_t n, size_t *lo, size_t *hi);
+/* The same for any rank of a job of `size` processes. */
+void sj_dist_share_of(size_t n, int rank, int size, size_t *lo, size_t *hi);
+
+/* Element-wise sums over the ranks, in place, the result on every rank. */
+sj_status sj_dist_sum_float(float *x, size_t n, sj_error *err);
+sj_status sj_dist_sum_double(double *x, size_t n, sj_error *err);
+sj_status sj_dist_sum_int64(int64_t *x, size_t n, sj_error *err);
+/* Element-wise maximum over the ranks, in place. */
+sj_status sj_dist_max_int(int *x, size_t n, sj_error *err);
+
+/* A training step's gradient exchange: several float blocks (the model's
+ * gradient block, a head's gradient, the step's loss sums) summed in ONE
+ * MPI_Allreduce. A single span is reduced in place; several are packed
+ * into one buffer, reduced and unpacked. */
+typedef struct {
+    float *data;
+    size_t n;
+} sj_dist_span;
+sj_status sj_dist_sum_spans(const sj_dist_span *spans, size_t n_spans, sj_error *err);
+
+/* A double carried through a float reduction as two floats (hi, lo): the
+ * sum of the pairs keeps about 48 bits of the doubles' sum, enough for a
+ * loss or a count in a log line. */
+void sj_dist_pack_double(double x, float out[2]);
+double sj_dist_unpack_double(const float in[2]);
+
+/* Rank 0's `bytes` bytes at buf copied to every rank. */
+sj_status sj_dist_broadcast(void *buf, size_t bytes, sj_error *err);
+
+/* Every rank's block of bytes, concatenated in rank order: on every rank
+ * when to_all, else on rank 0 only (*out NULL elsewhere). *out is
+ * malloc'ed (free it); counts (optional, sj_dist_size() entries) receives
+ * each rank's byte count. */
+sj_status sj_dist_gather(const void *mine, size_t bytes, int to_all, char **out, size_t *counts,
+                         sj_error *err);
+
+/* Collective: every rank passes its own status and error; all get SJ_OK if
+ * every rank succeeded, else the status and message of the lowest failing
+ * rank (prefixed "rank K: " when K > 0). A failure returned by it is known
+ * to every rank, so they may all leave normally (sj_dist_failed_together). */
+sj_status sj_dist_agree(sj_status st, sj_error *err);
+/* 1 when the last sj_dist_agree() returned a failure. */
+int sj_dist_failed_together(void);
+
+/* Collective: checks that every rank holds the same bytes (SHA-256), else
+ * SJ_ERR_INPUT on every rank naming `what` and the ranks that differ. */
+sj_status sj_dist_same_bytes(const char *what, const void *data, size_t n, sj_error *err);
+/* The same for a file's content, or a folder's regular files (names and
+ * contents, not recursive). A rank that cannot read it fails every rank. */
+sj_status sj_dist_same_input(const char *path, sj_error *err);
+
+/* Seconds this process has spent inside collectives since sj_dist_init
+ * (for the scaling measurements). */
+double sj_dist_comm_seconds(void);
+
+#endif

@@ -18,6 +18,7 @@
 #ifndef SJTALIGN_DIST_H
 #define SJTALIGN_DIST_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +71,17 @@ typedef struct {
     size_t n;
 } sj_dist_span;
 sj_status sj_dist_sum_spans(const sj_dist_span *spans, size_t n_spans, sj_error *err);
+
+/* A training step's exchange: the spans above plus this rank's interrupt
+ * flag (see sj_dist_watch_interrupt) in the same one MPI_Allreduce. Then
+ * sj_dist_stop_agreed() is 1 on every rank when any rank had been
+ * interrupted, so all stop after the same step. One process: nothing
+ * moves, and sj_dist_stop_agreed() is the flag itself. */
+sj_status sj_dist_exchange(const sj_dist_span *spans, size_t n_spans, sj_error *err);
+/* The flag the exchanges carry (the command's SIGINT/SIGTERM flag). */
+void sj_dist_watch_interrupt(const volatile sig_atomic_t *flag);
+/* Whether a rank was interrupted, as of the last exchange (any rank count). */
+int sj_dist_stop_agreed(void);
 
 /* A double carried through a float reduction as two floats (hi, lo): the
  * sum of the pairs keeps about 48 bits of the doubles' sum, enough for a

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sjtalign/dist.h"
 #include "sjtalign/io.h"
 
 volatile sig_atomic_t cli_interrupted = 0;
@@ -21,6 +22,7 @@ static const int SIGNALS[2] = {SIGINT, SIGTERM};
 
 void cli_interrupt_catch(void)
 {
+    sj_dist_watch_interrupt(&cli_interrupted);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -19,7 +19,9 @@ static struct {
     int rank, size, mpi_up, failed_together;
     FILE *errors; /* a non-root rank's own standard error */
     double comm_seconds;
-} job = {0, 1, 0, 0, NULL, 0.0};
+    const volatile sig_atomic_t *interrupt; /* the flag a step's exchange carries */
+    int stop_agreed;
+} job = {0, 1, 0, 0, NULL, 0.0, NULL, 0};
 
 int sj_dist_compiled(void)
 {
@@ -422,6 +424,35 @@ sj_status sj_dist_sum_spans(const sj_dist_span *spans, size_t n_spans, sj_error 
         at += spans[s].n;
     }
     free(buf);
+    return st;
+}
+
+void sj_dist_watch_interrupt(const volatile sig_atomic_t *flag)
+{
+    job.interrupt = flag;
+}
+
+int sj_dist_stop_agreed(void)
+{
+    if (job.size == 1)
+        return job.interrupt && *job.interrupt;
+    return job.stop_agreed;
+}
+
+sj_status sj_dist_exchange(const sj_dist_span *spans, size_t n_spans, sj_error *err)
+{
+    if (job.size == 1)
+        return SJ_OK;
+    sj_dist_span all[16];
+    if (n_spans + 1 > sizeof all / sizeof *all)
+        return sj_error_set(err, SJ_ERR_WORK, "a gradient exchange of more than 15 blocks");
+    float flag = job.interrupt && *job.interrupt ? 1.0f : 0.0f;
+    memcpy(all, spans, n_spans * sizeof *spans);
+    all[n_spans] = (sj_dist_span){&flag, 1};
+    sj_status st = sj_dist_sum_spans(all, n_spans + 1, err);
+    /* once stopped, stopped: a later exchange in the same step keeps it */
+    if (st == SJ_OK && flag > 0.0f)
+        job.stop_agreed = 1;
     return st;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lm_internal.h"
+#include "sjtalign/dist.h"
 
 long sj_warmup_steps(long steps, double fraction)
 {
@@ -155,8 +156,11 @@ static int stop_requested(const sj_train_opts *o, long done)
 {
     if (done >= o->steps)
         return 0;
-    return (o->stop_after > 0 && done >= o->stop_after) ||
-           (o->interrupted != NULL && *o->interrupted);
+    /* Under MPI the ranks stop after the same step: the one after which
+     * a step's gradient exchange carried an interrupt from any rank. */
+    int interrupted =
+        sj_dist_size() > 1 ? sj_dist_stop_agreed() : o->interrupted != NULL && *o->interrupted;
+    return (o->stop_after > 0 && done >= o->stop_after) || interrupted;
 }
 
 sj_status sj_train_run(const sj_train_opts *o, const sj_train_hooks *h, sj_train_result *res,

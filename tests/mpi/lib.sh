@@ -5,9 +5,9 @@
 : "${SJTALIGN_MPI:?run through make test-mpi}"
 
 # Root may run mpirun here (CI runs as root); more ranks than cores is fine
-# on loopback. Every rank gets one thread unless a test says otherwise.
-MPIRUN=(mpirun --allow-run-as-root --oversubscribe --bind-to none -x OMP_NUM_THREADS=1
-        -x SJTALIGN_QUIET -x OPENBLAS_CORETYPE)
+# on loopback. Local ranks inherit this environment; every rank gets one
+# thread unless a test says otherwise.
+MPIRUN=(mpirun --allow-run-as-root --oversubscribe --bind-to none -x OMP_NUM_THREADS=1)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
 # run_mpi N ARGS...: sjtalign-mpi under mpirun -np N; OUT, ERR, RC as run_cmd.

@@ -680,11 +680,20 @@ typedef struct {
     double step_ms;
     double gflops;      /* model FLOPs per second achieved (6 N tokens + attention) */
     double peak_gflops; /* measured large square sgemm */
-    double mfu;         /* gflops / peak_gflops */
+    double mfu;         /* gflops / (peak_gflops x ranks) */
     size_t params;
+    /* Under MPI (sjtalign-mpi, mpirun -np N) each rank runs its share of
+     * the batch and the ranks sum the gradient block in one allreduce per
+     * step; with one process the two below are 0. */
+    int ranks;
+    double compute_ms;   /* a step's forward, backward and update, slowest rank's share */
+    double exchange_ms;  /* a step's gradient exchange, waiting for the other ranks included */
+    double allreduce_ms; /* one allreduce of the gradient block alone (median of 20) */
+    size_t grad_bytes;   /* the block each step sums: params x 4 bytes */
 } sj_lm_bench_result;
 
-/* Times `steps` training steps (after one warm-up step) on random tokens. */
+/* Times `steps` training steps (after one warm-up step) on random tokens;
+ * under MPI, data-parallel over the ranks as the training commands run. */
 sj_status sj_lm_bench(const sj_lm_config *cfg, int batch, int steps, uint64_t seed,
                       sj_lm_bench_result *res, sj_error *err);
 /* Per-kernel wall-clock profile of forward, backward and optimiser calls:

@@ -43,11 +43,17 @@ const cli_command_spec cli_spec_bench = {
              "on random tokens, after one warm-up step, and prints one JSON line:\n"
              "  {\"tokens_per_s\", \"step_ms\", \"gflops\", \"mfu\", \"blas_core\", \"threads\", "
              "\"params\",\n"
-             "   \"peak_gflops\"}\n"
+             "   \"peak_gflops\", \"ranks\", \"compute_ms\", \"exchange_ms\", \"allreduce_ms\",\n"
+             "   \"grad_bytes\"}\n"
              "gflops counts the model's FLOPs (6 per weight per token for the matrix products,\n"
              "plus causal attention); mfu divides it by the peak of a 1024 x 1024 sgemm that\n"
              "bench measures itself with the same threads, before and after the timed steps\n"
-             "(the higher of the two).\n\n"
+             "(the higher of the two), times the ranks.\n"
+             "Under MPI (mpirun -np N sjtalign-mpi bench) each rank runs its share of the\n"
+             "batch and the ranks sum the gradient block (grad_bytes) in one allreduce per\n"
+             "step, as training does: compute_ms is a step's work on this rank, exchange_ms\n"
+             "the exchange including the wait for slower ranks, allreduce_ms one allreduce\n"
+             "of the block alone (median of 20). With one process those two are 0.\n\n"
              "With --score: encodes every response of --data, then scores them all --steps\n"
              "times (after a warm-up) the way `sjtalign score` does, with the shared-prefix\n"
              "cache (an item's prompt runs once for all its responses) and without it, and\n"
@@ -69,6 +75,8 @@ const cli_command_spec cli_spec_bench = {
     .notes = NULL,
     .examples = "sjtalign bench\n"
                 "sjtalign bench --layers 2 --embd 96 --ctx 128 --vocab 512 --threads 2 --profile\n"
+                "mpirun -np 2 sjtalign-mpi bench --layers 2 --embd 96 --ctx 128 --vocab 512 "
+                "--threads 1\n"
                 "sjtalign bench --score --model runs/demo/sft --instrument "
                 "data/demo/instrument.json \\\n"
                 "    --data runs/demo/split/heldout.csv --threads 2",
@@ -263,9 +271,12 @@ int cmd_bench(int argc, char **argv)
     if (sj_lm_bench(&model, (int)batch, (int)steps, seed, &res, &err) != SJ_OK)
         return cli_fail(&err);
     printf("{\"tokens_per_s\": %.1f, \"step_ms\": %.2f, \"gflops\": %.2f, \"mfu\": %.4f, "
-           "\"blas_core\": \"%s\", \"threads\": %ld, \"params\": %zu, \"peak_gflops\": %.2f}\n",
+           "\"blas_core\": \"%s\", \"threads\": %ld, \"params\": %zu, \"peak_gflops\": %.2f, "
+           "\"ranks\": %d, \"compute_ms\": %.2f, \"exchange_ms\": %.3f, \"allreduce_ms\": %.3f, "
+           "\"grad_bytes\": %zu}\n",
            res.tokens_per_s, res.step_ms, res.gflops, res.mfu, sj_blas_core_name(), threads,
-           res.params, res.peak_gflops);
+           res.params, res.peak_gflops, res.ranks, res.compute_ms, res.exchange_ms,
+           res.allreduce_ms, res.grad_bytes);
     if (profile) {
         char title[64];
         snprintf(title, sizeof title, "per-kernel time per step (%ld steps)", steps);

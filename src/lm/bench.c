@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "lm_internal.h"
+#include "sjtalign/dist.h"
 
 int lm_prof_on = 0;
 double lm_prof_seconds[LM_PROF_SLOTS];
@@ -92,6 +93,93 @@ double sj_lm_sgemm_peak_gflops(void)
     return best;
 }
 
+/* The batch: `batch` random sequences drawn in order, of which this rank
+ * keeps its share (rows [lo, hi)), so that the ranks' shares together are
+ * the one-process batch. */
+static sj_status bench_batch(const sj_lm_config *cfg, int batch, gsl_rng *rng, sj_lm_batch **out,
+                             sj_error *err)
+{
+    size_t lo, hi;
+    sj_dist_share((size_t)batch, &lo, &hi);
+    /* a rank with no row still takes part in every exchange */
+    sj_lm_batch *b = sj_lm_batch_new(hi > lo ? (int)(hi - lo) : 1, cfg->ctx);
+    int32_t *seq = malloc(((size_t)cfg->ctx + 1) * sizeof *seq);
+    sj_status st = b && seq ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (int r = 0; st == SJ_OK && r < batch; r++) {
+        for (int t = 0; t <= cfg->ctx; t++)
+            seq[t] = (int32_t)gsl_rng_uniform_int(rng, (unsigned long)cfg->vocab);
+        if ((size_t)r >= lo && (size_t)r < hi)
+            st = sj_lm_batch_set(b, r - (int)lo, seq, cfg->ctx + 1, NULL, err);
+    }
+    free(seq);
+    if (st != SJ_OK) {
+        sj_lm_batch_free(b);
+        return st;
+    }
+    *out = b;
+    return SJ_OK;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One allreduce of the gradient block alone, median of 20, after the ranks
+ * have met (so no rank's late arrival is counted). 0 with one process. */
+static sj_status time_allreduce(sj_lm *m, double *ms, sj_error *err)
+{
+    *ms = 0.0;
+    if (sj_dist_size() == 1)
+        return SJ_OK;
+    double t[20];
+    int meet = 0;
+    for (int r = 0; r < 20; r++) {
+        sj_status st = sj_dist_max_int(&meet, 1, err);
+        double t0 = sj_now();
+        if (st == SJ_OK)
+            st = sj_dist_sum_float(m->grads, m->n_params, err);
+        if (st != SJ_OK)
+            return st;
+        t[r] = sj_now() - t0;
+    }
+    qsort(t, 20, sizeof *t, by_value);
+    *ms = (t[9] + t[10]) / 2.0 * 1e3;
+    return SJ_OK;
+}
+
+/* The timed steps: each rank's share forward and backward, the one
+ * exchange of the gradient block, the update. The loss scale of a share
+ * does not matter to a timing. */
+static sj_status timed_steps(sj_lm *m, sj_adamw *opt, sj_lm_batch *b, int steps, double *elapsed,
+                             double *compute, double *exchange, sj_error *err)
+{
+    sj_status st = SJ_OK;
+    sj_dist_span grads = {m->grads, m->n_params};
+    *elapsed = *compute = *exchange = 0.0;
+    for (int s = 0; st == SJ_OK && s <= steps; s++) {
+        double t0 = sj_now(), loss;
+        sj_lm_zero_grad(m);
+        st = sj_lm_ce_step(m, b, &loss, err);
+        double t1 = sj_now();
+        if (st == SJ_OK)
+            st = sj_dist_exchange(&grads, 1, err);
+        double t2 = sj_now();
+        if (st == SJ_OK)
+            LM_PROF(LM_PROF_OPTIMIZER, sj_lm_adamw_step(opt, m));
+        if (s == 0 && lm_prof_on) /* step 0 warms caches and allocates activations */
+            sj_lm_profile_enable(1);
+        if (s > 0) {
+            double t3 = sj_now();
+            *elapsed += t3 - t0;
+            *compute += (t1 - t0) + (t3 - t2);
+            *exchange += t2 - t1;
+        }
+    }
+    return st;
+}
+
 sj_status sj_lm_bench(const sj_lm_config *cfg, int batch, int steps, uint64_t seed,
                       sj_lm_bench_result *res, sj_error *err)
 {
@@ -102,46 +190,38 @@ sj_status sj_lm_bench(const sj_lm_config *cfg, int batch, int steps, uint64_t se
         return sj_error_set(err, SJ_ERR_INPUT, "--batch and --steps must be at least 1");
     gsl_rng *rng = sj_rng_new(sj_seed_derive(seed, "bench"));
     sj_lm *m = rng ? sj_lm_new(cfg, rng, err) : NULL;
-    sj_lm_batch *b = sj_lm_batch_new(batch, cfg->ctx);
     sj_adamw_config ac = sj_adamw_defaults();
     sj_adamw *opt = m ? sj_adamw_new(m->n_params, &ac) : NULL;
-    int32_t *seq = malloc(((size_t)cfg->ctx + 1) * sizeof *seq);
+    sj_lm_batch *b = NULL;
     sj_status st = SJ_OK;
-    if (!m || !b || !opt || !seq)
+    if (!m || !opt)
         st = err && err->status != SJ_OK ? err->status
                                          : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (int r = 0; st == SJ_OK && r < batch; r++) {
-        for (int t = 0; t <= cfg->ctx; t++)
-            seq[t] = (int32_t)gsl_rng_uniform_int(rng, (unsigned long)cfg->vocab);
-        st = sj_lm_batch_set(b, r, seq, cfg->ctx + 1, NULL, err);
-    }
+    if (st == SJ_OK)
+        st = bench_batch(cfg, batch, rng, &b, err);
     /* The peak is measured before and after the timed steps and the higher
      * one kept, so a busy moment during one measurement cannot flatter the
      * MFU. */
     double peak_before = st == SJ_OK ? sj_lm_sgemm_peak_gflops() : 0.0;
-    double elapsed = 0.0;
-    for (int s = 0; st == SJ_OK && s <= steps; s++) {
-        double t0 = sj_now(), loss;
-        sj_lm_zero_grad(m);
-        st = sj_lm_ce_step(m, b, &loss, err);
-        if (st == SJ_OK)
-            LM_PROF(LM_PROF_OPTIMIZER, sj_lm_adamw_step(opt, m));
-        if (s == 0 && lm_prof_on) /* step 0 warms caches and allocates activations */
-            sj_lm_profile_enable(1);
-        if (s > 0)
-            elapsed += sj_now() - t0;
-    }
+    double elapsed = 0.0, compute = 0.0, exchange = 0.0;
+    if (st == SJ_OK)
+        st = timed_steps(m, opt, b, steps, &elapsed, &compute, &exchange, err);
+    if (st == SJ_OK)
+        st = time_allreduce(m, &res->allreduce_ms, err);
     if (st == SJ_OK) {
         double tokens = (double)batch * cfg->ctx * steps;
+        res->ranks = sj_dist_size();
         res->step_ms = elapsed / steps * 1e3;
+        res->compute_ms = compute / steps * 1e3;
+        res->exchange_ms = res->ranks > 1 ? exchange / steps * 1e3 : 0.0;
         res->tokens_per_s = tokens / elapsed;
         res->gflops = sj_lm_step_flops(cfg, batch, cfg->ctx) * steps / elapsed / 1e9;
         double peak_after = sj_lm_sgemm_peak_gflops();
         res->peak_gflops = peak_after > peak_before ? peak_after : peak_before;
-        res->mfu = res->gflops / res->peak_gflops;
+        res->mfu = res->gflops / (res->peak_gflops * res->ranks);
         res->params = m->n_params;
+        res->grad_bytes = m->n_params * sizeof *m->grads;
     }
-    free(seq);
     sj_adamw_free(opt);
     sj_lm_batch_free(b);
     sj_lm_free(m);

@@ -41,6 +41,11 @@ void sj_dist_finalize(void);
  * them waiting in a collective. With one process it calls exit(code). */
 _Noreturn void sj_dist_abort(int code);
 
+/* From here on this rank works as a job of one (rank 0 of 1): every
+ * collective returns at once. For rank 0 running a command that is not
+ * distributed while the other ranks leave. */
+void sj_dist_go_alone(void);
+
 int sj_dist_rank(void);
 int sj_dist_size(void);
 /* Rank 0: the rank that writes. */

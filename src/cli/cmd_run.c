@@ -127,6 +127,9 @@ static int run_child(const char *self, const sj_stage *s, int resume)
         return 1;
     }
     if (pid == 0) {
+        /* under mpirun the runner is rank 0 alone; its stages are plain
+         * processes, not members of the MPI job */
+        setenv("SJTALIGN_NO_MPI", "1", 1);
         execv(self, argv);
         fprintf(stderr, "sjtalign run: cannot start %s: %s\n", self, strerror(errno));
         _exit(1);

@@ -14,28 +14,29 @@ typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
+    int distributed; /* under mpirun, every rank takes part; else rank 0 alone runs it */
 } command;
 
 static const command commands[] = {
-    {"simulate", cmd_simulate, "simulate an SJT data set with known truth and rater bias"},
-    {"judge", cmd_judge, "fill in pairs with a simulated expert panel"},
-    {"validate", cmd_validate, "check a responses file against an instrument"},
-    {"split", cmd_split, "split the persons into training and held-out persons"},
-    {"pretrain", cmd_pretrain, "train the tokenizer and the base language model"},
-    {"sft", cmd_sft, "supervised fine-tuning of the scorer on human scores"},
-    {"score", cmd_score, "score responses with a model"},
-    {"baseline", cmd_baseline, "fit and apply the transparent lexical (word-overlap) scorer"},
-    {"pairs", cmd_pairs, "sample pairs of candidate scorings for experts to judge"},
-    {"reward", cmd_reward, "train the reward model on judged pairs"},
-    {"ppo", cmd_ppo, "align the scorer with the reward model by PPO"},
-    {"dpo", cmd_dpo, "align the scorer directly on judged pairs by DPO"},
-    {"dif", cmd_dif, "differential item functioning per item"},
-    {"parity", cmd_parity, "group parity and agreement statistics"},
-    {"audit", cmd_audit, "bias-audit report of a set of scores"},
-    {"compare", cmd_compare, "before/after report of two or more audits"},
-    {"run", cmd_run, "run a whole pipeline file, skipping finished stages"},
-    {"study", cmd_study, "run a pipeline over seeds x conditions and summarise"},
-    {"bench", cmd_bench, "training-step throughput on this machine"},
+    {"simulate", cmd_simulate, "simulate an SJT data set with known truth and rater bias", 0},
+    {"judge", cmd_judge, "fill in pairs with a simulated expert panel", 0},
+    {"validate", cmd_validate, "check a responses file against an instrument", 0},
+    {"split", cmd_split, "split the persons into training and held-out persons", 0},
+    {"pretrain", cmd_pretrain, "train the tokenizer and the base language model", 1},
+    {"sft", cmd_sft, "supervised fine-tuning of the scorer on human scores", 1},
+    {"score", cmd_score, "score responses with a model", 1},
+    {"baseline", cmd_baseline, "fit and apply the transparent lexical (word-overlap) scorer", 0},
+    {"pairs", cmd_pairs, "sample pairs of candidate scorings for experts to judge", 0},
+    {"reward", cmd_reward, "train the reward model on judged pairs", 1},
+    {"ppo", cmd_ppo, "align the scorer with the reward model by PPO", 1},
+    {"dpo", cmd_dpo, "align the scorer directly on judged pairs by DPO", 1},
+    {"dif", cmd_dif, "differential item functioning per item", 1},
+    {"parity", cmd_parity, "group parity and agreement statistics", 1},
+    {"audit", cmd_audit, "bias-audit report of a set of scores", 1},
+    {"compare", cmd_compare, "before/after report of two or more audits", 0},
+    {"run", cmd_run, "run a whole pipeline file, skipping finished stages", 0},
+    {"study", cmd_study, "run a pipeline over seeds x conditions and summarise", 1},
+    {"bench", cmd_bench, "training-step throughput on this machine", 1},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -96,6 +97,13 @@ static int dispatch(int argc, char **argv)
         return print_version();
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (commands[i].run && strcmp(commands[i].name, name) == 0) {
+            /* A command that is not distributed runs once, on rank 0, as
+             * a job of one; the other ranks leave at once. */
+            if (!commands[i].distributed && sj_dist_size() > 1) {
+                if (!sj_dist_is_root())
+                    return 0;
+                sj_dist_go_alone();
+            }
             cli_getopt_reset();
             cli_set_command(commands[i].name);
             return commands[i].run(argc - 1, argv + 1);

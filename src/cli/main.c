@@ -111,7 +111,7 @@ static int dispatch(int argc, char **argv)
  * collective, so it stops the whole job (MPI_Abort) with its exit code. */
 static int leave_job(int rc)
 {
-    if (rc != 0 && sj_dist_size() > 1 && !sj_dist_failed_together())
+    if (rc != 0 && sj_dist_size() > 1 && !sj_dist_failed_together() && !sj_dist_stop_agreed())
         sj_dist_abort(rc);
     sj_dist_finalize();
     return rc;

@@ -106,7 +106,8 @@ static int dispatch(int argc, char **argv)
 }
 
 /* How a rank leaves the job. A failure every rank knows of (the same
- * usage error, an input that differs between ranks) ends each rank
+ * usage error, an input that differs between ranks) and a training stop
+ * every rank agreed on (Ctrl-C: the checkpoint is written) end each rank
  * normally; any other failure may have left the other ranks waiting in a
  * collective, so it stops the whole job (MPI_Abort) with its exit code. */
 static int leave_job(int rc)

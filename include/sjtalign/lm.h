@@ -340,6 +340,19 @@ sj_status sj_lm_ce_loss(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_err
 /* Forward, the loss above, and its backward (adds to m->grads). */
 sj_status sj_lm_ce_step(sj_lm *m, const sj_lm_batch *batch, double *loss, sj_error *err);
 
+/* Rows [lo, hi) of a batch as a batch of hi - lo rows of the same T: a view
+ * into its arrays (nothing copied; valid while the batch is). */
+sj_lm_batch sj_lm_batch_rows(const sj_lm_batch *batch, int lo, int hi);
+/* A data-parallel share of sj_lm_ce_step: forward and backward on rows
+ * [lo, hi) only, with their weighted log-probs divided by the weight sum of
+ * the WHOLE batch, so that the losses (*loss) and gradients of shares that
+ * cover [0, B) add up to those of sj_lm_ce_step on the whole batch. The
+ * share [0, B) computes exactly what sj_lm_ce_step does; an empty share
+ * adds nothing (*loss 0). The whole batch's weights are checked as
+ * sj_lm_ce_step checks them. */
+sj_status sj_lm_ce_step_rows(sj_lm *m, const sj_lm_batch *batch, int lo, int hi, double *loss,
+                             sj_error *err);
+
 /* ---- optimiser ----------------------------------------------------------------- */
 
 typedef struct {
@@ -501,6 +514,8 @@ typedef struct {
  * one; a save killed between the two renames leaves no BASE, only that
  * folder (sj_lm_load names it). Leftovers of saves whose process is gone are
  * removed by the next successful save to the same path. */
+/* Under MPI it is collective: rank 0 alone writes (other ranks create no
+ * file), and every rank returns rank 0's outcome. */
 sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err);
 
 /* When `dir` does not exist but a save to it was killed between its two
@@ -508,6 +523,17 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
  * process that no longer exists, holding a manifest); else NULL. When
  * several are left, the most recently modified. Caller frees. */
 char *sj_lm_save_leftover(const char *dir);
+
+/* Collective, before --resume reads the checkpoint in dir under MPI:
+ * SJ_ERR_INPUT on every rank when dir exists on some ranks only, or when
+ * its files differ between the ranks (every rank reads the checkpoint rank
+ * 0 wrote, so they must share a file system). Nothing with one process. */
+sj_status sj_lm_resume_same(const char *dir, sj_error *err);
+/* The number of ranks a checkpoint's run was trained with (a data-parallel
+ * run's result depends on it): `ranks` of the object (provenance or resume
+ * state), 1 when absent (before MPI). SJ_ERR_INPUT naming dir when it is
+ * not this job's sj_dist_size(): --resume continues with the same N. */
+sj_status sj_lm_resume_ranks(const cJSON *state, const char *dir, sj_error *err);
 
 /* A loaded model directory. */
 typedef struct {
@@ -632,6 +658,26 @@ int sj_train_eval_due(const sj_train_opts *o, long done, int last);
  * remain (a signal during the last step lets the run finish). */
 sj_status sj_train_run(const sj_train_opts *o, const sj_train_hooks *h, sj_train_result *res,
                        sj_error *err);
+
+/* The exchange of a data-parallel training step (sjtalign/dist.h), after
+ * every rank has run forward and backward on its share of the step's batch
+ * with the loss divided by the whole batch's size: the model's gradient,
+ * an optional head gradient (n_head floats) and the step's statistics
+ * (n_sums doubles, at most 16: loss sums, counts) summed over the ranks in
+ * ONE allreduce that also carries the ranks' interrupt flags (so the loop
+ * stops every rank after the same step). Statistics travel as two floats
+ * each (sj_dist_pack_double): about 48 bits of their sum. With one process
+ * nothing moves and nothing changes, bit for bit. */
+sj_status sj_train_exchange(sj_lm *m, float *head_grad, size_t n_head, double *sums, size_t n_sums,
+                            sj_error *err);
+/* Collective: fails every rank (SJ_ERR_WORK) unless every rank holds the
+ * same model parameters (and head, when given): data-parallel training
+ * keeps the ranks' copies identical, and a model saved by rank 0 stands
+ * for all of them. Nothing is checked with one process. */
+sj_status sj_train_same_weights(const sj_lm *m, const float *head, size_t n_head, sj_error *err);
+/* Collective: rank 0's evaluation score on every rank (the loop calls it
+ * after each evaluation, so keep-best decisions match on every rank). */
+sj_status sj_train_agree_score(double score[2], sj_error *err);
 
 /* ---- pre-training ------------------------------------------------------------------------ */
 

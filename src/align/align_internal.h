@@ -122,6 +122,38 @@ double sja_reward_units_loss(const sja_pair_seqs *d, const sja_pair_units *u, co
                              int B, const double *r, double margin, double *g1, double *g2,
                              double *acc);
 
+/* Data-parallel steps (every rank draws the same units pick[0..B-1] and
+ * runs the share [lo, hi) of them, sj_dist_share; then sj_train_exchange
+ * sums the gradients and the statistics' sums over the ranks). Each share
+ * divides its loss by the judgments of all B units, so the shares add up
+ * to the whole step: [0, B) alone is the one-process step, bit for bit.
+ * The model's gradient (and the head's) is zeroed first; an empty share
+ * leaves it 0. */
+
+/* A reward-model step's share: the model's and the head's (embd + 2)
+ * gradients; sums[0] the share's loss, sums[1] and sums[2] its correct and
+ * decisive judgments (accuracy: sums[1] / sums[2] once summed). */
+sj_status sja_reward_share_step(sj_lm *m, const float *head, float *head_grad,
+                                const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
+                                int B, size_t lo, size_t hi, double margin, double sums[3],
+                                sj_error *err);
+
+/* What a DPO step reads: the judgments, their units and the frozen
+ * reference's sequence log-probs of each unit's first and second sequence. */
+typedef struct {
+    const sja_pair_seqs *seqs;
+    const sja_pair_units *u;
+    const double *ref1, *ref2;
+    double beta;
+} sja_dpo_batch;
+
+/* A DPO step's share: the model's gradient; sums: the share's loss, and
+ * the sums of the implicit rewards of chosen and rejected, of correct
+ * orders and of margins over its decisive judgments, its judgments and
+ * its decisive judgments (the step's means once summed). */
+sj_status sja_dpo_share_step(sj_lm *m, const sja_dpo_batch *d, const size_t *pick, int B, size_t lo,
+                             size_t hi, double sums[7], sj_error *err);
+
 /* The completion log-probabilities (sum over "score: k .. eos") of the
  * chosen and the rejected sequence of judgments idx[0..n-1] under m, each
  * distinct pair computed once (dpo.c). */

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sjtalign/dist.h"
+
 /* ---- the folds ------------------------------------------------------------------ */
 
 typedef struct {
@@ -340,7 +342,7 @@ static sj_status check_read_back(const crossfit_run *r, char *const *names, size
     return sj_sha256_file(path, (char *)r->file_sha256, err);
 }
 
-static sj_status write_scores(crossfit_run *r, char *const *names, size_t n_names, sj_error *err)
+static sj_status write_here(crossfit_run *r, char *const *names, size_t n_names, sj_error *err)
 {
     sj_csv_writer w;
     sj_status st = sj_csv_open(&w, r->co->scores_out, (const char *const *)names, n_names, err);
@@ -349,6 +351,18 @@ static sj_status write_scores(crossfit_run *r, char *const *names, size_t n_name
     write_rows(r, &w);
     st = sj_csv_close(&w, err);
     return st == SJ_OK ? check_read_back(r, names, n_names, err) : st;
+}
+
+/* Rank 0 alone writes the file (every rank scored every row the same
+ * way); all learn how it went and the file's sha256, which the final
+ * model's provenance records. */
+static sj_status write_scores(crossfit_run *r, char *const *names, size_t n_names, sj_error *err)
+{
+    sj_status st = sj_dist_is_root() ? write_here(r, names, n_names, err) : SJ_OK;
+    st = sj_dist_agree(st, err);
+    if (st == SJ_OK)
+        st = sj_dist_broadcast(r->file_sha256, sizeof r->file_sha256, err);
+    return st;
 }
 
 /* ---- the final model ---------------------------------------------------------------- */

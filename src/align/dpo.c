@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sjtalign/dist.h"
+
 sja_dpo_opts sja_dpo_defaults(void)
 {
     sja_dpo_opts o = {.steps = 150,
@@ -228,50 +230,123 @@ typedef struct {
     const sja_dpo_opts *o;
     size_t *train_units; /* the distinct pairs of the training judgments */
     size_t n_train_units;
-    size_t *pick;    /* the step's units */
-    double *l1, *l2; /* the batch's sequence log-probs (first, second of each unit) */
-    double *g1, *g2; /* d(loss)/d(those) */
+    size_t *pick; /* the step's units */
     dpo_stats last;
 } dpo_run;
 
-/* The step's loss is the mean over every judgment of the picked units (a
- * unit picked twice counts twice); g1, g2 receive its derivative with
- * respect to each unit's two sequence log-probs, *s the statistics. */
-static void units_gradient(dpo_run *r, dpo_stats *s)
+/* The judgments of the units pick[0..B-1] (a unit picked twice counts
+ * twice): the step's loss is their mean. */
+static size_t units_judgments(const sja_pair_units *u, const size_t *pick, int B)
 {
-    const sja_pair_units *u = &r->d.u;
-    int B = r->o->batch;
-    for (int b = 0; b < B; b++) {
-        size_t g = r->pick[b];
-        r->g1[b] = r->g2[b] = 0.0;
+    size_t n = 0;
+    for (int b = 0; b < B; b++)
+        n += u->start[pick[b] + 1] - u->start[pick[b]];
+    return n;
+}
+
+/* A share of a step: the units pick[0..n-1] with their sequence log-probs
+ * l1, l2 and the derivatives g1, g2 of the step's loss with respect to
+ * them. */
+typedef struct {
+    const size_t *pick;
+    int n;
+    double *l1, *l2, *g1, *g2;
+} dpo_share;
+
+/* A judgment's reference log-probs of its chosen and rejected sequences. */
+static void batch_ref(const sja_dpo_batch *d, size_t i, double *rc, double *rr)
+{
+    size_t g = d->u->unit[i];
+    *rc = d->u->swapped[i] ? d->ref2[g] : d->ref1[g];
+    *rr = d->u->swapped[i] ? d->ref1[g] : d->ref2[g];
+}
+
+/* The share's statistics (*s) and derivatives, divided by nj, the
+ * judgments of the whole step. */
+static void units_gradient(const sja_dpo_batch *d, const dpo_share *sh, double nj, dpo_stats *s)
+{
+    const sja_pair_units *u = d->u;
+    for (int b = 0; b < sh->n; b++) {
+        size_t g = sh->pick[b];
+        sh->g1[b] = sh->g2[b] = 0.0;
         for (size_t k = u->start[g]; k < u->start[g + 1]; k++) {
             size_t i = u->member[k];
             int sw = u->swapped[i];
-            double rc, rr, dc, dr, w = r->d.seqs.weight[i];
-            judgment_ref(&r->d, i, &rc, &rr);
-            add_pair(s, r->o->beta, sw ? r->l2[b] : r->l1[b], rc, sw ? r->l1[b] : r->l2[b], rr,
-                     r->d.seqs.tie[i], w, &dc, &dr);
-            r->g1[b] += w * (sw ? dr : dc);
-            r->g2[b] += w * (sw ? dc : dr);
+            double rc, rr, dc, dr, w = d->seqs->weight[i];
+            batch_ref(d, i, &rc, &rr);
+            add_pair(s, d->beta, sw ? sh->l2[b] : sh->l1[b], rc, sw ? sh->l1[b] : sh->l2[b], rr,
+                     d->seqs->tie[i], w, &dc, &dr);
+            sh->g1[b] += w * (sw ? dr : dc);
+            sh->g2[b] += w * (sw ? dc : dr);
         }
     }
-    double n = (double)(s->n ? s->n : 1);
-    for (int b = 0; b < B; b++) {
-        r->g1[b] /= n;
-        r->g2[b] /= n;
+    for (int b = 0; b < sh->n; b++) {
+        sh->g1[b] /= nj;
+        sh->g2[b] /= nj;
     }
 }
 
 /* d(loss)/d(token log-prob) = d/d(sequence log-prob) x target weight. */
-static void token_gradient(const dpo_run *r, const sj_lm_batch *batch, float *dlp)
+static void token_gradient(const dpo_share *sh, const sj_lm_batch *batch, float *dlp)
 {
-    int B = r->o->batch;
-    for (int q = 0; q < 2 * B; q++) {
+    int n = sh->n;
+    for (int q = 0; q < 2 * n; q++) {
         size_t row = (size_t)q * (size_t)batch->T;
-        double g = q < B ? r->g1[q] : r->g2[q - B];
+        double g = q < n ? sh->g1[q] : sh->g2[q - n];
         for (int t = 0; t < batch->lengths[q]; t++)
             dlp[row + (size_t)t] = (float)(g * batch->weights[row + (size_t)t]);
     }
+}
+
+/* Forward and backward of a non-empty share. */
+static sj_status share_backward(sj_lm *m, const sja_dpo_batch *d, const dpo_share *sh, double nj,
+                                dpo_stats *stats, sj_error *err)
+{
+    sj_lm_batch *batch = NULL;
+    float *dlp = NULL;
+    sj_status st = unit_logprobs(m, d->u, sh->pick, sh->n, sh->l1, sh->l2, &batch, err);
+    if (st == SJ_OK && !(dlp = sj_calloc((size_t)batch->B * batch->T, sizeof *dlp)))
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK) {
+        units_gradient(d, sh, nj, stats);
+        token_gradient(sh, batch, dlp);
+        st = sj_lm_backward(m, batch, dlp, NULL, err);
+    }
+    sj_lm_batch_free(batch);
+    free(dlp);
+    return st;
+}
+
+sj_status sja_dpo_share_step(sj_lm *m, const sja_dpo_batch *d, const size_t *pick, int B, size_t lo,
+                             size_t hi, double sums[7], sj_error *err)
+{
+    size_t judgments = units_judgments(d->u, pick, B), n = hi - lo;
+    dpo_stats stats = {0};
+    sj_lm_zero_grad(m);
+    double *work = n ? malloc(4 * n * sizeof *work) : NULL;
+    sj_status st = !n || work ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (st == SJ_OK && n) {
+        dpo_share sh = {pick + lo, (int)n, work, work + n, work + 2 * n, work + 3 * n};
+        st = share_backward(m, d, &sh, (double)(judgments ? judgments : 1), &stats, err);
+    }
+    free(work);
+    double all[7] = {stats.loss,   stats.chosen,    stats.rejected,          stats.accuracy,
+                     stats.margin, (double)stats.n, (double)stats.n_decisive};
+    memcpy(sums, all, sizeof all);
+    return st;
+}
+
+/* The step's statistics from their sums over the ranks. */
+static void stats_of(const double sums[7], dpo_stats *s)
+{
+    s->loss = sums[0];
+    s->chosen = sums[1];
+    s->rejected = sums[2];
+    s->accuracy = sums[3];
+    s->margin = sums[4];
+    s->n = (size_t)llround(sums[5]);
+    s->n_decisive = (size_t)llround(sums[6]);
+    finish_stats(s);
 }
 
 static sj_status dpo_step(sja_stage *s, long step, sj_train_line *line, sj_error *err)
@@ -283,23 +358,22 @@ static sj_status dpo_step(sja_stage *s, long step, sj_train_line *line, sj_error
     /* a step draws distinct pairs and learns from all of their judgments */
     for (int b = 0; b < B; b++)
         r->pick[b] = r->train_units[gsl_rng_uniform_int(s->rng, r->n_train_units)];
-    sj_lm_batch *batch = NULL;
-    float *dlp = NULL;
+    /* every rank drew the same units; each runs its share of them, then
+     * the gradients and the statistics' sums are added up */
+    size_t lo, hi;
+    sj_dist_share((size_t)B, &lo, &hi);
+    sja_dpo_batch d = {&r->d.seqs, &r->d.u, r->d.ref1, r->d.ref2, r->o->beta};
+    double sums[7];
     dpo_stats stats = {0};
-    sj_status st = unit_logprobs(s->model, &r->d.u, r->pick, B, r->l1, r->l2, &batch, err);
-    if (st == SJ_OK && !(dlp = sj_calloc((size_t)batch->B * batch->T, sizeof *dlp)))
-        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    if (st == SJ_OK) {
-        units_gradient(r, &stats);
-        token_gradient(r, batch, dlp);
-        finish_stats(&stats);
-        sj_lm_zero_grad(s->model);
-        st = sj_lm_backward(s->model, batch, dlp, NULL, err);
-    }
+    sj_status st = sja_dpo_share_step(s->model, &d, r->pick, B, lo, hi, sums, err);
+    if (st == SJ_OK)
+        st = sj_train_exchange(s->model, NULL, 0, sums, 7, err);
+    if (st == SJ_OK)
+        stats_of(sums, &stats);
     double lrate = st == SJ_OK ? sj_lm_adamw_step(s->opt, s->model) : 0.0;
-    double tokens = batch ? (double)batch->B * batch->T : 0.0;
-    sj_lm_batch_free(batch);
-    free(dlp);
+    double tokens = 0.0;
+    for (int b = 0; b < B; b++)
+        tokens += r->d.u.first[r->pick[b]]->len + r->d.u.second[r->pick[b]]->len;
     sj_train_line_add(line, "loss", stats.loss);
     sj_train_line_add(line, "lr", lrate);
     sj_train_line_add(line, "tokens_per_s", tokens / (sj_now() - t0));
@@ -366,13 +440,9 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
     size_t B = (size_t)(o->batch > 0 ? o->batch : 1);
     dpo_run r = {.o = o, .last = {NAN, NAN, NAN, NAN, NAN, 0, 0}};
     r.pick = malloc(B * sizeof *r.pick);
-    r.l1 = malloc(4 * B * sizeof *r.l1);
-    r.l2 = r.l1 ? r.l1 + B : NULL;
-    r.g1 = r.l1 ? r.l1 + 2 * B : NULL;
-    r.g2 = r.l1 ? r.l1 + 3 * B : NULL;
     sja_stage s;
     sja_stage_init(&s);
-    sj_status st = r.pick && r.l1 ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    sj_status st = r.pick ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK)
         st = sja_pairs_encode(&policy->codec, ins, pairs, NULL, o->min_pairs, pairs_path, "DPO",
                               &r.d.seqs, err);
@@ -399,7 +469,6 @@ sj_status sja_dpo(sja_model *policy, const sj_instrument *ins, const char *instr
         *o->run.stopped_at = 0;
     sja_stage_free(&s);
     free(r.pick);
-    free(r.l1);
     free(r.train_units);
     dpo_data_free(&r.d);
     return st;

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sjtalign/dist.h"
+
 /* The generator's state as hex digits (it is plain data for GSL's
  * generators) and back. */
 static cJSON *rng_to_json(const gsl_rng *rng)
@@ -86,6 +88,8 @@ sj_status sja_checkpoint_save(const char *out, const sja_stage_state *s, const c
         cJSON_AddStringToObject(resume, "stage", s->stage);
         cJSON_AddNumberToObject(resume, "step", (double)s->done);
         cJSON_AddNumberToObject(resume, "steps", (double)s->steps);
+        /* each rank's share of a batch depends on it: --resume needs the same */
+        cJSON_AddNumberToObject(resume, "ranks", sj_dist_size());
         cJSON_AddStringToObject(resume, "init_weights_sha256", s->init->weights_sha256);
         if (s->instrument_path)
             sja_options_add_input(resume, "instrument_sha256", s->instrument_path);
@@ -157,6 +161,8 @@ static sj_status check_resumable(const char *out, const sja_stage_state *s, cons
                             "(weights sha256 %s, not %s)",
                             out, s->init->path, cJSON_IsString(sha) ? sha->valuestring : "?",
                             s->init->weights_sha256);
+    if (sj_lm_resume_ranks(resume, out, err) != SJ_OK)
+        return SJ_ERR_INPUT;
     if (!cJSON_Compare(opts, s->options, 1))
         return options_differ(out, opts, s->options, err);
     /* the instrument's questions are part of every prompt */
@@ -178,6 +184,10 @@ sj_status sja_checkpoint_resume(const char *out, sja_stage_state *s, sj_lm_check
                                 sj_error *err)
 {
     *ck = NULL;
+    /* every rank reads the checkpoint rank 0 wrote */
+    sj_status same = sj_lm_resume_same(out, err);
+    if (same != SJ_OK)
+        return same;
     struct stat sb;
     char *left = sj_lm_save_leftover(out);
     int fresh = stat(out, &sb) != 0 && !left;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sjtalign/dist.h"
+
 sja_reward_opts sja_reward_defaults(void)
 {
     sja_reward_opts o = {.steps = 300,
@@ -202,11 +204,24 @@ typedef struct {
     double loss, accuracy;
 } rm_eval;
 
-double sja_reward_units_loss(const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
-                             int B, const double *r, double margin, double *g1, double *g2,
-                             double *acc)
+/* Judgments of the units pick[0..B-1] (a unit picked twice counts twice). */
+static size_t units_judgments(const sja_pair_units *u, const size_t *pick, int B)
 {
-    size_t judgments = 0, correct = 0, decisive = 0;
+    size_t n = 0;
+    for (int b = 0; b < B; b++)
+        n += u->start[pick[b] + 1] - u->start[pick[b]];
+    return n;
+}
+
+/* sja_reward_units_loss on a share of a step's units, divided by the
+ * judgments of the whole step (nj): the shares' losses and derivatives add
+ * up to the whole step's. count[0] and count[1] receive the share's
+ * correct and decisive judgments. */
+static double units_loss_share(const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
+                               int B, const double *r, double margin, double nj, double *g1,
+                               double *g2, size_t count[2])
+{
+    size_t correct = 0, decisive = 0;
     double total = 0.0;
     for (int b = 0; b < B; b++) {
         size_t g = pick[b];
@@ -220,23 +235,56 @@ double sja_reward_units_loss(const sja_pair_seqs *d, const sja_pair_units *u, co
             total += d->weight[i] * l;
             g1[b] += d->weight[i] * (sw ? dr : dc);
             g2[b] += d->weight[i] * (sw ? dc : dr);
-            judgments++;
             decisive += !d->tie[i];
             correct += !d->tie[i] && rc > rr;
         }
     }
-    double nj = (double)(judgments ? judgments : 1);
     for (int b = 0; b < B; b++) {
         g1[b] /= nj;
         g2[b] /= nj;
     }
-    *acc = decisive ? (double)correct / (double)decisive : NAN;
+    count[0] = correct;
+    count[1] = decisive;
     return total / nj;
 }
 
-static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair_seqs *d,
-                         const sja_pair_units *u, const size_t *pick, int B, double margin,
-                         double *loss, double *acc, sj_error *err)
+static double accuracy_of(double correct, double decisive)
+{
+    return decisive > 0 ? correct / decisive : NAN;
+}
+
+double sja_reward_units_loss(const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
+                             int B, const double *r, double margin, double *g1, double *g2,
+                             double *acc)
+{
+    size_t judgments = units_judgments(u, pick, B), count[2];
+    double nj = (double)(judgments ? judgments : 1);
+    double loss = units_loss_share(d, u, pick, B, r, margin, nj, g1, g2, count);
+    *acc = accuracy_of((double)count[0], (double)count[1]);
+    return loss;
+}
+
+/* The backward of a step's share: d(loss)/d(reward) of each sequence
+ * through the head (into head_grad) and into the backbone (dh). */
+static void head_backward(const float *head, float *head_grad, const sja_seq *const *seqs, int n,
+                          const double *grad, const float *hidden, int embd, float *dh)
+{
+    for (int q = 0; q < n; q++) {
+        double dq = grad[q];
+        const float *h = hidden + (size_t)q * embd;
+        for (int i = 0; i < embd; i++) {
+            head_grad[i] += (float)(dq * h[i]);
+            dh[(size_t)q * embd + i] = (float)(dq * head[i]);
+        }
+        head_grad[embd] += (float)dq;
+        head_grad[embd + 1] += (float)(dq * sja_seq_level_prior(seqs[q]));
+    }
+}
+
+/* The forward and backward of a non-empty share pick[0..B-1]. */
+static sj_status rm_step(sj_lm *m, const float *head, float *head_grad, const sja_pair_seqs *d,
+                         const sja_pair_units *u, const size_t *pick, int B, double nj,
+                         double margin, double *loss, size_t count[2], sj_error *err)
 {
     int embd = m->cfg.embd;
     const sja_seq **seqs = malloc((size_t)2 * B * sizeof *seqs);
@@ -254,19 +302,8 @@ static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair
         st = raw_rewards(m, head, seqs, 2 * B, r, hidden, &batch, err);
     }
     if (st == SJ_OK) {
-        memset(head_grad, 0, (size_t)(embd + 2) * sizeof *head_grad);
-        *loss = sja_reward_units_loss(d, u, pick, B, r, margin, grad, grad + B, acc);
-        for (int q = 0; q < 2 * B; q++) {
-            double dq = grad[q];
-            const float *h = hidden + (size_t)q * embd;
-            for (int i = 0; i < embd; i++) {
-                head_grad[i] += (float)(dq * h[i]);
-                dh[(size_t)q * embd + i] = (float)(dq * head[i]);
-            }
-            head_grad[embd] += (float)dq;
-            head_grad[embd + 1] += (float)(dq * sja_seq_level_prior(seqs[q]));
-        }
-        sj_lm_zero_grad(m);
+        *loss = units_loss_share(d, u, pick, B, r, margin, nj, grad, grad + B, count);
+        head_backward(head, head_grad, seqs, 2 * B, grad, hidden, embd, dh);
         st = sj_lm_backward(m, batch, NULL, dh, err);
     }
     sj_lm_batch_free(batch);
@@ -274,6 +311,25 @@ static sj_status rm_step(sj_lm *m, float *head, float *head_grad, const sja_pair
     free(r);
     free(hidden);
     free(dh);
+    return st;
+}
+
+sj_status sja_reward_share_step(sj_lm *m, const float *head, float *head_grad,
+                                const sja_pair_seqs *d, const sja_pair_units *u, const size_t *pick,
+                                int B, size_t lo, size_t hi, double margin, double sums[3],
+                                sj_error *err)
+{
+    size_t judgments = units_judgments(u, pick, B), count[2] = {0, 0};
+    double loss = 0.0;
+    memset(head_grad, 0, ((size_t)m->cfg.embd + 2) * sizeof *head_grad);
+    sj_lm_zero_grad(m);
+    sj_status st = SJ_OK;
+    if (hi > lo)
+        st = rm_step(m, head, head_grad, d, u, pick + lo, (int)(hi - lo),
+                     (double)(judgments ? judgments : 1), margin, &loss, count, err);
+    sums[0] = loss;
+    sums[1] = (double)count[0];
+    sums[2] = (double)count[1];
     return st;
 }
 
@@ -378,14 +434,23 @@ static sj_status reward_step(sja_stage *s, long step, sj_train_line *line, sj_er
     (void)step;
     reward_run *r = s->ctx;
     const sja_reward_opts *o = r->o;
-    double t0 = sj_now(), loss = 0.0, acc = 0.0;
+    double t0 = sj_now();
     /* a step draws distinct pairs and learns from all of their judgments */
     for (int b = 0; b < o->batch; b++)
         r->pick[b] = r->train_units[gsl_rng_uniform_int(s->rng, r->n_train_units)];
-    sj_status st = rm_step(s->model, r->head, r->head_grad, &r->d, &r->u, r->pick, o->batch,
-                           o->margin, &loss, &acc, err);
+    /* every rank drew the same units; each runs its share of them, then
+     * the gradients and the statistics' sums are added up */
+    size_t lo, hi;
+    sj_dist_share((size_t)o->batch, &lo, &hi);
+    double sums[3];
+    sj_status st = sja_reward_share_step(s->model, r->head, r->head_grad, &r->d, &r->u, r->pick,
+                                         o->batch, lo, hi, o->margin, sums, err);
+    if (st == SJ_OK)
+        st =
+            sj_train_exchange(s->model, r->head_grad, (size_t)s->model->cfg.embd + 2, sums, 3, err);
     if (st != SJ_OK)
         return st;
+    double loss = sums[0], acc = accuracy_of(sums[1], sums[2]);
     double lr = sj_lm_adamw_step(s->opt, s->model);
     /* The head shares the schedule; its gradient is clipped alone. */
     sja_head_update(r->head_opt, r->head, r->head_grad, o->head_clip, lr);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sjtalign/dist.h"
 #include "sjtalign/stats.h"
 
 sja_sft_opts sja_sft_defaults(void)
@@ -274,13 +275,19 @@ static sj_status sft_step(sja_stage *s, long step, sj_train_line *line, sj_error
         r->picked[b] = s->train[gsl_rng_uniform_int(s->rng, s->n_train)];
         r->seqs[b] = &r->d.full[r->picked[b]];
     }
+    /* every rank drew the same batch; each runs its share of the rows,
+     * then the shares' gradients and losses are summed */
+    size_t lo, hi;
+    sj_dist_share((size_t)B, &lo, &hi);
     sj_lm_batch *batch = NULL;
     sj_status st = sja_batch_build(r->seqs, B, SJA_W_COMPLETION, 0, &batch, NULL, err);
     if (st == SJ_OK) {
         weigh_batch(batch, &r->d, r->picked);
         sj_lm_zero_grad(s->model);
-        st = sj_lm_ce_step(s->model, batch, &loss, err);
+        st = sj_lm_ce_step_rows(s->model, batch, (int)lo, (int)hi, &loss, err);
     }
+    if (st == SJ_OK)
+        st = sj_train_exchange(s->model, NULL, 0, &loss, 1, err);
     double lr = st == SJ_OK ? sj_lm_adamw_step(s->opt, s->model) : 0.0;
     double tokens = batch ? (double)batch->B * batch->T : 0;
     sj_lm_batch_free(batch);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sjtalign/dist.h"
+
 void sja_stage_init(sja_stage *s)
 {
     memset(s, 0, sizeof *s);
@@ -274,7 +276,8 @@ static sj_status resume(sja_stage *s, sj_error *err)
         st = restore_state(s, ck, err);
     }
     sj_lm_checkpoint_free(ck);
-    return st;
+    /* every rank read the checkpoint; all leave together if one could not */
+    return sj_dist_agree(st, err);
 }
 
 /* ---- the run ------------------------------------------------------------------------------ */
@@ -337,6 +340,8 @@ static sj_status evaluate_at_start(sja_stage *s, sj_error *err)
     sj_train_line line = {0};
     double score[2] = {NAN, NAN};
     sj_status st = s->hooks.evaluate(s, 0, 0, &line, score, err);
+    if (st == SJ_OK)
+        st = sj_train_agree_score(score, err);
     if (st == SJ_OK && line.failed)
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
     if (st == SJ_OK)
@@ -403,6 +408,16 @@ static void record_kept(const sja_stage *s, cJSON *prov, cJSON *result)
         sj_json_add_number(result, "kept_step", b->step >= 0 ? (double)b->step : NAN);
 }
 
+/* Rank 0 saves for every rank: their models and registered tensors (a
+ * head) must be the same. */
+static sj_status same_weights(const sja_stage *s, sj_error *err)
+{
+    sj_status st = sj_train_same_weights(s->model, NULL, 0, err);
+    for (size_t k = 0; k < s->n_tensors && st == SJ_OK; k++)
+        st = sj_train_same_weights(s->model, s->tensors[k].data, s->tensors[k].n, err);
+    return st;
+}
+
 static sj_status finish(sja_stage *s, cJSON **summary, sj_error *err)
 {
     if (s->keep_best)
@@ -414,6 +429,8 @@ static sj_status finish(sja_stage *s, cJSON **summary, sj_error *err)
         sja_provenance_add_file(prov, s->input_key, s->input_path);
     cJSON_AddBoolToObject(prov, "completion_rationale", s->rationale);
     cJSON_AddItemToObject(prov, "options", cJSON_Duplicate(s->options, 1));
+    /* a data-parallel run's rounding depends on its number of ranks */
+    cJSON_AddNumberToObject(prov, "ranks", sj_dist_size());
     sja_training_inherit(prov, s->name, s->init);
     sj_lm_save_opts so = {.tok = s->init->ck->tok, .provenance = prov, .log = &s->log};
     cJSON *result = NULL;
@@ -422,6 +439,8 @@ static sj_status finish(sja_stage *s, cJSON **summary, sj_error *err)
         record_kept(s, prov, result);
     if (st == SJ_OK && summary && result)
         *summary = cJSON_Duplicate(result, 1);
+    if (st == SJ_OK)
+        st = same_weights(s, err);
     if (st == SJ_OK)
         st = sj_lm_save(s->out, s->model, &so, err);
     cJSON_Delete(prov);

@@ -114,12 +114,13 @@ static int dispatch(int argc, char **argv)
 }
 
 /* How a rank leaves the job. A failure every rank knows of (the same
- * usage error, an input that differs between ranks) ends each rank
+ * usage error, an input that differs between ranks) and a training stop
+ * every rank agreed on (Ctrl-C: the checkpoint is written) end each rank
  * normally; any other failure may have left the other ranks waiting in a
  * collective, so it stops the whole job (MPI_Abort) with its exit code. */
 static int leave_job(int rc)
 {
-    if (rc != 0 && sj_dist_size() > 1 && !sj_dist_failed_together())
+    if (rc != 0 && sj_dist_size() > 1 && !sj_dist_failed_together() && !sj_dist_stop_agreed())
         sj_dist_abort(rc);
     sj_dist_finalize();
     return rc;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sjtalign/dist.h"
 #include "sjtalign/io.h"
 #include "lm_internal.h"
 
@@ -543,7 +544,8 @@ static const char *saving_command(const sj_lm_save_opts *o)
     return cJSON_IsString(c) ? c->valuestring : "sjtalign";
 }
 
-sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err)
+static sj_status save_here(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts,
+                           sj_error *err)
 {
     if (!opts || !opts->tok)
         return sj_error_set(err, SJ_ERR_WORK, "saving a model needs its tokenizer");
@@ -564,6 +566,48 @@ sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opt
         sj_outdir_abort(&out);
     if (st != SJ_OK)
         sj_error_prefix(err, "saving model %s: ", dir);
+    return st;
+}
+
+sj_status sj_lm_save(const char *dir, const sj_lm *m, const sj_lm_save_opts *opts, sj_error *err)
+{
+    /* Rank 0 alone writes (the others hold the same model); every rank
+     * learns how the save went, so a failed save stops all of them and a
+     * rank that reads the model next finds it complete. */
+    sj_status st = sj_dist_is_root() ? save_here(dir, m, opts, err) : SJ_OK;
+    return sj_dist_agree(st, err);
+}
+
+sj_status sj_lm_resume_ranks(const cJSON *state, const char *dir, sj_error *err)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(state, "ranks");
+    int was = cJSON_IsNumber(r) ? (int)r->valuedouble : 1, now = sj_dist_size();
+    if (was == now)
+        return SJ_OK;
+    return sj_error_set(err, SJ_ERR_INPUT,
+                        "--resume: the run in %s was trained with %d rank%s (mpirun -np %d); this "
+                        "run has %d. Each rank takes its share of every batch, so continue with "
+                        "-np %d, or start again without --resume",
+                        dir, was, was == 1 ? "" : "s", was, now, was);
+}
+
+sj_status sj_lm_resume_same(const char *dir, sj_error *err)
+{
+    if (sj_dist_size() == 1)
+        return SJ_OK;
+    struct stat sb;
+    int here = stat(dir, &sb) == 0;
+    int seen[2] = {here, !here}; /* some rank sees it, some rank does not */
+    sj_status st = sj_dist_max_int(seen, 2, err);
+    if (st == SJ_OK && seen[0] && seen[1])
+        st = sj_error_set(err, SJ_ERR_INPUT,
+                          "--resume: %s exists on some ranks and not on others; every rank must "
+                          "read the same checkpoint (a shared file system)",
+                          dir);
+    /* every rank has the same answer; agreeing makes it a known failure */
+    st = sj_dist_agree(st, err);
+    if (st == SJ_OK && seen[0])
+        st = sj_dist_same_input(dir, err);
     return st;
 }
 

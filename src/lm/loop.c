@@ -132,6 +132,59 @@ void sj_train_best_free(sj_train_best *b)
     sj_train_best_init(b);
 }
 
+/* ---- the ranks of a data-parallel run ------------------------------------------------ */
+
+enum { EXCHANGE_MAX_SUMS = 16 };
+
+sj_status sj_train_exchange(sj_lm *m, float *head_grad, size_t n_head, double *sums, size_t n_sums,
+                            sj_error *err)
+{
+    if (n_sums > EXCHANGE_MAX_SUMS)
+        return sj_error_set(err, SJ_ERR_WORK, "a training step's exchange of more than %d sums",
+                            EXCHANGE_MAX_SUMS);
+    float packed[2 * EXCHANGE_MAX_SUMS];
+    for (size_t k = 0; k < n_sums; k++)
+        sj_dist_pack_double(sums[k], packed + 2 * k);
+    sj_dist_span spans[3];
+    size_t n = 0;
+    spans[n++] = (sj_dist_span){m->grads, m->n_params};
+    if (head_grad && n_head)
+        spans[n++] = (sj_dist_span){head_grad, n_head};
+    if (n_sums)
+        spans[n++] = (sj_dist_span){packed, 2 * n_sums};
+    sj_status st = sj_dist_exchange(spans, n, err);
+    /* one process keeps its own doubles: a packed pair is not always the
+     * double it came from */
+    if (st == SJ_OK && sj_dist_size() > 1)
+        for (size_t k = 0; k < n_sums; k++)
+            sums[k] = sj_dist_unpack_double(packed + 2 * k);
+    return st;
+}
+
+sj_status sj_train_same_weights(const sj_lm *m, const float *head, size_t n_head, sj_error *err)
+{
+    if (sj_dist_size() == 1)
+        return SJ_OK;
+    char hex[2][65];
+    sj_sha256_hex(m->params, m->n_params * sizeof *m->params, hex[0]);
+    sj_sha256_hex(head ? (const void *)head : "", head ? n_head * sizeof *head : 0, hex[1]);
+    sj_error why;
+    /* the same on every rank: all leave together */
+    if (sj_dist_same_bytes("the model's weights", hex, sizeof hex, &why) == SJ_OK)
+        return SJ_OK;
+    return sj_error_set(err, SJ_ERR_WORK,
+                        "the ranks' copies of the model differ after training; every rank must "
+                        "run the same build on the same kind of CPU");
+}
+
+sj_status sj_train_agree_score(double score[2], sj_error *err)
+{
+    /* every rank evaluates the same data with the same weights; rank 0's
+     * score decides, so keep-best takes the same step on every rank even
+     * if a rank's rounding differed */
+    return sj_dist_broadcast(score, 2 * sizeof *score, err);
+}
+
 /* ---- the loop ------------------------------------------------------------------------------ */
 
 int sj_train_eval_due(const sj_train_opts *o, long done, int last)
@@ -147,6 +200,8 @@ static sj_status evaluate_step(const sj_train_opts *o, const sj_train_hooks *h, 
         return SJ_OK;
     double score[2] = {NAN, NAN};
     sj_status st = h->evaluate(h->ctx, done, last, line, score, err);
+    if (st == SJ_OK)
+        st = sj_train_agree_score(score, err);
     if (st == SJ_OK && o->best)
         sj_train_best_offer(o->best, done, score);
     return st;

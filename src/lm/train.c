@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sjtalign/dist.h"
 #include "sjtalign/io.h"
 #include "lm_internal.h"
 
@@ -82,6 +83,71 @@ sj_status sj_lm_log_load(sj_lm_log *log, const char *path, long max_step, sj_err
         line = end + 1;
     }
     free(data);
+    return st;
+}
+
+/* ---- a share of a batch ------------------------------------------------------------------ */
+
+sj_lm_batch sj_lm_batch_rows(const sj_lm_batch *batch, int lo, int hi)
+{
+    sj_lm_batch v = *batch;
+    size_t first = (size_t)lo * (size_t)batch->T;
+    v.B = hi - lo;
+    v.tokens += first;
+    v.targets += first;
+    v.weights += first;
+    v.lengths += lo;
+    if (v.bias_pos)
+        v.bias_pos += lo;
+    if (v.bias)
+        v.bias += (size_t)lo * (size_t)batch->n_bias;
+    return v;
+}
+
+/* The weight sum of the whole batch, checked as the cross-entropy of
+ * src/lm/forward.c checks it (the same sum, in the same order). */
+static sj_status batch_weight_sum(const sj_lm_batch *batch, double *wsum, sj_error *err)
+{
+    size_t n = (size_t)batch->B * (size_t)batch->T;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(batch->weights[i]) || batch->weights[i] < 0.0f)
+            return sj_error_set(err, SJ_ERR_INPUT, "token weights must be finite and >= 0");
+        s += batch->weights[i];
+    }
+    if (s <= 0.0)
+        return sj_error_set(err, SJ_ERR_INPUT, "every token weight in the batch is zero");
+    *wsum = s;
+    return SJ_OK;
+}
+
+sj_status sj_lm_ce_step_rows(sj_lm *m, const sj_lm_batch *batch, int lo, int hi, double *loss,
+                             sj_error *err)
+{
+    double wsum = 0.0;
+    *loss = 0.0;
+    if (batch_weight_sum(batch, &wsum, err) != SJ_OK)
+        return SJ_ERR_INPUT;
+    if (hi <= lo)
+        return SJ_OK;
+    sj_lm_batch share = sj_lm_batch_rows(batch, lo, hi);
+    size_t n = (size_t)share.B * (size_t)share.T;
+    float *lp = malloc(n * sizeof *lp);
+    if (!lp)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    /* the arithmetic of sj_lm_ce_step, on the share's rows */
+    sj_lm_forward_io io = {.temperature = 1.0f, .logprobs = lp, .sparse_head = 1};
+    sj_status st = sj_lm_forward(m, &share, &io, err);
+    if (st == SJ_OK) {
+        double total = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            total -= (double)share.weights[i] * lp[i];
+            lp[i] = (float)(-share.weights[i] / wsum);
+        }
+        *loss = total / wsum;
+        st = sj_lm_backward(m, &share, lp, NULL, err);
+    }
+    free(lp);
     return st;
 }
 
@@ -243,47 +309,66 @@ static sj_status save(const char *out, pretrain_state *s, const sj_pretrain_opts
     return sj_lm_save(out, s->model, &so, err);
 }
 
+/* The checkpoint at out for --resume (*found 0 when there is none): the
+ * same on every rank, trained with as many ranks as this job has, with
+ * the requested architecture. */
+static sj_status resume_from(const sj_pretrain_opts *o, const char *out, pretrain_state *s,
+                             int *found, sj_error *err)
+{
+    *found = 0;
+    sj_status same = sj_lm_resume_same(out, err);
+    if (same != SJ_OK)
+        return same;
+    sj_error lerr;
+    sj_lm_checkpoint *ck = sj_lm_load(out, NULL, 1, &lerr);
+    if (!ck) {
+        if (strstr(lerr.msg, "no such model directory") != NULL)
+            return SJ_OK;
+        if (err)
+            *err = lerr;
+        return lerr.status;
+    }
+    const cJSON *prov = cJSON_GetObjectItemCaseSensitive(ck->config, "provenance");
+    const cJSON *vt = cJSON_GetObjectItemCaseSensitive(prov, "vocab_target");
+    sj_lm_config want = o->model, have = ck->model->cfg;
+    want.vocab = have.vocab;
+    int target = cJSON_IsNumber(vt) ? (int)vt->valuedouble : -1;
+    sj_status st = sj_lm_resume_ranks(prov, out, err);
+    if (st == SJ_OK && (memcmp(&want, &have, sizeof want) != 0 || target != o->model.vocab))
+        st = sj_error_set(err, SJ_ERR_INPUT,
+                          "--resume: the checkpoint at %s has another architecture "
+                          "(ctx %d, layers %d, heads %d, embd %d, vocab target %d) than "
+                          "requested (ctx %d, layers %d, heads %d, embd %d, vocab %d)",
+                          out, have.ctx, have.layers, have.heads, have.embd, target, o->model.ctx,
+                          o->model.layers, o->model.heads, o->model.embd, o->model.vocab);
+    if (st == SJ_OK) {
+        *found = 1;
+        s->model = ck->model;
+        s->tok = ck->tok;
+        s->opt = ck->opt;
+        ck->model = NULL;
+        ck->tok = NULL;
+        ck->opt = NULL;
+        char *lp = sj_path_join(out, "train_log.jsonl");
+        st = lp ? sj_lm_log_load(&s->log, lp, s->opt->step, err)
+                : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        free(lp);
+    }
+    sj_lm_checkpoint_free(ck);
+    return st;
+}
+
 /* Starting point: a fresh tokenizer and model, or the checkpoint at out. */
 static sj_status start(const char *const *docs, const size_t *lens, const size_t *train_docs,
                        size_t n_train, const sj_pretrain_opts *o, const char *out, int resume,
                        pretrain_state *s, sj_error *err)
 {
     if (resume) {
-        sj_error lerr;
-        sj_lm_checkpoint *ck = sj_lm_load(out, NULL, 1, &lerr);
-        if (ck) {
-            const cJSON *prov = cJSON_GetObjectItemCaseSensitive(ck->config, "provenance");
-            const cJSON *vt = cJSON_GetObjectItemCaseSensitive(prov, "vocab_target");
-            sj_lm_config want = o->model, have = ck->model->cfg;
-            want.vocab = have.vocab;
-            int target = cJSON_IsNumber(vt) ? (int)vt->valuedouble : -1;
-            if (memcmp(&want, &have, sizeof want) != 0 || target != o->model.vocab) {
-                sj_lm_checkpoint_free(ck);
-                return sj_error_set(err, SJ_ERR_INPUT,
-                                    "--resume: the checkpoint at %s has another architecture "
-                                    "(ctx %d, layers %d, heads %d, embd %d, vocab target %d) than "
-                                    "requested (ctx %d, layers %d, heads %d, embd %d, vocab %d)",
-                                    out, have.ctx, have.layers, have.heads, have.embd, target,
-                                    o->model.ctx, o->model.layers, o->model.heads, o->model.embd,
-                                    o->model.vocab);
-            }
-            s->model = ck->model;
-            s->tok = ck->tok;
-            s->opt = ck->opt;
-            ck->model = NULL;
-            ck->tok = NULL;
-            ck->opt = NULL;
-            char *lp = sj_path_join(out, "train_log.jsonl");
-            sj_status ls = sj_lm_log_load(&s->log, lp, s->opt->step, err);
-            free(lp);
-            sj_lm_checkpoint_free(ck);
-            return ls;
-        }
-        if (strstr(lerr.msg, "no such model directory") == NULL) {
-            if (err)
-                *err = lerr;
-            return lerr.status;
-        }
+        int found = 0;
+        /* every rank reads the checkpoint; all leave together if one cannot */
+        sj_status st = sj_dist_agree(resume_from(o, out, s, &found, err), err);
+        if (st != SJ_OK || found)
+            return st;
         /* nothing to resume from: a fresh start */
     }
     const char **texts = malloc((n_train ? n_train : 1) * sizeof *texts);
@@ -353,8 +438,14 @@ static sj_status pretrain_step(void *ctx, long step, sj_train_line *line, sj_err
     sj_status st = fill_random(s->batch, &s->train, r->o->seed, step, err);
     if (st != SJ_OK)
         return st;
+    /* every rank drew the same batch; each runs its share of the rows,
+     * then the shares' gradients and losses are summed */
+    size_t lo, hi;
+    sj_dist_share((size_t)s->batch->B, &lo, &hi);
     sj_lm_zero_grad(s->model);
-    st = sj_lm_ce_step(s->model, s->batch, &loss, err);
+    st = sj_lm_ce_step_rows(s->model, s->batch, (int)lo, (int)hi, &loss, err);
+    if (st == SJ_OK)
+        st = sj_train_exchange(s->model, NULL, 0, &loss, 1, err);
     if (st != SJ_OK)
         return st;
     double lr = sj_lm_adamw_step(s->opt, s->model);
@@ -407,6 +498,8 @@ static void describe_run(pretrain_state *s, const sj_pretrain_opts *o, size_t n_
     cJSON_AddStringToObject(p, "command", "pretrain");
     cJSON_AddStringToObject(p, "sjtalign_version", SJ_VERSION);
     cJSON_AddNumberToObject(p, "seed", (double)o->seed);
+    /* the batches' shares, hence the rounding, depend on it (--resume checks it) */
+    cJSON_AddNumberToObject(p, "ranks", sj_dist_size());
     cJSON_AddNumberToObject(p, "steps", (double)o->steps);
     cJSON_AddNumberToObject(p, "batch", o->batch);
     cJSON_AddNumberToObject(p, "lr", o->lr);
@@ -449,6 +542,8 @@ static sj_status pretrain_loop(pretrain_state *s, const sj_pretrain_opts *o, con
     if (st == SJ_OK && !*stopped) {
         if (isnan(r.val_loss))
             st = eval_stream(s->model, s->vbatch, &s->val, PRETRAIN_VAL_WINDOWS, &r.val_loss, err);
+        if (st == SJ_OK)
+            st = sj_train_same_weights(s->model, NULL, 0, err);
         if (st == SJ_OK)
             st = save(out, s, o, r.val_loss, err);
     }

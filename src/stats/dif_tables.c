@@ -75,7 +75,7 @@ static sj_status global_bounds(const dif_table_request *q, int64_t *bounds, sj_e
     sj_status st = sj_dist_gather(bounds, bytes, 1, &all, NULL, err);
     if (st != SJ_OK)
         return st;
-    for (int rank = 1; rank < sj_dist_size(); rank++) {
+    for (int rank = 0; rank < sj_dist_size(); rank++) {
         for (size_t v = 0; v < n; v++) {
             int64_t other;
             memcpy(&other, all + (size_t)rank * bytes + v * sizeof other, sizeof other);

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "sjtalign/dist.h"
 #include "sjtalign/io.h"
 #include "sjtalign/report.h"
 
@@ -208,6 +209,16 @@ static void print_findings(const cJSON *audit, const sj_audit_options *o)
                         "the flags of items near the B/C bounds with care\n");
 }
 
+/* An input error meets every rank at the same point (they read the same
+ * checked inputs), so agreeing on it lets them all leave normally; any
+ * other failure is this rank's own and stops the whole job (main.c). */
+static int fail_together(sj_error *err)
+{
+    if (err->status == SJ_ERR_INPUT)
+        sj_dist_agree(err->status, err);
+    return cli_fail(err);
+}
+
 int cmd_audit(int argc, char **argv)
 {
     sj_audit_options o;
@@ -233,12 +244,17 @@ int cmd_audit(int argc, char **argv)
     sj_error_clear(&err);
     cJSON *audit = sj_audit_compute(&o, &err);
     free(command);
-    sj_status st = audit ? sj_audit_write(audit, out_dir, &err) : SJ_ERR_WORK;
+    sj_status st = audit ? SJ_OK : err.status ? err.status : SJ_ERR_WORK;
+    /* rank 0 alone writes the folder; every rank leaves with its status */
+    if (st == SJ_OK) {
+        st = sj_dist_is_root() ? sj_audit_write(audit, out_dir, &err) : SJ_OK;
+        st = sj_dist_agree(st, &err);
+    }
     if (st == SJ_OK) {
         print_findings(audit, &o);
         fprintf(stderr, "audit written to %s (index.html, audit.json, CSV tables)\n", out_dir);
     }
     cJSON_Delete(audit);
     cli_args_free(&c);
-    return st == SJ_OK ? 0 : cli_fail(&err);
+    return st == SJ_OK ? 0 : fail_together(&err);
 }

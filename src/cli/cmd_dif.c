@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "options.h"
 #include "text_table.h"
+#include "sjtalign/dist.h"
 #include "sjtalign/io.h"
 #include "sjtalign/stats.h"
 
@@ -249,6 +250,23 @@ static void print_findings(const sj_dif_result *r)
     }
 }
 
+/* An input error meets every rank at the same point (they read the same
+ * checked inputs), so agreeing on it lets them all leave normally; any
+ * other failure is this rank's own and stops the whole job (main.c). */
+static int fail_together(sj_error *err)
+{
+    if (err->status == SJ_ERR_INPUT)
+        sj_dist_agree(err->status, err);
+    return cli_fail(err);
+}
+
+/* Rank 0 alone writes; then every rank leaves with rank 0's status. */
+static sj_status write_on_root(const sj_dif_result *r, const dif_args *a, sj_error *err)
+{
+    sj_status st = sj_dist_is_root() ? write_result(r, a, err) : SJ_OK;
+    return sj_dist_agree(st, err);
+}
+
 static int run_dif(dif_args *a, char *focal_list)
 {
     const char *focal[64];
@@ -256,6 +274,9 @@ static int run_dif(dif_args *a, char *focal_list)
     if (n_focal < 0)
         return cli_usage_error("dif", "--focal expects labels separated by commas (at most 64), "
                                       "none of them empty");
+    if (sj_dist_size() > 1 && strcmp(a->data, "-") == 0)
+        return cli_usage_error("dif", "--data -: under mpirun only rank 0 reads standard input; "
+                                      "give a file every rank can read");
     a->opt.reference = a->reference;
     a->opt.focal = focal;
     a->opt.n_focal = (size_t)n_focal;
@@ -263,18 +284,18 @@ static int run_dif(dif_args *a, char *focal_list)
     sj_error_clear(&err);
     sj_table *t = sj_table_read(a->data, &err);
     if (!t)
-        return cli_fail(&err);
+        return fail_together(&err);
     const char *score = cli_score_column(a->score, (const char *const *)t->names, t->n_cols);
     sj_score_data *d = sj_score_data_from_table(t, a->person, a->item, score, a->group, &err);
     sj_table_free(t);
     if (!d)
-        return cli_fail(&err);
+        return fail_together(&err);
     sj_dif_result *r = sj_dif_run(d, &a->opt, &err);
     sj_score_data_free(d);
     if (!r)
-        return cli_fail(&err);
+        return fail_together(&err);
     print_findings(r);
-    sj_status st = write_result(r, a, &err);
+    sj_status st = write_on_root(r, a, &err);
     if (st == SJ_OK && strcmp(a->out, "-") != 0)
         fprintf(stderr, "dif: wrote %s (%s)\n", a->out, format_of(a));
     sj_dif_result_free(r);

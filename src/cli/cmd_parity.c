@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "sjtalign/dist.h"
 #include "sjtalign/io.h"
 #include "sjtalign/stats.h"
 #include "text_table.h"
@@ -301,6 +302,16 @@ static sj_status write_output(const sj_parity *p, size_t n, const parity_args *a
     return write_json(p, n, a, err);
 }
 
+/* An input error meets every rank at the same point (they read the same
+ * checked inputs), so agreeing on it lets them all leave normally; any
+ * other failure is this rank's own and stops the whole job (main.c). */
+static int fail_together(sj_error *err)
+{
+    if (err->status == SJ_ERR_INPUT)
+        sj_dist_agree(err->status, err);
+    return cli_fail(err);
+}
+
 /* Every comparison, then the output; 0 or an exit code. */
 static int compare_groups(const sj_parity_data *d, const cli_args *c, const parity_args *a)
 {
@@ -318,30 +329,35 @@ static int compare_groups(const sj_parity_data *d, const cli_args *c, const pari
         check_cut(d, a->cut);
         for (size_t i = 0; i < a->n_focal; i++)
             print_finding(&p[i]);
-        st = write_output(p, a->n_focal, a, &err);
+        /* rank 0 alone writes; every rank leaves with its status */
+        st = sj_dist_is_root() ? write_output(p, a->n_focal, a, &err) : SJ_OK;
+        st = sj_dist_agree(st, &err);
     }
     if (st == SJ_OK && strcmp(a->out, "-") != 0)
         fprintf(stderr, "parity: wrote %s (%s)\n", a->out, format_of(a));
     for (size_t i = 0; p && i < done; i++)
         sj_parity_free(&p[i]);
     free(p);
-    return st == SJ_OK ? 0 : cli_fail(&err);
+    return st == SJ_OK ? 0 : fail_together(&err);
 }
 
 static int run_parity(const cli_args *c, parity_args *a)
 {
+    if (sj_dist_size() > 1 && strcmp(cli_text(c, "data"), "-") == 0)
+        return cli_usage_error("parity", "--data -: under mpirun only rank 0 reads standard "
+                                         "input; give a file every rank can read");
     sj_error err;
     sj_error_clear(&err);
     sj_table *t = sj_table_read(cli_text(c, "data"), &err);
     if (!t)
-        return cli_fail(&err);
+        return fail_together(&err);
     a->score = cli_score_column(cli_text(c, "score"), (const char *const *)t->names, t->n_cols);
     a->person = person_column(c, t);
     sj_parity_data *d = sj_parity_data_from_table(t, a->person, a->score, cli_text(c, "group"),
                                                   cli_text(c, "human"), &err);
     sj_table_free(t);
     if (!d)
-        return cli_fail(&err);
+        return fail_together(&err);
     int rc = compare_groups(d, c, a);
     sj_parity_data_free(d);
     return rc;

@@ -14,6 +14,8 @@
  * sj_audit_write moves them into bootstrap.csv. */
 #include "report_internal.h"
 
+#include "sjtalign/dist.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -593,6 +595,44 @@ static cJSON *summary_json(const rj_boot_plan *p, cJSON *replicates)
     return o;
 }
 
+void rj_boot_share(size_t B, size_t *lo, size_t *hi)
+{
+    sj_dist_share(B, lo, hi);
+}
+
+sj_status rj_boot_exchange(double *values, size_t n_values, size_t B, sj_status st, sj_error *err)
+{
+    st = sj_dist_agree(st, err);
+    if (st != SJ_OK || sj_dist_size() == 1)
+        return st;
+    size_t lo, hi;
+    rj_boot_share(B, &lo, &hi);
+    /* this rank's replicates as one block, replicate after replicate */
+    size_t mine = (hi - lo) * n_values;
+    double *block = malloc((mine ? mine : 1) * sizeof *block);
+    if (!block)
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    /* the gather checks every rank's memory itself; a rank short of it
+     * sends nothing, and all fail */
+    for (size_t r = lo; block && r < hi; r++)
+        for (size_t i = 0; i < n_values; i++)
+            block[(r - lo) * n_values + i] = values[i * B + r];
+    char *all = NULL;
+    sj_status gathered =
+        sj_dist_gather(block, block ? mine * sizeof *block : 0, 1, &all, NULL, err);
+    free(block);
+    st = sj_dist_agree(st != SJ_OK ? st : gathered, err);
+    if (st != SJ_OK) {
+        free(all);
+        return st;
+    }
+    for (size_t r = 0; r < B; r++)
+        for (size_t i = 0; i < n_values; i++)
+            memcpy(&values[i * B + r], all + (r * n_values + i) * sizeof(double), sizeof(double));
+    free(all);
+    return SJ_OK;
+}
+
 cJSON *rj_boot_run(const rj_boot_request *q, sj_error *err)
 {
     rj_boot_plan *p = rj_boot_plan_new(q, err);
@@ -604,13 +644,16 @@ cJSON *rj_boot_run(const rj_boot_request *q, sj_error *err)
     unsigned *counts = malloc(q->scores->n_persons * sizeof *counts);
     sj_status st =
         values && column && counts ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (size_t r = 0; r < B && st == SJ_OK; r++) {
+    size_t lo, hi;
+    rj_boot_share(B, &lo, &hi);
+    for (size_t r = lo; r < hi && st == SJ_OK; r++) {
         st = sj_bootstrap_counts(p->boot, r, counts, err);
         if (st == SJ_OK)
             st = rj_boot_plan_values(p, counts, column, err);
         for (size_t i = 0; i < n && st == SJ_OK; i++)
             values[i * B + r] = column[i];
     }
+    st = rj_boot_exchange(values, n, B, st, err);
     cJSON *out = NULL;
     if (st == SJ_OK) {
         cJSON *reps = replicates_json(p, values, B);

@@ -207,7 +207,9 @@ static sj_status run_replicates(const rater_rows *rows, const sj_bootstrap *boot
     memset(&w, 0, sizeof w);
     w.rep.n_raters = rows->n_raters;
     sj_status st = counts ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (size_t r = 0; r < B && st == SJ_OK; r++) {
+    size_t lo, hi;
+    rj_boot_share(B, &lo, &hi);
+    for (size_t r = lo; r < hi && st == SJ_OK; r++) {
         st = sj_bootstrap_counts(boot, r, counts, err);
         if (st == SJ_OK && replicate_fill(rows, counts, &w) != 0)
             st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
@@ -227,7 +229,7 @@ static sj_status run_replicates(const rater_rows *rows, const sj_bootstrap *boot
     }
     rows_free(&w.rep);
     free(counts);
-    return st;
+    return rj_boot_exchange(values, N_BOOT_KEYS * N_SCOPES, B, st, err);
 }
 
 /* doc.bootstrap.replicates, created where missing (helper D's bootstrap
@@ -295,8 +297,10 @@ static sj_status bootstrap_raters(cJSON *doc, cJSON *raters, const rater_rows *r
         return err->status ? err->status : SJ_ERR_WORK;
     size_t B = q->n_bootstrap;
     double *values = malloc(N_BOOT_KEYS * N_SCOPES * B * sizeof *values);
-    sj_status st = values ? run_replicates(rows, boot, values, err)
-                          : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    /* short of memory, this rank still takes part in the replicates' exchange */
+    sj_status st =
+        values ? run_replicates(rows, boot, values, err)
+               : rj_boot_exchange(NULL, 0, B, sj_error_set(err, SJ_ERR_WORK, "out of memory"), err);
     if (st == SJ_OK)
         attach_bootstrap(doc, raters, values, B, q->reference, q->focal);
     free(values);

@@ -317,6 +317,16 @@ const sj_bootstrap *rj_boot_plan_bootstrap(const rj_boot_plan *p);
 sj_status rj_boot_plan_values(rj_boot_plan *p, const unsigned *counts, double *values,
                               sj_error *err);
 
+/* The replicates of a bootstrap shared out over the ranks of a job: this
+ * rank computes replicates [*lo, *hi) of B (sj_dist_share), storing value
+ * i of replicate r at values[i * B + r]; then rj_boot_exchange (collective)
+ * agrees on st and gives every rank all B replicates, gathered in rank
+ * order, which is replicate order. A replicate depends on (seed, r) alone,
+ * so the values are those one process computes. With one process nothing
+ * moves. */
+void rj_boot_share(size_t B, size_t *lo, size_t *hi);
+sj_status rj_boot_exchange(double *values, size_t n_values, size_t B, sj_status st, sj_error *err);
+
 /* Runs every replicate: the audit's "bootstrap" object {"replicates":
  * {STATISTIC: {SCOPE: [B numbers or null]}}, "seed", "level": 0.95,
  * "method": "percentile", "persons", "persons_sha256", "file":

@@ -6,13 +6,16 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_errno.h>
 
+#include "dif_tables.h"
 #include "notes.h"
+#include "sjtalign/dist.h"
 
 void sj_dif_options_defaults(sj_dif_options *o)
 {
@@ -90,11 +93,18 @@ static void clear_statistics(sj_dif_item *it)
 
 /* ---- one comparison: the reference against one focal group -------------- */
 
+/* A comparison runs over this process's share [lo, hi) of the persons of
+ * d (order of first appearance); with `distributed` the count tables and
+ * every tally are summed over the ranks of the job (sj_dif_run), without
+ * it this process counts alone (sj_dif_effects, whose replicates the
+ * ranks share out instead). */
 typedef struct {
     const sj_score_data *d;
     const sj_dif_options *opt;
     int ref, focal;
-    size_t *persons; /* complete persons of the two groups */
+    size_t lo, hi;   /* this process's persons of d */
+    int distributed; /* 1: the tallies are collective */
+    size_t *persons; /* complete persons of the two groups within [lo, hi) */
     size_t n_persons;
     int *is_dichotomous;    /* per item */
     int *in_matching;       /* per item: counts towards the matching score */
@@ -114,76 +124,6 @@ static void compute_base(comparison *cmp)
                 sum += row[j];
         cmp->base[q] = sum;
     }
-}
-
-static long matching_score(const comparison *cmp, size_t q, size_t item)
-{
-    int y = cmp->d->scores[cmp->persons[q] * cmp->d->n_items + item];
-    long s = cmp->base[q];
-    if (cmp->opt->match == SJ_MATCH_TOTAL)
-        return cmp->in_matching[item] ? s : s + y;
-    return cmp->in_matching[item] ? s - y : s;
-}
-
-/* Counts per (stratum, group, category); -1 when out of memory. Strata
- * and categories are those of every selected person, weighted or not (a
- * person of weight 0 adds nothing to them), so reweighting never changes
- * an item's categories. */
-static int build_counts(const comparison *cmp, size_t item, sj_dif_counts *c, long n_group[2])
-{
-    const sj_score_data *d = cmp->d;
-    long s_min = 0, s_max = 0;
-    int y_min = 0, y_max = 0;
-    for (size_t q = 0; q < cmp->n_persons; q++) {
-        long s = matching_score(cmp, q, item);
-        int y = d->scores[cmp->persons[q] * d->n_items + item];
-        if (q == 0 || s < s_min)
-            s_min = s;
-        if (q == 0 || s > s_max)
-            s_max = s;
-        if (q == 0 || y < y_min)
-            y_min = y;
-        if (q == 0 || y > y_max)
-            y_max = y;
-    }
-    size_t s_range = (size_t)(s_max - s_min) + 1, y_range = (size_t)(y_max - y_min) + 1;
-    long *stratum_of = calloc(s_range, sizeof *stratum_of);
-    long *cat_of = calloc(y_range, sizeof *cat_of);
-    int ok = stratum_of && cat_of;
-    for (size_t q = 0; ok && q < cmp->n_persons; q++) {
-        stratum_of[matching_score(cmp, q, item) - s_min] = 1;
-        cat_of[d->scores[cmp->persons[q] * d->n_items + item] - y_min] = 1;
-    }
-    c->n_strata = c->n_cats = 0;
-    for (size_t v = 0; ok && v < s_range; v++)
-        stratum_of[v] = stratum_of[v] ? (long)c->n_strata++ : -1;
-    for (size_t v = 0; ok && v < y_range; v++)
-        cat_of[v] = cat_of[v] ? (long)c->n_cats++ : -1;
-    if (ok) {
-        c->stratum_score = malloc(c->n_strata * sizeof *c->stratum_score);
-        c->cat_value = malloc(c->n_cats * sizeof *c->cat_value);
-        c->count = calloc(c->n_strata * 2 * c->n_cats, sizeof *c->count);
-        ok = c->stratum_score && c->cat_value && c->count;
-    }
-    for (size_t v = 0; ok && v < s_range; v++)
-        if (stratum_of[v] >= 0)
-            c->stratum_score[stratum_of[v]] = (double)(s_min + (long)v);
-    for (size_t v = 0; ok && v < y_range; v++)
-        if (cat_of[v] >= 0)
-            c->cat_value[cat_of[v]] = (double)(y_min + (long)v);
-    n_group[0] = n_group[1] = 0;
-    for (size_t q = 0; ok && q < cmp->n_persons; q++) {
-        size_t p = cmp->persons[q];
-        int g = d->group[p] == cmp->focal;
-        long k = stratum_of[matching_score(cmp, q, item) - s_min];
-        long j = cat_of[d->scores[p * d->n_items + item] - y_min];
-        unsigned copies = cmp->weight ? cmp->weight[p] : 1;
-        c->count[((size_t)k * 2 + (size_t)g) * c->n_cats + (size_t)j] += copies;
-        n_group[g] += copies;
-    }
-    free(stratum_of);
-    free(cat_of);
-    return ok ? 0 : -1;
 }
 
 static void count_sparse_strata(const sj_dif_counts *c, long min_cell, sj_dif_item *it)
@@ -277,17 +217,12 @@ static void analyse_polytomous(const sj_dif_counts *c, sj_dif_item *it)
     it->flagged = it->ets_poly_class && it->ets_poly_class[0] != 'A';
 }
 
-/* Runs every method on one item; returns -1 when out of memory. */
-static int analyse_item(const comparison *cmp, size_t item, sj_dif_item *it)
+/* Runs every method on one item from its count table. */
+static void analyse_item(const comparison *cmp, size_t item, const sj_dif_counts *c,
+                         const long n_group[2], sj_dif_item *it)
 {
     clear_statistics(it);
     it->type = cmp->is_dichotomous[item] ? SJ_ITEM_DICHOTOMOUS : SJ_ITEM_POLYTOMOUS;
-    sj_dif_counts c = {0};
-    long n_group[2];
-    if (build_counts(cmp, item, &c, n_group) != 0) {
-        sj_dif_counts_free(&c);
-        return -1;
-    }
     it->n_ref = n_group[0];
     it->n_focal = n_group[1];
     it->n = n_group[0] + n_group[1];
@@ -295,40 +230,76 @@ static int analyse_item(const comparison *cmp, size_t item, sj_dif_item *it)
     if (n_group[0] < min_cell || n_group[1] < min_cell) {
         add_note(it, "not tested: %ld reference and %ld focal persons, fewer than --min-cell %ld",
                  n_group[0], n_group[1], min_cell);
-    } else if (c.n_cats < 2) {
+    } else if (c->n_cats < 2) {
         add_note(it, "not tested: every person has the same score (%g) on this item",
-                 c.cat_value[0]);
+                 c->cat_value[0]);
     } else {
         it->tested = 1;
-        count_sparse_strata(&c, min_cell, it);
+        count_sparse_strata(c, min_cell, it);
         if (it->type == SJ_ITEM_DICHOTOMOUS)
-            analyse_dichotomous(&c, cmp->opt->bd_tarone, it);
+            analyse_dichotomous(c, cmp->opt->bd_tarone, it);
         else
-            analyse_polytomous(&c, it);
+            analyse_polytomous(c, it);
     }
-    sj_dif_counts_free(&c);
-    return 0;
 }
 
-static int analyse_all(const comparison *cmp, sj_dif_item *rows)
+/* The count tables of every item with the current matching items: this
+ * process's persons, summed over the ranks when the comparison is
+ * distributed. counts has n_items entries; n_group 2 per item. */
+static sj_status build_tables(comparison *cmp, sj_dif_counts *counts, long *n_group, sj_error *err)
 {
+    compute_base(cmp);
+    dif_table_request q = {.d = cmp->d,
+                           .persons = cmp->persons,
+                           .n_persons = cmp->n_persons,
+                           .base = cmp->base,
+                           .in_matching = cmp->in_matching,
+                           .match = cmp->opt->match,
+                           .focal = cmp->focal,
+                           .weight = cmp->weight,
+                           .distributed = cmp->distributed};
+    return dif_tables_build(&q, counts, n_group, err);
+}
+
+/* One analysis round: the tables (re-tabulated for the current matching
+ * items), then every item's methods from them. */
+static sj_status analyse_all(comparison *cmp, sj_dif_item *rows, sj_error *err)
+{
+    size_t n = cmp->d->n_items;
     if (cmp->reported)
-        memcpy(cmp->reported, cmp->in_matching, cmp->d->n_items * sizeof *cmp->reported);
-    int failed = 0;
-    long n_items = (long)cmp->d->n_items;
-    /* GSL's error handler is process-wide; switch it off once around the
-     * threads (singular systems are handled as results, see newton.c). */
-    gsl_error_handler_t *old = gsl_set_error_handler_off();
-#pragma omp parallel for schedule(dynamic) reduction(| : failed)
-    for (long i = 0; i < n_items; i++)
-        failed |= analyse_item(cmp, (size_t)i, &rows[i]) != 0;
-    gsl_set_error_handler(old);
-    return failed ? -1 : 0;
+        memcpy(cmp->reported, cmp->in_matching, n * sizeof *cmp->reported);
+    sj_dif_counts *counts = sj_calloc(n, sizeof *counts);
+    long *n_group = malloc(2 * n * sizeof *n_group);
+    sj_status st = counts && n_group ? SJ_OK
+                                     : sj_error_set(err, SJ_ERR_WORK,
+                                                    "out of memory in the DIF "
+                                                    "analysis");
+    if (cmp->distributed)
+        st = sj_dist_agree(st, err);
+    if (st == SJ_OK)
+        st = build_tables(cmp, counts, n_group, err);
+    if (st == SJ_OK) {
+        long n_items = (long)n;
+        /* GSL's error handler is process-wide; switch it off once around the
+         * threads (singular systems are handled as results, see newton.c). */
+        gsl_error_handler_t *old = gsl_set_error_handler_off();
+#pragma omp parallel for schedule(dynamic)
+        for (long i = 0; i < n_items; i++)
+            analyse_item(cmp, (size_t)i, &counts[i], n_group + 2 * i, &rows[i]);
+        gsl_set_error_handler(old);
+    }
+    for (size_t i = 0; counts && i < n; i++)
+        sj_dif_counts_free(&counts[i]);
+    free(counts);
+    free(n_group);
+    return st;
 }
 
 /* Purification: drop flagged items from the matching score until the
- * flagged set repeats (at most 10 rounds). Returns rounds run, or -1. */
-static int purify(comparison *cmp, sj_dif_item *rows, int *converged)
+ * flagged set repeats (at most 10 rounds). Every round re-tabulates the
+ * counts with the new anchor set (summed over the ranks again). Returns
+ * rounds run, or -1 with err set. */
+static int purify(comparison *cmp, sj_dif_item *rows, int *converged, sj_error *err)
 {
     size_t n = cmp->d->n_items;
     *converged = 0;
@@ -345,12 +316,16 @@ static int purify(comparison *cmp, sj_dif_item *rows, int *converged)
             return round - 1;
         }
         int *before = malloc(n * sizeof *before);
-        if (!before)
+        sj_status st = before ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+        if (cmp->distributed)
+            st = sj_dist_agree(st, err);
+        if (st != SJ_OK) {
+            free(before);
             return -1;
+        }
         for (size_t j = 0; j < n; j++)
             before[j] = rows[j].flagged;
-        compute_base(cmp);
-        if (analyse_all(cmp, rows) != 0) {
+        if (analyse_all(cmp, rows, err) != SJ_OK) {
             free(before);
             return -1;
         }
@@ -457,27 +432,30 @@ static int person_complete(const sj_score_data *d, size_t p)
     return 1;
 }
 
-/* Persons of the compared groups with every item answered. */
+/* Persons of the compared groups with every item answered, within this
+ * process's share; the checks are on the counts over every rank. */
 static sj_status select_persons(const sj_score_data *d, int ref, int focal, comparison *cmp,
                                 sj_error *err)
 {
-    long n_group[2] = {0, 0};
+    int64_t n_group[2] = {0, 0};
     cmp->n_persons = 0;
-    for (size_t p = 0; p < d->n_persons; p++) {
+    for (size_t p = cmp->lo; p < cmp->hi; p++) {
         if ((d->group[p] != ref && d->group[p] != focal) || !person_complete(d, p))
             continue;
         cmp->persons[cmp->n_persons++] = p;
         n_group[d->group[p] == focal]++;
     }
+    if (cmp->distributed && sj_dist_sum_int64(n_group, 2, err) != SJ_OK)
+        return err->status;
     for (int g = 0; g < 2; g++)
         if (n_group[g] == 0)
             return sj_error_set(err, SJ_ERR_INPUT,
                                 "group '%s' has no person with a score on every item; DIF needs "
                                 "persons of both groups",
                                 d->group_names[g ? focal : ref]);
-    if (cmp->n_persons < 2)
-        return sj_error_set(err, SJ_ERR_INPUT, "DIF needs at least two persons, found %zu",
-                            cmp->n_persons);
+    if (n_group[0] + n_group[1] < 2)
+        return sj_error_set(err, SJ_ERR_INPUT, "DIF needs at least two persons, found %lld",
+                            (long long)(n_group[0] + n_group[1]));
     return SJ_OK;
 }
 
@@ -540,13 +518,18 @@ static sj_dif_result *new_result(const sj_score_data *d, const sj_dif_options *o
     return r;
 }
 
-/* Dichotomous when every complete score of the compared groups is 0 or 1. */
-static void classify_items(const sj_score_data *d, const sj_dif_options *opt, int ref,
-                           const int *focal_idx, int *is_dichotomous)
+/* Dichotomous when every complete score of the compared groups is 0 or 1:
+ * each rank looks at its share, a score other than 0/1 on any rank makes
+ * the item polytomous. */
+static sj_status classify_items(const comparison *cmp, const int *focal_idx, int *is_dichotomous,
+                                sj_error *err)
 {
+    const sj_score_data *d = cmp->d;
+    const sj_dif_options *opt = cmp->opt;
+    int ref = cmp->ref;
     for (size_t j = 0; j < d->n_items; j++)
         is_dichotomous[j] = 1;
-    for (size_t p = 0; p < d->n_persons; p++) {
+    for (size_t p = cmp->lo; p < cmp->hi; p++) {
         int compared = d->group[p] == ref;
         for (size_t f = 0; f < opt->n_focal; f++)
             compared |= d->group[p] == focal_idx[f];
@@ -558,6 +541,14 @@ static void classify_items(const sj_score_data *d, const sj_dif_options *opt, in
                 is_dichotomous[j] = 0;
         }
     }
+    if (!cmp->distributed || sj_dist_size() == 1)
+        return SJ_OK;
+    for (size_t j = 0; j < d->n_items; j++)
+        is_dichotomous[j] = !is_dichotomous[j]; /* polytomous somewhere: the maximum */
+    sj_status st = sj_dist_max_int(is_dichotomous, d->n_items, err);
+    for (size_t j = 0; j < d->n_items; j++)
+        is_dichotomous[j] = !is_dichotomous[j];
+    return st;
 }
 
 static sj_status run_comparison(comparison *cmp, sj_dif_result *r, size_t f, sj_error *err)
@@ -570,32 +561,36 @@ static sj_status run_comparison(comparison *cmp, sj_dif_result *r, size_t f, sj_
     cmp->reported = r->matching + f * n;
     for (size_t j = 0; j < n; j++)
         cmp->in_matching[j] = 1;
-    compute_base(cmp);
-    if (analyse_all(cmp, rows) != 0)
-        return sj_error_set(err, SJ_ERR_WORK, "out of memory in the DIF analysis");
+    if ((st = analyse_all(cmp, rows, err)) != SJ_OK)
+        return st;
     if (cmp->opt->purify) {
-        int rounds = purify(cmp, rows, &r->purify_converged[f]);
+        int rounds = purify(cmp, rows, &r->purify_converged[f], err);
         if (rounds < 0)
-            return sj_error_set(err, SJ_ERR_WORK, "out of memory in the DIF analysis");
+            return err->status;
         r->purify_rounds[f] = rounds;
     }
     return adjust_all(rows, n, cmp->opt->adjust, err);
 }
 
-static void count_incomplete(const sj_score_data *d, int ref, const int *focal_idx, size_t n_focal,
-                             sj_dif_result *r)
+/* Complete and incomplete persons of the compared groups, over every rank. */
+static sj_status count_incomplete(const comparison *cmp, const int *focal_idx, size_t n_focal,
+                                  sj_dif_result *r, sj_error *err)
 {
-    for (size_t p = 0; p < d->n_persons; p++) {
+    const sj_score_data *d = cmp->d;
+    int ref = cmp->ref;
+    int64_t n[2] = {0, 0}; /* used, left out */
+    for (size_t p = cmp->lo; p < cmp->hi; p++) {
         int compared = d->group[p] == ref;
         for (size_t f = 0; f < n_focal; f++)
             compared |= d->group[p] == focal_idx[f];
         if (!compared)
             continue;
-        if (person_complete(d, p))
-            r->n_persons_used++;
-        else
-            r->n_excluded_incomplete++;
+        n[!person_complete(d, p)]++;
     }
+    sj_status st = cmp->distributed ? sj_dist_sum_int64(n, 2, err) : SJ_OK;
+    r->n_persons_used = (long)n[0];
+    r->n_excluded_incomplete = (long)n[1];
+    return st;
 }
 
 sj_dif_result *sj_dif_run(const sj_score_data *d, const sj_dif_options *opt, sj_error *err)
@@ -614,7 +609,9 @@ sj_dif_result *sj_dif_run(const sj_score_data *d, const sj_dif_options *opt, sj_
         sj_error_set(err, SJ_ERR_INPUT, "DIF needs at least one item");
         return NULL;
     }
-    comparison cmp = {.d = d, .opt = opt, .ref = (int)sj_score_data_group(d, opt->reference)};
+    comparison cmp = {
+        .d = d, .opt = opt, .ref = (int)sj_score_data_group(d, opt->reference), .distributed = 1};
+    sj_dist_share(d->n_persons, &cmp.lo, &cmp.hi);
     cmp.persons = malloc((d->n_persons ? d->n_persons : 1) * sizeof *cmp.persons);
     cmp.base = malloc((d->n_persons ? d->n_persons : 1) * sizeof *cmp.base);
     cmp.is_dichotomous = malloc(d->n_items * sizeof *cmp.is_dichotomous);
@@ -623,10 +620,11 @@ sj_dif_result *sj_dif_run(const sj_score_data *d, const sj_dif_options *opt, sj_
     sj_status st = SJ_OK;
     if (!cmp.persons || !cmp.base || !cmp.is_dichotomous || !cmp.in_matching || !r)
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    if (st == SJ_OK) {
-        classify_items(d, opt, cmp.ref, focal_idx, cmp.is_dichotomous);
-        count_incomplete(d, cmp.ref, focal_idx, opt->n_focal, r);
-    }
+    st = sj_dist_agree(st, err);
+    if (st == SJ_OK)
+        st = classify_items(&cmp, focal_idx, cmp.is_dichotomous, err);
+    if (st == SJ_OK)
+        st = count_incomplete(&cmp, focal_idx, opt->n_focal, r, err);
     for (size_t f = 0; f < opt->n_focal && st == SJ_OK; f++) {
         cmp.focal = focal_idx[f];
         st = run_comparison(&cmp, r, f, err);
@@ -645,43 +643,42 @@ sj_dif_result *sj_dif_run(const sj_score_data *d, const sj_dif_options *opt, sj_
 
 /* ---- effect sizes on reweighted persons (the bootstrap) ------------------ */
 
-/* The effect size of one item on the reweighted counts; -1 when out of
- * memory. */
-static int item_effect(const comparison *cmp, size_t item, const sj_dif_item *row, sj_dif_effect *e)
+/* The effect size of one item from its reweighted counts. */
+static void item_effect(const sj_dif_counts *c, const sj_dif_item *row, sj_dif_effect *e)
 {
     e->smd = e->smd_over_sd = e->delta_mh = NAN;
     if (!row->tested)
-        return 0;
-    sj_dif_counts c = {0};
-    long n_group[2];
-    if (build_counts(cmp, item, &c, n_group) != 0) {
-        sj_dif_counts_free(&c);
-        return -1;
-    }
-    if (row->type == SJ_ITEM_DICHOTOMOUS && c.n_cats == 2) {
+        return;
+    if (row->type == SJ_ITEM_DICHOTOMOUS && c->n_cats == 2) {
         sj_mh mh;
-        sj_mh_compute(&c, 0, &mh);
+        sj_mh_compute(c, 0, &mh);
         e->delta_mh = mh.delta;
     } else if (row->type == SJ_ITEM_POLYTOMOUS) {
         sj_mantel mt;
-        sj_mantel_compute(&c, &mt);
+        sj_mantel_compute(c, &mt);
         e->smd = mt.smd;
         e->smd_over_sd = mt.smd_over_sd;
     }
-    sj_dif_counts_free(&c);
-    return 0;
 }
 
-/* One focal group's items, with r's matching items; -1 when out of memory. */
-static int focal_effects(comparison *cmp, const sj_dif_result *r, size_t f, sj_dif_effect *out)
+/* One focal group's items, with r's matching items, from the tables of
+ * this process alone. */
+static sj_status focal_effects(comparison *cmp, const sj_dif_result *r, size_t f,
+                               sj_dif_effect *out, sj_error *err)
 {
     size_t n = cmp->d->n_items;
     memcpy(cmp->in_matching, r->matching + f * n, n * sizeof *cmp->in_matching);
-    compute_base(cmp);
-    for (size_t i = 0; i < n; i++)
-        if (item_effect(cmp, i, &r->rows[f * n + i], &out[f * n + i]) != 0)
-            return -1;
-    return 0;
+    sj_dif_counts *counts = sj_calloc(n, sizeof *counts);
+    long *n_group = malloc(2 * n * sizeof *n_group);
+    sj_status st = counts && n_group ? build_tables(cmp, counts, n_group, err)
+                                     : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; st == SJ_OK && i < n; i++)
+        item_effect(&counts[i], &r->rows[f * n + i], &out[f * n + i]);
+    for (size_t i = 0; counts && i < n; i++)
+        sj_dif_counts_free(&counts[i]);
+    free(counts);
+    free(n_group);
+    return st;
 }
 
 sj_status sj_dif_effects(const sj_score_data *d, const sj_dif_result *r, const unsigned *weight,
@@ -692,7 +689,8 @@ sj_status sj_dif_effects(const sj_score_data *d, const sj_dif_result *r, const u
     sj_dif_options opt;
     sj_dif_options_defaults(&opt);
     opt.match = r->match;
-    comparison cmp = {.d = d, .opt = &opt, .weight = weight};
+    /* not distributed: the ranks share out the replicates, not the persons */
+    comparison cmp = {.d = d, .opt = &opt, .weight = weight, .lo = 0, .hi = d->n_persons};
     cmp.ref = (int)sj_score_data_group(d, r->reference);
     cmp.persons = malloc((d->n_persons ? d->n_persons : 1) * sizeof *cmp.persons);
     cmp.base = malloc((d->n_persons ? d->n_persons : 1) * sizeof *cmp.base);
@@ -704,9 +702,8 @@ sj_status sj_dif_effects(const sj_score_data *d, const sj_dif_result *r, const u
         cmp.focal = (int)sj_score_data_group(d, r->focal[f]);
         if (cmp.ref < 0 || cmp.focal < 0)
             st = sj_error_set(err, SJ_ERR_INPUT, "the DIF result names groups these data lack");
-        else if ((st = select_persons(d, cmp.ref, cmp.focal, &cmp, err)) == SJ_OK &&
-                 focal_effects(&cmp, r, f, out) != 0)
-            st = sj_error_set(err, SJ_ERR_WORK, "out of memory in the DIF effects");
+        else if ((st = select_persons(d, cmp.ref, cmp.focal, &cmp, err)) == SJ_OK)
+            st = focal_effects(&cmp, r, f, out, err);
     }
     free(cmp.persons);
     free(cmp.base);

@@ -130,9 +130,15 @@ MPICC ?= mpicc
 MPI_BUILD := build/mpi
 mpi:
 	$(MAKE) BUILD=$(MPI_BUILD) CC=$(MPICC) MPI=1 $(MPI_BUILD)/sjtalign \
-	  $(if $(FAST_ARCH),$(MPI_BUILD)/sjtalign-$(FAST_ARCH))
+	  $(if $(FAST_ARCH),$(MPI_BUILD)/sjtalign-$(FAST_ARCH)) $(MPI_BUILD)/tests/grad_check_ppo
 	ln -f $(MPI_BUILD)/sjtalign build/sjtalign-mpi
 	$(if $(FAST_ARCH),ln -f $(MPI_BUILD)/sjtalign-$(FAST_ARCH) build/sjtalign-mpi-$(FAST_ARCH))
+
+# PPO's gradient summed over the ranks against one process (tests/mpi/
+# test_mpi_ppo.sh): a program on the library's internal PPO update.
+$(BUILD)/tests/grad_check_ppo: tests/mpi/grad_check_ppo.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc/align $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 # The MPI tests (tests/mpi/): mpirun -np 1, 2 and 3 on this machine.
 test-mpi: mpi $(BIN) $(FAST_BIN)

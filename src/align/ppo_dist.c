@@ -3,7 +3,8 @@
  * every rank then computes the same advantages, metrics and KL decisions
  * from the same whole batch. An update sums the ranks' gradients of their
  * shares of the minibatch (with the statistics) in one exchange. With one
- * process nothing here moves data or changes a number. */
+ * process the gather copies the batch onto itself and the exchange does
+ * nothing: no number changes. */
 #include "ppo_internal.h"
 
 #include <stdlib.h>
@@ -61,8 +62,9 @@ static int take(reader *rd, void *dst, size_t bytes)
     return 0;
 }
 
-/* Each block's head {failed, rollouts, tokens}; 0 when every rank
- * succeeded, and the tokens of the whole batch in *n_tok. */
+/* Each block's head {failed, rollouts, tokens}: 1 when a rank failed (an
+ * empty block: it could not even build one), else 0 and the tokens of the
+ * whole batch in *n_tok (read_blocks checks them). */
 static int any_failed(const char *all, const size_t *counts, size_t *n_tok)
 {
     size_t at = 0;
@@ -71,9 +73,9 @@ static int any_failed(const char *all, const size_t *counts, size_t *n_tok)
         int32_t head[3] = {1, 0, 0};
         if (counts[k] >= sizeof head)
             memcpy(head, all + at, sizeof head);
-        if (head[0] != 0 || head[2] < 0)
+        if (head[0] != 0)
             return 1;
-        *n_tok += (size_t)head[2];
+        *n_tok += head[2] > 0 ? (size_t)head[2] : 0;
         at += counts[k];
     }
     return 0;

@@ -12,8 +12,9 @@
  *
  * Under MPI each rank draws, evaluates and scores the rollouts lo .. hi - 1
  * (its share of the groups, sj_dist_share); until ppo_rollouts_gather, the
- * per-token arrays hold that share alone (off[] counts from lo), after it
- * every rank holds the whole batch. One process: lo = 0, hi = B. */
+ * per-token arrays of generated completions hold that share alone (off[]
+ * counting from its first token), and after it every rank holds the whole
+ * batch. One process: lo = 0, hi = B. */
 typedef struct {
     int B, K, lo, hi;
     sja_seq *seq;

@@ -10,7 +10,9 @@
 #   gradient of the same minibatch within float rounding (relative L2
 #   difference below 1e-6; measured: about 1e-7), its statistics too;
 # - --stop-after then --resume with the same N ends as the uninterrupted
-#   run; --resume with another N is refused (exit 2).
+#   run; --resume with another N is refused (exit 2);
+# - Ctrl-C to mpirun stops both ranks after the same step with one
+#   checkpoint, which --resume continues.
 . "$(dirname "$0")/lib.sh"
 
 make_tiny_chain_data
@@ -169,7 +171,39 @@ run_mpi 2 "${args[@]}" --out "$TMP/parts" --stop-after 2
 expect_exit 0 "gen: N = 2 --stop-after 2"
 run_mpi 3 "${args[@]}" --out "$TMP/parts" --resume
 expect_exit 2 "gen: --resume with N = 3 of a run stopped with N = 2"
-expect_err_contains "rank" "the refusal names the ranks"
+expect_err_contains "was trained with 2 ranks (mpirun -np 2); this run has 3" "the refusal names both counts"
+run_cmd "${args[@]}" --out "$TMP/parts" --resume
+expect_exit 2 "gen: --resume by the non-MPI build of an N = 2 run"
 run_mpi 2 "${args[@]}" --out "$TMP/parts" --resume
 expect_exit 0 "gen: --resume with N = 2"
 expect_same_run "$TMP/np2a_gen" "$TMP/parts" "gen: N = 2 stopped and resumed against uninterrupted"
+
+# ---- Ctrl-C to mpirun --------------------------------------------------------------------
+# mpirun passes SIGINT on as SIGTERM after odls_base_sigkill_timeout seconds
+# (then SIGKILL after as many again); the interrupt rides the next update's
+# exchange, so every rank stops after the same step and rank 0 saves once.
+read -r -a args <<<"$(ppo_args act)"
+"${MPIRUN[@]}" --mca odls_base_sigkill_timeout 3 -np 2 "$SJTALIGN_MPI" "${args[@]}" \
+    --out "$TMP/int" --steps 1000000 --eval-every 0 --lr 0.0001 --kl-stop 1e6 >"$TMP/.stdout" 2>"$TMP/.stderr" &
+pid=$!
+sleep 3
+kill -INT $pid
+wait $pid
+RC=$?
+ERR=$(cat "$TMP/.stderr")
+if [ $RC -ne 0 ]; then pass "Ctrl-C: mpirun exits $RC"; else fail "Ctrl-C: mpirun exited 0"; fi
+expect_err_contains "stopped by SIGTERM after step" "Ctrl-C: rank 0 reports the step it stopped after"
+step=$(sed -n 's/.*stopped by SIGTERM after step \([0-9]*\) of.*/\1/p' <<<"$ERR" | head -1)
+saved=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resume"]["step"])' \
+    "$TMP/int/config.json" 2>/dev/null)
+if [ -n "$step" ] && [ "$step" = "$saved" ]; then pass "Ctrl-C: one complete checkpoint after step $step"
+else fail "Ctrl-C: checkpoint step '$saved', reported '$step'" "$ERR"; fi
+if grep -q 'MPI_ABORT' <<<"$ERR"; then fail "Ctrl-C: the ranks aborted" "$ERR"; else pass "Ctrl-C: the ranks left normally"; fi
+expect_no_temporaries "$TMP" "Ctrl-C: no temporaries"
+run_mpi 2 "${args[@]}" --out "$TMP/int" --steps 1000000 --eval-every 0 --lr 0.0001 --kl-stop 1e6 \
+    --resume --stop-after $((step + 2))
+expect_exit 0 "Ctrl-C: --resume with N = 2 continues"
+saved=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resume"]["step"])' \
+    "$TMP/int/config.json" 2>/dev/null)
+if [ "$saved" = $((step + 2)) ]; then pass "Ctrl-C: the resumed run went on to step $saved"
+else fail "Ctrl-C: resumed run saved step '$saved'"; fi

@@ -130,14 +130,18 @@ MPICC ?= mpicc
 MPI_BUILD := build/mpi
 mpi:
 	$(MAKE) BUILD=$(MPI_BUILD) CC=$(MPICC) MPI=1 $(MPI_BUILD)/sjtalign \
-	  $(if $(FAST_ARCH),$(MPI_BUILD)/sjtalign-$(FAST_ARCH)) $(MPI_BUILD)/tests/grad_check
+	  $(if $(FAST_ARCH),$(MPI_BUILD)/sjtalign-$(FAST_ARCH)) $(MPI_BUILD)/tests/grad_check \
+	  $(MPI_BUILD)/tests/grad_check_ppo
 	ln -f $(MPI_BUILD)/sjtalign build/sjtalign-mpi
 	$(if $(FAST_ARCH),ln -f $(MPI_BUILD)/sjtalign-$(FAST_ARCH) build/sjtalign-mpi-$(FAST_ARCH))
 
-# The gradient identity of data-parallel training (tests/mpi/test_mpi_train.sh):
-# a program on the library that runs the training steps' own share and
-# exchange code under mpirun.
+# The gradient identity of data-parallel training (tests/mpi/test_mpi_train.sh
+# and test_mpi_ppo.sh): programs on the library that run the training steps'
+# own share and exchange code (PPO's internal update) under mpirun.
 $(BUILD)/tests/grad_check: tests/mpi/grad_check.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc/align $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+$(BUILD)/tests/grad_check_ppo: tests/mpi/grad_check_ppo.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc/align $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 

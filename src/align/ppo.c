@@ -64,6 +64,11 @@ sj_status ppo_rollouts_alloc(ppo_rollouts *r, int B, int K, size_t n_tok, sj_err
     r->parsed = sj_calloc((size_t)B, sizeof *r->parsed);
     if (!r->seq || !r->row || !r->n || !r->off || !r->score || !r->gold || !r->parsed)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    /* whole groups: a prompt's rollouts share its query's passes */
+    size_t glo, ghi;
+    sj_dist_share((size_t)(B / K), &glo, &ghi);
+    r->lo = (int)glo * K;
+    r->hi = (int)ghi * K;
     r->n_tok = n_tok;
     return n_tok > 0 ? ppo_rollouts_alloc_tokens(r, err) : SJ_OK;
 }
@@ -119,8 +124,11 @@ sj_status ppo_encode_query(const ppo_ctx *c, size_t row, sja_seq *query, sj_erro
     return st;
 }
 
-/* The general rollouts: each query continued token by token until eos. */
-static sj_status generate(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, sj_error *err)
+/* The general rollouts: each query continued token by token until eos.
+ * Every rank draws every prompt from `shared`, and continues those of its
+ * share with `sample` (off[] counting from its first rollout). */
+static sj_status generate(ppo_ctx *c, gsl_rng *shared, gsl_rng *sample, ppo_rollouts *r,
+                          sj_error *err)
 {
     const sj_table *t = c->data->table;
     int B = c->o->batch, K = c->o->samples_per_prompt;
@@ -131,8 +139,10 @@ static sj_status generate(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, sj_error *e
     size_t row = 0;
     for (int i = 0; i < B && st == SJ_OK; i++) {
         if (i % K == 0)
-            row = (size_t)gsl_rng_uniform_int(rng, t->n_rows);
+            row = (size_t)gsl_rng_uniform_int(shared, t->n_rows);
         r->row[i] = row;
+        if (i < r->lo || i >= r->hi)
+            continue;
         sja_seq prompt;
         st = ppo_encode_query(c, row, &prompt, err);
         if (st != SJ_OK)
@@ -145,7 +155,8 @@ static sj_status generate(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, sj_error *e
                                 .stop = SJ_TOK_EOS};
         sja_sample_opts_prior(&prompt, &so);
         int n_out = 0;
-        st = sj_lm_generate(c->policy, prompt.tokens, prompt.len, &so, rng, gen, NULL, &n_out, err);
+        st = sj_lm_generate(c->policy, prompt.tokens, prompt.len, &so, sample, gen, NULL, &n_out,
+                            err);
         if (st == SJ_OK && n_out < 1)
             st = sj_error_set(err, SJ_ERR_WORK, "the policy generated nothing for a prompt");
         if (st == SJ_OK)
@@ -248,12 +259,12 @@ static sj_status completion_values(ppo_ctx *c, const ppo_rollouts *r, const int 
     return st;
 }
 
-/* The sampled score of each general rollout (INT_MIN when malformed): the
- * completion must end with eos and read "score: k". */
+/* The sampled score of each general rollout of this rank's share (INT_MIN
+ * when malformed): the completion must end with eos and read "score: k". */
 static sj_status parse_generated(const ppo_ctx *c, ppo_rollouts *r, sj_error *err)
 {
     const sj_tokenizer *tok = c->codec->tok;
-    for (int i = 0; i < r->B; i++) {
+    for (int i = r->lo; i < r->hi; i++) {
         int n = r->n[i];
         const int32_t *gen = r->seq[i].tokens + r->seq[i].prompt_len;
         int ends = n > 0 && gen[n - 1] == SJ_TOK_EOS;
@@ -274,18 +285,20 @@ static sj_status parse_generated(const ppo_ctx *c, ppo_rollouts *r, sj_error *er
     return SJ_OK;
 }
 
-/* The rewards (the malformed penalty where the completion does not parse)
- * and, with a gold judge, minus the distance of the score from the truth. */
+/* The rewards of this rank's share (the malformed penalty where the
+ * completion does not parse) and, with a gold judge, minus the distance of
+ * the score from the truth. */
 static sj_status score_rollouts(ppo_ctx *c, ppo_rollouts *r, int one_action, sj_error *err)
 {
     sj_status st = one_action ? ppo_actions_score(c, r, err) : parse_generated(c, r, err);
-    if (st == SJ_OK && !one_action)
-        st = sja_reward_score(c->rm, r->seq, (size_t)r->B, 32, r->score, err);
+    if (st == SJ_OK && !one_action && r->hi > r->lo)
+        st = sja_reward_score(c->rm, r->seq + r->lo, (size_t)(r->hi - r->lo), 32, r->score + r->lo,
+                              err);
     if (st != SJ_OK)
         return st;
     const sj_table *t = c->data->table;
     double worst = (double)(c->codec->score_max - c->codec->score_min);
-    for (int i = 0; i < r->B; i++) {
+    for (int i = r->lo; i < r->hi; i++) {
         /* A malformed completion gets a fixed low score, so the policy
          * cannot chase the reward model outside the format it knows. */
         if (r->parsed[i] == INT_MIN)
@@ -302,21 +315,24 @@ static sj_status score_rollouts(ppo_ctx *c, ppo_rollouts *r, int one_action, sj_
     return SJ_OK;
 }
 
-/* The value model's update on the minibatch: the clipped value loss at
- * the state before every completion token. */
-static sj_status value_minibatch(ppo_ctx *c, const ppo_rollouts *r, const int *idx, int n,
-                                 double n_tok, double *v_new, ppo_update_stats *s, sj_error *err)
+/* The value model's gradient (and its head's, in c->value_head_grad) on
+ * this rank's share idx[0..n-1] of a minibatch of n_tok tokens: the
+ * clipped value loss at the state before every completion token. */
+static sj_status value_grads(ppo_ctx *c, const ppo_rollouts *r, const int *idx, int n, double n_tok,
+                             double *v_new, ppo_update_stats *s, sj_error *err)
 {
     const sja_ppo_opts *o = c->o;
+    int embd = c->value_lm->cfg.embd;
+    float *hg = c->value_head_grad;
+    sj_lm_zero_grad(c->value_lm);
+    memset(hg, 0, (size_t)(embd + 1) * sizeof *hg);
+    if (n == 0) /* a rank without a share adds nothing to the sum */
+        return SJ_OK;
     sj_lm_batch *vb = NULL;
     float *hidden = NULL, *dh = NULL;
-    int embd = c->value_lm->cfg.embd;
     sj_status st = completion_values(c, r, idx, n, v_new, &vb, &hidden, err);
     if (st == SJ_OK && !(dh = sj_calloc((size_t)vb->B * vb->T * embd, sizeof *dh)))
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    float *hg = c->value_head_grad;
-    if (st == SJ_OK)
-        memset(hg, 0, (size_t)(embd + 1) * sizeof *hg);
     for (int b = 0; b < n && st == SJ_OK; b++) {
         int i = idx[b], p0 = r->seq[i].prompt_len - 1;
         for (int t = 0; t < r->n[i]; t++) {
@@ -336,30 +352,25 @@ static sj_status value_minibatch(ppo_ctx *c, const ppo_rollouts *r, const int *i
             hg[embd] += (float)d;
         }
     }
-    if (st == SJ_OK) {
-        sj_lm_zero_grad(c->value_lm);
+    if (st == SJ_OK)
         st = sj_lm_backward_all(c->value_lm, vb, NULL, dh, err);
-    }
-    if (st == SJ_OK) {
-        double lr = sj_lm_adamw_step(c->vopt, c->value_lm);
-        sja_head_update(c->hopt, c->value_head, hg, o->value_head_clip, lr);
-    }
     sj_lm_batch_free(vb);
     free(hidden);
     free(dh);
     return st;
 }
 
-static sj_status update_minibatch(ppo_ctx *c, const ppo_rollouts *r, const int *idx, int n,
-                                  double *lp_new, double *v_new, ppo_update_stats *s,
-                                  double *lr_used, sj_error *err)
+/* The policy's gradient on this rank's share idx[0..n-1] of a minibatch of
+ * n_tok tokens: the clipped ratio objective of every completion token. */
+static sj_status policy_grads(ppo_ctx *c, const ppo_rollouts *r, const int *idx, int n,
+                              double n_tok, double *lp_new, ppo_update_stats *s, sj_error *err)
 {
     const sja_ppo_opts *o = c->o;
+    sj_lm_zero_grad(c->policy);
+    if (n == 0)
+        return SJ_OK;
     sj_lm_batch *pb = NULL;
     float *dlp = NULL;
-    double n_tok = 0;
-    for (int b = 0; b < n; b++)
-        n_tok += r->n[idx[b]];
     sj_status st = completion_logprobs(c->policy, r, idx, n, o->temperature, lp_new, &pb, err);
     if (st == SJ_OK && !(dlp = sj_calloc((size_t)pb->B * pb->T, sizeof *dlp)))
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
@@ -379,21 +390,50 @@ static sj_status update_minibatch(ppo_ctx *c, const ppo_rollouts *r, const int *
             dlp[(size_t)b * pb->T + (size_t)(p0 + t)] = (float)(d / n_tok);
         }
     }
-    if (st == SJ_OK) {
-        sj_lm_zero_grad(c->policy);
-        st = sj_lm_backward(c->policy, pb, dlp, NULL, err);
-    }
     if (st == SJ_OK)
-        *lr_used = sj_lm_adamw_step(c->popt, c->policy);
+        st = sj_lm_backward(c->policy, pb, dlp, NULL, err);
+    sj_lm_batch_free(pb);
+    free(dlp);
+    return st;
+}
+
+void ppo_optimizer_steps(ppo_ctx *c, double *lr_used)
+{
+    *lr_used = sj_lm_adamw_step(c->popt, c->policy);
+    if (c->value_lm) {
+        double lr = sj_lm_adamw_step(c->vopt, c->value_lm);
+        sja_head_update(c->hopt, c->value_head, c->value_head_grad, c->o->value_head_clip, lr);
+    }
+}
+
+/* The general rollouts' update gradient on the minibatch idx[0..n-1]:
+ * each rank's share of it, the losses normalised by the whole minibatch's
+ * tokens, then the one exchange. */
+static sj_status minibatch_grads(ppo_ctx *c, const ppo_rollouts *r, const int *idx, int n,
+                                 double *lp_new, double *v_new, ppo_update_stats *s, sj_error *err)
+{
+    double n_tok = 0;
+    for (int b = 0; b < n; b++)
+        n_tok += r->n[idx[b]];
+    size_t lo, hi;
+    sj_dist_share((size_t)n, &lo, &hi);
+    ppo_update_stats before = *s;
+    sj_status st = policy_grads(c, r, idx + lo, (int)(hi - lo), n_tok, lp_new, s, err);
     if (st == SJ_OK && c->value_lm)
-        st = value_minibatch(c, r, idx, n, n_tok, v_new, s, err);
+        st = value_grads(c, r, idx + lo, (int)(hi - lo), n_tok, v_new, s, err);
+    st = ppo_exchange(c, s, &before, st, err);
     if (st == SJ_OK) {
         s->n_tok += n_tok;
         s->n_updates += 1;
     }
-    sj_lm_batch_free(pb);
-    free(dlp);
     return st;
+}
+
+sj_status ppo_update_grads(ppo_ctx *c, const ppo_rollouts *r, const int *units, int n,
+                           double *lp_new, double *v_new, ppo_update_stats *s, sj_error *err)
+{
+    return ppo_one_action(c->codec) ? ppo_actions_grads(c, r, units, n, lp_new, s, err)
+                                    : minibatch_grads(c, r, units, n, lp_new, v_new, s, err);
 }
 
 /* RLOO's advantage of each rollout: its return (the score and the KL
@@ -489,37 +529,50 @@ static double mean_of(const double *x, int n)
 
 /* A batch of rollouts with everything the updates need: the sampled
  * completions, their log-probs under the policy and the reference, the
- * values and the scores; lp_new and v_new are the updates' buffers. */
-static sj_status rollout_batch(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, double **lp_new,
-                               double **v_new, sj_error *err)
+ * values and the scores, each rank computing its share (the prompts drawn
+ * from `shared`, the stage's stream, the completions from this rank's
+ * sampling stream of the step) and all of it then on every rank; lp_new
+ * and v_new are the updates' buffers. */
+static sj_status rollout_batch(ppo_ctx *c, gsl_rng *shared, long step, ppo_rollouts *r,
+                               double **lp_new, double **v_new, sj_error *err)
 {
     const sja_ppo_opts *o = c->o;
     int one_action = ppo_one_action(c->codec);
-    sj_status st =
-        one_action ? ppo_rollouts_alloc(r, o->batch, o->samples_per_prompt, (size_t)o->batch, err)
-                   : generate(c, rng, r, err);
+    gsl_rng *own = NULL;
+    sj_status st = ppo_sampling_stream(o->seed, step, &own, err);
+    gsl_rng *sample = own ? own : shared;
+    if (st == SJ_OK)
+        st = one_action
+                 ? ppo_rollouts_alloc(r, o->batch, o->samples_per_prompt, (size_t)o->batch, err)
+                 : generate(c, shared, sample, r, err);
     if (st == SJ_OK && one_action)
-        st = ppo_actions_rollouts(c, rng, r, err);
+        st = ppo_actions_rollouts(c, shared, sample, r, err);
     else if (st == SJ_OK)
         st = ppo_rollouts_alloc_tokens(r, err);
-    int *all = malloc((size_t)o->batch * sizeof *all);
+    int n = r->hi - r->lo;
+    int *mine = malloc((size_t)(n > 0 ? n : 1) * sizeof *mine);
+    if (st == SJ_OK && !mine)
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (int i = 0; mine && i < n; i++)
+        mine[i] = r->lo + i;
+    /* one action per rollout: the log-probabilities and values came with the draw */
+    int passes = st == SJ_OK && !one_action && n > 0;
+    if (passes)
+        st = completion_logprobs(c->policy, r, mine, n, o->temperature, r->old_lp, NULL, err);
+    if (passes && st == SJ_OK)
+        st = completion_logprobs(c->ref, r, mine, n, o->temperature, r->ref_lp, NULL, err);
+    if (passes && st == SJ_OK)
+        st = completion_values(c, r, mine, n, r->value, NULL, NULL, err);
+    if (st == SJ_OK)
+        st = score_rollouts(c, r, one_action, err);
+    free(mine);
+    sj_rng_free(own);
+    st = ppo_rollouts_gather(c, r, st, err);
     size_t nt = r->n_tok ? r->n_tok : 1;
     *lp_new = malloc(nt * sizeof(double));
     *v_new = malloc(nt * sizeof(double));
-    if (st == SJ_OK && (!all || !*lp_new || !*v_new))
+    if (st == SJ_OK && (!*lp_new || !*v_new))
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (int i = 0; all && i < o->batch; i++)
-        all[i] = i;
-    /* one action per rollout: the log-probabilities and values came with the draw */
-    if (st == SJ_OK && !one_action)
-        st = completion_logprobs(c->policy, r, all, r->B, o->temperature, r->old_lp, NULL, err);
-    if (st == SJ_OK && !one_action)
-        st = completion_logprobs(c->ref, r, all, r->B, o->temperature, r->ref_lp, NULL, err);
-    if (st == SJ_OK && !one_action)
-        st = completion_values(c, r, all, r->B, r->value, NULL, NULL, err);
-    if (st == SJ_OK)
-        st = score_rollouts(c, r, one_action, err);
-    free(all);
     return st;
 }
 
@@ -544,8 +597,9 @@ static sj_status optimise(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, double *lp_
             int idx[1024];
             for (int b = 0; b < n; b++)
                 idx[b] = (int)perm[start + b];
-            st = one_action ? ppo_actions_update(c, r, idx, n, lp_new, s, lr, err)
-                            : update_minibatch(c, r, idx, n, lp_new, v_new, s, lr, err);
+            st = ppo_update_grads(c, r, idx, n, lp_new, v_new, s, err);
+            if (st == SJ_OK)
+                ppo_optimizer_steps(c, lr);
         }
         free(perm);
     }
@@ -628,7 +682,7 @@ static sj_status ppo_step(sja_stage *stage, long step, sj_train_line *line, sj_e
     ppo_rollouts r = {0};
     double *lp_new = NULL, *v_new = NULL, kl = 0.0, entropy = 0.0, lr = 0.0;
     ppo_update_stats s = {0};
-    sj_status st = rollout_batch(c, stage->rng, &r, &lp_new, &v_new, err);
+    sj_status st = rollout_batch(c, stage->rng, step, &r, &lp_new, &v_new, err);
     if (st == SJ_OK) {
         for (int i = 0; i < r.B; i++)
             for (int t = 0; t < r.n[i]; t++) {
@@ -942,6 +996,9 @@ sj_status sja_ppo(sja_model *policy, sja_reward_model *rm, const sj_instrument *
         st = sja_stage_prepare(&s, err);
     if (st == SJ_OK)
         st = register_state(&s, &c, err);
+    /* a rank that could not set up (its share of the evaluation set) fails
+     * every rank, before the first collective of training */
+    st = sj_dist_agree(st, err);
     if (st == SJ_OK)
         st = sja_stage_run(&s, out, summary, err);
     else if (o->run.stopped_at)

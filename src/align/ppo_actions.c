@@ -99,22 +99,26 @@ static sj_status query_forward(sj_lm *m, const sj_lm_batch *batch, float *z, flo
     return st;
 }
 
-/* The prompts of a step, each with its K rollouts holding the query and a
- * stand-in action (replaced by the drawn one). */
+/* The prompts of a step, all drawn on every rank, and for this rank's
+ * share each of its K rollouts holding the query and a stand-in action
+ * (replaced by the drawn one). */
 static sj_status draw_prompts(const ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, sj_error *err)
 {
     int32_t stand_in = c->codec->level_tokens[0];
     sj_status st = SJ_OK;
     for (int g = 0; g < r->B / r->K && st == SJ_OK; g++) {
         size_t row = (size_t)gsl_rng_uniform_int(rng, c->data->table->n_rows);
+        int mine = g * r->K >= r->lo && g * r->K < r->hi;
         sja_seq query = {0};
-        st = ppo_encode_query(c, row, &query, err);
+        if (mine)
+            st = ppo_encode_query(c, row, &query, err);
         for (int k = 0; k < r->K && st == SJ_OK; k++) {
             int i = g * r->K + k;
             r->row[i] = row;
             r->n[i] = 1;
             r->off[i] = i;
-            st = sja_seq_append(&query, &stand_in, 1, &r->seq[i], err);
+            if (mine)
+                st = sja_seq_append(&query, &stand_in, 1, &r->seq[i], err);
         }
         sja_seq_free(&query);
     }
@@ -122,63 +126,68 @@ static sj_status draw_prompts(const ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, s
     return st;
 }
 
-/* The actions drawn from the policy, with their log-probabilities under
- * the policy and the reference. */
+/* The actions of this rank's share drawn from the policy, with their
+ * log-probabilities under the policy and the reference; the batch holds
+ * the share's queries. */
 static sj_status draw_actions(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, const sj_lm_batch *batch,
                               sj_error *err)
 {
-    int P = batch->B, V = c->policy->cfg.vocab;
+    int P = batch->B, V = c->policy->cfg.vocab, g0 = r->lo / r->K;
     double tau = c->o->temperature;
     float *z = malloc((size_t)P * V * sizeof *z);
     sj_status st = z ? query_forward(c->policy, batch, z, NULL, err)
                      : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (int i = 0; i < r->B && st == SJ_OK; i++) {
+    for (int i = r->lo; i < r->hi && st == SJ_OK; i++) {
         sja_seq *s = &r->seq[i];
-        s->tokens[s->len - 1] = draw_token(z + (size_t)(i / r->K) * V, V, tau, rng, &r->old_lp[i]);
+        const float *zi = z + (size_t)(i / r->K - g0) * V;
+        s->tokens[s->len - 1] = draw_token(zi, V, tau, rng, &r->old_lp[i]);
     }
     if (st == SJ_OK)
         st = query_forward(c->ref, batch, z, NULL, err);
-    for (int i = 0; i < r->B && st == SJ_OK; i++)
-        r->ref_lp[i] =
-            token_logprob(z + (size_t)(i / r->K) * V, V, tau, r->seq[i].tokens[r->seq[i].len - 1]);
+    for (int i = r->lo; i < r->hi && st == SJ_OK; i++)
+        r->ref_lp[i] = token_logprob(z + (size_t)(i / r->K - g0) * V, V, tau,
+                                     r->seq[i].tokens[r->seq[i].len - 1]);
     free(z);
     return st;
 }
 
-/* The value model's value of each query (0 without one: RLOO). */
+/* The value model's value of each query of this rank's share (0 without
+ * one: RLOO). */
 static sj_status query_values(ppo_ctx *c, ppo_rollouts *r, const sj_lm_batch *batch, sj_error *err)
 {
     if (!c->value_lm) {
         memset(r->value, 0, (size_t)r->B * sizeof *r->value);
         return SJ_OK;
     }
-    int embd = c->value_lm->cfg.embd;
+    int embd = c->value_lm->cfg.embd, g0 = r->lo / r->K;
     float *h = malloc((size_t)batch->B * embd * sizeof *h);
     sj_status st = h ? query_forward(c->value_lm, batch, NULL, h, err)
                      : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (int i = 0; i < r->B && st == SJ_OK; i++)
-        r->value[i] = sja_head_apply(c->value_head, h + (size_t)(i / r->K) * embd, embd);
+    for (int i = r->lo; i < r->hi && st == SJ_OK; i++)
+        r->value[i] = sja_head_apply(c->value_head, h + (size_t)(i / r->K - g0) * embd, embd);
     free(h);
     return st;
 }
 
-sj_status ppo_actions_rollouts(ppo_ctx *c, gsl_rng *rng, ppo_rollouts *r, sj_error *err)
+sj_status ppo_actions_rollouts(ppo_ctx *c, gsl_rng *shared, gsl_rng *sample, ppo_rollouts *r,
+                               sj_error *err)
 {
-    int P = r->B / r->K;
-    int *all = malloc((size_t)P * sizeof *all);
+    int P = (r->hi - r->lo) / r->K, g0 = r->lo / r->K;
+    int *mine = malloc((size_t)(P > 0 ? P : 1) * sizeof *mine);
     sj_lm_batch *batch = NULL;
     sj_status st =
-        all ? draw_prompts(c, rng, r, err) : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (int g = 0; all && g < P; g++)
-        all[g] = g;
-    if (st == SJ_OK)
-        st = group_batch(r, all, P, &batch, err);
-    if (st == SJ_OK)
-        st = draw_actions(c, rng, r, batch, err);
-    if (st == SJ_OK)
+        mine ? draw_prompts(c, shared, r, err) : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (int g = 0; mine && g < P; g++)
+        mine[g] = g0 + g;
+    /* with more ranks than prompts, a rank may have nothing to draw */
+    if (st == SJ_OK && P > 0)
+        st = group_batch(r, mine, P, &batch, err);
+    if (st == SJ_OK && P > 0)
+        st = draw_actions(c, sample, r, batch, err);
+    if (st == SJ_OK && P > 0)
         st = query_values(c, r, batch, err);
     sj_lm_batch_free(batch);
-    free(all);
+    free(mine);
     return st;
 }
 
@@ -201,7 +210,7 @@ sj_status ppo_actions_score(const ppo_ctx *c, ppo_rollouts *r, sj_error *err)
     sj_status st = full && score && from ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     const int32_t eos = SJ_TOK_EOS;
     size_t n = 0; /* distinct (prompt, action) rollouts, each scored once */
-    for (int i = 0; i < r->B && st == SJ_OK; i++) {
+    for (int i = r->lo; i < r->hi && st == SJ_OK; i++) {
         int32_t action = r->seq[i].tokens[r->seq[i].len - 1];
         r->parsed[i] = INT_MIN;
         for (int k = 0; k < codec->n_levels; k++)
@@ -212,9 +221,9 @@ sj_status ppo_actions_score(const ppo_ctx *c, ppo_rollouts *r, sj_error *err)
         if (j == i)
             st = sja_seq_append(&r->seq[i], &eos, 1, &full[n++], err);
     }
-    if (st == SJ_OK)
+    if (st == SJ_OK && n > 0)
         st = sja_reward_score(c->rm, full, n, 32, score, err);
-    for (int i = 0; i < r->B && st == SJ_OK; i++)
+    for (int i = r->lo; i < r->hi && st == SJ_OK; i++)
         r->score[i] = score[from[i]];
     for (size_t i = 0; full && i < n; i++)
         sja_seq_free(&full[i]);
@@ -278,10 +287,12 @@ static const sj_lm_tensor *grad_of(const sj_lm *m, const char *name)
     return NULL;
 }
 
-/* The policy's update on the batch of the groups' queries. */
-static sj_status policy_update(ppo_ctx *c, const ppo_rollouts *r, const int *groups,
-                               const sj_lm_batch *batch, double *lp_new, ppo_update_stats *s,
-                               double *lr_used, sj_error *err)
+/* The policy's gradient on the batch of this rank's share of a
+ * minibatch's groups, its losses normalised by the minibatch's n_tok
+ * rollouts. */
+static sj_status policy_grads(ppo_ctx *c, const ppo_rollouts *r, const int *groups,
+                              const sj_lm_batch *batch, double n_tok, double *lp_new,
+                              ppo_update_stats *s, sj_error *err)
 {
     sj_lm *m = c->policy;
     int n = batch->B, V = m->cfg.vocab, embd = m->cfg.embd;
@@ -292,9 +303,6 @@ static sj_status policy_update(ppo_ctx *c, const ppo_rollouts *r, const int *gro
     sj_status st = z && h && dh && dz && wte && gwte
                        ? query_forward(m, batch, z, h, err)
                        : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    if (st == SJ_OK)
-        sj_lm_zero_grad(m);
-    double n_tok = (double)n * r->K;
     for (int b = 0; b < n && st == SJ_OK; b++) {
         group_policy_grad(c, r, groups[b], z + (size_t)b * V, n_tok, lp_new, s, dz);
         through_output_layer(dz, h + (size_t)b * embd, wte->data, gwte->data, V, embd,
@@ -302,8 +310,6 @@ static sj_status policy_update(ppo_ctx *c, const ppo_rollouts *r, const int *gro
     }
     if (st == SJ_OK)
         st = sj_lm_backward(m, batch, NULL, dh, err);
-    if (st == SJ_OK)
-        *lr_used = sj_lm_adamw_step(c->popt, m);
     free(z);
     free(h);
     free(dh);
@@ -311,20 +317,17 @@ static sj_status policy_update(ppo_ctx *c, const ppo_rollouts *r, const int *gro
     return st;
 }
 
-/* The value model's update: the groups' rollouts share their query's value. */
-static sj_status value_update(ppo_ctx *c, const ppo_rollouts *r, const int *groups,
-                              const sj_lm_batch *batch, ppo_update_stats *s, sj_error *err)
+/* The value model's gradient and its head's: the groups' rollouts share
+ * their query's value. */
+static sj_status value_grads(ppo_ctx *c, const ppo_rollouts *r, const int *groups,
+                             const sj_lm_batch *batch, double n_tok, ppo_update_stats *s,
+                             sj_error *err)
 {
     int n = batch->B, embd = c->value_lm->cfg.embd;
     float *h = malloc((size_t)n * embd * sizeof *h), *dh = malloc((size_t)n * embd * sizeof *dh);
     sj_status st = h && dh ? query_forward(c->value_lm, batch, NULL, h, err)
                            : sj_error_set(err, SJ_ERR_WORK, "out of memory");
     float *hg = c->value_head_grad;
-    double n_tok = (double)n * r->K;
-    if (st == SJ_OK) {
-        sj_lm_zero_grad(c->value_lm);
-        memset(hg, 0, (size_t)(embd + 1) * sizeof *hg);
-    }
     for (int b = 0; b < n && st == SJ_OK; b++) {
         const float *hb = h + (size_t)b * embd;
         double v = sja_head_apply(c->value_head, hb, embd), d_sum = 0.0;
@@ -345,26 +348,41 @@ static sj_status value_update(ppo_ctx *c, const ppo_rollouts *r, const int *grou
     }
     if (st == SJ_OK)
         st = sj_lm_backward(c->value_lm, batch, NULL, dh, err);
-    if (st == SJ_OK) {
-        double lr = sj_lm_adamw_step(c->vopt, c->value_lm);
-        sja_head_update(c->hopt, c->value_head, hg, c->o->value_head_clip, lr);
-    }
     free(h);
     free(dh);
     return st;
 }
 
-sj_status ppo_actions_update(ppo_ctx *c, const ppo_rollouts *r, const int *groups, int n,
-                             double *lp_new, ppo_update_stats *s, double *lr_used, sj_error *err)
+/* The gradients start from zero on every rank: a rank whose share of the
+ * minibatch is empty adds nothing to the sum. */
+static void zero_grads(ppo_ctx *c)
 {
+    sj_lm_zero_grad(c->policy);
+    if (c->value_lm) {
+        sj_lm_zero_grad(c->value_lm);
+        memset(c->value_head_grad, 0,
+               ((size_t)c->value_lm->cfg.embd + 1) * sizeof *c->value_head_grad);
+    }
+}
+
+sj_status ppo_actions_grads(ppo_ctx *c, const ppo_rollouts *r, const int *groups, int n,
+                            double *lp_new, ppo_update_stats *s, sj_error *err)
+{
+    size_t lo, hi;
+    sj_dist_share((size_t)n, &lo, &hi);
+    int mine = (int)(hi - lo);
+    double n_tok = (double)n * r->K;
+    ppo_update_stats before = *s;
     sj_lm_batch *batch = NULL;
-    sj_status st = group_batch(r, groups, n, &batch, err);
-    if (st == SJ_OK)
-        st = policy_update(c, r, groups, batch, lp_new, s, lr_used, err);
-    if (st == SJ_OK && c->value_lm)
-        st = value_update(c, r, groups, batch, s, err);
+    zero_grads(c);
+    sj_status st = mine > 0 ? group_batch(r, groups + lo, mine, &batch, err) : SJ_OK;
+    if (st == SJ_OK && mine > 0)
+        st = policy_grads(c, r, groups + lo, batch, n_tok, lp_new, s, err);
+    if (st == SJ_OK && mine > 0 && c->value_lm)
+        st = value_grads(c, r, groups + lo, batch, n_tok, s, err);
+    st = ppo_exchange(c, s, &before, st, err);
     if (st == SJ_OK) {
-        s->n_tok += (double)n * r->K;
+        s->n_tok += n_tok;
         s->n_updates += 1;
     }
     sj_lm_batch_free(batch);

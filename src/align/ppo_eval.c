@@ -4,8 +4,13 @@
  * distribution p is read in one forward pass; with the reference's p_ref
  * and the frozen reward model's reward of every level known once, the
  * expected reward, the KL(p || p_ref) over the score levels and, with a
- * gold judge, the expected distance from the true score follow exactly. */
+ * gold judge, the expected distance from the true score follow exactly.
+ *
+ * Under MPI each rank holds and measures its share of the prompts
+ * (sj_dist_share); the sums over the prompts are then summed over the
+ * ranks, so every rank gets the same figures (and keep-best decision). */
 #include "align_internal.h"
+#include "sjtalign/dist.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -74,7 +79,9 @@ sja_ppo_eval *sja_ppo_eval_new(sj_lm *policy, const sja_codec *codec, sja_reward
     sj_status st = (e && perm && e->prompts && e->ref_p && e->reward && e->truth && e->p)
                        ? SJ_OK
                        : sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (size_t i = 0; i < n && st == SJ_OK; i++) {
+    size_t lo, hi;
+    sj_dist_share(n, &lo, &hi);
+    for (size_t i = lo; i < hi && st == SJ_OK; i++) {
         size_t r = perm[i], item = data->item_index[r];
         st = sja_encode_prompt(codec, ins, item, sj_table_cell(t, r, (size_t)data->col_text),
                                codec->max_completion, &e->prompts[i], err);
@@ -82,10 +89,12 @@ sja_ppo_eval *sja_ppo_eval_new(sj_lm *policy, const sja_codec *codec, sja_reward
             truth ? sja_truth_lookup(truth, sj_table_cell(t, r, (size_t)data->col_person), item)
                   : NAN;
     }
-    if (st == SJ_OK)
-        st = sja_score_levels(policy, codec, e->prompts, n, 64, e->ref_p, NULL, NULL, err);
-    if (st == SJ_OK)
-        st = level_rewards(rm, ins, data, perm, n, L, e->reward, err);
+    size_t off = lo * (size_t)L;
+    if (st == SJ_OK && hi > lo)
+        st = sja_score_levels(policy, codec, e->prompts + lo, hi - lo, 64, e->ref_p + off, NULL,
+                              NULL, err);
+    if (st == SJ_OK && hi > lo)
+        st = level_rewards(rm, ins, data, perm + lo, hi - lo, L, e->reward + off, err);
     free(perm);
     sj_rng_free(rng);
     if (st != SJ_OK) {
@@ -95,16 +104,13 @@ sja_ppo_eval *sja_ppo_eval_new(sj_lm *policy, const sja_codec *codec, sja_reward
     return e;
 }
 
-sj_status sja_ppo_eval_run(sja_ppo_eval *e, sj_lm *policy, const sja_codec *codec,
-                           sja_ppo_eval_result *res, sj_error *err)
+/* This rank's sums over its share of the prompts: reward, KL, gold, exact
+ * and the prompts with a true score. */
+static void eval_sums(const sja_ppo_eval *e, size_t lo, size_t hi, double sums[5])
 {
-    sj_status st = sja_score_levels(policy, codec, e->prompts, e->n, 64, e->p, NULL, NULL, err);
-    if (st != SJ_OK)
-        return st;
     int L = e->n_levels;
-    double reward = 0.0, kl = 0.0, gold = 0.0, exact = 0.0;
-    size_t n_gold = 0;
-    for (size_t i = 0; i < e->n; i++) {
+    double reward = 0.0, kl = 0.0, gold = 0.0, exact = 0.0, n_gold = 0.0;
+    for (size_t i = lo; i < hi; i++) {
         const double *p = e->p + i * (size_t)L, *q = e->ref_p + i * (size_t)L;
         for (int k = 0; k < L; k++) {
             reward += p[k] * e->reward[i * (size_t)L + (size_t)k];
@@ -118,10 +124,36 @@ sj_status sja_ppo_eval_run(sja_ppo_eval *e, sj_lm *policy, const sja_codec *code
             n_gold++;
         }
     }
-    double n = e->n ? (double)e->n : NAN;
-    res->reward = reward / n;
-    res->kl = kl / n;
-    res->gold = n_gold ? gold / (double)n_gold : NAN;
-    res->gold_exact = n_gold ? exact / (double)n_gold : NAN;
+    sums[0] = reward;
+    sums[1] = kl;
+    sums[2] = gold;
+    sums[3] = exact;
+    sums[4] = n_gold;
+}
+
+sj_status sja_ppo_eval_run(sja_ppo_eval *e, sj_lm *policy, const sja_codec *codec,
+                           sja_ppo_eval_result *res, sj_error *err)
+{
+    size_t lo, hi;
+    sj_dist_share(e->n, &lo, &hi);
+    int L = e->n_levels;
+    sj_status st = SJ_OK;
+    if (hi > lo)
+        st = sja_score_levels(policy, codec, e->prompts + lo, hi - lo, 64, e->p + lo * (size_t)L,
+                              NULL, NULL, err);
+    /* the sums and whether this rank failed, summed over the ranks at once */
+    double sums[6] = {0, 0, 0, 0, 0, st != SJ_OK};
+    if (st == SJ_OK)
+        eval_sums(e, lo, hi, sums);
+    sj_status rs = sj_dist_sum_double(sums, 6, err);
+    if (rs != SJ_OK)
+        return rs;
+    if (sums[5] > 0)
+        return sj_dist_agree(st, err);
+    double n = e->n ? (double)e->n : NAN, n_gold = sums[4];
+    res->reward = sums[0] / n;
+    res->kl = sums[1] / n;
+    res->gold = n_gold > 0 ? sums[2] / n_gold : NAN;
+    res->gold_exact = n_gold > 0 ? sums[3] / n_gold : NAN;
     return SJ_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "align_cli.h"
 #include "cli.h"
+#include "interrupt.h"
 #include "sjtalign/dist.h"
 
 static const cli_option SCORE_OPTIONS[] = {
@@ -475,8 +476,12 @@ static int open_output(const char *out, char **names, size_t n_names, sj_csv_wri
     sj_status st = SJ_OK;
     if (sj_dist_is_root())
         st = sj_csv_open(w, out, (const char *const *)names, n_names, err);
+    /* Ctrl-C, or mpirun stopping the job, leaves no temporary */
+    if (st == SJ_OK && sj_dist_is_root())
+        cli_discard_on_signal(w->file.tmp_path);
     if (sj_dist_agree(st, err) == SJ_OK)
         return 0;
+    cli_discard_on_signal(NULL);
     if (st == SJ_OK && sj_dist_is_root())
         sj_csv_abort(w);
     return cli_fail(err);
@@ -501,6 +506,7 @@ static int write_scores(const cli_args *c, score_inputs *s, sj_error *err)
             sj_csv_abort(&w);
         else if (root && sj_csv_close(&w, err) != SJ_OK)
             rc = cli_fail(err);
+        cli_discard_on_signal(NULL);
         if (!rc && root && strcmp(out, "-") != 0 &&
             write_provenance(out, s, cli_text(c, "instrument"), cli_text(c, "data"), &mass, seconds,
                              err) != SJ_OK)

@@ -491,7 +491,7 @@ void cli_apply_general(const cli_args *a)
  * outputs on its own file system: the ranks go on only if all accepted it,
  * and leave together (exit 2) otherwise. rc 1 (help printed) is the same on
  * every rank. */
-static int agree_on_start(const char *command, int rc)
+int cli_agree_on_start(const char *command, int rc)
 {
     sj_error err;
     sj_error_clear(&err);
@@ -564,7 +564,7 @@ int cli_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c)
     int rc = cli_parse(spec, argc, argv, 0, c);
     if (rc == 0)
         rc = cli_check_io(c);
-    rc = agree_on_start(spec->name, rc);
+    rc = cli_agree_on_start(spec->name, rc);
     if (rc == 0)
         rc = check_same_inputs(c);
     if (rc != 0) {

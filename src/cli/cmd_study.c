@@ -535,8 +535,10 @@ static sj_status open_study(const char *file, sj_study_spec **spec, job **jobs, 
     if (st == SJ_OK)
         st = share_jobs(*jobs, *n, err);
     if (st != SJ_OK) {
-        jobs_free(*jobs, *n);
+        if (*jobs)
+            jobs_free(*jobs, *n);
         *jobs = NULL;
+        *n = 0;
         sj_study_free(s);
         s = NULL;
     }

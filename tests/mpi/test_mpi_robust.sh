@@ -139,6 +139,7 @@ expect_no_temporaries "$TMP/sc" "no temporary after the killed score"
 # could not grow either; it then falls back on other transports.)
 cat >"$TMP/small_files.sh" <<WRAP
 #!/usr/bin/env bash
+echo \$\$ >"$TMP/pid.\$OMPI_COMM_WORLD_RANK"
 if [ "\$OMPI_COMM_WORLD_RANK" = 0 ]; then ulimit -f 64; trap '' XFSZ; fi
 exec "$SJTALIGN_MPI" "\$@"
 WRAP
@@ -162,4 +163,5 @@ RC=$?
 ERR=$(cat "$TMP/.stderr")
 expect_exit 1 "pretrain whose writer cannot save its checkpoint"
 expect_err_contains "File too large" "rank 0's failure is said"
-expect_no_temporaries "$TMP/full" "no temporary after the failed checkpoint"
+# rank 0's own temporary folder (named after its process id) is gone
+expect_no_file "$TMP/full/.pre.tmp.$(cat "$TMP/pid.0")" "rank 0 left no temporary checkpoint folder"

@@ -244,6 +244,16 @@ sj_status sja_score_levels(sj_lm *m, const sja_codec *c, const sja_seq *prompts,
 sj_status sja_score_levels_shared(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
                                   int batch, int share, double *probs, double *valid_mass,
                                   sj_progress *progress, sj_error *err);
+/* sja_score_levels with the work shared among the job's ranks
+ * (sjtalign/dist.h); collective: every rank passes the same prompts. Each
+ * rank scores whole batches of those the one-process run forms, so every
+ * number is bit for bit what one process computes; the results reach
+ * rank 0 (every rank when to_all), in probs and valid_mass at the
+ * prompts' indices. A failure on any rank fails every rank. With one
+ * process it is sja_score_levels. */
+sj_status sja_score_levels_ranks(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
+                                 int batch, int to_all, double *probs, double *valid_mass,
+                                 sj_progress *progress, sj_error *err);
 
 /* Index of the most probable level (the first on ties) and the expected
  * score Σ (score_min + k) p_k. */

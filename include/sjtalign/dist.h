@@ -36,6 +36,15 @@ int sj_dist_compiled(void);
 sj_status sj_dist_init(int *argc, char ***argv, sj_error *err);
 /* Leaves the job normally (MPI_Finalize); every rank must call it. */
 void sj_dist_finalize(void);
+/* The job's exit handshake, collective: every rank passes its exit code.
+ * Returns 0 once every rank has arrived, with *code the exit code of the
+ * lowest failing rank (0 when none failed; all ranks then leave with it)
+ * and *root_failed whether rank 0 failed (and so has told the user).
+ * A rank that succeeded waits as long as it takes; a failing rank waits
+ * grace_seconds at most and returns -1 when the others did not all arrive
+ * (they wait in a collective it will never join): it must then stop the
+ * job (sj_dist_abort). One process: *code = rc at once. */
+int sj_dist_leave_together(int rc, double grace_seconds, int *code, int *root_failed);
 /* Stops every rank of the job at once with this exit code (MPI_Abort):
  * for a failure the other ranks do not share, which would otherwise leave
  * them waiting in a collective. With one process it calls exit(code). */

@@ -1,5 +1,6 @@
 /* The probability of every score level for a batch of prompts. */
 #include "align_internal.h"
+#include "sjtalign/dist.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -232,34 +233,123 @@ static sj_status single_batch(single_work *w, sj_lm *m, const sja_codec *c, cons
     return st;
 }
 
+/* Which batches this process scores, and where their rows lie in the
+ * batch order. With `ranks` set, the job's ranks share the batches the
+ * one-process run forms, whole and in order: a batch's numbers depend on
+ * its company (OpenBLAS's results change in their last bits with the
+ * shape of the matrices, and a group's shared prefix with its members),
+ * so each batch is computed exactly as it is in one process, and the
+ * ranks' rows, concatenated in rank order, are the rows in batch order. */
+typedef struct {
+    int ranks;             /* share the batches among the job's ranks */
+    int to_all;            /* the results on every rank, not rank 0 only */
+    size_t first, last;    /* this process's batches [first, last) */
+    size_t row_lo, row_hi; /* their rows, as positions in the batch order */
+} batch_share;
+
+static void share_batches(batch_share *s, size_t n_batches)
+{
+    s->first = 0;
+    s->last = n_batches;
+    if (s->ranks)
+        sj_dist_share(n_batches, &s->first, &s->last);
+    s->row_lo = s->row_hi = 0;
+}
+
+/* Notes that this process scored the rows [lo, hi) of the batch order. */
+static void note_rows(batch_share *s, size_t lo, size_t hi)
+{
+    if (s->row_lo == s->row_hi)
+        s->row_lo = lo;
+    s->row_hi = hi;
+}
+
+/* Every rank's rows (n_levels probabilities and the valid mass each) sent
+ * to rank 0, or to every rank when to_all, in place in probs and
+ * valid_mass; order maps a position of the batch order to a prompt
+ * (NULL: the same index). A failure of one rank is every rank's first. */
+static sj_status gather_rows(const batch_share *s, const size_t *order, size_t n, int L,
+                             double *probs, double *valid_mass, sj_status st, sj_error *err)
+{
+    if (!s->ranks || sj_dist_size() == 1)
+        return st;
+    size_t width = (size_t)L + 1, mine = s->row_hi - s->row_lo;
+    double *packed = NULL;
+    if (st == SJ_OK && !(packed = malloc((mine ? mine : 1) * width * sizeof *packed)))
+        st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t r = 0; st == SJ_OK && r < mine; r++) {
+        size_t at = order ? order[s->row_lo + r] : s->row_lo + r;
+        memcpy(packed + r * width, probs + at * (size_t)L, (size_t)L * sizeof *packed);
+        packed[r * width + (size_t)L] = valid_mass ? valid_mass[at] : 0.0;
+    }
+    /* before the gather, which every rank must join */
+    st = sj_dist_agree(st, err);
+    char *all = NULL;
+    if (st == SJ_OK)
+        st = sj_dist_gather(packed, mine * width * sizeof *packed, s->to_all, &all, NULL, err);
+    free(packed);
+    for (size_t pos = 0; st == SJ_OK && all && pos < n; pos++) {
+        size_t at = order ? order[pos] : pos;
+        const char *row = all + pos * width * sizeof(double);
+        memcpy(probs + at * (size_t)L, row, (size_t)L * sizeof(double));
+        if (valid_mass)
+            memcpy(&valid_mass[at], row + (size_t)L * sizeof(double), sizeof(double));
+    }
+    free(all);
+    return st;
+}
+
+/* The batches of a group: runs of B positions, the last one shorter. */
+static size_t count_batches(const prompt_group *groups, size_t n_groups, int B)
+{
+    size_t total = 0;
+    for (size_t g = 0; g < n_groups; g++)
+        total += (groups[g].end - groups[g].start + (size_t)B - 1) / (size_t)B;
+    return total;
+}
+
+/* Sorts the prompts by tokens and cuts them into groups (w.order, w.groups). */
+static size_t plan_groups(single_work *w, const sja_seq *prompts, size_t n, int share)
+{
+    for (size_t i = 0; i < n; i++)
+        w->entries[i] = (sort_entry){&prompts[i], i};
+    qsort(w->entries, n, sizeof *w->entries, by_tokens);
+    size_t n_groups = group_prompts(w->entries, n, w->groups, share);
+    for (size_t i = 0; i < n; i++)
+        w->order[i] = w->entries[i].idx;
+    return n_groups;
+}
+
 /* Fast path: the score is the token right after "score: ", so the
  * next-token distribution at the last prefix token holds every level. */
 static sj_status score_single_tokens(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
-                                     int B, int share, double *probs, double *valid_mass,
-                                     sj_progress *progress, sj_error *err)
+                                     int B, int share, batch_share *bs, double *probs,
+                                     double *valid_mass, sj_progress *progress, sj_error *err)
 {
     single_work w = {0};
     sj_status st = single_work_init(&w, m, B, n, err);
-    size_t n_groups = 0, done = 0;
-    for (size_t i = 0; st == SJ_OK && i < n; i++)
-        w.entries[i] = (sort_entry){&prompts[i], i};
-    if (st == SJ_OK) {
-        qsort(w.entries, n, sizeof *w.entries, by_tokens);
-        n_groups = group_prompts(w.entries, n, w.groups, share);
-        for (size_t i = 0; i < n; i++)
-            w.order[i] = w.entries[i].idx;
-    }
-    for (size_t g = 0; g < n_groups && st == SJ_OK; g++) {
+    size_t n_groups = st == SJ_OK ? plan_groups(&w, prompts, n, share) : 0, done = 0, k = 0;
+    share_batches(bs, count_batches(w.groups, n_groups, B));
+    for (size_t g = 0; g < n_groups && st == SJ_OK && k < bs->last; g++) {
         const prompt_group *grp = &w.groups[g];
-        st = sj_lm_prefix_set(w.prefix, m, prompts[w.order[grp->start]].tokens, grp->shared, err);
-        for (size_t at = grp->start; st == SJ_OK && at < grp->end; at += (size_t)B) {
+        int prefix_set = 0;
+        for (size_t at = grp->start; st == SJ_OK && at < grp->end; at += (size_t)B, k++) {
             int nb = (int)(grp->end - at < (size_t)B ? grp->end - at : (size_t)B);
-            st = single_batch(&w, m, c, prompts, w.order + at, nb, probs, valid_mass, err);
+            if (k < bs->first || k >= bs->last)
+                continue;
+            /* the group's prefix, once, before its first batch here */
+            if (!prefix_set++)
+                st = sj_lm_prefix_set(w.prefix, m, prompts[w.order[grp->start]].tokens, grp->shared,
+                                      err);
+            if (st == SJ_OK)
+                st = single_batch(&w, m, c, prompts, w.order + at, nb, probs, valid_mass, err);
+            note_rows(bs, at, at + (size_t)nb);
             done += (size_t)nb;
             if (progress)
                 sj_progress_update(progress, (long)done, NULL);
         }
     }
+    st = gather_rows(bs, w.order, n, c->n_levels, probs, valid_mass, st, err);
     single_work_free(&w);
     return st;
 }
@@ -268,8 +358,8 @@ static sj_status score_single_tokens(sj_lm *m, const sja_codec *c, const sja_seq
  * or the " | " before a rationale) scored as a continuation; the exact
  * probability of the completion starting "score: k" and ending there. */
 static sj_status score_sequences(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
-                                 int B, double *probs, double *valid_mass, sj_progress *progress,
-                                 sj_error *err)
+                                 int B, batch_share *bs, double *probs, double *valid_mass,
+                                 sj_progress *progress, sj_error *err)
 {
     int T = m->cfg.ctx, L = c->n_levels;
     if (B < L)
@@ -282,8 +372,13 @@ static sj_status score_sequences(sj_lm *m, const sja_codec *c, const sja_seq *pr
     sj_status st = SJ_OK;
     if (!w.batch || !w.out || !seq || !wt)
         st = sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    for (size_t start = 0; st == SJ_OK && start < n; start += (size_t)per) {
+    /* batches of `per` prompts in input order, shared whole between ranks */
+    share_batches(bs, (n + (size_t)per - 1) / (size_t)per);
+    size_t stop = bs->last * (size_t)per < n ? bs->last * (size_t)per : n;
+    for (size_t start = bs->first * (size_t)per; st == SJ_OK && start < stop;
+         start += (size_t)per) {
         int np = (int)(n - start < (size_t)per ? n - start : (size_t)per);
+        note_rows(bs, start, start + (size_t)np);
         sj_lm_batch_clear(w.batch);
         for (int q = 0; q < np && st == SJ_OK; q++) {
             const sja_seq *p = &prompts[start + (size_t)q];
@@ -329,8 +424,9 @@ static sj_status score_sequences(sj_lm *m, const sja_codec *c, const sja_seq *pr
                 valid_mass[start + (size_t)q] = mass * exp(lmax);
         }
         if (progress)
-            sj_progress_update(progress, (long)(start + (size_t)np), NULL);
+            sj_progress_update(progress, (long)(start + (size_t)np - bs->row_lo), NULL);
     }
+    st = gather_rows(bs, NULL, n, L, probs, valid_mass, st, err);
     free(seq);
     free(wt);
     work_free(&w);
@@ -344,9 +440,10 @@ sj_status sja_score_levels(sj_lm *m, const sja_codec *c, const sja_seq *prompts,
     return sja_score_levels_shared(m, c, prompts, n, batch, 1, probs, valid_mass, progress, err);
 }
 
-sj_status sja_score_levels_shared(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
-                                  int batch, int share, double *probs, double *valid_mass,
-                                  sj_progress *progress, sj_error *err)
+/* Both paths, in one process (ranks 0) or shared among the ranks. */
+static sj_status score_levels(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
+                              int batch, int share, batch_share *bs, double *probs,
+                              double *valid_mass, sj_progress *progress, sj_error *err)
 {
     if (batch < 1)
         batch = 1;
@@ -354,7 +451,23 @@ sj_status sja_score_levels_shared(sj_lm *m, const sja_codec *c, const sja_seq *p
         return sj_error_set(err, SJ_ERR_INPUT, "at most 64 score levels are supported, got %d",
                             c->n_levels);
     if (c->single_token_levels)
-        return score_single_tokens(m, c, prompts, n, batch, share, probs, valid_mass, progress,
+        return score_single_tokens(m, c, prompts, n, batch, share, bs, probs, valid_mass, progress,
                                    err);
-    return score_sequences(m, c, prompts, n, batch, probs, valid_mass, progress, err);
+    return score_sequences(m, c, prompts, n, batch, bs, probs, valid_mass, progress, err);
+}
+
+sj_status sja_score_levels_shared(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
+                                  int batch, int share, double *probs, double *valid_mass,
+                                  sj_progress *progress, sj_error *err)
+{
+    batch_share alone = {0};
+    return score_levels(m, c, prompts, n, batch, share, &alone, probs, valid_mass, progress, err);
+}
+
+sj_status sja_score_levels_ranks(sj_lm *m, const sja_codec *c, const sja_seq *prompts, size_t n,
+                                 int batch, int to_all, double *probs, double *valid_mass,
+                                 sj_progress *progress, sj_error *err)
+{
+    batch_share ranks = {.ranks = 1, .to_all = to_all};
+    return score_levels(m, c, prompts, n, batch, 1, &ranks, probs, valid_mass, progress, err);
 }

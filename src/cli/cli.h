@@ -41,6 +41,10 @@ const char *cli_command(void);
 
 /* Prints "sjtalign CMD: error: <message>" and returns the exit code (1 or 2). */
 int cli_fail(const sj_error *err);
+/* Under MPI, a rank other than 0 keeps to itself a failure rank 0 meets
+ * too (bad input, an agreed failure); this says the last one after all,
+ * for when rank 0 did not fail (see main.c). */
+void cli_say_unsaid(void);
 /* Prints a usage error with a pointer to --help; returns 2. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -10,6 +10,9 @@
 #include "sjtalign/io.h"
 
 static const char *command_name;
+/* A failure this rank (not rank 0) kept to itself, expecting rank 0 to
+ * report the same one; said after all if rank 0 did not (cli_say_unsaid). */
+static char unsaid[SJ_ERROR_MSG_MAX + 128];
 
 void cli_set_command(const char *name)
 {
@@ -29,8 +32,11 @@ int cli_fail(const sj_error *err)
         /* Rank 0 reports what every rank met: bad input (the ranks read the
          * same checked inputs) and failures agreed between them. Another
          * rank speaks only for a failure of its own. */
-        if (err->status == SJ_ERR_INPUT || sj_dist_failed_together())
+        if (err->status == SJ_ERR_INPUT || sj_dist_failed_together()) {
+            snprintf(unsaid, sizeof unsaid, "sjtalign %s: error: (rank %d of %d) %s", cli_command(),
+                     sj_dist_rank(), sj_dist_size(), err->msg[0] ? err->msg : "unknown failure");
             return code;
+        }
         out = sj_dist_error_stream();
     }
     fprintf(out, "sjtalign%s%s: error: ", command_name ? " " : "", cli_command());
@@ -38,6 +44,13 @@ int cli_fail(const sj_error *err)
         fprintf(out, "(rank %d of %d) ", sj_dist_rank(), sj_dist_size());
     fprintf(out, "%s\n", err->msg[0] ? err->msg : "unknown failure");
     return code;
+}
+
+void cli_say_unsaid(void)
+{
+    if (unsaid[0])
+        fprintf(sj_dist_error_stream(), "%s\n", unsaid);
+    unsaid[0] = '\0';
 }
 
 int cli_usage_error(const char *command, const char *fmt, ...)

@@ -6,6 +6,8 @@
 
 #include "align_cli.h"
 #include "cli.h"
+#include "interrupt.h"
+#include "sjtalign/dist.h"
 
 static const cli_option SCORE_OPTIONS[] = {
     {"model", CLI_IN_DIR, "MODEL", NULL, 0, 0, NULL, CLI_REQUIRED,
@@ -310,10 +312,11 @@ static int chunk_flush(score_chunk *c, sja_model *m, int batch, sj_csv_writer *w
     long done_before = bar->done;
     sj_progress chunk_bar = *bar;
     chunk_bar.quiet = 1;
-    if (sja_score_levels(m->ck->model, &m->codec, c->prompts, c->n, batch, c->probs, c->mass,
-                         &chunk_bar, err) != SJ_OK)
+    /* under MPI the ranks share the chunk's batches; rank 0 gets every row */
+    if (sja_score_levels_ranks(m->ck->model, &m->codec, c->prompts, c->n, batch, 0, c->probs,
+                               c->mass, &chunk_bar, err) != SJ_OK)
         return cli_fail(err);
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t i = 0; w && i < c->n; i++) {
         for (size_t j = 0; j < c->n_cols; j++)
             sj_csv_cell(w, c->cells[i * c->n_cols + j]);
         sja_score_cells(w, &m->codec, c->probs + i * (size_t)L, c->ood[i]);
@@ -345,7 +348,9 @@ static int refuse_unknown_items(const score_inputs *s, sj_error *err)
     return cli_fail(err);
 }
 
-/* Streams every row through the model into the writer, a chunk at a time. */
+/* Streams every row through the model into the writer (NULL on ranks
+ * other than 0, which score their share and write nothing), a chunk at a
+ * time. */
 static int score_rows(score_inputs *s, int batch, int quiet, sj_csv_writer *w, mass_summary *mass,
                       sj_error *err)
 {
@@ -463,6 +468,25 @@ static void close_inputs(score_inputs *s)
     ood_check_free(&s->ood);
 }
 
+/* Rank 0 opens the output (its temporary); the other ranks learn whether
+ * it could, so that all go on or all stop. */
+static int open_output(const char *out, char **names, size_t n_names, sj_csv_writer *w,
+                       sj_error *err)
+{
+    sj_status st = SJ_OK;
+    if (sj_dist_is_root())
+        st = sj_csv_open(w, out, (const char *const *)names, n_names, err);
+    /* Ctrl-C, or mpirun stopping the job, leaves no temporary */
+    if (st == SJ_OK && sj_dist_is_root())
+        cli_discard_on_signal(w->file.tmp_path);
+    if (sj_dist_agree(st, err) == SJ_OK)
+        return 0;
+    cli_discard_on_signal(NULL);
+    if (st == SJ_OK && sj_dist_is_root())
+        sj_csv_abort(w);
+    return cli_fail(err);
+}
+
 /* Writes the scores CSV (replaced only when complete) and its provenance. */
 static int write_scores(const cli_args *c, score_inputs *s, sj_error *err)
 {
@@ -471,18 +495,19 @@ static int write_scores(const cli_args *c, score_inputs *s, sj_error *err)
     char **names = sja_score_header(s->t, &s->m->codec, NULL, 0, &n_names, err);
     int rc = names ? 0 : cli_fail(err);
     sj_csv_writer w;
-    if (!rc && sj_csv_open(&w, out, (const char *const *)names, n_names, err) != SJ_OK) {
-        rc = cli_fail(err);
-    } else if (!rc) {
+    int root = sj_dist_is_root();
+    if (!rc && (rc = open_output(out, names, n_names, &w, err)) == 0) {
         mass_summary mass = {0, 0.0, 1.0};
         double t0 = sj_now();
-        rc = score_rows(s, (int)cli_int(c, "batch"), cli_flag(c, "quiet"), &w, &mass, err);
+        rc = score_rows(s, (int)cli_int(c, "batch"), cli_flag(c, "quiet"), root ? &w : NULL, &mass,
+                        err);
         double seconds = sj_now() - t0;
-        if (rc)
+        if (rc && root)
             sj_csv_abort(&w);
-        else if (sj_csv_close(&w, err) != SJ_OK)
+        else if (root && sj_csv_close(&w, err) != SJ_OK)
             rc = cli_fail(err);
-        if (!rc && strcmp(out, "-") != 0 &&
+        cli_discard_on_signal(NULL);
+        if (!rc && root && strcmp(out, "-") != 0 &&
             write_provenance(out, s, cli_text(c, "instrument"), cli_text(c, "data"), &mass, seconds,
                              err) != SJ_OK)
             rc = cli_fail(err);

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "options.h"
 #include "pipeline.h"
+#include "sjtalign/dist.h"
 #include "sjtalign/io.h"
 #include "sjtalign/report.h"
 #include "sjtalign/study.h"
@@ -97,6 +98,7 @@ typedef struct {
     char *pipeline; /* its generated pipeline file */
     pid_t pid;      /* while running */
     double started;
+    int here; /* this process runs it (under MPI, rank k runs every N-th) */
 } job;
 
 static void jobs_free(job *jobs, size_t n)
@@ -126,15 +128,19 @@ static int replication_done(const sj_pipeline *p)
 /* Writes the replication's pipeline file (only when its content changed,
  * so that an unchanged study leaves every file as it was) and checks it
  * as `run` would. */
-static sj_status prepare_job(const sj_study_spec *s, size_t c, size_t k, job *j, sj_error *err)
+static sj_status prepare_job(const sj_study_spec *s, size_t c, size_t k, int write, job *j,
+                             sj_error *err)
 {
     j->rep.condition = c;
     j->rep.seed = s->seeds[k];
     j->rep.dir = sj_study_replication_dir(s, c, k);
     j->rep.log = j->rep.dir ? sj_path_join(j->rep.dir, "run.log") : NULL;
     j->pipeline = j->rep.dir ? sj_path_join(j->rep.dir, "pipeline.json") : NULL;
+    j->rep.seconds = NAN; /* not run now */
     if (!j->pipeline || !j->rep.log)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (!write)
+        return SJ_OK; /* a rank other than 0: rank 0 writes it and says its status */
     if (sj_mkdir_p(j->rep.dir, err) != SJ_OK)
         return err->status;
     cJSON *doc = sj_study_replication_pipeline(s, c, k, j->rep.dir);
@@ -153,12 +159,12 @@ static sj_status prepare_job(const sj_study_spec *s, size_t c, size_t k, job *j,
         return err->status;
     }
     j->rep.status = replication_done(p) ? SJ_STUDY_UP_TO_DATE : SJ_STUDY_NOT_RUN;
-    j->rep.seconds = NAN; /* not run now */
     sj_pipeline_free(p);
     return SJ_OK;
 }
 
-static sj_status prepare_jobs(const sj_study_spec *s, job **out, size_t *n, sj_error *err)
+static sj_status prepare_jobs(const sj_study_spec *s, int write, job **out, size_t *n,
+                              sj_error *err)
 {
     *n = s->n_conditions * s->n_seeds;
     job *jobs = calloc(*n, sizeof *jobs);
@@ -167,7 +173,7 @@ static sj_status prepare_jobs(const sj_study_spec *s, job **out, size_t *n, sj_e
     sj_status st = SJ_OK;
     for (size_t c = 0; c < s->n_conditions && st == SJ_OK; c++)
         for (size_t k = 0; k < s->n_seeds && st == SJ_OK; k++)
-            st = prepare_job(s, c, k, &jobs[c * s->n_seeds + k], err);
+            st = prepare_job(s, c, k, write, &jobs[c * s->n_seeds + k], err);
     if (st != SJ_OK) {
         jobs_free(jobs, *n);
         return st;
@@ -259,6 +265,8 @@ static int start_job(const char *self, job *j, long threads, const char *blas_co
         setenv("OMP_NUM_THREADS", value, 0);
         if (blas_core)
             setenv("OPENBLAS_CORETYPE", blas_core, 1);
+        /* a replication is a process of its own, not a rank of the study's job */
+        setenv("SJTALIGN_NO_MPI", "1", 1);
         char *argv[] = {(char *)self, "run", j->pipeline, NULL};
         execv(self, argv);
         fprintf(stderr, "sjtalign study: cannot start %s: %s\n", self, strerror(errno));
@@ -323,12 +331,12 @@ static void run_jobs(const sj_study_spec *s, const char *self, job *jobs, size_t
 {
     size_t total = 0, done = 0, next = 0, running = 0, launched = 0;
     for (size_t i = 0; i < n; i++)
-        total += jobs[i].rep.status == SJ_STUDY_NOT_RUN;
+        total += jobs[i].here && jobs[i].rep.status == SJ_STUDY_NOT_RUN;
     int passed = 0;
     for (;;) {
         while (!signals_received && running < (size_t)max_jobs && next < n) {
             job *j = &jobs[next++];
-            if (j->rep.status != SJ_STUDY_NOT_RUN)
+            if (!j->here || j->rep.status != SJ_STUDY_NOT_RUN)
                 continue;
             if (start_job(self, j, threads, s->blas_core) != 0) {
                 j->rep.status = SJ_STUDY_FAILED;
@@ -357,6 +365,87 @@ static void run_jobs(const sj_study_spec *s, const char *self, job *jobs, size_t
             nanosleep(&pause, NULL);
         }
     }
+}
+
+/* ---- the replications over the ranks of an MPI job ------------------------------------ */
+
+/* Rank 0 prepared the out folder and every replication's pipeline; the
+ * other ranks learn the replications' statuses from it. The k-th
+ * replication still to run is rank k % N's (N ranks), so a study that
+ * continues spreads what is left. One process runs them all. */
+static sj_status share_jobs(job *jobs, size_t n, sj_error *err)
+{
+    int *status = calloc(n ? n : 1, sizeof *status);
+    sj_status st = status ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    st = sj_dist_agree(st, err);
+    for (size_t i = 0; st == SJ_OK && i < n; i++)
+        status[i] = (int)jobs[i].rep.status;
+    if (st == SJ_OK)
+        st = sj_dist_broadcast(status, n * sizeof *status, err);
+    size_t to_run = 0, ranks = (size_t)sj_dist_size(), rank = (size_t)sj_dist_rank();
+    for (size_t i = 0; st == SJ_OK && i < n; i++) {
+        jobs[i].rep.status = (sj_study_status)status[i];
+        jobs[i].here = status[i] == SJ_STUDY_NOT_RUN && to_run++ % ranks == rank;
+    }
+    free(status);
+    return st;
+}
+
+/* What a rank learnt of a replication it ran, for rank 0. */
+typedef struct {
+    int32_t index, status, exit_code;
+    double seconds;
+    char error[256];
+} job_result;
+
+static void take_result(job *j, const job_result *r)
+{
+    j->rep.status = (sj_study_status)r->status;
+    j->rep.exit_code = r->exit_code;
+    j->rep.seconds = r->seconds;
+    free(j->rep.error);
+    j->rep.error = r->error[0] ? sj_strdup(r->error) : NULL;
+}
+
+/* Collective: every rank's replications' outcomes (and whether a signal
+ * stopped any rank) reach rank 0. */
+static sj_status gather_results(job *jobs, size_t n, sj_error *err)
+{
+    if (sj_dist_size() == 1)
+        return SJ_OK;
+    size_t mine = 0, at = 0;
+    for (size_t i = 0; i < n; i++)
+        mine += jobs[i].here;
+    job_result *out = calloc(mine ? mine : 1, sizeof *out);
+    sj_status st = out ? SJ_OK : sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    for (size_t i = 0; st == SJ_OK && i < n; i++) {
+        if (!jobs[i].here)
+            continue;
+        const sj_study_rep *r = &jobs[i].rep;
+        out[at++] = (job_result){(int32_t)i, (int32_t)r->status, r->exit_code, r->seconds, ""};
+        snprintf(out[at - 1].error, sizeof out[at - 1].error, "%s", r->error ? r->error : "");
+    }
+    st = sj_dist_agree(st, err);
+    char *all = NULL;
+    size_t bytes = 0;
+    size_t *counts = calloc((size_t)sj_dist_size(), sizeof *counts);
+    if (st == SJ_OK)
+        st = sj_dist_gather(out, mine * sizeof *out, 0, &all, counts, err);
+    for (int r = 0; all && r < sj_dist_size(); r++)
+        bytes += counts ? counts[r] : 0;
+    const job_result *got = (const job_result *)all;
+    for (size_t k = 0; st == SJ_OK && all && k < bytes / sizeof *got; k++)
+        if (got[k].index >= 0 && (size_t)got[k].index < n)
+            take_result(&jobs[got[k].index], &got[k]);
+    int stop[2] = {signals_received, pending_signal};
+    if (st == SJ_OK && (st = sj_dist_max_int(stop, 2, err)) == SJ_OK && stop[0]) {
+        signals_received = stop[0];
+        pending_signal = stop[1];
+    }
+    free(all);
+    free(counts);
+    free(out);
+    return st;
 }
 
 /* ---- the summary ---------------------------------------------------------------------- */
@@ -425,6 +514,53 @@ static int study_exit_code(const job *jobs, size_t n)
     return 0;
 }
 
+/* Reads the study file, and (rank 0) prepares the out folder and the
+ * replications; every rank then knows which replications are its own. */
+static sj_status open_study(const char *file, sj_study_spec **spec, job **jobs, size_t *n,
+                            sj_error *err)
+{
+    int root = sj_dist_is_root();
+    *jobs = NULL;
+    *n = 0;
+    /* the same study file on every rank, read by each */
+    sj_status st = sj_dist_same_input(file, err);
+    sj_study_spec *s = st == SJ_OK ? sj_study_load(file, err) : NULL;
+    if (st == SJ_OK && !s)
+        st = err->status != SJ_OK ? err->status : SJ_ERR_WORK;
+    if (st == SJ_OK && root)
+        st = prepare_out(s, err);
+    if (st == SJ_OK)
+        st = prepare_jobs(s, root, jobs, n, err);
+    st = sj_dist_agree(st, err);
+    if (st == SJ_OK)
+        st = share_jobs(*jobs, *n, err);
+    if (st != SJ_OK) {
+        if (*jobs)
+            jobs_free(*jobs, *n);
+        *jobs = NULL;
+        *n = 0;
+        sj_study_free(s);
+        s = NULL;
+    }
+    *spec = s;
+    return st;
+}
+
+static void print_start(const sj_study_spec *s, const job *jobs, size_t n, long max_jobs)
+{
+    size_t fresh = 0;
+    for (size_t i = 0; i < n; i++)
+        fresh += jobs[i].rep.status == SJ_STUDY_UP_TO_DATE;
+    printf("study %s: %zu replications (%zu conditions x %zu seeds), %zu up to date, %ld at "
+           "once",
+           s->name, n, s->n_conditions, s->n_seeds, fresh, max_jobs);
+    if (sj_dist_size() > 1)
+        printf(" on each of %d ranks (this output: rank 0's)", sj_dist_size());
+    printf("\n");
+    if (s->blas_core)
+        printf("study %s: replications run OpenBLAS's %s kernels\n", s->name, s->blas_core);
+}
+
 static int run_study(const char *file, long jobs_option, const char *command)
 {
     char self[4096];
@@ -436,13 +572,11 @@ static int run_study(const char *file, long jobs_option, const char *command)
     self[len] = '\0';
     sj_error err;
     sj_error_clear(&err);
-    sj_study_spec *s = sj_study_load(file, &err);
+    sj_study_spec *s = NULL;
     job *jobs = NULL;
     size_t n = 0;
-    if (!s || prepare_out(s, &err) != SJ_OK || prepare_jobs(s, &jobs, &n, &err) != SJ_OK) {
-        sj_study_free(s);
+    if (open_study(file, &s, &jobs, &n, &err) != SJ_OK)
         return cli_fail(&err);
-    }
     long max_jobs = jobs_option > 0 ? jobs_option : s->jobs > 0 ? s->jobs : default_jobs();
     s->jobs = max_jobs;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -452,21 +586,18 @@ static int run_study(const char *file, long jobs_option, const char *command)
     s->blas_core = replication_blas_core();
     if (!s->blas_core)
         s->blas_core = getenv("OPENBLAS_CORETYPE");
-    size_t fresh = 0;
-    for (size_t i = 0; i < n; i++)
-        fresh += jobs[i].rep.status == SJ_STUDY_UP_TO_DATE;
-    printf("study %s: %zu replications (%zu conditions x %zu seeds), %zu up to date, %ld at "
-           "once\n",
-           s->name, n, s->n_conditions, s->n_seeds, fresh, max_jobs);
-    if (s->blas_core)
-        printf("study %s: replications run OpenBLAS's %s kernels\n", s->name, s->blas_core);
+    print_start(s, jobs, n, max_jobs);
     struct sigaction old[2];
     catch_signals(old);
     run_jobs(s, self, jobs, n, max_jobs, threads);
     release_signals(old);
-    collect_all(s, jobs, n);
-    int rc =
-        summarise(s, jobs, n, command, &err) == SJ_OK ? study_exit_code(jobs, n) : cli_fail(&err);
+    int rc = gather_results(jobs, n, &err) == SJ_OK ? 0 : cli_fail(&err);
+    /* rank 0 reads every replication's reports and writes the summary */
+    if (!rc && sj_dist_is_root()) {
+        collect_all(s, jobs, n);
+        rc = summarise(s, jobs, n, command, &err) == SJ_OK ? study_exit_code(jobs, n)
+                                                           : cli_fail(&err);
+    }
     jobs_free(jobs, n);
     sj_study_free(s);
     return rc;
@@ -480,6 +611,7 @@ int cmd_study(int argc, char **argv)
         rc = cli_check_io(&c);
     if (rc == 0 && c.n_positional != 1)
         rc = cli_usage_error("study", "expected one study file");
+    rc = cli_agree_on_start("study", rc);
     if (rc == 0) {
         char *command = sj_command_line(argc, argv);
         rc = run_study(c.positional[0], cli_given(&c, "jobs") ? cli_int(&c, "jobs") : 0, command);

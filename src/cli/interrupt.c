@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sjtalign/dist.h"
 #include "sjtalign/io.h"
@@ -35,6 +36,38 @@ void cli_interrupt_catch(void)
          * job control) stays ignored, as the shell meant. */
         caught[i] = sigaction(SIGNALS[i], NULL, &previous[i]) == 0 &&
                     previous[i].sa_handler != SIG_IGN && sigaction(SIGNALS[i], &sa, NULL) == 0;
+    }
+}
+
+/* The temporary a signal removes; the handler reads it, so it is a copy
+ * that outlives the writer's own (freed when the file is committed). */
+static char discard_path[4096];
+static volatile sig_atomic_t discard_armed = 0;
+
+static void discard_and_die(int sig)
+{
+    if (discard_armed)
+        unlink(discard_path);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_discard_on_signal(const char *tmp_path)
+{
+    discard_armed = 0;
+    int fits = tmp_path && strlen(tmp_path) < sizeof discard_path;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fits ? discard_and_die : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    if (fits)
+        memcpy(discard_path, tmp_path, strlen(tmp_path) + 1);
+    discard_armed = fits;
+    for (int i = 0; i < 2; i++) {
+        struct sigaction was;
+        /* an ignored signal (nohup) stays ignored */
+        if (sigaction(SIGNALS[i], NULL, &was) == 0 && was.sa_handler != SIG_IGN)
+            sigaction(SIGNALS[i], &sa, NULL);
     }
 }
 

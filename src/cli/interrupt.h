@@ -14,6 +14,15 @@ void cli_interrupt_catch(void);
 /* Restores the handlers that were in place before cli_interrupt_catch. */
 void cli_interrupt_release(void);
 
+/* A file being written that a signal must not leave behind: until
+ * cli_discard_on_signal(NULL), SIGINT or SIGTERM removes `tmp_path` (the
+ * temporary of an output not yet complete) and then ends the program as
+ * the signal would. For commands that do not stop at a step boundary
+ * (score); under mpirun it is also how a rank that dies leaves no
+ * temporary on the others: mpirun stops them with SIGTERM (and SIGKILL a
+ * second later). NULL or an over-long path removes nothing. */
+void cli_discard_on_signal(const char *tmp_path);
+
 /* After a stage stopped early at `step` of `steps` with its checkpoint in
  * `out`: prints how to continue and returns the exit code, 128 + the signal
  * (130 for Ctrl-C) after a signal, 0 after --stop-after. */

@@ -113,17 +113,28 @@ static int dispatch(int argc, char **argv)
     return 2;
 }
 
-/* How a rank leaves the job. A failure every rank knows of (the same
- * usage error, an input that differs between ranks) and a training stop
- * every rank agreed on (Ctrl-C: the checkpoint is written) end each rank
- * normally; any other failure may have left the other ranks waiting in a
- * collective, so it stops the whole job (MPI_Abort) with its exit code. */
+/* How long a failing rank waits at exit for the others before it stops
+ * the job: ranks that met the same failure (bad input every rank reads)
+ * arrive within moments of each other; a rank that does not arrive waits
+ * in a collective the failing rank will never join. */
+#define EXIT_GRACE_SECONDS 5.0
+
+/* How a rank leaves the job. Every rank meets the others at the exit
+ * (sj_dist_leave_together): when all arrive they leave normally with the
+ * lowest failing rank's exit code, and a failure only a rank other than
+ * 0 met is said by that rank. A failing rank the others do not join in
+ * time stops the whole job (MPI_Abort) with its exit code. */
 static int leave_job(int rc)
 {
-    if (rc != 0 && sj_dist_size() > 1 && !sj_dist_failed_together() && !sj_dist_stop_agreed())
+    int code = rc, root_failed = 0;
+    if (sj_dist_leave_together(rc, EXIT_GRACE_SECONDS, &code, &root_failed) != 0) {
+        cli_say_unsaid();
         sj_dist_abort(rc);
+    }
+    if (rc != 0 && !root_failed)
+        cli_say_unsaid();
     sj_dist_finalize();
-    return rc;
+    return code;
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "sjtalign/dist.h"
@@ -490,7 +491,7 @@ void cli_apply_general(const cli_args *a)
  * outputs on its own file system: the ranks go on only if all accepted it,
  * and leave together (exit 2) otherwise. rc 1 (help printed) is the same on
  * every rank. */
-static int agree_on_start(const char *command, int rc)
+int cli_agree_on_start(const char *command, int rc)
 {
     sj_error err;
     sj_error_clear(&err);
@@ -501,6 +502,27 @@ static int agree_on_start(const char *command, int rc)
         rc = 2;
     }
     return rc;
+}
+
+/* --resume continues the checkpoint in the output folder, an input then:
+ * every rank must hold the same one, or none. */
+static sj_status check_same_resume(const cli_args *a, sj_error *err)
+{
+    if (!cli_find_option(a->spec, "resume") || !cli_flag(a, "resume"))
+        return SJ_OK;
+    sj_status st = SJ_OK;
+    for (size_t i = 0; st == SJ_OK && i < a->n; i++) {
+        if (!a->value[i] || a->option[i]->type != CLI_OUT_DIR)
+            continue;
+        /* the same collectives on every rank: whether it is there, then
+         * (if on all) its files */
+        struct stat sb;
+        char there = stat(a->value[i], &sb) == 0;
+        st = sj_dist_same_bytes(a->value[i], &there, 1, err);
+        if (st == SJ_OK && there)
+            st = sj_dist_same_input(a->value[i], err);
+    }
+    return st;
 }
 
 /* Every rank must read the same bytes in every input file and folder. */
@@ -531,6 +553,8 @@ static int check_same_inputs(const cli_args *a)
         free(list);
     }
     if (st == SJ_OK)
+        st = check_same_resume(a, &err);
+    if (st == SJ_OK)
         return 0;
     return cli_fail(&err);
 }
@@ -540,7 +564,7 @@ int cli_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c)
     int rc = cli_parse(spec, argc, argv, 0, c);
     if (rc == 0)
         rc = cli_check_io(c);
-    rc = agree_on_start(spec->name, rc);
+    rc = cli_agree_on_start(spec->name, rc);
     if (rc == 0)
         rc = check_same_inputs(c);
     if (rc != 0) {

@@ -192,5 +192,9 @@ void cli_apply_general(const cli_args *a);
  * applies --threads and --max-input-mb. Returns -1 to go on, else the exit
  * code (0 after --help, 2 after a usage error; c is then freed). */
 int cli_begin(const cli_command_spec *spec, int argc, char **argv, cli_args *c);
+/* Under MPI, the ranks' agreement on a parsed command line (rc: 0 ok, 1
+ * help printed, else refused): 2 on every rank when any refused it, with
+ * one message. For commands that parse without cli_begin (study). */
+int cli_agree_on_start(const char *command, int rc);
 
 #endif

@@ -13,6 +13,11 @@
 
 #ifdef SJ_WITH_MPI
 #include <mpi.h>
+#include <time.h>
+
+/* A communicator of its own for the job's exit, so that its handshake
+ * never meets a collective some rank left unfinished on MPI_COMM_WORLD. */
+static MPI_Comm exit_comm = MPI_COMM_NULL;
 #endif
 
 static struct {
@@ -127,6 +132,8 @@ sj_status sj_dist_init(int *argc, char ***argv, sj_error *err)
     /* errors come back as codes, so a failed collective is reported, not
      * a crash inside MPI */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (MPI_Comm_dup(MPI_COMM_WORLD, &exit_comm) != MPI_SUCCESS)
+        return sj_error_set(err, SJ_ERR_WORK, "MPI could not start (MPI_Comm_dup failed)");
     if (job.rank > 0)
         return silence_non_root(err);
     return SJ_OK;
@@ -134,9 +141,52 @@ sj_status sj_dist_init(int *argc, char ***argv, sj_error *err)
 
 void sj_dist_finalize(void)
 {
+    if (exit_comm != MPI_COMM_NULL)
+        MPI_Comm_free(&exit_comm);
     if (job.mpi_up)
         MPI_Finalize();
     job.mpi_up = 0;
+}
+
+/* Waits for a non-blocking collective; 0 once done, -1 past the deadline
+ * (a negative grace waits as long as it takes). */
+static int wait_until(MPI_Request *req, double grace_seconds)
+{
+    double deadline = sj_now() + grace_seconds;
+    for (;;) {
+        int done = 0;
+        if (MPI_Test(req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return -1;
+        if (done)
+            return 0;
+        if (grace_seconds >= 0 && sj_now() > deadline)
+            return -1;
+        struct timespec pause = {0, 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+int sj_dist_leave_together(int rc, double grace_seconds, int *code, int *root_failed)
+{
+    *code = rc;
+    *root_failed = job.rank == 0 && rc != 0;
+    /* every process of the job meets here, also one that went on as a job
+     * of its own (job.size 1) while the others waited for it */
+    int world = 1;
+    if (!job.mpi_up || exit_comm == MPI_COMM_NULL ||
+        MPI_Comm_size(exit_comm, &world) != MPI_SUCCESS || world == 1)
+        return 0;
+    /* the lowest failing rank's code (rank * 256 + code, exit codes being
+     * bytes), and whether rank 0 failed (0 when it did) */
+    int v[2] = {rc != 0 ? job.rank * 256 + (rc & 255) : INT_MAX, job.rank == 0 && rc != 0 ? 0 : 1};
+    MPI_Request req;
+    if (MPI_Iallreduce(MPI_IN_PLACE, v, 2, MPI_INT, MPI_MIN, exit_comm, &req) != MPI_SUCCESS)
+        return -1;
+    if (wait_until(&req, rc != 0 ? grace_seconds : -1.0) != 0)
+        return -1; /* the job is about to be stopped: the request is left as it is */
+    *code = v[0] == INT_MAX ? 0 : v[0] % 256;
+    *root_failed = v[1] == 0;
+    return 0;
 }
 
 _Noreturn void sj_dist_abort(int code)
@@ -333,6 +383,14 @@ sj_status sj_dist_init(int *argc, char ***argv, sj_error *err)
 }
 
 void sj_dist_finalize(void) {}
+
+int sj_dist_leave_together(int rc, double grace_seconds, int *code, int *root_failed)
+{
+    (void)grace_seconds;
+    *code = rc;
+    *root_failed = rc != 0;
+    return 0;
+}
 
 _Noreturn void sj_dist_abort(int code)
 {

@@ -592,8 +592,11 @@ static int run_study(const char *file, long jobs_option, const char *command)
     run_jobs(s, self, jobs, n, max_jobs, threads);
     release_signals(old);
     int rc = gather_results(jobs, n, &err) == SJ_OK ? 0 : cli_fail(&err);
-    /* rank 0 reads every replication's reports and writes the summary */
+    /* rank 0 reads every replication's reports and writes the summary, as
+     * a job of one: the other ranks have left, and the true-score DIF it
+     * computes must not wait for them */
     if (!rc && sj_dist_is_root()) {
+        sj_dist_go_alone();
         collect_all(s, jobs, n);
         rc = summarise(s, jobs, n, command, &err) == SJ_OK ? study_exit_code(jobs, n)
                                                            : cli_fail(&err);

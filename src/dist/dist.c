@@ -96,6 +96,21 @@ double sj_dist_unpack_double(const float in[2])
     return (double)in[0] + (double)in[1];
 }
 
+/* A job of one: the gather is a copy of this process's own block. */
+static sj_status gather_alone(const void *mine, size_t bytes, char **out, size_t *counts,
+                              sj_error *err)
+{
+    char *buf = malloc(bytes ? bytes : 1);
+    if (!buf)
+        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
+    if (bytes)
+        memcpy(buf, mine, bytes);
+    if (counts)
+        counts[0] = bytes;
+    *out = buf;
+    return SJ_OK;
+}
+
 #ifdef SJ_WITH_MPI
 
 /* Non-root ranks keep their standard error aside for their own failures
@@ -304,6 +319,8 @@ static sj_status gather_layout(size_t bytes, int **count_out, int **offset_out, 
 static sj_status gather_blocks(const void *mine, size_t bytes, int to_all, char **out,
                                size_t *counts, sj_error *err)
 {
+    if (job.size == 1)
+        return gather_alone(mine, bytes, out, counts, err);
     int *count = NULL, *offset = NULL;
     size_t total = 0;
     double t0 = sj_now();
@@ -433,15 +450,7 @@ static sj_status gather_blocks(const void *mine, size_t bytes, int to_all, char 
                                size_t *counts, sj_error *err)
 {
     (void)to_all;
-    char *buf = malloc(bytes ? bytes : 1);
-    if (!buf)
-        return sj_error_set(err, SJ_ERR_WORK, "out of memory");
-    if (bytes)
-        memcpy(buf, mine, bytes);
-    if (counts)
-        counts[0] = bytes;
-    *out = buf;
-    return SJ_OK;
+    return gather_alone(mine, bytes, out, counts, err);
 }
 
 sj_status sj_dist_agree(sj_status st, sj_error *err)

@@ -483,8 +483,7 @@ sj_status lm_forward_core(sj_lm *m, const sj_lm_batch *batch, sj_lm_forward_io *
     return SJ_OK;
 }
 
-static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, int gradient, float **lp,
-                                   double *wsum, sj_error *err)
+sj_status lm_batch_weight_sum(const sj_lm_batch *batch, double *wsum, sj_error *err)
 {
     size_t n = (size_t)batch->B * batch->T;
     double s = 0.0;
@@ -495,6 +494,17 @@ static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, int gradi
     }
     if (s <= 0.0)
         return sj_error_set(err, SJ_ERR_INPUT, "every token weight in the batch is zero");
+    *wsum = s;
+    return SJ_OK;
+}
+
+static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, int gradient, float **lp,
+                                   double *wsum, sj_error *err)
+{
+    size_t n = (size_t)batch->B * batch->T;
+    sj_status st = lm_batch_weight_sum(batch, wsum, err);
+    if (st != SJ_OK)
+        return st;
     *lp = malloc(n * sizeof(float));
     if (!*lp)
         return sj_error_set(err, SJ_ERR_WORK, "out of memory");
@@ -507,7 +517,6 @@ static sj_status weighted_logprobs(sj_lm *m, const sj_lm_batch *batch, int gradi
         *lp = NULL;
         return err ? err->status : SJ_ERR_INPUT;
     }
-    *wsum = s;
     return SJ_OK;
 }
 

@@ -148,6 +148,10 @@ extern double lm_prof_seconds[LM_PROF_SLOTS];
     } while (0)
 
 void lm_layer_views(const sj_lm *m, const float *base, int layer, lm_layer *out);
+/* The sum of a whole batch's token weights, each checked finite and >= 0
+ * and the sum > 0: the cross-entropy's denominator, which a rank's share
+ * of the batch (sj_lm_ce_step_rows) divides by too. */
+sj_status lm_batch_weight_sum(const sj_lm_batch *batch, double *wsum, sj_error *err);
 float *lm_wte(const sj_lm *m, const float *base);
 float *lm_wpe(const sj_lm *m, const float *base);
 float *lm_lnf_w(const sj_lm *m, const float *base);

@@ -104,29 +104,12 @@ sj_lm_batch sj_lm_batch_rows(const sj_lm_batch *batch, int lo, int hi)
     return v;
 }
 
-/* The weight sum of the whole batch, checked as the cross-entropy of
- * src/lm/forward.c checks it (the same sum, in the same order). */
-static sj_status batch_weight_sum(const sj_lm_batch *batch, double *wsum, sj_error *err)
-{
-    size_t n = (size_t)batch->B * (size_t)batch->T;
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(batch->weights[i]) || batch->weights[i] < 0.0f)
-            return sj_error_set(err, SJ_ERR_INPUT, "token weights must be finite and >= 0");
-        s += batch->weights[i];
-    }
-    if (s <= 0.0)
-        return sj_error_set(err, SJ_ERR_INPUT, "every token weight in the batch is zero");
-    *wsum = s;
-    return SJ_OK;
-}
-
 sj_status sj_lm_ce_step_rows(sj_lm *m, const sj_lm_batch *batch, int lo, int hi, double *loss,
                              sj_error *err)
 {
     double wsum = 0.0;
     *loss = 0.0;
-    if (batch_weight_sum(batch, &wsum, err) != SJ_OK)
+    if (lm_batch_weight_sum(batch, &wsum, err) != SJ_OK)
         return SJ_ERR_INPUT;
     if (hi <= lo)
         return SJ_OK;

@@ -75,3 +75,32 @@ JSON
         tail -n +2 "$TMP/responses.csv" | awk -F, '{print $1","$3","$5}'
     } >"$TMP/truth.csv"
 }
+
+# write_tiny_study_pipeline DIR: DIR/pipeline.json, a reduced pipeline
+# (120 persons, 3 items, a few steps of each stage) for the study tests.
+write_tiny_study_pipeline() {
+    cat >"$1/pipeline.json" <<'JSON'
+{
+  "name": "tiny",
+  "seed": 1,
+  "columns": {"person": "person_id", "item": "item_id", "text": "response",
+              "group": "group", "human": "human_score"},
+  "reference": "reference",
+  "focal": "focal",
+  "stages": {
+    "simulate": {"persons": 120, "items": 3, "bias": "S02:0.6"},
+    "pretrain": {"steps": 4, "layers": 1, "heads": 2, "embd": 32, "ctx": 128, "vocab": 300,
+                 "batch": 8},
+    "sft": {"steps": 4, "batch": 8},
+    "pairs": {"n": 24},
+    "judge": {"panel_size": 3},
+    "reward": {"steps": 3, "batch": 8},
+    "ppo": {"steps": 2, "batch": 8, "eval_every": 1},
+    "dpo": {"steps": 2, "batch": 8},
+    "score": {},
+    "audit": {"bootstrap": 0},
+    "compare": {}
+  }
+}
+JSON
+}

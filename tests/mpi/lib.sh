@@ -24,3 +24,18 @@ run_mpi() {
 expect_same_file() {
     if cmp -s "$1" "$2"; then pass "$3"; else fail "$3: $1 and $2 differ" "$(cmp "$1" "$2" 2>&1 | head -3)"; fi
 }
+
+# ctrl_c_mpi ARGS...: sjtalign-mpi under mpirun -np 2, given 3 seconds
+# before its SIGINT; mpirun passes it on as SIGTERM and kills the ranks 3
+# seconds later (odls_base_sigkill_timeout). OUT, ERR, RC as run_cmd.
+ctrl_c_mpi() {
+    "${MPIRUN[@]}" --mca odls_base_sigkill_timeout 3 -np 2 "$SJTALIGN_MPI" "$@" \
+        >"$TMP/.stdout" 2>"$TMP/.stderr" &
+    local pid=$!
+    sleep 3
+    kill -INT $pid
+    wait $pid
+    RC=$?
+    OUT=$(cat "$TMP/.stdout")
+    ERR=$(cat "$TMP/.stderr")
+}

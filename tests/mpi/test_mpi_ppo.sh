@@ -183,14 +183,7 @@ expect_same_run "$TMP/np2a_gen" "$TMP/parts" "gen: N = 2 stopped and resumed aga
 # (then SIGKILL after as many again); the interrupt rides the next update's
 # exchange, so every rank stops after the same step and rank 0 saves once.
 read -r -a args <<<"$(ppo_args act)"
-"${MPIRUN[@]}" --mca odls_base_sigkill_timeout 3 -np 2 "$SJTALIGN_MPI" "${args[@]}" \
-    --out "$TMP/int" --steps 1000000 --eval-every 0 --lr 0.0001 --kl-stop 1e6 >"$TMP/.stdout" 2>"$TMP/.stderr" &
-pid=$!
-sleep 3
-kill -INT $pid
-wait $pid
-RC=$?
-ERR=$(cat "$TMP/.stderr")
+ctrl_c_mpi "${args[@]}" --out "$TMP/int" --steps 1000000 --eval-every 0 --lr 0.0001 --kl-stop 1e6
 if [ $RC -ne 0 ]; then pass "Ctrl-C: mpirun exits $RC"; else fail "Ctrl-C: mpirun exited 0"; fi
 expect_err_contains "stopped by SIGTERM after step" "Ctrl-C: rank 0 reports the step it stopped after"
 step=$(sed -n 's/.*stopped by SIGTERM after step \([0-9]*\) of.*/\1/p' <<<"$ERR" | head -1)

@@ -140,14 +140,7 @@ done
 # SIGTERM after odls_base_sigkill_timeout seconds, then SIGKILL after as
 # many again: the ranks have that long to finish the step and save.
 read -r -a args <<<"$(stage_args pretrain)"
-"${MPIRUN[@]}" --mca odls_base_sigkill_timeout 3 -np 2 "$SJTALIGN_MPI" "${args[@]}" \
-    --out "$TMP/pre-int" --steps 1000000 --eval-every 0 "${T[@]}" >"$TMP/.stdout" 2>"$TMP/.stderr" &
-pid=$!
-sleep 3
-kill -INT $pid
-wait $pid
-RC=$?
-ERR=$(cat "$TMP/.stderr")
+ctrl_c_mpi "${args[@]}" --out "$TMP/pre-int" --steps 1000000 --eval-every 0 "${T[@]}"
 if [ $RC -ne 0 ]; then pass "Ctrl-C: mpirun exits $RC"; else fail "Ctrl-C: mpirun exited 0"; fi
 expect_err_contains "stopped by SIGTERM after step" "Ctrl-C: rank 0 reports the step it stopped after"
 step=$(sed -n 's/.*stopped by SIGTERM after step \([0-9]*\) of.*/\1/p' <<<"$ERR" | head -1)

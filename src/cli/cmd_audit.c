@@ -209,16 +209,6 @@ static void print_findings(const cJSON *audit, const sj_audit_options *o)
                         "the flags of items near the B/C bounds with care\n");
 }
 
-/* An input error meets every rank at the same point (they read the same
- * checked inputs), so agreeing on it lets them all leave normally; any
- * other failure is this rank's own and stops the whole job (main.c). */
-static int fail_together(sj_error *err)
-{
-    if (err->status == SJ_ERR_INPUT)
-        sj_dist_agree(err->status, err);
-    return cli_fail(err);
-}
-
 int cmd_audit(int argc, char **argv)
 {
     sj_audit_options o;
@@ -256,5 +246,5 @@ int cmd_audit(int argc, char **argv)
     }
     cJSON_Delete(audit);
     cli_args_free(&c);
-    return st == SJ_OK ? 0 : fail_together(&err);
+    return st == SJ_OK ? 0 : cli_fail(&err);
 }

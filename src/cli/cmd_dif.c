@@ -250,16 +250,6 @@ static void print_findings(const sj_dif_result *r)
     }
 }
 
-/* An input error meets every rank at the same point (they read the same
- * checked inputs), so agreeing on it lets them all leave normally; any
- * other failure is this rank's own and stops the whole job (main.c). */
-static int fail_together(sj_error *err)
-{
-    if (err->status == SJ_ERR_INPUT)
-        sj_dist_agree(err->status, err);
-    return cli_fail(err);
-}
-
 /* Rank 0 alone writes; then every rank leaves with rank 0's status. */
 static sj_status write_on_root(const sj_dif_result *r, const dif_args *a, sj_error *err)
 {
@@ -284,16 +274,16 @@ static int run_dif(dif_args *a, char *focal_list)
     sj_error_clear(&err);
     sj_table *t = sj_table_read(a->data, &err);
     if (!t)
-        return fail_together(&err);
+        return cli_fail(&err);
     const char *score = cli_score_column(a->score, (const char *const *)t->names, t->n_cols);
     sj_score_data *d = sj_score_data_from_table(t, a->person, a->item, score, a->group, &err);
     sj_table_free(t);
     if (!d)
-        return fail_together(&err);
+        return cli_fail(&err);
     sj_dif_result *r = sj_dif_run(d, &a->opt, &err);
     sj_score_data_free(d);
     if (!r)
-        return fail_together(&err);
+        return cli_fail(&err);
     print_findings(r);
     sj_status st = write_on_root(r, a, &err);
     if (st == SJ_OK && strcmp(a->out, "-") != 0)

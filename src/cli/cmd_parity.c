@@ -302,16 +302,6 @@ static sj_status write_output(const sj_parity *p, size_t n, const parity_args *a
     return write_json(p, n, a, err);
 }
 
-/* An input error meets every rank at the same point (they read the same
- * checked inputs), so agreeing on it lets them all leave normally; any
- * other failure is this rank's own and stops the whole job (main.c). */
-static int fail_together(sj_error *err)
-{
-    if (err->status == SJ_ERR_INPUT)
-        sj_dist_agree(err->status, err);
-    return cli_fail(err);
-}
-
 /* Every comparison, then the output; 0 or an exit code. */
 static int compare_groups(const sj_parity_data *d, const cli_args *c, const parity_args *a)
 {
@@ -338,7 +328,7 @@ static int compare_groups(const sj_parity_data *d, const cli_args *c, const pari
     for (size_t i = 0; p && i < done; i++)
         sj_parity_free(&p[i]);
     free(p);
-    return st == SJ_OK ? 0 : fail_together(&err);
+    return st == SJ_OK ? 0 : cli_fail(&err);
 }
 
 static int run_parity(const cli_args *c, parity_args *a)
@@ -350,14 +340,14 @@ static int run_parity(const cli_args *c, parity_args *a)
     sj_error_clear(&err);
     sj_table *t = sj_table_read(cli_text(c, "data"), &err);
     if (!t)
-        return fail_together(&err);
+        return cli_fail(&err);
     a->score = cli_score_column(cli_text(c, "score"), (const char *const *)t->names, t->n_cols);
     a->person = person_column(c, t);
     sj_parity_data *d = sj_parity_data_from_table(t, a->person, a->score, cli_text(c, "group"),
                                                   cli_text(c, "human"), &err);
     sj_table_free(t);
     if (!d)
-        return fail_together(&err);
+        return cli_fail(&err);
     int rc = compare_groups(d, c, a);
     sj_parity_data_free(d);
     return rc;

@@ -32,24 +32,11 @@ for t in "$root/$build"/tests/test_*; do
     rm -f "$out"
 done
 
+# shellcheck source=tap_scripts.sh
+. "$root/tests/tap_scripts.sh"
 for t in "$root"/tests/cli/test_*.sh; do
     [ -f "$t" ] || continue
-    name=$(basename "$t" .sh)
-    out=$(mktemp)
-    bash "$t" >"$out" 2>&1
-    rc=$?
-    n_pass=$(grep -cE '^ok ' "$out")
-    n_fail=$(grep -cE '^not ok ' "$out")
-    passed=$((passed + n_pass))
-    failed=$((failed + n_fail))
-    if [ $rc -ne 0 ] || [ "$n_fail" -gt 0 ]; then
-        cat "$out"
-        [ "$n_fail" -eq 0 ] && failed=$((failed + 1))
-        failed_names+=("$name")
-    else
-        echo "$name: $n_pass checks passed"
-    fi
-    rm -f "$out"
+    run_tap_script "$t"
 done
 
 if [ ${#failed_names[@]} -gt 0 ]; then

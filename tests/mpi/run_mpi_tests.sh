@@ -10,28 +10,13 @@ export SJTALIGN_QUIET=1
 passed=0
 failed=0
 failed_names=()
+# shellcheck source=../tap_scripts.sh
+. "$root/tests/tap_scripts.sh"
 for t in "$root"/tests/mpi/test_*.sh; do
     [ -f "$t" ] || continue
-    name=$(basename "$t" .sh)
-    out=$(mktemp)
-    start=$(date +%s)
     # a collective that some rank never joins would wait forever: a test
     # script gets 10 minutes
-    timeout 600 bash "$t" >"$out" 2>&1
-    rc=$?
-    [ $rc -eq 124 ] && echo "not ok - $name did not finish in 600 s (a rank waiting for another?)" >>"$out"
-    n_pass=$(grep -cE '^ok ' "$out")
-    n_fail=$(grep -cE '^not ok ' "$out")
-    passed=$((passed + n_pass))
-    failed=$((failed + n_fail))
-    if [ $rc -ne 0 ] || [ "$n_fail" -gt 0 ]; then
-        cat "$out"
-        [ "$n_fail" -eq 0 ] && failed=$((failed + 1))
-        failed_names+=("$name")
-    else
-        echo "$name: $n_pass checks passed ($(($(date +%s) - start)) s)"
-    fi
-    rm -f "$out"
+    run_tap_script "$t" timeout 600
 done
 if [ ${#failed_names[@]} -gt 0 ]; then
     echo "failing: ${failed_names[*]}"
